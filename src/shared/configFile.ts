@@ -1,0 +1,104 @@
+/**
+ * Reading a `*.distill.json` from disk: JSON with comments, validated, defaults filled in, and every path made
+ * absolute against the config's folder. Node only (fs), no vscode; the webview never imports this.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import type { DataConfig, DistillConfig } from './config';
+import { DistillError, formatJsonPath } from './errors';
+import { validateConfig, type ConfigIssue } from './validate';
+
+export class ConfigError extends DistillError {
+  constructor(
+    readonly file: string,
+    readonly issues: ConfigIssue[],
+    location: { line?: number; column?: number } = {},
+  ) {
+    const where = location.line ? `${file}:${location.line}:${location.column}` : file;
+    super('config', `${where}: ${issues.map((i) => i.message).join('\n  ')}`, { file, path: issues[0]?.path, ...location });
+    this.name = 'ConfigError';
+  }
+}
+
+export interface JsonSyntaxProblem {
+  message: string;
+  offset: number;
+  length: number;
+  line: number;
+  column: number;
+}
+
+/** JSON with comments and trailing commas, as VS Code's `jsonc` mode accepts it. Syntax problems carry line/column. */
+export function parseJsonc(text: string): { value: unknown; problems: JsonSyntaxProblem[] } {
+  const errors: ParseError[] = [];
+  const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const problems = errors.map((e) => {
+    const before = text.slice(0, e.offset);
+    const line = before.split('\n').length;
+    const column = e.offset - before.lastIndexOf('\n');
+    return { message: describeSyntax(printParseErrorCode(e.error)), offset: e.offset, length: e.length, line, column };
+  });
+  return { value, problems };
+}
+
+const describeSyntax = (code: string) =>
+  ({
+    InvalidSymbol: 'unexpected character',
+    InvalidNumberFormat: 'invalid number',
+    PropertyNameExpected: 'expected a property name in double quotes',
+    ValueExpected: 'expected a value',
+    ColonExpected: 'expected ":"',
+    CommaExpected: 'expected ","',
+    CloseBraceExpected: 'expected "}"',
+    CloseBracketExpected: 'expected "]"',
+    EndOfFileExpected: 'unexpected content after the end',
+    UnexpectedEndOfString: 'unterminated string',
+    UnexpectedEndOfComment: 'unterminated comment',
+    UnexpectedEndOfNumber: 'unterminated number',
+  })[code] ?? code;
+
+/** Parse and validate config text. `file` is used for messages and to resolve relative paths. */
+export function parseConfigText(text: string, file: string): DistillConfig {
+  const { value, problems } = parseJsonc(text);
+  if (problems.length) {
+    const p = problems[0];
+    throw new ConfigError(file, [{ path: [], message: `invalid JSON at line ${p.line}, column ${p.column}: ${p.message}` }], p);
+  }
+  const result = validateConfig(value);
+  if (!result.ok) throw new ConfigError(file, result.issues);
+  return resolveConfigPaths(result.config, path.dirname(path.resolve(file)));
+}
+
+export function loadConfigFile(file: string): DistillConfig {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new DistillError('usage', `Cannot read config file ${abs}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: abs });
+  }
+  return parseConfigText(text, abs);
+}
+
+/** Every file path in the config, made absolute against `baseDir`. Returns a new object. */
+export function resolveConfigPaths(config: DistillConfig, baseDir: string): DistillConfig {
+  const abs = (p: string) => path.resolve(baseDir, p);
+  const c = structuredClone(config);
+  const data = c.data as DataConfig;
+  if (data.format === 'idx') {
+    for (const s of [data.train, data.test]) Object.assign(s, { images: abs(s.images), labels: abs(s.labels) });
+  } else if (data.format === 'csv') {
+    for (const s of [data.train, data.test]) s.path = abs(s.path);
+  } else {
+    for (const s of [data.train, data.test]) Object.assign(s, { x: abs(s.x), y: abs(s.y) });
+  }
+  if ('model' in c.teacher) c.teacher.model = abs(c.teacher.model);
+  if ('logits' in c.teacher) c.teacher.logits = { train: abs(c.teacher.logits.train), test: abs(c.teacher.logits.test) };
+  if ('model' in c.student) c.student.model = abs(c.student.model);
+  c.output.runsDir = abs(c.output.runsDir);
+  c.output.cacheDir = abs(c.output.cacheDir);
+  return c;
+}
+
+export { formatJsonPath };

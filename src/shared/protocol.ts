@@ -1,0 +1,49 @@
+/**
+ * Messages between the extension host and the engine child process (IPC), one discriminated union per direction.
+ * The CLI and the tests use the same messages through a callback. The host⇄webview protocol lives in
+ * `webviewProtocol.ts`.
+ */
+import type { DistillConfig } from './config';
+import type { BackendReport, EpochRecord, RunStatus, SoftLabelRecord, StepRecord, StudentKind, Summary } from './records';
+
+// ---------------------------------------------------------------- host → engine
+
+export type HostToEngine =
+  /** Start a new run in `runDir` with an already-validated config whose paths are absolute. */
+  | { type: 'start'; config: DistillConfig; runDir: string }
+  /** Continue the run in `runDir` from its last checkpoint. */
+  | { type: 'resume'; runDir: string }
+  /** Finish the current step, write a checkpoint, and end with status `stopped`. */
+  | { type: 'stop' };
+
+// ---------------------------------------------------------------- engine → host
+
+export type EnginePhase = 'loading-data' | 'teacher-training' | 'teacher-logits' | 'training' | 'evaluating' | 'writing';
+
+export interface Progress {
+  student: StudentKind | 'teacher';
+  epoch: number;
+  totalEpochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  /** Seconds left for the whole run, when it can be estimated. */
+  etaSeconds?: number;
+  loss?: number;
+}
+
+export type EngineToHost =
+  /** First message: the run exists on disk, and the backend was chosen. */
+  | { type: 'started'; runId: string; runDir: string; backend: BackendReport; resumed: boolean }
+  /** A long stage began (data loading, teacher training, …). */
+  | { type: 'phase'; phase: EnginePhase; message: string }
+  /** Step records since the last message, batched to at most ~20 messages/s. */
+  | { type: 'steps'; records: StepRecord[]; progress: Progress }
+  /** An epoch ended; validation metrics. */
+  | { type: 'epoch'; record: EpochRecord; progress: Progress }
+  /** Probe-set logits (teacher once, students each epoch). */
+  | { type: 'softLabels'; record: SoftLabelRecord }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  /** The run ended. `summary` is present when it completed. */
+  | { type: 'finished'; status: Exclude<RunStatus, 'running'>; reason?: string; summary?: Summary };
+
+export type EngineMessageType = EngineToHost['type'];
