@@ -87,7 +87,8 @@ export interface PerClassMetrics {
 export interface ModelReport {
   accuracy: number;
   macroF1: number;
-  params: number;
+  /** null for a teacher given as precomputed logits. */
+  params: number | null;
   sizeBytes?: number;
   klToTeacher?: number;
   agreement?: number;

@@ -1,0 +1,217 @@
+/**
+ * `distill` — the engine, headless. The same DistillEngine as the extension's child process, run in-process.
+ *
+ *   distill run <config> [--runs-dir D] [--backend B] [--json]
+ *   distill resume <runDir> [--json]
+ *   distill validate <config>
+ *
+ * Exit codes: 0 completed, 1 the run failed, 2 bad config or usage, 130 stopped (Ctrl-C).
+ */
+import * as path from 'node:path';
+import { Command, Option } from 'commander';
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { BACKENDS, type Backend } from '../shared/config';
+import { loadConfigFile } from '../shared/configFile';
+import { errorMessage, isDistillError } from '../shared/errors';
+import type { EngineToHost } from '../shared/protocol';
+import type { ModelReport, Summary } from '../shared/records';
+import { newRunId } from '../shared/runDir';
+import { DistillEngine } from './engine';
+
+const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
+
+interface OutputOptions {
+  json?: boolean;
+}
+
+/** Renders engine messages: a progress bar on a TTY, plain lines otherwise, JSON lines with --json. */
+class Reporter {
+  private multibar?: MultiBar;
+  private bar?: SingleBar;
+  private barKey = '';
+
+  constructor(private readonly json: boolean) {}
+
+  handle = (m: EngineToHost): void => {
+    if (this.json) {
+      process.stdout.write(JSON.stringify(m) + '\n');
+      return;
+    }
+    switch (m.type) {
+      case 'started':
+        this.line(`Run ${m.runId}${m.resumed ? ' (resumed)' : ''} → ${m.runDir}`);
+        break;
+      case 'phase':
+        this.line(m.message);
+        break;
+      case 'log':
+        this.line(m.level === 'info' ? m.message : `${m.level}: ${m.message}`);
+        break;
+      case 'steps':
+      case 'epoch': {
+        const p = m.progress;
+        if (!process.stderr.isTTY || p.stepsPerEpoch === 0) break;
+        const key = `${p.student}:${p.epoch}`;
+        if (key !== this.barKey) {
+          this.stopBar();
+          this.multibar = new MultiBar(
+            { format: ' {who} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps · loss {loss} · ETA {eta_run}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+            Presets.shades_classic,
+          );
+          this.bar = this.multibar.create(p.stepsPerEpoch, 0);
+          this.barKey = key;
+        }
+        this.bar!.update(p.step, {
+          who: p.student === 'kd' ? 'KD student' : p.student === 'baseline' ? 'baseline' : 'teacher',
+          epoch: p.epoch,
+          epochs: p.totalEpochs,
+          loss: p.loss?.toFixed(4) ?? '…',
+          eta_run: p.etaSeconds !== undefined ? formatSeconds(p.etaSeconds) : '…',
+        });
+        break;
+      }
+      case 'finished':
+        this.stopBar();
+        if (m.summary) process.stdout.write('\n' + summaryTable(m.summary) + '\n');
+        this.line(m.status === 'completed' ? 'Done.' : `Run ${m.status}: ${m.reason ?? ''}`);
+        break;
+      case 'softLabels':
+        break;
+    }
+  };
+
+  private line(text: string) {
+    if (this.multibar) this.multibar.log(text + '\n');
+    else process.stderr.write(text + '\n');
+  }
+
+  stopBar() {
+    this.multibar?.stop();
+    this.multibar = undefined;
+    this.bar = undefined;
+    this.barKey = '';
+  }
+}
+
+const formatSeconds = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+
+const pct = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(2)}%`);
+const num = (v: number | undefined | null, digits = 4) => (v === undefined || v === null ? '–' : v.toFixed(digits));
+const bytes = (v: number | undefined) => (v === undefined ? '–' : v >= 1 << 20 ? `${(v / (1 << 20)).toFixed(2)} MiB` : `${(v / 1024).toFixed(1)} KiB`);
+
+export function summaryTable(s: Summary): string {
+  const rows: [string, ModelReport | undefined][] = [
+    ['Teacher', s.teacher],
+    ['Scratch student', s.baseline],
+    ['KD student', s.student],
+  ];
+  const header = ['model', 'accuracy', 'macro-F1', 'KL→teacher', 'agreement', 'ECE', 'params', 'size', 'ms/sample b1', 'ms/sample b256', 'kept'];
+  const body = rows
+    .filter(([, r]) => r)
+    .map(([name, r]) => [
+      name,
+      pct(r!.accuracy),
+      num(r!.macroF1),
+      name === 'Teacher' ? '–' : num(r!.klToTeacher),
+      name === 'Teacher' ? '–' : pct(r!.agreement),
+      num(r!.ece),
+      r!.params === null ? '–' : r!.params.toLocaleString('en-US'),
+      bytes(r!.sizeBytes),
+      num(r!.latencyMs?.batch1, 3),
+      num(r!.latencyMs?.batch256, 4),
+      r!.teacherAccuracyKeptPct === undefined ? '–' : `${r!.teacherAccuracyKeptPct.toFixed(1)}%`,
+    ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [
+    `Test split: ${s.testSamples} samples · backend ${s.backend.name} · ${formatSeconds(s.seconds)}`,
+    fmt(header),
+    widths.map((w) => '─'.repeat(w)).join('  '),
+    ...body.map(fmt),
+  ].join('\n');
+}
+
+async function runEngine(task: (engine: DistillEngine) => Promise<{ status: string }>, options: OutputOptions): Promise<number> {
+  const reporter = new Reporter(!!options.json);
+  const engine = new DistillEngine(reporter.handle);
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) engine.requestStop('stopped');
+    else process.exit(EXIT.stopped);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const result = await task(engine);
+    return result.status === 'completed' ? EXIT.completed : result.status === 'failed' ? EXIT.failed : EXIT.stopped;
+  } finally {
+    reporter.stopBar();
+    process.off('SIGINT', onSigint);
+  }
+}
+
+const backendOption = new Option('--backend <name>', 'override engine.backend').choices(BACKENDS as unknown as string[]);
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('distill')
+    .description('Knowledge distillation, headless: distill a teacher into a student and report what it learned.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run the experiment described by a *.distill.json config')
+    .argument('<config>', 'path to the config file')
+    .option('--runs-dir <dir>', 'where to write the run (default: output.runsDir of the config)')
+    .addOption(backendOption)
+    .option('--json', 'print engine messages as JSON lines instead of progress')
+    .action(async (configFile: string, opts: OutputOptions & { runsDir?: string; backend?: Backend }) => {
+      const config = loadConfigFile(configFile);
+      if (opts.runsDir) config.output.runsDir = path.resolve(opts.runsDir);
+      if (opts.backend) config.engine.backend = opts.backend;
+      const runDir = path.join(config.output.runsDir, newRunId(config.name));
+      process.exitCode = await runEngine((engine) => engine.start(config, runDir), opts);
+    });
+
+  program
+    .command('resume')
+    .description('continue a stopped or interrupted run from its last checkpoint')
+    .argument('<runDir>', 'the run directory')
+    .option('--json', 'print engine messages as JSON lines instead of progress')
+    .action(async (runDir: string, opts: OutputOptions) => {
+      process.exitCode = await runEngine((engine) => engine.resume(path.resolve(runDir)), opts);
+    });
+
+  program
+    .command('validate')
+    .description('check a config file and print the resolved config')
+    .argument('<config>', 'path to the config file')
+    .action((configFile: string) => {
+      process.stdout.write(JSON.stringify(loadConfigFile(configFile), null, 2) + '\n');
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e && typeof e === 'object' && 'exitCode' in e && (e as { code?: string }).code?.startsWith('commander.')) {
+      const code = (e as { exitCode: number }).exitCode;
+      return code === 0 ? 0 : EXIT.usage;
+    }
+    if (isDistillError(e)) {
+      process.stderr.write(`distill: ${e.message}\n`);
+      return e.kind === 'config' || e.kind === 'usage' ? EXIT.usage : EXIT.failed;
+    }
+    process.stderr.write(`distill: ${errorMessage(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,176 @@
+/**
+ * The training loop, shared by the KD student, the scratch baseline and preset teachers. Small and explicit: one
+ * `tf.tidy` per step, the teacher's logits come from memory (never a teacher forward pass), and per-step scalars
+ * are read back in batches so a GPU backend is not forced to synchronise every step.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { DistillConfig, TrainSettingsConfig } from '../../shared/config';
+import type { Progress } from '../../shared/protocol';
+import type { StepRecord, StudentKind } from '../../shared/records';
+import { createRng, shuffledIndices } from '../data';
+import { kdLoss } from '../kd/losses';
+import { scheduleAt } from '../kd/schedule';
+import type { TrainPosition } from './checkpoint';
+
+export type TrainerRole = StudentKind | 'teacher';
+
+export interface TrainingData {
+  x: tf.Tensor;
+  y: tf.Tensor1D;
+  /** Teacher logits aligned with `x`; absent for CE-only training (a preset teacher). */
+  teacherLogits?: tf.Tensor2D;
+  count: number;
+}
+
+export interface TrainJob {
+  role: TrainerRole;
+  model: tfl.LayersModel;
+  optimizer: tf.Optimizer;
+  data: TrainingData;
+  settings: TrainSettingsConfig;
+  /** KD loss settings; `alphaOverride: 0` trains the scratch baseline with the same code path. */
+  distillation?: DistillConfig['distillation'];
+  alphaOverride?: number;
+  seed: number;
+  start?: TrainPosition;
+  /** Receives step records as they are read back (about every 100 ms). */
+  onSteps(records: StepRecord[], progress: Progress): void;
+  /** Called after each epoch's last step; its promise is awaited before the next epoch. */
+  onEpochEnd(epoch: number, train: { loss: number; accuracy: number }, position: TrainPosition): Promise<void>;
+  /** Polled between steps; true ends training at this step boundary. */
+  shouldStop(): boolean;
+}
+
+export type TrainOutcome = { kind: 'completed' } | { kind: 'stopped'; position: TrainPosition };
+
+export class NonFiniteLossError extends Error {}
+
+const FLUSH_MS = 100;
+const MAX_PENDING_STEPS = 64;
+
+export const stepsPerEpoch = (count: number, batchSize: number) => Math.ceil(count / batchSize);
+
+/** Trainable variables of the model only: a teacher living in the same engine must never be updated. */
+const trainableVariables = (model: tfl.LayersModel) => model.trainableWeights.map((w) => w.read() as tf.Variable);
+
+export async function train(job: TrainJob): Promise<TrainOutcome> {
+  const { model, optimizer, data, settings, role } = job;
+  const perEpoch = stepsPerEpoch(data.count, settings.batchSize);
+  const totalSteps = perEpoch * settings.epochs;
+  const numClasses = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
+  const vars = trainableVariables(model);
+  const pos: TrainPosition = structuredClone(job.start) ?? { epoch: 0, stepInEpoch: 0, globalStep: 0, epochSums: { loss: 0, accuracy: 0, steps: 0 } };
+  const startedAt = Date.now();
+  const stepsAtStart = pos.globalStep;
+
+  /** Per-step [loss, kd, kdUnscaled, ce, accuracy] tensors not yet read back, with their step metadata. */
+  let pending: { stats: tf.Tensor1D; meta: Omit<StepRecord, 'loss' | 'kd' | 'kdUnscaled' | 'ce' | 'accuracy'> }[] = [];
+  let lastFlush = Date.now();
+
+  const progress = (): Progress => {
+    const done = pos.globalStep - stepsAtStart;
+    const perStep = done > 0 ? (Date.now() - startedAt) / 1000 / done : undefined;
+    return {
+      student: role,
+      epoch: pos.epoch + 1,
+      totalEpochs: settings.epochs,
+      step: pos.stepInEpoch,
+      stepsPerEpoch: perEpoch,
+      etaSeconds: perStep !== undefined ? perStep * (totalSteps - pos.globalStep) : undefined,
+    };
+  };
+
+  const flush = async () => {
+    if (!pending.length) return;
+    const batch = pending;
+    pending = [];
+    const stacked = tf.stack(batch.map((p) => p.stats));
+    const values = (await stacked.data()) as Float32Array;
+    stacked.dispose();
+    batch.forEach((p) => p.stats.dispose());
+    const records: StepRecord[] = batch.map((p, i) => {
+      const [loss, kd, kdUnscaled, ce, accuracy] = values.subarray(i * 5, i * 5 + 5);
+      if (!Number.isFinite(loss)) {
+        throw new NonFiniteLossError(
+          `The loss became ${loss} at epoch ${p.meta.epoch}, step ${p.meta.step} (kd=${kd}, ce=${ce}, T=${p.meta.temperature}, α=${p.meta.alpha}). ` +
+            `Lower training.learningRate (now ${settings.learningRate}), or check the data and teacher logits for extreme values.`,
+        );
+      }
+      pos.epochSums.loss += loss;
+      pos.epochSums.accuracy += accuracy;
+      return { ...p.meta, loss, kd, kdUnscaled, ce, accuracy };
+    });
+    const last = records[records.length - 1];
+    job.onSteps(records, { ...progress(), loss: last.loss });
+    lastFlush = Date.now();
+    // Let IPC messages (stop) and timers run between steps: wasm and cpu kernels never yield by themselves.
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  for (; pos.epoch < settings.epochs; pos.epoch++) {
+    const order = shuffledIndices(data.count, createRng(job.seed * 100003 + pos.epoch));
+    for (; pos.stepInEpoch < perEpoch; pos.stepInEpoch++) {
+      if (job.shouldStop()) {
+        await flush();
+        return { kind: 'stopped', position: structuredClone(pos) };
+      }
+      const from = pos.stepInEpoch * settings.batchSize;
+      const batchIdx = order.subarray(from, Math.min(from + settings.batchSize, data.count));
+      const sched = job.distillation ? scheduleAt(job.distillation, { epoch: pos.epoch, step: pos.globalStep, totalSteps, stepsPerEpoch: perEpoch }) : { temperature: 1, alpha: 0 };
+      const alpha = job.alphaOverride ?? (data.teacherLogits ? sched.alpha : 0);
+      const temperature = sched.temperature;
+
+      const stats = tf.tidy(() => {
+        const idx = tf.tensor1d(batchIdx, 'int32');
+        const xb = tf.gather(data.x, idx);
+        const yb = tf.gather(data.y, idx) as tf.Tensor1D;
+        const tb = data.teacherLogits ? (tf.gather(data.teacherLogits, idx) as tf.Tensor2D) : undefined;
+        let parts: tf.Scalar[] = [];
+        let accuracy: tf.Scalar | undefined;
+        optimizer.minimize(
+          () => {
+            const logits = model.apply(xb, { training: true }) as tf.Tensor2D;
+            const divergence = job.distillation?.divergence ?? 'forward-kl';
+            const p = tb
+              ? kdLoss(logits, tb, yb, { temperature, alpha, divergence })
+              : ceOnly(logits, yb, numClasses);
+            // Clones: parts may share one tensor (loss is ce at α = 0), and minimize() disposes the loss it returns.
+            parts = [p.loss, p.kd, p.kdUnscaled, p.ce].map((s) => tf.keep(tf.clone(s)));
+            accuracy = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), yb), 'float32')) as tf.Scalar);
+            return p.loss;
+          },
+          false,
+          vars,
+        );
+        const stacked = tf.stack([...parts, accuracy!]) as tf.Tensor1D;
+        // Kept to outlive minimize()'s own tidy; no longer needed once stacked.
+        for (const t of [...parts, accuracy!]) t.dispose();
+        return stacked;
+      });
+      pending.push({
+        stats,
+        meta: { kind: 'step', student: role === 'teacher' ? 'kd' : role, epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate },
+      });
+      pos.globalStep++;
+      pos.epochSums.steps++;
+      if (pending.length >= MAX_PENDING_STEPS || Date.now() - lastFlush >= FLUSH_MS) await flush();
+    }
+    await flush();
+    const n = Math.max(1, pos.epochSums.steps);
+    const trainStats = { loss: pos.epochSums.loss / n, accuracy: pos.epochSums.accuracy / n };
+    const endOfEpoch: TrainPosition = { epoch: pos.epoch + 1, stepInEpoch: 0, globalStep: pos.globalStep, epochSums: { loss: 0, accuracy: 0, steps: 0 } };
+    await job.onEpochEnd(pos.epoch + 1, trainStats, endOfEpoch);
+    pos.stepInEpoch = 0;
+    pos.epochSums = { loss: 0, accuracy: 0, steps: 0 };
+  }
+  return { kind: 'completed' };
+}
+
+/** Plain cross-entropy for a teacher trained from labels; same parts as kdLoss so the loop has one shape. */
+function ceOnly(logits: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number) {
+  // int32 one-hot, then cast: wasm's oneHot ignores a float32 dtype (see kd/losses.ts).
+  const ce = tf.neg(tf.mean(tf.sum(tf.mul(tf.cast(tf.oneHot(labels, numClasses), 'float32'), tf.logSoftmax(logits)), 1))) as tf.Scalar;
+  const zero = tf.scalar(0);
+  return { loss: ce, kd: zero, kdUnscaled: zero, ce };
+}

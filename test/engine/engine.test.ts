@@ -1,0 +1,188 @@
+/**
+ * End-to-end engine runs on real Fashion-MNIST slices: the KD recipe, the run directory contract, stop/resume,
+ * determinism, failure handling and memory.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { EpochRecord, MetricsRecord, SoftLabelRecord, StatusFile, StepRecord, Summary } from '../../src/shared/records';
+import { readJson, readJsonLines } from '../../src/shared/runDir';
+import { resumeEngine, runEngine, smallConfig, tempDir } from './helpers';
+
+const metricsOf = (runDir: string) => readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl'));
+const steps = (records: MetricsRecord[], student = 'kd') => records.filter((r): r is StepRecord => r.kind === 'step' && r.student === student);
+const epochs = (records: MetricsRecord[], student = 'kd') => records.filter((r): r is EpochRecord => r.kind === 'epoch' && r.student === student);
+
+describe('engine: distillation on real Fashion-MNIST', function () {
+  this.timeout(600_000);
+  const dir = tempDir();
+
+  let baselineRun: Awaited<ReturnType<typeof runEngine>>;
+  before(async () => {
+    baselineRun = await runEngine(smallConfig(dir, { compare: { baseline: true } }));
+  });
+
+  it('completes and writes the run-directory contract', () => {
+    const { finished, runDir } = baselineRun;
+    assert.equal(finished.status, 'completed', finished.reason);
+    for (const f of ['config.json', 'status.json', 'metrics.jsonl', 'softlabels.jsonl', 'probe.json', 'summary.json', 'student/model.json', 'student/weights.bin', 'baseline/model.json'])
+      assert.ok(fs.existsSync(path.join(runDir, f)), `${f} is missing`);
+    const status = readJson<StatusFile>(path.join(runDir, 'status.json'))!;
+    assert.equal(status.status, 'completed');
+    const summary = readJson<Summary>(path.join(runDir, 'summary.json'))!;
+    assert.equal(summary.status, 'completed');
+    assert.equal(summary.backend.name, 'wasm');
+    assert.equal(summary.testSamples, 1000);
+    for (const key of ['accuracy', 'macroF1', 'params', 'sizeBytes', 'klToTeacher', 'agreement', 'ece'] as const) assert.equal(typeof summary.student[key], 'number', key);
+    assert.equal(summary.student.confusion.length, 10);
+  });
+
+  it('teacher and students learn far above chance, and KD agrees with the teacher more than scratch', () => {
+    const s = readJson<Summary>(path.join(baselineRun.runDir, 'summary.json'))!;
+    assert.ok(s.teacher.accuracy > 0.7, `teacher accuracy ${s.teacher.accuracy}`);
+    assert.ok(s.student.accuracy > 0.6, `KD student accuracy ${s.student.accuracy}`);
+    assert.ok(s.baseline!.accuracy > 0.5, `baseline accuracy ${s.baseline!.accuracy}`);
+    assert.ok(s.student.agreement! > s.baseline!.agreement!, `KD agreement ${s.student.agreement} vs scratch ${s.baseline!.agreement}`);
+    assert.ok(s.student.klToTeacher! < s.baseline!.klToTeacher!, `KD KL ${s.student.klToTeacher} vs scratch ${s.baseline!.klToTeacher}`);
+  });
+
+  it('writes step records with the KD loss decomposed, and epoch records for both students', () => {
+    const records = metricsOf(baselineRun.runDir);
+    const kd = steps(records);
+    assert.equal(kd.length, 2 * Math.ceil(2700 / 64));
+    for (const r of kd) {
+      assert.ok(Math.abs(r.kd - r.temperature ** 2 * r.kdUnscaled) < 1e-3 * Math.max(1, r.kd), 'kd = T² · kdUnscaled');
+      assert.ok(Math.abs(r.loss - (r.alpha * r.kd + (1 - r.alpha) * r.ce)) < 1e-3 * Math.max(1, r.loss), 'loss = α·kd + (1−α)·ce');
+    }
+    assert.equal(steps(records, 'baseline').every((r) => r.alpha === 0), true);
+    assert.deepEqual(epochs(records).map((e) => e.epoch), [1, 2]);
+    assert.deepEqual(epochs(records, 'baseline').map((e) => e.epoch), [1, 2]);
+    const soft = readJsonLines<SoftLabelRecord>(path.join(baselineRun.runDir, 'softlabels.jsonl'));
+    assert.equal(soft[0].kind, 'teacher');
+    assert.equal(soft[0].logits.length, 20);
+    assert.equal(soft.filter((r) => r.kind === 'student').length, 4);
+  });
+
+  it('reuses the cached teacher: a second run neither trains the teacher nor recomputes its logits', async () => {
+    const again = await runEngine(smallConfig(dir, { training: { epochs: 1, batchSize: 64 } }));
+    assert.equal(again.finished.status, 'completed', again.finished.reason);
+    const phases = again.messages.filter((m) => m.type === 'phase').map((m) => (m as { phase: string }).phase);
+    assert.ok(!phases.includes('teacher-training'), `phases: ${phases}`);
+    assert.ok(!phases.includes('teacher-logits'), `phases: ${phases}`);
+  });
+
+  it('is deterministic: the same seed on the same backend gives the same metrics', async () => {
+    const cfg = () => smallConfig(dir, { training: { epochs: 1, batchSize: 64 } });
+    const a = await runEngine(cfg());
+    const b = await runEngine(cfg());
+    const la = steps(metricsOf(a.runDir)).map((r) => r.loss);
+    const lb = steps(metricsOf(b.runDir)).map((r) => r.loss);
+    assert.deepEqual(la, lb);
+    assert.deepEqual(epochs(metricsOf(a.runDir))[0].val, epochs(metricsOf(b.runDir))[0].val);
+  });
+
+  it('stops at a step boundary with a checkpoint, and resume continues to the same result as an uninterrupted run', async () => {
+    const cfg = () => smallConfig(dir, { training: { epochs: 2, batchSize: 64 } });
+    const full = await runEngine(cfg());
+    let stepsSeen = 0;
+    const stopped = await runEngine(cfg(), (engine, m) => {
+      if (m.type === 'steps') {
+        stepsSeen += m.records.length;
+        if (stepsSeen >= 60) engine.requestStop();
+      }
+    });
+    assert.equal(stopped.finished.status, 'stopped');
+    assert.equal(readJson<StatusFile>(path.join(stopped.runDir, 'status.json'))!.status, 'stopped');
+    assert.ok(!fs.existsSync(path.join(stopped.runDir, 'summary.json')));
+    assert.ok(fs.existsSync(path.join(stopped.runDir, 'checkpoints', 'kd', 'state.json')));
+    const resumed = await resumeEngine(stopped.runDir);
+    assert.equal(resumed.finished.status, 'completed', resumed.finished.reason);
+    const a = steps(metricsOf(full.runDir));
+    const b = steps(metricsOf(stopped.runDir));
+    assert.equal(b.length, a.length, 'every step recorded once');
+    assert.deepEqual(b.map((r) => [r.epoch, r.step]), a.map((r) => [r.epoch, r.step]));
+    const maxRelDiff = Math.max(...a.map((r, i) => Math.abs(r.loss - b[i].loss) / Math.max(1e-6, Math.abs(r.loss))));
+    assert.ok(maxRelDiff < 1e-4, `resumed losses differ from uninterrupted by up to ${maxRelDiff}`);
+    const sa = readJson<Summary>(path.join(full.runDir, 'summary.json'))!;
+    const sb = readJson<Summary>(path.join(stopped.runDir, 'summary.json'))!;
+    assert.ok(Math.abs(sa.student.accuracy - sb.student.accuracy) < 0.002, `${sa.student.accuracy} vs ${sb.student.accuracy}`);
+  });
+
+  it('keeps the number of tensors flat across epochs', async () => {
+    const counts: number[] = [];
+    const r = await runEngine(smallConfig(dir, { training: { epochs: 4, batchSize: 128 } }), (_e, m) => {
+      if (m.type === 'epoch') counts.push(tf.memory().numTensors);
+    });
+    assert.equal(r.finished.status, 'completed', r.finished.reason);
+    assert.equal(counts.length, 4);
+    assert.ok(counts.slice(1).every((c) => c === counts[1]), `tensors after each epoch: ${counts}`);
+  });
+});
+
+describe('engine: the loss weights', function () {
+  this.timeout(300_000);
+  const dir = tempDir();
+
+  it('α = 0 trains exactly like the scratch baseline (CE only, same seed and initial weights)', async () => {
+    const r = await runEngine(smallConfig(dir, { distillation: { alpha: 0 }, compare: { baseline: true }, training: { epochs: 1, batchSize: 64 } }));
+    assert.equal(r.finished.status, 'completed', r.finished.reason);
+    const records = metricsOf(r.runDir);
+    assert.deepEqual(steps(records).map((s) => s.loss), steps(records, 'baseline').map((s) => s.loss));
+  });
+
+  // That the labels get no gradient at α = 1 is checked on the loss itself in kd-loss.test.ts.
+  it('α = 1 trains on the teacher alone: every step\'s loss is its KD term', async () => {
+    const r = await runEngine(smallConfig(dir, { distillation: { alpha: 1 }, training: { epochs: 1, batchSize: 64 } }));
+    assert.equal(r.finished.status, 'completed', r.finished.reason);
+    const kd = steps(metricsOf(r.runDir));
+    assert.ok(kd.length > 0 && kd.every((s) => Math.abs(s.loss - s.kd) < 1e-5 * Math.max(1, s.kd)));
+  });
+});
+
+describe('engine: failures are marked failed, with the reason', function () {
+  this.timeout(300_000);
+  const dir = tempDir();
+
+  it('a NaN loss stops the run with a clear message and status failed, and no summary', async () => {
+    const r = await runEngine(smallConfig(dir, { training: { epochs: 1, batchSize: 64, learningRate: 10, optimizer: 'sgd' }, distillation: { temperature: 0.5, alpha: 0.5 } }));
+    assert.equal(r.finished.status, 'failed');
+    assert.match(r.finished.reason!, /loss became (NaN|Infinity|-Infinity)/);
+    assert.match(r.finished.reason!, /learningRate/);
+    assert.equal(readJson<StatusFile>(path.join(r.runDir, 'status.json'))!.status, 'failed');
+    assert.ok(!fs.existsSync(path.join(r.runDir, 'summary.json')));
+  });
+
+  it('a missing data file fails the run, naming the path', async () => {
+    const cfg = smallConfig(dir);
+    if (cfg.data.format === 'idx') cfg.data.train.images = path.join(dir, 'nope-images.gz');
+    const r = await runEngine(cfg);
+    assert.equal(r.finished.status, 'failed');
+    assert.match(r.finished.reason!, /nope-images\.gz/);
+  });
+
+  it('a student whose class count differs from the data is refused, naming both sides', async () => {
+    const studentDir = path.join(dir, 'student3');
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const { saveLayersModel } = await import('../../src/engine/models/modelFiles');
+    const m = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 3 })] });
+    await saveLayersModel(m, studentDir);
+    m.dispose();
+    const r = await runEngine(smallConfig(dir, { student: { model: path.join(studentDir, 'model.json') } }));
+    assert.equal(r.finished.status, 'failed');
+    assert.match(r.finished.reason!, /outputs 3 classes.*has 10/);
+  });
+
+  it('a model.json whose weight shard is missing is refused, naming the shard', async () => {
+    const studentDir = path.join(dir, 'student-noshard');
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const { saveLayersModel } = await import('../../src/engine/models/modelFiles');
+    const m = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10 })] });
+    await saveLayersModel(m, studentDir);
+    m.dispose();
+    fs.rmSync(path.join(studentDir, 'weights.bin'));
+    const r = await runEngine(smallConfig(dir, { student: { model: path.join(studentDir, 'model.json') } }));
+    assert.equal(r.finished.status, 'failed');
+    assert.match(r.finished.reason!, /weight shard "weights\.bin".*missing/);
+  });
+});
