@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DistillConfig } from '../shared/config';
 import { DistillError } from '../shared/errors';
 import { writeFileAtomic } from '../shared/runDir';
-import { loadTeacherLogits, type Dataset } from './data';
+import { encodeNpy, loadTeacherLogits, type Dataset } from './data';
 import { buildPreset } from './models/presets';
 import { hashModelFile, loadModelFile, modelSignature, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { train } from './train/trainer';
@@ -71,7 +71,7 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
       ctx.phase('teacher-logits', `Computing teacher logits for ${rows} ${split} rows (cached for later runs)…`);
       out[split] = await predictLogits(model, split === 'train' ? ctx.xTrainAll : ctx.xTest);
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      writeFileAtomic(file, npyFloat32(out[split]!, [rows, classes]));
+      writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
     }
   }
   return { train: out.train!, test: out.test!, model, source: `${modelFile}${reused === 2 ? ' (logits from cache)' : ''}` };
@@ -129,18 +129,4 @@ export class TeacherTrainingStopped extends Error {
   constructor() {
     super('Stopped while training the teacher; it was not cached. The next run trains it again.');
   }
-}
-
-/** A float32 C-order `.npy` (version 1.0), readable by NumPy and by our own loader. */
-export function npyFloat32(data: Float32Array, shape: number[]): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const unpadded = 10 + header.length + 1;
-  header += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
-  const head = Buffer.alloc(10);
-  Buffer.from([0x93]).copy(head, 0);
-  head.write('NUMPY', 1, 'latin1');
-  head[6] = 1;
-  head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
 }

@@ -1,0 +1,205 @@
+/**
+ * The engine's data layer: loads a dataset described by `data` in the config (IDX, CSV or NumPy), checks it, scales
+ * it, and fingerprints it for the teacher-logit cache. Every problem with the files is one `DistillError` of kind
+ * 'data' naming the file and the fix.
+ */
+import { createHash } from 'node:crypto';
+import type { DataConfig } from '../../shared/config';
+import { parseNumericCsv } from './csv';
+import { parseIdxImages, parseIdxLabels } from './idx';
+import { applyNormalization, computeNormalization } from './normalize';
+import { parseNpy } from './npy';
+import { dataError, formatBytes, readMaybeGzipped, statDataFile, type FileRole } from './sourceFile';
+import type { Dataset, NormalizationMethod, Samples } from './types';
+import { findNonFinite, toFloat32, toLabels } from './values';
+
+export type { Dataset, Normalization, NormalizationMethod, Samples } from './types';
+export { applyNormalization } from './normalize';
+export { encodeNpy } from './npy';
+export { createRng, gatherSamples, selectProbe, shuffledIndices, stratifiedSplit } from './sampling';
+export { loadTeacherLogits } from './teacherLogits';
+
+type SplitName = 'train' | 'test';
+type Progress = (message: string) => void;
+
+/** One split as read from its files, before scaling. */
+interface RawSplit {
+  /** Raw features of the first `count` rows (the `maxSamples` cut), row-major. */
+  x: Float32Array;
+  count: number;
+  /** Labels of every row in the file: the class count and label checks look at all of them. */
+  labels: Int32Array;
+  sourceRows: number;
+  sampleShape: number[];
+  features: FileRole;
+  labelFile: FileRole;
+  /** Where row `i` is in the label file, for messages: `row 17 (0-based)`, `line 18, column "label"`. */
+  locate: (row: number) => string;
+}
+
+const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+const sizeOf = (role: FileRole) => formatBytes(statDataFile(role));
+/** Lets queued progress messages go out (IPC) between the synchronous parsing steps. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => {}): Promise<Dataset> {
+  const train = await loadSplit(cfg, 'train', onProgress);
+  const test = await loadSplit(cfg, 'test', onProgress);
+  if (product(test.sampleShape) !== product(train.sampleShape) || test.sampleShape.join() !== train.sampleShape.join()) {
+    throw dataError(test.features, `has samples of shape [${test.sampleShape.join(', ')}] but the training data (${train.features.file}) has [${train.sampleShape.join(', ')}]. Train and test need the same features.`);
+  }
+  const inputShape = resolveInputShape(cfg.inputShape, train);
+  const { numClasses, classNames } = resolveClasses(cfg.classNames, [train, test]);
+
+  const method: NormalizationMethod = cfg.normalize === 'auto' ? (cfg.format === 'idx' ? 'scale255' : 'none') : cfg.normalize;
+  if (method !== 'none') onProgress(`Normalizing (${method === 'scale255' ? 'divide by 255' : method})…`);
+  const features = product(inputShape);
+  const normalization = computeNormalization(method, train.x, features);
+  applyNormalization(train.x, normalization);
+  applyNormalization(test.x, normalization);
+
+  const trainSamples: Samples = { x: train.x, y: train.labels.slice(0, train.count), count: train.count };
+  const testSamples: Samples = { x: test.x, y: test.labels.slice(0, test.count), count: test.count };
+  const dataset: Dataset = {
+    train: trainSamples,
+    test: testSamples,
+    inputShape,
+    numClasses,
+    classNames,
+    sourceRows: { train: train.sourceRows, test: test.sourceRows },
+    fingerprint: { train: fingerprint(trainSamples, inputShape), test: fingerprint(testSamples, inputShape) },
+    normalization,
+  };
+  onProgress(`Loaded ${train.count} train and ${test.count} test samples of shape [${inputShape.join(', ')}], ${numClasses} classes.`);
+  return dataset;
+}
+
+async function loadSplit(cfg: DataConfig, split: SplitName, onProgress: Progress): Promise<RawSplit> {
+  const keep = cfg.maxSamples?.[split] ?? Number.MAX_SAFE_INTEGER;
+  let raw: RawSplit;
+  if (cfg.format === 'idx') {
+    const images: FileRole = { file: cfg[split].images, field: `data.${split}.images` };
+    const labels: FileRole = { file: cfg[split].labels, field: `data.${split}.labels` };
+    onProgress(`Reading ${split} images (${sizeOf(images)})…`);
+    await yieldToEventLoop();
+    raw = readIdxSplit(images, labels, keep);
+  } else if (cfg.format === 'csv') {
+    const table: FileRole = { file: cfg[split].path, field: `data.${split}.path` };
+    onProgress(`Reading ${split} CSV (${sizeOf(table)})…`);
+    await yieldToEventLoop();
+    raw = readCsvSplit(table, cfg.header, cfg.labelColumn, keep);
+  } else {
+    const x: FileRole = { file: cfg[split].x, field: `data.${split}.x` };
+    const y: FileRole = { file: cfg[split].y, field: `data.${split}.y` };
+    onProgress(`Reading ${split} arrays (${sizeOf(x)})…`);
+    await yieldToEventLoop();
+    raw = readNpySplit(x, y, keep);
+  }
+  await yieldToEventLoop();
+  return raw;
+}
+
+function readIdxSplit(imagesRole: FileRole, labelsRole: FileRole, keep: number): RawSplit {
+  const images = parseIdxImages(readMaybeGzipped(imagesRole), imagesRole);
+  const labelBytes = parseIdxLabels(readMaybeGzipped(labelsRole), labelsRole);
+  if (labelBytes.length !== images.count) {
+    throw dataError(labelsRole, `has ${labelBytes.length} labels but ${imagesRole.file} has ${images.count} images. Both files of a split must have the same rows; check ${imagesRole.field} and ${labelsRole.field}.`);
+  }
+  const count = Math.min(keep, images.count);
+  const features = product(images.sampleShape);
+  const x = new Float32Array(count * features);
+  x.set(images.pixels.subarray(0, count * features));
+  return {
+    x, count, labels: new Int32Array(labelBytes), sourceRows: images.count, sampleShape: images.sampleShape,
+    features: imagesRole, labelFile: labelsRole, locate: (row) => `row ${row} (0-based)`,
+  };
+}
+
+function readCsvSplit(role: FileRole, header: boolean, labelColumn: string | number, keep: number): RawSplit {
+  const table = parseNumericCsv(readMaybeGzipped(role).toString('utf8'), role, { header, labelColumn, keepRows: keep });
+  const locate = (row: number) => `line ${table.lineOfRow[row]}, ${table.labelName}`;
+  return {
+    x: table.x, count: Math.min(keep, table.rows), labels: toLabels(table.labels, role, locate), sourceRows: table.rows,
+    sampleShape: [table.features], features: role, labelFile: role, locate,
+  };
+}
+
+function readNpySplit(xRole: FileRole, yRole: FileRole, keep: number): RawSplit {
+  const xs = parseNpy(readMaybeGzipped(xRole), xRole);
+  if (xs.shape.length < 2) {
+    throw dataError(xRole, `has shape (${xs.shape.join(', ')}); expected features of shape (N, F) or (N, …) with one row per sample. Reshape it with x.reshape(len(x), -1).`);
+  }
+  const ys = parseNpy(readMaybeGzipped(yRole), yRole);
+  if (ys.kind === 'bool') throw dataError(yRole, `has dtype '${ys.dtype}'; expected integer class labels (e.g. '<i8'). Save them with y.astype(numpy.int64).`);
+  const labelsAreColumn = ys.shape.length === 2 && ys.shape[1] === 1;
+  if (ys.shape.length !== 1 && !labelsAreColumn) {
+    const oneHot = ys.shape.length === 2 ? ' If these are one-hot, save y.argmax(axis=1) instead.' : '';
+    throw dataError(yRole, `has shape (${ys.shape.join(', ')}); expected integer labels of shape (N,).${oneHot}`);
+  }
+  const sourceRows = xs.shape[0];
+  if (ys.shape[0] !== sourceRows) {
+    throw dataError(yRole, `has ${ys.shape[0]} labels but ${xRole.file} has ${sourceRows} rows. Both arrays of a split must have the same rows; check ${xRole.field} and ${yRole.field}.`);
+  }
+  const locate = (row: number) => `row ${row} (0-based)`;
+  const labels = toLabels(ys.data, yRole, locate);
+  const sampleShape = xs.shape.slice(1);
+  const features = product(sampleShape);
+  const count = Math.min(keep, sourceRows);
+  const x = toFloat32(xs.data, 0, count * features);
+  if (xs.kind === 'float') {
+    const bad = findNonFinite(x);
+    if (bad >= 0) {
+      const original = Number(xs.data[bad]);
+      const problem = Number.isFinite(original) ? `the value ${original} is outside the float32 range. Rescale this feature.` : `the value ${original} is not finite. Remove or fill in missing values before saving.`;
+      throw dataError(xRole, `row ${Math.floor(bad / features)} (0-based), feature ${bad % features} (0-based, row-major): ${problem}`);
+    }
+  }
+  return { x, count, labels, sourceRows, sampleShape, features: xRole, labelFile: yRole, locate };
+}
+
+function resolveInputShape(configured: number[] | undefined, train: RawSplit): number[] {
+  const features = product(train.sampleShape);
+  const role: FileRole = { file: train.features.file, field: 'data.inputShape' };
+  if (configured) {
+    if (product(configured) !== features) {
+      throw dataError(role, `has ${features} features per sample (shape [${train.sampleShape.join(', ')}]), but data.inputShape [${configured.join(', ')}] ` +
+        `has ${product(configured)}. Give data.inputShape dimensions that multiply to ${features}, or remove it.`);
+    }
+    return [...configured];
+  }
+  if (train.sampleShape.length > 3) {
+    throw dataError(role, `has samples of shape [${train.sampleShape.join(', ')}]; models take at most 3 dimensions. Set data.inputShape, e.g. [${features}].`);
+  }
+  return train.sampleShape;
+}
+
+function resolveClasses(configured: string[] | undefined, splits: RawSplit[]): { numClasses: number; classNames: string[] } {
+  if (configured) {
+    for (const split of splits) {
+      const labels = split.labels;
+      for (let i = 0; i < labels.length; i++) {
+        if (labels[i] >= configured.length) {
+          throw dataError(split.labelFile, `${split.locate(i)}: label ${labels[i]} has no class name; data.classNames lists ${configured.length} classes (labels 0 to ${configured.length - 1}). ` +
+            `Add the missing names to data.classNames, or fix the labels.`);
+        }
+      }
+    }
+    return { numClasses: configured.length, classNames: [...configured] };
+  }
+  let maxLabel = 0;
+  for (const { labels } of splits) for (let i = 0; i < labels.length; i++) if (labels[i] > maxLabel) maxLabel = labels[i];
+  if (maxLabel < 1) {
+    throw dataError(splits[0].labelFile, `every label in the train and test data is 0: a classifier needs at least 2 classes. Check ${splits[0].labelFile.field}${splits[0].labelFile.field.endsWith('path') ? ' and data.labelColumn' : ''}.`);
+  }
+  const numClasses = maxLabel + 1;
+  return { numClasses, classNames: Array.from({ length: numClasses }, (_, c) => String(c)) };
+}
+
+/** sha256 over the sample shape, the normalized features and the labels: equal data gives an equal key. */
+function fingerprint(samples: Samples, inputShape: number[]): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ version: 1, count: samples.count, inputShape }));
+  hash.update(new Uint8Array(samples.x.buffer, samples.x.byteOffset, samples.x.byteLength));
+  hash.update(new Uint8Array(samples.y.buffer, samples.y.byteOffset, samples.y.byteLength));
+  return hash.digest('hex');
+}

@@ -1,0 +1,68 @@
+/**
+ * Reading data files from disk with errors a user can act on: which file, which config field points at it, and
+ * what to do. Gzip is recognised by its magic bytes, not by the file name.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { DistillError } from '../../shared/errors';
+
+/** Where a file came from in the config, e.g. `data.train.images`; named in every error about it. */
+export interface FileRole {
+  file: string;
+  field: string;
+}
+
+export function dataError(role: FileRole, message: string): DistillError {
+  return new DistillError('data', `${role.file}: ${message}`, { file: role.file, path: role.field.split('.') });
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** The file's size in bytes; a missing file is a user error naming the config field to fix. */
+export function statDataFile(role: FileRole): number {
+  try {
+    const stat = fs.statSync(role.file);
+    if (!stat.isFile()) throw dataError(role, `is not a file. Set ${role.field} in the config to a file.`);
+    return stat.size;
+  } catch (e) {
+    if (e instanceof DistillError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new DistillError('data',
+        `Data file not found: ${role.file}. Fix ${role.field} in the config (relative paths resolve against the config file's folder).`,
+        { file: role.file, path: role.field.split('.') });
+    }
+    throw dataError(role, `cannot be read (${(e as Error).message}). Check the file's permissions or ${role.field}.`);
+  }
+}
+
+export function readDataFile(role: FileRole): Buffer {
+  statDataFile(role);
+  try {
+    return fs.readFileSync(role.file);
+  } catch (e) {
+    throw dataError(role, `cannot be read (${(e as Error).message}). Check the file's permissions or ${role.field}.`);
+  }
+}
+
+const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+
+/** The file's contents, decompressed when it starts with the gzip magic bytes `1f 8b`. */
+export function readMaybeGzipped(role: FileRole): Buffer {
+  const raw = readDataFile(role);
+  if (!isGzip(raw)) return raw;
+  try {
+    return gunzipSync(raw);
+  } catch (e) {
+    throw dataError(role,
+      `is gzip-compressed (starts with 1f 8b) but does not decompress: ${(e as Error).message}. The file is probably ` +
+      `incomplete or damaged; download it again.`);
+  }
+}
+
+export const baseName = (file: string) => path.basename(file);
