@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EpochRecord, MetricsRecord, SoftLabelRecord, StatusFile, StepRecord, Summary } from '../../src/shared/records';
 import { readJson, readJsonLines } from '../../src/shared/runDir';
+import { encodeNpy } from '../../src/engine/data';
 import { resumeEngine, runEngine, smallConfig, tempDir } from './helpers';
 
 const metricsOf = (runDir: string) => readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl'));
@@ -145,9 +146,25 @@ describe('engine: failures are marked failed, with the reason', function () {
   const dir = tempDir();
 
   it('a NaN loss stops the run with a clear message and status failed, and no summary', async () => {
-    const r = await runEngine(smallConfig(dir, { training: { epochs: 1, batchSize: 64, learningRate: 10, optimizer: 'sgd' }, distillation: { temperature: 0.5, alpha: 0.5 } }));
+    // Features near float32's maximum overflow the first layer to Infinity, and the loss to NaN.
+    const rows = 64;
+    const features = 32;
+    const x = new Float32Array(rows * features).fill(3e38);
+    const y = new Int32Array(rows).map((_, i) => i % 2);
+    const logits = new Float32Array(rows * 2).map((_, i) => (i % 2 ? 1 : -1));
+    const files = { x: path.join(dir, 'x.npy'), y: path.join(dir, 'y.npy'), t: path.join(dir, 't.npy') };
+    fs.writeFileSync(files.x, encodeNpy(x, [rows, features]));
+    fs.writeFileSync(files.y, encodeNpy(y, [rows]));
+    fs.writeFileSync(files.t, encodeNpy(logits, [rows, 2]));
+    const r = await runEngine(
+      smallConfig(dir, {
+        data: { format: 'npy', train: { x: files.x, y: files.y }, test: { x: files.x, y: files.y }, normalize: 'none', validationSplit: 0.25 },
+        teacher: { logits: { train: files.t, test: files.t } },
+        training: { epochs: 1, batchSize: 16 },
+      }),
+    );
     assert.equal(r.finished.status, 'failed');
-    assert.match(r.finished.reason!, /loss became (NaN|Infinity|-Infinity)/);
+    assert.match(r.finished.reason!, /loss became (NaN|Infinity|-Infinity) at epoch 1, step 1/);
     assert.match(r.finished.reason!, /learningRate/);
     assert.equal(readJson<StatusFile>(path.join(r.runDir, 'status.json'))!.status, 'failed');
     assert.ok(!fs.existsSync(path.join(r.runDir, 'summary.json')));
@@ -170,7 +187,7 @@ describe('engine: failures are marked failed, with the reason', function () {
     m.dispose();
     const r = await runEngine(smallConfig(dir, { student: { model: path.join(studentDir, 'model.json') } }));
     assert.equal(r.finished.status, 'failed');
-    assert.match(r.finished.reason!, /outputs 3 classes.*has 10/);
+    assert.match(r.finished.reason!, /outputs 3 classes, but the data and teacher have 10/);
   });
 
   it('a model.json whose weight shard is missing is refused, naming the shard', async () => {

@@ -35,8 +35,9 @@ export function buildPreset(spec: PresetSpec, inputShape: number[], numClasses: 
 
   if (spec.preset === 'mlp') {
     const hidden = spec.hidden ?? DEFAULT_MLP_HIDDEN;
-    model.add(tfl.layers.flatten({ inputShape }));
-    for (const units of hidden) model.add(tfl.layers.dense({ units, activation: 'relu', ...init() }));
+    // Flatten needs rank ≥ 3 with the batch axis; flat features go straight into the first dense layer.
+    if (inputShape.length > 1) model.add(tfl.layers.flatten({ inputShape }));
+    hidden.forEach((units, i) => model.add(tfl.layers.dense({ units, activation: 'relu', ...(i === 0 && inputShape.length === 1 ? { inputShape } : {}), ...init() })));
     dropout();
   } else {
     if (inputShape.length !== 3) {

@@ -31,6 +31,15 @@ export interface CheckpointState {
   savedAt: string;
 }
 
+/** One optimizer slot in optimizer.bin. The dtype matters: the iteration count is int32, the moments float32. */
+interface OptimizerSlotSpec {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  offset: number;
+  length: number;
+}
+
 const OPTIMIZER_FILE = 'optimizer.bin';
 const OPTIMIZER_SPEC = 'optimizer.json';
 const STATE_FILE = 'state.json';
@@ -43,12 +52,13 @@ export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, op
   fs.rmSync(tmp, { recursive: true, force: true });
   await saveLayersModel(model, tmp);
   const named = await optimizer.getWeights();
-  const specs: { name: string; shape: number[]; offset: number; length: number }[] = [];
+  const specs: OptimizerSlotSpec[] = [];
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const { name, tensor } of named) {
-    const data = Buffer.from(((await tensor.data()) as Float32Array).buffer.slice(0));
-    specs.push({ name, shape: tensor.shape, offset, length: data.length });
+    const values = (await tensor.data()) as Float32Array | Int32Array;
+    const data = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+    specs.push({ name, shape: tensor.shape, dtype: tensor.dtype as OptimizerSlotSpec['dtype'], offset, length: data.length });
     chunks.push(data);
     offset += data.length;
   }
@@ -70,13 +80,13 @@ export async function restoreCheckpoint(runDir: string, student: StudentKind, op
   const state = readCheckpointState(runDir, student);
   if (!state) throw new Error(`No checkpoint for the ${student} student in ${dir}`);
   const model = await loadStudentModel(path.join(dir, 'model.json'));
-  const specs = JSON.parse(fs.readFileSync(path.join(dir, OPTIMIZER_SPEC), 'utf8')) as { name: string; shape: number[]; offset: number; length: number }[];
+  const specs = JSON.parse(fs.readFileSync(path.join(dir, OPTIMIZER_SPEC), 'utf8')) as OptimizerSlotSpec[];
   if (specs.length) {
     const bytes = fs.readFileSync(path.join(dir, OPTIMIZER_FILE));
-    const weights = specs.map((s) => ({
-      name: s.name,
-      tensor: tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset + s.offset, bytes.byteOffset + s.offset + s.length)), s.shape),
-    }));
+    const weights = specs.map((s) => {
+      const raw = bytes.buffer.slice(bytes.byteOffset + s.offset, bytes.byteOffset + s.offset + s.length);
+      return { name: s.name, tensor: tf.tensor(s.dtype === 'int32' ? new Int32Array(raw) : new Float32Array(raw), s.shape, s.dtype) };
+    });
     await optimizer.setWeights(weights);
   }
   return { model, state };
