@@ -35,7 +35,8 @@ const node = {
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' } },
-  { ...node, entryPoints: { engine: 'src/engine/main.ts', cli: 'src/engine/cli.ts', bench: 'src/engine/bench/bench.ts' }, plugins: [copyWasm] },
+  // The shebang makes dist/cli.js the package's `distill` bin; Node ignores it in the other two.
+  { ...node, entryPoints: { engine: 'src/engine/main.ts', cli: 'src/engine/cli.ts', bench: 'src/engine/bench/bench.ts' }, plugins: [copyWasm], banner: { js: '#!/usr/bin/env node' } },
   {
     ...common,
     platform: 'browser',
