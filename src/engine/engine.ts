@@ -78,11 +78,11 @@ export class DistillEngine {
     const t0 = Date.now();
     let prepared: Prepared | undefined;
     try {
-      const backend = await selectBackend(config.engine.backend, {
-        log: (m: string) => this.log('info', m),
-        probe: () => probeTraining(config),
-      });
+      // `started` is the first message, carrying the choice; what the ladder tried follows it.
+      const ladderLog: string[] = [];
+      const backend = await selectBackend(config.engine.backend, { log: (m: string) => ladderLog.push(m), probe: () => probeTraining(config) });
       this.send({ type: 'started', runId: this.status.runId, runDir, backend, resumed });
+      for (const m of ladderLog) this.log('info', m);
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
       prepared = await this.prepare(config);
       const outcome = await this.trainStudents(config, runDir, prepared, resumed);
