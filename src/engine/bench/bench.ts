@@ -1,0 +1,293 @@
+/**
+ * `npm run bench`: how fast Distill distils on this machine, every case measured side by side in one run.
+ *
+ *   kd-train       the engine's KD training loop, cnn-small and mlp students, on each available backend
+ *   ce-train       the same students trained CE-only with plain tfjs-layers `fit`: the KD overhead yardstick
+ *   teacher-infer  cnn-large forward passes, as when the engine computes teacher logits
+ *   epoch          one epoch of real Fashion-MNIST through the whole engine, data loading included
+ *   torch          the PyTorch peer script on the same models and batch, when a python with torch exists
+ *
+ * Prints a table and one JSON line per measurement, then a `ratios` line with the issue's targets; `--json`
+ * prints the JSON lines only. Not a test: nothing here passes or fails, it reports.
+ *
+ * Usage: node dist/bench.js [--json] [--quick] [--seconds N] [--batch N] [--cpu-batch N]
+ *                           [--backends wasm,cpu] [--cases kd-train,ce-train,teacher-infer,epoch,torch]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import type { ConcreteBackend } from '../../shared/config';
+import { errorMessage } from '../../shared/errors';
+import { LADDER, selectBackend } from '../backends/ladder';
+import type { PresetSpec } from '../models/presets';
+import { epochUnavailable, measureEpoch } from './epoch';
+import { measureCeFit, measureInference, measureKdTrain, type Budget, type Throughput } from './measure';
+import { CASES, computeRatios, formatTable, headerLine, type CaseName, type MachineInfo, type Measurement, type ModelName, type Skipped } from './report';
+import { findTorchPython, runTorchPeer, torchScript } from './torch';
+
+const SELECTABLE_CASES = [...CASES, 'torch'] as const;
+type SelectableCase = (typeof SELECTABLE_CASES)[number];
+
+const STUDENTS: { name: ModelName; spec: PresetSpec }[] = [
+  { name: 'cnn-small', spec: { preset: 'cnn-small' } },
+  { name: 'mlp', spec: { preset: 'mlp', hidden: [128] } },
+];
+const TEACHER: { name: ModelName; spec: PresetSpec } = { name: 'cnn-large', spec: { preset: 'cnn-large' } };
+
+/** The pure-JS backend gets a shorter budget: it is only there to show how much the others gain. */
+const CPU_SECONDS_CAP = 3;
+const QUICK = { seconds: 1.5, epochTrainRows: 6000, torchSeconds: 2 };
+const TORCH_SECONDS = 8;
+/** Fashion-MNIST's 60,000 training rows less the 10 % validation split. */
+const FULL_EPOCH_TRAIN_ROWS = 54000;
+
+interface Options {
+  json: boolean;
+  quick: boolean;
+  seconds: number;
+  batch: number;
+  cpuBatch: number;
+  backends: ConcreteBackend[];
+  cases: SelectableCase[];
+}
+
+function parseOptions(argv: string[]): Options {
+  const positive = (name: string) => (value: string) => {
+    const n = Number(value);
+    if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number, got "${value}".`);
+    return n;
+  };
+  const integer = (name: string) => (value: string) => {
+    const n = positive(name)(value);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}".`);
+    return n;
+  };
+  const listOf = <T extends string>(name: string, allowed: readonly T[]) => (value: string) => {
+    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = items.filter((s) => !(allowed as readonly string[]).includes(s));
+    if (unknown.length || !items.length) throw new InvalidArgumentError(`${name}: unknown "${unknown.join(', ')}"; use a comma-separated list of ${allowed.join(', ')}.`);
+    return items as T[];
+  };
+  const opts = new Command('bench')
+    .description('Distill training and inference speed on this machine, side by side with PyTorch when it is installed.')
+    .option('--json', 'print only JSON lines, one per measurement, then a ratios line', false)
+    .option('--quick', `short run: ${QUICK.seconds} s per case, an epoch of ${QUICK.epochTrainRows} rows, PyTorch for ${QUICK.torchSeconds} s`, false)
+    .option('--seconds <n>', 'time budget of each case in seconds (default 5, or 1.5 with --quick)', positive('--seconds'))
+    .option('--batch <n>', 'batch size', integer('--batch'), 256)
+    .option('--cpu-batch <n>', 'batch size of the CNN cases on the slow pure-JS cpu backend', integer('--cpu-batch'), 32)
+    .option('--backends <list>', `backends to try (default: each of ${LADDER.join(', ')} that loads)`, listOf('--backends', LADDER))
+    .option('--cases <list>', `cases to run (default: all of ${SELECTABLE_CASES.join(', ')})`, listOf('--cases', SELECTABLE_CASES))
+    .parse(argv)
+    .opts<{ json: boolean; quick: boolean; seconds?: number; batch: number; cpuBatch: number; backends?: ConcreteBackend[]; cases?: SelectableCase[] }>();
+  return {
+    json: opts.json,
+    quick: opts.quick,
+    seconds: opts.seconds ?? (opts.quick ? QUICK.seconds : 5),
+    batch: opts.batch,
+    cpuBatch: opts.cpuBatch,
+    backends: opts.backends ?? [...LADDER],
+    cases: opts.cases ?? [...SELECTABLE_CASES],
+  };
+}
+
+class Bench {
+  readonly measurements: Measurement[] = [];
+  readonly skipped: Skipped[] = [];
+
+  constructor(private readonly opts: Options) {}
+
+  progress(message: string): void {
+    if (!this.opts.json) process.stderr.write(`· ${message}\n`);
+  }
+
+  record(m: Measurement): void {
+    this.measurements.push(m);
+    if (this.opts.json) process.stdout.write(JSON.stringify(m) + '\n');
+  }
+
+  skip(s: Skipped): void {
+    this.skipped.push(s);
+    this.progress(`skipped ${[s.case, s.model, s.backend].filter(Boolean).join(' ')}: ${s.reason}`);
+  }
+
+  wants(c: SelectableCase): boolean {
+    return this.opts.cases.includes(c);
+  }
+
+  /** Runs one distill measurement, turning a failure (a missing kernel, say) into a skipped line. */
+  async measure(c: CaseName, model: ModelName, backend: ConcreteBackend, batch: number, run: () => Promise<Throughput>, note?: string): Promise<void> {
+    this.progress(`${c} ${model} on ${backend}, batch ${batch}…`);
+    try {
+      const t = await run();
+      this.record({
+        case: c,
+        model,
+        backend,
+        engine: 'distill',
+        batch,
+        samplesPerSec: round(t.samples / t.seconds),
+        seconds: round(t.seconds),
+        samples: t.samples,
+        samplesPerCpuSec: round(t.samples / t.cpuSeconds),
+        tensorDelta: t.tensorDelta,
+        note,
+      });
+    } catch (e) {
+      this.skip({ case: c, model, backend, reason: firstLine(errorMessage(e)) });
+    }
+  }
+}
+
+const round = (v: number) => (v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
+const firstLine = (s: string) => s.split('\n')[0];
+
+/** Makes `backend` the active one through the ladder; a reason string when it is not available here. */
+async function activate(backend: ConcreteBackend): Promise<string | undefined> {
+  try {
+    const report = await selectBackend(backend);
+    // Compare ladder names, not tf.getBackend(): tensorflow-gpu registers itself as tfjs's 'tensorflow'.
+    if (report.name !== backend) return `not available (the ladder chose ${report.name}: ${report.reason})`;
+    return undefined;
+  } catch (e) {
+    return `not available: ${firstLine(errorMessage(e))}`;
+  }
+}
+
+async function measureBackend(bench: Bench, backend: ConcreteBackend, opts: Options): Promise<void> {
+  const slow = backend === 'cpu';
+  const budget: Budget = { seconds: slow ? Math.min(opts.seconds, CPU_SECONDS_CAP) : opts.seconds, minSteps: slow ? 1 : 3 };
+  const cnnBatch = slow ? opts.cpuBatch : opts.batch;
+  // One batch-256 cnn-small step takes ~30 s on the pure-JS backend, whose time per sample hardly depends on batch.
+  const cnnNote = cnnBatch !== opts.batch ? `batch ${cnnBatch} on pure-JS cpu (--cpu-batch)` : undefined;
+  const batchFor = (model: ModelName) => (model === 'mlp' ? opts.batch : cnnBatch);
+  const noteFor = (model: ModelName) => (model === 'mlp' ? undefined : cnnNote);
+
+  for (const { name, spec } of STUDENTS) {
+    if (bench.wants('kd-train')) await bench.measure('kd-train', name, backend, batchFor(name), () => measureKdTrain(spec, batchFor(name), budget), noteFor(name));
+    if (bench.wants('ce-train')) await bench.measure('ce-train', name, backend, batchFor(name), () => measureCeFit(spec, batchFor(name), budget), noteFor(name));
+  }
+  if (bench.wants('teacher-infer')) {
+    await bench.measure('teacher-infer', TEACHER.name, backend, cnnBatch, () => measureInference(TEACHER.spec, cnnBatch, budget), cnnNote);
+  }
+}
+
+function measureTorch(bench: Bench, opts: Options): void {
+  const script = torchScript(__dirname);
+  if (!script) return bench.skip({ case: 'torch', reason: 'shared/bench/torch_kd_student.py not found next to the repository' });
+  const python = findTorchPython();
+  if (!python) return bench.skip({ case: 'torch', reason: 'no python3 with torch (tried python3 and /usr/bin/python3); on Debian: apt-get install python3-torch' });
+  const seconds = opts.quick ? QUICK.torchSeconds : TORCH_SECONDS;
+  // All cores: what a PyTorch user gets on this machine.
+  const threads = os.availableParallelism();
+  bench.progress(`PyTorch ${python.version} (${python.python}), ${threads} threads, ${seconds} s…`);
+  try {
+    const peer = runTorchPeer(script, python, { batch: opts.batch, seconds, threads });
+    const common = { backend: 'cpu', engine: 'torch', batch: opts.batch, threads, version: peer.version } as const;
+    bench.record({ case: 'kd-train', model: 'cnn-small', ...common, samplesPerSec: peer.kdTrainSamplesPerSec });
+    bench.record({ case: 'teacher-infer', model: 'cnn-large', ...common, samplesPerSec: peer.teacherInferSamplesPerSec });
+  } catch (e) {
+    bench.skip({ case: 'torch', reason: firstLine(errorMessage(e)) });
+  }
+}
+
+async function measureEpochs(bench: Bench, available: ConcreteBackend[], opts: Options, workDir: string): Promise<void> {
+  const missing = epochUnavailable();
+  if (missing) return bench.skip({ case: 'epoch', model: 'cnn-small', reason: missing });
+  for (const backend of available) {
+    if (backend === 'cpu') {
+      const cpuKd = bench.measurements.find((m) => m.case === 'kd-train' && m.model === 'cnn-small' && m.backend === 'cpu' && m.engine === 'distill');
+      const estimate = cpuKd ? `; at the measured ${cpuKd.samplesPerSec} samples/s an epoch takes ~${Math.round(FULL_EPOCH_TRAIN_ROWS / cpuKd.samplesPerSec / 60)} min` : '';
+      bench.skip({ case: 'epoch', model: 'cnn-small', backend, reason: `too slow on the pure-JS backend${estimate}` });
+      continue;
+    }
+    const rows = opts.quick ? QUICK.epochTrainRows : undefined;
+    bench.progress(`epoch of Fashion-MNIST (${rows ?? 'all'} train rows), cnn-small on ${backend}, the whole engine…`);
+    try {
+      const r = await measureEpoch(backend, opts.batch, workDir, rows);
+      bench.record({
+        case: 'epoch',
+        model: 'cnn-small',
+        backend,
+        engine: 'distill',
+        batch: opts.batch,
+        samplesPerSec: round(r.trainRows / r.seconds),
+        seconds: round(r.seconds),
+        samplesPerCpuSec: round(r.trainRows / r.cpuSeconds),
+        trainRows: r.trainRows,
+        loadSeconds: round(r.loadSeconds),
+        trainSeconds: round(r.trainSeconds),
+        evalSeconds: round(r.evalSeconds),
+        tensorDelta: r.tensorDelta,
+        note: opts.quick ? 'quick: part of the training file' : undefined,
+      });
+    } catch (e) {
+      bench.skip({ case: 'epoch', model: 'cnn-small', backend, reason: firstLine(errorMessage(e)) });
+    }
+  }
+}
+
+async function machineInfo(wasmLoaded: boolean): Promise<MachineInfo> {
+  const cpus = os.cpus();
+  let wasm: string | undefined;
+  if (wasmLoaded) {
+    const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'simd' : 'no simd';
+    const threads = getThreadsCount();
+    wasm = `${simd}, ${threads} thread${threads === 1 ? '' : 's'}`;
+  }
+  return {
+    cores: os.availableParallelism(),
+    cpu: cpus[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU',
+    loadAverage: Math.round(os.loadavg()[0] * 10) / 10,
+    node: process.version,
+    tfjs: tf.version_core,
+    wasm,
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv);
+  const bench = new Bench(opts);
+  const workDir = path.join(os.tmpdir(), 'distill-bench');
+  fs.mkdirSync(workDir, { recursive: true });
+
+  const autoChoice = await selectBackend('auto').then((r) => r.name, (e: unknown) => `none (${firstLine(errorMessage(e))})`);
+  const available: ConcreteBackend[] = [];
+  for (const backend of opts.backends) {
+    const reason = await activate(backend);
+    if (reason) bench.skip({ case: 'backend', backend, reason });
+    else available.push(backend);
+  }
+  // Header facts are read once the backends are up (wasm's SIMD and thread count are known only then).
+  const machine = { ...(await machineInfo(available.includes('wasm'))), autoBackend: autoChoice };
+  if (!opts.json) process.stderr.write(headerLine(machine, opts.batch, opts.seconds) + '\n');
+
+  // Fastest backends first; PyTorch right after them, while this process is idle, and the long epoch last.
+  for (const backend of available.filter((b) => b !== 'cpu')) {
+    await activate(backend);
+    await measureBackend(bench, backend, opts);
+  }
+  if (bench.wants('torch')) measureTorch(bench, opts);
+  if (available.includes('cpu')) {
+    await activate('cpu');
+    await measureBackend(bench, 'cpu', opts);
+  }
+  if (bench.wants('epoch')) await measureEpochs(bench, available, opts, workDir);
+
+  const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+  const ratios = computeRatios(bench.measurements, bench.skipped, machine, peakRssMB);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(ratios) + '\n');
+    return;
+  }
+  process.stdout.write(`\n${headerLine(machine, opts.batch, opts.seconds)}\n\n${formatTable(bench.measurements, bench.skipped, ratios)}\n\n`);
+  for (const m of bench.measurements) process.stdout.write(JSON.stringify(m) + '\n');
+  process.stdout.write(JSON.stringify(ratios) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

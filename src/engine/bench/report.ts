@@ -1,0 +1,217 @@
+/**
+ * What the benchmark prints: one JSON line per measurement, a final `ratios` line with the issue's targets, and a
+ * table for people. The JSON field names are a contract (`case`, `model`, `backend`, `engine`, `batch`,
+ * `samplesPerSec`); everything else is extra detail.
+ */
+
+export const CASES = ['kd-train', 'ce-train', 'teacher-infer', 'epoch'] as const;
+export type CaseName = (typeof CASES)[number];
+export type ModelName = 'cnn-small' | 'mlp' | 'cnn-large';
+
+export interface Measurement {
+  case: CaseName;
+  model: ModelName;
+  backend: string;
+  engine: 'distill' | 'torch';
+  batch: number;
+  samplesPerSec: number;
+  /** Wall-clock seconds of the measured part (after warm-up). */
+  seconds?: number;
+  samples?: number;
+  /** Samples per second of this process's CPU time: steadier than wall clock on a shared machine. */
+  samplesPerCpuSec?: number;
+  /** `tf.memory().numTensors` after the measured part minus before it: 0 when nothing leaks. */
+  tensorDelta?: number;
+  /** epoch: training rows after the validation split, and where the time went. */
+  trainRows?: number;
+  loadSeconds?: number;
+  trainSeconds?: number;
+  evalSeconds?: number;
+  /** torch: intra-op threads and version. */
+  threads?: number;
+  version?: string;
+  note?: string;
+}
+
+/** A case that did not run, and why. Kept out of the JSON measurement lines; listed in the ratios line. */
+export interface Skipped {
+  /** `backend`: the backend did not load, so none of its cases ran. */
+  case: CaseName | 'torch' | 'backend';
+  model?: ModelName;
+  backend?: string;
+  reason: string;
+}
+
+export interface MachineInfo {
+  cores: number;
+  cpu: string;
+  loadAverage: number;
+  node: string;
+  tfjs: string;
+  /** e.g. "simd, 1 thread"; absent when wasm did not load. */
+  wasm?: string;
+  /** What the ladder picks for `engine.backend: "auto"` (without a model probe). */
+  autoBackend?: string;
+}
+
+interface Target {
+  label: string;
+  value: number | null;
+  /** The same ratio from CPU time, where both sides are single-threaded distill measurements. */
+  byCpuTime?: number | null;
+  /** `min`: value must be at least `bound`; `max`: at most. */
+  kind: 'min' | 'max';
+  bound: number;
+}
+
+export interface Ratios {
+  case: 'ratios';
+  /** kd-train cnn-small: wasm ÷ cpu samples/s (target ≥ 50). */
+  kdWasmOverCpu: number | null;
+  /** The same from samples per CPU-second (both backends run on one thread), steadier on a shared machine. */
+  kdWasmOverCpuByCpuTime: number | null;
+  /** kd-train cnn-small: wasm ÷ PyTorch CPU (target ≥ 0.5, goal ≥ 1). */
+  kdWasmOverTorch: number | null;
+  /** CE-only ÷ KD samples/s for cnn-small on wasm (target ≤ 1.10). */
+  kdOverhead: number | null;
+  /** The same for every model/backend measured, keyed `model/backend`. */
+  kdOverheadBy: Record<string, number>;
+  /** The same from samples per CPU-second: steadier when other processes share the cores. */
+  kdOverheadByCpuTime: Record<string, number>;
+  /** teacher-infer cnn-large: wasm ÷ PyTorch CPU (target ≥ 1). */
+  teacherInferWasmOverTorch: number | null;
+  peakRssMB: number;
+  targetsMet: Record<string, boolean | null>;
+  machine: MachineInfo;
+  skipped: Skipped[];
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+
+function find(ms: Measurement[], c: CaseName, model: ModelName, backend: string, engine: Measurement['engine'] = 'distill'): Measurement | undefined {
+  return ms.find((m) => m.case === c && m.model === model && m.backend === backend && m.engine === engine);
+}
+
+function ratio(a: Measurement | undefined, b: Measurement | undefined): number | null {
+  return a && b && b.samplesPerSec > 0 ? round2(a.samplesPerSec / b.samplesPerSec) : null;
+}
+
+function cpuTimeRatio(a: Measurement | undefined, b: Measurement | undefined): number | null {
+  return a?.samplesPerCpuSec && b?.samplesPerCpuSec ? round2(a.samplesPerCpuSec / b.samplesPerCpuSec) : null;
+}
+
+export function computeRatios(ms: Measurement[], skipped: Skipped[], machine: MachineInfo, peakRssMB: number): Ratios {
+  const kdOverheadBy: Record<string, number> = {};
+  const kdOverheadByCpuTime: Record<string, number> = {};
+  for (const kd of ms.filter((m) => m.case === 'kd-train' && m.engine === 'distill')) {
+    const ce = find(ms, 'ce-train', kd.model, kd.backend);
+    const key = `${kd.model}/${kd.backend}`;
+    const r = ratio(ce, kd);
+    if (r !== null) kdOverheadBy[key] = r;
+    const byCpu = cpuTimeRatio(ce, kd);
+    if (byCpu !== null) kdOverheadByCpuTime[key] = byCpu;
+  }
+  const kdWasm = find(ms, 'kd-train', 'cnn-small', 'wasm');
+  const kdCpu = find(ms, 'kd-train', 'cnn-small', 'cpu');
+  const ratios: Omit<Ratios, 'targetsMet'> = {
+    case: 'ratios',
+    kdWasmOverCpu: ratio(kdWasm, kdCpu),
+    kdWasmOverCpuByCpuTime: cpuTimeRatio(kdWasm, kdCpu),
+    kdWasmOverTorch: ratio(kdWasm, find(ms, 'kd-train', 'cnn-small', 'cpu', 'torch')),
+    kdOverhead: kdOverheadBy['cnn-small/wasm'] ?? null,
+    kdOverheadBy,
+    kdOverheadByCpuTime,
+    teacherInferWasmOverTorch: ratio(find(ms, 'teacher-infer', 'cnn-large', 'wasm'), find(ms, 'teacher-infer', 'cnn-large', 'cpu', 'torch')),
+    peakRssMB,
+    machine,
+    skipped,
+  };
+  const targetsMet = Object.fromEntries(targets(ratios).map((t) => [t.label, t.value === null ? null : met(t)]));
+  return { ...ratios, targetsMet };
+}
+
+/** The issue's targets, in the order the table shows them. */
+function targets(r: Omit<Ratios, 'targetsMet'>): Target[] {
+  return [
+    { label: 'kd-train cnn-small wasm ÷ cpu', value: r.kdWasmOverCpu, byCpuTime: r.kdWasmOverCpuByCpuTime, kind: 'min', bound: 50 },
+    { label: 'kd-train cnn-small wasm ÷ PyTorch', value: r.kdWasmOverTorch, kind: 'min', bound: 0.5 },
+    { label: 'KD overhead (CE ÷ KD) cnn-small wasm', value: r.kdOverhead, byCpuTime: r.kdOverheadByCpuTime['cnn-small/wasm'], kind: 'max', bound: 1.1 },
+    { label: 'teacher-infer cnn-large wasm ÷ PyTorch', value: r.teacherInferWasmOverTorch, kind: 'min', bound: 1 },
+  ];
+}
+
+const met = (t: Target) => (t.kind === 'min' ? t.value! >= t.bound : t.value! <= t.bound);
+
+export function headerLine(machine: MachineInfo, batch: number, secondsPerCase: number): string {
+  const wasm = machine.wasm ? ` · wasm ${machine.wasm}` : '';
+  const auto = machine.autoBackend ? ` · auto picks ${machine.autoBackend}` : '';
+  const header =
+    `Distill benchmark · ${machine.cores} cores (${machine.cpu}), load ${machine.loadAverage.toFixed(1)} · node ${machine.node} · ` +
+    `tfjs ${machine.tfjs}${wasm}${auto} · batch ${batch} · ~${secondsPerCase} s per case`;
+  const busy =
+    machine.loadAverage > machine.cores
+      ? `\nThe machine is busy (load ${machine.loadAverage.toFixed(1)} on ${machine.cores} cores): wall-clock figures will be low and noisy; per CPU-s figures are steadier.`
+      : '';
+  return header + busy;
+}
+
+/** The table keeps a skip reason's first sentence; the JSON line has all of it. */
+function firstSentence(text: string): string {
+  const end = text.search(/\.\s/);
+  return end > 0 ? text.slice(0, end + 1) : text;
+}
+
+const formatRate = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+
+export function formatTable(ms: Measurement[], skipped: Skipped[], ratios: Ratios): string {
+  const head = ['case', 'model', 'backend', 'engine', 'batch', 'samples/s', 'per CPU-s', 'note'];
+  const rows = ms.map((m) => [
+    m.case,
+    m.model,
+    m.backend,
+    m.engine,
+    String(m.batch),
+    formatRate(m.samplesPerSec),
+    m.samplesPerCpuSec !== undefined ? formatRate(m.samplesPerCpuSec) : '',
+    describe(m),
+  ]);
+  const engineOf = (s: Skipped) => (s.case === 'torch' ? 'torch' : s.case === 'backend' ? '' : 'distill');
+  for (const s of skipped) rows.push([s.case, s.model ?? '', s.backend ?? '', engineOf(s), '', '', '', `skipped: ${firstSentence(s.reason)}`]);
+  const numeric = new Set([4, 5, 6]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+
+  const out = [line(head), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line), ''];
+  out.push('Targets');
+  for (const t of targets(ratios)) {
+    const value = t.value === null ? 'n/a' : `${t.value.toFixed(2)}×`;
+    const verdict = t.value === null ? '(not measured)' : met(t) ? 'met' : 'NOT met';
+    const target = `target ${t.kind === 'min' ? '≥' : '≤'} ${t.bound}×`;
+    const byCpu = typeof t.byCpuTime === 'number' ? `   (by CPU time ${t.byCpuTime.toFixed(2)}×)` : '';
+    out.push(`  ${t.label.padEnd(40)} ${value.padStart(8)}   ${target.padEnd(15)} ${verdict}${byCpu}`);
+  }
+  for (const [key, v] of Object.entries(ratios.kdOverheadBy)) {
+    if (key === 'cnn-small/wasm') continue;
+    const byCpu = ratios.kdOverheadByCpuTime[key];
+    out.push(
+      `  ${`KD overhead (CE ÷ KD) ${key.replace('/', ' ')}`.padEnd(40)} ${`${v.toFixed(2)}×`.padStart(8)}   ` +
+        (byCpu !== undefined ? `by CPU time ${byCpu.toFixed(2)}×` : ''),
+    );
+  }
+  out.push(`  ${'peak RSS'.padEnd(40)} ${`${ratios.peakRssMB} MB`.padStart(8)}`);
+  return out.join('\n');
+}
+
+function describe(m: Measurement): string {
+  const parts: string[] = [];
+  if (m.case === 'epoch' && m.trainRows !== undefined) {
+    parts.push(`${m.trainRows} rows in ${m.seconds?.toFixed(1)} s (load ${m.loadSeconds?.toFixed(1)}, train ${m.trainSeconds?.toFixed(1)}, eval ${m.evalSeconds?.toFixed(1)})`);
+  } else if (m.samples !== undefined && m.seconds !== undefined) {
+    parts.push(`${m.samples} samples in ${m.seconds.toFixed(1)} s`);
+  }
+  if (m.tensorDelta) parts.push(`${m.tensorDelta} tensors leaked`);
+  if (m.engine === 'torch') parts.push(`PyTorch ${m.version ?? ''}, ${m.threads} threads`.replace('  ', ' '));
+  if (m.note) parts.push(m.note);
+  return parts.join('; ');
+}
