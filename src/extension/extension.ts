@@ -1,6 +1,50 @@
-import type * as vscode from 'vscode';
+/**
+ * Composition root: construct each feature, register it, and hand every disposable to `context.subscriptions`.
+ * Nothing here loads tfjs or reads large files; activation time is logged ("Distill activated in … ms").
+ */
+import * as vscode from 'vscode';
+import { registerModelCommands } from './commands/modelCommands';
+import { registerRunCommands } from './commands/runCommands';
+import { ConfigLocator } from './configs';
+import { registerDashboard } from './dashboard';
+import { ConfigDiagnostics } from './diagnostics';
+import { ModelCatalog } from './modelCatalog';
+import { RunController } from './runController';
+import { onDidChangeSettings } from './settings';
+import { ModelsTreeProvider } from './views/modelsView';
+import { RunsTreeProvider } from './views/runsView';
 
-/** Composition root; the real contributions arrive with the extension issue. */
-export function activate(_context: vscode.ExtensionContext): void {}
+export function activate(context: vscode.ExtensionContext): void {
+  const started = performance.now();
+  const log = vscode.window.createOutputChannel('Distill', { log: true });
+  const configs = new ConfigLocator();
+  const diagnostics = new ConfigDiagnostics();
+  const runsView = new RunsTreeProvider(() => configs.runsDirectories());
+  // Run folders and caches hold models too (every run saves its student); they show under the run, not here.
+  const catalog = new ModelCatalog(() => configs.runsDirectories());
+  const modelsView = new ModelsTreeProvider(configs, catalog);
+  const runs = new RunController(vscode.Uri.joinPath(context.extensionUri, 'dist', 'engine.js').fsPath, log, diagnostics, {
+    onRunsChanged: () => void runsView.rewatch(),
+    onProgress: (runDir, progress) => runsView.setActive(runDir, progress),
+  });
+  const dashboard = registerDashboard(context, log);
+
+  context.subscriptions.push(
+    log,
+    configs,
+    diagnostics,
+    runsView,
+    catalog,
+    modelsView,
+    runs,
+    registerRunCommands({ runs, runsView, configs, dashboard, log }),
+    registerModelCommands({ configs, catalog, modelsView }),
+    configs.onDidChange(() => void runsView.rewatch()),
+    onDidChangeSettings(() => void runsView.rewatch()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('Workspace trusted: runs can start.')),
+  );
+  void vscode.commands.executeCommand('setContext', 'distill.runActive', false);
+  log.info(`Distill activated in ${(performance.now() - started).toFixed(1)} ms${vscode.workspace.isTrusted ? '' : ' (Restricted Mode: runs are disabled)'}`);
+}
 
 export function deactivate(): void {}

@@ -1,0 +1,176 @@
+/**
+ * Commands on runs: Start, Stop, Resume, Open Dashboard, Compare, Export Student, Reveal, Delete, Show Engine Log.
+ * Each accepts what its menus pass (a Runs-view node, a run directory, a config URI) and asks with a quick pick when
+ * called from the palette without one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { errorMessage } from '../../shared/errors';
+import { readRun, type RunSnapshot } from '../../shared/runDir';
+import type { ConfigLocator } from '../configs';
+import type { DashboardController } from '../dashboard';
+import type { RunController } from '../runController';
+import { canResume, exportStudent, ExportTargetExists, hasStudentModel } from '../runFiles';
+import { runDescription, runLabel } from '../runText';
+import type { RunNode, RunsNode, RunsTreeProvider } from '../views/runsView';
+
+/** What run commands receive: a node from the Runs view, a run directory, or nothing (then they ask). */
+export type RunArgument = RunsNode | string | vscode.Uri | undefined;
+
+export function runDirOf(arg: RunArgument): string | undefined {
+  if (!arg) return undefined;
+  if (typeof arg === 'string') return arg;
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  return arg.run.dir;
+}
+
+export function registerRunCommands(deps: {
+  runs: RunController;
+  runsView: RunsTreeProvider;
+  configs: ConfigLocator;
+  dashboard: DashboardController;
+  log: vscode.LogOutputChannel;
+}): vscode.Disposable {
+  const { runs, runsView, configs, dashboard, log } = deps;
+
+  /** The run the argument names, else a quick pick of the runs that pass `filter`. */
+  const resolveRun = async (arg: RunArgument, purpose: string, filter: (r: RunSnapshot) => boolean = () => true): Promise<RunSnapshot | undefined> => {
+    const dir = runDirOf(arg);
+    if (dir) {
+      const run = readRun(dir);
+      if (!run) void vscode.window.showErrorMessage(`Distill: ${dir} is not a run directory (it has no status.json).`);
+      return run;
+    }
+    const candidates = (await runsView.allRuns()).filter(filter);
+    if (!candidates.length) {
+      void vscode.window.showInformationMessage(`Distill: there is no run to ${purpose}.`);
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      candidates.map((run) => ({ label: runLabel(run), description: runDescription(run), detail: run.runId, run })),
+      { placeHolder: `Which run to ${purpose}?`, matchOnDetail: true },
+    );
+    return picked?.run;
+  };
+
+  const pickRuns = async (purpose: string, exclude: string[] = []): Promise<string[]> => {
+    const candidates = (await runsView.allRuns()).filter((r) => !exclude.includes(r.dir));
+    const picked = await vscode.window.showQuickPick(
+      candidates.map((run) => ({ label: runLabel(run), description: runDescription(run), detail: run.runId, dir: run.dir })),
+      { placeHolder: purpose, canPickMany: true, matchOnDetail: true },
+    );
+    return picked?.map((p) => p.dir) ?? [];
+  };
+
+  return vscode.Disposable.from(
+    vscode.commands.registerCommand('distill.startRun', async (uri?: vscode.Uri) => {
+      const config = uri instanceof vscode.Uri ? uri : await configs.pick('run');
+      if (!config) return undefined;
+      const runDir = await runs.start(config);
+      if (runDir) await runsView.rewatch();
+      return runDir;
+    }),
+
+    vscode.commands.registerCommand('distill.stopRun', () => runs.stop()),
+
+    vscode.commands.registerCommand('distill.resumeRun', async (arg?: RunArgument) => {
+      const run = await resolveRun(arg, 'resume', canResume);
+      return run ? runs.resume(run.dir) : undefined;
+    }),
+
+    vscode.commands.registerCommand('distill.openDashboard', async (arg?: RunArgument) => {
+      const dir = runDirOf(arg) ?? runs.active?.runDir ?? (await resolveRun(undefined, 'open'))?.dir;
+      if (dir) dashboard.open(dir);
+    }),
+
+    vscode.commands.registerCommand('distill.compareRuns', async (_clicked?: RunArgument, selected?: RunsNode[]) => {
+      // From the Runs view with several runs selected: compare those. Otherwise ask.
+      const chosen = (selected ?? []).filter((n): n is RunNode => n.type === 'run').map((n) => n.run.dir);
+      const dirs = chosen.length >= 2 ? chosen : await pickRuns('Select the runs to compare (two or more)');
+      if (dirs.length === 1) void vscode.window.showInformationMessage('Distill: pick at least two runs to compare.');
+      else if (dirs.length > 1) dashboard.compare(dirs);
+    }),
+
+    vscode.commands.registerCommand('distill.compareWith', async (arg?: RunArgument) => {
+      const run = await resolveRun(arg, 'compare');
+      if (!run) return;
+      const others = await pickRuns(`Compare ${runLabel(run)} with…`, [run.dir]);
+      if (others.length) dashboard.compare([run.dir, ...others]);
+    }),
+
+    vscode.commands.registerCommand('distill.exportStudent', async (arg?: RunArgument) => {
+      const run = await resolveRun(arg, 'export the student of', (r) => hasStudentModel(r.dir));
+      if (!run) return undefined;
+      const [folder] = (await vscode.window.showOpenDialog({
+        canSelectFiles: false,
+        canSelectFolders: true,
+        canSelectMany: false,
+        openLabel: 'Export Here',
+        title: `Export the student of ${run.runId} (a TensorFlow.js model, T = 1)`,
+        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      })) ?? [];
+      if (!folder) return undefined;
+      let target: string;
+      try {
+        target = await exportStudent(run, folder.fsPath).catch(async (e) => {
+          if (!(e instanceof ExportTargetExists)) throw e;
+          const replace = 'Replace';
+          if ((await vscode.window.showWarningMessage(`${e.target} already exists. Replace it?`, { modal: true }, replace)) !== replace) throw e;
+          return exportStudent(run, folder.fsPath, true);
+        });
+      } catch (e) {
+        if (!(e instanceof ExportTargetExists)) void vscode.window.showErrorMessage(`Distill: export failed: ${errorMessage(e)}`);
+        return undefined;
+      }
+      log.info(`Exported the student of ${run.runId} to ${target}`);
+      const reveal = 'Reveal';
+      void vscode.window.showInformationMessage(`Distill: exported the student to ${target}.`, reveal).then((c) => {
+        if (c === reveal) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(target, 'model.json')));
+      });
+      return target;
+    }),
+
+    vscode.commands.registerCommand('distill.revealRun', async (arg?: RunArgument) => {
+      const run = await resolveRun(arg, 'reveal');
+      if (!run) return;
+      const uri = vscode.Uri.file(run.dir);
+      // Inside the workspace: the Explorer; outside it: the OS file manager.
+      const inWorkspace = !!vscode.workspace.getWorkspaceFolder(uri);
+      await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', uri);
+    }),
+
+    vscode.commands.registerCommand('distill.deleteRun', async (arg?: RunArgument, selected?: RunsNode[]) => {
+      const chosen = (selected ?? []).filter((n): n is RunNode => n.type === 'run').map((n) => n.run);
+      const targets = chosen.length > 1 ? chosen : [await resolveRun(arg, 'delete')].filter((r): r is RunSnapshot => !!r);
+      if (!targets.length) return false;
+      const busy = targets.find((r) => r.dir === runs.active?.runDir);
+      if (busy) {
+        void vscode.window.showWarningMessage(`Distill: ${busy.runId} is running. Stop it before deleting it.`);
+        return false;
+      }
+      const what = targets.length === 1 ? `run ${targets[0].runId}` : `${targets.length} runs`;
+      const del = 'Delete';
+      const answer = await vscode.window.showWarningMessage(
+        `Delete ${what}? Its metrics, checkpoints and exported student go with it.`,
+        { modal: true, detail: targets.map((r) => r.dir).join('\n') },
+        del,
+      );
+      if (answer !== del) return false;
+      for (const run of targets) {
+        try {
+          await vscode.workspace.fs.delete(vscode.Uri.file(run.dir), { recursive: true, useTrash: true });
+        } catch {
+          // No trash on this system (common on servers): the user already confirmed deletion.
+          await fs.promises.rm(run.dir, { recursive: true, force: true });
+        }
+        log.info(`Deleted ${run.dir}`);
+      }
+      runsView.refresh();
+      return true;
+    }),
+
+    vscode.commands.registerCommand('distill.refreshRuns', () => runsView.rewatch()),
+    vscode.commands.registerCommand('distill.showLog', () => log.show()),
+  );
+}

@@ -1,0 +1,63 @@
+/**
+ * Problems in open `*.distill.json` documents, in the Problems panel at the JSON position they are about. Checked
+ * on open and on each change (debounced), and by Start Run before anything starts.
+ */
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import { isConfigDocument } from './configs';
+import { configDiagnosticsModule } from './lazy';
+
+const DEBOUNCE_MS = 300;
+
+export class ConfigDiagnostics implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection('distill');
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly disposables: vscode.Disposable[] = [this.collection];
+
+  constructor() {
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((doc) => this.checkIfConfig(doc)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document)),
+      vscode.workspace.onDidCloseTextDocument((doc) => {
+        this.cancel(doc);
+        this.collection.delete(doc.uri);
+      }),
+    );
+    for (const doc of vscode.workspace.textDocuments) this.checkIfConfig(doc);
+  }
+
+  /** Check a config now and publish its problems; returns the errors (empty when it may run). */
+  check(doc: vscode.TextDocument): vscode.Diagnostic[] {
+    this.cancel(doc);
+    const problems = configDiagnosticsModule().diagnoseConfigText(doc.getText(), doc.uri.fsPath, (file) => fs.existsSync(file));
+    const diagnostics = problems.map((p) => {
+      const range = new vscode.Range(doc.positionAt(p.offset), doc.positionAt(p.offset + p.length));
+      const d = new vscode.Diagnostic(range, p.message, p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+      d.source = 'distill';
+      return d;
+    });
+    this.collection.set(doc.uri, diagnostics);
+    return diagnostics.filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
+  }
+
+  private checkIfConfig(doc: vscode.TextDocument): void {
+    if (isConfigDocument(doc)) this.check(doc);
+  }
+
+  private schedule(doc: vscode.TextDocument): void {
+    if (!isConfigDocument(doc)) return;
+    this.cancel(doc);
+    this.pending.set(doc.uri.toString(), setTimeout(() => this.check(doc), DEBOUNCE_MS));
+  }
+
+  private cancel(doc: vscode.TextDocument): void {
+    const key = doc.uri.toString();
+    clearTimeout(this.pending.get(key));
+    this.pending.delete(key);
+  }
+
+  dispose(): void {
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * What the extension does to run directories on disk: settle the status of a run whose engine died without saying
+ * so, tell whether a run can be resumed, export the student. No vscode import, so it is unit-tested directly.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { StatusFile } from '../shared/records';
+import { RUN_FILES, readJson, writeJsonAtomic, type RunSnapshot } from '../shared/runDir';
+import type { EngineExit } from './engineClient';
+
+/** Signals another process sends to end the engine (the user, the OOM killer, a shutdown), as opposed to a fault. */
+const EXTERNAL_SIGNALS: readonly NodeJS.Signals[] = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP'];
+
+/** Words for how the engine ended, for messages and `status.json`'s `reason`. */
+export function describeExit(exit: EngineExit, graceMs?: number): string {
+  if (exit.spawnError) return `the engine could not be started: ${exit.spawnError.message}`;
+  if (exit.killedAfterTimeout) return `the engine did not stop within ${Math.round((graceMs ?? 0) / 1000)} s and was killed`;
+  if (exit.signal) return `the engine was ended by ${exit.signal}${exit.signal === 'SIGKILL' ? ' (killed, possibly out of memory)' : ''}`;
+  return `the engine exited with code ${exit.code} without finishing the run`;
+}
+
+/**
+ * After the engine exits: if it left its run marked `running`, it died without recording why; record it, so the
+ * Runs view and resume see the truth. A kill from outside reads as `interrupted` (resumable from the last
+ * checkpoint); a fault (non-zero exit, SIGSEGV, SIGABRT) as `failed`. Metrics already written are not touched.
+ * Returns the status written, or undefined when the engine had settled it itself (or never created the run).
+ */
+export function settleRunAfterExit(runDir: string, exit: EngineExit, reason: string): StatusFile | undefined {
+  const file = path.join(runDir, RUN_FILES.status);
+  const current = readJson<StatusFile>(file);
+  if (!current || current.status !== 'running') return undefined;
+  const killedFromOutside = exit.killedAfterTimeout || (exit.signal !== null && EXTERNAL_SIGNALS.includes(exit.signal));
+  const settled: StatusFile = {
+    ...current,
+    status: killedFromOutside || exit.code === 0 ? 'interrupted' : 'failed',
+    updatedAt: new Date().toISOString(),
+    reason,
+  };
+  writeJsonAtomic(file, settled);
+  return settled;
+}
+
+/** A run can be resumed when it did not complete and its engine left a checkpoint. */
+export function canResume(run: Pick<RunSnapshot, 'dir' | 'status'>): boolean {
+  if (run.status === 'completed' || run.status === 'running') return false;
+  try {
+    return fs.readdirSync(path.join(run.dir, RUN_FILES.checkpoints)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the run holds a deployable student (`student/model.json`). */
+export const hasStudentModel = (runDir: string): boolean => fs.existsSync(path.join(runDir, RUN_FILES.student, 'model.json'));
+
+/**
+ * Copy the run's deployable student (T = 1, tfjs model.json + weights) into `targetParent/<runId>-student`.
+ * Refuses to overwrite unless `overwrite`; returns the folder written.
+ */
+export async function exportStudent(run: Pick<RunSnapshot, 'dir' | 'runId'>, targetParent: string, overwrite = false): Promise<string> {
+  const source = path.join(run.dir, RUN_FILES.student);
+  if (!hasStudentModel(run.dir)) {
+    throw new Error(`Run ${run.runId} has no student model (${path.join(source, 'model.json')} is missing). Only a completed run exports a student.`);
+  }
+  const target = path.join(targetParent, `${run.runId}-student`);
+  if (fs.existsSync(target)) {
+    if (!overwrite) throw new ExportTargetExists(target);
+    await fs.promises.rm(target, { recursive: true, force: true });
+  }
+  await fs.promises.cp(source, target, { recursive: true, errorOnExist: true, force: false });
+  return target;
+}
+
+export class ExportTargetExists extends Error {
+  constructor(readonly target: string) {
+    super(`${target} already exists.`);
+    this.name = 'ExportTargetExists';
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The Runs view: the history in the runs directories, newest first, read from disk (`listRuns`) and refreshed by
+ * file-system watchers on each run's `status.json` and `summary.json` (no polling). A run's context value is
+ * `distill:run+<status>` plus modifiers (`+resumable`, `+student`), which the manifest's menus match by regex.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Progress } from '../../shared/protocol';
+import type { RunStatus } from '../../shared/records';
+import { RUN_FILES, listRuns, type RunSnapshot } from '../../shared/runDir';
+import { formatBytes } from '../../shared/modelInfo';
+import { canResume, hasStudentModel } from '../runFiles';
+import { formatDuration, resultRows, runDescription, runLabel, type ResultRow } from '../runText';
+
+export interface RunNode {
+  type: 'run';
+  run: RunSnapshot;
+}
+export interface ResultNode {
+  type: 'result';
+  run: RunSnapshot;
+  row: ResultRow;
+  /** The row's deployable model (`student/` or `baseline/`), when the run saved one. */
+  modelFile?: string;
+}
+export type RunsNode = RunNode | ResultNode;
+
+const REFRESH_DEBOUNCE_MS = 250;
+
+const STATUS_ICONS: Record<RunStatus, [string, string | undefined]> = {
+  running: ['sync~spin', 'charts.blue'],
+  completed: ['pass-filled', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  stopped: ['debug-stop', 'disabledForeground'],
+  interrupted: ['warning', 'problemsWarningIcon.foreground'],
+};
+
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  readonly view: vscode.TreeView<RunsNode>;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private watchers: vscode.Disposable[] = [];
+  private watchedDirs = '';
+  private nodes = new Map<string, RunNode>();
+  /** The run this window's engine is training, and its latest progress. */
+  private active: { runDir: string; progress?: Progress } | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly runsDirectories: () => Promise<string[]>) {
+    this.view = vscode.window.createTreeView('distill.runs', { treeDataProvider: this, canSelectMany: true, showCollapseAll: true });
+    this.disposables.push(this.view);
+    void this.rewatch();
+  }
+
+  /** Re-read the runs (debounced: a finishing run writes several files at once). */
+  refresh(): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => this.changed.fire(undefined), REFRESH_DEBOUNCE_MS);
+  }
+
+  /** Watch the current runs directories, e.g. after configs or the runs-directory setting changed. */
+  async rewatch(): Promise<void> {
+    const dirs = await this.runsDirectories();
+    const key = dirs.join('\0');
+    if (key !== this.watchedDirs) {
+      this.watchedDirs = key;
+      for (const w of this.watchers) w.dispose();
+      this.watchers = dirs.flatMap((dir) => {
+        const base = vscode.Uri.file(dir);
+        // Run folders appearing or vanishing, and the two files that change a run's row.
+        const folders = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '*'), false, true, false);
+        const files = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, `*/{${RUN_FILES.status},${RUN_FILES.summary}}`));
+        return [folders, files, folders.onDidCreate(() => this.refresh()), folders.onDidDelete(() => this.refresh()),
+          files.onDidCreate(() => this.refresh()), files.onDidChange(() => this.refresh()), files.onDidDelete(() => this.refresh())];
+      });
+    }
+    this.refresh();
+  }
+
+  /** Mark the run this window is training and show its latest progress on its row (`undefined`: none is). */
+  setActive(runDir: string | undefined, progress?: Progress): void {
+    const previous = this.active?.runDir;
+    this.active = runDir ? { runDir, progress } : undefined;
+    const node = this.nodes.get(runDir ?? previous ?? '');
+    // A row not read yet (the run has just started) arrives with the next refresh.
+    if (node) this.changed.fire(node);
+    else this.refresh();
+  }
+
+  async allRuns(): Promise<RunSnapshot[]> {
+    const dirs = await this.runsDirectories();
+    return dirs.flatMap((dir) => listRuns(dir)).sort((a, b) => (b.statusFile?.startedAt ?? '').localeCompare(a.statusFile?.startedAt ?? ''));
+  }
+
+  async getChildren(node?: RunsNode): Promise<RunsNode[]> {
+    if (!node) {
+      const runs = await this.allRuns();
+      this.nodes = new Map(runs.map((run) => [run.dir, { type: 'run', run }]));
+      return [...this.nodes.values()];
+    }
+    if (node.type === 'result' || !node.run.summary) return [];
+    return resultRows(node.run.summary).map((row): ResultNode => {
+      const folder = row.kind === 'kd' ? RUN_FILES.student : row.kind === 'baseline' ? RUN_FILES.baseline : undefined;
+      const modelFile = folder ? path.join(node.run.dir, folder, 'model.json') : undefined;
+      return { type: 'result', run: node.run, row, modelFile: modelFile && fs.existsSync(modelFile) ? modelFile : undefined };
+    });
+  }
+
+  getParent(node: RunsNode): RunsNode | undefined {
+    return node.type === 'result' ? this.nodes.get(node.run.dir) : undefined;
+  }
+
+  dispose(): void {
+    clearTimeout(this.refreshTimer);
+    for (const d of [...this.watchers, ...this.disposables]) d.dispose();
+  }
+
+  getTreeItem(node: RunsNode): vscode.TreeItem {
+    return node.type === 'run' ? this.runItem(node.run) : resultItem(node);
+  }
+
+  private runItem(run: RunSnapshot): vscode.TreeItem {
+    const item = new vscode.TreeItem(runLabel(run), run.summary ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    item.id = `distill.runs/${run.dir}`;
+    const isActive = this.active?.runDir === run.dir;
+    const live = isActive ? this.active?.progress : undefined;
+    item.description = runDescription(run, live);
+    const [icon, color] = STATUS_ICONS[run.status];
+    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+    // `active`: trained by this window, so Stop applies; a run from the CLI shows `running` without it.
+    const modifiers = [run.status, ...(isActive ? ['active'] : []), ...(canResume(run) ? ['resumable'] : []), ...(hasStudentModel(run.dir) ? ['student'] : [])];
+    item.contextValue = `distill:run+${modifiers.join('+')}`;
+    item.tooltip = runTooltip(run);
+    item.resourceUri = vscode.Uri.file(run.dir);
+    item.command = { command: 'distill.openDashboard', title: 'Open Dashboard', arguments: [{ type: 'run', run } satisfies RunNode] };
+    return item;
+  }
+}
+
+function runTooltip(run: RunSnapshot): vscode.MarkdownString {
+  const md = new vscode.MarkdownString('', true);
+  md.appendMarkdown(`**${run.runId}** — ${run.status}\n\n`);
+  const c = run.config;
+  if (c) {
+    const teacher = 'preset' in c.teacher ? `preset ${c.teacher.preset}` : 'model' in c.teacher ? path.basename(path.dirname(c.teacher.model)) + '/model.json' : 'precomputed logits';
+    const student = 'preset' in c.student ? `preset ${c.student.preset}` : path.basename(path.dirname(c.student.model)) + '/model.json';
+    md.appendMarkdown(`Teacher: ${teacher} · Student: ${student}\n\n`);
+    md.appendMarkdown(`T = ${c.distillation.temperature} · α = ${c.distillation.alpha} · ${c.distillation.divergence} · schedule ${c.distillation.schedule.type} · ${c.training.epochs} epochs\n\n`);
+  }
+  const s = run.statusFile;
+  if (s?.startedAt) md.appendMarkdown(`Started ${new Date(s.startedAt).toLocaleString()}${run.summary ? ` · took ${formatDuration(run.summary.seconds)}` : ''}\n\n`);
+  if (run.summary) md.appendMarkdown(`Backend: ${run.summary.backend.name} (${run.summary.backend.reason})\n\n`);
+  if (s?.reason && run.status !== 'completed') md.appendMarkdown(`Reason: ${s.reason}\n\n`);
+  if (run.status === 'interrupted' && !s?.reason) md.appendMarkdown('The engine ended without finishing (VS Code closed, or the process was killed).\n\n');
+  if (canResume(run)) md.appendMarkdown('Resumable from its last checkpoint.\n\n');
+  md.appendMarkdown(`\`${run.dir}\``);
+  return md;
+}
+
+function resultItem(node: ResultNode): vscode.TreeItem {
+  const { row } = node;
+  const item = new vscode.TreeItem(row.label, vscode.TreeItemCollapsibleState.None);
+  item.id = `distill.runs/${node.run.dir}/${row.kind}`;
+  item.description = row.description;
+  item.iconPath = new vscode.ThemeIcon(row.kind === 'teacher' ? 'mortar-board' : row.kind === 'kd' ? 'beaker' : 'circle-large-outline');
+  item.contextValue = `distill:result+${row.kind}${node.modelFile ? '+model' : ''}`;
+  const r = row.report;
+  const md = new vscode.MarkdownString(`**${row.label}** — ${node.run.runId}\n\n`);
+  md.appendMarkdown(`Accuracy ${(r.accuracy * 100).toFixed(2)}% · macro-F1 ${(r.macroF1 * 100).toFixed(2)}%\n\n`);
+  if (r.params !== null) md.appendMarkdown(`${r.params.toLocaleString('en-US')} params${r.sizeBytes ? ` · ${formatBytes(r.sizeBytes)}` : ''}\n\n`);
+  else md.appendMarkdown('Given as precomputed logits\n\n');
+  if (r.latencyMs) md.appendMarkdown(`Latency ${r.latencyMs.batch1.toFixed(2)} ms (batch 1) · ${r.latencyMs.batch256.toFixed(2)} ms (batch 256)\n\n`);
+  if (r.klToTeacher !== undefined) md.appendMarkdown(`KL to teacher ${r.klToTeacher.toFixed(4)}${r.agreement !== undefined ? ` · agreement ${(r.agreement * 100).toFixed(1)}%` : ''}\n\n`);
+  if (r.ece !== undefined) md.appendMarkdown(`ECE ${r.ece.toFixed(4)}\n\n`);
+  if (node.modelFile) md.appendMarkdown(`Model: \`${node.modelFile}\``);
+  item.tooltip = md;
+  return item;
+}

@@ -1,0 +1,101 @@
+/**
+ * The text of a new `*.distill.json` ("Distill: New Config"): a commented, valid config that a user can run as it
+ * is and learn the knobs from. Pure; no vscode, no fs.
+ */
+import type { DataConfig, StudentConfig, TeacherConfig } from './config';
+
+export interface ConfigTemplateOptions {
+  name: string;
+  /** Paths inside should already be relative to the new file's folder. Default: a cnn-medium preset the engine trains. */
+  teacher?: TeacherConfig;
+  /** Default: the cnn-small preset. */
+  student?: StudentConfig;
+  /** Default: Fashion-MNIST IDX files under `./data/`. */
+  data?: DataConfig;
+}
+
+const DEFAULT_DATA: DataConfig = {
+  format: 'idx',
+  train: { images: './data/train-images-idx3-ubyte.gz', labels: './data/train-labels-idx1-ubyte.gz' },
+  test: { images: './data/t10k-images-idx3-ubyte.gz', labels: './data/t10k-labels-idx1-ubyte.gz' },
+  validationSplit: 0.1,
+  normalize: 'auto',
+  classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+};
+
+const DEFAULT_TEACHER: TeacherConfig = { preset: 'cnn-medium', train: { epochs: 3, batchSize: 128, optimizer: 'adam', learningRate: 0.001 } };
+const DEFAULT_STUDENT: StudentConfig = { preset: 'cnn-small' };
+
+/** Compact JSON on one line, with spaces as people write it: `{ "epochs": 3, "batchSize": 128 }`. */
+function inline(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(inline).join(', ')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return entries.length ? `{ ${entries.map(([k, v]) => `${JSON.stringify(k)}: ${inline(v)}`).join(', ')} }` : '{}';
+  }
+  return JSON.stringify(value);
+}
+
+/** JSON of `value` at nesting `level` (2 spaces a level): on one line when it fits, else one property a line. */
+function json(value: unknown, level: number): string {
+  const oneLine = inline(value);
+  if (oneLine.length + 2 * level <= 100 || !value || typeof value !== 'object' || Array.isArray(value)) return oneLine;
+  const pad = '  '.repeat(level + 1);
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  return `{\n${entries.map(([k, v]) => `${pad}${JSON.stringify(k)}: ${json(v, level + 1)}`).join(',\n')}\n${'  '.repeat(level)}}`;
+}
+
+export function configTemplate(options: ConfigTemplateOptions): string {
+  const { name } = options;
+  const data = options.data ?? DEFAULT_DATA;
+  const teacher = options.teacher ?? DEFAULT_TEACHER;
+  const student = options.student ?? DEFAULT_STUDENT;
+  const dataNote = options.data
+    ? '// The dataset. Relative paths start at this file\u2019s folder.'
+    : '// The dataset: Fashion-MNIST IDX files (get them from github.com/zalandoresearch/fashion-mnist) in ./data/.\n  // CSV and NumPy (.npy) work too: type "format" and press Ctrl+Space for the other shapes.';
+  return `// Distill experiment. Hover a field to see what it means; Ctrl+Space completes values and whole blocks.
+// Run it with "Distill: Start Run". Knowledge distillation trains the student on
+//   loss = \u03b1\u00b7T\u00b2\u00b7KL(p_teacher^T \u2016 p_student^T) + (1 \u2212 \u03b1)\u00b7CE(labels, p_student)
+{
+  "name": ${JSON.stringify(name)},
+  "seed": 42,
+
+  ${dataNote}
+  "data": ${json(data, 1)},
+
+  // The teacher: a tfjs model.json ({ "model": … }), precomputed logits ({ "logits": { "train", "test" } }),
+  // or a preset the engine trains first and caches ({ "preset": … }).
+  "teacher": ${json(teacher, 1)},
+
+  // The student to distil into: a preset or a trainable tfjs LayersModel ({ "model": … }).
+  "student": ${json(student, 1)},
+
+  "distillation": {
+    // Softmax temperature T: higher exposes more of the teacher's "dark knowledge". Typical 2\u201310.
+    "temperature": 4,
+    // Weight of the distillation term; 1 \u2212 \u03b1 goes to the hard labels. Typical 0.5\u20130.9.
+    "alpha": 0.7,
+    // forward-kl (Hinton), reverse-kl (mode-seeking, for small students), js, or mse-logits.
+    "divergence": "forward-kl",
+    // "constant", or a two-stage / linear / cosine schedule of T and \u03b1 (Ctrl+Space for snippets).
+    "schedule": { "type": "constant" }
+  },
+
+  "training": { "epochs": 5, "batchSize": 128, "optimizer": "adam", "learningRate": 0.001 },
+
+  // Also train the same student from scratch (\u03b1 = 0) so the report shows what distillation adds.
+  "compare": { "baseline": true },
+
+  "evaluation": { "probeSize": 32, "latency": true },
+
+  // "auto" picks the fastest backend that works here (GPU first, then WebAssembly, then plain JS).
+  "engine": { "backend": "auto" },
+
+  "output": { "runsDir": "runs", "cacheDir": ".distill-cache" }
+}
+`;
+}
+
+/** A file name for a config called `name`: `fashion-kd.distill.json`. */
+export const configFileName = (name: string): string =>
+  `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'experiment'}.distill.json`;
