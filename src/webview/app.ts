@@ -1,0 +1,200 @@
+/**
+ * The dashboard: a header for the run, tabs, and the active tab's view. Only the active tab exists; switching
+ * builds the next one from the store. The store is filled by the host's snapshot and grown by its deltas.
+ */
+import {
+  DASHBOARD_STATE_VERSION,
+  defaultUiState,
+  isDashboardState,
+  type DashboardTab,
+  type DashboardUiState,
+  type HostToWebview,
+} from '../shared/webviewProtocol';
+import { CompareTab } from './compareTab';
+import { ConfusionTab } from './confusionTab';
+import type { TabView, ViewContext } from './context';
+import { CurvesTab } from './curvesTab';
+import { append, h } from './dom';
+import { HostChannel } from './host';
+import { ReportTab } from './reportTab';
+import { SoftLabelsTab } from './softLabelsTab';
+import { DashboardStore, type StoreEvent } from './store';
+import { readTheme, watchTheme, type Theme } from './theme';
+
+const TABS: { id: DashboardTab; label: string }[] = [
+  { id: 'curves', label: 'Curves' },
+  { id: 'softLabels', label: 'Soft labels' },
+  { id: 'confusion', label: 'Confusion' },
+  { id: 'report', label: 'Report card' },
+  { id: 'compare', label: 'Compare runs' },
+];
+
+export class DashboardApp {
+  private readonly store = new DashboardStore();
+  private readonly channel: HostChannel;
+  private theme: Theme = readTheme();
+  private uiState: DashboardUiState;
+  private hasSavedUi: boolean;
+  private view: TabView | undefined;
+  private readonly header = h('header.run-header');
+  private readonly tabBar = h('nav.tabs', { role: 'tablist' });
+  private readonly content = h('main.tab-content', { role: 'tabpanel' });
+  private readonly errorBanner = h('div.error-banner', { role: 'alert', hidden: true });
+  private readonly ctx: ViewContext;
+
+  constructor(private readonly root: HTMLElement) {
+    this.channel = new HostChannel((m) => this.onHostMessage(m));
+    const saved = this.channel.state;
+    this.hasSavedUi = isDashboardState(saved);
+    this.uiState = { ...defaultUiState('run'), ...(isDashboardState(saved) ? saved.ui : {}) };
+    this.ctx = {
+      store: this.store,
+      channel: this.channel,
+      theme: () => this.theme,
+      ui: () => this.uiState,
+      setUi: (patch) => {
+        this.uiState = { ...this.uiState, ...patch };
+        this.persist();
+      },
+      reportError: (e) => this.reportError(e),
+    };
+    this.store.subscribe((e) => this.onStoreEvent(e));
+    watchTheme((theme) => {
+      this.theme = theme;
+      this.showTab(this.uiState.tab);
+    });
+    // Resize on the next frame: resizing charts inside the observer's callback would trigger it again.
+    let resizeFrame = 0;
+    new ResizeObserver(() => {
+      cancelAnimationFrame(resizeFrame);
+      resizeFrame = requestAnimationFrame(() => this.view?.resize(this.contentWidth()));
+    }).observe(this.content);
+    window.addEventListener('error', (e) => this.reportError(e.error ?? e.message));
+    window.addEventListener('unhandledrejection', (e) => this.reportError(e.reason));
+    // Ready last: the snapshot may arrive as soon as the host hears it.
+    this.channel.post({ type: 'ready' });
+  }
+
+  private persist(): void {
+    if (!this.store.loaded) return;
+    this.channel.state = {
+      version: DASHBOARD_STATE_VERSION,
+      view: this.store.view,
+      runDirs: this.store.runs.map((r) => r.runDir),
+      ui: this.uiState,
+    };
+  }
+
+  private onHostMessage(message: Exclude<HostToWebview, { type: 'reply' }>): void {
+    try {
+      if (message.type === 'snapshot') {
+        if (!this.hasSavedUi) this.uiState = { ...this.uiState, tab: defaultUiState(message.view).tab };
+        this.hasSavedUi = true;
+        this.store.loadSnapshot(message.view, message.runs);
+      } else if (message.type === 'delta') {
+        this.store.applyDeltas(message.deltas);
+      }
+    } catch (e) {
+      this.reportError(e);
+    }
+  }
+
+  private onStoreEvent(event: StoreEvent): void {
+    if (event.kind === 'snapshot') {
+      this.persist();
+      this.renderFrame();
+      this.showTab(this.uiState.tab);
+      return;
+    }
+    if (event.kind === 'runs') this.persist();
+    // Step records stream in many times a second; the header only shows status, so it waits for a status change.
+    if (event.kind === 'runs' || [...event.changes.values()].some((c) => c.meta || c.reset)) this.renderHeader();
+    this.view?.update(event);
+  }
+
+  private renderFrame(): void {
+    this.root.replaceChildren(this.errorBanner, this.header, this.tabBar, this.content);
+    this.renderHeader();
+  }
+
+  private renderHeader(): void {
+    const run = this.store.primary;
+    if (!run) {
+      this.header.replaceChildren(h('p.placeholder', {}, 'This run directory has no status.json: it is not a Distill run, or it was deleted.'));
+      return;
+    }
+    const s = run.statusFile;
+    const progress = s?.epoch !== undefined ? `epoch ${s.epoch}${s.totalEpochs ? ` of ${s.totalEpochs}` : ''}${s.student ? ` · ${s.student === 'kd' ? 'KD student' : 'scratch student'}` : ''}` : '';
+    const openConfig = h('button.secondary', { type: 'button', title: 'Open the run’s resolved config.json' }, 'Open config');
+    openConfig.addEventListener('click', () => this.channel.post({ type: 'openFile', runDir: run.runDir, file: 'config' }));
+    const openMetrics = h('button.secondary', { type: 'button', title: 'Open metrics.jsonl' }, 'Open metrics');
+    openMetrics.addEventListener('click', () => this.channel.post({ type: 'openFile', runDir: run.runDir, file: 'metrics' }));
+    this.header.replaceChildren();
+    append(
+      this.header,
+      h('h1', {}, run.config?.name ?? run.runId),
+      h(`span.status.status-${run.status}`, { 'data-status': run.status }, run.status),
+      progress ? h('span.progress', {}, progress) : null,
+      s?.reason ? h('span.reason', {}, s.reason) : null,
+      s ? null : h('span.warning', {}, `No status.json in ${run.runDir}: it is not a Distill run, or it was deleted.`),
+      run.skippedLines ? h('span.warning', { title: 'Lines of metrics.jsonl or softlabels.jsonl that are not valid JSON were skipped.' }, `${run.skippedLines} unreadable lines skipped`) : null,
+      h('span.run-id', {}, run.runId),
+      openConfig,
+      openMetrics,
+    );
+    this.renderTabBar();
+  }
+
+  private renderTabBar(): void {
+    this.tabBar.replaceChildren(
+      ...TABS.map((t) => {
+        const selected = t.id === this.uiState.tab;
+        const button = h('button.tab', { type: 'button', role: 'tab', 'aria-selected': String(selected), 'data-tab': t.id }, t.id === 'compare' && this.store.runs.length > 1 ? `${t.label} (${this.store.runs.length})` : t.label);
+        button.addEventListener('click', () => this.showTab(t.id));
+        return button;
+      }),
+    );
+  }
+
+  private contentWidth(): number {
+    return this.content.clientWidth || window.innerWidth - 32;
+  }
+
+  private showTab(tab: DashboardTab): void {
+    if (!this.store.loaded) return;
+    this.ctx.setUi({ tab });
+    this.renderTabBar();
+    this.view?.destroy();
+    this.view = undefined;
+    this.content.replaceChildren();
+    const width = this.contentWidth();
+    try {
+      this.view = this.createView(tab, width);
+      this.content.append(this.view.element);
+    } catch (e) {
+      this.reportError(e);
+    }
+  }
+
+  private createView(tab: DashboardTab, width: number): TabView {
+    switch (tab) {
+      case 'curves':
+        return new CurvesTab(this.ctx, width);
+      case 'softLabels':
+        return new SoftLabelsTab(this.ctx, width);
+      case 'confusion':
+        return new ConfusionTab(this.ctx, width);
+      case 'report':
+        return new ReportTab(this.ctx);
+      case 'compare':
+        return new CompareTab(this.ctx, width);
+    }
+  }
+
+  private reportError(error: unknown): void {
+    const message = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+    this.errorBanner.hidden = false;
+    this.errorBanner.textContent = `The dashboard hit an error: ${message.split('\n')[0]}. Details are in the Distill log.`;
+    this.channel.post({ type: 'error', message });
+  }
+}

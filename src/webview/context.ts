@@ -1,0 +1,31 @@
+/** What every dashboard view gets: the data, the UI selections (persisted), the theme and the host channel. */
+import type { StudentKind } from '../shared/records';
+import type { DashboardUiState } from '../shared/webviewProtocol';
+import type { HostChannel } from './host';
+import type { DashboardStore, StoreEvent } from './store';
+import type { Theme } from './theme';
+
+export interface ViewContext {
+  readonly store: DashboardStore;
+  readonly channel: HostChannel;
+  theme(): Theme;
+  ui(): DashboardUiState;
+  /** Change UI selections; they are persisted with `setState` and survive a reload. */
+  setUi(patch: Partial<DashboardUiState>): void;
+  /** Report a rendering problem to the host's log. */
+  reportError(error: unknown): void;
+}
+
+/** A tab's content. Views are rebuilt on snapshot and theme changes, and told about deltas in between. */
+export interface TabView {
+  readonly element: HTMLElement;
+  update(event: StoreEvent): void;
+  /** The available width changed. */
+  resize(width: number): void;
+  destroy(): void;
+}
+
+export const studentLabel = (s: StudentKind): string => (s === 'kd' ? 'KD' : 'Scratch');
+
+/** The KD student in the theme's first chart colour, the scratch baseline in its second, everywhere. */
+export const studentColor = (ctx: ViewContext, s: StudentKind): string => ctx.theme().palette[s === 'kd' ? 0 : 1];

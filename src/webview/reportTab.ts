@@ -1,0 +1,94 @@
+/**
+ * The report card: teacher vs scratch vs KD student on the test set — accuracy, macro-F1, how much of the teacher's
+ * accuracy is kept, calibration (ECE), closeness to the teacher, size and latency.
+ */
+import type { ModelReport, Summary } from '../shared/records';
+import type { TabView, ViewContext } from './context';
+import { append, formatBytes, formatNumber, formatPercent, h } from './dom';
+import type { RunModel, StoreEvent } from './store';
+
+interface Row {
+  label: string;
+  title: string;
+  value(m: ModelReport): string;
+  /** For highlighting the better student: a number where larger (or smaller) is better. */
+  score?(m: ModelReport): number | undefined;
+  lowerIsBetter?: boolean;
+}
+
+const ROWS: Row[] = [
+  { label: 'Test accuracy', title: 'Top-1 accuracy on the test split', value: (m) => formatPercent(m.accuracy, 2), score: (m) => m.accuracy },
+  { label: 'Macro-F1', title: 'Mean of the per-class F1 scores', value: (m) => formatPercent(m.macroF1, 2), score: (m) => m.macroF1 },
+  { label: 'Teacher accuracy kept', title: 'Accuracy as a share of the teacher’s', value: (m) => (m.teacherAccuracyKeptPct === undefined ? '—' : `${m.teacherAccuracyKeptPct.toFixed(1)}%`), score: (m) => m.teacherAccuracyKeptPct },
+  { label: 'ECE', title: 'Expected calibration error (15 bins); lower is better calibrated', value: (m) => formatNumber(m.ece, 3), score: (m) => m.ece, lowerIsBetter: true },
+  { label: 'KL to teacher', title: 'Mean KL(teacher ‖ model) at T = 1 on the test split', value: (m) => formatNumber(m.klToTeacher, 3), score: (m) => m.klToTeacher, lowerIsBetter: true },
+  { label: 'Agreement', title: 'Share of test samples where the top-1 class matches the teacher’s', value: (m) => formatPercent(m.agreement, 2), score: (m) => m.agreement },
+  { label: 'Parameters', title: 'Trainable and non-trainable parameters', value: (m) => (m.params === null ? '— (logits only)' : m.params.toLocaleString('en-US')) },
+  { label: 'Size', title: 'Size of the saved weights', value: (m) => formatBytes(m.sizeBytes) },
+  { label: 'Latency, batch 1', title: 'Milliseconds per sample, batch of 1', value: (m) => (m.latencyMs ? `${formatNumber(m.latencyMs.batch1)} ms` : '—'), score: (m) => m.latencyMs?.batch1, lowerIsBetter: true },
+  { label: 'Latency, batch 256', title: 'Milliseconds per sample, batch of 256', value: (m) => (m.latencyMs ? `${formatNumber(m.latencyMs.batch256)} ms` : '—'), score: (m) => m.latencyMs?.batch256, lowerIsBetter: true },
+];
+
+export function reportTable(summary: Summary): HTMLTableElement {
+  const models: { name: string; report: ModelReport; student: boolean }[] = [{ name: 'Teacher', report: summary.teacher, student: false }];
+  if (summary.baseline) models.push({ name: 'Scratch student', report: summary.baseline, student: true });
+  models.push({ name: 'KD student', report: summary.student, student: true });
+  const body = ROWS.map((row) => {
+    const scores = models.map((m) => (m.student ? row.score?.(m.report) : undefined));
+    const valid = scores.filter((s): s is number => s !== undefined && Number.isFinite(s));
+    const best = valid.length > 1 ? (row.lowerIsBetter ? Math.min(...valid) : Math.max(...valid)) : undefined;
+    return h(
+      'tr',
+      {},
+      h('th', { scope: 'row', title: row.title }, row.label),
+      ...models.map((m, i) => h(best !== undefined && scores[i] === best ? 'td.best' : 'td', {}, row.value(m.report))),
+    );
+  });
+  return h('table.report', {}, h('thead', {}, h('tr', {}, h('th'), ...models.map((m) => h('th', { scope: 'col' }, m.name)))), h('tbody', {}, ...body));
+}
+
+export class ReportTab implements TabView {
+  readonly element = h('section.tab-report');
+
+  constructor(private readonly ctx: ViewContext) {
+    this.render();
+  }
+
+  private get run(): RunModel | undefined {
+    return this.ctx.store.primary;
+  }
+
+  render(): void {
+    this.element.replaceChildren();
+    const summary = this.run?.summary;
+    if (!summary) {
+      this.element.append(h('p.placeholder', {}, 'The report card appears when the run completes and writes summary.json.'));
+      return;
+    }
+    const b = summary.backend;
+    append(
+      this.element,
+      h('h2', {}, 'Report card'),
+      reportTable(summary),
+      h('p.hint', {}, `Best student value in bold. ${summary.testSamples.toLocaleString('en-US')} test samples · ${formatNumber(summary.seconds, 4)} s in all.`),
+      h('h3', {}, 'Backend'),
+      h('p', {}, h('strong', {}, b.name), ` — ${b.reason}`),
+      b.skipped.length ? h('ul.skipped', {}, ...b.skipped.map((s) => h('li', {}, h('code', {}, s.name), `: ${s.reason}`))) : null,
+    );
+  }
+
+  update(event: StoreEvent): void {
+    if (event.kind === 'runs') return;
+    if (event.kind === 'delta') {
+      const c = this.run && event.changes.get(this.run);
+      if (!c?.meta && !c?.reset) return;
+    }
+    this.render();
+  }
+
+  resize(): void {}
+
+  destroy(): void {
+    this.element.remove();
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * The dashboard webview in a real browser (Debian's chromium via playwright-core), fed by the same host code the
+ * extension uses (RunSource, DeltaBatcher) reading a real engine run (fixtures/real-small-run: 2 epochs of a
+ * Fashion-MNIST KD student and its scratch baseline) and synthetic runs. Asserts on what is rendered: uPlot series
+ * and axis labels, heatmap pixels at known probabilities, entropy under the temperature slider, the theme switch.
+ * Screenshots go to test-artifacts/webview/.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { DeltaBatcher } from '../../src/extension/dashboard/deltaBatcher';
+import { listSiblingRuns, RunSource } from '../../src/extension/dashboard/runSource';
+import { entropy, softmaxRow } from '../../src/shared/math';
+import type { MetricsRecord, SoftLabelRecord, Summary } from '../../src/shared/records';
+import { readJsonLines, RUN_FILES } from '../../src/shared/runDir';
+import type { DashboardState, HostToWebview, WebviewToHost } from '../../src/shared/webviewProtocol';
+import { call, screenshot, startHarness, type DashboardHarness } from './harness';
+import { THEME_VARIABLES, type ThemeName } from './page/api';
+import { copyRealRun, REAL_RUN_FIXTURE, tempRunsDir, writeSyntheticRunDir } from './runDirs';
+
+const hex = (s: string) => [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16));
+/** The heatmap scale, written out independently of the webview's code: background → charts-blue on √p. */
+const expectedProbabilityColor = (theme: ThemeName, p: number) => {
+  const bg = hex(THEME_VARIABLES[theme]['--vscode-editor-background']);
+  const hi = hex(THEME_VARIABLES[theme]['--vscode-charts-blue']);
+  return bg.map((b, i) => Math.round(b + (hi[i] - b) * Math.sqrt(p)));
+};
+const expectedDifferenceColor = (theme: ThemeName, d: number) => {
+  const bg = hex(THEME_VARIABLES[theme]['--vscode-editor-background']);
+  const end = hex(THEME_VARIABLES[theme][d < 0 ? '--vscode-charts-orange' : '--vscode-charts-purple']);
+  return bg.map((b, i) => Math.round(b + (end[i] - b) * Math.sqrt(Math.abs(d))));
+};
+const assertColorNear = (actual: number[], expected: number[], what: string) =>
+  assert.ok(expected.every((v, i) => Math.abs(v - actual[i]) <= 2), `${what}: expected rgb(${expected}) but the canvas has rgb(${actual.slice(0, 3)})`);
+
+const seriesCount = (page: Page, chart: string) => page.locator(`[data-chart="${chart}"] .u-legend .u-series`).count();
+const teacherLogits = (dir: string) => readJsonLines<SoftLabelRecord>(path.join(dir, RUN_FILES.softLabels)).find((r) => r.kind === 'teacher')!.logits;
+const meanEntropy = (logits: number[][], T: number) => logits.reduce((s, row) => s + entropy(softmaxRow(row, T)), 0) / logits.length;
+
+async function assertClean(page: Page): Promise<void> {
+  assert.deepEqual(await call(page, 'cspViolations'), [], 'Content-Security-Policy violations');
+  assert.deepEqual(await call(page, 'errors'), [], 'uncaught errors in the page');
+  const reported = ((await call(page, 'posted')) as WebviewToHost[]).filter((m) => m.type === 'error');
+  assert.deepEqual(reported, [], 'errors the webview reported to the host');
+}
+
+async function snapshotOf(page: Page, view: 'run' | 'compare', ...dirs: string[]): Promise<void> {
+  const message: HostToWebview = { type: 'snapshot', view, runs: dirs.map((d) => new RunSource(d).snapshot()) };
+  await call(page, 'deliver', message);
+}
+
+describe('dashboard webview in chromium', function () {
+  this.timeout(60_000);
+  let harness: DashboardHarness;
+  let runsDir: string;
+  let realDir: string;
+  let summary: Summary;
+
+  before(async () => {
+    harness = await startHarness();
+    runsDir = tempRunsDir();
+    realDir = copyRealRun(runsDir);
+    summary = JSON.parse(fs.readFileSync(path.join(REAL_RUN_FIXTURE, RUN_FILES.summary), 'utf8')) as Summary;
+  });
+
+  after(async () => {
+    await harness?.close();
+    if (runsDir) fs.rmSync(runsDir, { recursive: true, force: true });
+  });
+
+  it('says ready, draws nothing until the snapshot, then draws the real run’s curves', async () => {
+    const page = await harness.open();
+    assert.deepEqual(await call(page, 'posted'), [{ type: 'ready' }]);
+    assert.equal(await page.locator('.uplot').count(), 0);
+    assert.match((await page.textContent('#app')) ?? '', /Reading the run/);
+
+    await snapshotOf(page, 'run', realDir);
+    await page.waitForSelector('[data-chart="loss"] .uplot');
+
+    // Series: x plus one line per student; kd and kd/T² per student; T and α of the KD student only.
+    assert.equal(await seriesCount(page, 'loss'), 3);
+    assert.equal(await seriesCount(page, 'kd'), 5);
+    assert.equal(await seriesCount(page, 'schedule'), 3);
+    assert.equal(await seriesCount(page, 'epoch-accuracy'), 5);
+    assert.equal(await page.locator('[data-section="steps"] .uplot').count(), 6);
+    assert.equal(await page.locator('[data-section="epochs"] .uplot').count(), 5);
+
+    const lossTexts = await call(page, 'textsDrawn', '[data-chart="loss"]');
+    assert.ok(lossTexts.includes('step') && lossTexts.includes('loss'), `loss chart axis labels: ${lossTexts.join(' | ')}`);
+    const scheduleTexts = await call(page, 'textsDrawn', '[data-chart="schedule"]');
+    assert.ok(scheduleTexts.includes('T') && scheduleTexts.includes('α'), 'both axes of the schedule chart are labelled');
+    assert.ok((await call(page, 'textsDrawn', '[data-chart="kl-to-teacher"]')).includes('epoch'));
+
+    const steps = readJsonLines<MetricsRecord>(path.join(realDir, RUN_FILES.metrics)).filter((r) => r.kind === 'step').length;
+    assert.equal(await page.getAttribute('.readout', 'data-steps'), String(steps));
+
+    const state = (await call(page, 'state')) as DashboardState;
+    assert.equal(state.version, 1);
+    assert.deepEqual(state.runDirs, [realDir]);
+    assert.equal(state.ui.tab, 'curves');
+    await screenshot(page, 'curves-dark');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('reads out values on hover, and zooms, pans and resets all step charts together', async () => {
+    const page = await harness.open();
+    await snapshotOf(page, 'run', realDir);
+    await page.waitForSelector('[data-chart="ce"] .uplot');
+    const over = (await page.locator('[data-chart="loss"] .u-over').boundingBox())!;
+    const y = over.y + over.height / 2;
+    await page.mouse.move(over.x + over.width * 0.5, y);
+    const readout = await page.locator('[data-chart="loss"] .u-legend .u-series .u-value').allTextContents();
+    assert.ok(readout.every((v) => /^\d/.test(v)), `hover read-out: ${readout.join(' | ')}`);
+    assert.ok(Number(readout[0]) > 100 && Number(readout[0]) < 200, `the step under the cursor: ${readout[0]}`);
+    assert.match(await page.locator('[data-chart="ce"] .u-legend .u-series .u-value').first().innerText(), /^\d/, 'the cursor is synced to the other step charts');
+
+    const ce = page.locator('[data-chart="ce"] canvas');
+    await page.mouse.move(0, 0); // the synced cursor's crosshair would be in the picture
+    const before = await ce.screenshot();
+    // Drag-select on the loss chart zooms the CE chart too.
+    await page.mouse.move(over.x + over.width * 0.3, y);
+    await page.mouse.down();
+    await page.mouse.move(over.x + over.width * 0.6, y, { steps: 4 });
+    await page.mouse.up();
+    await page.waitForTimeout(100);
+    const zoomed = await ce.screenshot();
+    assert.ok(!zoomed.equals(before), 'zooming one step chart redraws the others');
+    // Shift-drag pans.
+    await page.keyboard.down('Shift');
+    await page.mouse.move(over.x + over.width * 0.5, y);
+    await page.mouse.down();
+    await page.mouse.move(over.x + over.width * 0.2, y, { steps: 4 });
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    await page.waitForTimeout(100);
+    assert.ok(!(await ce.screenshot()).equals(zoomed), 'panning moved the view');
+    await page.mouse.dblclick(over.x + over.width * 0.5, y);
+    await page.mouse.move(0, 0);
+    await page.waitForTimeout(100);
+    assert.ok((await ce.screenshot()).equals(before), 'double-click shows all the data again, exactly as before');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('grows with deltas tailed from a run being written, through the batcher', async () => {
+    const dir = copyRealRun(runsDir, 'tail-run');
+    const metricsFile = path.join(dir, RUN_FILES.metrics);
+    const all = fs.readFileSync(metricsFile, 'utf8');
+    const lines = all.split('\n').filter(Boolean);
+    const kdOnly = lines.findIndex((l) => l.includes('"student":"baseline"'));
+    fs.writeFileSync(metricsFile, lines.slice(0, 40).join('\n') + '\n');
+
+    const page = await harness.open();
+    await snapshotOf(page, 'run', dir);
+    await page.waitForSelector('[data-chart="loss"] .uplot');
+    assert.equal(await page.getAttribute('.readout', 'data-steps'), '40');
+    assert.equal(await seriesCount(page, 'loss'), 2, 'only the KD student so far');
+
+    const source = new RunSource(dir);
+    source.snapshot();
+    const posts: HostToWebview[] = [];
+    const batcher = new DeltaBatcher((deltas) => posts.push({ type: 'delta', deltas }));
+    // Append the rest in pieces, one ending mid-line as a writer might leave it between two reads.
+    const rest = lines.slice(40).join('\n') + '\n';
+    const cuts = [0, Math.floor(rest.length * 0.3), Math.floor(rest.length * 0.6) + 7, rest.length];
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      fs.appendFileSync(metricsFile, rest.slice(cuts[i], cuts[i + 1]));
+      const delta = source.poll();
+      if (delta) batcher.push(delta);
+    }
+    batcher.flush();
+    for (const m of posts) await call(page, 'deliver', m);
+    const steps = lines.filter((l) => l.includes('"kind":"step"')).length;
+    await page.waitForFunction(`document.querySelector('.readout')?.getAttribute('data-steps') === '${steps}'`);
+    assert.ok(kdOnly > 40, 'the fixture has baseline records after the first 40 lines');
+    assert.equal(await seriesCount(page, 'loss'), 3, 'the baseline appeared and was overlaid');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('colours heatmap cells by probability, re-softens with the slider, and shows the clicked row as bars', async () => {
+    const page = await harness.open();
+    await snapshotOf(page, 'run', realDir);
+    await page.click('button[data-tab="softLabels"]');
+    await page.waitForSelector('#heatmap-teacher[data-rows]');
+
+    const logits = teacherLogits(realDir);
+    const run = new RunSource(realDir).snapshot();
+    const kd = run.steps.find((s) => s.student === 'kd')!;
+    const T = kd.temperature[kd.temperature.length - 1];
+    assert.equal(await page.textContent('#temperature-label'), `T = ${T.toFixed(2)}`);
+
+    // Cells at known probabilities: the teacher's top class, a middling one and the least likely one of some rows.
+    for (const row of [0, 7, 19]) {
+      const p = Array.from(softmaxRow(logits[row], T));
+      const order = p.map((v, c) => [v, c] as const).sort((a, b) => b[0] - a[0]);
+      for (const [prob, col] of [order[0], order[3], order[order.length - 1]]) {
+        assertColorNear(await call(page, 'cellPixel', '#heatmap-teacher', row, col), expectedProbabilityColor('dark', prob), `teacher cell (${row}, ${col}) with p = ${prob.toFixed(4)}`);
+      }
+    }
+    // The student and difference maps: the last KD epoch's logits at the same T.
+    const studentRecords = readJsonLines<SoftLabelRecord>(path.join(realDir, RUN_FILES.softLabels)).filter((r) => r.kind === 'student' && r.student === 'kd');
+    const last = studentRecords[studentRecords.length - 1] as Extract<SoftLabelRecord, { kind: 'student' }>;
+    const ps = Array.from(softmaxRow(last.logits[2], T));
+    const pt = Array.from(softmaxRow(logits[2], T));
+    const col = ps.map((v, c) => Math.abs(v - pt[c])).indexOf(Math.max(...ps.map((v, c) => Math.abs(v - pt[c]))));
+    assertColorNear(await call(page, 'cellPixel', '#heatmap-student', 2, col), expectedProbabilityColor('dark', ps[col]), 'student cell');
+    assertColorNear(await call(page, 'cellPixel', '#heatmap-diff', 2, col), expectedDifferenceColor('dark', ps[col] - pt[col]), `difference cell (${(ps[col] - pt[col]).toFixed(3)})`);
+    await screenshot(page, 'soft-labels-dark');
+
+    // Entropy at the run's T, then higher at a high T and lower at a low one: computed here from the same logits.
+    const entropyShown = async () => Number(await page.getAttribute('#teacher-entropy', 'data-value'));
+    const temperatureSet = async () => ((await call(page, 'state')) as DashboardState).ui.temperature ?? T;
+    assert.ok(Math.abs((await entropyShown()) - meanEntropy(logits, T)) < 1e-4);
+    await call(page, 'setRange', '#temperature', 950);
+    const high = await temperatureSet();
+    assert.ok(high > 10, `slider at 950/1000 gives T = ${high}`);
+    assert.ok(Math.abs((await entropyShown()) - meanEntropy(logits, high)) < 1e-4);
+    assert.ok((await entropyShown()) > meanEntropy(logits, T) + 0.1, 'a higher T spreads the teacher’s probability');
+    const row0 = Array.from(softmaxRow(logits[0], high));
+    assertColorNear(await call(page, 'cellPixel', '#heatmap-teacher', 0, 5), expectedProbabilityColor('dark', row0[5]), 'a cell re-softened at high T');
+    await screenshot(page, 'soft-labels-high-T');
+    await call(page, 'setRange', '#temperature', 0);
+    assert.ok(Math.abs((await temperatureSet()) - 0.5) < 1e-9);
+    assert.ok((await entropyShown()) < meanEntropy(logits, T));
+
+    // Click row 6 (index 5) of the teacher map: the bars show that sample's two distributions.
+    const box = (await page.locator('#heatmap-teacher').boundingBox())!;
+    const geometry = await page.locator('#heatmap-teacher').evaluate((c) => ({ ...(c as unknown as { dataset: Record<string, string> }).dataset }));
+    await page.mouse.click(box.x + Number(geometry.left) + 3, box.y + Number(geometry.top) + 5.5 * Number(geometry.cell));
+    assert.equal(((await call(page, 'state')) as DashboardState).ui.row, 5);
+    const probe = JSON.parse(fs.readFileSync(path.join(realDir, RUN_FILES.probe), 'utf8')) as { labels: number[]; classNames: string[] };
+    assert.match((await page.textContent('#row-caption')) ?? '', new RegExp(`^Probe row 6 · true class: ${probe.classNames[probe.labels[5]]}`));
+    const barTexts = await call(page, 'textsDrawn', '#row-bars');
+    assert.ok(barTexts.includes('teacher p_t') && barTexts.includes('KD student p_s'), `bar legend: ${barTexts.join(' | ')}`);
+
+    // The epoch scrubber: epoch 1 of the KD student.
+    await call(page, 'setRange', '#epoch-scrubber', 1);
+    assert.equal(await page.textContent('#epoch-label'), '1 of 2');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('follows a theme switch on its canvases (heatmaps and uPlot)', async () => {
+    const page = await harness.open({ theme: 'dark' });
+    await snapshotOf(page, 'run', realDir);
+    await page.waitForSelector('[data-chart="loss"] .uplot');
+    const gridDark = THEME_VARIABLES.dark['--vscode-charts-lines'];
+    const gridLight = THEME_VARIABLES.light['--vscode-charts-lines'];
+    assert.ok((await call(page, 'colorsIn', '[data-chart="loss"] canvas')).includes(gridDark), 'dark grid lines');
+    await call(page, 'applyTheme', 'light');
+    await page.waitForFunction(`document.body.classList.contains('vscode-light')`);
+    await page.waitForSelector('[data-chart="loss"] .uplot');
+    const light = await call(page, 'colorsIn', '[data-chart="loss"] canvas');
+    assert.ok(light.includes(gridLight) && !light.includes(gridDark), 'the chart was redrawn in the light theme’s colours');
+    await screenshot(page, 'curves-light');
+
+    await page.click('button[data-tab="softLabels"]');
+    await page.waitForSelector('#heatmap-teacher[data-rows]');
+    const T = Number(((await page.textContent('#temperature-label')) ?? '').replace('T = ', ''));
+    const p = softmaxRow(teacherLogits(realDir)[1], T);
+    assertColorNear(await call(page, 'cellPixel', '#heatmap-teacher', 1, 4), expectedProbabilityColor('light', p[4]), 'light theme cell');
+    await screenshot(page, 'soft-labels-light');
+    await call(page, 'applyTheme', 'high-contrast');
+    await page.waitForFunction(`document.body.classList.contains('vscode-high-contrast')`);
+    assertColorNear(await call(page, 'cellPixel', '#heatmap-teacher', 1, 4), expectedProbabilityColor('high-contrast', p[4]), 'high-contrast cell');
+    await screenshot(page, 'soft-labels-high-contrast');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('shows confusion matrices, per-class F1 and the report card from summary.json', async () => {
+    const page = await harness.open();
+    await snapshotOf(page, 'run', realDir);
+    await page.click('button[data-tab="confusion"]');
+    for (const id of ['teacher', 'scratch', 'kd', 'diff']) await page.waitForSelector(`#confusion-${id}[data-rows="${summary.classNames.length}"]`);
+    const kdTexts = await call(page, 'textsDrawn', '#confusion-kd');
+    assert.ok(kdTexts.includes(String(summary.student.confusion[0][0])), 'the KD matrix shows its counts');
+    const diff = summary.student.confusion[3][3] - summary.baseline!.confusion[3][3];
+    if (diff) assert.ok((await call(page, 'textsDrawn', '#confusion-diff')).includes(diff > 0 ? `+${diff}` : String(diff)));
+    assert.ok((await call(page, 'textsDrawn', '#f1-bars')).includes('Per-class F1 (test)'));
+    await screenshot(page, 'confusion-dark');
+
+    await page.click('button[data-tab="report"]');
+    const table = (await page.textContent('table.report')) ?? '';
+    for (const m of [summary.teacher, summary.baseline!, summary.student]) assert.ok(table.includes(`${(m.accuracy * 100).toFixed(2)}%`));
+    assert.ok(table.includes(summary.student.params!.toLocaleString('en-US')));
+    await screenshot(page, 'report-dark');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('compares runs: overlays, summary table, config diff, and adds a run by request and reply', async () => {
+    const other = writeSyntheticRunDir(runsDir, { runId: 'synthetic-t8', temperature: [8, 8], alpha: [0.9, 0.9], epochs: 3, seed: 11 });
+    const third = writeSyntheticRunDir(runsDir, { runId: 'synthetic-t2', temperature: [2, 2], alpha: [0.5, 0.5], epochs: 3, seed: 12 });
+    const page = await harness.open();
+    await snapshotOf(page, 'compare', realDir, other);
+    await page.waitForSelector('[data-chart="cmp-loss"] .uplot');
+    assert.equal(await seriesCount(page, 'cmp-loss'), 3);
+    assert.equal(await seriesCount(page, 'cmp-val-accuracy'), 3);
+    const diffKeys = await page.locator('table.config-diff tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    assert.ok(diffKeys.includes('distillation.temperature') && diffKeys.includes('training.epochs'), `config diff: ${diffKeys.join(', ')}`);
+    assert.ok(!diffKeys.includes('data.format'), 'equal values are not listed');
+
+    // The add-run list comes from the host: answer the webview's request as the host does.
+    const requests = async () => ((await call(page, 'posted')) as WebviewToHost[]).filter((m): m is Extract<WebviewToHost, { type: 'request' }> => m.type === 'request');
+    await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { type: string }[] } }).__test.posted().some((m) => m.type === 'request'));
+    const answered = new Set<number>();
+    const answerListRuns = async () => {
+      for (const r of await requests()) {
+        if (r.method !== 'listRuns' || answered.has(r.id)) continue;
+        answered.add(r.id);
+        await call(page, 'deliver', { type: 'reply', id: r.id, ok: true, result: listSiblingRuns(realDir) } satisfies HostToWebview);
+      }
+    };
+    await answerListRuns();
+    await page.waitForSelector(`#add-run option[value="${third}"]`, { state: 'attached' });
+    await page.focus('#add-run'); // opening the list asks the host again
+    await answerListRuns();
+    await page.waitForSelector(`#add-run option[value="${third}"]`, { state: 'attached' });
+    await page.selectOption('#add-run', third);
+    await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'addRun'));
+    const add = (await requests()).find((r) => r.method === 'addRun')!;
+    assert.deepEqual(add.params, { runDir: third });
+    await call(page, 'deliver', { type: 'reply', id: add.id, ok: true, result: RunSource.read(third) } satisfies HostToWebview);
+    await page.waitForFunction(`document.querySelectorAll('.run-chip').length === 3`);
+    assert.equal(await seriesCount(page, 'cmp-loss'), 4);
+    assert.deepEqual(((await call(page, 'state')) as DashboardState).runDirs, [realDir, other, third]);
+    assert.equal(await page.locator('table.compare-summary thead th').count(), 4);
+    await screenshot(page, 'compare-dark');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('restores the UI selections a reload hands back, and re-reads the data from disk', async () => {
+    const state: DashboardState = {
+      version: 1,
+      view: 'run',
+      runDirs: [realDir],
+      ui: { tab: 'softLabels', smoothing: 0.3, logScale: true, student: 'baseline', temperature: 8, row: 3 },
+    };
+    const page = await harness.open({ state });
+    await snapshotOf(page, 'run', realDir);
+    await page.waitForSelector('#heatmap-teacher[data-rows]');
+    assert.equal(await page.textContent('#temperature-label'), 'T = 8.00');
+    assert.equal(await page.inputValue('#soft-student'), 'baseline');
+    assert.match((await page.textContent('#row-caption')) ?? '', /^Probe row 4/);
+    await page.click('button[data-tab="curves"]');
+    assert.equal(await page.isChecked('#log-scale'), true);
+    assert.equal(await page.inputValue('#smoothing'), '0.3');
+    await assertClean(page);
+    await page.close();
+  });
+});
