@@ -1,0 +1,330 @@
+// End to end, in a real VS Code: code-server's workbench in headless Chromium, with the packaged extension
+// installed, driven through the UI a user sees. Run with `npm run test:e2e` (not part of `npm test`).
+// Screenshots of every step land in test-artifacts/e2e/.
+//
+// The steps run in order against one VS Code window and build on each other (mocha's `bail` stops at the first
+// failure, whose screenshot is saved as FAILED-…).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse as parseJsonc } from 'jsonc-parser';
+import type { Frame } from 'playwright-core';
+import { createFashionWorkspace, writeFashionConfig, type FashionWorkspace } from './fashionWorkspace';
+import { REPO_ROOT, TIMEOUTS, VSCodeSession, extensionId, waitFor } from './harness';
+
+/** The parts of our manifest the smoke test checks against, so it follows the manifest as it grows. */
+interface Manifest {
+  displayName: string;
+  contributes?: {
+    viewsContainers?: { activitybar?: { id: string; title: string }[] };
+    views?: Record<string, { id: string; name: string }[]>;
+  };
+}
+
+const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as Manifest;
+const distillContainer = manifest.contributes?.viewsContainers?.activitybar?.find((container) => container.title === 'Distill');
+const distillViews = distillContainer ? (manifest.contributes?.views?.[distillContainer.id] ?? []) : [];
+
+/** Training waits: a run of the small experiment takes well under a minute here; these only bound a hang. */
+const RUN_TIMEOUT = 240_000;
+/** Run-view descriptions (src/extension/runText.ts): a completed run shows its accuracies. */
+const COMPLETED_RUN = /KD \d+(\.\d)?% · teacher \d+(\.\d)?%/;
+
+/** What the canvas API gives back that we need; the test's TypeScript has no DOM library. */
+interface Canvas2D {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+}
+
+/** Distinct colours in a canvas (sampled): a drawn heatmap has many, a blank or cleared one has one or two. */
+async function canvasColours(frame: Frame, selector: string): Promise<number> {
+  return frame.locator(selector).evaluate((node) => {
+    const canvas = node as unknown as Canvas2D;
+    const pixels = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
+    if (!pixels) return 0;
+    const colours = new Set<number>();
+    for (let i = 0; i < pixels.length; i += 4 * 7) colours.add((pixels[i] << 16) | (pixels[i + 1] << 8) | pixels[i + 2]);
+    return colours.size;
+  });
+}
+
+/** Shows a dashboard tab. The tab bar is rebuilt on every live update, so a pointer click can land on a button that
+ *  is replaced mid-click; the click is dispatched to the current button and repeated until the tab is selected. */
+async function showDashboardTab(frame: Frame, tab: string): Promise<void> {
+  const button = frame.locator(`nav.tabs button.tab[data-tab="${tab}"]`);
+  await waitFor(`the dashboard's "${tab}" tab to be selected`, async () => {
+    if ((await button.getAttribute('aria-selected', { timeout: 1000 })) === 'true') return true;
+    await button.dispatchEvent('click', undefined, { timeout: 1000 }).catch(() => undefined);
+    return undefined;
+  });
+}
+
+/** What a run's metrics.jsonl holds for the KD student: its finished epochs in file order, and the epoch of its
+ *  last step record (past the last finished epoch when the run stopped mid-epoch). */
+function kdProgress(runDir: string): { finishedEpochs: number[]; lastStepEpoch: number } {
+  const records = fs
+    .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { kind?: string; student?: string; epoch?: number })
+    .filter((record) => record.student === 'kd');
+  const finishedEpochs = records.filter((record) => record.kind === 'epoch').map((record) => record.epoch ?? -1);
+  const steps = records.filter((record) => record.kind === 'step');
+  return { finishedEpochs, lastStepEpoch: steps[steps.length - 1]?.epoch ?? 0 };
+}
+
+/** The teacher and student entries of the config, as the Models view writes them. */
+interface PickedModels {
+  teacher?: { model?: string };
+  student?: { model?: string };
+}
+
+describe('Distill in a real VS Code (code-server + Chromium)', function () {
+  let vscode: VSCodeSession | undefined;
+  let workspace: FashionWorkspace;
+  let scratch: string;
+
+  before(async function () {
+    // The first run on a fresh machine installs code-server (2–3 minutes here) and packages the extension.
+    this.timeout(20 * 60_000);
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-e2e-workspace-'));
+    // The folder name shows in the Explorer; a fixed one keeps the screenshots comparable.
+    const dir = path.join(scratch, 'fashion-kd');
+    fs.mkdirSync(dir);
+    workspace = await createFashionWorkspace(dir);
+    vscode = await VSCodeSession.launch({ workspace: dir });
+  });
+
+  after(async function () {
+    this.timeout(2 * TIMEOUTS.shutdown + 10_000);
+    await vscode?.close();
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && vscode) {
+      await vscode.screenshot(`FAILED-${this.currentTest.title}`).catch(() => undefined);
+    }
+  });
+
+  function session(): VSCodeSession {
+    if (!vscode) throw new Error('VS Code did not start (see the before-all hook error)');
+    return vscode;
+  }
+
+  function readConfig(): PickedModels {
+    return parseJsonc(fs.readFileSync(path.join(workspace.dir, workspace.configFile), 'utf8')) as PickedModels;
+  }
+
+  function runDirs(): string[] {
+    const runs = path.join(workspace.dir, 'runs');
+    return fs.existsSync(runs) ? fs.readdirSync(runs).map((name) => path.join(runs, name)) : [];
+  }
+
+  describe('smoke', function () {
+    it('shows the workbench with the workspace in the Explorer', async function () {
+      const ui = session();
+      await ui.openViewContainer('Explorer');
+      const folder = path.basename(workspace.dir);
+      await ui.waitForTreeItem(folder, workspace.configFile);
+      await ui.screenshot('workbench');
+    });
+
+    it('has the packaged extension installed, as the CLI and the Extensions view both show', async function () {
+      const ui = session();
+      assert.ok(ui.listExtensions().includes(extensionId()), `${extensionId()} missing from code-server --list-extensions`);
+      // The Extensions view lists installed extensions first; the gallery part fails offline, which is fine here.
+      await ui.runCommand('View: Show Extensions');
+      const row = ui.page.locator('.extensions-viewlet .monaco-list-row').filter({ hasText: manifest.displayName }).first();
+      await row.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+      await ui.screenshot('installed-extensions');
+    });
+
+    it('shows the Distill container in the activity bar with its views', async function () {
+      assert.ok(distillContainer, 'package.json contributes no "Distill" activity-bar container');
+      const ui = session();
+      await ui.openViewContainer('Distill');
+      for (const view of distillViews) {
+        await ui.viewPane(view.name).waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+      }
+      await ui.screenshot('distill-container');
+    });
+  });
+
+  describe('scenario: distill Fashion-MNIST from the UI', function () {
+    this.timeout(RUN_TIMEOUT + 60_000);
+
+    it('picks the teacher and the student from the Models view, and the config file changes', async function () {
+      const ui = session();
+      await ui.openViewContainer('Distill');
+      await ui.waitForTreeItem('Models', /^Teacher.*preset mlp/);
+      for (const [role, file] of [['Teacher', workspace.teacherModel], ['Student', workspace.studentModel]] as const) {
+        // Rows name a model by its folder (models/teacher-mlp) or its model.json; match what both contain.
+        const folder = path.posix.dirname(file);
+        const row = await ui.waitForTreeItem('Models', { label: new RegExp(`^${folder}\\b`) });
+        await ui.contextMenu(row, `Use as ${role}`);
+        await ui.waitForTreeItem('Models', new RegExp(`^${role}.*${folder}\\b`));
+      }
+      const config = readConfig();
+      const resolved = (file: string | undefined) => path.resolve(workspace.dir, file ?? '(none)');
+      assert.equal(resolved(config.teacher?.model), resolved(workspace.teacherModel), 'teacher.model in the config');
+      assert.equal(resolved(config.student?.model), resolved(workspace.studentModel), 'student.model in the config');
+      const text = fs.readFileSync(path.join(workspace.dir, workspace.configFile), 'utf8');
+      assert.match(text, /\/\/ End-to-end test experiment/, 'the edit dropped the config’s comment');
+      await ui.screenshot('teacher-and-student-picked');
+    });
+
+    it('starts a run from the palette, with a progress notification and a status-bar item', async function () {
+      const ui = session();
+      await ui.runCommand('Distill: Start Run');
+      const progress = await ui.waitForNotification(/KD student · epoch \d\/3 · step \d+\/\d+/, RUN_TIMEOUT);
+      const status = await ui.waitForStatusBarItem(/Distill KD \d\/3 · \d+%/);
+      assert.ok(progress && status);
+      await ui.screenshot('run-progress');
+    });
+
+    it('opens the dashboard: curves of at least two epochs, the soft-label heatmap, and the temperature slider', async function () {
+      const ui = session();
+      await ui.runCommand('Distill: Open Dashboard');
+      const dashboard = await ui.waitForWebview('nav.tabs button.tab[data-tab="softLabels"]');
+      // The soft-label tab's epoch scrubber spans the epochs whose student logits have arrived.
+      await showDashboardTab(dashboard, 'softLabels');
+      await waitFor(
+        'the dashboard to have two epochs of the KD student',
+        async () => (Number(await dashboard.locator('#epoch-scrubber').getAttribute('max', { timeout: 1000 })) >= 2 ? true : undefined),
+        { timeoutMs: RUN_TIMEOUT, lastSeen: async () => `epoch label "${await dashboard.locator('#epoch-label').textContent()}"` },
+      );
+      await showDashboardTab(dashboard, 'curves');
+      await dashboard.locator('figure.chart[data-chart="epoch-accuracy"]').waitFor({ timeout: TIMEOUTS.ui });
+      await dashboard.locator('figure.chart[data-chart="loss"]').waitFor({ timeout: TIMEOUTS.ui });
+      await ui.screenshot('dashboard-curves');
+
+      await showDashboardTab(dashboard, 'softLabels');
+      await waitFor('the teacher heatmap to be drawn', async () => ((await canvasColours(dashboard, '#heatmap-teacher')) > 8 ? true : undefined));
+      assert.ok((await canvasColours(dashboard, '#heatmap-student')) > 8, 'the student heatmap is blank');
+      const runT = (await dashboard.locator('#temperature-label').textContent())?.trim();
+      assert.equal(runT, 'T = 4.00', 'the slider starts at the run’s temperature');
+      const entropyAt4 = Number(await dashboard.locator('#teacher-entropy').getAttribute('data-value'));
+      await ui.screenshot('dashboard-heatmap');
+
+      // A higher temperature softens the teacher's distribution: its mean entropy must rise.
+      const slider = dashboard.locator('#temperature');
+      await slider.fill((await slider.getAttribute('max')) ?? '100');
+      const hotT = (await dashboard.locator('#temperature-label').textContent())?.trim() ?? '';
+      const entropyHot = Number(await dashboard.locator('#teacher-entropy').getAttribute('data-value'));
+      assert.ok(Number(hotT.replace('T = ', '')) > 4, `slider at max shows ${hotT}`);
+      assert.ok(entropyHot > entropyAt4, `teacher entropy ${entropyHot} at ${hotT} is not above ${entropyAt4} at T = 4`);
+      await ui.screenshot('dashboard-temperature-slider');
+    });
+
+    it('shows the finished run as completed in the Runs view', async function () {
+      const ui = session();
+      await ui.openViewContainer('Distill');
+      await ui.waitForTreeItem('Runs', COMPLETED_RUN, RUN_TIMEOUT);
+      await waitFor('the status-bar item to go once the run ends', async () =>
+        (await ui.statusBarItems()).some((item) => /Distill KD/.test(item)) ? undefined : true,
+      );
+      await ui.screenshot('runs-view-completed');
+    });
+
+    it('stops a second run mid-epoch and resumes it to completion', async function () {
+      this.timeout(2 * RUN_TIMEOUT);
+      const ui = session();
+      await ui.runCommand('Distill: Start Run');
+      // Epoch 2 under way: epoch 1 has a checkpoint, so the stop is resumable.
+      await ui.waitForStatusBarItem(/Distill KD 2\/3/, RUN_TIMEOUT);
+      await ui.runCommand('Distill: Stop Run');
+      await ui.waitForNotification(/stopped; Resume continues from its checkpoint/, RUN_TIMEOUT);
+      const stopped = await ui.waitForTreeItem('Runs', /stopped at KD student epoch [12]\/3/);
+      await ui.screenshot('runs-view-stopped');
+      const [first] = runDirs().filter((dir) => kdProgress(dir).finishedEpochs.length === 3);
+      const second = runDirs().find((dir) => dir !== first);
+      assert.ok(first && second, `runs: ${runDirs().join(', ')}`);
+      const atStop = kdProgress(second);
+      assert.ok(atStop.lastStepEpoch > Math.max(0, ...atStop.finishedEpochs), `not stopped mid-epoch: ${JSON.stringify(atStop)}`);
+
+      await ui.contextMenu(stopped, 'Resume Run');
+      await ui.waitForStatusBarItem(/Distill KD [23]\/3/, RUN_TIMEOUT);
+      await waitFor(
+        'both runs to show as completed',
+        async () => ((await ui.treeItems('Runs')).filter((row) => COMPLETED_RUN.test(row)).length === 2 ? true : undefined),
+        { timeoutMs: RUN_TIMEOUT, lastSeen: async () => `Runs view [${(await ui.treeItems('Runs')).join(' | ')}]` },
+      );
+      await ui.screenshot('runs-view-resumed-and-completed');
+      // The resumed run continued where it stopped: every epoch once, in order.
+      assert.equal(runDirs().length, 2, `runs: ${runDirs().join(', ')}`);
+      assert.deepEqual(kdProgress(second).finishedEpochs, [1, 2, 3], `KD epochs in ${second}/metrics.jsonl`);
+    });
+
+    it('flags an invalid value in the Problems panel, and Start Run refuses with a clear message', async function () {
+      const ui = session();
+      await ui.openFile(workspace.configFile);
+      // Select the 4 of `"temperature": 4` and type over it, as a user would.
+      const configPath = path.join(workspace.dir, workspace.configFile);
+      const lines = fs.readFileSync(configPath, 'utf8').split('\n');
+      const line = lines.findIndex((text) => text.includes('"temperature": 4'));
+      assert.ok(line >= 0, 'the config has no "temperature": 4 to change');
+      await ui.goToLine(line + 1, lines[line].indexOf('"temperature": 4') + '"temperature": '.length + 1);
+      await ui.page.keyboard.press('Shift+ArrowRight');
+      await ui.page.keyboard.type('-1');
+      await ui.page.keyboard.press('Control+S');
+      await waitFor('the config to be saved with temperature -1', async () =>
+        /"temperature": -1,/.test(fs.readFileSync(configPath, 'utf8')) ? true : undefined,
+      );
+      await ui.showProblems();
+      const problems = await waitFor(
+        'a Problems entry about the temperature',
+        async () => {
+          const rows = await ui.problemRows();
+          return rows.some((row) => /temperature/i.test(row)) ? rows : undefined;
+        },
+        { lastSeen: async () => `problems [${(await ui.problemRows()).join(' | ')}]` },
+      );
+      assert.ok(problems.length > 0);
+      await ui.screenshot('problems-panel');
+
+      await ui.runCommand('Distill: Start Run');
+      await ui.waitForNotification(/problems?, so the run did not start/);
+      assert.equal(runDirs().length, 2, 'a run started from an invalid config');
+      await ui.screenshot('start-run-refused');
+    });
+  });
+});
+
+describe('Distill in Restricted Mode (workspace trust on, the folder not trusted)', function () {
+  let vscode: VSCodeSession | undefined;
+  let scratch: string;
+
+  before(async function () {
+    this.timeout(5 * 60_000);
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-e2e-untrusted-'));
+    const dir = path.join(scratch, 'untrusted');
+    fs.mkdirSync(dir);
+    writeFashionConfig(dir);
+    vscode = await VSCodeSession.launch({ name: 'restricted', workspace: dir, workspaceTrust: true });
+  });
+
+  after(async function () {
+    this.timeout(2 * TIMEOUTS.shutdown + 10_000);
+    await vscode?.close();
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && vscode) await vscode.screenshot(`FAILED-${this.currentTest.title}`).catch(() => undefined);
+  });
+
+  it('refuses to start a run and says why, after the user declines to trust the folder', async function () {
+    if (!vscode) throw new Error('VS Code did not start (see the before-all hook error)');
+    const ui = vscode;
+    const question = await ui.answerDialog(/No, I don.t trust the authors/);
+    assert.match(question, /trust/i);
+    await ui.runCommand('Distill: Start Run');
+    await ui.waitForNotification(/cannot start a run in Restricted Mode/);
+    await ui.openViewContainer('Distill');
+    await ui.screenshot('restricted-mode-start-refused');
+    assert.ok(!fs.existsSync(path.join(scratch, 'untrusted', 'runs')), 'a run directory was created in Restricted Mode');
+  });
+});
