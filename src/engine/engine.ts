@@ -29,7 +29,8 @@ type Finished = Extract<EngineToHost, { type: 'finished' }>;
 export type StopReason = 'stopped' | 'interrupted';
 
 interface Prepared {
-  dataset: Dataset;
+  /** What later stages need of the dataset; its large arrays are not kept once they live in tensors. */
+  dataset: Pick<Dataset, 'inputShape' | 'classNames'>;
   numClasses: number;
   /** Training rows after the validation split. */
   train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
@@ -43,6 +44,8 @@ export class DistillEngine {
   private stopReason: StopReason | undefined;
   private writer!: RunWriter;
   private status!: StatusFile;
+  private sessionStart = Date.now();
+  private priorSeconds = 0;
 
   constructor(private readonly send: Send) {}
 
@@ -75,7 +78,8 @@ export class DistillEngine {
   }
 
   private async execute(config: DistillConfig, runDir: string, resumed: boolean): Promise<Finished> {
-    const t0 = Date.now();
+    this.sessionStart = Date.now();
+    this.priorSeconds = this.status.activeSeconds ?? 0;
     let prepared: Prepared | undefined;
     try {
       // `started` is the first message, carrying the choice; what the ladder tried follows it.
@@ -88,7 +92,7 @@ export class DistillEngine {
       const outcome = await this.trainStudents(config, runDir, prepared, resumed);
       if (outcome !== 'completed') return this.finish(outcome, outcome === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
-      const summary = await this.summarize(config, runDir, prepared, backend, (Date.now() - t0) / 1000);
+      const summary = await this.summarize(config, runDir, prepared, backend, this.activeSeconds());
       this.writer.writeSummary(summary);
       return this.finish('completed', undefined, summary);
     } catch (e) {
@@ -114,14 +118,16 @@ export class DistillEngine {
 
     const xTrain = toX(trainRows);
     const yTrain = tf.tensor1d(trainRows.y, 'int32');
-    const xTrainAll = toX(dataset.train);
     const xTest = toX(dataset.test);
+    // All training rows are needed only to compute uncached teacher logits; the wasm heap never shrinks, so
+    // this copy is made only then.
+    let xTrainAll: tf.Tensor | undefined;
     try {
       const teacher = await teacherLogits({
         config,
         dataset,
         trainRows: { x: xTrain, y: yTrain, count: trainRows.count },
-        xTrainAll,
+        xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
         xTest,
         log: (m) => this.log('info', m),
         phase: (p, m) => this.phase(p, m),
@@ -138,7 +144,7 @@ export class DistillEngine {
       const probeIdx = selectProbe(valRows.y, numClasses, Math.min(config.evaluation.probeSize, valRows.count), config.seed);
       const probeRows = gatherSamples(valRows, probeIdx, sample);
       return {
-        dataset,
+        dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
         numClasses,
         train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]), count: trainRows.count },
         val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher },
@@ -152,7 +158,7 @@ export class DistillEngine {
       xTest.dispose();
       throw e;
     } finally {
-      xTrainAll.dispose();
+      xTrainAll?.dispose();
     }
   }
 
@@ -250,7 +256,7 @@ export class DistillEngine {
     const probeLogits = await predictLogits(layers, p.probe.x);
     const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: rows(probeLogits, p.numClasses) };
     this.writer.appendSoftLabels(soft);
-    this.status = { ...this.status, epoch, student, totalEpochs, updatedAt: new Date().toISOString() };
+    this.status = { ...this.status, epoch, student, totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
     const progress: Progress = { student, epoch, totalEpochs, step: 0, stepsPerEpoch: 0 };
     this.send({ type: 'epoch', record, progress });
@@ -331,12 +337,17 @@ export class DistillEngine {
   }
 
   private finish(status: Exclude<RunStatus, 'running'>, reason?: string, summary?: Summary): Finished {
-    this.status = { ...this.status, status, reason, updatedAt: new Date().toISOString() };
+    this.status = { ...this.status, status, reason, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
     if (reason) this.log(status === 'failed' ? 'error' : 'info', reason);
     const message: Finished = { type: 'finished', status, reason, summary };
     this.send(message);
     return message;
+  }
+
+  /** Time spent on the run so far, across resumes (not counting the time it sat stopped). */
+  private activeSeconds(): number {
+    return this.priorSeconds + (Date.now() - this.sessionStart) / 1000;
   }
 
   private phase(phase: Extract<EngineToHost, { type: 'phase' }>['phase'], message: string) {

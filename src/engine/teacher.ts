@@ -31,7 +31,8 @@ export interface TeacherContext {
   dataset: Dataset;
   /** Training rows (after the validation split), for a preset teacher. */
   trainRows: { x: tf.Tensor; y: tf.Tensor1D; count: number };
-  xTrainAll: tf.Tensor;
+  /** All training rows (before the validation split), made on demand. */
+  xTrainAll: () => tf.Tensor;
   xTest: tf.Tensor;
   log(message: string): void;
   phase(phase: 'teacher-training' | 'teacher-logits', message: string): void;
@@ -69,7 +70,7 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
       reused++;
     } else {
       ctx.phase('teacher-logits', `Computing teacher logits for ${rows} ${split} rows (cached for later runs)…`);
-      out[split] = await predictLogits(model, split === 'train' ? ctx.xTrainAll : ctx.xTest);
+      out[split] = await predictLogits(model, split === 'train' ? ctx.xTrainAll() : ctx.xTest);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
     }

@@ -76,6 +76,8 @@ export interface StatusFile {
   student?: StudentKind;
   totalEpochs?: number;
   reason?: string;
+  /** Seconds the engine has spent on this run, summed over the original session and every resume. */
+  activeSeconds?: number;
 }
 
 export interface PerClassMetrics {
