@@ -6,10 +6,20 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import type { EpochRecord, MetricsRecord, SoftLabelRecord, StatusFile, StepRecord, Summary } from '../../src/shared/records';
 import { readJson, readJsonLines } from '../../src/shared/runDir';
 import { encodeNpy } from '../../src/engine/data';
+import { saveLayersModel } from '../../src/engine/models/modelFiles';
 import { resumeEngine, runEngine, smallConfig, tempDir } from './helpers';
+
+/** A linear 28×28 → `classes` model saved as a tfjs model.json, for student-file cases. */
+async function saveLinearStudent(dir: string, classes: number): Promise<string> {
+  const m = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: classes })] });
+  await saveLayersModel(m, dir);
+  m.dispose();
+  return dir;
+}
 
 const metricsOf = (runDir: string) => readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl'));
 const steps = (records: MetricsRecord[], student = 'kd') => records.filter((r): r is StepRecord => r.kind === 'step' && r.student === student);
@@ -182,24 +192,14 @@ describe('engine: failures are marked failed, with the reason', function () {
   });
 
   it('a student whose class count differs from the data is refused, naming both sides', async () => {
-    const studentDir = path.join(dir, 'student3');
-    const tfl = await import('@tensorflow/tfjs-layers');
-    const { saveLayersModel } = await import('../../src/engine/models/modelFiles');
-    const m = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 3 })] });
-    await saveLayersModel(m, studentDir);
-    m.dispose();
+    const studentDir = await saveLinearStudent(path.join(dir, 'student3'), 3);
     const r = await runEngine(smallConfig(dir, { student: { model: path.join(studentDir, 'model.json') } }));
     assert.equal(r.finished.status, 'failed');
     assert.match(r.finished.reason!, /outputs 3 classes, but the data and teacher have 10/);
   });
 
   it('a model.json whose weight shard is missing is refused, naming the shard', async () => {
-    const studentDir = path.join(dir, 'student-noshard');
-    const tfl = await import('@tensorflow/tfjs-layers');
-    const { saveLayersModel } = await import('../../src/engine/models/modelFiles');
-    const m = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10 })] });
-    await saveLayersModel(m, studentDir);
-    m.dispose();
+    const studentDir = await saveLinearStudent(path.join(dir, 'student-noshard'), 10);
     fs.rmSync(path.join(studentDir, 'weights.bin'));
     const r = await runEngine(smallConfig(dir, { student: { model: path.join(studentDir, 'model.json') } }));
     assert.equal(r.finished.status, 'failed');
