@@ -15,6 +15,7 @@ import { resumeEngine, runEngine, smallConfig, tempDir } from './helpers';
 
 /** A linear 28×28 → `classes` model saved as a tfjs model.json, for student-file cases. */
 async function saveLinearStudent(dir: string, classes: number): Promise<string> {
+  await tf.ready();
   const m = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: classes })] });
   await saveLayersModel(m, dir);
   m.dispose();
