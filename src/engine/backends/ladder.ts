@@ -1,0 +1,221 @@
+/**
+ * The backend ladder: picks the compute backend once, at engine start, and says why.
+ *
+ * `auto` walks tensorflow-gpu → webgpu → tensorflow → wasm → cpu and takes the first backend that loads and, when
+ * the caller passes a probe (one training step of the real model on a tiny batch), runs it. The native and GPU
+ * backends are optional packages that are never bundled: they are required at run time, from next to this bundle
+ * or from the workspace, and a missing one is reported with the exact reason. wasm and cpu are always there.
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+// A named import: the package marks its node entry free of side effects, so a bare import is dropped by esbuild,
+// and with it the registration of the cpu backend.
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import './wasm';
+import type { Backend, ConcreteBackend } from '../../shared/config';
+import { DistillError, errorMessage, isDistillError } from '../../shared/errors';
+import type { BackendReport } from '../../shared/records';
+
+export interface LadderOptions {
+  /** Progress lines: what was tried and why it was skipped. */
+  log?: (message: string) => void;
+  /** A trial run on the freshly selected backend; a missing kernel makes the ladder move on (under `auto`). */
+  probe?: () => Promise<void> | void;
+}
+
+/** The order `auto` tries, fastest first. */
+export const LADDER: readonly ConcreteBackend[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** A backend that loaded: the tfjs backend name to activate, and what to say about it once it is active. */
+interface Loaded {
+  tfName: string;
+  describe: () => Promise<string> | string;
+}
+
+/** Why a backend cannot be used here, and what the user can do about it. */
+class Unavailable extends Error {
+  constructor(readonly reason: string, readonly fix: string) {
+    super(reason);
+  }
+}
+
+const FIXES: Record<ConcreteBackend, string> = {
+  'tensorflow-gpu': 'Install @tensorflow/tfjs-node-gpu in the workspace (it needs CUDA 11.2, cuDNN 8.1 and an NVIDIA GPU), or set engine.backend to "auto".',
+  webgpu: 'Install the npm packages webgpu and @tensorflow/tfjs-backend-webgpu in the workspace (they need a Vulkan, Metal or D3D12 GPU), or set engine.backend to "auto".',
+  tensorflow: 'Install @tensorflow/tfjs-node in the workspace, or set engine.backend to "auto".',
+  wasm: 'Reinstall the extension: its tfjs-backend-wasm .wasm files are missing or damaged. engine.backend "cpu" works meanwhile.',
+  cpu: 'Reinstall the extension.',
+};
+
+export async function selectBackend(requested: Backend, opts: LadderOptions = {}): Promise<BackendReport> {
+  const log = opts.log ?? (() => undefined);
+  if (requested !== 'auto') {
+    const detail = await activateExplicit(requested, opts.probe);
+    return { name: requested, reason: `${detail}: requested by engine.backend`, skipped: [] };
+  }
+
+  const skipped: BackendReport['skipped'] = [];
+  const skippedText = () => skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  for (const name of LADDER) {
+    try {
+      const detail = await activate(name);
+      const missing = opts.probe ? await probeForMissingKernel(name, opts.probe) : null;
+      if (missing) throw new Unavailable(missing, FIXES[name]);
+      return { name, reason: skipped.length ? `${detail}: first available; skipped ${skippedText()}` : `${detail}: first available`, skipped };
+    } catch (e) {
+      if (!(e instanceof Unavailable)) throw e;
+      skipped.push({ name, reason: e.reason });
+      log(`Backend ${name} skipped: ${e.reason}`);
+    }
+  }
+  throw new DistillError('runtime', `No backend can train this model here: ${skippedText()}.`, { path: ['engine', 'backend'] });
+}
+
+async function activateExplicit(name: ConcreteBackend, probe: LadderOptions['probe']): Promise<string> {
+  try {
+    const detail = await activate(name);
+    const missing = probe ? await probeForMissingKernel(name, probe) : null;
+    if (missing) throw new Unavailable(missing, 'Set engine.backend to "auto" so that the ladder picks a backend that has it.');
+    return detail;
+  } catch (e) {
+    if (!(e instanceof Unavailable)) throw e;
+    throw new DistillError('runtime', `engine.backend is "${name}", but it cannot be used here: ${e.reason}. ${e.fix}`, { path: ['engine', 'backend'] });
+  }
+}
+
+/** Loads, registers and activates one backend; throws Unavailable with the reason when it cannot. */
+async function activate(name: ConcreteBackend): Promise<string> {
+  const loaded = await load(name);
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(loaded.tfName);
+    await tf.ready();
+  } catch (e) {
+    throw new Unavailable(`it failed to initialise (${firstLine(e)})`, FIXES[name]);
+  }
+  if (!ok || tf.getBackend() !== loaded.tfName) throw new Unavailable('it failed to initialise (see the log for the backend\'s own message)', FIXES[name]);
+  return loaded.describe();
+}
+
+/**
+ * Runs the probe on the active backend. A kernel the backend lacks means this backend cannot train the model, and
+ * is returned as the reason. Any other failure is the model's or the data's, would fail the same way on every
+ * backend, and propagates unchanged.
+ */
+async function probeForMissingKernel(name: ConcreteBackend, probe: NonNullable<LadderOptions['probe']>): Promise<string | null> {
+  try {
+    await probe();
+    return null;
+  } catch (e) {
+    const kernel = missingKernel(e);
+    if (kernel === null || isDistillError(e)) throw e;
+    return `kernel ${kernel} is not implemented on ${name}`;
+  }
+}
+
+/** The kernel named by tfjs's "Kernel 'X' not registered for backend 'y'" error, or null for any other error. */
+export function missingKernel(e: unknown): string | null {
+  const match = /Kernel '([^']+)' not registered for backend/.exec(errorMessage(e));
+  return match ? match[1] : null;
+}
+
+async function load(name: ConcreteBackend): Promise<Loaded> {
+  switch (name) {
+    case 'tensorflow-gpu':
+      return loadNode(name, '@tensorflow/tfjs-node-gpu', 'CUDA');
+    case 'tensorflow':
+      return loadNode(name, '@tensorflow/tfjs-node', 'native CPU');
+    case 'webgpu':
+      return loadWebGpu();
+    case 'wasm':
+      return loadWasm();
+    case 'cpu':
+      return { tfName: 'cpu', describe: () => `cpu (pure JavaScript, tfjs ${version_cpu})` };
+  }
+}
+
+/** tfjs-node and tfjs-node-gpu both register the backend 'tensorflow'; only the library behind it differs. */
+function loadNode(name: ConcreteBackend, pkg: string, device: string): Loaded {
+  requireOptional(name, pkg);
+  let version = '';
+  try {
+    version = ` ${(requireOptional(name, `${pkg}/package.json`) as { version?: string }).version ?? ''}`.trimEnd();
+  } catch {
+    // The version is only decoration.
+  }
+  return { tfName: 'tensorflow', describe: () => `${name} (${device}, ${pkg}${version})` };
+}
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+}
+interface WebGpuPackage {
+  create: (options: string[]) => { requestAdapter: () => Promise<GpuAdapterLike | null> };
+  globals: Record<string, unknown>;
+}
+
+async function loadWebGpu(): Promise<Loaded> {
+  const dawn = requireOptional('webgpu', 'webgpu') as WebGpuPackage;
+  // Only look for the backend here: importing it comes after the globals below exist, which we set only when both
+  // packages are there.
+  requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu/package.json');
+  // The tfjs WebGPU backend looks for a browser: the WebGPU globals, `navigator.gpu` and `window` must exist
+  // before it is imported. Node 21+ has its own `navigator`, which only needs `gpu` added.
+  const gpu = dawn.create([]);
+  const g = globalThis as Record<string, unknown>;
+  for (const [key, value] of Object.entries(dawn.globals)) if (!(key in g)) g[key] = value;
+  if (!g.navigator) g.navigator = {};
+  Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  if (!g.window) g.window = globalThis;
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Unavailable('no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)', FIXES.webgpu);
+  requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu');
+  const info = adapter.info ?? {};
+  const device = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
+  return { tfName: 'webgpu', describe: () => `webgpu (${device || 'adapter without a name'})` };
+}
+
+function loadWasm(): Loaded {
+  // The bundles (dist/) carry the .wasm files next to them (esbuild.mjs copies them); from sources the package's
+  // own folder is found by default. Without threads support in Node, the SIMD binary is the one that loads.
+  if (fs.existsSync(path.join(__dirname, 'tfjs-backend-wasm-simd.wasm'))) setWasmPaths(__dirname + path.sep);
+  return {
+    tfName: 'wasm',
+    describe: async () => {
+      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      const threads = getThreadsCount();
+      return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+    },
+  };
+}
+
+/**
+ * `require`s an optional package (or a file in it): from next to this file first, then from the workspace (the
+ * current directory). One that is not installed, or whose native library does not load, becomes Unavailable
+ * with the reason, e.g. the dlopen error naming libcudart.so.11.0.
+ */
+function requireOptional(backend: ConcreteBackend, specifier: string): unknown {
+  const pkg = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+  const requirers = [require, createRequire(path.join(process.cwd(), 'package.json'))];
+  for (const req of requirers) {
+    try {
+      return req(specifier);
+    } catch (e) {
+      if (!isModuleNotFound(e, pkg)) throw new Unavailable(`${pkg} failed to load: ${firstLine(e)}`, FIXES[backend]);
+    }
+  }
+  throw new Unavailable(`package ${pkg} is not installed`, FIXES[backend]);
+}
+
+/** True when `pkg` itself is missing; a missing file inside an installed package (a native binding) is not that. */
+function isModuleNotFound(e: unknown, pkg: string): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === 'MODULE_NOT_FOUND' && new RegExp(`Cannot find module '${pkg.replace(/[/.]/g, '\\$&')}(/package\\.json)?'`).test(err.message ?? '');
+}
+
+function firstLine(e: unknown): string {
+  return errorMessage(e).split('\n')[0].trim();
+}
