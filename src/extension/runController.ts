@@ -13,7 +13,7 @@ import type { EnginePhase, EngineToHost, HostToEngine, Progress } from '../share
 import { newRunId, readRun } from '../shared/runDir';
 import type { ConfigDiagnostics } from './diagnostics';
 import { EngineProcess, type EngineExit } from './engineClient';
-import { canResume, describeExit, settleRunAfterExit } from './runFiles';
+import { canResume, describeExit, resumeFromNotification, settleRunAfterExit } from './runFiles';
 import { completionText, progressPercent, progressText } from './runText';
 import { readSettings } from './settings';
 import { requireTrust } from './trust';
@@ -281,9 +281,21 @@ export class RunController implements vscode.Disposable {
       );
     }
     if (choice === openLog) this.log.show();
-    if (choice === resume) await this.resume(active.runDir);
+    if (choice === resume) await this.resumeFromNotification(active);
     if (choice === dashboard) void vscode.commands.executeCommand('distill.openDashboard', active.runDir);
     if (choice === exportStudent) void vscode.commands.executeCommand('distill.exportStudent', active.runDir);
+  }
+
+  /** The Resume button of an earlier notification: the run may have moved on since, so it is read again first. */
+  private async resumeFromNotification(ended: ActiveRun): Promise<void> {
+    const decision = resumeFromNotification(ended.runDir, ended.title, this.activeRun?.runDir);
+    if (decision.resume) {
+      await this.resume(ended.runDir);
+      return;
+    }
+    const dashboard = 'Open Dashboard';
+    const choice = await vscode.window.showInformationMessage(`Distill: ${decision.message}`, ...(decision.runExists ? [dashboard] : []));
+    if (choice === dashboard) void vscode.commands.executeCommand('distill.openDashboard', ended.runDir);
   }
 
   /**

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StatusFile } from '../shared/records';
-import { RUN_FILES, readJson, writeJsonAtomic, type RunSnapshot } from '../shared/runDir';
+import { RUN_FILES, readJson, readRun, writeJsonAtomic, type RunSnapshot } from '../shared/runDir';
 import type { EngineExit } from './engineClient';
 
 /** Signals another process sends to end the engine (the user, the OOM killer, a shutdown), as opposed to a fault. */
@@ -48,6 +48,26 @@ export function canResume(run: Pick<RunSnapshot, 'dir' | 'status'>): boolean {
   } catch {
     return false;
   }
+}
+
+/** What a notification's Resume button should do: resume the run, or say why there is nothing to resume. */
+export type ResumeFromNotification = { resume: true } | { resume: false; message: string; runExists: boolean };
+
+/**
+ * A notification cannot be taken back (VS Code has no API to close one), so its Resume button may be clicked long
+ * after it was shown: by then the run may have been resumed from the Runs view, have completed, or be gone. Read the
+ * run as it is now; resume only a run that still can be, and otherwise say what became of it.
+ * @param activeRunDir the run this window's engine is training, if any.
+ */
+export function resumeFromNotification(runDir: string, title: string, activeRunDir: string | undefined): ResumeFromNotification {
+  const run = readRun(runDir);
+  if (!run) return { resume: false, runExists: false, message: `"${title}" cannot be resumed: its run folder ${runDir} is gone.` };
+  const nothingToResume = (what: string): ResumeFromNotification => ({ resume: false, runExists: true, message: `"${title}" ${what}. There is nothing to resume.` });
+  if (activeRunDir !== undefined && path.resolve(activeRunDir) === path.resolve(runDir)) return nothingToResume('is already running again: it was resumed after it stopped');
+  if (run.status === 'completed') return nothingToResume('has since been resumed and completed');
+  if (run.status === 'running') return nothingToResume(`is running in another window (engine pid ${run.statusFile?.pid ?? '?'})`);
+  if (!canResume(run)) return { resume: false, runExists: true, message: `"${title}" has no checkpoint to resume from any more. Start a new run instead.` };
+  return { resume: true };
 }
 
 /** Whether the run holds a deployable student (`student/model.json`). */

@@ -39,7 +39,8 @@ export function runLabel(run: RunSnapshot): string {
   const name = run.config?.name ?? run.runId.replace(/-\d{8}-\d{6}-[0-9a-f]{4}$/, '');
   const started = run.statusFile?.startedAt ? new Date(run.statusFile.startedAt) : undefined;
   if (!started || Number.isNaN(started.getTime())) return name;
-  const when = started.toLocaleString('en-US', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
+  // hourCycle, not hour12: false, which en-US resolves to h24 and writes a run started at 00:12 as 24:12.
+  const when = started.toLocaleString('en-US', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   return `${name} · ${when}`;
 }
 

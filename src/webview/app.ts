@@ -1,6 +1,8 @@
 /**
  * The dashboard: a header for the run, tabs, and the active tab's view. Only the active tab exists; switching
  * builds the next one from the store. The store is filled by the host's snapshot and grown by its deltas.
+ * The header and the tab bar are built once and patched as deltas arrive: a button rebuilt under the pointer
+ * would swallow the user's click and drop the keyboard focus.
  */
 import {
   DASHBOARD_STATE_VERSION,
@@ -14,7 +16,7 @@ import { CompareTab } from './compareTab';
 import { ConfusionTab } from './confusionTab';
 import type { TabView, ViewContext } from './context';
 import { CurvesTab } from './curvesTab';
-import { append, h } from './dom';
+import { h, setAttr, setText } from './dom';
 import { HostChannel } from './host';
 import { ReportTab } from './reportTab';
 import { SoftLabelsTab } from './softLabelsTab';
@@ -36,8 +38,20 @@ export class DashboardApp {
   private uiState: DashboardUiState;
   private hasSavedUi: boolean;
   private view: TabView | undefined;
-  private readonly header = h('header.run-header');
+  private readonly header: HTMLElement;
+  private readonly headerParts = {
+    title: h('h1'),
+    status: h('span.status'),
+    progress: h('span.progress'),
+    reason: h('span.reason'),
+    noStatus: h('span.warning'),
+    skipped: h('span.warning', { title: 'Lines of metrics.jsonl or softlabels.jsonl that are not valid JSON were skipped.' }),
+    runId: h('span.run-id'),
+    /** Shown instead of all the above when the snapshot has no run. */
+    noRun: h('p.placeholder', {}, 'This run directory has no status.json: it is not a Distill run, or it was deleted.'),
+  };
   private readonly tabBar = h('nav.tabs', { role: 'tablist' });
+  private readonly tabButtons = new Map<DashboardTab, HTMLButtonElement>();
   private readonly content = h('main.tab-content', { role: 'tabpanel' });
   private readonly errorBanner = h('div.error-banner', { role: 'alert', hidden: true });
   private readonly ctx: ViewContext;
@@ -58,6 +72,8 @@ export class DashboardApp {
       },
       reportError: (e) => this.reportError(e),
     };
+    this.header = this.buildHeader();
+    this.buildTabBar();
     this.store.subscribe((e) => this.onStoreEvent(e));
     watchTheme((theme) => {
       this.theme = theme;
@@ -113,47 +129,68 @@ export class DashboardApp {
   }
 
   private renderFrame(): void {
-    this.root.replaceChildren(this.errorBanner, this.header, this.tabBar, this.content);
+    // Attached once (replacing the "Reading the run…" placeholder); re-attaching would drop the focus.
+    if (this.header.parentNode !== this.root) this.root.replaceChildren(this.errorBanner, this.header, this.tabBar, this.content);
     this.renderHeader();
   }
 
+  private buildHeader(): HTMLElement {
+    // The buttons act on whichever run is shown when they are clicked, so they never need rebuilding.
+    const openFile = (file: 'config' | 'metrics') => {
+      const run = this.store.primary;
+      if (run) this.channel.post({ type: 'openFile', runDir: run.runDir, file });
+    };
+    const openConfig = h('button.secondary', { type: 'button', title: 'Open the run’s resolved config.json' }, 'Open config');
+    openConfig.addEventListener('click', () => openFile('config'));
+    const openMetrics = h('button.secondary', { type: 'button', title: 'Open metrics.jsonl' }, 'Open metrics');
+    openMetrics.addEventListener('click', () => openFile('metrics'));
+    const p = this.headerParts;
+    return h('header.run-header', {}, p.noRun, p.title, p.status, p.progress, p.reason, p.noStatus, p.skipped, p.runId, openConfig, openMetrics);
+  }
+
+  /** Patches the header to the primary run's status: only what changed is written. */
   private renderHeader(): void {
     const run = this.store.primary;
-    if (!run) {
-      this.header.replaceChildren(h('p.placeholder', {}, 'This run directory has no status.json: it is not a Distill run, or it was deleted.'));
-      return;
-    }
+    const p = this.headerParts;
+    for (const el of this.header.children) (el as HTMLElement).hidden = !run;
+    p.noRun.hidden = !!run;
+    if (!run) return;
     const s = run.statusFile;
     const progress = s?.epoch !== undefined ? `epoch ${s.epoch}${s.totalEpochs ? ` of ${s.totalEpochs}` : ''}${s.student ? ` · ${s.student === 'kd' ? 'KD student' : 'scratch student'}` : ''}` : '';
-    const openConfig = h('button.secondary', { type: 'button', title: 'Open the run’s resolved config.json' }, 'Open config');
-    openConfig.addEventListener('click', () => this.channel.post({ type: 'openFile', runDir: run.runDir, file: 'config' }));
-    const openMetrics = h('button.secondary', { type: 'button', title: 'Open metrics.jsonl' }, 'Open metrics');
-    openMetrics.addEventListener('click', () => this.channel.post({ type: 'openFile', runDir: run.runDir, file: 'metrics' }));
-    this.header.replaceChildren();
-    append(
-      this.header,
-      h('h1', {}, run.config?.name ?? run.runId),
-      h(`span.status.status-${run.status}`, { 'data-status': run.status }, run.status),
-      progress ? h('span.progress', {}, progress) : null,
-      s?.reason ? h('span.reason', {}, s.reason) : null,
-      s ? null : h('span.warning', {}, `No status.json in ${run.runDir}: it is not a Distill run, or it was deleted.`),
-      run.skippedLines ? h('span.warning', { title: 'Lines of metrics.jsonl or softlabels.jsonl that are not valid JSON were skipped.' }, `${run.skippedLines} unreadable lines skipped`) : null,
-      h('span.run-id', {}, run.runId),
-      openConfig,
-      openMetrics,
-    );
+    setText(p.title, run.config?.name ?? run.runId);
+    setText(p.status, run.status);
+    setAttr(p.status, 'class', `status status-${run.status}`);
+    setAttr(p.status, 'data-status', run.status);
+    setText(p.progress, progress);
+    p.progress.hidden = !progress;
+    setText(p.reason, s?.reason ?? '');
+    p.reason.hidden = !s?.reason;
+    setText(p.noStatus, s ? '' : `No status.json in ${run.runDir}: it is not a Distill run, or it was deleted.`);
+    p.noStatus.hidden = !!s;
+    setText(p.skipped, run.skippedLines ? `${run.skippedLines} unreadable lines skipped` : '');
+    p.skipped.hidden = !run.skippedLines;
+    setText(p.runId, run.runId);
     this.renderTabBar();
   }
 
+  private buildTabBar(): void {
+    for (const t of TABS) {
+      const button = h('button.tab', { type: 'button', role: 'tab', 'aria-selected': 'false', 'data-tab': t.id }, t.label);
+      button.addEventListener('click', () => {
+        if (t.id !== this.uiState.tab || !this.view) this.showTab(t.id);
+      });
+      this.tabButtons.set(t.id, button);
+      this.tabBar.append(button);
+    }
+  }
+
+  /** Patches the tabs: which one is selected, and how many runs the comparison holds. */
   private renderTabBar(): void {
-    this.tabBar.replaceChildren(
-      ...TABS.map((t) => {
-        const selected = t.id === this.uiState.tab;
-        const button = h('button.tab', { type: 'button', role: 'tab', 'aria-selected': String(selected), 'data-tab': t.id }, t.id === 'compare' && this.store.runs.length > 1 ? `${t.label} (${this.store.runs.length})` : t.label);
-        button.addEventListener('click', () => this.showTab(t.id));
-        return button;
-      }),
-    );
+    for (const t of TABS) {
+      const button = this.tabButtons.get(t.id)!;
+      setAttr(button, 'aria-selected', String(t.id === this.uiState.tab));
+      setText(button, t.id === 'compare' && this.store.runs.length > 1 ? `${t.label} (${this.store.runs.length})` : t.label);
+    }
   }
 
   private contentWidth(): number {

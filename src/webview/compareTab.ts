@@ -10,7 +10,7 @@ import { PlotLine } from './columns';
 import type { TabView, ViewContext } from './context';
 import { ChartGroup, CurveChart, type CurveChartSpec, type CurveLine } from './curves';
 import { chartWidth } from './curvesTab';
-import { formatNumber, formatPercent, h } from './dom';
+import { formatNumber, formatPercent, h, replaceIfChanged, setAttr, setText } from './dom';
 import type { EpochMetric, RunModel, StoreEvent } from './store';
 import type { StepMetric } from '../shared/webviewProtocol';
 
@@ -24,19 +24,51 @@ const EPOCH_OVERLAYS: { spec: CurveChartSpec; metric: EpochMetric }[] = [
 ];
 
 export class CompareTab implements TabView {
-  readonly element = h('section.tab-compare');
+  readonly element: HTMLElement;
   private readonly stepGroup = new ChartGroup('compare-steps');
   private readonly epochGroup = new ChartGroup('compare-epochs');
   private charts: CurveChart[] = [];
   private width: number;
+  /** The runs (and their curves) the chips and charts were built for; only a change of these rebuilds them. */
   private shape = '';
   private listing: RunListing[] | undefined;
+  /*
+   * Built once and patched: the run list is open in the user's hand while a compared run is still training, and
+   * a live status change must not close it, nor reset the charts' zoom.
+   */
+  private readonly runsBar = h('div.runs-bar');
+  private readonly addRunSelect = h('select#add-run', { 'aria-label': 'Run to add' }, h('option', { value: '' }, 'Add a run…'));
+  private chips: HTMLElement[] = [];
+  private readonly chipStatus = new Map<string, HTMLElement>();
+  private readonly emptyHint = h('p.placeholder', {}, 'Add a run from the same runs folder to compare curves, summaries and configs.');
+  private readonly curves = h('div.chart-grid', { 'data-section': 'compare' });
+  private readonly summaryHost = h('div');
+  private readonly configDiffHost = h('div');
 
   constructor(
     private readonly ctx: ViewContext,
     width: number,
   ) {
     this.width = width;
+    // Runs come and go (a new one may have started): ask again whenever the list is opened.
+    this.addRunSelect.addEventListener('focus', () => void this.fillRunList(true));
+    this.addRunSelect.addEventListener('change', () => {
+      if (this.addRunSelect.value) void this.addRun(this.addRunSelect.value);
+    });
+    this.runsBar.append(this.addRunSelect);
+    this.element = h(
+      'section.tab-compare',
+      {},
+      h('h2', {}, 'Runs'),
+      this.runsBar,
+      this.emptyHint,
+      h('h2', {}, 'Curves'),
+      this.curves,
+      h('h2', {}, 'Summaries'),
+      this.summaryHost,
+      h('h2', {}, 'Config differences'),
+      this.configDiffHost,
+    );
     this.render();
   }
 
@@ -49,15 +81,50 @@ export class CompareTab implements TabView {
     return this.ctx.store.runs.map((r) => `${r.runDir}:${r.steps.has('kd')}:${r.epochs.has('kd')}`).join('|') + `|${this.ctx.ui().logScale}`;
   }
 
+  /** Everything from the store: chips and charts again when the runs changed, the rest patched. */
   render(): void {
+    const runs = this.ctx.store.runs;
+    if (this.shapeOf() !== this.shape) {
+      this.shape = this.shapeOf();
+      this.buildChips();
+      this.buildCharts();
+      void this.fillRunList(false);
+    }
+    this.emptyHint.hidden = runs.length >= 2;
+    for (const r of runs) {
+      const status = this.chipStatus.get(r.runDir);
+      if (!status) continue;
+      setText(status, r.status);
+      setAttr(status, 'class', `status status-${r.status}`);
+    }
+    replaceIfChanged(this.summaryHost, this.summaryTable(runs));
+    replaceIfChanged(this.configDiffHost, this.configDiff(runs));
+    this.stepGroup.refreshNow();
+    this.epochGroup.refreshNow();
+  }
+
+  private buildChips(): void {
+    for (const chip of this.chips) chip.remove();
+    this.chipStatus.clear();
+    this.chips = this.ctx.store.runs.map((r, i) => {
+      const status = h(`span.status.status-${r.status}`, {}, r.status);
+      this.chipStatus.set(r.runDir, status);
+      const chip = h('span.run-chip', { 'data-run': r.runId }, h('span.swatch', { 'aria-hidden': 'true' }), `${r.runId} `, status);
+      (chip.firstChild as HTMLElement).style.background = this.runColor(i);
+      if (i > 0) {
+        const remove = h('button.icon', { type: 'button', title: `Remove ${r.runId} from the comparison`, 'aria-label': `Remove ${r.runId}` }, '×');
+        remove.addEventListener('click', () => void this.removeRun(r.runDir));
+        chip.append(remove);
+      }
+      return chip;
+    });
+    this.addRunSelect.before(...this.chips);
+  }
+
+  private buildCharts(): void {
     for (const c of this.charts) c.destroy();
     this.charts = [];
-    this.shape = this.shapeOf();
     const runs = this.ctx.store.runs;
-    this.element.replaceChildren(h('h2', {}, 'Runs'), this.runsBar());
-    if (runs.length < 2) this.element.append(h('p.placeholder', {}, 'Add a run from the same runs folder to compare curves, summaries and configs.'));
-
-    const curves = h('div.chart-grid', { 'data-section': 'compare' });
     const ui = this.ctx.ui();
     const width = chartWidth(this.width);
     for (const o of STEP_OVERLAYS) {
@@ -76,45 +143,23 @@ export class CompareTab implements TabView {
       });
       if (lines.length) this.charts.push(new CurveChart(o.spec, lines, this.ctx.theme(), this.epochGroup, width, ui.logScale));
     }
-    curves.append(...this.charts.map((c) => c.root));
-    this.element.append(h('h2', {}, 'Curves'), curves, h('h2', {}, 'Summaries'), this.summaryTable(runs), h('h2', {}, 'Config differences'), this.configDiff(runs));
-    this.stepGroup.refreshNow();
-    this.epochGroup.refreshNow();
+    this.curves.replaceChildren(...this.charts.map((c) => c.root));
   }
 
-  private runsBar(): HTMLElement {
-    const runs = this.ctx.store.runs;
-    const chips = runs.map((r, i) => {
-      const chip = h('span.run-chip', { 'data-run': r.runId }, h('span.swatch', { 'aria-hidden': 'true' }), `${r.runId} `, h(`span.status.status-${r.status}`, {}, r.status));
-      (chip.firstChild as HTMLElement).style.background = this.runColor(i);
-      if (i > 0) {
-        const remove = h('button.icon', { type: 'button', title: `Remove ${r.runId} from the comparison`, 'aria-label': `Remove ${r.runId}` }, '×');
-        remove.addEventListener('click', () => void this.removeRun(r.runDir));
-        chip.append(remove);
-      }
-      return chip;
-    });
-    const select = h('select#add-run', { 'aria-label': 'Run to add' }, h('option', { value: '' }, 'Add a run…'));
-    // Runs come and go (a new one may have started): ask again whenever the list is opened.
-    const fill = async (refresh: boolean) => {
-      try {
-        if (refresh || !this.listing) this.listing = await this.ctx.channel.request('listRuns', {});
-      } catch (e) {
-        this.ctx.reportError(e);
-        return;
-      }
-      const shown = new Set(this.ctx.store.runs.map((r) => r.runDir));
-      select.replaceChildren(
-        h('option', { value: '' }, 'Add a run…'),
-        ...this.listing.filter((l) => !shown.has(l.runDir)).map((l) => h('option', { value: l.runDir }, `${l.runId} (${l.status})`)),
-      );
-    };
-    select.addEventListener('focus', () => void fill(true));
-    select.addEventListener('change', () => {
-      if (select.value) void this.addRun(select.value);
-    });
-    void fill(false);
-    return h('div.runs-bar', {}, ...chips, select);
+  /** The runs that can be added: the listing (asked of the host when `refresh` or not known yet) minus those shown. */
+  private async fillRunList(refresh: boolean): Promise<void> {
+    try {
+      if (refresh || !this.listing) this.listing = await this.ctx.channel.request('listRuns', {});
+    } catch (e) {
+      this.ctx.reportError(e);
+      return;
+    }
+    const shown = new Set(this.ctx.store.runs.map((r) => r.runDir));
+    const offered = this.listing.filter((l) => !shown.has(l.runDir));
+    const current = [...this.addRunSelect.options].slice(1);
+    const same = current.length === offered.length && offered.every((l, i) => current[i].value === l.runDir && current[i].text === runOption(l));
+    // Rewriting the options of an open list would close it.
+    if (!same) this.addRunSelect.replaceChildren(h('option', { value: '' }, 'Add a run…'), ...offered.map((l) => h('option', { value: l.runDir }, runOption(l))));
   }
 
   private async addRun(runDir: string): Promise<void> {
@@ -175,6 +220,7 @@ export class CompareTab implements TabView {
   }
 
   update(event: StoreEvent): void {
+    if (event.kind === 'delta' && [...event.changes.values()].some((c) => c.reset)) this.shape = ''; // new columns: new lines
     if (event.kind !== 'delta' || this.shapeOf() !== this.shape || [...event.changes.values()].some((c) => c.meta || c.reset)) {
       this.render();
       return;
@@ -204,5 +250,7 @@ function describeModel(m: DistillConfig['teacher'] | DistillConfig['student'] | 
   if ('model' in m) return m.model.split(/[\\/]/).slice(-2).join('/');
   return 'precomputed logits';
 }
+
+const runOption = (l: RunListing): string => `${l.runId} (${l.status})`;
 
 const maxOf = (values: number[] | undefined): number | undefined => (values?.length ? Math.max(...values) : undefined);

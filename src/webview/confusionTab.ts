@@ -3,7 +3,7 @@
  * difference (where distillation moved predictions), and per-class F1 of all three. From summary.json, so they
  * appear when a run completes.
  */
-import type { ModelReport } from '../shared/records';
+import type { ModelReport, Summary } from '../shared/records';
 import { drawGroupedBars, drawMatrix } from './canvasCharts';
 import { differenceColor, fractionColor } from './colorScale';
 import type { TabView, ViewContext } from './context';
@@ -15,6 +15,8 @@ const rowTotals = (m: number[][]) => m.map((row) => row.reduce((a, b) => a + b, 
 export class ConfusionTab implements TabView {
   readonly element = h('section.tab-confusion');
   private width: number;
+  /** The summary drawn last. */
+  private shown: Summary | undefined;
 
   constructor(
     private readonly ctx: ViewContext,
@@ -31,6 +33,7 @@ export class ConfusionTab implements TabView {
   render(): void {
     this.element.replaceChildren();
     const summary = this.run?.summary;
+    this.shown = summary;
     if (!summary) {
       this.element.append(h('p.placeholder', {}, 'Confusion matrices and per-class F1 appear when the run completes and writes summary.json.'));
       return;
@@ -98,10 +101,8 @@ export class ConfusionTab implements TabView {
 
   update(event: StoreEvent): void {
     if (event.kind === 'runs') return;
-    if (event.kind === 'delta') {
-      const c = this.run && event.changes.get(this.run);
-      if (!c?.meta && !c?.reset) return;
-    }
+    // Status changes stream in while a run trains; only a new summary.json changes what this tab shows.
+    if (event.kind === 'delta' && this.run?.summary === this.shown) return;
     this.render();
   }
 

@@ -24,6 +24,10 @@ export interface CurveChartSpec {
   xLabel: string;
   yLabel: string;
   y2Label?: string;
+  /** A fixed range for the right-hand axis, for a quantity with known bounds (α is a weight in [0, 1]). */
+  y2Range?: [number, number];
+  /** Start the left axis at zero (a quantity whose size matters, such as T), rather than fitting it to the data. */
+  yFromZero?: boolean;
   /** Whether a log y scale makes sense (positive quantities such as losses). */
   logAllowed?: boolean;
   /** Values are fractions, read out as percentages. */
@@ -173,14 +177,21 @@ export class CurveChart {
       ...extra,
     });
     const percent: Partial<uPlot.Axis> = this.spec.percent ? { values: (_u, splits) => splits.map((v) => `${Math.round(v * 1000) / 10}%`) } : {};
-    const yScale: uPlot.Scale = log ? { distr: 3, log: 10 } : { distr: 1 };
+    const yScale: uPlot.Scale = log
+      ? { distr: 3, log: 10 }
+      : this.spec.yFromZero
+        ? { distr: 1, range: (_u, min, max) => (max === null || !Number.isFinite(max) ? [0, 1] : uPlot.rangeNum(Math.min(0, min ?? 0), max, 0.2, true)) }
+        : { distr: 1 };
     const scales: uPlot.Scales = { x: { time: false }, y: yScale };
     // Steps and epochs are counts: ticks on whole numbers only.
     const integerTicks: Partial<uPlot.Axis> = { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6], values: (_u, splits) => splits.map((v) => v.toLocaleString('en-US')) };
-    const axes = [axis(this.spec.xLabel, integerTicks), axis(this.spec.yLabel, percent)];
+    const axes = [axis(this.spec.xLabel, integerTicks), axis(this.spec.yLabel, { ...percent, ...this.axisColor('y') })];
     if (this.spec.y2Label) {
-      scales.y2 = { distr: 1 };
-      axes.push(axis(this.spec.y2Label, { side: 1, scale: 'y2', grid: { show: false } }));
+      // Each scale fits its own data, so two flat lines (a constant T and a constant α) would land on the same
+      // pixels: α gets the range it is defined on instead.
+      const range = this.spec.y2Range;
+      scales.y2 = range ? { distr: 1, auto: false, range: () => [range[0], range[1]] } : { distr: 1 };
+      axes.push(axis(this.spec.y2Label, { side: 1, scale: 'y2', grid: { show: false }, ...this.axisColor('y2') }));
     }
     return {
       width,
@@ -232,6 +243,15 @@ export class CurveChart {
         ],
       },
     };
+  }
+
+  /** With two y axes, each axis takes the colour of its lines (when they share one), so a line reads against its scale. */
+  private axisColor(scale: 'y' | 'y2'): Partial<uPlot.Axis> {
+    if (!this.spec.y2Label) return {};
+    const colors = new Set(this.lines.filter((l) => (l.scale ?? 'y') === scale).map((l) => l.color));
+    if (colors.size !== 1) return {};
+    const [color] = colors;
+    return { stroke: color, ticks: { stroke: color, width: 1 } };
   }
 
   /** Redraw for the x range: downsample to the plot's pixel width, then let uPlot fit y to what is visible. */

@@ -16,7 +16,15 @@ const SMOOTHED: ReadonlySet<StepMetric> = new Set(['loss', 'kd', 'kdUnscaled', '
 
 interface StepChartDef {
   spec: CurveChartSpec;
-  lines: { metric: StepMetric; label?: string; dash?: number[]; scale?: 'y' | 'y2'; students?: StudentKind[] }[];
+  lines: {
+    metric: StepMetric;
+    label?: string;
+    dash?: number[];
+    scale?: 'y' | 'y2';
+    students?: StudentKind[];
+    /** A colour of its own (an index into the theme's palette) instead of the student's. */
+    palette?: number;
+  }[];
 }
 
 interface EpochChartDef {
@@ -33,10 +41,12 @@ const STEP_CHARTS: StepChartDef[] = [
   { spec: { id: 'ce', title: 'Cross-entropy with the labels', xLabel: 'step', yLabel: 'CE', logAllowed: true }, lines: [{ metric: 'ce' }] },
   { spec: { id: 'accuracy', title: 'Batch accuracy (train)', xLabel: 'step', yLabel: 'accuracy', percent: true }, lines: [{ metric: 'accuracy' }] },
   {
-    spec: { id: 'schedule', title: 'Schedule: temperature T and weight α', xLabel: 'step', yLabel: 'T', y2Label: 'α' },
+    spec: { id: 'schedule', title: 'Schedule: temperature T and weight α', xLabel: 'step', yLabel: 'T', y2Label: 'α', y2Range: [0, 1], yFromZero: true },
+    // Only the KD student has a schedule, so α can have a colour of its own: where T and α sit at the same height,
+    // the dashed α still shows on the solid T.
     lines: [
       { metric: 'temperature', label: 'T', students: ['kd'] },
-      { metric: 'alpha', label: 'α', dash: [5, 4], scale: 'y2', students: ['kd'] },
+      { metric: 'alpha', label: 'α', dash: [5, 4], scale: 'y2', students: ['kd'], palette: 3 },
     ],
   },
   { spec: { id: 'lr', title: 'Learning rate', xLabel: 'step', yLabel: 'lr', logAllowed: true }, lines: [{ metric: 'lr' }] },
@@ -161,7 +171,8 @@ export class CurvesTab implements TabView {
           const smooth = SMOOTHED.has(l.metric);
           const line = new PlotLine(table.x, table.metrics[l.metric], smooth ? ui.smoothing : 0);
           if (smooth) this.smoothable.add(line);
-          lines.push({ label: l.label ? `${studentLabel(student)} ${l.label}` : studentLabel(student), line, color: studentColor(this.ctx, student), dash: l.dash, scale: l.scale });
+          const color = l.palette === undefined ? studentColor(this.ctx, student) : this.ctx.theme().palette[l.palette];
+          lines.push({ label: l.label ? `${studentLabel(student)} ${l.label}` : studentLabel(student), line, color, dash: l.dash, scale: l.scale });
         }
       }
       if (!lines.length) continue;

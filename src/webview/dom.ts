@@ -32,6 +32,31 @@ export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
 
+/*
+ * Live updates patch the page rather than rebuild it: an element that is replaced under the pointer loses the
+ * click, the focus and any text selection in it. These helpers write only what differs.
+ */
+
+/** Sets an element's text when it differs (rewriting equal text would still drop a selection inside it). */
+export function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** Sets (or, with `undefined`, removes) an attribute when it differs. */
+export function setAttr(el: Element, name: string, value: string | undefined): void {
+  if (value === undefined) {
+    if (el.hasAttribute(name)) el.removeAttribute(name);
+  } else if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+
+/** Puts `next` as `container`'s only child unless an equal subtree is already there. For static content (tables,
+ *  text); canvases compare equal whatever they show, so they are redrawn, not swapped. */
+export function replaceIfChanged(container: HTMLElement, next: HTMLElement): void {
+  const current = container.firstElementChild;
+  if (container.childNodes.length === 1 && current?.isEqualNode(next)) return;
+  container.replaceChildren(next);
+}
+
 /** A canvas sized in CSS pixels and backed at the device pixel ratio; returns its 2D context, scaled. */
 export function sizeCanvas(canvas: HTMLCanvasElement, cssWidth: number, cssHeight: number): CanvasRenderingContext2D {
   const ratio = window.devicePixelRatio || 1;

@@ -49,6 +49,8 @@ export function reportTable(summary: Summary): HTMLTableElement {
 
 export class ReportTab implements TabView {
   readonly element = h('section.tab-report');
+  /** The summary shown last. */
+  private shown: Summary | undefined;
 
   constructor(private readonly ctx: ViewContext) {
     this.render();
@@ -61,6 +63,7 @@ export class ReportTab implements TabView {
   render(): void {
     this.element.replaceChildren();
     const summary = this.run?.summary;
+    this.shown = summary;
     if (!summary) {
       this.element.append(h('p.placeholder', {}, 'The report card appears when the run completes and writes summary.json.'));
       return;
@@ -79,10 +82,8 @@ export class ReportTab implements TabView {
 
   update(event: StoreEvent): void {
     if (event.kind === 'runs') return;
-    if (event.kind === 'delta') {
-      const c = this.run && event.changes.get(this.run);
-      if (!c?.meta && !c?.reset) return;
-    }
+    // Status changes stream in while a run trains; only a new summary.json changes what this tab shows.
+    if (event.kind === 'delta' && this.run?.summary === this.shown) return;
     this.render();
   }
 

@@ -9,7 +9,7 @@ import type { StudentKind } from '../shared/records';
 import { cellAt, drawColorLegend, drawGroupedBars, drawMatrix, rowAt } from './canvasCharts';
 import { differenceColor, probabilityColor, probabilityPosition } from './colorScale';
 import { studentColor, studentLabel, type TabView, type ViewContext } from './context';
-import { h, sizeCanvas } from './dom';
+import { h, setText, sizeCanvas } from './dom';
 import type { LogitMatrix, RunModel, StoreEvent } from './store';
 
 export const MIN_TEMPERATURE = 0.5;
@@ -165,8 +165,12 @@ export class SoftLabelsTab implements TabView {
     const classNames = run.classNames;
 
     // Controls reflect the state.
-    const students = [...run.studentLogits.keys()].sort();
-    this.studentSelect.replaceChildren(...(['kd', 'baseline'] as const).filter((s) => students.includes(s)).map((s) => h('option', { value: s, selected: s === this.student }, studentLabel(s))));
+    // The options are rebuilt only when the students change: rebuilding them would close an open list.
+    const students = (['kd', 'baseline'] as const).filter((s) => run.studentLogits.has(s));
+    if ([...this.studentSelect.options].map((o) => o.value).join() !== students.join()) {
+      this.studentSelect.replaceChildren(...students.map((s) => h('option', { value: s }, studentLabel(s))));
+    }
+    if (students.length && this.studentSelect.value !== this.student) this.studentSelect.value = this.student;
     this.studentSelect.disabled = students.length < 2;
     const epochs = this.epochsOf(this.student);
     const wantedEpoch = this.ctx.ui().epoch;
@@ -176,10 +180,10 @@ export class SoftLabelsTab implements TabView {
     this.epochSlider.value = String(epoch ?? 1);
     this.epochSlider.disabled = epochs.length < 2;
     this.playButton.disabled = epochs.length < 2;
-    this.epochLabel.textContent = epoch === undefined ? 'no epoch yet' : `${epoch} of ${epochs[epochs.length - 1]}`;
+    setText(this.epochLabel, epoch === undefined ? 'no epoch yet' : `${epoch} of ${epochs[epochs.length - 1]}`);
     this.temperatureSlider.value = String(temperatureToSlider(T));
-    this.temperatureLabel.textContent = `T = ${T.toFixed(2)}`;
-    this.resetTemperature.textContent = `Run’s T (${run.temperature.toFixed(2)})`;
+    setText(this.temperatureLabel, `T = ${T.toFixed(2)}`);
+    setText(this.resetTemperature, `Run’s T (${run.temperature.toFixed(2)})`);
 
     // Probabilities at T, re-softened from the cached logits.
     const pt = softmaxRows(teacher.flat, classes, T);
@@ -187,11 +191,11 @@ export class SoftLabelsTab implements TabView {
     const ps = studentLogits && studentLogits.classes === classes && studentLogits.rows === teacher.rows ? softmaxRows(studentLogits.flat, classes, T) : undefined;
     this.current = { teacher: pt, student: ps, classes, rows: teacher.rows };
     const hMax = Math.log(classes);
-    this.teacherEntropy.textContent = `${meanEntropy(pt, classes).toFixed(3)} nats`;
+    setText(this.teacherEntropy, `${meanEntropy(pt, classes).toFixed(3)} nats`);
     this.teacherEntropy.dataset.value = String(meanEntropy(pt, classes));
-    this.studentEntropy.textContent = ps ? `${meanEntropy(ps, classes).toFixed(3)} nats` : '—';
+    setText(this.studentEntropy, ps ? `${meanEntropy(ps, classes).toFixed(3)} nats` : '—');
     this.studentEntropy.dataset.value = ps ? String(meanEntropy(ps, classes)) : '';
-    this.uniformEntropy.textContent = `ln ${classes} = ${hMax.toFixed(3)} nats`;
+    setText(this.uniformEntropy, `ln ${classes} = ${hMax.toFixed(3)} nats`);
 
     // Geometry: three heatmaps and the thumbnail column share the width.
     const rows = teacher.rows;
@@ -285,11 +289,12 @@ export class SoftLabelsTab implements TabView {
     const label = run.probe?.labels[row];
     const truth = label !== undefined ? ` · true class: ${run.classNames[label] ?? label}` : '';
     const hs = studentRow ? `, student ${entropy(studentRow).toFixed(3)}` : '';
-    this.barsCaption.textContent = `Probe row ${row + 1}${truth} · entropy at T = ${this.temperature.toFixed(2)}: teacher ${entropy(teacherRow).toFixed(3)}${hs} nats`;
+    const caption = `Probe row ${row + 1}${truth} · entropy at T = ${this.temperature.toFixed(2)}: teacher ${entropy(teacherRow).toFixed(3)}${hs} nats`;
+    setText(this.barsCaption, caption);
     const groups = [{ label: 'teacher p_t', color: theme.palette[2], values: teacherRow }];
     if (studentRow) groups.push({ label: `${studentLabel(this.student)} student p_s`, color: studentColor(this.ctx, this.student), values: studentRow });
     drawGroupedBars(this.bars, theme, { width: Math.min(this.width - 8, 120 + classes * 64), height: 220, categories: run.classNames, groups, yMax: 1, percent: true });
-    this.bars.setAttribute('aria-label', this.barsCaption.textContent);
+    this.bars.setAttribute('aria-label', caption);
   }
 
   private selectRow(row: number): void {

@@ -50,15 +50,11 @@ async function canvasColours(frame: Frame, selector: string): Promise<number> {
   });
 }
 
-/** Shows a dashboard tab. The tab bar is rebuilt on every live update, so a pointer click can land on a button that
- *  is replaced mid-click; the click is dispatched to the current button and repeated until the tab is selected. */
+/** Shows a dashboard tab with a plain click, as a user does while the run streams in. */
 async function showDashboardTab(frame: Frame, tab: string): Promise<void> {
   const button = frame.locator(`nav.tabs button.tab[data-tab="${tab}"]`);
-  await waitFor(`the dashboard's "${tab}" tab to be selected`, async () => {
-    if ((await button.getAttribute('aria-selected', { timeout: 1000 })) === 'true') return true;
-    await button.dispatchEvent('click', undefined, { timeout: 1000 }).catch(() => undefined);
-    return undefined;
-  });
+  await button.click({ timeout: TIMEOUTS.ui });
+  assert.equal(await button.getAttribute('aria-selected'), 'true', `the click on the dashboard's "${tab}" tab selected it`);
 }
 
 /** What a run's metrics.jsonl holds for the KD student: its finished epochs in file order, and the epoch of its
@@ -247,6 +243,12 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
 
       await ui.contextMenu(stopped, 'Resume Run');
       await ui.waitForStatusBarItem(/Distill KD [23]\/3/, RUN_TIMEOUT);
+      // VS Code cannot close the "stopped" notification, so its Resume button is still there: clicked now, it says
+      // what became of the run instead of trying to resume it a second time.
+      const stale = ui.notificationToast(/stopped; Resume continues from its checkpoint/);
+      await stale.getByRole('button', { name: 'Resume', exact: true }).click({ timeout: TIMEOUTS.ui });
+      await ui.waitForNotification(/is already running again: it was resumed after it stopped|has since been resumed and completed/);
+      assert.ok(!(await ui.notifications()).some((text) => /runs one experiment at a time/.test(text)), 'the stale Resume tried to start the run again');
       await waitFor(
         'both runs to show as completed',
         async () => ((await ui.treeItems('Runs')).filter((row) => COMPLETED_RUN.test(row)).length === 2 ? true : undefined),
@@ -324,6 +326,13 @@ describe('Distill in Restricted Mode (workspace trust on, the folder not trusted
     await ui.runCommand('Distill: Start Run');
     await ui.waitForNotification(/cannot start a run in Restricted Mode/);
     await ui.openViewContainer('Distill');
+    // Restricted Mode still reads configs and model metadata: the Models view lists the config's teacher and
+    // student, and its "no config" welcome never shows, not even while the view is loading.
+    const models = ui.viewPane('Models');
+    assert.doesNotMatch(await models.innerText(), /No Distill config/, 'the Models view claimed there is no config while loading');
+    await ui.waitForTreeItem('Models', /^Teacher.*preset mlp/);
+    await ui.waitForTreeItem('Models', /^Student.*preset mlp/);
+    assert.doesNotMatch(await models.innerText(), /No Distill config/);
     await ui.screenshot('restricted-mode-start-refused');
     assert.ok(!fs.existsSync(path.join(scratch, 'untrusted', 'runs')), 'a run directory was created in Restricted Mode');
   });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { applyDelta, isListedRun, listSiblingRuns, RunSource } from '../../src/extension/dashboard/runSource';
 import type { EpochRecord, MetricsRecord, StepRecord } from '../../src/shared/records';
-import { readJsonLines, RUN_FILES, RunWriter } from '../../src/shared/runDir';
+import { readJson, readJsonLines, RUN_FILES, RunWriter } from '../../src/shared/runDir';
 import { STEP_METRICS, type RunData } from '../../src/shared/webviewProtocol';
 import { copyRealRun, tempRunsDir, writeRunDir } from '../webview/runDirs';
 import { syntheticRun } from '../webview/synthetic';
@@ -24,7 +24,8 @@ describe('dashboard: RunSource (a run directory as snapshot, then deltas)', () =
     const records = readJsonLines<MetricsRecord>(path.join(dir, RUN_FILES.metrics));
     const run = new RunSource(dir).snapshot();
     assert.equal(run.status, 'completed');
-    assert.equal(run.runId, 'small-20261129-230717-2a07');
+    assert.equal(run.runId, readJson<{ runId: string }>(path.join(dir, RUN_FILES.status))?.runId, 'the id the engine gave the run, not its folder name');
+    assert.notEqual(run.runId, path.basename(dir));
     assert.deepEqual(run.steps.map((c) => c.student), ['kd', 'baseline']);
     for (const columns of run.steps) {
       const steps = records.filter((r): r is StepRecord => r.kind === 'step' && r.student === columns.student);

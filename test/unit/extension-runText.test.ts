@@ -29,6 +29,9 @@ describe('run text', () => {
   it('labels and describes runs by status', () => {
     const base: RunSnapshot = { runId: 'fashion-20261129-224901-a1b2', dir: '/r', status: 'completed', summary };
     assert.equal(runLabel(base), 'fashion');
+    const startedAt = (hour: number) => ({ ...base, statusFile: { status: 'completed' as const, runId: base.runId, startedAt: new Date(2026, 10, 30, hour, 12).toISOString(), updatedAt: '' } });
+    assert.equal(runLabel(startedAt(0)), 'fashion · Nov 30, 00:12', 'just after midnight (local time)');
+    assert.equal(runLabel(startedAt(23)), 'fashion · Nov 30, 23:12');
     assert.equal(runDescription(base), 'KD 89.2% · teacher 91.2% · scratch 87.3%');
     assert.equal(runDescription({ ...base, status: 'failed', summary: undefined, statusFile: { status: 'failed', runId: base.runId, startedAt: '', updatedAt: '', reason: 'NaN loss at step 3.\nmore' } }), 'failed: NaN loss at step 3.');
     assert.equal(runDescription({ ...base, status: 'stopped', summary: undefined, statusFile: { status: 'stopped', runId: base.runId, startedAt: '', updatedAt: '', epoch: 4, student: 'baseline', totalEpochs: 5 } }), 'stopped at baseline epoch 4/5');

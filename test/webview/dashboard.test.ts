@@ -12,7 +12,8 @@ import type { Page } from 'playwright-core';
 import { DeltaBatcher } from '../../src/extension/dashboard/deltaBatcher';
 import { listSiblingRuns, RunSource } from '../../src/extension/dashboard/runSource';
 import { entropy, softmaxRow } from '../../src/shared/math';
-import type { MetricsRecord, SoftLabelRecord, Summary } from '../../src/shared/records';
+import type { DistillConfig } from '../../src/shared/config';
+import type { MetricsRecord, SoftLabelRecord, StatusFile, Summary } from '../../src/shared/records';
 import { readJsonLines, RUN_FILES } from '../../src/shared/runDir';
 import type { DashboardState, HostToWebview, WebviewToHost } from '../../src/shared/webviewProtocol';
 import { call, screenshot, startHarness, type DashboardHarness } from './harness';
@@ -43,6 +44,39 @@ async function assertClean(page: Page): Promise<void> {
   assert.deepEqual(await call(page, 'errors'), [], 'uncaught errors in the page');
   const reported = ((await call(page, 'posted')) as WebviewToHost[]).filter((m) => m.type === 'error');
   assert.deepEqual(reported, [], 'errors the webview reported to the host');
+}
+
+/**
+ * The schedule chart of the real run (constant T and α): α, dashed in its own colour (charts-purple), sits where its
+ * value falls on the right-hand axis's fixed 0–1 range, and T (charts-blue) on its own rows. Two flat lines on two
+ * auto-fitted scales would land on the same pixels, and α in the student's colour would vanish under T.
+ */
+async function assertScheduleDrawn(page: Page, theme: ThemeName): Promise<void> {
+  const config = JSON.parse(fs.readFileSync(path.join(REAL_RUN_FIXTURE, RUN_FILES.config), 'utf8')) as DistillConfig;
+  const alpha = config.distillation.alpha;
+  const canvas = '[data-chart="schedule"] canvas';
+  const frame = (await page.locator(canvas).boundingBox())!;
+  const plot = (await page.locator('[data-chart="schedule"] .u-over').boundingBox())!;
+  // A stretch in the middle of the plot, wide enough to hold whole dashes of the α line.
+  const x0 = plot.x - frame.x + plot.width * 0.4;
+  const rows = (color: string) => call(page, 'rowsWithColor', canvas, x0, x0 + 40, THEME_VARIABLES[theme][color]);
+  const alphaRows = await rows('--vscode-charts-purple');
+  const tRows = await rows('--vscode-charts-blue');
+  const alphaAt = plot.y - frame.y + (1 - alpha) * plot.height;
+  assert.ok(alphaRows.length > 0, 'the α line is drawn in its own colour');
+  assert.ok(alphaRows.every((y) => Math.abs(y - alphaAt) <= 2), `α = ${alpha} on a 0–1 axis belongs at y ≈ ${alphaAt.toFixed(1)}; its line is at ${alphaRows.join(', ')}`);
+  assert.ok(tRows.length > 0, 'the T line is drawn');
+  assert.ok(tRows.every((y) => Math.abs(y - alphaAt) > 2), `T (rows ${tRows.join(', ')}) does not hide α`);
+}
+
+/** Answers the webview's "listRuns" requests with the runs beside `runDir`, as the host does (the webview ignores a
+ *  second answer to a request it already has one for). */
+async function answerListRuns(page: Page, runDir: string): Promise<void> {
+  await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'listRuns'));
+  for (const m of (await call(page, 'posted')) as WebviewToHost[]) {
+    if (m.type !== 'request' || m.method !== 'listRuns') continue;
+    await call(page, 'deliver', { type: 'reply', id: m.id, ok: true, result: listSiblingRuns(runDir) } satisfies HostToWebview);
+  }
 }
 
 async function snapshotOf(page: Page, view: 'run' | 'compare', ...dirs: string[]): Promise<void> {
@@ -91,6 +125,7 @@ describe('dashboard webview in chromium', function () {
     const scheduleTexts = await call(page, 'textsDrawn', '[data-chart="schedule"]');
     assert.ok(scheduleTexts.includes('T') && scheduleTexts.includes('α'), 'both axes of the schedule chart are labelled');
     assert.ok((await call(page, 'textsDrawn', '[data-chart="kl-to-teacher"]')).includes('epoch'));
+    await assertScheduleDrawn(page, 'dark');
 
     const steps = readJsonLines<MetricsRecord>(path.join(realDir, RUN_FILES.metrics)).filter((r) => r.kind === 'step').length;
     assert.equal(await page.getAttribute('.readout', 'data-steps'), String(steps));
@@ -113,7 +148,8 @@ describe('dashboard webview in chromium', function () {
     await page.mouse.move(over.x + over.width * 0.5, y);
     const readout = await page.locator('[data-chart="loss"] .u-legend .u-series .u-value').allTextContents();
     assert.ok(readout.every((v) => /^\d/.test(v)), `hover read-out: ${readout.join(' | ')}`);
-    assert.ok(Number(readout[0]) > 100 && Number(readout[0]) < 200, `the step under the cursor: ${readout[0]}`);
+    const lastStep = new RunSource(realDir).snapshot().steps[0].globalStep.length;
+    assert.ok(Number(readout[0]) > 0.3 * lastStep && Number(readout[0]) < 0.7 * lastStep, `the step under the cursor, half-way along ${lastStep} steps: ${readout[0]}`);
     assert.match(await page.locator('[data-chart="ce"] .u-legend .u-series .u-value').first().innerText(), /^\d/, 'the cursor is synced to the other step charts');
 
     const ce = page.locator('[data-chart="ce"] canvas');
@@ -176,6 +212,109 @@ describe('dashboard webview in chromium', function () {
     await page.waitForFunction(`document.querySelector('.readout')?.getAttribute('data-steps') === '${steps}'`);
     assert.ok(kdOnly > 40, 'the fixture has baseline records after the first 40 lines');
     assert.equal(await seriesCount(page, 'loss'), 3, 'the baseline appeared and was overlaid');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('patches live updates in place: a click lands, and focus and controls stay, while a run streams in', async () => {
+    // The real run as it was in its first KD epoch: running (in this live process), no summary yet.
+    const dir = copyRealRun(runsDir, 'live-run');
+    const file = (name: keyof typeof RUN_FILES) => path.join(dir, RUN_FILES[name]);
+    const status = JSON.parse(fs.readFileSync(file('status'), 'utf8')) as StatusFile;
+    const metrics = fs.readFileSync(file('metrics'), 'utf8').split('\n').filter(Boolean);
+    const softLabels = fs.readFileSync(file('softLabels'), 'utf8').split('\n').filter(Boolean);
+    const summaryText = fs.readFileSync(file('summary'), 'utf8');
+    const writeStatus = (patch: Partial<StatusFile>) => fs.writeFileSync(file('status'), JSON.stringify({ ...status, status: 'running', pid: process.pid, student: 'kd', ...patch }));
+    const firstEpochEnd = metrics.findIndex((l) => l.includes('"kind":"epoch"')) + 1;
+    const softLabelsOf = (student: string, epoch: number) => softLabels.find((l) => l.includes(`"student":"${student}","epoch":${epoch},`))!;
+    writeStatus({ epoch: 1 });
+    fs.rmSync(file('summary'));
+    fs.writeFileSync(file('metrics'), metrics.slice(0, firstEpochEnd).join('\n') + '\n');
+    fs.writeFileSync(file('softLabels'), [softLabels[0], softLabelsOf('kd', 1)].join('\n') + '\n');
+
+    const page = await harness.open();
+    await snapshotOf(page, 'run', dir);
+    await page.waitForSelector('[data-chart="loss"] .uplot');
+    const source = new RunSource(dir);
+    source.snapshot();
+    /** Changes the run on disk, and delivers what the host's source reads of it. */
+    const advance = async (change: () => void) => {
+      change();
+      const delta = source.poll();
+      assert.ok(delta, 'the change reached the run source');
+      await call(page, 'deliver', { type: 'delta', deltas: [delta] } satisfies HostToWebview);
+    };
+    const progress = () => page.textContent('header .progress');
+    /** Tags elements, so a later check can tell the same node from a rebuilt look-alike. */
+    type Tagged = { dataset: Record<string, string | undefined> };
+    const tag = (selector: string, name: string) =>
+      page.locator(selector).evaluateAll((nodes, n) => nodes.forEach((node, i) => ((node as unknown as Tagged).dataset.kept = `${n}-${i}`)), name);
+    const stillTagged = (selector: string) => page.locator(selector).evaluateAll((nodes) => nodes.map((node) => (node as unknown as Tagged).dataset.kept ?? 'rebuilt'));
+    const focused = () => page.evaluate<string | undefined>(`document.activeElement?.dataset.kept ?? document.activeElement?.tagName`);
+
+    // The header and tabs while the KD student trains: a status change patches them, it does not rebuild them.
+    await tag('nav.tabs button', 'tab');
+    await tag('header button', 'header');
+    await tag('#smoothing', 'smoothing');
+    await page.focus('button[data-tab="confusion"]');
+    await advance(() => {
+      fs.appendFileSync(file('metrics'), metrics.slice(firstEpochEnd, firstEpochEnd + 10).join('\n') + '\n');
+      writeStatus({ epoch: 2 });
+    });
+    await page.waitForFunction(`document.querySelector('header .progress')?.textContent?.startsWith('epoch 2')`);
+    assert.equal(await progress(), 'epoch 2 of 2 · KD student');
+    assert.deepEqual(await stillTagged('nav.tabs button'), ['tab-0', 'tab-1', 'tab-2', 'tab-3', 'tab-4']);
+    assert.deepEqual(await stillTagged('header button'), ['header-0', 'header-1']);
+    assert.deepEqual(await stillTagged('#smoothing'), ['smoothing-0']);
+    assert.equal(await focused(), 'tab-2', 'the focused tab keeps the focus');
+
+    // A click whose press and release straddle a live update still lands on the tab.
+    const tab = (await page.locator('button[data-tab="softLabels"]').boundingBox())!;
+    await page.mouse.move(tab.x + tab.width / 2, tab.y + tab.height / 2);
+    await page.mouse.down();
+    await advance(() => writeStatus({ epoch: 2, student: 'kd', updatedAt: new Date().toISOString() }));
+    await page.waitForTimeout(50);
+    await page.mouse.up();
+    assert.equal(await page.getAttribute('button[data-tab="softLabels"]', 'aria-selected'), 'true', 'the click selected the tab');
+    await page.waitForSelector('#heatmap-teacher[data-rows]');
+
+    // The soft-label controls: a new epoch of the same student keeps the list and its options as they are.
+    await tag('#soft-student, #soft-student option, #epoch-scrubber, #temperature', 'soft');
+    await page.focus('#temperature');
+    await advance(() => fs.appendFileSync(file('softLabels'), softLabelsOf('kd', 2) + '\n'));
+    await page.waitForFunction(`document.querySelector('#epoch-label')?.textContent === '2 of 2'`);
+    assert.deepEqual(await stillTagged('#soft-student, #soft-student option, #epoch-scrubber, #temperature'), ['soft-0', 'soft-1', 'soft-2', 'soft-3']);
+    assert.equal(await focused(), 'soft-3');
+    // A second student adds its option to the same list, which can then be used (and keeps the focus).
+    await advance(() => fs.appendFileSync(file('softLabels'), softLabelsOf('baseline', 1) + '\n'));
+    await page.waitForFunction(`document.querySelectorAll('#soft-student option').length === 2`);
+    assert.deepEqual(await stillTagged('#soft-student'), ['soft-0']);
+    assert.equal(await page.inputValue('#soft-student'), 'kd');
+    await page.focus('#soft-student');
+    await advance(() => writeStatus({ epoch: 1, student: 'baseline' }));
+    await page.waitForFunction(`document.querySelector('header .progress')?.textContent === 'epoch 1 of 2 · scratch student'`);
+    assert.deepEqual(await stillTagged('#soft-student'), ['soft-0']);
+    assert.equal(await focused(), 'soft-0');
+
+    // The comparison's run list stays put (and focused) while the run completes.
+    await page.click('button[data-tab="compare"]');
+    await page.waitForSelector('#add-run');
+    await answerListRuns(page, dir);
+    await page.focus('#add-run');
+    await answerListRuns(page, dir);
+    await tag('#add-run', 'add-run');
+    await tag('#add-run option, .run-chip', 'compare');
+    const compareTagged = await stillTagged('#add-run, #add-run option, .run-chip');
+    await advance(() => {
+      fs.appendFileSync(file('metrics'), metrics.slice(firstEpochEnd + 10).join('\n') + '\n');
+      fs.writeFileSync(file('softLabels'), softLabels.join('\n') + '\n');
+      fs.writeFileSync(file('summary'), summaryText);
+      writeStatus({ ...status });
+    });
+    await page.waitForFunction(`document.querySelector('.run-chip .status')?.textContent === 'completed'`);
+    assert.deepEqual(await stillTagged('#add-run, #add-run option, .run-chip'), compareTagged);
+    assert.equal(await focused(), 'add-run-0');
+    assert.equal(await page.textContent('header .status'), 'completed');
     await assertClean(page);
     await page.close();
   });
@@ -255,6 +394,7 @@ describe('dashboard webview in chromium', function () {
     await page.waitForSelector('[data-chart="loss"] .uplot');
     const light = await call(page, 'colorsIn', '[data-chart="loss"] canvas');
     assert.ok(light.includes(gridLight) && !light.includes(gridDark), 'the chart was redrawn in the light theme’s colours');
+    await assertScheduleDrawn(page, 'light');
     await screenshot(page, 'curves-light');
 
     await page.click('button[data-tab="softLabels"]');

@@ -54,10 +54,13 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
     if (!node) {
       const roles = await this.roleNodes();
       const files = await this.catalog.list();
-      this.view.message = roles.length ? undefined : 'No *.distill.json in this workspace yet. Create one with "Distill: New Config"; the models below can then be picked as teacher or student.';
-      // An empty tree shows the view's welcome content instead (it offers New Config).
-      if (!roles.length && !files.length) return [];
-      return [...roles, this.filesNode];
+      const empty = !roles.length && !files.length;
+      // The manifest's welcome content follows this key: "looking…" until the first read ends, the welcome (which
+      // offers New Config) only once a read has found nothing. An ungated welcome would show while the view loads,
+      // saying "no config" about a workspace that has one. VS Code shows a welcome only while the message is empty.
+      void vscode.commands.executeCommand('setContext', 'distill.modelsView', empty ? 'empty' : 'filled');
+      this.view.message = roles.length || empty ? undefined : 'No *.distill.json in this workspace yet. Create one with "Distill: New Config"; the models below can then be picked as teacher or student.';
+      return empty ? [] : [...roles, this.filesNode];
     }
     if (node.type === 'files') return (await this.catalog.list()).map((entry): EntryNode => ({ type: 'entry', entry }));
     return [];
@@ -65,8 +68,8 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
 
   private async roleNodes(): Promise<RoleNode[]> {
     const configUri = await this.configs.active();
+    this.view.description = configUri ? path.basename(configUri.fsPath) : undefined;
     if (!configUri) return [];
-    this.view.description = path.basename(configUri.fsPath);
     let value: unknown;
     try {
       value = parseJsonc(Buffer.from(await vscode.workspace.fs.readFile(configUri)).toString('utf8'));

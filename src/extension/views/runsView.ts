@@ -97,6 +97,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
     if (!node) {
       const runs = await this.allRuns();
+      // The manifest's welcome says "reading…" until this first answer, and "No runs yet" only after it.
+      void vscode.commands.executeCommand('setContext', 'distill.runsView', runs.length ? 'filled' : 'empty');
       this.nodes = new Map(runs.map((run) => [run.dir, { type: 'run', run }]));
       return [...this.nodes.values()];
     }

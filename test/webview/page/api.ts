@@ -135,6 +135,12 @@ export interface PageTestApi {
   cellPixel(selector: string, row: number, col: number): number[];
   /** RGBA of the canvas pixel at CSS pixel (x, y). */
   pixel(selector: string, x: number, y: number): number[];
+  /**
+   * The rows (CSS pixels from the canvas top) where a line of `color` ('#rrggbb') is drawn between CSS x `x0` and
+   * `x1`: opaque enough pixels whose colour is within `tolerance` per channel. Canvas pixels are not premultiplied,
+   * so a line's anti-aliased edge keeps its colour and only loses alpha.
+   */
+  rowsWithColor(selector: string, x0: number, x1: number, color: string, tolerance?: number): number[];
   /** Distinct colours in a canvas (RGB as '#rrggbb'), for theme checks on uPlot charts. */
   colorsIn(selector: string): string[];
   /** Every string drawn with fillText on the canvases inside `selector`. */

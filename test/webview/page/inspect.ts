@@ -125,6 +125,22 @@ window.__test = {
     return pixel(selector, Number(d.left) + (col + 0.5) * cell, Number(d.top) + (row + 0.5) * cell);
   },
   pixel,
+  rowsWithColor(selector, x0, x1, color, tolerance = 16) {
+    const c = canvas(selector);
+    const ratio = c.width / c.getBoundingClientRect().width;
+    const want = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+    const left = Math.max(0, Math.floor(x0 * ratio));
+    const width = Math.max(1, Math.min(c.width - left, Math.ceil((x1 - x0) * ratio)));
+    const data = c.getContext('2d')!.getImageData(left, 0, width, c.height).data;
+    const rows = new Set<number>();
+    for (let y = 0; y < c.height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = (y * width + x) * 4;
+        if (data[i + 3] >= 96 && want.every((v, k) => Math.abs(v - data[i + k]) <= tolerance)) rows.add(Math.round(y / ratio));
+      }
+    }
+    return [...rows].sort((a, b) => a - b);
+  },
   colorsIn(selector) {
     const c = canvas(selector);
     const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
