@@ -48,7 +48,9 @@ export async function measureLatency(model: LoadedModel, sampleShape: number[]):
       await y.data();
       y.dispose();
     };
-    await run();
+    // Several warm-up calls: the first predictions of a process also pay for JIT and kernel setup, which
+    // otherwise lands on whichever model is measured first.
+    for (let i = 0; i < 5; i++) await run();
     const t0 = performance.now();
     for (let i = 0; i < repeats; i++) await run();
     const ms = (performance.now() - t0) / repeats / batch;
