@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { LADDER, missingKernel, selectBackend } from '../../src/engine/backends/ladder';
+import { LADDER, missingKernel, OPTIONAL_MODULES_ENV, selectBackend } from '../../src/engine/backends/ladder';
 import { isDistillError } from '../../src/shared/errors';
 
 /** One real training-step-sized computation with a gradient, as the engine's probe does. */
@@ -85,6 +88,116 @@ describe('backend ladder', () => {
 
   it('lists the ladder fastest first', () => {
     assert.deepEqual([...LADDER], ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
+  });
+});
+
+/** Writes package `name` with `files` (path → text) into `nodeModules`, with a package.json unless one is given. */
+function writePackage(nodeModules: string, name: string, files: Record<string, string>, packageJson: Record<string, unknown> = {}): void {
+  const dir = path.join(nodeModules, ...name.split('/'));
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '0.0.0-fake', main: 'index.js', ...packageJson }));
+  for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
+}
+
+/**
+ * What Node throws when a native addon's library dependency is missing: the dlopen text, code ERR_DLOPEN_FAILED.
+ * tfjs-node-gpu throws exactly this from its binding when CUDA 11 is not installed.
+ */
+function dlopenFailure(library: string): string {
+  return `const e = new Error('${library}: cannot open shared object file: No such file or directory'); e.code = 'ERR_DLOPEN_FAILED'; throw e;\n`;
+}
+
+/** A node-gpu package that fails like the real one on a machine without `library`. */
+const fakeNodeGpu = (nodeModules: string, library: string) => writePackage(nodeModules, '@tensorflow/tfjs-node-gpu', { 'index.js': dlopenFailure(library) });
+
+describe('backend ladder: optional packages', () => {
+  const savedEnv = process.env[OPTIONAL_MODULES_ENV];
+  const savedCwd = process.cwd();
+  let tmp: string;
+
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-ladder-'));
+    delete process.env[OPTIONAL_MODULES_ENV];
+  });
+  afterEach(() => {
+    process.chdir(savedCwd);
+    if (savedEnv === undefined) delete process.env[OPTIONAL_MODULES_ENV];
+    else process.env[OPTIONAL_MODULES_ENV] = savedEnv;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const workspace = () => {
+    const dir = path.join(tmp, 'workspace');
+    fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
+    process.chdir(dir);
+    return path.join(dir, 'node_modules');
+  };
+  const explicitFolder = () => {
+    const dir = path.join(tmp, 'gpu-engine', 'node_modules');
+    fs.mkdirSync(dir, { recursive: true });
+    process.env[OPTIONAL_MODULES_ENV] = dir;
+    return dir;
+  };
+  const reasonFor = (report: Awaited<ReturnType<typeof selectBackend>>, name: string) => report.skipped.find((s) => s.name === name)?.reason;
+
+  it('skips webgpu when Dawn finds no adapter, leaves the globals alone, and falls to wasm', async () => {
+    const modules = explicitFolder();
+    // An ES module like the real `webgpu`, whose navigator.gpu finds no adapter, as Dawn does without a Vulkan loader.
+    writePackage(
+      modules,
+      'webgpu',
+      { 'index.js': 'export const globals = { GPUBufferUsage: { MAP_READ: 1 } };\nexport function create() { return { requestAdapter: async () => null }; }\n' },
+      { type: 'module' },
+    );
+    // Importing the tfjs backend without an adapter would be a bug: this one says so if it happens.
+    writePackage(modules, '@tensorflow/tfjs-backend-webgpu', { 'index.js': "throw new Error('imported without an adapter');\n" });
+    const report = await selectBackend('auto', { probe: convGradientProbe });
+    assert.equal(report.name, 'wasm');
+    assert.equal(reasonFor(report, 'webgpu'), 'no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)');
+    const g = globalThis as { navigator?: { gpu?: unknown }; GPUBufferUsage?: unknown };
+    assert.equal(g.navigator?.gpu, undefined);
+    assert.equal(g.GPUBufferUsage, undefined);
+  });
+
+  it('names the missing CUDA library when tfjs-node-gpu is installed but cannot load', async () => {
+    fakeNodeGpu(explicitFolder(), 'libcudart.so.11.0');
+    const report = await selectBackend('auto');
+    assert.equal(report.name, 'wasm');
+    assert.equal(reasonFor(report, 'tensorflow-gpu'), '@tensorflow/tfjs-node-gpu failed to load: libcudart.so.11.0: cannot open shared object file: No such file or directory');
+    await assert.rejects(selectBackend('tensorflow-gpu'), (e: unknown) => {
+      assert.ok(isDistillError(e));
+      assert.match(e.message, /^engine\.backend is "tensorflow-gpu", but it cannot be used here: @tensorflow\/tfjs-node-gpu failed to load: libcudart\.so\.11\.0: cannot open shared object file/);
+      return true;
+    });
+  });
+
+  it('finds optional packages in the workspace', async () => {
+    fakeNodeGpu(workspace(), 'libcudart.so.11.0');
+    const report = await selectBackend('auto');
+    assert.match(reasonFor(report, 'tensorflow-gpu') ?? '', /failed to load: libcudart\.so\.11\.0:/);
+  });
+
+  it('tries DISTILL_OPTIONAL_MODULES before the workspace, and the workspace when the folder lacks the package', async () => {
+    fakeNodeGpu(workspace(), 'libcudart.so.11.0');
+    const explicit = explicitFolder();
+    assert.match(reasonFor(await selectBackend('auto'), 'tensorflow-gpu') ?? '', /libcudart\.so\.11\.0/, 'an explicit folder without the package falls through');
+    fakeNodeGpu(explicit, 'libcudnn.so.8');
+    assert.match(reasonFor(await selectBackend('auto'), 'tensorflow-gpu') ?? '', /failed to load: libcudnn\.so\.8:/, 'the explicit folder comes first');
+  });
+
+  it('accepts a folder that holds node_modules (an npm --prefix) as DISTILL_OPTIONAL_MODULES', async () => {
+    const modules = explicitFolder();
+    process.env[OPTIONAL_MODULES_ENV] = path.dirname(modules);
+    fakeNodeGpu(modules, 'libcudnn.so.8');
+    assert.match(reasonFor(await selectBackend('auto'), 'tensorflow-gpu') ?? '', /libcudnn\.so\.8/);
+  });
+
+  it('says where it looked when a package is nowhere', async () => {
+    const explicit = explicitFolder();
+    assert.equal(reasonFor(await selectBackend('auto'), 'webgpu'), `package webgpu is not installed (looked in ${OPTIONAL_MODULES_ENV}=${explicit} too)`);
+    const missing = path.join(tmp, 'no-such-folder');
+    process.env[OPTIONAL_MODULES_ENV] = missing;
+    assert.equal(reasonFor(await selectBackend('auto'), 'webgpu'), `package webgpu is not installed, and ${OPTIONAL_MODULES_ENV}=${missing} names a folder that does not exist`);
   });
 });
 

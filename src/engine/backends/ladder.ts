@@ -3,12 +3,13 @@
  *
  * `auto` walks tensorflow-gpu → webgpu → tensorflow → wasm → cpu and takes the first backend that loads and, when
  * the caller passes a probe (one training step of the real model on a tiny batch), runs it. The native and GPU
- * backends are optional packages that are never bundled: they are required at run time, from next to this bundle
- * or from the workspace, and a missing one is reported with the exact reason. wasm and cpu are always there.
+ * backends are optional packages that are never bundled: they are required at run time (see `requireOptional` for
+ * where from), and a missing one is reported with the exact reason. wasm and cpu are always there.
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 // A named import: the package marks its node entry free of side effects, so a bare import is dropped by esbuild,
 // and with it the registration of the cpu backend.
@@ -25,6 +26,12 @@ export interface LadderOptions {
   /** A trial run on the freshly selected backend; a missing kernel makes the ladder move on (under `auto`). */
   probe?: () => Promise<void> | void;
 }
+
+/**
+ * An extra folder the optional packages are looked for in first: a node_modules folder, or a folder holding one
+ * (an `npm install --prefix` target). The extension maps a setting to it; scripts set it by hand.
+ */
+export const OPTIONAL_MODULES_ENV = 'DISTILL_OPTIONAL_MODULES';
 
 /** The order `auto` tries, fastest first. */
 export const LADDER: readonly ConcreteBackend[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
@@ -138,11 +145,11 @@ async function load(name: ConcreteBackend): Promise<Loaded> {
 }
 
 /** tfjs-node and tfjs-node-gpu both register the backend 'tensorflow'; only the library behind it differs. */
-function loadNode(name: ConcreteBackend, pkg: string, device: string): Loaded {
-  requireOptional(name, pkg);
+async function loadNode(name: ConcreteBackend, pkg: string, device: string): Promise<Loaded> {
+  await requireOptional(name, pkg);
   let version = '';
   try {
-    version = ` ${(requireOptional(name, `${pkg}/package.json`) as { version?: string }).version ?? ''}`.trimEnd();
+    version = ` ${((await requireOptional(name, `${pkg}/package.json`)) as { version?: string }).version ?? ''}`.trimEnd();
   } catch {
     // The version is only decoration.
   }
@@ -157,25 +164,31 @@ interface WebGpuPackage {
   globals: Record<string, unknown>;
 }
 
+/** The webgpu backend once it loaded: a second Dawn instance per activation would only cost adapter enumeration. */
+let webGpuLoaded: Loaded | undefined;
+
 async function loadWebGpu(): Promise<Loaded> {
-  const dawn = requireOptional('webgpu', 'webgpu') as WebGpuPackage;
-  // Only look for the backend here: importing it comes after the globals below exist, which we set only when both
-  // packages are there.
-  requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu/package.json');
+  if (webGpuLoaded) return webGpuLoaded;
+  const dawn = (await requireOptional('webgpu', 'webgpu')) as WebGpuPackage;
+  // Only look for the backend here: importing it must wait until the globals below exist, which are set only once
+  // an adapter is found, so that a machine without a GPU keeps its globals untouched.
+  await requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu/package.json');
+  const gpu = dawn.create([]);
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Unavailable('no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)', FIXES.webgpu);
   // The tfjs WebGPU backend looks for a browser: the WebGPU globals, `navigator.gpu` and `window` must exist
   // before it is imported. Node 21+ has its own `navigator`, which only needs `gpu` added.
-  const gpu = dawn.create([]);
   const g = globalThis as Record<string, unknown>;
   for (const [key, value] of Object.entries(dawn.globals)) if (!(key in g)) g[key] = value;
   if (!g.navigator) g.navigator = {};
   Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
   if (!g.window) g.window = globalThis;
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Unavailable('no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)', FIXES.webgpu);
-  requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu');
+  // Its own copy of tfjs-core registers into the same global engine and kernel registry as the bundled one.
+  await requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu');
   const info = adapter.info ?? {};
   const device = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
-  return { tfName: 'webgpu', describe: () => `webgpu (${device || 'adapter without a name'})` };
+  webGpuLoaded = { tfName: 'webgpu', describe: () => `webgpu (${device || 'adapter without a name'})` };
+  return webGpuLoaded;
 }
 
 function loadWasm(): Loaded {
@@ -193,21 +206,54 @@ function loadWasm(): Loaded {
 }
 
 /**
- * `require`s an optional package (or a file in it): from next to this file first, then from the workspace (the
- * current directory). One that is not installed, or whose native library does not load, becomes Unavailable
- * with the reason, e.g. the dlopen error naming libcudart.so.11.0.
+ * Where optional packages are looked for, in order: the folder named by DISTILL_OPTIONAL_MODULES (the user's
+ * deliberate choice, so it wins), next to this file (the bundle's folder, or the repository's node_modules when run
+ * from sources), then the workspace (the current directory) and the folders above it.
  */
-function requireOptional(backend: ConcreteBackend, specifier: string): unknown {
+function optionalModuleRequirers(): NodeRequire[] {
+  const explicit = process.env[OPTIONAL_MODULES_ENV];
+  // A file name inside the folder: resolution starts at that folder, so both a node_modules folder and a folder
+  // holding one are searched.
+  const fromExplicit = explicit ? [createRequire(path.join(path.resolve(explicit), 'noop.js'))] : [];
+  return [...fromExplicit, require, createRequire(path.join(process.cwd(), 'package.json'))];
+}
+
+/**
+ * `require`s an optional package (or a file in it) from the first location that has it. One that is installed but
+ * does not load (a missing native library) is remembered and the next location tried; when none loads, the first
+ * failure is the reason, e.g. the dlopen error naming libcudart.so.11.0. A package that is nowhere is reported as
+ * not installed.
+ */
+async function requireOptional(backend: ConcreteBackend, specifier: string): Promise<unknown> {
   const pkg = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
-  const requirers = [require, createRequire(path.join(process.cwd(), 'package.json'))];
-  for (const req of requirers) {
+  let firstFailure: string | undefined;
+  for (const req of optionalModuleRequirers()) {
     try {
-      return req(specifier);
+      return await requireOrImport(req, specifier);
     } catch (e) {
-      if (!isModuleNotFound(e, pkg)) throw new Unavailable(`${pkg} failed to load: ${firstLine(e)}`, FIXES[backend]);
+      if (!isModuleNotFound(e, pkg)) firstFailure ??= `${pkg} failed to load: ${firstLine(e)}`;
     }
   }
-  throw new Unavailable(`package ${pkg} is not installed`, FIXES[backend]);
+  throw new Unavailable(firstFailure ?? notInstalled(pkg), FIXES[backend]);
+}
+
+/** `webgpu` is an ES module: Node before 20.19 (and the Electron of older VS Code) cannot `require` it, only import it. */
+async function requireOrImport(req: NodeRequire, specifier: string): Promise<unknown> {
+  try {
+    return req(specifier);
+  } catch (e) {
+    if ((e as { code?: string })?.code !== 'ERR_REQUIRE_ESM') throw e;
+    return import(pathToFileURL(req.resolve(specifier)).href);
+  }
+}
+
+function notInstalled(pkg: string): string {
+  const explicit = process.env[OPTIONAL_MODULES_ENV];
+  if (!explicit) return `package ${pkg} is not installed`;
+  const folder = path.resolve(explicit);
+  return fs.existsSync(folder)
+    ? `package ${pkg} is not installed (looked in ${OPTIONAL_MODULES_ENV}=${explicit} too)`
+    : `package ${pkg} is not installed, and ${OPTIONAL_MODULES_ENV}=${explicit} names a folder that does not exist`;
 }
 
 /** True when `pkg` itself is missing; a missing file inside an installed package (a native binding) is not that. */

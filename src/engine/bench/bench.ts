@@ -5,28 +5,32 @@
  *   ce-train       the same students trained CE-only with plain tfjs-layers `fit`: the KD overhead yardstick
  *   teacher-infer  cnn-large forward passes, as when the engine computes teacher logits
  *   epoch          one epoch of real Fashion-MNIST through the whole engine, data loading included
- *   torch          the PyTorch peer script on the same models and batch, when a python with torch exists
+ *   torch          the PyTorch peer script on the same models and batch, when a python with torch exists, on the
+ *                  CPU or (--torch-device cuda) on the GPU
  *
- * Prints a table and one JSON line per measurement, then a `ratios` line with the issue's targets; `--json`
- * prints the JSON lines only. Not a test: nothing here passes or fails, it reports.
+ * Prints a table and one JSON line per measurement, then a `ratios` line with the issues' targets (the GPU ones
+ * compare each GPU backend with PyTorch on CUDA); `--json` prints the JSON lines only. Not a test: nothing here
+ * passes or fails, it reports. `npm run bench:gpu` is the GPU check: webgpu, tensorflow-gpu and wasm beside
+ * PyTorch on CUDA, and an epoch of real Fashion-MNIST on each.
  *
  * Usage: node dist/bench.js [--json] [--quick] [--seconds N] [--batch N] [--cpu-batch N]
  *                           [--backends wasm,cpu] [--cases kd-train,ce-train,teacher-infer,epoch,torch]
+ *                           [--torch-device cpu|cuda] [--torch-script FILE] [--fashion-mnist DIR] [--epoch-rows N]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { ConcreteBackend } from '../../shared/config';
 import { errorMessage } from '../../shared/errors';
 import { LADDER, selectBackend } from '../backends/ladder';
 import type { PresetSpec } from '../models/presets';
-import { epochUnavailable, measureEpoch } from './epoch';
+import { epochUnavailable, FASHION_MNIST, measureEpoch } from './epoch';
 import { measureCeFit, measureInference, measureKdTrain, type Budget, type Throughput } from './measure';
-import { CASES, computeRatios, formatTable, headerLine, type CaseName, type MachineInfo, type Measurement, type ModelName, type Skipped } from './report';
-import { findTorchPython, runTorchPeer, torchScript } from './torch';
+import { CASES, computeRatios, formatTable, GPU_BACKENDS, headerLine, type CaseName, type MachineInfo, type Measurement, type ModelName, type Skipped } from './report';
+import { findTorchPython, runTorchPeer, TORCH_DEVICES, torchScript, type TorchDevice } from './torch';
 
 const SELECTABLE_CASES = [...CASES, 'torch'] as const;
 type SelectableCase = (typeof SELECTABLE_CASES)[number];
@@ -52,6 +56,13 @@ interface Options {
   cpuBatch: number;
   backends: ConcreteBackend[];
   cases: SelectableCase[];
+  torchDevice: TorchDevice;
+  /** The PyTorch peer script; undefined: found next to the repository. */
+  torchScript?: string;
+  /** The folder with Fashion-MNIST's four IDX .gz files. */
+  fashionMnist: string;
+  /** Training rows the epoch case reads at most; undefined: all of the file's. */
+  epochRows?: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -80,8 +91,24 @@ function parseOptions(argv: string[]): Options {
     .option('--cpu-batch <n>', 'batch size of the CNN cases on the slow pure-JS cpu backend', integer('--cpu-batch'), 32)
     .option('--backends <list>', `backends to try (default: each of ${LADDER.join(', ')} that loads)`, listOf('--backends', LADDER))
     .option('--cases <list>', `cases to run (default: all of ${SELECTABLE_CASES.join(', ')})`, listOf('--cases', SELECTABLE_CASES))
+    .addOption(new Option('--torch-device <device>', 'where the PyTorch peer runs: its --device').choices(TORCH_DEVICES).default('cpu'))
+    .option('--torch-script <file>', 'the PyTorch peer script (default: shared/bench/torch_kd_student.py beside the repository)')
+    .option('--fashion-mnist <dir>', 'folder with the four Fashion-MNIST IDX .gz files for the epoch case', FASHION_MNIST)
+    .option('--epoch-rows <n>', `training rows the epoch case reads at most (default: all, or ${QUICK.epochTrainRows} with --quick)`, integer('--epoch-rows'))
     .parse(argv)
-    .opts<{ json: boolean; quick: boolean; seconds?: number; batch: number; cpuBatch: number; backends?: ConcreteBackend[]; cases?: SelectableCase[] }>();
+    .opts<{
+      json: boolean;
+      quick: boolean;
+      seconds?: number;
+      batch: number;
+      cpuBatch: number;
+      backends?: ConcreteBackend[];
+      cases?: SelectableCase[];
+      torchDevice: TorchDevice;
+      torchScript?: string;
+      fashionMnist: string;
+      epochRows?: number;
+    }>();
   return {
     json: opts.json,
     quick: opts.quick,
@@ -90,6 +117,10 @@ function parseOptions(argv: string[]): Options {
     cpuBatch: opts.cpuBatch,
     backends: opts.backends ?? [...LADDER],
     cases: opts.cases ?? [...SELECTABLE_CASES],
+    torchDevice: opts.torchDevice,
+    torchScript: opts.torchScript && path.resolve(opts.torchScript),
+    fashionMnist: path.resolve(opts.fashionMnist),
+    epochRows: opts.epochRows ?? (opts.quick ? QUICK.epochTrainRows : undefined),
   };
 }
 
@@ -106,6 +137,8 @@ class Bench {
   record(m: Measurement): void {
     this.measurements.push(m);
     if (this.opts.json) process.stdout.write(JSON.stringify(m) + '\n');
+    // The table comes only at the end: a run cut short (the GPU check's time limit) still logs each figure.
+    this.progress(`${m.case} ${m.model} on ${m.backend} (${m.engine}): ${m.samplesPerSec} samples/s`);
   }
 
   skip(s: Skipped): void {
@@ -144,15 +177,15 @@ class Bench {
 const round = (v: number) => (v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
 const firstLine = (s: string) => s.split('\n')[0];
 
-/** Makes `backend` the active one through the ladder; a reason string when it is not available here. */
-async function activate(backend: ConcreteBackend): Promise<string | undefined> {
+/** Makes `backend` the active one through the ladder: what it says of itself, or why it is not available here. */
+async function activate(backend: ConcreteBackend): Promise<{ detail: string } | { unavailable: string }> {
   try {
     const report = await selectBackend(backend);
     // Compare ladder names, not tf.getBackend(): tensorflow-gpu registers itself as tfjs's 'tensorflow'.
-    if (report.name !== backend) return `not available (the ladder chose ${report.name}: ${report.reason})`;
-    return undefined;
+    if (report.name !== backend) return { unavailable: `not available (the ladder chose ${report.name}: ${report.reason})` };
+    return { detail: report.reason.replace(/: requested by engine\.backend$/, '') };
   } catch (e) {
-    return `not available: ${firstLine(errorMessage(e))}`;
+    return { unavailable: `not available: ${firstLine(errorMessage(e))}` };
   }
 }
 
@@ -175,17 +208,19 @@ async function measureBackend(bench: Bench, backend: ConcreteBackend, opts: Opti
 }
 
 function measureTorch(bench: Bench, opts: Options): void {
-  const script = torchScript(__dirname);
-  if (!script) return bench.skip({ case: 'torch', reason: 'shared/bench/torch_kd_student.py not found next to the repository' });
+  const script = opts.torchScript ?? torchScript(__dirname);
+  if (!script) return bench.skip({ case: 'torch', reason: 'shared/bench/torch_kd_student.py not found next to the repository; name it with --torch-script' });
+  if (!fs.existsSync(script)) return bench.skip({ case: 'torch', reason: `--torch-script ${script} does not exist` });
   const python = findTorchPython();
   if (!python) return bench.skip({ case: 'torch', reason: 'no python3 with torch (tried python3 and /usr/bin/python3); on Debian: apt-get install python3-torch' });
   const seconds = opts.quick ? QUICK.torchSeconds : TORCH_SECONDS;
   // All cores: what a PyTorch user gets on this machine.
   const threads = os.availableParallelism();
-  bench.progress(`PyTorch ${python.version} (${python.python}), ${threads} threads, ${seconds} s…`);
+  const device = opts.torchDevice;
+  bench.progress(`PyTorch ${python.version} (${python.python}) on ${device}, ${threads} threads, ${seconds} s…`);
   try {
-    const peer = runTorchPeer(script, python, { batch: opts.batch, seconds, threads });
-    const common = { backend: 'cpu', engine: 'torch', batch: opts.batch, threads, version: peer.version } as const;
+    const peer = runTorchPeer(script, python, { batch: opts.batch, seconds, threads, device });
+    const common = { backend: device, engine: 'torch', batch: opts.batch, threads, version: peer.version } as const;
     bench.record({ case: 'kd-train', model: 'cnn-small', ...common, samplesPerSec: peer.kdTrainSamplesPerSec });
     bench.record({ case: 'teacher-infer', model: 'cnn-large', ...common, samplesPerSec: peer.teacherInferSamplesPerSec });
   } catch (e) {
@@ -194,8 +229,8 @@ function measureTorch(bench: Bench, opts: Options): void {
 }
 
 async function measureEpochs(bench: Bench, available: ConcreteBackend[], opts: Options, workDir: string): Promise<void> {
-  const missing = epochUnavailable();
-  if (missing) return bench.skip({ case: 'epoch', model: 'cnn-small', reason: missing });
+  const missing = epochUnavailable(opts.fashionMnist);
+  if (missing) return bench.skip({ case: 'epoch', model: 'cnn-small', reason: `${missing}; name the folder with --fashion-mnist` });
   for (const backend of available) {
     if (backend === 'cpu') {
       const cpuKd = bench.measurements.find((m) => m.case === 'kd-train' && m.model === 'cnn-small' && m.backend === 'cpu' && m.engine === 'distill');
@@ -203,10 +238,10 @@ async function measureEpochs(bench: Bench, available: ConcreteBackend[], opts: O
       bench.skip({ case: 'epoch', model: 'cnn-small', backend, reason: `too slow on the pure-JS backend${estimate}` });
       continue;
     }
-    const rows = opts.quick ? QUICK.epochTrainRows : undefined;
+    const rows = opts.epochRows;
     bench.progress(`epoch of Fashion-MNIST (${rows ?? 'all'} train rows), cnn-small on ${backend}, the whole engine…`);
     try {
-      const r = await measureEpoch(backend, opts.batch, workDir, rows);
+      const r = await measureEpoch(backend, opts.batch, workDir, rows, opts.fashionMnist);
       bench.record({
         case: 'epoch',
         model: 'cnn-small',
@@ -221,7 +256,8 @@ async function measureEpochs(bench: Bench, available: ConcreteBackend[], opts: O
         trainSeconds: round(r.trainSeconds),
         evalSeconds: round(r.evalSeconds),
         tensorDelta: r.tensorDelta,
-        note: opts.quick ? 'quick: part of the training file' : undefined,
+        testAccuracy: r.testAccuracy,
+        note: rows ? `at most ${rows} rows of the training file` : undefined,
       });
     } catch (e) {
       bench.skip({ case: 'epoch', model: 'cnn-small', backend, reason: firstLine(errorMessage(e)) });
@@ -255,13 +291,15 @@ async function main(): Promise<void> {
 
   const autoChoice = await selectBackend('auto').then((r) => r.name, (e: unknown) => `none (${firstLine(errorMessage(e))})`);
   const available: ConcreteBackend[] = [];
+  const gpuBackends: Record<string, string> = {};
   for (const backend of opts.backends) {
-    const reason = await activate(backend);
-    if (reason) bench.skip({ case: 'backend', backend, reason });
+    const result = await activate(backend);
+    if ('unavailable' in result) bench.skip({ case: 'backend', backend, reason: result.unavailable });
     else available.push(backend);
+    if ('detail' in result && GPU_BACKENDS.includes(backend)) gpuBackends[backend] = result.detail;
   }
   // Header facts are read once the backends are up (wasm's SIMD and thread count are known only then).
-  const machine = { ...(await machineInfo(available.includes('wasm'))), autoBackend: autoChoice };
+  const machine: MachineInfo = { ...(await machineInfo(available.includes('wasm'))), autoBackend: autoChoice, ...(Object.keys(gpuBackends).length ? { gpuBackends } : {}) };
   if (!opts.json) process.stderr.write(headerLine(machine, opts.batch, opts.seconds) + '\n');
 
   // Fastest backends first; PyTorch right after them, while this process is idle, and the long epoch last.
@@ -287,7 +325,11 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify(ratios) + '\n');
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exitCode = 1;
-});
+main().then(
+  // Exit explicitly: a Dawn (webgpu) instance may keep the event loop alive after the last measurement.
+  () => process.exit(),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);

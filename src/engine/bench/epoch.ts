@@ -11,18 +11,25 @@ import { parseConfigText } from '../../shared/configFile';
 import type { EngineToHost } from '../../shared/protocol';
 import { newRunId, writeFileAtomic } from '../../shared/runDir';
 import { parseIdxLabels } from '../data/idx';
+import { createRng } from '../data/sampling';
 import { readMaybeGzipped, type FileRole } from '../data/sourceFile';
 import { DistillEngine } from '../engine';
 import { encodeNpy } from '../data';
 import { NUM_CLASSES } from './measure';
 
+/** Where Debian-like images keep the dataset; `--fashion-mnist` names another folder with the same four files. */
 export const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 const VALIDATION_SPLIT = 0.1;
 
-const files = {
-  train: { images: `${FASHION_MNIST}/train-images-idx3-ubyte.gz`, labels: `${FASHION_MNIST}/train-labels-idx1-ubyte.gz` },
-  test: { images: `${FASHION_MNIST}/t10k-images-idx3-ubyte.gz`, labels: `${FASHION_MNIST}/t10k-labels-idx1-ubyte.gz` },
-};
+type SplitFiles = Record<'train' | 'test', { images: string; labels: string }>;
+
+/** The four IDX files in `dir` (a training file may hold fewer than 60,000 rows: the GPU check carries a slice). */
+function fashionMnistFiles(dir: string): SplitFiles {
+  return {
+    train: { images: path.join(dir, 'train-images-idx3-ubyte.gz'), labels: path.join(dir, 'train-labels-idx1-ubyte.gz') },
+    test: { images: path.join(dir, 't10k-images-idx3-ubyte.gz'), labels: path.join(dir, 't10k-labels-idx1-ubyte.gz') },
+  };
+}
 
 export interface EpochResult {
   trainRows: number;
@@ -33,10 +40,13 @@ export interface EpochResult {
   trainSeconds: number;
   evalSeconds: number;
   tensorDelta: number;
+  /** The KD student's accuracy on the 10,000 test rows: a trained model, not only a fast one. */
+  testAccuracy?: number;
 }
 
-/** Why the epoch case cannot run here, or undefined when it can. */
-export function epochUnavailable(): string | undefined {
+/** Why the epoch case cannot run with the dataset in `dataDir`, or undefined when it can. */
+export function epochUnavailable(dataDir = FASHION_MNIST): string | undefined {
+  const files = fashionMnistFiles(dataDir);
   const missing = [files.train.images, files.train.labels, files.test.images, files.test.labels].filter((f) => !fs.existsSync(f));
   return missing.length ? `Fashion-MNIST not found (${missing.join(', ')})` : undefined;
 }
@@ -45,7 +55,7 @@ export function epochUnavailable(): string | undefined {
  * Teacher logits for every row of the train and test files, written once into `cacheDir`. Random, seeded: the
  * values do not change how fast the student trains, and the benchmark must not depend on a trained teacher.
  */
-function teacherLogitFiles(cacheDir: string): { files: { train: string; test: string }; trainFileRows: number } {
+function teacherLogitFiles(files: SplitFiles, cacheDir: string): { files: { train: string; test: string }; trainFileRows: number } {
   const out = { train: '', test: '' };
   let trainFileRows = 0;
   for (const split of ['train', 'test'] as const) {
@@ -54,7 +64,8 @@ function teacherLogitFiles(cacheDir: string): { files: { train: string; test: st
     if (split === 'train') trainFileRows = rows;
     const file = path.join(cacheDir, `random-teacher-logits-${split}-${rows}x${NUM_CLASSES}.npy`);
     if (!fs.existsSync(file)) {
-      const logits = tf.tidy(() => tf.randomNormal([rows, NUM_CLASSES], 0, 3, 'float32', 7).dataSync() as Float32Array);
+      // Drawn in JavaScript, not by a backend: synchronous reads fail on webgpu in Node (no OffscreenCanvas).
+      const logits = Float32Array.from({ length: rows * NUM_CLASSES }, gaussian(7 + rows, 3));
       fs.mkdirSync(cacheDir, { recursive: true });
       writeFileAtomic(file, encodeNpy(logits, [rows, NUM_CLASSES]));
     }
@@ -63,9 +74,17 @@ function teacherLogitFiles(cacheDir: string): { files: { train: string; test: st
   return { files: out, trainFileRows };
 }
 
-/** `maxTrainRows` cuts the training file (for --quick); undefined uses all 60,000 rows. */
-export async function measureEpoch(backend: ConcreteBackend, batch: number, workDir: string, maxTrainRows?: number): Promise<EpochResult> {
-  const { files: logits, trainFileRows } = teacherLogitFiles(path.join(workDir, 'cache'));
+/** Normal draws with standard deviation `sd` from a seeded generator (Box–Muller). */
+function gaussian(seed: number, sd: number): () => number {
+  const rng = createRng(seed);
+  // 1 - rng() lies in (0, 1]: the logarithm stays finite.
+  return () => sd * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+}
+
+/** `maxTrainRows` cuts the training file (for --quick); undefined uses all its rows. `dataDir` holds the dataset. */
+export async function measureEpoch(backend: ConcreteBackend, batch: number, workDir: string, maxTrainRows?: number, dataDir = FASHION_MNIST): Promise<EpochResult> {
+  const files = fashionMnistFiles(dataDir);
+  const { files: logits, trainFileRows } = teacherLogitFiles(files, path.join(workDir, 'cache'));
   const rows = Math.min(trainFileRows, maxTrainRows ?? Infinity);
   const raw = {
     name: 'bench-epoch',
@@ -114,6 +133,7 @@ export async function measureEpoch(backend: ConcreteBackend, batch: number, work
       trainSeconds: (evaluating - training) / 1000,
       evalSeconds: (end - evaluating) / 1000,
       tensorDelta: tf.memory().numTensors - tensorsBefore,
+      testAccuracy: finished.summary?.student.accuracy,
     };
   } finally {
     fs.rmSync(runDir, { recursive: true, force: true });

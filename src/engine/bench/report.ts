@@ -27,6 +27,8 @@ export interface Measurement {
   loadSeconds?: number;
   trainSeconds?: number;
   evalSeconds?: number;
+  /** epoch: the KD student's accuracy on the test split. */
+  testAccuracy?: number;
   /** torch: intra-op threads and version. */
   threads?: number;
   version?: string;
@@ -52,7 +54,14 @@ export interface MachineInfo {
   wasm?: string;
   /** What the ladder picks for `engine.backend: "auto"` (without a model probe). */
   autoBackend?: string;
+  /** What each GPU backend that loaded says of itself, e.g. the WebGPU adapter. */
+  gpuBackends?: Record<string, string>;
 }
+
+/** Backends that run on a GPU: compared with PyTorch on CUDA, the same GPU. */
+export const GPU_BACKENDS: readonly string[] = ['tensorflow-gpu', 'webgpu'];
+/** The torch measurements' `backend` when PyTorch ran with `--device cuda`. */
+export const TORCH_GPU = 'cuda';
 
 interface Target {
   label: string;
@@ -80,6 +89,10 @@ export interface Ratios {
   kdOverheadByCpuTime: Record<string, number>;
   /** teacher-infer cnn-large: wasm ÷ PyTorch CPU (target ≥ 1). */
   teacherInferWasmOverTorch: number | null;
+  /** kd-train cnn-small: each GPU backend ÷ PyTorch on CUDA, keyed by backend (target ≥ 0.25). */
+  kdGpuOverTorchCuda: Record<string, number>;
+  /** teacher-infer cnn-large: each GPU backend ÷ PyTorch on CUDA, keyed by backend (target ≥ 0.5). */
+  teacherInferGpuOverTorchCuda: Record<string, number>;
   peakRssMB: number;
   targetsMet: Record<string, boolean | null>;
   machine: MachineInfo;
@@ -111,6 +124,14 @@ export function computeRatios(ms: Measurement[], skipped: Skipped[], machine: Ma
     const byCpu = cpuTimeRatio(ce, kd);
     if (byCpu !== null) kdOverheadByCpuTime[key] = byCpu;
   }
+  const kdGpuOverTorchCuda: Record<string, number> = {};
+  const teacherInferGpuOverTorchCuda: Record<string, number> = {};
+  for (const backend of GPU_BACKENDS) {
+    const kd = ratio(find(ms, 'kd-train', 'cnn-small', backend), find(ms, 'kd-train', 'cnn-small', TORCH_GPU, 'torch'));
+    if (kd !== null) kdGpuOverTorchCuda[backend] = kd;
+    const infer = ratio(find(ms, 'teacher-infer', 'cnn-large', backend), find(ms, 'teacher-infer', 'cnn-large', TORCH_GPU, 'torch'));
+    if (infer !== null) teacherInferGpuOverTorchCuda[backend] = infer;
+  }
   const kdWasm = find(ms, 'kd-train', 'cnn-small', 'wasm');
   const kdCpu = find(ms, 'kd-train', 'cnn-small', 'cpu');
   const ratios: Omit<Ratios, 'targetsMet'> = {
@@ -122,6 +143,8 @@ export function computeRatios(ms: Measurement[], skipped: Skipped[], machine: Ma
     kdOverheadBy,
     kdOverheadByCpuTime,
     teacherInferWasmOverTorch: ratio(find(ms, 'teacher-infer', 'cnn-large', 'wasm'), find(ms, 'teacher-infer', 'cnn-large', 'cpu', 'torch')),
+    kdGpuOverTorchCuda,
+    teacherInferGpuOverTorchCuda,
     peakRssMB,
     machine,
     skipped,
@@ -130,13 +153,17 @@ export function computeRatios(ms: Measurement[], skipped: Skipped[], machine: Ma
   return { ...ratios, targetsMet };
 }
 
-/** The issue's targets, in the order the table shows them. */
+/** The issues' targets, in the order the table shows them; the GPU ones only for GPU backends that were measured. */
 function targets(r: Omit<Ratios, 'targetsMet'>): Target[] {
+  const gpu = (label: string, values: Record<string, number>, bound: number): Target[] =>
+    Object.entries(values).map(([backend, value]) => ({ label: label.replace('GPU', backend), value, kind: 'min', bound }));
   return [
     { label: 'kd-train cnn-small wasm ÷ cpu', value: r.kdWasmOverCpu, byCpuTime: r.kdWasmOverCpuByCpuTime, kind: 'min', bound: 50 },
     { label: 'kd-train cnn-small wasm ÷ PyTorch', value: r.kdWasmOverTorch, kind: 'min', bound: 0.5 },
     { label: 'KD overhead (CE ÷ KD) cnn-small wasm', value: r.kdOverhead, byCpuTime: r.kdOverheadByCpuTime['cnn-small/wasm'], kind: 'max', bound: 1.1 },
     { label: 'teacher-infer cnn-large wasm ÷ PyTorch', value: r.teacherInferWasmOverTorch, kind: 'min', bound: 1 },
+    ...gpu('kd-train cnn-small GPU ÷ PyTorch CUDA', r.kdGpuOverTorchCuda, 0.25),
+    ...gpu('teacher-infer cnn-large GPU ÷ PyTorch CUDA', r.teacherInferGpuOverTorchCuda, 0.5),
   ];
 }
 
@@ -145,9 +172,10 @@ const met = (t: Target) => (t.kind === 'min' ? t.value! >= t.bound : t.value! <=
 export function headerLine(machine: MachineInfo, batch: number, secondsPerCase: number): string {
   const wasm = machine.wasm ? ` · wasm ${machine.wasm}` : '';
   const auto = machine.autoBackend ? ` · auto picks ${machine.autoBackend}` : '';
+  const gpus = Object.values(machine.gpuBackends ?? {}).map((detail) => `\nGPU backend: ${detail}`).join('');
   const header =
     `Distill benchmark · ${machine.cores} cores (${machine.cpu}), load ${machine.loadAverage.toFixed(1)} · node ${machine.node} · ` +
-    `tfjs ${machine.tfjs}${wasm}${auto} · batch ${batch} · ~${secondsPerCase} s per case`;
+    `tfjs ${machine.tfjs}${wasm}${auto} · batch ${batch} · ~${secondsPerCase} s per case${gpus}`;
   const busy =
     machine.loadAverage > machine.cores
       ? `\nThe machine is busy (load ${machine.loadAverage.toFixed(1)} on ${machine.cores} cores): wall-clock figures will be low and noisy; per CPU-s figures are steadier.`
@@ -184,22 +212,24 @@ export function formatTable(ms: Measurement[], skipped: Skipped[], ratios: Ratio
 
   const out = [line(head), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line), ''];
   out.push('Targets');
-  for (const t of targets(ratios)) {
+  const all = targets(ratios);
+  const width = Math.max(40, ...all.map((t) => t.label.length));
+  for (const t of all) {
     const value = t.value === null ? 'n/a' : `${t.value.toFixed(2)}×`;
     const verdict = t.value === null ? '(not measured)' : met(t) ? 'met' : 'NOT met';
     const target = `target ${t.kind === 'min' ? '≥' : '≤'} ${t.bound}×`;
     const byCpu = typeof t.byCpuTime === 'number' ? `   (by CPU time ${t.byCpuTime.toFixed(2)}×)` : '';
-    out.push(`  ${t.label.padEnd(40)} ${value.padStart(8)}   ${target.padEnd(15)} ${verdict}${byCpu}`);
+    out.push(`  ${t.label.padEnd(width)} ${value.padStart(8)}   ${target.padEnd(15)} ${verdict}${byCpu}`);
   }
   for (const [key, v] of Object.entries(ratios.kdOverheadBy)) {
     if (key === 'cnn-small/wasm') continue;
     const byCpu = ratios.kdOverheadByCpuTime[key];
     out.push(
-      `  ${`KD overhead (CE ÷ KD) ${key.replace('/', ' ')}`.padEnd(40)} ${`${v.toFixed(2)}×`.padStart(8)}   ` +
+      `  ${`KD overhead (CE ÷ KD) ${key.replace('/', ' ')}`.padEnd(width)} ${`${v.toFixed(2)}×`.padStart(8)}   ` +
         (byCpu !== undefined ? `by CPU time ${byCpu.toFixed(2)}×` : ''),
     );
   }
-  out.push(`  ${'peak RSS'.padEnd(40)} ${`${ratios.peakRssMB} MB`.padStart(8)}`);
+  out.push(`  ${'peak RSS'.padEnd(width)} ${`${ratios.peakRssMB} MB`.padStart(8)}`);
   return out.join('\n');
 }
 
@@ -207,6 +237,7 @@ function describe(m: Measurement): string {
   const parts: string[] = [];
   if (m.case === 'epoch' && m.trainRows !== undefined) {
     parts.push(`${m.trainRows} rows in ${m.seconds?.toFixed(1)} s (load ${m.loadSeconds?.toFixed(1)}, train ${m.trainSeconds?.toFixed(1)}, eval ${m.evalSeconds?.toFixed(1)})`);
+    if (m.testAccuracy !== undefined) parts.push(`test accuracy ${(100 * m.testAccuracy).toFixed(1)} %`);
   } else if (m.samples !== undefined && m.seconds !== undefined) {
     parts.push(`${m.samples} samples in ${m.seconds.toFixed(1)} s`);
   }

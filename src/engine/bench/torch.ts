@@ -1,7 +1,7 @@
 /**
  * The PyTorch peer: `shared/bench/torch_kd_student.py` (a sibling of the repository) runs the same student, teacher,
- * KD loss and batch in PyTorch on the CPU. Run in a child process while this one sits idle, so the two never
- * share the cores.
+ * KD loss and batch in PyTorch, on the CPU or on a CUDA GPU. Run in a child process while this one sits idle, so
+ * the two never share the cores or the GPU.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,6 +13,10 @@ export interface TorchPeer {
   version: string;
   python: string;
 }
+
+/** Where PyTorch runs: the script's `--device`. */
+export type TorchDevice = 'cpu' | 'cuda';
+export const TORCH_DEVICES: readonly TorchDevice[] = ['cpu', 'cuda'];
 
 /** Interpreters tried in order: the `python3` on PATH may lack torch where the system one has it (Debian). */
 const PYTHONS = ['python3', '/usr/bin/python3'];
@@ -37,8 +41,12 @@ export function findTorchPython(): { python: string; version: string } | undefin
 }
 
 /** Runs the peer script; throws with its stderr when it fails or prints something unexpected. */
-export function runTorchPeer(script: string, python: { python: string; version: string }, opts: { batch: number; seconds: number; threads: number }): TorchPeer {
-  const args = [script, '--batch', String(opts.batch), '--seconds', String(opts.seconds), '--threads', String(opts.threads)];
+export function runTorchPeer(
+  script: string,
+  python: { python: string; version: string },
+  opts: { batch: number; seconds: number; threads: number; device: TorchDevice },
+): TorchPeer {
+  const args = [script, '--device', opts.device, '--batch', String(opts.batch), '--seconds', String(opts.seconds), '--threads', String(opts.threads)];
   // Training for `seconds`, inference for half that, plus importing torch and warm-up steps.
   const run = spawnSync(python.python, args, { encoding: 'utf8', timeout: (opts.seconds * 3 + 120) * 1000 });
   const lastLine = run.stdout?.trim().split('\n').pop() ?? '';
