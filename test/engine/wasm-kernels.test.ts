@@ -3,6 +3,7 @@
  * shapes, strides, paddings and dilations, and end to end on a small Keras-style model.
  */
 import { strict as assert } from 'node:assert';
+import { createRng as rng } from '../../src/shared/random';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
@@ -19,17 +20,6 @@ interface HostTensor {
 
 const TOLERANCE = 1e-4;
 
-/** Deterministic inputs, so both backends see the same numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomTensor(shape: number[], random: () => number, quantize = 0): HostTensor {
   const size = shape.reduce((a, b) => a * b, 1);

@@ -7,6 +7,9 @@
  * build a million step records in the page (sending them through the test driver would take minutes).
  */
 import type { DistillConfig } from '../../src/shared/config';
+import { createRng as rng } from '../../src/shared/random';
+
+export { rng };
 import type { EpochRecord, MetricsRecord, ModelReport, ProbeInfo, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary } from '../../src/shared/records';
 import { STEP_METRICS, type StepColumns } from '../../src/shared/webviewProtocol';
 
@@ -51,17 +54,6 @@ export interface SyntheticRun {
   summary?: Summary;
 }
 
-/** mulberry32: small, fast and good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const gaussian = (r: () => number) => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 

@@ -1,20 +1,9 @@
 /** Seeded randomness and row selection: the validation split, the probe set, shuffles and gathers. */
 import type { Samples } from './types';
 
-/**
- * mulberry32: a 32-bit state PRNG, fast and good enough for shuffling and splits. Returns floats in [0, 1).
- * The same seed gives the same sequence on every platform.
- */
-export function createRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createRng } from '../../shared/random';
+
+export { createRng };
 
 /** Fisher–Yates shuffle of `indices` in place. */
 function shuffleInPlace(indices: Int32Array, rng: () => number): Int32Array {
