@@ -222,7 +222,7 @@ export class DashboardApp {
       case 'confusion':
         return new ConfusionTab(this.ctx, width);
       case 'report':
-        return new ReportTab(this.ctx);
+        return new ReportTab(this.ctx, width);
       case 'compare':
         return new CompareTab(this.ctx, width);
     }

@@ -6,38 +6,19 @@
 import type { ModelReport, Summary } from '../shared/records';
 import { drawGroupedBars, drawMatrix } from './canvasCharts';
 import { differenceColor, fractionColor } from './colorScale';
-import type { TabView, ViewContext } from './context';
+import type { ViewContext } from './context';
 import { h } from './dom';
-import type { RunModel, StoreEvent } from './store';
+import { SummaryTab } from './summaryTab';
 
 const rowTotals = (m: number[][]) => m.map((row) => row.reduce((a, b) => a + b, 0));
 
-export class ConfusionTab implements TabView {
-  readonly element = h('section.tab-confusion');
-  private width: number;
-  /** The summary drawn last. */
-  private shown: Summary | undefined;
-
-  constructor(
-    private readonly ctx: ViewContext,
-    width: number,
-  ) {
-    this.width = width;
+export class ConfusionTab extends SummaryTab {
+  constructor(ctx: ViewContext, width: number) {
+    super(ctx, width, 'section.tab-confusion', 'Confusion matrices and per-class F1 appear when the run completes and writes summary.json.');
     this.render();
   }
 
-  private get run(): RunModel | undefined {
-    return this.ctx.store.primary;
-  }
-
-  render(): void {
-    this.element.replaceChildren();
-    const summary = this.run?.summary;
-    this.shown = summary;
-    if (!summary) {
-      this.element.append(h('p.placeholder', {}, 'Confusion matrices and per-class F1 appear when the run completes and writes summary.json.'));
-      return;
-    }
+  protected draw(summary: Summary): void {
     const theme = this.ctx.theme();
     const names = summary.classNames;
     const classes = names.length;
@@ -97,22 +78,5 @@ export class ConfusionTab implements TabView {
     groups.push({ label: 'KD', color: theme.palette[0], values: summary.student.perClass.f1 });
     drawGroupedBars(f1, theme, { width: Math.min(this.width - 8, 140 + classes * 80), height: 240, categories: names, groups, yMax: 1, percent: true, title: 'Per-class F1 (test)' });
     this.element.append(f1);
-  }
-
-  update(event: StoreEvent): void {
-    if (event.kind === 'runs') return;
-    // Status changes stream in while a run trains; only a new summary.json changes what this tab shows.
-    if (event.kind === 'delta' && this.run?.summary === this.shown) return;
-    this.render();
-  }
-
-  resize(width: number): void {
-    if (Math.abs(width - this.width) < 4) return;
-    this.width = width;
-    this.render();
-  }
-
-  destroy(): void {
-    this.element.remove();
   }
 }

@@ -3,9 +3,9 @@
  * accuracy is kept, calibration (ECE), closeness to the teacher, size and latency.
  */
 import type { ModelReport, Summary } from '../shared/records';
-import type { TabView, ViewContext } from './context';
+import type { ViewContext } from './context';
 import { append, formatBytes, formatNumber, formatPercent, h } from './dom';
-import type { RunModel, StoreEvent } from './store';
+import { SummaryTab } from './summaryTab';
 
 interface Row {
   label: string;
@@ -47,27 +47,13 @@ export function reportTable(summary: Summary): HTMLTableElement {
   return h('table.report', {}, h('thead', {}, h('tr', {}, h('th'), ...models.map((m) => h('th', { scope: 'col' }, m.name)))), h('tbody', {}, ...body));
 }
 
-export class ReportTab implements TabView {
-  readonly element = h('section.tab-report');
-  /** The summary shown last. */
-  private shown: Summary | undefined;
-
-  constructor(private readonly ctx: ViewContext) {
+export class ReportTab extends SummaryTab {
+  constructor(ctx: ViewContext, width: number) {
+    super(ctx, width, 'section.tab-report', 'The report card appears when the run completes and writes summary.json.');
     this.render();
   }
 
-  private get run(): RunModel | undefined {
-    return this.ctx.store.primary;
-  }
-
-  render(): void {
-    this.element.replaceChildren();
-    const summary = this.run?.summary;
-    this.shown = summary;
-    if (!summary) {
-      this.element.append(h('p.placeholder', {}, 'The report card appears when the run completes and writes summary.json.'));
-      return;
-    }
+  protected draw(summary: Summary): void {
     const b = summary.backend;
     append(
       this.element,
@@ -80,16 +66,6 @@ export class ReportTab implements TabView {
     );
   }
 
-  update(event: StoreEvent): void {
-    if (event.kind === 'runs') return;
-    // Status changes stream in while a run trains; only a new summary.json changes what this tab shows.
-    if (event.kind === 'delta' && this.run?.summary === this.shown) return;
-    this.render();
-  }
-
-  resize(): void {}
-
-  destroy(): void {
-    this.element.remove();
-  }
+  /** A table reflows by itself. */
+  override resize(): void {}
 }
