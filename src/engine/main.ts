@@ -8,7 +8,9 @@ import type { EngineToHost, HostToEngine } from '../shared/protocol';
 import { DistillEngine } from './engine';
 
 const send = (message: EngineToHost) => {
-  if (process.connected) process.send?.(message);
+  // The channel can close between the check and the write (VS Code quitting): with a callback, that EPIPE is
+  // reported to it instead of crashing the process before it has checkpointed.
+  if (process.connected) process.send?.(message, undefined, undefined, () => {});
 };
 
 const engine = new DistillEngine(send);
