@@ -154,10 +154,12 @@ export class RunController implements vscode.Disposable {
       void vscode.window.showErrorMessage(`Distill: the engine bundle ${this.enginePath} is missing. Reinstall the extension (in a development checkout: npm run build).`);
       return undefined;
     }
-    const { nodePath } = readSettings();
+    const { nodePath, optionalModules } = readSettings();
     const engine = EngineProcess.fork({
       enginePath: this.enginePath,
       nodePath,
+      // The engine's backend ladder looks here first for tfjs-node(-gpu) and webgpu (see backends/ladder.ts).
+      env: optionalModules ? { DISTILL_OPTIONAL_MODULES: optionalModules } : undefined,
       onOutput: (stream, line) => (stream === 'stderr' ? this.log.warn(`[engine] ${line}`) : this.log.info(`[engine] ${line}`)),
     });
     const active: ActiveRun = { runDir, title, engine };

@@ -48,7 +48,7 @@ describe('backend ladder', () => {
       assert.ok(isDistillError(e));
       assert.equal(e.kind, 'runtime');
       assert.deepEqual(e.location.path, ['engine', 'backend']);
-      assert.match(e.message, /engine\.backend is "tensorflow", but it cannot be used here: package @tensorflow\/tfjs-node is not installed\. Install @tensorflow\/tfjs-node in the workspace, or set engine\.backend to "auto"\./);
+      assert.match(e.message, /engine\.backend is "tensorflow", but it cannot be used here: package @tensorflow\/tfjs-node is not installed\. Install @tensorflow\/tfjs-node in the workspace, or with `npm install --prefix <folder>` and the setting distill\.engine\.optionalModules .*, or set engine\.backend to "auto"\./);
       return true;
     });
   });

@@ -49,10 +49,13 @@ class Unavailable extends Error {
   }
 }
 
+/** Where optional packages may live: the workspace, or a folder named by the setting / environment variable. */
+const INSTALL_WHERE = 'in the workspace, or with `npm install --prefix <folder>` and the setting distill.engine.optionalModules (DISTILL_OPTIONAL_MODULES for the CLI) set to <folder>';
+
 const FIXES: Record<ConcreteBackend, string> = {
-  'tensorflow-gpu': 'Install @tensorflow/tfjs-node-gpu in the workspace (it needs CUDA 11.2, cuDNN 8.1 and an NVIDIA GPU), or set engine.backend to "auto".',
-  webgpu: 'Install the npm packages webgpu and @tensorflow/tfjs-backend-webgpu in the workspace (they need a Vulkan, Metal or D3D12 GPU), or set engine.backend to "auto".',
-  tensorflow: 'Install @tensorflow/tfjs-node in the workspace, or set engine.backend to "auto".',
+  'tensorflow-gpu': `Install @tensorflow/tfjs-node-gpu ${INSTALL_WHERE} (it needs CUDA 11.2, cuDNN 8.1 and an NVIDIA GPU), or set engine.backend to "auto".`,
+  webgpu: `Install the npm packages webgpu and @tensorflow/tfjs-backend-webgpu ${INSTALL_WHERE} (they need a Vulkan, Metal or D3D12 GPU), or set engine.backend to "auto".`,
+  tensorflow: `Install @tensorflow/tfjs-node ${INSTALL_WHERE}, or set engine.backend to "auto".`,
   wasm: 'Reinstall the extension: its tfjs-backend-wasm .wasm files are missing or damaged. engine.backend "cpu" works meanwhile.',
   cpu: 'Reinstall the extension.',
 };
