@@ -26,18 +26,13 @@ export class ConfusionTab extends SummaryTab {
     const gutter = 84;
     const cell = Math.max(14, Math.min(40, Math.floor((this.width / perRow - gutter - 24) / classes)));
     const header = 72;
+    const layout = { rows: classes, cols: classes, cell, header, gutter, colLabels: names, rowLabels: names };
 
     const matrix = (id: string, title: string, report: ModelReport) => {
       const totals = rowTotals(report.confusion);
       const canvas = h('canvas', { id: `confusion-${id}`, role: 'img', 'aria-label': `${title} confusion matrix, rows true class, columns predicted` });
       drawMatrix(canvas, theme, {
-        rows: classes,
-        cols: classes,
-        cell,
-        header,
-        gutter,
-        colLabels: names,
-        rowLabels: names,
+        ...layout,
         color: (r, c) => fractionColor(theme.heat, totals[r] ? report.confusion[r][c] / totals[r] : 0),
         text: (r, c) => (report.confusion[r][c] ? String(report.confusion[r][c]) : ''),
       });
@@ -54,13 +49,7 @@ export class ConfusionTab extends SummaryTab {
       const totals = rowTotals(scratch);
       const canvas = h('canvas#confusion-diff', { role: 'img', 'aria-label': 'KD minus scratch confusion counts' });
       drawMatrix(canvas, theme, {
-        rows: classes,
-        cols: classes,
-        cell,
-        header,
-        gutter,
-        colLabels: names,
-        rowLabels: names,
+        ...layout,
         color: (r, c) => differenceColor(theme.heat, totals[r] ? (kd[r][c] - scratch[r][c]) / totals[r] : 0),
         text: (r, c) => {
           const d = kd[r][c] - scratch[r][c];

@@ -9,9 +9,8 @@ import type { DataConfig } from '../../src/shared/config';
 import { loadDataset } from '../../src/engine/data';
 import { saveLayersModel } from '../../src/engine/models/modelFiles';
 import { buildPreset } from '../../src/engine/models/presets';
+import { FASHION_CLASS_NAMES, fashionMnistData } from '../fixtures/fashionMnist';
 
-const FASHION = '/usr/share/datasets/fashion-mnist';
-const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 const SEED = 7;
 
 export interface FashionWorkspace {
@@ -25,13 +24,9 @@ export interface FashionWorkspace {
 /** Sized so an epoch takes a few seconds on two cores: long enough to stop a run mid-epoch from the UI, short
  *  enough for the whole e2e to stay within its ten minutes. */
 const DATA: DataConfig = {
-  format: 'idx',
-  train: { images: `${FASHION}/train-images-idx3-ubyte.gz`, labels: `${FASHION}/train-labels-idx1-ubyte.gz` },
-  test: { images: `${FASHION}/t10k-images-idx3-ubyte.gz`, labels: `${FASHION}/t10k-labels-idx1-ubyte.gz` },
+  ...fashionMnistData({ train: 8000, test: 1000 }, { classNames: FASHION_CLASS_NAMES }),
   validationSplit: 0.1,
   normalize: 'auto',
-  maxSamples: { train: 8000, test: 1000 },
-  classNames: CLASS_NAMES,
 };
 
 /** The config as a user would write it, comments included (the extension must keep them when it edits). */
@@ -66,7 +61,7 @@ async function trainTeacher(file: string): Promise<void> {
 }
 
 async function saveUntrainedStudent(file: string): Promise<void> {
-  const model = buildPreset({ preset: 'mlp', hidden: [256] }, [28, 28, 1], CLASS_NAMES.length, SEED, 'student');
+  const model = buildPreset({ preset: 'mlp', hidden: [256] }, [28, 28, 1], FASHION_CLASS_NAMES.length, SEED, 'student');
   await saveLayersModel(model, path.dirname(file));
   model.dispose();
 }

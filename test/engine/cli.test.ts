@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import type { EngineToHost } from '../../src/shared/protocol';
 import type { StatusFile } from '../../src/shared/records';
 import { readJson } from '../../src/shared/runDir';
-import { FASHION, tempDir } from './helpers';
+import { fashionMnistData } from '../fixtures/fashionMnist';
+import { tempDir } from './helpers';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -14,12 +15,7 @@ function writeConfig(dir: string, overrides: Record<string, unknown> = {}): stri
   const file = path.join(dir, 'exp.distill.json');
   const config = {
     name: 'cli-test',
-    data: {
-      format: 'idx',
-      train: { images: `${FASHION}/train-images-idx3-ubyte.gz`, labels: `${FASHION}/train-labels-idx1-ubyte.gz` },
-      test: { images: `${FASHION}/t10k-images-idx3-ubyte.gz`, labels: `${FASHION}/t10k-labels-idx1-ubyte.gz` },
-      maxSamples: { train: 1500, test: 300 },
-    },
+    data: fashionMnistData({ train: 1500, test: 300 }),
     teacher: { preset: 'mlp', hidden: [64], train: { epochs: 1 } },
     student: { preset: 'mlp', hidden: [8] },
     training: { epochs: 1, batchSize: 64 },

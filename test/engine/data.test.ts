@@ -6,7 +6,7 @@ import {
 } from '../../src/engine/data';
 import { FixtureDir, gzip, idxBytes, npyWithHeader, NUMPY_WRITTEN, syntheticIdx } from './fixtures/dataFiles';
 
-const FASHION = '/usr/share/datasets/fashion-mnist';
+import { FASHION_DIR as FASHION } from '../fixtures/fashionMnist';
 
 type IdxConfig = Extract<DataConfig, { format: 'idx' }>;
 type CsvConfig = Extract<DataConfig, { format: 'csv' }>;

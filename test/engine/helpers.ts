@@ -7,8 +7,9 @@ import { parseConfigText } from '../../src/shared/configFile';
 import type { EngineToHost } from '../../src/shared/protocol';
 import { newRunId } from '../../src/shared/runDir';
 import { DistillEngine } from '../../src/engine/engine';
+import { FASHION_CLASS_NAMES, fashionMnistData } from '../fixtures/fashionMnist';
 
-export const FASHION = '/usr/share/datasets/fashion-mnist';
+export { FASHION_DIR as FASHION } from '../fixtures/fashionMnist';
 
 export function tempDir(prefix = 'distill-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -19,13 +20,7 @@ export function smallConfig(dir: string, overrides: Record<string, unknown> = {}
   const raw = {
     name: 'test',
     seed: 7,
-    data: {
-      format: 'idx',
-      train: { images: `${FASHION}/train-images-idx3-ubyte.gz`, labels: `${FASHION}/train-labels-idx1-ubyte.gz` },
-      test: { images: `${FASHION}/t10k-images-idx3-ubyte.gz`, labels: `${FASHION}/t10k-labels-idx1-ubyte.gz` },
-      maxSamples: { train: 3000, test: 1000 },
-      classNames: ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot'],
-    },
+    data: fashionMnistData({ train: 3000, test: 1000 }, { classNames: FASHION_CLASS_NAMES }),
     teacher: { preset: 'mlp', hidden: [256], train: { epochs: 4, batchSize: 64 } },
     student: { preset: 'mlp', hidden: [16] },
     distillation: { temperature: 4, alpha: 0.9 },

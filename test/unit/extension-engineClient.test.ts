@@ -13,9 +13,9 @@ import { RUN_FILES, listRuns, newRunId, readJson, readJsonLines, readRun, writeJ
 import { EngineProcess, type EngineExit } from '../../src/extension/engineClient';
 import { canResume, describeExit, exportStudent, ExportTargetExists, settleRunAfterExit } from '../../src/extension/runFiles';
 import { progressText, resultRows, runDescription } from '../../src/extension/runText';
+import { FASHION_DIR, fashionMnistData } from '../fixtures/fashionMnist';
 
 const ENGINE = path.resolve(__dirname, '../../dist/engine.js');
-const FASHION = '/usr/share/datasets/fashion-mnist';
 
 let dir: string;
 
@@ -23,12 +23,7 @@ function config(epochs: number): DistillConfig {
   const raw = {
     name: 'client test',
     seed: 3,
-    data: {
-      format: 'idx',
-      train: { images: `${FASHION}/train-images-idx3-ubyte.gz`, labels: `${FASHION}/train-labels-idx1-ubyte.gz` },
-      test: { images: `${FASHION}/t10k-images-idx3-ubyte.gz`, labels: `${FASHION}/t10k-labels-idx1-ubyte.gz` },
-      maxSamples: { train: 4000, test: 500 },
-    },
+    data: fashionMnistData({ train: 4000, test: 500 }),
     teacher: { preset: 'mlp', hidden: [32], train: { epochs: 1, batchSize: 128 } },
     student: { preset: 'mlp', hidden: [16] },
     training: { epochs, batchSize: 32 },
@@ -69,7 +64,7 @@ const isFirstKdStep = (m: EngineToHost) => m.type === 'steps' && m.progress.stud
 
 before(function () {
   if (!fs.existsSync(ENGINE)) throw new Error(`${ENGINE} is missing: run \`npm run build\` first.`);
-  if (!fs.existsSync(FASHION)) this.skip();
+  if (!fs.existsSync(FASHION_DIR)) this.skip();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-client-'));
 });
 after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
