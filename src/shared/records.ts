@@ -65,6 +65,16 @@ export interface BackendReport {
   skipped: { name: ConcreteBackend; reason: string }[];
 }
 
+/** One rung of the backend ladder as `distill backends` reports it. */
+export interface BackendSurveyEntry {
+  name: ConcreteBackend;
+  available: boolean;
+  /** The backend's description when available (device, adapter), else why it cannot be used here. */
+  detail: string;
+  /** What the user can do about it, when unavailable. */
+  fix?: string;
+}
+
 export interface StatusFile {
   status: RunStatus;
   runId: string;

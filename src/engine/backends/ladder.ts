@@ -18,7 +18,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import './wasm';
 import type { Backend, ConcreteBackend } from '../../shared/config';
 import { DistillError, errorMessage, isDistillError } from '../../shared/errors';
-import type { BackendReport } from '../../shared/records';
+import type { BackendReport, BackendSurveyEntry } from '../../shared/records';
 
 export interface LadderOptions {
   /** Progress lines: what was tried and why it was skipped. */
@@ -41,6 +41,12 @@ interface Loaded {
   tfName: string;
   describe: () => Promise<string> | string;
 }
+
+/**
+ * How hard to try. `auto` wants a backend worth using: a software WebGPU adapter (SwiftShader, llvmpipe, WARP)
+ * emulates a GPU on the CPU and trains far slower than wasm, so it only counts when asked for by name.
+ */
+type LoadMode = 'auto' | 'explicit';
 
 /** Why a backend cannot be used here, and what the user can do about it. */
 class Unavailable extends Error {
@@ -71,7 +77,7 @@ export async function selectBackend(requested: Backend, opts: LadderOptions = {}
   const skippedText = () => skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
   for (const name of LADDER) {
     try {
-      const detail = await activate(name);
+      const detail = await activate(name, 'auto');
       const missing = opts.probe ? await probeForMissingKernel(name, opts.probe) : null;
       if (missing) throw new Unavailable(missing, FIXES[name]);
       return { name, reason: skipped.length ? `${detail}: first available; skipped ${skippedText()}` : `${detail}: first available`, skipped };
@@ -86,7 +92,7 @@ export async function selectBackend(requested: Backend, opts: LadderOptions = {}
 
 async function activateExplicit(name: ConcreteBackend, probe: LadderOptions['probe']): Promise<string> {
   try {
-    const detail = await activate(name);
+    const detail = await activate(name, 'explicit');
     const missing = probe ? await probeForMissingKernel(name, probe) : null;
     if (missing) throw new Unavailable(missing, 'Set engine.backend to "auto" so that the ladder picks a backend that has it.');
     return detail;
@@ -96,9 +102,27 @@ async function activateExplicit(name: ConcreteBackend, probe: LadderOptions['pro
   }
 }
 
+/**
+ * Every rung of the ladder as `auto` sees it here, fastest first: what it is, or why it cannot be used and the fix.
+ * Activates each backend in turn, so it leaves the last one (cpu) active: meant for a process of its own, such as
+ * `distill backends`.
+ */
+export async function surveyBackends(): Promise<BackendSurveyEntry[]> {
+  const entries: BackendSurveyEntry[] = [];
+  for (const name of LADDER) {
+    try {
+      entries.push({ name, available: true, detail: await activate(name, 'auto') });
+    } catch (e) {
+      if (!(e instanceof Unavailable)) throw e;
+      entries.push({ name, available: false, detail: e.reason, fix: e.fix });
+    }
+  }
+  return entries;
+}
+
 /** Loads, registers and activates one backend; throws Unavailable with the reason when it cannot. */
-async function activate(name: ConcreteBackend): Promise<string> {
-  const loaded = await load(name);
+async function activate(name: ConcreteBackend, mode: LoadMode): Promise<string> {
+  const loaded = await load(name, mode);
   let ok: boolean;
   try {
     ok = await tf.setBackend(loaded.tfName);
@@ -132,14 +156,14 @@ export function missingKernel(e: unknown): string | null {
   return match ? match[1] : null;
 }
 
-async function load(name: ConcreteBackend): Promise<Loaded> {
+async function load(name: ConcreteBackend, mode: LoadMode): Promise<Loaded> {
   switch (name) {
     case 'tensorflow-gpu':
       return loadNode(name, '@tensorflow/tfjs-node-gpu', 'CUDA');
     case 'tensorflow':
       return loadNode(name, '@tensorflow/tfjs-node', 'native CPU');
     case 'webgpu':
-      return loadWebGpu();
+      return loadWebGpu(mode);
     case 'wasm':
       return loadWasm();
     case 'cpu':
@@ -160,7 +184,7 @@ async function loadNode(name: ConcreteBackend, pkg: string, device: string): Pro
 }
 
 interface GpuAdapterLike {
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
 }
 interface WebGpuPackage {
   create: (options: string[]) => { requestAdapter: () => Promise<GpuAdapterLike | null> };
@@ -168,10 +192,17 @@ interface WebGpuPackage {
 }
 
 /** The webgpu backend once it loaded: a second Dawn instance per activation would only cost adapter enumeration. */
-let webGpuLoaded: Loaded | undefined;
+let webGpuLoaded: (Loaded & { software: boolean }) | undefined;
 
-async function loadWebGpu(): Promise<Loaded> {
-  if (webGpuLoaded) return webGpuLoaded;
+/** Adapters that run on the CPU: WebGPU's own flag, or the names of the usual software rasterisers. */
+export function isSoftwareAdapter(info: NonNullable<GpuAdapterLike['info']>): boolean {
+  if (info.isFallbackAdapter) return true;
+  const names = [info.vendor, info.architecture, info.device, info.description].join(' ');
+  return /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|microsoft basic render/i.test(names);
+}
+
+async function loadWebGpu(mode: LoadMode): Promise<Loaded> {
+  if (webGpuLoaded && (mode === 'explicit' || !webGpuLoaded.software)) return webGpuLoaded;
   const dawn = (await requireOptional('webgpu', 'webgpu')) as WebGpuPackage;
   // Only look for the backend here: importing it must wait until the globals below exist, which are set only once
   // an adapter is found, so that a machine without a GPU keeps its globals untouched.
@@ -179,6 +210,15 @@ async function loadWebGpu(): Promise<Loaded> {
   const gpu = dawn.create([]);
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new Unavailable('no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)', FIXES.webgpu);
+  const info = adapter.info ?? {};
+  const device = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter without a name';
+  const software = isSoftwareAdapter(info);
+  if (software && mode === 'auto') {
+    throw new Unavailable(
+      `only a software WebGPU adapter was found (${device}): it emulates a GPU on the CPU and trains slower than wasm`,
+      'Set engine.backend to "webgpu" to use it anyway (useful for testing shaders), or install the GPU\u2019s Vulkan, Metal or D3D12 driver.',
+    );
+  }
   // The tfjs WebGPU backend looks for a browser: the WebGPU globals, `navigator.gpu` and `window` must exist
   // before it is imported. Node 21+ has its own `navigator`, which only needs `gpu` added.
   const g = globalThis as Record<string, unknown>;
@@ -188,9 +228,7 @@ async function loadWebGpu(): Promise<Loaded> {
   if (!g.window) g.window = globalThis;
   // Its own copy of tfjs-core registers into the same global engine and kernel registry as the bundled one.
   await requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu');
-  const info = adapter.info ?? {};
-  const device = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
-  webGpuLoaded = { tfName: 'webgpu', describe: () => `webgpu (${device || 'adapter without a name'})` };
+  webGpuLoaded = { tfName: 'webgpu', software, describe: () => `webgpu (${device}${software ? ', a software adapter' : ''})` };
   return webGpuLoaded;
 }
 
