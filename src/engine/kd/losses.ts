@@ -49,7 +49,7 @@ export function kdLoss(
   labels: tf.Tensor1D,
   opts: KdLossOptions,
 ): KdLossParts {
-  checkInputs(studentLogits, teacherLogits, labels, opts);
+  validateKdInputs(studentLogits, teacherLogits, labels, opts);
   const { temperature, alpha, divergence } = opts;
   const [batchSize, numClasses] = studentLogits.shape;
 
@@ -119,7 +119,7 @@ function softDivergence(
   return tf.mul(tf.sum(perElement), tf.scalar(scale)) as tf.Scalar;
 }
 
-function checkInputs(student: tf.Tensor2D, teacher: tf.Tensor2D, labels: tf.Tensor1D, opts: KdLossOptions): void {
+export function validateKdInputs(student: tf.Tensor2D, teacher: tf.Tensor2D, labels: tf.Tensor1D, opts: KdLossOptions): void {
   const [batch, classes] = student.shape;
   if (teacher.shape[0] !== batch || teacher.shape[1] !== classes) {
     throw new DistillError(

@@ -9,7 +9,7 @@ import type { DistillConfig, TrainSettingsConfig } from '../../shared/config';
 import type { Progress } from '../../shared/protocol';
 import type { StepRecord, StudentKind } from '../../shared/records';
 import { createRng, shuffledIndices } from '../data';
-import { kdLoss } from '../kd/losses';
+import { kdStepStats, STAT, STAT_COUNT } from '../kd/stepStats';
 import { scheduleAt } from '../kd/schedule';
 import type { TrainPosition } from './checkpoint';
 
@@ -58,7 +58,6 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
   const { model, optimizer, data, settings, role } = job;
   const perEpoch = stepsPerEpoch(data.count, settings.batchSize);
   const totalSteps = perEpoch * settings.epochs;
-  const numClasses = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
   const vars = trainableVariables(model);
   const pos: TrainPosition = structuredClone(job.start) ?? { epoch: 0, stepInEpoch: 0, globalStep: 0, epochSums: { loss: 0, accuracy: 0, steps: 0 } };
   const startedAt = Date.now();
@@ -90,7 +89,7 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
     stacked.dispose();
     batch.forEach((p) => p.stats.dispose());
     const records: StepRecord[] = batch.map((p, i) => {
-      const [loss, kd, kdUnscaled, ce, accuracy] = values.subarray(i * 5, i * 5 + 5);
+      const [loss, kd, kdUnscaled, ce, accuracy] = values.subarray(i * STAT_COUNT, (i + 1) * STAT_COUNT);
       if (!Number.isFinite(loss)) {
         throw new NonFiniteLossError(
           `The loss became ${loss} at epoch ${p.meta.epoch}, step ${p.meta.step} (kd=${kd}, ce=${ce}, T=${p.meta.temperature}, α=${p.meta.alpha}). ` +
@@ -126,27 +125,19 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
         const xb = tf.gather(data.x, idx);
         const yb = tf.gather(data.y, idx) as tf.Tensor1D;
         const tb = data.teacherLogits ? (tf.gather(data.teacherLogits, idx) as tf.Tensor2D) : undefined;
-        let parts: tf.Scalar[] = [];
-        let accuracy: tf.Scalar | undefined;
+        let stepStats: tf.Tensor1D | undefined;
         optimizer.minimize(
           () => {
             const logits = model.apply(xb, { training: true }) as tf.Tensor2D;
             const divergence = job.distillation?.divergence ?? 'forward-kl';
-            const p = tb
-              ? kdLoss(logits, tb, yb, { temperature, alpha, divergence })
-              : ceOnly(logits, yb, numClasses);
-            // Clones: parts may share one tensor (loss is ce at α = 0), and minimize() disposes the loss it returns.
-            parts = [p.loss, p.kd, p.kdUnscaled, p.ce].map((s) => tf.keep(tf.clone(s)));
-            accuracy = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), yb), 'float32')) as tf.Scalar);
-            return p.loss;
+            // Kept to outlive minimize()'s own tidy; the loss it minimizes is the vector's first entry.
+            stepStats = tf.keep(kdStepStats(logits, tb, yb, { temperature, alpha, divergence }));
+            return tf.reshape(tf.slice(stepStats, [STAT.loss], [1]), []) as tf.Scalar;
           },
           false,
           vars,
         );
-        const stacked = tf.stack([...parts, accuracy!]) as tf.Tensor1D;
-        // Kept to outlive minimize()'s own tidy; no longer needed once stacked.
-        for (const t of [...parts, accuracy!]) t.dispose();
-        return stacked;
+        return stepStats!;
       });
       pending.push({
         stats,
@@ -165,12 +156,4 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
     pos.epochSums = { loss: 0, accuracy: 0, steps: 0 };
   }
   return { kind: 'completed' };
-}
-
-/** Plain cross-entropy for a teacher trained from labels; same parts as kdLoss so the loop has one shape. */
-function ceOnly(logits: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number) {
-  // int32 one-hot, then cast: wasm's oneHot ignores a float32 dtype (see kd/losses.ts).
-  const ce = tf.neg(tf.mean(tf.sum(tf.mul(tf.cast(tf.oneHot(labels, numClasses), 'float32'), tf.logSoftmax(logits)), 1))) as tf.Scalar;
-  const zero = tf.scalar(0);
-  return { loss: ce, kd: zero, kdUnscaled: zero, ce };
 }

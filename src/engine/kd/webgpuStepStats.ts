@@ -1,0 +1,283 @@
+/**
+ * The fused step-stats kernels (kd/stepStats.ts) in WGSL, for tfjs' webgpu backend: one dispatch for the forward
+ * figures, one for the gradient, where the composed ops take about forty.
+ *
+ * The programs follow tfjs-backend-webgpu's program interface (as its own kernels do: see argminmax_webgpu.js in
+ * that package). The backend builds the preamble: the input buffers named by `variableNames` (array<f32>, or
+ * array<i32> for the labels), the output `result`, `uniforms` with every shape and our own fields, and `_start`,
+ * which calls `main(index)`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { KD_STEP_STATS, KD_STEP_STATS_GRAD, registerOnce, STAT_COUNT, type KdStepAttrs } from './stepStats';
+
+/** The part of tfjs-backend-webgpu's WebGPUBackend these kernels use. */
+interface WebGpuBackendLike {
+  runWebGPUProgram(program: WebGpuProgram, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms?: { type: string; data: number[] }[]): tf.TensorInfo;
+}
+
+/** tfjs-backend-webgpu's WebGPUProgram, as far as these programs set it. */
+interface WebGpuProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  variableNames: string[];
+  uniforms: string;
+  workgroupSize: [number, number, number];
+  size: boolean;
+  getUserCode(): string;
+}
+
+/** Threads of the forward program's single workgroup; a power of two for the tree reduction. */
+const REDUCE_THREADS = 256;
+const GRADIENT_THREADS = 64;
+
+const UNIFORMS = 'temperature : f32, alpha : f32, divergence : i32,';
+const uniformData = (attrs: KdStepAttrs) => [
+  { type: 'float32', data: [attrs.temperature] },
+  { type: 'float32', data: [attrs.alpha] },
+  { type: 'int32', data: [attrs.divergence] },
+];
+
+/** Row statistics and per-divergence terms: kd/stepStats.ts's JavaScript, line for line. */
+const ROW_MATH = /* wgsl */ `
+  struct RowStats {
+    studentMax : f32,
+    teacherMax : f32,
+    studentLse1 : f32,
+    studentLseT : f32,
+    teacherLseT : f32,
+    argmax : i32,
+  };
+
+  fn rowStats(off : i32, classes : i32, invT : f32) -> RowStats {
+    var r : RowStats;
+    r.studentMax = student[off];
+    r.teacherMax = teacher[off];
+    r.argmax = 0;
+    for (var c = 1; c < classes; c++) {
+      let zs = student[off + c];
+      if (zs > r.studentMax) {
+        r.studentMax = zs;
+        r.argmax = c;
+      }
+      r.teacherMax = max(r.teacherMax, teacher[off + c]);
+    }
+    var sum1 = 0.0;
+    var sumS = 0.0;
+    var sumT = 0.0;
+    for (var c = 0; c < classes; c++) {
+      let ds = student[off + c] - r.studentMax;
+      sum1 += exp(ds);
+      sumS += exp(ds * invT);
+      sumT += exp((teacher[off + c] - r.teacherMax) * invT);
+    }
+    r.studentLse1 = log(sum1);
+    r.studentLseT = log(sumS);
+    r.teacherLseT = log(sumT);
+    return r;
+  }
+
+  fn logQAt(i : i32, invT : f32, r : RowStats) -> f32 {
+    return (student[i] - r.studentMax) * invT - r.studentLseT;
+  }
+  fn logPAt(i : i32, invT : f32, r : RowStats) -> f32 {
+    return (teacher[i] - r.teacherMax) * invT - r.teacherLseT;
+  }
+  // log((p + q) / 2), without overflow.
+  fn logMean(logP : f32, logQ : f32) -> f32 {
+    return max(logP, logQ) + log(1.0 + exp(-abs(logP - logQ))) - 0.6931471805599453;
+  }
+
+  // 0 forward KL, 1 reverse KL, 2 JS (with its 1/2), 3 squared logit differences.
+  fn rowDivergence(off : i32, classes : i32, invT : f32, divergence : i32, r : RowStats) -> f32 {
+    var total = 0.0;
+    for (var c = 0; c < classes; c++) {
+      let i = off + c;
+      if (divergence == 3) {
+        let d = student[i] - teacher[i];
+        total += d * d;
+        continue;
+      }
+      let logQ = logQAt(i, invT, r);
+      let logP = logPAt(i, invT, r);
+      if (divergence == 0) {
+        total += exp(logP) * (logP - logQ);
+      } else if (divergence == 1) {
+        total += exp(logQ) * (logQ - logP);
+      } else {
+        let logM = logMean(logP, logQ);
+        total += 0.5 * (exp(logP) * (logP - logM) + exp(logQ) * (logQ - logM));
+      }
+    }
+    return total;
+  }
+
+  fn rowJacobianTerm(off : i32, classes : i32, invT : f32, divergence : i32, r : RowStats) -> f32 {
+    if (divergence != 1 && divergence != 2) {
+      return 0.0;
+    }
+    var total = 0.0;
+    for (var c = 0; c < classes; c++) {
+      let logQ = logQAt(off + c, invT, r);
+      let logP = logPAt(off + c, invT, r);
+      var logR = logP;
+      if (divergence == 2) {
+        logR = logMean(logP, logQ);
+      }
+      total += exp(logQ) * (logQ - logR);
+    }
+    return total;
+  }
+`;
+
+/** One workgroup walks all rows and reduces [Σ divergence, Σ ce, correct] in shared memory. */
+function statsProgram(): WebGpuProgram {
+  return {
+    outputShape: [STAT_COUNT],
+    shaderKey: 'distillKdStepStats',
+    dispatchLayout: { x: [0] },
+    dispatch: [1, 1, 1],
+    variableNames: ['student', 'teacher', 'labels'],
+    uniforms: UNIFORMS,
+    workgroupSize: [REDUCE_THREADS, 1, 1],
+    size: false,
+    getUserCode: () => /* wgsl */ `
+      ${ROW_MATH}
+      var<workgroup> partial : array<vec3<f32>, ${REDUCE_THREADS}>;
+
+      fn main(index : i32) {
+        let rows = uniforms.studentShape.x;
+        let classes = uniforms.studentShape.y;
+        let invT = 1.0 / uniforms.temperature;
+        let alpha = uniforms.alpha;
+        let lid = i32(localId.x);
+        var sums = vec3<f32>(0.0);
+        for (var row = lid; row < rows; row += ${REDUCE_THREADS}) {
+          let off = row * classes;
+          let r = rowStats(off, classes, invT);
+          let y = labels[row];
+          sums.y += r.studentMax + r.studentLse1 - student[off + y];
+          if (r.argmax == y) {
+            sums.z += 1.0;
+          }
+          if (alpha != 0.0) {
+            sums.x += rowDivergence(off, classes, invT, uniforms.divergence, r);
+          }
+        }
+        partial[lid] = sums;
+        workgroupBarrier();
+        for (var stride = ${REDUCE_THREADS / 2}; stride > 0; stride = stride / 2) {
+          if (lid < stride) {
+            partial[lid] = partial[lid] + partial[lid + stride];
+          }
+          workgroupBarrier();
+        }
+        if (lid == 0) {
+          let total = partial[0];
+          let mse = uniforms.divergence == 3;
+          var kdUnscaled = 0.0;
+          if (alpha != 0.0) {
+            kdUnscaled = total.x / f32(select(rows, rows * classes, mse));
+          }
+          let kd = select(kdUnscaled * uniforms.temperature * uniforms.temperature, kdUnscaled, mse);
+          let ce = total.y / f32(rows);
+          var loss = alpha * kd + (1.0 - alpha) * ce;
+          if (alpha == 0.0) {
+            loss = ce;
+          } else if (alpha == 1.0) {
+            loss = kd;
+          }
+          result[0] = loss;
+          result[1] = kd;
+          result[2] = kdUnscaled;
+          result[3] = ce;
+          result[4] = total.z / f32(rows);
+        }
+      }
+    `,
+  };
+}
+
+/** One thread per row writes that row's gradient. */
+function gradientProgram(rows: number, classes: number): WebGpuProgram {
+  return {
+    outputShape: [rows, classes],
+    shaderKey: 'distillKdStepStatsGrad',
+    dispatchLayout: { x: [0, 1] },
+    dispatch: [Math.ceil(rows / GRADIENT_THREADS), 1, 1],
+    variableNames: ['student', 'teacher', 'labels', 'dy'],
+    uniforms: UNIFORMS,
+    workgroupSize: [GRADIENT_THREADS, 1, 1],
+    size: false,
+    getUserCode: () => /* wgsl */ `
+      ${ROW_MATH}
+
+      fn main(row : i32) {
+        let rows = uniforms.studentShape.x;
+        if (row >= rows) {
+          return;
+        }
+        let classes = uniforms.studentShape.y;
+        let invT = 1.0 / uniforms.temperature;
+        let alpha = uniforms.alpha;
+        let divergence = uniforms.divergence;
+        let mse = divergence == 3;
+        let scale = select(uniforms.temperature * uniforms.temperature, 1.0, mse);
+        var kdCoef = 0.0;
+        if (alpha != 0.0) {
+          kdCoef = dy[0] * alpha * scale + dy[1] * scale + dy[2];
+        }
+        let ceCoef = dy[0] * (1.0 - alpha) + dy[3];
+        let off = row * classes;
+        let r = rowStats(off, classes, invT);
+        var jacobianTerm = 0.0;
+        if (kdCoef != 0.0) {
+          jacobianTerm = rowJacobianTerm(off, classes, invT, divergence, r);
+        }
+        let y = labels[row];
+        let n = f32(rows);
+        for (var c = 0; c < classes; c++) {
+          let i = off + c;
+          let q1 = exp(student[i] - r.studentMax - r.studentLse1);
+          let gradCe = (q1 - select(0.0, 1.0, c == y)) / n;
+          var gradKd = 0.0;
+          if (kdCoef != 0.0 && mse) {
+            gradKd = 2.0 * (student[i] - teacher[i]) / (n * f32(classes));
+          } else if (kdCoef != 0.0) {
+            let logQ = logQAt(i, invT, r);
+            let logP = logPAt(i, invT, r);
+            let q = exp(logQ);
+            var perLogit = q - exp(logP);
+            if (divergence == 1) {
+              perLogit = q * (logQ - logP - jacobianTerm);
+            } else if (divergence == 2) {
+              perLogit = 0.5 * q * (logQ - logMean(logP, logQ) - jacobianTerm);
+            }
+            gradKd = perLogit * invT / n;
+          }
+          result[i] = kdCoef * gradKd + ceCoef * gradCe;
+        }
+      }
+    `,
+  };
+}
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+function stepStats({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { student, teacher, labels } = inputs as Record<string, tf.TensorInfo>;
+  return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(statsProgram(), [student, teacher, labels], 'float32', uniformData(attrs as unknown as KdStepAttrs));
+}
+
+function stepStatsGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { student, teacher, labels, dy } = inputs as Record<string, tf.TensorInfo>;
+  const [rows, classes] = student.shape;
+  return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(gradientProgram(rows, classes), [student, teacher, labels, dy], 'float32', uniformData(attrs as unknown as KdStepAttrs));
+}
+
+/** Registers both kernels for 'webgpu' (idempotent); the ladder calls it when it loads the webgpu backend. */
+export function registerWebGpuStepStats(): void {
+  registerOnce({ kernelName: KD_STEP_STATS, backendName: 'webgpu', kernelFunc: stepStats as tf.KernelFunc });
+  registerOnce({ kernelName: KD_STEP_STATS_GRAD, backendName: 'webgpu', kernelFunc: stepStatsGrad as tf.KernelFunc });
+}

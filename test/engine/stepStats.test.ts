@@ -1,0 +1,139 @@
+/**
+ * The fused step-stats kernels against the composed tfjs ops they replace (kdLoss, itself checked against a float64
+ * reference in kd-loss.test.ts), on every backend that has them: cpu and wasm (JavaScript) and webgpu (WGSL, on
+ * the SwiftShader adapter test/support/softwareGpu.ts provides).
+ */
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../src/engine/backends/ladder';
+import { composedStepStats, hasFusedStepStats, kdStepStats, KD_STEP_STATS, KD_STEP_STATS_GRAD, STAT } from '../../src/engine/kd/stepStats';
+import type { Divergence } from '../../src/shared/config';
+import { createRng } from '../../src/shared/random';
+
+const DIVERGENCES: Divergence[] = ['forward-kl', 'reverse-kl', 'js', 'mse-logits'];
+const BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
+
+interface Case {
+  rows: number;
+  classes: number;
+  scale: number;
+  temperature: number;
+  alpha: number;
+  divergence: Divergence;
+}
+
+/** Logits, labels and a weighting of the five stats, so that the gradient check covers every component. */
+function inputs(c: Case, seed: number) {
+  const rng = createRng(seed);
+  const logits = () => Float32Array.from({ length: c.rows * c.classes }, () => (rng() * 2 - 1) * c.scale);
+  return {
+    student: logits(),
+    teacher: logits(),
+    labels: Int32Array.from({ length: c.rows }, () => Math.floor(rng() * c.classes)),
+    weights: Float32Array.from([1, rng(), rng(), rng(), 0]),
+  };
+}
+
+/** [stats, d(weights · stats)/d(student)] on the active backend, fused when `fused`, else composed from tfjs ops. */
+async function evaluate(c: Case, data: ReturnType<typeof inputs>, fused: boolean): Promise<{ stats: Float32Array; grad: Float32Array }> {
+  const student = tf.tensor2d(data.student, [c.rows, c.classes]);
+  const teacher = tf.tensor2d(data.teacher, [c.rows, c.classes]);
+  const labels = tf.tensor1d(data.labels, 'int32');
+  const weights = tf.tensor1d(data.weights);
+  const opts = { temperature: c.temperature, alpha: c.alpha, divergence: c.divergence };
+  const statsOf = (s: tf.Tensor) => (fused ? kdStepStats(s as tf.Tensor2D, teacher, labels, opts) : composedStepStats(s as tf.Tensor2D, teacher, labels, opts));
+  const stats = statsOf(student);
+  const grad = tf.grad((s: tf.Tensor) => tf.sum(tf.mul(statsOf(s), weights)))(student);
+  const result = { stats: (await stats.data()) as Float32Array, grad: (await grad.data()) as Float32Array };
+  tf.dispose([student, teacher, labels, weights, stats, grad]);
+  return result;
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string, tolerance = 2e-5): void {
+  assert.equal(actual.length, expected.length, what);
+  const norm = Math.max(1e-6, ...Array.from(expected, Math.abs));
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(Number.isFinite(actual[i]), `${what}[${i}] is ${actual[i]}`);
+    const error = Math.abs(actual[i] - expected[i]) / norm;
+    assert.ok(error <= tolerance, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (error ${error.toExponential(2)} of the largest value)`);
+  }
+}
+
+describe('fused KD step stats (one kernel forward, one backward)', function () {
+  this.timeout(300_000);
+
+  after(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  for (const backend of BACKENDS) {
+    describe(`on ${backend}`, () => {
+      before(async () => {
+        const report = await selectBackend(backend);
+        assert.equal(report.name, backend, report.reason);
+        assert.ok(hasFusedStepStats(), `the fused kernels are registered for ${backend}`);
+      });
+
+      for (const divergence of DIVERGENCES) {
+        it(`matches the composed ops for ${divergence}, values and gradients of every component`, async () => {
+          const cases: Case[] = [
+            { rows: 37, classes: 10, scale: 4, temperature: 4, alpha: 0.7, divergence },
+            // More rows than the reduction workgroup has threads, an odd class count, T = 1 (kd = kdUnscaled).
+            { rows: 300, classes: 7, scale: 3, temperature: 1, alpha: 0.5, divergence },
+            { rows: 5, classes: 3, scale: 2, temperature: 0.5, alpha: 0.9, divergence },
+          ];
+          for (const [i, c] of cases.entries()) {
+            const data = inputs(c, 1000 + i);
+            await tf.setBackend('cpu');
+            const expected = await evaluate(c, data, false);
+            await tf.setBackend(backend);
+            const actual = await evaluate(c, data, true);
+            const label = `${backend} ${divergence} ${c.rows}×${c.classes} T=${c.temperature} α=${c.alpha}`;
+            assertClose(actual.stats, expected.stats, `${label} stats`);
+            assertClose(actual.grad, expected.grad, `${label} gradient`);
+          }
+        });
+      }
+
+      it('stays finite for logits of ±1e4 at T = 0.5 and T = 50', async () => {
+        for (const temperature of [0.5, 50]) {
+          for (const divergence of DIVERGENCES) {
+            const c = { rows: 8, classes: 10, scale: 1e4, temperature, alpha: 0.7, divergence };
+            const { stats, grad } = await evaluate(c, inputs(c, 7), true);
+            assert.ok([...stats, ...grad].every(Number.isFinite), `${backend} ${divergence} T=${temperature}: ${stats}`);
+          }
+        }
+      });
+
+      it('is exactly CE at α = 0, and at α = 1 the labels cannot reach the gradient', async () => {
+        const c = { rows: 16, classes: 10, scale: 3, temperature: 3, alpha: 0, divergence: 'forward-kl' as const };
+        const data = inputs(c, 11);
+        const { stats } = await evaluate(c, data, true);
+        assert.equal(stats[STAT.loss], stats[STAT.ce]);
+        assert.equal(stats[STAT.kd], 0);
+        const alphaOne = { ...c, alpha: 1 };
+        const first = await evaluate(alphaOne, { ...data, weights: Float32Array.of(1, 0, 0, 0, 0) }, true);
+        const relabelled = await evaluate(alphaOne, { ...data, labels: data.labels.map((y) => (y + 1) % c.classes), weights: Float32Array.of(1, 0, 0, 0, 0) }, true);
+        assert.deepEqual(relabelled.grad, first.grad);
+        assert.equal(first.stats[STAT.loss], first.stats[STAT.kd]);
+      });
+
+      it('runs as one kernel forward and one backward', async () => {
+        const c = { rows: 64, classes: 10, scale: 3, temperature: 4, alpha: 0.7, divergence: 'js' as const };
+        const data = inputs(c, 3);
+        const student = tf.tensor2d(data.student, [c.rows, c.classes]);
+        const teacher = tf.tensor2d(data.teacher, [c.rows, c.classes]);
+        const labels = tf.tensor1d(data.labels, 'int32');
+        const profile = await tf.profile(() => {
+          const lossOf = (s: tf.Tensor) => tf.reshape(tf.slice(kdStepStats(s as tf.Tensor2D, teacher, labels, c), [STAT.loss], [1]), []) as tf.Scalar;
+          return tf.grad(lossOf)(student);
+        });
+        tf.dispose([student, teacher, labels]);
+        const names = profile.kernelNames;
+        assert.equal(names.filter((n) => n === KD_STEP_STATS).length, 1, names.join(', '));
+        assert.equal(names.filter((n) => n === KD_STEP_STATS_GRAD).length, 1, names.join(', '));
+        assert.ok(names.length <= 8, `kernels of a loss and its gradient: ${names.join(', ')}`);
+      });
+    });
+  }
+});
