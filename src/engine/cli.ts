@@ -4,19 +4,24 @@
  *   distill run <config> [--runs-dir D] [--backend B] [--json]
  *   distill resume <runDir> [--json]
  *   distill validate <config>
+ *   distill backends [--json]
+ *   distill install-gpu [webgpu|tensorflow-gpu] [--dir D] [--npm P] [--verbose]
  *
- * Exit codes: 0 completed, 1 the run failed, 2 bad config or usage, 130 stopped (Ctrl-C).
+ * Exit codes: 0 completed, 1 the run (or install) failed, 2 bad config or usage, 130 stopped (Ctrl-C).
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { BACKENDS, type Backend } from '../shared/config';
 import { loadConfigFile } from '../shared/configFile';
 import { errorMessage, isDistillError } from '../shared/errors';
 import type { EngineToHost } from '../shared/protocol';
-import type { ModelReport, Summary } from '../shared/records';
+import type { BackendSurveyEntry, ModelReport, Summary } from '../shared/records';
 import { newRunId } from '../shared/runDir';
+import { OPTIONAL_MODULES_ENV, surveyBackends } from './backends/ladder';
 import { DistillEngine } from './engine';
+import { GPU_TARGETS, installGpuEngine, isInstallCancelled, type GpuTarget, type InstallProgress } from './install/gpuEngine';
 
 const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
 
@@ -150,6 +155,79 @@ async function runEngine(task: (engine: DistillEngine) => Promise<{ status: stri
   }
 }
 
+/** `distill backends` without --json: one block per rung, the fix indented under an unavailable one. */
+export function backendsTable(survey: readonly BackendSurveyEntry[]): string {
+  const width = Math.max(...survey.map((e) => e.name.length));
+  return survey
+    .map((e) => {
+      const head = `${e.name.padEnd(width)}  ${e.available ? 'available  ' : 'unavailable'}  ${e.detail}`;
+      return e.fix && !e.available ? `${head}\n${' '.repeat(width + 15)}fix: ${e.fix}` : head;
+    })
+    .join('\n');
+}
+
+/** The shell line that points the engine at a folder, for the shell this machine most likely uses. */
+export function optionalModulesAssignment(dir: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'win32') return `$env:${OPTIONAL_MODULES_ENV} = "${dir}"`;
+  return `export ${OPTIONAL_MODULES_ENV}=${/^[\w@%+=:,./-]+$/.test(dir) ? dir : `'${dir.replace(/'/g, `'\\''`)}'`}`;
+}
+
+const DOWNLOAD_LINE_INTERVAL_MS = 1000;
+
+/** Progress lines on stderr: every phase, and at most one "Downloading …" line a second. */
+function installProgressPrinter(): (p: InstallProgress) => void {
+  let percent = 0;
+  let lastMessage = '';
+  let lastDownloadLine = 0;
+  return (p) => {
+    percent = Math.min(100, percent + (p.increment ?? 0));
+    if (p.message === lastMessage) return;
+    const chatty = /^(Downloading|Resolving) /.test(p.message);
+    if (chatty && Date.now() - lastDownloadLine < DOWNLOAD_LINE_INTERVAL_MS) return;
+    if (chatty) lastDownloadLine = Date.now();
+    lastMessage = p.message;
+    process.stderr.write(`[${String(Math.round(percent)).padStart(3)}%] ${p.message}\n`);
+  };
+}
+
+async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }): Promise<number> {
+  const dir = path.resolve(opts.dir);
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(EXIT.stopped);
+    process.stderr.write('Cancelling: stopping npm and removing what it installed…\n');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    process.stderr.write(`Installing the ${target} engine into ${dir}\n`);
+    const result = await installGpuEngine({
+      target,
+      dir,
+      // This bundle: the check runs `backends --json` on it, with the new folder.
+      cliPath: __filename,
+      npmPath: opts.npm,
+      signal: abort.signal,
+      onProgress: installProgressPrinter(),
+      onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
+    });
+    if (result.warning) process.stderr.write(`warning: ${result.warning}\n`);
+    else process.stderr.write(`GPU engine installed: ${result.backend.detail}. Runs with engine.backend "auto" now use it once the engine looks in ${dir}.\n`);
+    process.stderr.write(`Installed packages: ${Object.entries(result.dependencies).map(([n, v]) => `${n}@${v}`).join(', ')}\n`);
+    process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
+    process.stdout.write(optionalModulesAssignment(dir) + '\n');
+    return EXIT.completed;
+  } catch (e) {
+    if (isInstallCancelled(e)) {
+      process.stderr.write(`distill: ${e.message}\n`);
+      return EXIT.stopped;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 const backendOption = new Option('--backend <name>', 'override engine.backend').choices(BACKENDS as unknown as string[]);
 
 export function buildProgram(): Command {
@@ -189,6 +267,30 @@ export function buildProgram(): Command {
     .argument('<config>', 'path to the config file')
     .action((configFile: string) => {
       process.stdout.write(JSON.stringify(loadConfigFile(configFile), null, 2) + '\n');
+    });
+
+  program
+    .command('backends')
+    .description('list the compute backends in ladder order and whether each loads here (and if not, why and the fix)')
+    .option('--json', 'print the list as one JSON array')
+    .action(async (opts: OutputOptions) => {
+      const survey = await surveyBackends();
+      process.stdout.write((opts.json ? JSON.stringify(survey) : backendsTable(survey)) + '\n');
+    });
+
+  program
+    .command('install-gpu')
+    .description(`install a GPU backend with npm into a folder the engine reads through ${OPTIONAL_MODULES_ENV}, and check it loads`)
+    .addArgument(
+      new Argument('[target]', 'webgpu: any Vulkan, Metal or D3D12 GPU (about 65 MB download); tensorflow-gpu: NVIDIA with CUDA 11.2 + cuDNN 8.1 (its install downloads libtensorflow from Google)')
+        .choices(GPU_TARGETS as unknown as string[])
+        .default('webgpu'),
+    )
+    .option('--dir <folder>', 'where to install', path.join(os.homedir(), '.distill', 'gpu-engine'))
+    .option('--npm <path>', 'the npm executable (default: npm from PATH)')
+    .option('--verbose', "print npm's own output")
+    .action(async (target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }) => {
+      process.exitCode = await installGpu(target, opts);
     });
 
   return program;

@@ -3,6 +3,7 @@
  * Nothing here loads tfjs or reads large files; activation time is logged ("Distill activated in … ms").
  */
 import * as vscode from 'vscode';
+import { registerGpuEngineCommands } from './commands/gpuEngineCommands';
 import { registerModelCommands } from './commands/modelCommands';
 import { registerRunCommands } from './commands/runCommands';
 import { ConfigLocator } from './configs';
@@ -39,6 +40,7 @@ export function activate(context: vscode.ExtensionContext): void {
     runs,
     registerRunCommands({ runs, runsView, configs, dashboard, log }),
     registerModelCommands({ configs, catalog, modelsView }),
+    registerGpuEngineCommands({ extensionUri: context.extensionUri, globalStorageUri: context.globalStorageUri, log }),
     configs.onDidChange(() => void runsView.rewatch()),
     onDidChangeSettings(() => void runsView.rewatch()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('Workspace trusted: runs can start.')),

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EngineToHost } from '../../src/shared/protocol';
-import type { StatusFile } from '../../src/shared/records';
+import type { BackendSurveyEntry, StatusFile } from '../../src/shared/records';
 import { readJson } from '../../src/shared/runDir';
 import { fashionMnistData } from '../fixtures/fashionMnist';
 import { tempDir } from './helpers';
@@ -26,7 +26,14 @@ function writeConfig(dir: string, overrides: Record<string, unknown> = {}): stri
   return file;
 }
 
-const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, env });
+
+/** This process's environment without a folder of optional backends, so the survey sees only what is bundled. */
+function envWithout(name: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env[name];
+  return env;
+}
 
 describe('distill CLI', function () {
   this.timeout(300_000);
@@ -111,5 +118,51 @@ describe('distill CLI', function () {
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.equal(readJson<StatusFile>(path.join(runDir, 'status.json'))!.status, 'completed');
     assert.ok(fs.existsSync(path.join(runDir, 'summary.json')));
+  });
+
+  it('`backends --json` lists every rung of the ladder and whether it loads here', () => {
+    const r = cli(['backends', '--json'], envWithout('DISTILL_OPTIONAL_MODULES'));
+    assert.equal(r.status, 0, r.stderr);
+    const survey = JSON.parse(r.stdout) as BackendSurveyEntry[];
+    assert.deepEqual(survey.map((e) => e.name), ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
+    const byName = Object.fromEntries(survey.map((e) => [e.name, e]));
+    assert.equal(byName.wasm.available, true);
+    assert.match(byName.wasm.detail, /^wasm \(SIMD, \d+ threads?\)$/);
+    assert.equal(byName.cpu.available, true);
+    assert.equal(byName['tensorflow-gpu'].available, false);
+    assert.match(byName['tensorflow-gpu'].detail, /@tensorflow\/tfjs-node-gpu is not installed/);
+    assert.match(byName['tensorflow-gpu'].fix!, /npm install --prefix/);
+  });
+
+  it('`backends` prints the same as a table, with the fix under an unavailable backend', () => {
+    const r = cli(['backends'], envWithout('DISTILL_OPTIONAL_MODULES'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^tensorflow-gpu {2}unavailable {2}package @tensorflow\/tfjs-node-gpu is not installed\n {29}fix: Run "Distill: Install GPU Engine" in VS Code \(or `distill install-gpu tensorflow-gpu`\)/);
+    // The tests' adapter is SwiftShader (test/support/softwareGpu.ts), which `auto` declines, saying so.
+    assert.match(r.stdout, /^webgpu {10}unavailable {2}only a software WebGPU adapter was found \(google swiftshader/m);
+    assert.match(r.stdout, /^wasm {12}available {4}wasm \(SIMD/m);
+    assert.match(r.stdout, /^cpu {13}available {4}cpu \(pure JavaScript/m);
+  });
+
+  it('`install-gpu` exits 1 naming the registry it cannot reach, and writes nothing', () => {
+    const dir = tempDir();
+    const target = path.join(dir, 'gpu-engine');
+    const r = cli(['install-gpu', 'webgpu', '--dir', target], {
+      ...process.env,
+      npm_config_registry: 'http://127.0.0.1:9/',
+      npm_config_cache: path.join(dir, 'npm-cache'),
+      npm_config_fetch_retries: '0',
+      npm_config_update_notifier: 'false',
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /distill: npm could not reach the registry http:\/\/127\.0\.0\.1:9 \(connect ECONNREFUSED 127\.0\.0\.1:9\)\. .*`npm config get registry`/);
+    assert.equal(r.stdout, '', 'no export line after a failure');
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('gpu-engine')), [], 'neither the folder nor a staging folder is left');
+  });
+
+  it('`install-gpu` exits 2 for an unknown target', () => {
+    const r = cli(['install-gpu', 'cuda12']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /'cuda12' is invalid for argument 'target'\. Allowed choices are webgpu, tensorflow-gpu/);
   });
 });

@@ -58,10 +58,12 @@ class Unavailable extends Error {
 
 /** Where optional packages may live: the workspace, or a folder named by the setting / environment variable. */
 const INSTALL_WHERE = 'in the workspace, or with `npm install --prefix <folder>` and the setting distill.engine.optionalModules (DISTILL_OPTIONAL_MODULES for the CLI) set to <folder>';
+/** The one-step installers of the GPU backends: the extension's command and the CLI's. */
+const GPU_INSTALLER = (target: string) => `Run "Distill: Install GPU Engine" in VS Code (or \`distill install-gpu ${target}\`), or install it yourself`;
 
 const FIXES: Record<ConcreteBackend, string> = {
-  'tensorflow-gpu': `Install @tensorflow/tfjs-node-gpu ${INSTALL_WHERE} (it needs CUDA 11.2, cuDNN 8.1 and an NVIDIA GPU), or set engine.backend to "auto".`,
-  webgpu: `Install the npm packages webgpu and @tensorflow/tfjs-backend-webgpu ${INSTALL_WHERE} (they need a Vulkan, Metal or D3D12 GPU), or set engine.backend to "auto".`,
+  'tensorflow-gpu': `${GPU_INSTALLER('tensorflow-gpu')}: @tensorflow/tfjs-node-gpu ${INSTALL_WHERE} (it needs CUDA 11.2, cuDNN 8.1 and an NVIDIA GPU), or set engine.backend to "auto".`,
+  webgpu: `${GPU_INSTALLER('webgpu')}: the npm packages webgpu and @tensorflow/tfjs-backend-webgpu ${INSTALL_WHERE} (they need a Vulkan, Metal or D3D12 GPU), or set engine.backend to "auto".`,
   tensorflow: `Install @tensorflow/tfjs-node ${INSTALL_WHERE}, or set engine.backend to "auto".`,
   wasm: 'Reinstall the extension: its tfjs-backend-wasm .wasm files are missing or damaged. engine.backend "cpu" works meanwhile.',
   cpu: 'Reinstall the extension.',
@@ -210,7 +212,12 @@ async function loadWebGpu(mode: LoadMode): Promise<Loaded> {
   await requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu/package.json');
   const gpu = dawn.create([]);
   const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Unavailable('no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)', FIXES.webgpu);
+  if (!adapter) {
+    throw new Unavailable(
+      'no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)',
+      'Install or update the GPU driver: on Linux, the Vulkan loader (libvulkan1) and the vendor\u2019s Vulkan driver (NVIDIA\u2019s driver includes it; check with `vulkaninfo --summary`). Or set engine.backend to "auto".',
+    );
+  }
   const info = adapter.info ?? {};
   const device = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter without a name';
   const software = isSoftwareAdapter(info);
