@@ -5,11 +5,13 @@
 // The steps run in order against one VS Code window and build on each other (mocha's `bail` stops at the first
 // failure, whose screenshot is saved as FAILED-…).
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import type { Frame } from 'playwright-core';
+import type { BackendSurveyEntry } from '../../src/shared/records';
 import { createFashionWorkspace, writeFashionConfig, type FashionWorkspace } from './fashionWorkspace';
 import { REPO_ROOT, TIMEOUTS, VSCodeSession, extensionId, waitFor } from './harness';
 
@@ -69,6 +71,27 @@ function kdProgress(runDir: string): { finishedEpochs: number[]; lastStepEpoch: 
   const finishedEpochs = records.filter((record) => record.kind === 'epoch').map((record) => record.epoch ?? -1);
   const steps = records.filter((record) => record.kind === 'step');
   return { finishedEpochs, lastStepEpoch: steps[steps.length - 1]?.epoch ?? 0 };
+}
+
+/** npm downloads about 63 MB for WebGPU, then the engine checks it loads; this only bounds a hang. */
+const GPU_INSTALL_TIMEOUT = 240_000;
+
+/** The ladder's survey (`backends --json`) of the installed extension's engine, with `optionalModules` as the
+ *  setting hands it to runs: the first available rung is what `auto` picks. */
+function backendSurvey(ui: VSCodeSession, optionalModules: string): BackendSurveyEntry[] {
+  const installed = fs.readdirSync(ui.extensionsDir).find((entry) => entry.startsWith(`${extensionId()}-`));
+  assert.ok(installed, `${extensionId()} not found in ${ui.extensionsDir}`);
+  const out = execFileSync(process.execPath, [path.join(ui.extensionsDir, installed, 'dist', 'cli.js'), 'backends', '--json'], {
+    cwd: ui.workspace,
+    env: { ...process.env, DISTILL_OPTIONAL_MODULES: optionalModules },
+    encoding: 'utf8',
+    // Dawn's complaints about missing Vulkan drivers go to stderr: kept out of the test's output.
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: TIMEOUTS.ui,
+  });
+  const json = out.split('\n').reverse().find((line) => line.trim().startsWith('['));
+  assert.ok(json, `backends --json printed no survey: ${out}`);
+  return JSON.parse(json) as BackendSurveyEntry[];
 }
 
 /** The teacher and student entries of the config, as the Models view writes them. */
@@ -291,6 +314,56 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       await ui.waitForNotification(/problems?, so the run did not start/);
       assert.equal(runDirs().length, 2, 'a run started from an invalid config');
       await ui.screenshot('start-run-refused');
+    });
+  });
+
+  // Last in this window on purpose: from here on the setting distill.engine.optionalModules points at a WebGPU
+  // install that has no adapter on this machine, so nothing after it may assume which backend a run gets.
+  describe('GPU engine: install WebGPU from the palette', function () {
+    this.timeout(GPU_INSTALL_TIMEOUT + 60_000);
+
+    it('installs WebGPU into global storage with a progress notification, warns it cannot run here, and sets the setting', async function () {
+      const ui = session();
+      await ui.clearNotifications();
+      await ui.runCommand('Distill: Install GPU Engine');
+      await ui.pickQuickItem('WebGPU');
+      await ui.waitForNotification(/installing the GPU engine \(WebGPU\)/);
+      const toast = ui.notificationToast(/installing the GPU engine \(WebGPU\)/);
+      await toast.getByRole('button', { name: 'Cancel' }).waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+      await ui.waitForToastShown(/installing the GPU engine \(WebGPU\)/);
+      await ui.screenshot('gpu-engine-installing');
+
+      // No GPU adapter reaches this VS Code's engine (nothing points Vulkan at SwiftShader here), so the packages
+      // install and the check that follows reports why the backend cannot run.
+      const warning = await ui.waitForNotification(/webgpu is installed but cannot run on this machine: .*It needs a GPU with a Vulkan, Metal or D3D12 driver/, GPU_INSTALL_TIMEOUT);
+      assert.match(warning, /no WebGPU adapter was found|only a software WebGPU adapter was found/, 'the warning gives the reason');
+      await ui.notificationToast(/installed but cannot run/).getByRole('button', { name: 'Open Log' }).waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+      await waitFor('the progress notification to close', async () =>
+        (await ui.notifications()).some((text) => /installing the GPU engine/.test(text)) ? undefined : true,
+        { lastSeen: async () => `notifications [${(await ui.notifications()).join(' | ')}]` },
+      );
+      await ui.waitForToastShown(/installed but cannot run/);
+      await ui.screenshot('gpu-engine-installed-cannot-run-here');
+
+      const storage = path.join(ui.userDataDir, 'User', 'globalStorage', extensionId());
+      const engineDir = path.join(storage, 'gpu-engine');
+      // The setting has "machine" scope, so in a remote window such as code-server's VS Code writes it to the
+      // settings of the machine the extension runs on (Machine/settings.json), not to the browser-side User ones.
+      const settingsOf = (scope: string) => {
+        const file = path.join(ui.userDataDir, scope, 'settings.json');
+        return fs.existsSync(file) ? (parseJsonc(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+      };
+      assert.equal(settingsOf('Machine')['distill.engine.optionalModules'], engineDir, 'distill.engine.optionalModules in the machine settings');
+      for (const pkg of ['webgpu', '@tensorflow/tfjs-backend-webgpu']) {
+        assert.ok(fs.existsSync(path.join(engineDir, 'node_modules', pkg, 'package.json')), `${pkg} is not installed in ${engineDir}`);
+      }
+      const leftovers = fs.readdirSync(storage).filter((entry) => entry !== 'gpu-engine' && entry.startsWith('gpu-engine'));
+      assert.deepEqual(leftovers, [], `staging or old folders left beside ${engineDir}`);
+
+      // What a later run's `auto` gets with this folder: the installed extension's engine still lands on wasm.
+      const survey = backendSurvey(ui, engineDir);
+      assert.equal(survey.find((entry) => entry.name === 'webgpu')?.available, false, `webgpu in ${JSON.stringify(survey)}`);
+      assert.equal(survey.find((entry) => entry.available)?.name, 'wasm', `first available rung in ${JSON.stringify(survey)}`);
     });
   });
 });

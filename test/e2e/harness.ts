@@ -332,11 +332,18 @@ export class VSCodeSession {
 
   /** Runs a command by its palette title, e.g. "Distill: Start Run", choosing the row whose label is exactly it. */
   async runCommand(title: string): Promise<void> {
-    await this.searchCommands(title);
     const row = this.quickInputRows().filter({ has: this.page.locator('.label-name', { hasText: exactText(title) }) }).first();
-    await waitFor(`command "${title}" in the palette`, async () => ((await row.count()) > 0 ? true : undefined), {
-      lastSeen: async () => `palette rows [${(await this.quickInputLabels()).join(' | ')}]`,
-    });
+    // The palette filters the commands known when its text was typed: one opened while the extension's contributions
+    // are still being registered (a busy machine, right after the workbench came up) never lists the command, so it
+    // is searched again until it does.
+    await waitFor(
+      `command "${title}" in the palette`,
+      async () => {
+        await this.searchCommands(title);
+        return (await row.count()) > 0 ? true : undefined;
+      },
+      { intervalMs: 1000, lastSeen: async () => `palette rows [${(await this.quickInputLabels()).join(' | ')}]` },
+    );
     await row.click({ timeout: TIMEOUTS.ui });
     await this.quickInput.waitFor({ state: 'hidden', timeout: TIMEOUTS.ui }).catch(() => undefined);
   }
@@ -489,6 +496,14 @@ export class VSCodeSession {
     return this.page.locator('.notifications-toasts .notification-list-item').filter({
       has: this.page.locator('.notification-list-item-message', { hasText: message }),
     });
+  }
+
+  /** Waits for a notification toast to finish sliding in: a screenshot taken earlier shows it faded and cut off. */
+  async waitForToastShown(message: RegExp): Promise<void> {
+    const settled = this.page.locator('.notifications-toasts .notification-toast.notification-fade-in-done').filter({
+      has: this.page.locator('.notification-list-item-message', { hasText: message }),
+    });
+    await settled.first().waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
   }
 
   /** Closes every notification toast (the command lives in the workbench, so no UI needs to be found). */
