@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: how fast Distill distils on this machine, every case measured side by side in one run.
  *
- *   kd-train       the engine's KD training loop, cnn-small and mlp students, on each available backend
+ *   kd-train       the engine's KD training loop, cnn-small and mlp students, on each available backend, with the
+ *                  kernels (GPU dispatches) one step runs
+ *   kd-composed    the same with the KD loss composed from tfjs ops instead of the fused kernels (kd/stepStats.ts)
  *   ce-train       the same students trained CE-only with plain tfjs-layers `fit`: the KD overhead yardstick
  *   teacher-infer  cnn-large forward passes, as when the engine computes teacher logits
  *   epoch          one epoch of real Fashion-MNIST through the whole engine, data loading included
@@ -14,7 +16,7 @@
  * PyTorch on CUDA, and an epoch of real Fashion-MNIST on each.
  *
  * Usage: node dist/bench.js [--json] [--quick] [--seconds N] [--batch N] [--cpu-batch N]
- *                           [--backends wasm,cpu] [--cases kd-train,ce-train,teacher-infer,epoch,torch]
+ *                           [--backends wasm,cpu] [--cases kd-train,kd-composed,ce-train,teacher-infer,epoch,torch]
  *                           [--torch-device cpu|cuda] [--torch-script FILE] [--fashion-mnist DIR] [--epoch-rows N]
  */
 import * as fs from 'node:fs';
@@ -28,7 +30,8 @@ import { errorMessage } from '../../shared/errors';
 import { LADDER, selectBackend } from '../backends/ladder';
 import type { PresetSpec } from '../models/presets';
 import { epochUnavailable, FASHION_MNIST, measureEpoch } from './epoch';
-import { measureCeFit, measureInference, measureKdTrain, type Budget, type Throughput } from './measure';
+import { hasFusedStepStats, withComposedStepStats } from '../kd/stepStats';
+import { countKdStepKernels, measureCeFit, measureInference, measureKdTrain, type Budget, type Throughput } from './measure';
 import { CASES, computeRatios, formatTable, GPU_BACKENDS, headerLine, type CaseName, type MachineInfo, type Measurement, type ModelName, type Skipped } from './report';
 import { findTorchPython, runTorchPeer, TORCH_DEVICES, torchScript, type TorchDevice } from './torch';
 
@@ -166,6 +169,7 @@ class Bench {
         samples: t.samples,
         samplesPerCpuSec: round(t.samples / t.cpuSeconds),
         tensorDelta: t.tensorDelta,
+        kernelsPerStep: t.kernelsPerStep,
         note,
       });
     } catch (e) {
@@ -198,8 +202,14 @@ async function measureBackend(bench: Bench, backend: ConcreteBackend, opts: Opti
   const batchFor = (model: ModelName) => (model === 'mlp' ? opts.batch : cnnBatch);
   const noteFor = (model: ModelName) => (model === 'mlp' ? undefined : cnnNote);
 
+  // The engine's KD step, and beside it the same step with the loss composed from tfjs ops (what it was before the
+  // fused kernels, and what tfjs-node still runs), with the kernels each runs per step.
+  const kdTrain = async (spec: PresetSpec, batch: number) => ({ ...(await measureKdTrain(spec, batch, budget)), kernelsPerStep: await countKdStepKernels(spec, batch) });
   for (const { name, spec } of STUDENTS) {
-    if (bench.wants('kd-train')) await bench.measure('kd-train', name, backend, batchFor(name), () => measureKdTrain(spec, batchFor(name), budget), noteFor(name));
+    if (bench.wants('kd-train')) await bench.measure('kd-train', name, backend, batchFor(name), () => kdTrain(spec, batchFor(name)), noteFor(name));
+    if (bench.wants('kd-composed') && hasFusedStepStats()) {
+      await bench.measure('kd-composed', name, backend, batchFor(name), () => withComposedStepStats(() => kdTrain(spec, batchFor(name))), noteFor(name) ?? 'KD loss composed from tfjs ops');
+    }
     if (bench.wants('ce-train')) await bench.measure('ce-train', name, backend, batchFor(name), () => measureCeFit(spec, batchFor(name), budget), noteFor(name));
   }
   if (bench.wants('teacher-infer')) {

@@ -26,6 +26,8 @@ export interface Throughput {
   cpuSeconds: number;
   /** Tensors alive after the measured part minus before it (absent where tfjs-layers owns the bookkeeping). */
   tensorDelta?: number;
+  /** Kernels per training step, where counted. */
+  kernelsPerStep?: number;
 }
 
 /** Fashion-MNIST-shaped samples: what the reference student and the PyTorch peer use. */
@@ -58,12 +60,43 @@ function syntheticData(rows: number) {
 
 /** KD training of `spec` through the engine's trainer: the gather, the KD loss, Adam, the batched stat read-back. */
 export async function measureKdTrain(spec: PresetSpec, batch: number, budget: Budget): Promise<Throughput> {
+  return withKdTrainer(spec, batch, async (run) => {
+    let stepsRead = 0;
+    const countSteps = (n: number) => (stepsRead += n);
+    let started = 0;
+    await run(() => started++ >= 1, countSteps);
+    stepsRead = 0;
+    const tensorsBefore = tf.memory().numTensors;
+    const elapsed = stopwatch();
+    started = 0;
+    // Polled before each step; on the synchronous CPU backends the previous step has finished by then.
+    await run(() => started++ >= budget.minSteps && elapsed().seconds >= budget.seconds, countSteps);
+    const time = elapsed();
+    return { samples: stepsRead * batch, ...time, tensorDelta: tf.memory().numTensors - tensorsBefore };
+  });
+}
+
+/** Kernels one KD training step runs once warmed up: on a GPU backend, its dispatches. */
+export async function countKdStepKernels(spec: PresetSpec, batch: number): Promise<number> {
+  return withKdTrainer(spec, batch, async (run) => {
+    let started = 0;
+    await run(() => started++ >= 1, () => 0);
+    const steps = 2;
+    started = 0;
+    const profile = await tf.profile(() => run(() => started++ >= steps, () => 0).then(() => []));
+    return Math.round(profile.kernels.length / steps);
+  });
+}
+
+type TrainerRun = (shouldStop: () => boolean, onSteps: (count: number) => void) => Promise<unknown>;
+
+/** A student, its optimizer and synthetic data for `use`, which runs the engine's trainer on them; all disposed after. */
+async function withKdTrainer<T>(spec: PresetSpec, batch: number, use: (run: TrainerRun) => Promise<T>): Promise<T> {
   const rows = batch * BATCHES_OF_DATA;
   const data = syntheticData(rows);
   const model = buildPreset(spec, INPUT_SHAPE, NUM_CLASSES, SEED, 'student');
   const optimizer = tf.train.adam(1e-3);
-  let stepsRead = 0;
-  const run = (shouldStop: () => boolean) => {
+  const run: TrainerRun = (shouldStop, onSteps) => {
     const job: TrainJob = {
       role: 'kd',
       model,
@@ -73,25 +106,14 @@ export async function measureKdTrain(spec: PresetSpec, batch: number, budget: Bu
       settings: { epochs: 10000, batchSize: batch, optimizer: 'adam', learningRate: 1e-3 },
       distillation: KD_SETTINGS,
       seed: SEED,
-      onSteps: (records) => {
-        stepsRead += records.length;
-      },
+      onSteps: (records) => onSteps(records.length),
       onEpochEnd: async () => {},
       shouldStop,
     };
     return train(job);
   };
   try {
-    let started = 0;
-    await run(() => started++ >= 1);
-    stepsRead = 0;
-    const tensorsBefore = tf.memory().numTensors;
-    const elapsed = stopwatch();
-    started = 0;
-    // Polled before each step; on the synchronous CPU backends the previous step has finished by then.
-    await run(() => started++ >= budget.minSteps && elapsed().seconds >= budget.seconds);
-    const time = elapsed();
-    return { samples: stepsRead * batch, ...time, tensorDelta: tf.memory().numTensors - tensorsBefore };
+    return await use(run);
   } finally {
     tf.dispose(data);
     optimizer.dispose();

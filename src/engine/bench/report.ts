@@ -4,7 +4,7 @@
  * `samplesPerSec`); everything else is extra detail.
  */
 
-export const CASES = ['kd-train', 'ce-train', 'teacher-infer', 'epoch'] as const;
+export const CASES = ['kd-train', 'kd-composed', 'ce-train', 'teacher-infer', 'epoch'] as const;
 export type CaseName = (typeof CASES)[number];
 export type ModelName = 'cnn-small' | 'mlp' | 'cnn-large';
 
@@ -20,6 +20,8 @@ export interface Measurement {
   samples?: number;
   /** Samples per second of this process's CPU time: steadier than wall clock on a shared machine. */
   samplesPerCpuSec?: number;
+  /** kd-train, kd-composed: kernels one training step runs (each a dispatch on a GPU backend). */
+  kernelsPerStep?: number;
   /** `tf.memory().numTensors` after the measured part minus before it: 0 when nothing leaks. */
   tensorDelta?: number;
   /** epoch: training rows after the validation split, and where the time went. */
@@ -89,6 +91,8 @@ export interface Ratios {
   kdOverheadByCpuTime: Record<string, number>;
   /** teacher-infer cnn-large: wasm ÷ PyTorch CPU (target ≥ 1). */
   teacherInferWasmOverTorch: number | null;
+  /** kd-train ÷ kd-composed samples/s: what the fused KD kernels gain, keyed `model/backend`. */
+  fusedKdSpeedup: Record<string, number>;
   /** kd-train cnn-small: each GPU backend ÷ PyTorch on CUDA, keyed by backend (target ≥ 0.25). */
   kdGpuOverTorchCuda: Record<string, number>;
   /** teacher-infer cnn-large: each GPU backend ÷ PyTorch on CUDA, keyed by backend (target ≥ 0.5). */
@@ -124,6 +128,11 @@ export function computeRatios(ms: Measurement[], skipped: Skipped[], machine: Ma
     const byCpu = cpuTimeRatio(ce, kd);
     if (byCpu !== null) kdOverheadByCpuTime[key] = byCpu;
   }
+  const fusedKdSpeedup: Record<string, number> = {};
+  for (const composed of ms.filter((m) => m.case === 'kd-composed')) {
+    const r = ratio(find(ms, 'kd-train', composed.model, composed.backend), composed);
+    if (r !== null) fusedKdSpeedup[`${composed.model}/${composed.backend}`] = r;
+  }
   const kdGpuOverTorchCuda: Record<string, number> = {};
   const teacherInferGpuOverTorchCuda: Record<string, number> = {};
   for (const backend of GPU_BACKENDS) {
@@ -143,6 +152,7 @@ export function computeRatios(ms: Measurement[], skipped: Skipped[], machine: Ma
     kdOverheadBy,
     kdOverheadByCpuTime,
     teacherInferWasmOverTorch: ratio(find(ms, 'teacher-infer', 'cnn-large', 'wasm'), find(ms, 'teacher-infer', 'cnn-large', 'cpu', 'torch')),
+    fusedKdSpeedup,
     kdGpuOverTorchCuda,
     teacherInferGpuOverTorchCuda,
     peakRssMB,
@@ -229,6 +239,9 @@ export function formatTable(ms: Measurement[], skipped: Skipped[], ratios: Ratio
         (byCpu !== undefined ? `by CPU time ${byCpu.toFixed(2)}×` : ''),
     );
   }
+  for (const [key, v] of Object.entries(ratios.fusedKdSpeedup)) {
+    out.push(`  ${`fused ÷ composed KD loss ${key.replace('/', ' ')}`.padEnd(width)} ${`${v.toFixed(2)}×`.padStart(8)}`);
+  }
   out.push(`  ${'peak RSS'.padEnd(width)} ${`${ratios.peakRssMB} MB`.padStart(8)}`);
   return out.join('\n');
 }
@@ -241,6 +254,7 @@ function describe(m: Measurement): string {
   } else if (m.samples !== undefined && m.seconds !== undefined) {
     parts.push(`${m.samples} samples in ${m.seconds.toFixed(1)} s`);
   }
+  if (m.kernelsPerStep !== undefined) parts.push(`${m.kernelsPerStep} kernels per step`);
   if (m.tensorDelta) parts.push(`${m.tensorDelta} tensors leaked`);
   if (m.engine === 'torch') parts.push(`PyTorch ${m.version ?? ''}, ${m.threads} threads`.replace('  ', ' '));
   if (m.note) parts.push(m.note);

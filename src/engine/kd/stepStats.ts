@@ -2,7 +2,7 @@
  * One training step's figures, [loss, kd, kdUnscaled, ce, accuracy], as a single fused kernel, and its gradient as
  * one more.
  *
- * Composed from tfjs ops (kdLoss plus an accuracy), the loss, its parts and their gradient take about forty kernels
+ * Composed from tfjs ops (kdLoss plus an accuracy), the loss, its parts and their gradient take about a hundred kernels
  * per step: on a GPU each one is a dispatch, and at KD's sizes (a few hundred rows of ten logits) dispatch overhead
  * is all they cost. The fused kernels compute every row's softmaxes once, in log space, and write the batch means
  * (forward) or the logits' gradient (backward) directly. Backends get them registered where we have them: cpu and
@@ -68,6 +68,21 @@ const batchAccuracy = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
     gradFunc: () => [tf.zerosLike(logits), tf.zerosLike(labels)],
   };
 }) as (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar;
+
+/**
+ * Runs `fn` with the active backend's fused kernels unregistered, so that training composes the loss from tfjs ops:
+ * the bench measures both side by side. The kernels are back when the promise settles.
+ */
+export async function withComposedStepStats<T>(fn: () => Promise<T>): Promise<T> {
+  const backend = tf.getBackend();
+  const removed = [KD_STEP_STATS, KD_STEP_STATS_GRAD].map((name) => tf.getKernel(name, backend)).filter((k): k is tf.KernelConfig => !!k);
+  for (const k of removed) tf.unregisterKernel(k.kernelName, k.backendName);
+  try {
+    return await fn();
+  } finally {
+    for (const k of removed) tf.registerKernel(k);
+  }
+}
 
 /** True when the active backend (or `backend`) has both fused kernels. */
 export function hasFusedStepStats(backend = tf.getBackend()): boolean {

@@ -1,6 +1,6 @@
 /**
  * The fused step-stats kernels (kd/stepStats.ts) in WGSL, for tfjs' webgpu backend: one dispatch for the forward
- * figures, one for the gradient, where the composed ops take about forty.
+ * figures, one for the gradient, where the composed ops take about a hundred.
  *
  * The programs follow tfjs-backend-webgpu's program interface (as its own kernels do: see argminmax_webgpu.js in
  * that package). The backend builds the preamble: the input buffers named by `variableNames` (array<f32>, or
