@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import './wasm';
-import { registerWebGpuStepStats } from '../kd/webgpuStepStats';
+import { registerWebGpuKernels } from './webgpu';
 import type { Backend, ConcreteBackend } from '../../shared/config';
 import { DistillError, errorMessage, isDistillError } from '../../shared/errors';
 import type { BackendReport, BackendSurveyEntry } from '../../shared/records';
@@ -236,7 +236,7 @@ async function loadWebGpu(mode: LoadMode): Promise<Loaded> {
   if (!g.window) g.window = globalThis;
   // Its own copy of tfjs-core registers into the same global engine and kernel registry as the bundled one.
   await requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu');
-  registerWebGpuStepStats();
+  registerWebGpuKernels();
   webGpuLoaded = { tfName: 'webgpu', software, describe: () => `webgpu (${device}${software ? ', a software adapter' : ''})` };
   return webGpuLoaded;
 }

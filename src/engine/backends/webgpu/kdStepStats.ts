@@ -1,39 +1,18 @@
 /**
  * The fused step-stats kernels (kd/stepStats.ts) in WGSL, for tfjs' webgpu backend: one dispatch for the forward
- * figures, one for the gradient, where the composed ops take about a hundred.
- *
- * The programs follow tfjs-backend-webgpu's program interface (as its own kernels do: see argminmax_webgpu.js in
- * that package). The backend builds the preamble: the input buffers named by `variableNames` (array<f32>, or
- * array<i32> for the labels), the output `result`, `uniforms` with every shape and our own fields, and `_start`,
- * which calls `main(index)`.
+ * figures, one for the gradient, where the composed ops take about a hundred. See program.ts for what the backend
+ * puts around the code (the buffers, `uniforms`, `result`).
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { KD_STEP_STATS, KD_STEP_STATS_GRAD, registerOnce, STAT_COUNT, type KdStepAttrs } from './stepStats';
-
-/** The part of tfjs-backend-webgpu's WebGPUBackend these kernels use. */
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: WebGpuProgram, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms?: { type: string; data: number[] }[]): tf.TensorInfo;
-}
-
-/** tfjs-backend-webgpu's WebGPUProgram, as far as these programs set it. */
-interface WebGpuProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  uniforms: string;
-  workgroupSize: [number, number, number];
-  size: boolean;
-  getUserCode(): string;
-}
+import type * as tf from '@tensorflow/tfjs-core';
+import { KD_STEP_STATS, KD_STEP_STATS_GRAD, STAT_COUNT, type KdStepAttrs } from '../../kd/stepStats';
+import { workgroupsFor, type UniformValue, type WebGpuBackendLike, type WebGpuProgram } from './program';
 
 /** Threads of the forward program's single workgroup; a power of two for the tree reduction. */
 const REDUCE_THREADS = 256;
 const GRADIENT_THREADS = 64;
 
 const UNIFORMS = 'temperature : f32, alpha : f32, divergence : i32,';
-const uniformData = (attrs: KdStepAttrs) => [
+const uniformData = (attrs: KdStepAttrs): UniformValue[] => [
   { type: 'float32', data: [attrs.temperature] },
   { type: 'float32', data: [attrs.alpha] },
   { type: 'int32', data: [attrs.divergence] },
@@ -205,7 +184,7 @@ function gradientProgram(rows: number, classes: number): WebGpuProgram {
     outputShape: [rows, classes],
     shaderKey: 'distillKdStepStatsGrad',
     dispatchLayout: { x: [0, 1] },
-    dispatch: [Math.ceil(rows / GRADIENT_THREADS), 1, 1],
+    dispatch: workgroupsFor(rows, GRADIENT_THREADS),
     variableNames: ['student', 'teacher', 'labels', 'dy'],
     uniforms: UNIFORMS,
     workgroupSize: [GRADIENT_THREADS, 1, 1],
@@ -276,8 +255,5 @@ function stepStatsGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(gradientProgram(rows, classes), [student, teacher, labels, dy], 'float32', uniformData(attrs as unknown as KdStepAttrs));
 }
 
-/** Registers both kernels for 'webgpu' (idempotent); the ladder calls it when it loads the webgpu backend. */
-export function registerWebGpuStepStats(): void {
-  registerOnce({ kernelName: KD_STEP_STATS, backendName: 'webgpu', kernelFunc: stepStats as tf.KernelFunc });
-  registerOnce({ kernelName: KD_STEP_STATS_GRAD, backendName: 'webgpu', kernelFunc: stepStatsGrad as tf.KernelFunc });
-}
+export const kdStepStatsConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS, backendName: 'webgpu', kernelFunc: stepStats as tf.KernelFunc };
+export const kdStepStatsGradConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS_GRAD, backendName: 'webgpu', kernelFunc: stepStatsGrad as tf.KernelFunc };

@@ -1,17 +1,21 @@
 /**
- * Parity of Distill's wasm training kernels with the cpu backend (the reference), kernel by kernel on varied
- * shapes, strides, paddings and dilations, and end to end on a small Keras-style model.
+ * Parity of Distill's training kernels with the cpu backend (the reference), kernel by kernel on varied shapes,
+ * strides, paddings and dilations: the wasm ones, also end to end on a small Keras-style model, and the webgpu ones
+ * on the SwiftShader adapter that test/support/softwareGpu.ts provides.
  */
 import { strict as assert } from 'node:assert';
 import { createRng as rng } from '../../src/shared/random';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
+import { selectBackend } from '../../src/engine/backends/ladder';
 import { ADDED_WASM_KERNELS, REPLACED_WASM_KERNELS, registerWasmTrainingKernels } from '../../src/engine/backends/wasm';
+import { registerWebGpuKernels } from '../../src/engine/backends/webgpu';
+import { conv2DBackpropFilterConfig, splitPositions } from '../../src/engine/backends/webgpu/conv2dBackpropFilter';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-type Backend = 'cpu' | 'wasm';
+type Backend = 'cpu' | 'wasm' | 'webgpu';
 
 interface HostTensor {
   values: Float32Array;
@@ -52,7 +56,8 @@ async function onBackend(backend: Backend, compute: () => tf.Tensor): Promise<Ho
   assert.ok(await tf.setBackend(backend), `the ${backend} backend failed to initialise`);
   const before = tf.memory().numTensors;
   const out = tf.tidy(compute);
-  const result = { values: Float32Array.from(out.dataSync() as Float32Array), shape: out.shape };
+  // Asynchronously: webgpu in Node cannot read back synchronously.
+  const result = { values: Float32Array.from((await out.data()) as Float32Array), shape: out.shape };
   out.dispose();
   assert.equal(tf.memory().numTensors, before, `${backend} leaked tensors`);
   return result;
@@ -60,11 +65,11 @@ async function onBackend(backend: Backend, compute: () => tf.Tensor): Promise<Ho
 
 const input = (t: HostTensor) => tf.tensor(t.values, t.shape, 'float32');
 
-/** Runs one kernel on both backends with the same inputs and compares. */
-async function compareKernel(kernelName: string, inputs: Record<string, HostTensor>, attrs: Record<string, unknown>, what: string, reference?: () => tf.Tensor): Promise<void> {
+/** Runs one kernel on cpu and on `backend` (wasm unless named) with the same inputs and compares. */
+async function compareKernel(kernelName: string, inputs: Record<string, HostTensor>, attrs: Record<string, unknown>, what: string, reference?: () => tf.Tensor, backend: Backend = 'wasm'): Promise<void> {
   const run = () => tf.engine().runKernel(kernelName, Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, input(v)])), kernelAttrs(attrs)) as tf.Tensor;
   const expected = await onBackend('cpu', reference ?? run);
-  const actual = await onBackend('wasm', run);
+  const actual = await onBackend(backend, run);
   assertClose(actual, expected, `${kernelName} ${what}`);
 }
 
@@ -163,6 +168,50 @@ function depthwiseOutputShape(c: DepthwiseCase): Shape4 {
   return tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, c.dilations, c.pad, rounding(c.pad), true).outShape as Shape4;
 }
 
+async function compareConvFilterGradient(c: ConvCase, seed: number, backend: Backend): Promise<void> {
+  const random = rng(100 + seed);
+  const x = randomTensor(c.x, random);
+  const dy = randomTensor(convOutputShape(c), random);
+  const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: rounding(c.pad), filterShape: c.filter };
+  await compareKernel('Conv2DBackpropFilter', { x, dy }, attrs, describeConv(c), undefined, backend);
+}
+
+describe('webgpu training kernels', function () {
+  this.timeout(120000);
+
+  before(async () => {
+    const report = await selectBackend('webgpu');
+    assert.equal(report.name, 'webgpu', report.reason);
+  });
+
+  after(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('replace tfjs\' Conv2DBackpropFilter, once', () => {
+    registerWebGpuKernels();
+    assert.equal(tf.getKernel('Conv2DBackpropFilter', 'webgpu')?.kernelFunc, conv2DBackpropFilterConfig.kernelFunc);
+  });
+
+  describe('Conv2DBackpropFilter (split over batch × positions)', () => {
+    const cases: ConvCase[] = [
+      ...CONV_CASES,
+      // A first conv layer at a training batch: 144 weights, 6,272 positions in 98 chunks that cross image borders.
+      { x: [8, 28, 28, 1], filter: [3, 3, 1, 16], strides: 1, pad: 'same' },
+    ];
+    cases.forEach((c, i) => it(describeConv(c), () => compareConvFilterGradient(c, i, 'webgpu')));
+  });
+
+  it('splits the positions into chunks that cover them exactly once', () => {
+    for (const [positions, weights] of [[200704, 144], [50176, 4608], [7, 3], [64, 1 << 21], [1000, 1]]) {
+      const { chunks, chunkLength } = splitPositions(positions, weights);
+      assert.ok(chunks * chunkLength >= positions && (chunks - 1) * chunkLength < positions, `${positions} positions, ${weights} weights: ${chunks} × ${chunkLength}`);
+      assert.ok(chunkLength >= Math.min(64, positions), `chunks of at least 64 positions: ${chunkLength}`);
+    }
+    assert.deepEqual(splitPositions(200704, 144), { chunks: 3136, chunkLength: 64 });
+  });
+});
+
 describe('wasm training kernels', function () {
   this.timeout(60000);
 
@@ -185,14 +234,7 @@ describe('wasm training kernels', function () {
   });
 
   describe('Conv2DBackpropFilter', () => {
-    CONV_CASES.forEach((c, i) => {
-      it(describeConv(c), async () => {
-        const random = rng(100 + i);
-        const x = randomTensor(c.x, random);
-        const dy = randomTensor(convOutputShape(c), random);
-        await compareKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: rounding(c.pad), filterShape: c.filter }, describeConv(c));
-      });
-    });
+    CONV_CASES.forEach((c, i) => it(describeConv(c), () => compareConvFilterGradient(c, i, 'wasm')));
   });
 
   describe('Conv2DBackpropInput', () => {
