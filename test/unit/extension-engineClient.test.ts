@@ -148,7 +148,10 @@ describe('EngineProcess with the real engine', () => {
   it('kills an engine that does not stop within the grace time, and the run reads as interrupted', async () => {
     const request = startRequest(3);
     const s = launch(request, (m, session) => {
-      if (isFirstKdStep(m)) void session.engine.stop(0);
+      if (!isFirstKdStep(m)) return;
+      // A hung engine: frozen, it cannot answer the stop, however long the grace time or busy the machine.
+      process.kill(session.engine.pid!, 'SIGSTOP');
+      void session.engine.stop(0);
     });
     const exit = await s.exit;
     assert.equal(exit.killedAfterTimeout, true);
