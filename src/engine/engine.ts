@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { DistillConfig } from '../shared/config';
+import { inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import type { EngineToHost, Progress } from '../shared/protocol';
 import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
@@ -32,6 +32,8 @@ interface Prepared {
   /** What later stages need of the dataset; its large arrays are not kept once they live in tensors. */
   dataset: Pick<Dataset, 'inputShape' | 'classNames'>;
   numClasses: number;
+  /** Rows per forward pass when computing logits: larger on a GPU. */
+  inferenceBatch: number;
   /** Training rows after the validation split. */
   train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
   val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
@@ -88,7 +90,12 @@ export class DistillEngine {
       this.send({ type: 'started', runId: this.status.runId, runDir, backend, resumed });
       for (const m of ladderLog) this.log('info', m);
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
-      prepared = await this.prepare(config);
+      const filled = resolveBatchSizes(config, backend.name);
+      if (filled) {
+        this.log('info', filled);
+        this.writer.writeConfig(config);
+      }
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name));
       const outcome = await this.trainStudents(config, runDir, prepared, resumed);
       if (outcome !== 'completed') return this.finish(outcome, outcome === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
@@ -105,7 +112,7 @@ export class DistillEngine {
     }
   }
 
-  private async prepare(config: DistillConfig): Promise<Prepared> {
+  private async prepare(config: DistillConfig, inferenceBatch: number): Promise<Prepared> {
     this.phase('loading-data', 'Loading data…');
     const dataset = await loadDataset(config.data, (m) => this.log('info', m));
     const sample = dataset.inputShape.reduce((a, b) => a * b, 1);
@@ -129,6 +136,7 @@ export class DistillEngine {
         trainRows: { x: xTrain, y: yTrain, count: trainRows.count },
         xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
         xTest,
+        inferenceBatch,
         log: (m) => this.log('info', m),
         phase: (p, m) => this.phase(p, m),
         progress: (p) => this.send({ type: 'steps', records: [], progress: p }),
@@ -146,6 +154,7 @@ export class DistillEngine {
       return {
         dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
         numClasses,
+        inferenceBatch,
         train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]), count: trainRows.count },
         val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
@@ -250,10 +259,10 @@ export class DistillEngine {
 
   private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: { loss: number; accuracy: number }, seconds: number, totalEpochs: number) {
     const layers: LoadedModel = { kind: 'layers', model };
-    const valLogits = await predictLogits(layers, p.val.x);
+    const valLogits = await predictLogits(layers, p.val.x, p.inferenceBatch);
     const record: EpochRecord = { kind: 'epoch', student, epoch, val: validationMetrics(valLogits, p.val.labels, p.val.teacher, p.numClasses), train: trainStats, seconds };
     this.writer.appendMetrics([record]);
-    const probeLogits = await predictLogits(layers, p.probe.x);
+    const probeLogits = await predictLogits(layers, p.probe.x, p.inferenceBatch);
     const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: rows(probeLogits, p.numClasses) };
     this.writer.appendSoftLabels(soft);
     this.status = { ...this.status, epoch, student, totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
@@ -311,7 +320,7 @@ export class DistillEngine {
       const model = await loadStudentModel(path.join(dir, 'model.json'));
       try {
         const loaded: LoadedModel = { kind: 'layers', model };
-        const logits = await predictLogits(loaded, p.test.x);
+        const logits = await predictLogits(loaded, p.test.x, p.inferenceBatch);
         return modelReport(logits, p.test.labels, C, {
           teacher: p.test.teacher,
           teacherAccuracy: teacherBase.accuracy,

@@ -34,6 +34,8 @@ export interface TeacherContext {
   /** All training rows (before the validation split), made on demand. */
   xTrainAll: () => tf.Tensor;
   xTest: tf.Tensor;
+  /** Rows per forward pass of the teacher (larger on a GPU). */
+  inferenceBatch: number;
   log(message: string): void;
   phase(phase: 'teacher-training' | 'teacher-logits', message: string): void;
   progress(p: Progress): void;
@@ -70,7 +72,7 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
       reused++;
     } else {
       ctx.phase('teacher-logits', `Computing teacher logits for ${rows} ${split} rows (cached for later runs)…`);
-      out[split] = await predictLogits(model, split === 'train' ? ctx.xTrainAll() : ctx.xTest);
+      out[split] = await predictLogits(model, split === 'train' ? ctx.xTrainAll() : ctx.xTest, ctx.inferenceBatch);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
     }

@@ -13,6 +13,8 @@ const Split = <P extends TProperties>(props: P, what: string) =>
   Type.Object(props, { additionalProperties: false, ...md(what) });
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/** Batch sizes of a config that names none (see defaultBatchSize). */
+export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
 export const DIVERGENCES = ['forward-kl', 'reverse-kl', 'js', 'mse-logits'] as const;
 export const MODEL_PRESETS = ['mlp', 'cnn-small', 'cnn-medium', 'cnn-large'] as const;
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
@@ -96,7 +98,11 @@ export const DataSchema = Type.Union([IdxData, CsvData, NpyData], {
 
 const TrainSettings = {
   epochs: Type.Integer({ minimum: 1, maximum: 10000, default: 10, ...md('Passes over the training split. Typical: 5–30.') }),
-  batchSize: Type.Integer({ minimum: 1, maximum: 65536, default: 128, ...md('Samples per optimizer step. Typical: 64–256 on CPU, 512+ on GPU.') }),
+  batchSize: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 65536,
+    ...md(`Samples per optimizer step. Default: ${DEFAULT_BATCH_SIZE.cpu} on the CPU backends, ${DEFAULT_BATCH_SIZE.gpu} on a GPU (webgpu, tensorflow-gpu), where a step of ${DEFAULT_BATCH_SIZE.gpu} rows costs about what one of ${DEFAULT_BATCH_SIZE.cpu} does. The run's \`config.json\` records the size used, and resume keeps it.`),
+  })),
   optimizer: literalUnion(OPTIMIZERS, { adam: 'Adam (β1 0.9, β2 0.999). A robust default.', sgd: 'Plain stochastic gradient descent.' }, { default: 'adam', ...md('The optimizer.') }),
   learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.001, ...md('Step size. Typical: `1e-3` for Adam, `1e-2`–`1e-1` for SGD.') }),
 };
@@ -249,6 +255,47 @@ export type ScheduleConfig = Static<typeof ScheduleSchema>;
 export type TrainSettingsConfig = Static<TObject<typeof TrainSettings>>;
 export type Backend = (typeof BACKENDS)[number];
 export type ConcreteBackend = Exclude<Backend, 'auto'>;
+
+/** The ladder's GPU backends. */
+export const GPU_BACKENDS: readonly ConcreteBackend[] = ['tensorflow-gpu', 'webgpu'];
+export const isGpuBackend = (backend: ConcreteBackend) => GPU_BACKENDS.includes(backend);
+
+/**
+ * The batch size of a config that names none, chosen by the backend a run gets: on a GPU a step is dispatch-bound
+ * at small batches, so larger ones train several times faster per epoch.
+ */
+export function defaultBatchSize(backend: ConcreteBackend): number {
+  return isGpuBackend(backend) ? DEFAULT_BATCH_SIZE.gpu : DEFAULT_BATCH_SIZE.cpu;
+}
+
+/** Rows per forward pass when computing logits (teacher, evaluation): no effect on results, only on speed. */
+export function inferenceBatchSize(backend: ConcreteBackend): number {
+  return isGpuBackend(backend) ? 4096 : 512;
+}
+
+/**
+ * Fills in the batch sizes the config leaves to the backend (training, and a preset teacher's training), in place.
+ * Returns a line for the log when it filled any.
+ */
+export function resolveBatchSizes(config: DistillConfig, backend: ConcreteBackend): string | undefined {
+  const size = defaultBatchSize(backend);
+  const filled: string[] = [];
+  if (config.training.batchSize === undefined) {
+    config.training.batchSize = size;
+    filled.push('training.batchSize');
+  }
+  if ('preset' in config.teacher && config.teacher.train.batchSize === undefined) {
+    config.teacher.train.batchSize = size;
+    filled.push('teacher.train.batchSize');
+  }
+  return filled.length ? `${filled.join(' and ')} not set: ${size}, the default on ${backend}.` : undefined;
+}
+
+/** A batch size the engine must have resolved by now (see resolveBatchSizes). */
+export function batchSizeOf(settings: TrainSettingsConfig): number {
+  if (settings.batchSize === undefined) throw new Error('Internal error: the batch size was not resolved before training.');
+  return settings.batchSize;
+}
 export type Divergence = (typeof DIVERGENCES)[number];
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
 

@@ -23,10 +23,11 @@ const DEFAULT_DATA: DataConfig = {
   classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
 };
 
-const DEFAULT_TEACHER: TeacherConfig = { preset: 'cnn-medium', train: { epochs: 3, batchSize: 128, optimizer: 'adam', learningRate: 0.001 } };
+// No batch sizes: the engine picks one for the backend a run gets (128 on CPU, 512 on a GPU).
+const DEFAULT_TEACHER: TeacherConfig = { preset: 'cnn-medium', train: { epochs: 3, optimizer: 'adam', learningRate: 0.001 } };
 const DEFAULT_STUDENT: StudentConfig = { preset: 'cnn-small' };
 
-/** Compact JSON on one line, with spaces as people write it: `{ "epochs": 3, "batchSize": 128 }`. */
+/** Compact JSON on one line, with spaces as people write it: `{ "epochs": 3, "optimizer": "adam" }`. */
 function inline(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(inline).join(', ')}]`;
   if (value && typeof value === 'object') {
@@ -81,7 +82,8 @@ export function configTemplate(options: ConfigTemplateOptions): string {
     "schedule": { "type": "constant" }
   },
 
-  "training": { "epochs": 5, "batchSize": 128, "optimizer": "adam", "learningRate": 0.001 },
+  // batchSize: 128 on CPU, 512 on a GPU unless set here.
+  "training": { "epochs": 5, "optimizer": "adam", "learningRate": 0.001 },
 
   // Also train the same student from scratch (\u03b1 = 0) so the report shows what distillation adds.
   "compare": { "baseline": true },

@@ -97,9 +97,14 @@ export class RunWriter {
   static create(dir: string, config: DistillConfig, status: StatusFile): RunWriter {
     fs.mkdirSync(dir, { recursive: true });
     const w = new RunWriter(dir);
-    writeJsonAtomic(w.file('config'), config);
+    w.writeConfig(config);
     w.writeStatus(status);
     return w;
+  }
+
+  /** The run's resolved config: written at the start, and again once the backend's defaults are filled in. */
+  writeConfig(config: DistillConfig): void {
+    writeJsonAtomic(this.file('config'), config);
   }
 
   file(name: keyof typeof RUN_FILES): string {

@@ -120,6 +120,21 @@ describe('distill CLI', function () {
     assert.ok(fs.existsSync(path.join(runDir, 'summary.json')));
   });
 
+  it('takes the backend\'s batch size where the config names none, and records it in the run\'s config.json', () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, { training: { epochs: 1 } });
+    for (const [backend, expected] of [['wasm', 128], ['webgpu', 512]] as const) {
+      // webgpu here is SwiftShader (test/support/softwareGpu.ts), which only an explicit request takes.
+      const r = cli(['run', file, '--backend', backend, '--runs-dir', path.join(dir, backend)]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout + r.stderr, new RegExp(`training\\.batchSize and teacher\\.train\\.batchSize not set: ${expected}, the default on ${backend}\\.`));
+      const [runId] = fs.readdirSync(path.join(dir, backend));
+      const saved = readJson<{ training: { batchSize: number }; teacher: { train: { batchSize: number } } }>(path.join(dir, backend, runId, 'config.json'))!;
+      assert.equal(saved.training.batchSize, expected);
+      assert.equal(saved.teacher.train.batchSize, expected);
+    }
+  });
+
   it('`backends --json` lists every rung of the ladder and whether it loads here', () => {
     const r = cli(['backends', '--json'], envWithout('DISTILL_OPTIONAL_MODULES'));
     assert.equal(r.status, 0, r.stderr);

@@ -25,14 +25,14 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import type { ConcreteBackend } from '../../shared/config';
+import { GPU_BACKENDS, type ConcreteBackend } from '../../shared/config';
 import { errorMessage } from '../../shared/errors';
 import { LADDER, selectBackend } from '../backends/ladder';
 import type { PresetSpec } from '../models/presets';
 import { epochUnavailable, FASHION_MNIST, measureEpoch } from './epoch';
 import { hasFusedStepStats, withComposedStepStats } from '../kd/stepStats';
 import { countKdStepKernels, measureCeFit, measureInference, measureKdTrain, type Budget, type Throughput } from './measure';
-import { CASES, computeRatios, formatTable, GPU_BACKENDS, headerLine, type CaseName, type MachineInfo, type Measurement, type ModelName, type Skipped } from './report';
+import { CASES, computeRatios, formatTable, headerLine, type CaseName, type MachineInfo, type Measurement, type ModelName, type Skipped } from './report';
 import { findTorchPython, runTorchPeer, TORCH_DEVICES, torchScript, type TorchDevice } from './torch';
 
 const SELECTABLE_CASES = [...CASES, 'torch'] as const;

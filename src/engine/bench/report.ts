@@ -4,6 +4,8 @@
  * `samplesPerSec`); everything else is extra detail.
  */
 
+import { GPU_BACKENDS } from '../../shared/config';
+
 export const CASES = ['kd-train', 'kd-composed', 'ce-train', 'teacher-infer', 'epoch'] as const;
 export type CaseName = (typeof CASES)[number];
 export type ModelName = 'cnn-small' | 'mlp' | 'cnn-large';
@@ -60,8 +62,6 @@ export interface MachineInfo {
   gpuBackends?: Record<string, string>;
 }
 
-/** Backends that run on a GPU: compared with PyTorch on CUDA, the same GPU. */
-export const GPU_BACKENDS: readonly string[] = ['tensorflow-gpu', 'webgpu'];
 /** The torch measurements' `backend` when PyTorch ran with `--device cuda`. */
 export const TORCH_GPU = 'cuda';
 

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { DistillConfig, TrainSettingsConfig } from '../../shared/config';
+import { batchSizeOf, type DistillConfig, type TrainSettingsConfig } from '../../shared/config';
 import type { Progress } from '../../shared/protocol';
 import type { StepRecord, StudentKind } from '../../shared/records';
 import { createRng, shuffledIndices } from '../data';
@@ -56,7 +56,8 @@ const trainableVariables = (model: tfl.LayersModel) => model.trainableWeights.ma
 
 export async function train(job: TrainJob): Promise<TrainOutcome> {
   const { model, optimizer, data, settings, role } = job;
-  const perEpoch = stepsPerEpoch(data.count, settings.batchSize);
+  const batchSize = batchSizeOf(settings);
+  const perEpoch = stepsPerEpoch(data.count, batchSize);
   const totalSteps = perEpoch * settings.epochs;
   const vars = trainableVariables(model);
   const pos: TrainPosition = structuredClone(job.start) ?? { epoch: 0, stepInEpoch: 0, globalStep: 0, epochSums: { loss: 0, accuracy: 0, steps: 0 } };
@@ -114,8 +115,8 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
         await flush();
         return { kind: 'stopped', position: structuredClone(pos) };
       }
-      const from = pos.stepInEpoch * settings.batchSize;
-      const batchIdx = order.subarray(from, Math.min(from + settings.batchSize, data.count));
+      const from = pos.stepInEpoch * batchSize;
+      const batchIdx = order.subarray(from, Math.min(from + batchSize, data.count));
       const sched = job.distillation ? scheduleAt(job.distillation, { epoch: pos.epoch, step: pos.globalStep, totalSteps, stepsPerEpoch: perEpoch }) : { temperature: 1, alpha: 0 };
       const alpha = job.alphaOverride ?? (data.teacherLogits ? sched.alpha : 0);
       const temperature = sched.temperature;
