@@ -3,8 +3,9 @@
 # (made by scripts/device/pack.sh) carried along; scripts/device/README.md has the exact `run` call.
 #
 #   scripts/device/gpu-check.sh            the real check: needs nvidia-smi and an NVIDIA GPU
-#   scripts/device/gpu-check.sh --dry-run  a rehearsal on a machine without a GPU: same steps, CPU backends, small
-#                                          sizes, nothing unpacked into /
+#   scripts/device/gpu-check.sh --dry-run  a rehearsal on a machine without a GPU: same steps, small sizes, nothing
+#                                          unpacked into /; webgpu runs on SwiftShader where Debian's chromium is
+#                                          installed (its Vulkan ICD), else the CPU backends only
 #
 # Steps: unpack node and dawn.node; list the GPU; put the Vulkan loader in place and find the NVIDIA ICD; ask Dawn for
 # an adapter; run the bench (webgpu, tensorflow-gpu when installed, wasm; PyTorch on CUDA; an epoch of real
@@ -82,6 +83,11 @@ for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulka
     break
   fi
 done
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ $DRY_RUN = 1 ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then
+  # A rehearsal of the webgpu steps on the CPU: SwiftShader, the software Vulkan driver chromium ships.
+  export VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+  echo "dry run: SwiftShader ($VK_DRIVER_FILES)"
+fi
 [ -n "${VK_DRIVER_FILES:-}" ] || echo "no NVIDIA Vulkan ICD file found: Dawn may find no adapter"
 
 step "WebGPU adapter"
@@ -89,13 +95,16 @@ step "WebGPU adapter"
 timeout -k 5 30 "$NODE" -e "
   const { create } = require(process.env.DISTILL_OPTIONAL_MODULES + '/webgpu');
   create([]).requestAdapter({ powerPreference: 'high-performance' }).then((a) => {
-    console.log(a ? 'adapter: ' + JSON.stringify({ ...a.info, isFallbackAdapter: a.info?.isFallbackAdapter }) : 'adapter: none');
+    // GPUAdapterInfo's fields are getters, which a spread would not copy.
+    const info = a && Object.fromEntries(['vendor', 'architecture', 'device', 'description', 'isFallbackAdapter'].map((k) => [k, a.info?.[k]]));
+    console.log(info ? 'adapter: ' + JSON.stringify(info) : 'adapter: none');
   });
 " 2>&1 | tee "$OUT_DIR/adapter.txt"
 
 step "bench"
-bench_args=(--backends webgpu,tensorflow-gpu,wasm --torch-device cuda --seconds 4 --cases kd-train,ce-train,teacher-infer,torch,epoch)
-[ $DRY_RUN = 1 ] && bench_args=(--backends webgpu,tensorflow-gpu,wasm --torch-device cpu --quick --cases kd-train,teacher-infer,torch,epoch --epoch-rows 3000)
+bench_args=(--backends webgpu,tensorflow-gpu,wasm --torch-device cuda --seconds 4 --cases kd-train,kd-composed,ce-train,teacher-infer,torch,epoch)
+# SwiftShader trains cnn-small at a few samples/s: the rehearsal keeps its batches and its cases small.
+[ $DRY_RUN = 1 ] && bench_args=(--backends webgpu,tensorflow-gpu,wasm --torch-device cpu --quick --batch 16 --cases kd-train,kd-composed,teacher-infer,torch)
 echo "node .device/dist/bench.js ${bench_args[*]}"
 timeout -k 10 210 "$NODE" "$DEV/dist/bench.js" "${bench_args[@]}" --torch-script "$DEV/torch_kd_student.py" --fashion-mnist "$DEV/fashion-mnist" >"$OUT_DIR/bench.txt"
 bench_status=$?
@@ -105,8 +114,10 @@ cat "$OUT_DIR/bench.txt"
 step "distillation"
 # A real one: a cnn-medium teacher trained on the carried Fashion-MNIST rows, then cnn-small distilled from it,
 # beside the same student from scratch; every readback on the way is async, as webgpu in Node needs.
-backend=webgpu teacher_epochs=2 epochs=2 max_rows=''
-[ $DRY_RUN = 1 ] && backend=wasm teacher_epochs=1 epochs=1 max_rows=', "maxSamples": { "train": 3000 }'
+# Batch 256 as in scripts/device/README.md's wasm reference figures, so that the accuracies compare.
+backend=webgpu teacher_epochs=2 epochs=2 max_rows='' teacher_preset=cnn-medium student_preset='"preset": "cnn-small"'
+[ $DRY_RUN = 1 ] && teacher_epochs=1 epochs=1 max_rows=', "maxSamples": { "train": 1500, "test": 500 }' teacher_preset=mlp student_preset='"preset": "mlp", "hidden": [32]'
+[ $DRY_RUN = 1 ] && [ -z "${VK_DRIVER_FILES:-}" ] && backend=wasm
 rm -rf "$WORK/runs" "$WORK/cache"
 cat >"$WORK/gpu-check.distill.json" <<EOF
 {
@@ -118,8 +129,8 @@ cat >"$WORK/gpu-check.distill.json" <<EOF
     "test": { "images": "$DEV/fashion-mnist/t10k-images-idx3-ubyte.gz", "labels": "$DEV/fashion-mnist/t10k-labels-idx1-ubyte.gz" },
     "validationSplit": 0.1$max_rows
   },
-  "teacher": { "preset": "cnn-medium", "train": { "epochs": $teacher_epochs, "batchSize": 256, "learningRate": 0.001 } },
-  "student": { "preset": "cnn-small" },
+  "teacher": { "preset": "$teacher_preset", "train": { "epochs": $teacher_epochs, "batchSize": 256, "learningRate": 0.001 } },
+  "student": { $student_preset },
   "distillation": { "temperature": 4, "alpha": 0.7 },
   "training": { "epochs": $epochs, "batchSize": 256, "learningRate": 0.001 },
   "compare": { "baseline": true },
@@ -150,7 +161,7 @@ for (const s of ratios?.skipped ?? []) console.log(`skipped ${[s.case, s.model, 
 const torch = lines.find((m) => m.engine === 'torch');
 const torchName = torch ? `PyTorch ${torch.version} ${torch.backend}` : 'PyTorch';
 console.log(`\nsamples/s (batch ${lines[0]?.batch ?? '?'})       webgpu   tensorflow-gpu   wasm   ${torchName}`);
-for (const [c, model] of [['kd-train', 'cnn-small'], ['ce-train', 'cnn-small'], ['kd-train', 'mlp'], ['teacher-infer', 'cnn-large']]) {
+for (const [c, model] of [['kd-train', 'cnn-small'], ['kd-composed', 'cnn-small'], ['ce-train', 'cnn-small'], ['kd-train', 'mlp'], ['kd-composed', 'mlp'], ['teacher-infer', 'cnn-large']]) {
   const torchRate = torch ? rate(c, model, torch.backend, 'torch') : undefined;
   console.log(`  ${`${c} ${model}`.padEnd(26)} ${show(rate(c, model, 'webgpu')).padStart(8)} ${show(rate(c, model, 'tensorflow-gpu')).padStart(16)} ${show(rate(c, model, 'wasm')).padStart(6)}   ${show(torchRate)}`);
 }
@@ -158,6 +169,9 @@ console.log('\nratios (ours ÷ PyTorch on CUDA, the same GPU; targets: kd-train 
 console.log(`  kd-train cnn-small:       ${JSON.stringify(ratios?.kdGpuOverTorchCuda ?? {})}`);
 console.log(`  teacher-infer cnn-large:  ${JSON.stringify(ratios?.teacherInferGpuOverTorchCuda ?? {})}`);
 console.log(`  KD overhead (CE ÷ KD):    ${JSON.stringify(ratios?.kdOverheadBy ?? {})}`);
+console.log(`  fused ÷ composed KD loss: ${JSON.stringify(ratios?.fusedKdSpeedup ?? {})}`);
+const kernels = lines.filter((m) => m.kernelsPerStep !== undefined).map((m) => `${m.case} ${m.model} ${m.backend}: ${m.kernelsPerStep}`);
+if (kernels.length) console.log(`  kernels per training step: ${kernels.join('; ')}`);
 for (const e of lines.filter((m) => m.case === 'epoch')) {
   console.log(`epoch on ${e.backend}: ${e.trainRows} rows in ${e.seconds} s (load ${e.loadSeconds}, train ${e.trainSeconds}, eval ${e.evalSeconds}), ${e.samplesPerSec} samples/s, test accuracy ${(100 * e.testAccuracy).toFixed(1)} %`);
 }
