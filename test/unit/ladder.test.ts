@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { LADDER, missingKernel, OPTIONAL_MODULES_ENV, selectBackend } from '../../src/engine/backends/ladder';
+import { isSoftwareAdapter, LADDER, missingKernel, OPTIONAL_MODULES_ENV, selectBackend } from '../../src/engine/backends/ladder';
 import { isDistillError } from '../../src/shared/errors';
 
 /** One real training-step-sized computation with a gradient, as the engine's probe does. */
@@ -85,6 +85,16 @@ describe('backend ladder', () => {
   it('lets model errors from the probe through unchanged', async () => {
     const boom = new Error('Input 0 is incompatible with layer dense: expected axis -1 to have 784, got 10');
     await assert.rejects(selectBackend('auto', { probe: () => { throw boom; } }), (e) => e === boom);
+  });
+
+  it('tells software WebGPU adapters from GPUs by their adapter info', () => {
+    // As Dawn reports them: SwiftShader (chromium's), Mesa's llvmpipe/lavapipe, Windows' WARP, and real GPUs.
+    assert.equal(isSoftwareAdapter({ vendor: 'google', architecture: 'swiftshader', device: 'swiftshader-device-subzero-', description: 'SwiftShader driver 5.0.0', isFallbackAdapter: true }), true);
+    assert.equal(isSoftwareAdapter({ vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }), true);
+    assert.equal(isSoftwareAdapter({ vendor: 'microsoft', description: 'Microsoft Basic Render Driver' }), true);
+    assert.equal(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' }), false);
+    assert.equal(isSoftwareAdapter({ vendor: 'apple', architecture: 'metal-3', description: 'Apple M2' }), false);
+    assert.equal(isSoftwareAdapter({}), false);
   });
 
   it('lists the ladder fastest first', () => {
