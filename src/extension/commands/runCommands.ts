@@ -157,14 +157,29 @@ export function registerRunCommands(deps: {
         del,
       );
       if (answer !== del) return false;
-      for (const run of targets) {
-        try {
-          await vscode.workspace.fs.delete(vscode.Uri.file(run.dir), { recursive: true, useTrash: true });
-        } catch {
-          // No trash on this system (common on servers): the user already confirmed deletion.
-          await fs.promises.rm(run.dir, { recursive: true, force: true });
+      let permanently = false;
+      for (const [i, run] of targets.entries()) {
+        if (!permanently) {
+          try {
+            await vscode.workspace.fs.delete(vscode.Uri.file(run.dir), { recursive: true, useTrash: true });
+            log.info(`Moved ${run.dir} to the trash`);
+            continue;
+          } catch (e) {
+            // No trash on this system (common on servers and in remote windows): the user agreed to a recoverable
+            // delete, so ask before making it a permanent one.
+            const rest = targets.length - i === 1 ? run.runId : `the ${targets.length - i} remaining runs`;
+            const permanent = 'Delete Permanently';
+            const choice = await vscode.window.showWarningMessage(
+              `The trash is not available here (${errorMessage(e)}). Delete ${rest} permanently? This cannot be undone.`,
+              { modal: true },
+              permanent,
+            );
+            if (choice !== permanent) break;
+            permanently = true;
+          }
         }
-        log.info(`Deleted ${run.dir}`);
+        await fs.promises.rm(run.dir, { recursive: true, force: true });
+        log.info(`Deleted ${run.dir} permanently`);
       }
       runsView.refresh();
       return true;
