@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import type { Frame } from 'playwright-core';
 import type { BackendSurveyEntry } from '../../src/shared/records';
+import { readRun, type RunSnapshot } from '../../src/shared/runDir';
 import { createFashionWorkspace, writeFashionConfig, type FashionWorkspace } from './fashionWorkspace';
 import { REPO_ROOT, TIMEOUTS, VSCodeSession, extensionId, waitFor } from './harness';
 
@@ -314,6 +315,88 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       await ui.waitForNotification(/problems?, so the run did not start/);
       assert.equal(runDirs().length, 2, 'a run started from an invalid config');
       await ui.screenshot('start-run-refused');
+    });
+  });
+
+  // After the scenario, whose steps are done with both runs by now, and before the GPU engine step, which reads no run.
+  describe('Runs view: delete a run', function () {
+    this.timeout(4 * 60_000);
+
+    it('deletes a completed run from its context menu, and asks again before deleting it permanently where there is no trash', async function () {
+      const ui = session();
+      await ui.openViewContainer('Distill');
+      const completedRows = async () => (await ui.treeItems('Runs')).filter((row) => COMPLETED_RUN.test(row)).length;
+      await waitFor('both runs to show as completed', async () => ((await completedRows()) === 2 ? true : undefined), {
+        lastSeen: async () => `Runs view [${(await ui.treeItems('Runs')).join(' | ')}]`,
+      });
+      // The oldest run, the view's last top-level row (newest first); two runs can share a label (same minute), so
+      // the row is found by its accessible position and the dialog's detail says which folder it is.
+      const runs = runDirs()
+        .map((dir) => readRun(dir))
+        .filter((run): run is RunSnapshot => !!run)
+        .sort((a, b) => (a.statusFile?.startedAt ?? '').localeCompare(b.statusFile?.startedAt ?? ''));
+      assert.equal(runs.length, 2, `runs: ${runDirs().join(', ')}`);
+      const [target, kept] = runs;
+      const targetRow = ui.viewPane('Runs').locator(`.monaco-list-row[aria-level="1"][aria-posinset="${runs.length}"]`);
+
+      /** Right-click → Delete Run → the confirmation names the run and its folder → Delete. */
+      const deleteFromMenu = async (screenshot?: string) => {
+        await ui.contextMenu(targetRow, 'Delete Run');
+        const question = await ui.waitForDialog();
+        assert.equal(question.message, `Delete run ${target.runId}? Its metrics, checkpoints and exported student go with it.`);
+        assert.equal(path.resolve(question.detail), path.resolve(target.dir), 'the confirmation names the run folder');
+        assert.ok(question.buttons.includes('Delete'), `buttons [${question.buttons.join(' | ')}]`);
+        if (screenshot) await ui.screenshot(screenshot);
+        await ui.answerDialog(/^\s*Delete\s*$/, TIMEOUTS.ui);
+      };
+      const noTrash = new RegExp(`^The trash is not available here \\((.+)\\)\\. Delete ${target.runId} permanently\\? This cannot be undone\\.$`);
+      const dialogTexts = async () =>
+        (await ui.page.locator('.monaco-dialog-box').evaluateAll((boxes) => boxes.map((box) => (box as { innerText?: string }).innerText ?? '')))
+          .map((text) => text.replace(/\s+/g, ' ').trim());
+      /** After "Delete": the folder went to the trash, or a second modal asks to delete it permanently. Which one
+       *  depends on the machine (code-server's file system has no trash; a desktop VS Code's has). */
+      const outcome = () =>
+        waitFor(
+          'the run folder to leave the runs directory, or a question about deleting it permanently',
+          async () => {
+            if (noTrash.test((await ui.page.locator('.monaco-dialog-box').count()) > 0 ? (await ui.waitForDialog()).message : '')) return 'asked';
+            return fs.existsSync(target.dir) ? undefined : 'trashed';
+          },
+          {
+            lastSeen: async () =>
+              `run folder ${fs.existsSync(target.dir) ? 'still there' : 'gone'}; dialogs [${(await dialogTexts()).join(' | ')}]; notifications [${(await ui.notifications()).join(' | ')}]`,
+          },
+        );
+
+      await deleteFromMenu('delete-run-confirm');
+      if ((await outcome()) === 'asked') {
+        // No trash here: cancelling the permanent delete keeps the run, on disk and in the view.
+        const second = await ui.waitForDialog();
+        const reason = noTrash.exec(second.message)?.[1];
+        assert.ok(reason, `the second question: "${second.message}"`);
+        assert.ok(second.buttons.includes('Delete Permanently'), `buttons [${second.buttons.join(' | ')}]`);
+        process.stderr.write(`[e2e] Delete Run: no trash here (${reason})\n`);
+        await ui.screenshot('delete-run-no-trash-question');
+        await ui.answerDialog(/^\s*Cancel\s*$/, TIMEOUTS.ui);
+        assert.ok(fs.existsSync(path.join(target.dir, 'metrics.jsonl')), `${target.dir} lost files after Cancel`);
+        // The command refreshes the view after the cancel; its rows are read once that refresh has had time to land.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        assert.equal(await completedRows(), 2, `Runs view [${(await ui.treeItems('Runs')).join(' | ')}]`);
+        assert.match((await targetRow.textContent()) ?? '', COMPLETED_RUN, 'the kept run’s row');
+        await ui.screenshot('delete-run-cancelled-run-kept');
+
+        await deleteFromMenu();
+        const again = await ui.waitForDialog();
+        assert.match(again.message, noTrash);
+        await ui.answerDialog(/^\s*Delete Permanently\s*$/, TIMEOUTS.ui);
+        await waitFor(`${target.dir} to be deleted`, async () => (fs.existsSync(target.dir) ? undefined : true));
+      }
+      assert.deepEqual(runDirs(), [kept.dir], 'what is left in the runs directory');
+      await waitFor('the deleted run to leave the Runs view', async () => ((await ui.treeItems('Runs')).length === 1 ? true : undefined), {
+        lastSeen: async () => `Runs view [${(await ui.treeItems('Runs')).join(' | ')}]`,
+      });
+      assert.equal(await completedRows(), 1, 'the other run is still listed');
+      await ui.screenshot('delete-run-deleted');
     });
   });
 

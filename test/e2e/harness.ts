@@ -461,17 +461,31 @@ export class VSCodeSession {
     }, { intervalMs: 500 });
   }
 
+  /** Waits for a modal dialog and returns what it says and offers, leaving it open (to screenshot it first). */
+  async waitForDialog(timeoutMs: number = TIMEOUTS.ui): Promise<{ message: string; detail: string; buttons: string[] }> {
+    const dialog = this.page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: timeoutMs });
+    const text = async (selector: string) => ((await dialog.locator(selector).count()) > 0 ? ((await dialog.locator(selector).first().textContent()) ?? '').trim() : '');
+    const buttons = (await dialog.locator('.dialog-buttons .monaco-button').allTextContents()).map((button) => button.trim());
+    const [message, detail] = [await text('.dialog-message-text'), await text('.dialog-message-detail')];
+    // A dialog without a detail has no message-text element: VS Code writes its message into the detail one.
+    return message ? { message, detail, buttons } : { message: detail, detail: '', buttons };
+  }
+
   /** Waits for a modal dialog (e.g. the workspace-trust question) and presses one of its buttons. */
   async answerDialog(button: string | RegExp, timeoutMs: number = TIMEOUTS.workbench): Promise<string> {
     const dialog = this.page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ state: 'visible', timeout: timeoutMs });
-    const message = (await dialog.locator('.dialog-message-text').textContent())?.trim() ?? '';
+    const { message } = await this.waitForDialog(timeoutMs);
     const choice = dialog.locator('.dialog-buttons .monaco-button').filter({ hasText: button }).first();
     await waitFor(`a dialog button ${String(button)}`, async () => ((await choice.count()) > 0 ? true : undefined), {
       lastSeen: async () => `dialog "${message}" with buttons [${(await dialog.locator('.dialog-buttons .monaco-button').allTextContents()).join(' | ')}]`,
     });
     await choice.click({ timeout: TIMEOUTS.ui });
-    await dialog.waitFor({ state: 'hidden', timeout: TIMEOUTS.ui });
+    // Answered once this dialog is gone: none is shown, or the next one (a follow-up question may open at once).
+    await waitFor(`the dialog "${message}" to close`, async () => {
+      if (!(await dialog.isVisible())) return true;
+      return (await this.waitForDialog()).message !== message ? true : undefined;
+    });
     return message;
   }
 

@@ -170,7 +170,7 @@ export function registerRunCommands(deps: {
             const rest = targets.length - i === 1 ? run.runId : `the ${targets.length - i} remaining runs`;
             const permanent = 'Delete Permanently';
             const choice = await vscode.window.showWarningMessage(
-              `The trash is not available here (${errorMessage(e)}). Delete ${rest} permanently? This cannot be undone.`,
+              `The trash is not available here (${trashFailure(e)}). Delete ${rest} permanently? This cannot be undone.`,
               { modal: true },
               permanent,
             );
@@ -178,8 +178,14 @@ export function registerRunCommands(deps: {
             permanently = true;
           }
         }
-        await fs.promises.rm(run.dir, { recursive: true, force: true });
-        log.info(`Deleted ${run.dir} permanently`);
+        try {
+          await fs.promises.rm(run.dir, { recursive: true, force: true });
+          log.info(`Deleted ${run.dir} permanently`);
+        } catch (e) {
+          log.error(`Deleting ${run.dir} failed: ${errorMessage(e)}`);
+          void vscode.window.showErrorMessage(`Distill: deleting ${run.runId} failed: ${errorMessage(e)}. Part of its folder may remain: ${run.dir}`);
+          break;
+        }
       }
       runsView.refresh();
       return true;
@@ -188,4 +194,9 @@ export function registerRunCommands(deps: {
     vscode.commands.registerCommand('distill.refreshRuns', () => runsView.rewatch()),
     vscode.commands.registerCommand('distill.showLog', () => log.show()),
   );
+}
+
+/** The file service's reason, without its remote-authority prefix (vscode-remote://host:port) or final full stop. */
+function trashFailure(e: unknown): string {
+  return errorMessage(e).replace(/vscode-remote:\/\/[^/]+/g, '').replace(/\.\s*$/, '');
 }
