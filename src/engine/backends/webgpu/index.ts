@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig, rememberStockConv2DBackpropFilter } from './conv2dBackpropFilter';
+import { registerOnce } from '../../kd/stepStats';
 import { kdStepStatsConfig, kdStepStatsGradConfig } from './kdStepStats';
 
 /** Kernels tfjs' webgpu backend does not have. */
@@ -13,7 +14,7 @@ const REPLACED: readonly tf.KernelConfig[] = [conv2DBackpropFilterConfig];
 
 /** Registers our kernels for 'webgpu'. Idempotent; call it after the backend package is imported. */
 export function registerWebGpuKernels(): void {
-  for (const config of ADDED) if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
+  for (const config of ADDED) registerOnce(config);
   for (const config of REPLACED) {
     const current = tf.getKernel(config.kernelName, config.backendName);
     if (current?.kernelFunc === config.kernelFunc) continue;
