@@ -140,7 +140,13 @@ export const conv2DBackpropFilterConfig: tf.KernelConfig = {
   kernelFunc: conv2DBackpropFilter as tf.KernelFunc,
 };
 
-/** Remembers tfjs' kernel before ours replaces it, for the cases ours delegates. */
-export function rememberStockConv2DBackpropFilter(config: tf.KernelConfig | undefined): void {
-  if (config && config.kernelFunc !== conv2DBackpropFilterConfig.kernelFunc) stockKernel ??= config;
+/** Puts ours in place of tfjs' kernel, remembering that one for the cases ours delegates. Idempotent. */
+export function replaceConv2DBackpropFilter(): void {
+  const current = tf.getKernel(conv2DBackpropFilterConfig.kernelName, 'webgpu');
+  if (current?.kernelFunc === conv2DBackpropFilterConfig.kernelFunc) return;
+  if (current) {
+    stockKernel ??= current;
+    tf.unregisterKernel(current.kernelName, current.backendName);
+  }
+  tf.registerKernel(conv2DBackpropFilterConfig);
 }
