@@ -162,12 +162,14 @@ describe('backend ladder: optional packages', () => {
     );
     // Importing the tfjs backend without an adapter would be a bug: this one says so if it happens.
     writePackage(modules, '@tensorflow/tfjs-backend-webgpu', { 'index.js': "throw new Error('imported without an adapter');\n" });
+    // As they were: unset in a fresh process, or the real Dawn's if another test file loaded it first.
+    const g = globalThis as { navigator?: { gpu?: unknown }; GPUBufferUsage?: unknown };
+    const before = { gpu: g.navigator?.gpu, usage: g.GPUBufferUsage };
     const report = await selectBackend('auto', { probe: convGradientProbe });
     assert.equal(report.name, 'wasm');
     assert.equal(reasonFor(report, 'webgpu'), 'no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)');
-    const g = globalThis as { navigator?: { gpu?: unknown }; GPUBufferUsage?: unknown };
-    assert.equal(g.navigator?.gpu, undefined);
-    assert.equal(g.GPUBufferUsage, undefined);
+    assert.equal(g.navigator?.gpu, before.gpu);
+    assert.equal(g.GPUBufferUsage, before.usage);
   });
 
   it('names the missing CUDA library when tfjs-node-gpu is installed but cannot load', async () => {
