@@ -14,11 +14,11 @@ import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo,
 import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
 import { selectBackend } from './backends/ladder';
 import { gatherSamples, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
-import { countParams, measureLatency, modelReport, validationMetrics } from './eval/report';
+import { measureLatency, modelReport, validationMetrics } from './eval/report';
 import { kdLoss } from './kd/losses';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
-import { teacherLogits, TeacherTrainingStopped } from './teacher';
+import { teacherLogits, TeacherTrainingStopped, type Teacher } from './teachers';
 import { loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
 import { NonFiniteLossError, train } from './train/trainer';
 
@@ -39,7 +39,8 @@ interface Prepared {
   val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
   probe: { x: tf.Tensor; indices: number[] };
-  teacherModel?: LoadedModel;
+  /** The open teacher, for its params, bytes and latency in the report. */
+  teacher: Teacher;
 }
 
 export class DistillEngine {
@@ -138,6 +139,7 @@ export class DistillEngine {
         xTest,
         inferenceBatch,
         log: (m) => this.log('info', m),
+        warn: (m) => this.log('warn', m),
         phase: (p, m) => this.phase(p, m),
         progress: (p) => this.send({ type: 'steps', records: [], progress: p }),
         shouldStop: () => this.stopReason !== undefined,
@@ -159,7 +161,7 @@ export class DistillEngine {
         val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
         probe: { x: toX(probeRows), indices: probeIdx },
-        teacherModel: teacher.model,
+        teacher: teacher.teacher,
       };
     } catch (e) {
       xTrain.dispose();
@@ -312,10 +314,8 @@ export class DistillEngine {
     const C = p.numClasses;
     const shape = p.dataset.inputShape;
     const latency = config.evaluation.latency;
-    const teacherBase = modelReport(p.test.teacher, p.test.labels, C, {
-      params: p.teacherModel ? countParams(p.teacherModel) : null,
-      latencyMs: latency && p.teacherModel ? await measureLatency(p.teacherModel, shape) : undefined,
-    });
+    const facts = await p.teacher.facts(latency);
+    const teacherBase = { ...modelReport(p.test.teacher, p.test.labels, C, facts), ...(facts.runtime ? { runtime: facts.runtime } : {}) };
     const studentReport = async (dir: string): Promise<ModelReport> => {
       const model = await loadStudentModel(path.join(dir, 'model.json'));
       try {
@@ -391,7 +391,7 @@ async function probeTraining(config: DistillConfig): Promise<void> {
 
 function disposePrepared(p: Prepared) {
   tf.dispose([p.train.x, p.train.y, p.train.teacherLogits, p.val.x, p.test.x, p.probe.x]);
-  p.teacherModel?.model.dispose();
+  p.teacher.dispose();
 }
 
 const rows = (flat: Float32Array, classes: number): number[][] =>

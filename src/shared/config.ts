@@ -123,7 +123,52 @@ const ModelFile = Type.Object({
   model: PathString('A TensorFlow.js `model.json` (LayersModel or GraphModel) whose outputs are logits (no softmax).'),
 }, { additionalProperties: false, title: 'Model file' });
 
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+export const INPUT_LAYOUTS = ['auto', 'NCHW', 'NHWC'] as const;
+export const TEACHER_OUTPUTS = ['logits', 'probabilities'] as const;
+export const RESIZE_MODES = ['bilinear', 'nearest'] as const;
+
+const teacherOutputs = literalUnion(TEACHER_OUTPUTS, {
+  logits: 'The teacher gives raw logits (no softmax at the end). What Distill expects.',
+  probabilities: 'The teacher ends in a softmax: Distill takes the log of each value (log p is a valid set of logits: softmax(log p) = p).',
+}, { default: 'logits', ...md('What the teacher\u2019s output holds. A teacher whose rows are non-negative and sum to 1 gets a warning suggesting `"probabilities"`.') });
+
+const resizeMode = (what: string) => literalUnion(RESIZE_MODES, {
+  bilinear: 'Bilinear with half-pixel centres, as PyTorch\u2019s `F.interpolate(mode="bilinear", align_corners=False)` and tf.image.resize.',
+  nearest: 'Nearest neighbour.',
+}, { default: 'bilinear', ...md(what) });
+
+export const TeacherPreprocessSchema = Type.Object({
+  channels: Type.Optional(Type.Literal(3, md('`3`: repeat a grayscale channel three times, for a teacher trained on RGB images (e.g. an ImageNet model).'))),
+  resize: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 2, maxItems: 2, ...md('`[height, width]` the teacher expects, e.g. `[224, 224]`. Each image is resized (see `resizeMode`) before the teacher sees it.') })),
+  resizeMode: Type.Optional(resizeMode('How `resize` interpolates.')),
+  scale: Type.Optional(Type.Number({ default: 1, ...md('Multiply each value by this first. The values start as the student sees them (after `data.normalize`: IDX and image data in [0, 1]). E.g. `255` for a teacher trained on raw pixels.') })),
+  mean: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4, ...md('Per-channel mean to subtract after scaling, e.g. ImageNet\u2019s `[0.485, 0.456, 0.406]` (torchvision `Normalize`). One value applies to every channel.') })),
+  std: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 4, ...md('Per-channel standard deviation to divide by after subtracting `mean`, e.g. `[0.229, 0.224, 0.225]`.') })),
+}, { additionalProperties: false, ...md('Preprocessing the teacher expects when it differs from the student\u2019s, applied to the teacher\u2019s input only: `channels`, then `resize`, then `(x · scale − mean[c]) / std[c]`.') });
+
+const TeacherModelFile = Type.Object({
+  model: PathString('The teacher: an ONNX model (`.onnx`, e.g. from `torch.onnx.export`) or a TensorFlow.js `model.json` (LayersModel or GraphModel). The format follows the file\u2019s extension. Its outputs should be logits (no softmax), or set `outputs`.'),
+  outputs: Type.Optional(teacherOutputs),
+  preprocess: Type.Optional(TeacherPreprocessSchema),
+  input: Type.Optional(Type.String({ minLength: 1, ...md('ONNX only: the name of the model input to feed. Default: the first input.') })),
+  output: Type.Optional(Type.String({ minLength: 1, ...md('ONNX only: the name of the model output holding the logits. Default: the first output.') })),
+  inputLayout: Type.Optional(literalUnion(INPUT_LAYOUTS, {
+    auto: 'Detect from the model\u2019s input shape and the data\u2019s: channels first (PyTorch) or last (TensorFlow). NCHW when both fit.',
+    NCHW: 'Channels first, `[N, C, H, W]`: PyTorch\u2019s layout.',
+    NHWC: 'Channels last, `[N, H, W, C]`: TensorFlow\u2019s and Distill\u2019s own.',
+  }, { default: 'auto', ...md('ONNX only: the layout of the teacher\u2019s image input. Distill\u2019s rows are NHWC and are transposed when the teacher wants NCHW.') })),
+  executionProviders: Type.Optional(Type.Array(literalUnion(EXECUTION_PROVIDERS, {
+    cpu: 'CPU. Always present.',
+    cuda: 'NVIDIA CUDA 12 (install with `distill install onnx --cuda`, or the command Distill: Install ONNX Runtime).',
+    dml: 'DirectML (Windows).',
+    coreml: 'CoreML (macOS).',
+    webgpu: 'WebGPU (where the installed onnxruntime-node ships it).',
+  }, md('An ONNX Runtime execution provider.')), { minItems: 1, uniqueItems: true, ...md('ONNX only: the execution providers to try, in order; the first that loads runs the teacher, and the report says which. Default: `["cpu"]`.') })),
+}, { additionalProperties: false, title: 'Teacher model file (ONNX or TensorFlow.js)' });
+
 const TeacherLogits = Type.Object({
+  outputs: Type.Optional(teacherOutputs),
   logits: Type.Object({
     train: PathString('Teacher logits for the training rows: float32 `.npy` `[N, C]`, or `.jsonl` with one array per line, in data order.'),
     test: PathString('Teacher logits for the test rows, same format.'),
@@ -138,9 +183,11 @@ const TeacherPreset = Type.Object({
 
 const StudentPreset = Type.Object({ preset: presetName, ...presetOptions }, { additionalProperties: false, title: 'Student preset' });
 
-export const TeacherSchema = Type.Union([ModelFile, TeacherLogits, TeacherPreset], {
-  ...md('The teacher: a model file, precomputed logits, or a preset the engine trains first (once, then cached).'),
+export const TeacherSchema = Type.Union([TeacherModelFile, TeacherLogits, TeacherPreset], {
+  ...md('The teacher: a model file (ONNX or TensorFlow.js), precomputed logits, or a preset the engine trains first (once, then cached).'),
   defaultSnippets: [
+    { label: 'Teacher from an ONNX file (e.g. PyTorch)', body: { model: '${1:teacher.onnx}' } },
+    { label: 'ImageNet-style ONNX teacher on grayscale images', body: { model: '${1:resnet18.onnx}', preprocess: { channels: 3, resize: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } } },
     { label: 'Teacher from a model file', body: { model: '${1:teacher/model.json}' } },
     { label: 'Teacher from precomputed logits', body: { logits: { train: '${1:teacher_train.npy}', test: '${2:teacher_test.npy}' } } },
     { label: 'Teacher trained by the engine', body: { preset: 'cnn-large', train: { epochs: 8 } } },
@@ -250,6 +297,9 @@ export const ConfigSchema = Type.Object({
 export type DistillConfig = Static<typeof ConfigSchema>;
 export type DataConfig = Static<typeof DataSchema>;
 export type TeacherConfig = Static<typeof TeacherSchema>;
+export type TeacherModelConfig = Static<typeof TeacherModelFile>;
+export type TeacherPreprocess = Static<typeof TeacherPreprocessSchema>;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 export type StudentConfig = Static<typeof StudentSchema>;
 export type ScheduleConfig = Static<typeof ScheduleSchema>;
 export type TrainSettingsConfig = Static<TObject<typeof TrainSettings>>;

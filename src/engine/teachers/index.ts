@@ -1,0 +1,124 @@
+/**
+ * The teacher's logits for the train and test rows, whatever kind of teacher it is (`teachers/*.ts`, one module per
+ * kind), computed once per (teacher identity, dataset content, split) and cached as float32 `.npy` under
+ * `<cacheDir>/soft-labels/`. Caching the logits is what makes distillation cheap: the training loop never runs the
+ * teacher.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { DistillConfig } from '../../shared/config';
+import type { Progress } from '../../shared/protocol';
+import { writeFileAtomic } from '../../shared/runDir';
+import { encodeNpy, loadTeacherLogits, type Dataset } from '../data';
+import { openLogitsTeacher } from './logits';
+import { openOnnxTeacher } from './onnx';
+import { presetTeacherFile } from './preset';
+import { openTfjsTeacher } from './tfjsModel';
+import type { SplitName, Teacher } from './types';
+
+export type { SplitName, Teacher, TeacherFacts } from './types';
+export { TeacherTrainingStopped } from './preset';
+
+export interface TeacherOutputs {
+  train: Float32Array;
+  test: Float32Array;
+  /** The teacher, still open: for params, bytes and latency in the report. The caller disposes it. */
+  teacher: Teacher;
+  /** Where the logits came from, for the log. */
+  source: string;
+}
+
+export interface TeacherContext {
+  config: DistillConfig;
+  dataset: Dataset;
+  /** Training rows (after the validation split), for a preset teacher. */
+  trainRows: { x: tf.Tensor; y: tf.Tensor1D; count: number };
+  /** All training rows (before the validation split), made on demand. */
+  xTrainAll: () => tf.Tensor;
+  xTest: tf.Tensor;
+  /** Rows per forward pass of the teacher (larger on a GPU). */
+  inferenceBatch: number;
+  log(message: string): void;
+  warn(message: string): void;
+  phase(phase: 'teacher-training' | 'teacher-logits', message: string): void;
+  progress(p: Progress): void;
+  shouldStop(): boolean;
+}
+
+const sha256 = (...parts: string[]) => parts.reduce((h, p) => h.update(p).update('\0'), crypto.createHash('sha256')).digest('hex');
+
+export const isOnnxFile = (file: string) => file.toLowerCase().endsWith('.onnx');
+
+/** Opens the configured teacher: the kind follows the config (and, for a model file, the file's extension). */
+export async function openTeacher(ctx: TeacherContext): Promise<Teacher> {
+  const { config, dataset } = ctx;
+  const teacher = config.teacher;
+  if ('logits' in teacher) return openLogitsTeacher(teacher, dataset);
+  const data = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
+  if ('model' in teacher && isOnnxFile(teacher.model)) {
+    return openOnnxTeacher(teacher, { ...data, batchSize: ctx.inferenceBatch, log: ctx.log });
+  }
+  const model = 'model' in teacher ? teacher : { model: await presetTeacherFile(ctx) };
+  return openTfjsTeacher(model, data, ctx.inferenceBatch);
+}
+
+export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs> {
+  const { config, dataset } = ctx;
+  const classes = dataset.numClasses;
+  const mode = ('outputs' in config.teacher ? config.teacher.outputs : undefined) ?? 'logits';
+  const teacher = await openTeacher(ctx);
+  try {
+    const key = teacher.cacheKey && (mode === 'logits' ? teacher.cacheKey : `${teacher.cacheKey}:${mode}`);
+    const out: Partial<Record<SplitName, Float32Array>> = {};
+    let reused = 0;
+    for (const split of ['train', 'test'] as const) {
+      const rows = dataset[split].count;
+      const file = key && path.join(config.output.cacheDir, 'soft-labels', `${sha256(key, dataset.fingerprint[split], split)}.npy`);
+      if (file && fs.existsSync(file)) {
+        out[split] = loadTeacherLogits(file, rows, classes, split);
+        reused++;
+        continue;
+      }
+      if (file) ctx.phase('teacher-logits', `Computing teacher logits for ${rows} ${split} rows (cached for later runs)…`);
+      const raw = await teacher.outputs(split, split === 'train' ? ctx.xTrainAll : () => ctx.xTest);
+      out[split] = mode === 'probabilities' ? logOfProbabilities(raw) : raw;
+      if (mode === 'logits' && split === 'test' && looksLikeProbabilities(raw, classes)) {
+        ctx.warn(`The teacher's outputs look like probabilities, not logits: every row is non-negative and sums to 1. KD needs logits; set teacher.outputs to "probabilities" and Distill takes their log, or export the model without its final softmax.`);
+      }
+      if (file) {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
+      }
+    }
+    return { train: out.train!, test: out.test!, teacher, source: `${teacher.describe}${reused === 2 ? ' (logits from cache)' : ''}` };
+  } catch (e) {
+    teacher.dispose();
+    throw e;
+  }
+}
+
+/**
+ * True when every row is a probability distribution: non-negative and summing to 1 within 1e-3 (a float32 softmax
+ * row sums to 1 within ~1e-6; real logits almost never do, and never all of them).
+ */
+export function looksLikeProbabilities(values: Float32Array, classes: number): boolean {
+  const rows = values.length / classes;
+  if (rows === 0) return false;
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const v = values[r * classes + c];
+      if (!(v >= 0)) return false;
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-3) return false;
+  }
+  return true;
+}
+
+/** log p, clamped at 1e-30 so that a zero becomes a very small logit (−69) rather than −∞. */
+export function logOfProbabilities(p: Float32Array): Float32Array {
+  return p.map((v) => Math.log(Math.max(v, 1e-30)));
+}
