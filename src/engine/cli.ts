@@ -6,6 +6,7 @@
  *   distill validate <config>
  *   distill backends [--json]
  *   distill install-gpu [webgpu|tensorflow-gpu] [--dir D] [--npm P] [--verbose]
+ *   distill install onnx|webgpu|tensorflow-gpu [--dir D] [--cuda] [--npm P] [--verbose]
  *
  * Exit codes: 0 completed, 1 the run (or install) failed, 2 bad config or usage, 130 stopped (Ctrl-C).
  */
@@ -21,7 +22,8 @@ import type { BackendSurveyEntry, ModelReport, Summary } from '../shared/records
 import { newRunId } from '../shared/runDir';
 import { OPTIONAL_MODULES_ENV, surveyBackends } from './backends/ladder';
 import { DistillEngine } from './engine';
-import { GPU_TARGETS, installGpuEngine, isInstallCancelled, type GpuTarget, type InstallProgress } from './install/gpuEngine';
+import { GPU_TARGETS, installGpuEngine, isGpuTarget, isInstallCancelled, type GpuTarget, type InstallProgress } from './install/gpuEngine';
+import { installOnnxRuntime, ONNX_RUNTIME_PACKAGE } from '../install/onnxRuntime';
 
 const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
 
@@ -190,8 +192,8 @@ function installProgressPrinter(): (p: InstallProgress) => void {
   };
 }
 
-async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }): Promise<number> {
-  const dir = path.resolve(opts.dir);
+/** Runs an install with Ctrl-C as its cancel button; a cancelled install exits 130 with dir unchanged. */
+async function cancellableInstall(task: (signal: AbortSignal) => Promise<number>): Promise<number> {
   const abort = new AbortController();
   const onSigint = () => {
     if (abort.signal.aborted) process.exit(EXIT.stopped);
@@ -200,23 +202,7 @@ async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; 
   };
   process.on('SIGINT', onSigint);
   try {
-    process.stderr.write(`Installing the ${target} engine into ${dir}\n`);
-    const result = await installGpuEngine({
-      target,
-      dir,
-      // This bundle: the check runs `backends --json` on it, with the new folder.
-      cliPath: __filename,
-      npmPath: opts.npm,
-      signal: abort.signal,
-      onProgress: installProgressPrinter(),
-      onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
-    });
-    if (result.warning) process.stderr.write(`warning: ${result.warning}\n`);
-    else process.stderr.write(`GPU engine installed: ${result.backend.detail}. Runs with engine.backend "auto" now use it once the engine looks in ${dir}.\n`);
-    process.stderr.write(`Installed packages: ${Object.entries(result.dependencies).map(([n, v]) => `${n}@${v}`).join(', ')}\n`);
-    process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
-    process.stdout.write(optionalModulesAssignment(dir) + '\n');
-    return EXIT.completed;
+    return await task(abort.signal);
   } catch (e) {
     if (isInstallCancelled(e)) {
       process.stderr.write(`distill: ${e.message}\n`);
@@ -227,6 +213,51 @@ async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; 
     process.off('SIGINT', onSigint);
   }
 }
+
+async function installOnnx(opts: { dir: string; npm?: string; verbose?: boolean; cuda?: boolean }): Promise<number> {
+  const dir = path.resolve(opts.dir);
+  return cancellableInstall(async (signal) => {
+    process.stderr.write(`Installing ONNX Runtime (${ONNX_RUNTIME_PACKAGE}${opts.cuda ? ', with the CUDA 12 provider' : ', CPU'}) into ${dir}\n`);
+    const result = await installOnnxRuntime({
+      dir,
+      cuda: opts.cuda,
+      npmPath: opts.npm,
+      signal,
+      onProgress: installProgressPrinter(),
+      onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
+    });
+    process.stderr.write(`ONNX Runtime ${result.runtime.version} installed; execution providers: ${result.runtime.providers.join(', ')}. ONNX teachers (teacher.model: "….onnx") and ONNX exports now work once the engine looks in ${dir}.\n`);
+    process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
+    process.stdout.write(optionalModulesAssignment(dir) + '\n');
+    return EXIT.completed;
+  });
+}
+
+async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }): Promise<number> {
+  const dir = path.resolve(opts.dir);
+  return cancellableInstall(async (signal) => {
+    process.stderr.write(`Installing the ${target} engine into ${dir}\n`);
+    const result = await installGpuEngine({
+      target,
+      dir,
+      // This bundle: the check runs `backends --json` on it, with the new folder.
+      cliPath: __filename,
+      npmPath: opts.npm,
+      signal,
+      onProgress: installProgressPrinter(),
+      onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
+    });
+    if (result.warning) process.stderr.write(`warning: ${result.warning}\n`);
+    else process.stderr.write(`GPU engine installed: ${result.backend.detail}. Runs with engine.backend "auto" now use it once the engine looks in ${dir}.\n`);
+    process.stderr.write(`Installed packages: ${Object.entries(result.dependencies).map(([n, v]) => `${n}@${v}`).join(', ')}\n`);
+    process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
+    process.stdout.write(optionalModulesAssignment(dir) + '\n');
+    return EXIT.completed;
+  });
+}
+
+/** The folder optional packages go into: DISTILL_OPTIONAL_MODULES when set (the engine reads it), else the default. */
+const defaultOptionalModulesDir = () => process.env[OPTIONAL_MODULES_ENV] || path.join(os.homedir(), '.distill', 'gpu-engine');
 
 const backendOption = new Option('--backend <name>', 'override engine.backend').choices(BACKENDS as unknown as string[]);
 
@@ -291,6 +322,22 @@ export function buildProgram(): Command {
     .option('--verbose', "print npm's own output")
     .action(async (target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }) => {
       process.exitCode = await installGpu(target, opts);
+    });
+
+  program
+    .command('install')
+    .description(`install an optional package with npm into the folder the engine reads through ${OPTIONAL_MODULES_ENV}, and check it loads`)
+    .addArgument(
+      new Argument('<what>', 'onnx: ONNX Runtime, for ONNX teachers and exports (about 113 MB); webgpu, tensorflow-gpu: a GPU backend (as install-gpu)')
+        .choices(['onnx', ...GPU_TARGETS]),
+    )
+    .option('--dir <folder>', `where to install (default: $${OPTIONAL_MODULES_ENV}, else ~/.distill/gpu-engine, the folder install-gpu uses)`)
+    .option('--cuda', 'onnx: also download the CUDA 12 execution provider (from NuGet, outside the npm registry)')
+    .option('--npm <path>', 'the npm executable (default: npm from PATH)')
+    .option('--verbose', "print npm's own output")
+    .action(async (what: string, opts: { dir?: string; cuda?: boolean; npm?: string; verbose?: boolean }) => {
+      const dir = opts.dir ?? defaultOptionalModulesDir();
+      process.exitCode = isGpuTarget(what) ? await installGpu(what, { ...opts, dir }) : await installOnnx({ ...opts, dir });
     });
 
   return program;

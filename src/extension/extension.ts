@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { registerGpuEngineCommands } from './commands/gpuEngineCommands';
 import { registerModelCommands } from './commands/modelCommands';
+import { registerOnnxRuntimeCommands } from './commands/onnxRuntimeCommands';
 import { registerRunCommands } from './commands/runCommands';
 import { ConfigLocator } from './configs';
 import { registerDashboard } from './dashboard';
@@ -41,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
     registerRunCommands({ runs, runsView, configs, dashboard, log }),
     registerModelCommands({ configs, catalog, modelsView }),
     registerGpuEngineCommands({ extensionUri: context.extensionUri, globalStorageUri: context.globalStorageUri, log }),
+    registerOnnxRuntimeCommands({ globalStorageUri: context.globalStorageUri, log }),
     configs.onDidChange(() => void runsView.rewatch()),
     onDidChangeSettings(() => void runsView.rewatch()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('Workspace trusted: runs can start.')),
