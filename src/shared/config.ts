@@ -131,18 +131,18 @@ export const RESIZE_MODES = ['bilinear', 'nearest'] as const;
 const teacherOutputs = literalUnion(TEACHER_OUTPUTS, {
   logits: 'The teacher gives raw logits (no softmax at the end). What Distill expects.',
   probabilities: 'The teacher ends in a softmax: Distill takes the log of each value (log p is a valid set of logits: softmax(log p) = p).',
-}, { default: 'logits', ...md('What the teacher\u2019s output holds. A teacher whose rows are non-negative and sum to 1 gets a warning suggesting `"probabilities"`.') });
+}, { ...md('What the teacher\u2019s output holds. Default: `"logits"`. A teacher whose rows are non-negative and sum to 1 gets a warning suggesting `"probabilities"`.') });
 
 const resizeMode = (what: string) => literalUnion(RESIZE_MODES, {
   bilinear: 'Bilinear with half-pixel centres, as PyTorch\u2019s `F.interpolate(mode="bilinear", align_corners=False)` and tf.image.resize.',
   nearest: 'Nearest neighbour.',
-}, { default: 'bilinear', ...md(what) });
+}, md(`${what} Default: \`"bilinear"\`.`));
 
 export const TeacherPreprocessSchema = Type.Object({
   channels: Type.Optional(Type.Literal(3, md('`3`: repeat a grayscale channel three times, for a teacher trained on RGB images (e.g. an ImageNet model).'))),
   resize: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 2, maxItems: 2, ...md('`[height, width]` the teacher expects, e.g. `[224, 224]`. Each image is resized (see `resizeMode`) before the teacher sees it.') })),
   resizeMode: Type.Optional(resizeMode('How `resize` interpolates.')),
-  scale: Type.Optional(Type.Number({ default: 1, ...md('Multiply each value by this first. The values start as the student sees them (after `data.normalize`: IDX and image data in [0, 1]). E.g. `255` for a teacher trained on raw pixels.') })),
+  scale: Type.Optional(Type.Number({ ...md('Multiply each value by this first (default 1). The values start as the student sees them (after `data.normalize`: IDX and image data in [0, 1]). E.g. `255` for a teacher trained on raw pixels.') })),
   mean: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4, ...md('Per-channel mean to subtract after scaling, e.g. ImageNet\u2019s `[0.485, 0.456, 0.406]` (torchvision `Normalize`). One value applies to every channel.') })),
   std: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 4, ...md('Per-channel standard deviation to divide by after subtracting `mean`, e.g. `[0.229, 0.224, 0.225]`.') })),
 }, { additionalProperties: false, ...md('Preprocessing the teacher expects when it differs from the student\u2019s, applied to the teacher\u2019s input only: `channels`, then `resize`, then `(x · scale − mean[c]) / std[c]`.') });
@@ -157,7 +157,7 @@ const TeacherModelFile = Type.Object({
     auto: 'Detect from the model\u2019s input shape and the data\u2019s: channels first (PyTorch) or last (TensorFlow). NCHW when both fit.',
     NCHW: 'Channels first, `[N, C, H, W]`: PyTorch\u2019s layout.',
     NHWC: 'Channels last, `[N, H, W, C]`: TensorFlow\u2019s and Distill\u2019s own.',
-  }, { default: 'auto', ...md('ONNX only: the layout of the teacher\u2019s image input. Distill\u2019s rows are NHWC and are transposed when the teacher wants NCHW.') })),
+  }, { ...md('ONNX only: the layout of the teacher\u2019s image input. Default: `"auto"`. Distill\u2019s rows are NHWC and are transposed when the teacher wants NCHW.') })),
   executionProviders: Type.Optional(Type.Array(literalUnion(EXECUTION_PROVIDERS, {
     cpu: 'CPU. Always present.',
     cuda: 'NVIDIA CUDA 12 (install with `distill install onnx --cuda`, or the command Distill: Install ONNX Runtime).',
