@@ -115,7 +115,7 @@ export class DistillEngine {
 
   private async prepare(config: DistillConfig, inferenceBatch: number): Promise<Prepared> {
     this.phase('loading-data', 'Loading data…');
-    const dataset = await loadDataset(config.data, (m) => this.log('info', m));
+    const dataset = await loadDataset(config.data, (m) => this.log('info', m), { cacheDir: config.output.cacheDir, warn: (m) => this.log('warn', m) });
     const sample = dataset.inputShape.reduce((a, b) => a * b, 1);
     const numClasses = dataset.numClasses;
     const split = stratifiedSplit(dataset.train.y, numClasses, config.data.validationSplit, config.seed);

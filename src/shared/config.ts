@@ -46,10 +46,10 @@ const dataCommon = {
   })),
   inputShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), {
     minItems: 1, maxItems: 3,
-    ...md('Shape of one sample, e.g. `[28, 28, 1]` (height, width, channels). IDX images infer it; for CSV and `.npy` give it to reshape flat rows for CNN models.'),
+    ...md('Shape of one sample, e.g. `[28, 28, 1]` (height, width, channels). IDX images infer it; for CSV and `.npy` give it to reshape flat rows for CNN models. For `images`, every image is converted to it (`1` channel: grayscale, `3`: RGB); default: the first training image\u2019s size and channels.'),
   })),
   normalize: literalUnion(NORMALIZATIONS, {
-    auto: 'IDX images are divided by 255; other formats are used as they are.',
+    auto: 'IDX and image-folder pixels are divided by 255; other formats are used as they are.',
     none: 'Use the values as stored.',
     minmax: 'Scale each feature to [0, 1] with the training rows\u2019 min and max.',
     standard: 'Standardize each feature with the training rows\u2019 mean and standard deviation.',
@@ -85,11 +85,39 @@ const NpyData = Type.Object({
   ...dataCommon,
 }, { additionalProperties: false, title: 'NumPy data' });
 
-export const DataSchema = Type.Union([IdxData, CsvData, NpyData], {
-  ...md('The dataset. `format` picks the loader: `idx`, `csv` or `npy`.'),
+export const IMAGE_FITS = ['stretch', 'crop'] as const;
+
+const ImageSplit = (what: string) => Type.Union([
+  Type.Object({ dir: PathString('A folder with one subfolder per class (torchvision\u2019s ImageFolder layout): `dir/cat/1.png`, `dir/dog/2.jpg`. Class names are the subfolder names, sorted.') }, { additionalProperties: false, title: 'Class folders' }),
+  Type.Object({ manifest: PathString('A `.csv` (header `path,label`) or `.jsonl` (`{"path": …, "label": …}` per line) listing the images; paths relative to the manifest\u2019s folder; labels integers or class names.') }, { additionalProperties: false, title: 'Manifest' }),
+], md(what));
+
+const ImagesData = Type.Object({
+  format: Type.Literal('images', md('PNG and JPEG images: a folder per class, or a manifest. Decoded once, then cached under `output.cacheDir`.')),
+  train: ImageSplit('Training images.'),
+  test: ImageSplit('Test images. Their classes must be among the training classes.'),
+  resizeMode: Type.Optional(literalUnion(['bilinear', 'nearest'] as const, {
+    bilinear: 'Bilinear with half-pixel centres (as PIL and torchvision without antialiasing, for upsampling).',
+    nearest: 'Nearest neighbour.',
+  }, md('How images of another size are resized to `inputShape`. Default: `"bilinear"`.'))),
+  fit: Type.Optional(literalUnion(IMAGE_FITS, {
+    stretch: 'Resize the whole image to H×W, changing its aspect ratio if need be.',
+    crop: 'Crop the centre to the aspect ratio of H×W first, then resize: nothing is stretched.',
+  }, md('How an image whose aspect ratio differs from `inputShape` is fitted. Default: `"stretch"`.'))),
+  onBadImage: Type.Optional(literalUnion(['error', 'skip'] as const, {
+    error: 'Stop with an error naming the image.',
+    skip: 'Leave the image out, with a warning that lists the skipped files.',
+  }, md('What an unreadable or corrupt image does. Default: `"error"`.'))),
+  memoryLimitMB: Type.Optional(Type.Integer({ minimum: 16, ...md('Refuse to decode when the decoded images would take more memory than this (MB). Default: 4096. Estimated before decoding from the image count and `inputShape`.') })),
+  ...dataCommon,
+}, { additionalProperties: false, title: 'Image folders' });
+
+export const DataSchema = Type.Union([IdxData, CsvData, NpyData, ImagesData], {
+  ...md('The dataset. `format` picks the loader: `idx`, `csv`, `npy` or `images`.'),
   defaultSnippets: [
     { label: 'Fashion-MNIST (IDX)', body: { format: 'idx', train: { images: '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz', labels: '/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz' }, test: { images: '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz', labels: '/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz' } } },
     { label: 'CSV', body: { format: 'csv', train: { path: '${1:train.csv}' }, test: { path: '${2:test.csv}' }, labelColumn: '${3:label}' } },
+    { label: 'Image folders (one subfolder per class)', body: { format: 'images', train: { dir: '${1:images/train}' }, test: { dir: '${2:images/test}' }, inputShape: [28, 28, 1] } },
     { label: 'NumPy', body: { format: 'npy', train: { x: '${1:x_train.npy}', y: '${2:y_train.npy}' }, test: { x: '${3:x_test.npy}', y: '${4:y_test.npy}' } } },
   ],
 });
@@ -296,6 +324,7 @@ export const ConfigSchema = Type.Object({
 
 export type DistillConfig = Static<typeof ConfigSchema>;
 export type DataConfig = Static<typeof DataSchema>;
+export type ImagesDataConfig = Static<typeof ImagesData>;
 export type TeacherConfig = Static<typeof TeacherSchema>;
 export type TeacherModelConfig = Static<typeof TeacherModelFile>;
 export type TeacherPreprocess = Static<typeof TeacherPreprocessSchema>;
