@@ -28,6 +28,8 @@ export interface TeacherOutputs {
   teacher: Teacher;
   /** Where the logits came from, for the log. */
   source: string;
+  /** A preset teacher's cached model.json, which a sweep's trials name instead of training the preset again. */
+  modelFile?: string;
 }
 
 export interface TeacherContext {
@@ -53,22 +55,27 @@ export const isOnnxFile = (file: string) => file.toLowerCase().endsWith('.onnx')
 
 /** Opens the configured teacher: the kind follows the config (and, for a model file, the file's extension). */
 export async function openTeacher(ctx: TeacherContext): Promise<Teacher> {
+  return (await openConfiguredTeacher(ctx)).teacher;
+}
+
+async function openConfiguredTeacher(ctx: TeacherContext): Promise<{ teacher: Teacher; presetFile?: string }> {
   const { config, dataset } = ctx;
   const teacher = config.teacher;
-  if ('logits' in teacher) return openLogitsTeacher(teacher, dataset);
+  if ('logits' in teacher) return { teacher: openLogitsTeacher(teacher, dataset) };
   const data = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   if ('model' in teacher && isOnnxFile(teacher.model)) {
-    return openOnnxTeacher(teacher, { ...data, batchSize: ctx.inferenceBatch, log: ctx.log });
+    return { teacher: await openOnnxTeacher(teacher, { ...data, batchSize: ctx.inferenceBatch, log: ctx.log }) };
   }
-  const model = 'model' in teacher ? teacher : { model: await presetTeacherFile(ctx) };
-  return openTfjsTeacher(model, data, ctx.inferenceBatch);
+  if ('model' in teacher) return { teacher: await openTfjsTeacher(teacher, data, ctx.inferenceBatch) };
+  const presetFile = await presetTeacherFile(ctx);
+  return { teacher: await openTfjsTeacher({ model: presetFile }, data, ctx.inferenceBatch), presetFile };
 }
 
 export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs> {
   const { config, dataset } = ctx;
   const classes = dataset.numClasses;
   const mode = ('outputs' in config.teacher ? config.teacher.outputs : undefined) ?? 'logits';
-  const teacher = await openTeacher(ctx);
+  const { teacher, presetFile } = await openConfiguredTeacher(ctx);
   try {
     const key = teacher.cacheKey && (mode === 'logits' ? teacher.cacheKey : `${teacher.cacheKey}:${mode}`);
     const out: Partial<Record<SplitName, Float32Array>> = {};
@@ -92,7 +99,7 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
         writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
       }
     }
-    return { train: out.train!, test: out.test!, teacher, source: `${teacher.describe}${reused === 2 ? ' (logits from cache)' : ''}` };
+    return { train: out.train!, test: out.test!, teacher, modelFile: presetFile, source: `${teacher.describe}${reused === 2 ? ' (logits from cache)' : ''}` };
   } catch (e) {
     teacher.dispose();
     throw e;
