@@ -8,6 +8,7 @@
  *   distill backends [--json]
  *   distill install-gpu [webgpu|tensorflow-gpu] [--dir D] [--npm P] [--verbose]
  *   distill install onnx|webgpu|tensorflow-gpu [--dir D] [--cuda] [--npm P] [--verbose]
+ *   distill export <runDir> [--format onnx|tfjs] [--out F] [--force] [--json]
  *
  * Exit codes: 0 completed, 1 the run (or install) failed, 2 bad config or usage, 130 stopped (Ctrl-C).
  */
@@ -26,6 +27,7 @@ import { formatSeconds, runSweepCommand, type SweepCliOptions } from '../sweep/c
 import { DistillEngine } from './engine';
 import { GPU_TARGETS, installGpuEngine, isGpuTarget, isInstallCancelled, type GpuTarget, type InstallProgress } from './install/gpuEngine';
 import { installOnnxRuntime, ONNX_RUNTIME_PACKAGE } from '../install/onnxRuntime';
+import { defaultExportPath, EXPORT_FORMATS, exportStudent, type ExportFormat } from './export';
 
 const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
 
@@ -335,6 +337,28 @@ export function buildProgram(): Command {
     .option('--verbose', "print npm's own output")
     .action(async (target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }) => {
       process.exitCode = await installGpu(target, opts);
+    });
+
+  program
+    .command('export')
+    .description("export a run's trained student: as ONNX (checked against the tfjs student on the test split before it is written) or as the tfjs model")
+    .argument('<runDir>', 'the run directory')
+    .addOption(new Option('--format <format>', 'onnx or tfjs').choices(EXPORT_FORMATS as unknown as string[]).default('onnx'))
+    .option('--out <path>', 'the file (onnx) or folder (tfjs) to write (default: <runId>-student[.onnx] here)')
+    .option('--force', 'replace --out if it exists')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (runDir: string, opts: { format: ExportFormat; out?: string; force?: boolean; json?: boolean }) => {
+      const result = await exportStudent(path.resolve(runDir), {
+        format: opts.format,
+        out: opts.out ?? defaultExportPath(runDir, opts.format),
+        overwrite: opts.force,
+        log: (m) => process.stderr.write(m + '\n'),
+      });
+      if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
+      else {
+        const parity = result.parity ? ` It gives the tfjs student's logits on ${result.parity.rows} test rows within ${result.parity.maxAbsDiff.toExponential(1)} (≤ ${result.parity.tolerance}, ${result.parity.runtime}).` : '';
+        process.stdout.write(`Exported the student as ${result.format === 'onnx' ? `ONNX (opset ${result.opset})` : 'tfjs'}: ${result.out} (${(result.bytes / 1024).toFixed(1)} KiB).${parity}\n`);
+      }
     });
 
   program

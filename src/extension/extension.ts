@@ -39,7 +39,7 @@ export function activate(context: vscode.ExtensionContext): void {
     catalog,
     modelsView,
     runs,
-    registerRunCommands({ runs, runsView, configs, dashboard, log }),
+    registerRunCommands({ runs, runsView, configs, dashboard, log, extensionPath: context.extensionPath }),
     registerModelCommands({ configs, catalog, modelsView }),
     registerGpuEngineCommands({ extensionUri: context.extensionUri, globalStorageUri: context.globalStorageUri, log }),
     registerOnnxRuntimeCommands({ globalStorageUri: context.globalStorageUri, log }),

@@ -31,7 +31,7 @@ export function loadOnnxRuntime(): OnnxRuntime {
     'runtime',
     failure
       ? `ONNX Runtime (${ONNX_PACKAGE}) is installed but does not load: ${failure}. Reinstall it: ${ONNX_INSTALL_FIX}.`
-      : `An ONNX teacher needs ONNX Runtime (${ONNX_PACKAGE}), which is not installed${where}. ${ONNX_INSTALL_FIX}.`,
+      : `ONNX teachers and ONNX exports need ONNX Runtime (${ONNX_PACKAGE}), which is not installed${where}. ${ONNX_INSTALL_FIX}.`,
   );
 }
 

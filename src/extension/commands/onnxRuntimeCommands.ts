@@ -73,4 +73,4 @@ export function registerOnnxRuntimeCommands(deps: { globalStorageUri: vscode.Uri
 }
 
 /** Whether a run's failure reason is ONNX Runtime missing: the notification then offers to install it. */
-export const needsOnnxRuntime = (reason: string | undefined) => !!reason && /needs ONNX Runtime \(onnxruntime-node\), which is not installed/.test(reason);
+export const needsOnnxRuntime = (reason: string | undefined) => !!reason && /need ONNX Runtime \(onnxruntime-node\), which is not installed/.test(reason);
