@@ -31,6 +31,9 @@ export interface Progress {
   loss?: number;
 }
 
+/** `debug`: for the log only (the extension's output channel, the CLI with --verbose), never the terminal by default. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
 export type EngineToHost =
   /** First message: the run exists on disk, and the backend was chosen. */
   | { type: 'started'; runId: string; runDir: string; backend: BackendReport; resumed: boolean }
@@ -42,7 +45,7 @@ export type EngineToHost =
   | { type: 'epoch'; record: EpochRecord; progress: Progress }
   /** Probe-set logits (teacher once, students each epoch). */
   | { type: 'softLabels'; record: SoftLabelRecord }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'log'; level: LogLevel; message: string }
   /** The run ended. `summary` is present when it completed. */
   | { type: 'finished'; status: Exclude<RunStatus, 'running'>; reason?: string; summary?: Summary };
 
