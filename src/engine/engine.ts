@@ -21,6 +21,7 @@ import { buildPreset, weightBytes } from './models/presets';
 import { teacherLogits, TeacherTrainingStopped } from './teacher';
 import { hasInitialModel, loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
 import { NonFiniteLossError, train } from './train/trainer';
+import { checkOutputFolders } from './outputFolders';
 
 export type Send = (message: EngineToHost) => void;
 type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -61,6 +62,7 @@ export class DistillEngine {
 
   async start(config: DistillConfig, runDir: string): Promise<Finished> {
     const runId = path.basename(runDir);
+    checkOutputFolders(config);
     this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
     this.writer = RunWriter.create(runDir, config, this.status);
     return this.execute(config, runDir, false);
@@ -136,7 +138,7 @@ export class DistillEngine {
       return this.finish('completed', undefined, summary);
     } catch (e) {
       if (e instanceof TeacherTrainingStopped) return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
-      const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : `Internal error: ${errorMessage(e)}`;
+      const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : systemErrorReason(e) ?? `Internal error: ${errorMessage(e)}`;
       // The stack is for whoever fixes the bug: the log (and the CLI's --verbose), not the user's terminal.
       if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('debug', (e as Error)?.stack ?? String(e));
       return this.finish('failed', reason);
@@ -402,6 +404,14 @@ export class DistillEngine {
   private log(level: LogLevel, message: string) {
     this.send({ type: 'log', level, message });
   }
+}
+
+/** A failed file-system call (disk full, permissions, a path that became a file) in words, with the path; else undefined. */
+function systemErrorReason(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof err.code !== 'string' || !err.syscall) return undefined;
+  const what: Record<string, string> = { ENOSPC: 'the disk is full', EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only', ENOTDIR: 'a part of the path is a file, not a folder', EISDIR: 'it is a folder', ENAMETOOLONG: 'the path is too long', EMFILE: 'too many open files', EEXIST: 'it already exists' };
+  return `Could not ${err.syscall} ${err.path ?? 'a file'}: ${what[err.code] ?? err.code}. Free space or fix the permissions and paths (output.runsDir, output.cacheDir), then resume or start the run again.`;
 }
 
 /** One training step of the configured student on a tiny random batch: proves the backend has every kernel. */
