@@ -31,9 +31,38 @@ function checkSignature(model: LoadedModel, file: string, want: number[], classe
   if (sig.outputs !== null && sig.outputs !== classes) {
     throw new DistillError('model', `Class counts disagree: the teacher ${file} outputs ${sig.outputs} classes, but the data has ${classes}. Use a teacher trained on these classes, or fix data.classNames.`, { file });
   }
-  const known = sig.input.every((d) => d !== null);
-  if (known && sig.input.reduce((a, b) => a! * b!, 1) !== want.reduce((a, b) => a * b, 1)) {
-    throw new DistillError('model', `Input shapes disagree: the teacher ${file} expects [${sig.input.join(', ')}] per sample, but the data gives [${want.join(', ')}]${preprocessed ? ' after teacher.preprocess' : ''}. Set data.inputShape, teacher.preprocess, or use a matching teacher.`, { file });
+  const feed = teacherFeedShape(sig.input, want);
+  if (feed === 'mismatch') {
+    throw new DistillError(
+      'model',
+      `Input shapes disagree: the teacher ${file} expects [${sig.input.map((d) => d ?? '?').join(', ')}] per sample, but the data gives [${want.join(', ')}]${preprocessed ? ' after teacher.preprocess' : ''}. ` +
+        'Set data.inputShape to the shape the teacher takes (the element counts must agree), set teacher.preprocess, or use a teacher trained on this data.',
+      { file, path: ['teacher', 'model'] },
+    );
+  }
+  if (feed) model.feedShape = feed;
+}
+
+/**
+ * How the data reaches the teacher: undefined when the shapes match (unknown dimensions match anything), the
+ * teacher's shape when only the layout differs and one side is flat (same element count: [784] and [28, 28, 1]),
+ * 'mismatch' otherwise.
+ */
+export function teacherFeedShape(model: (number | null)[], data: number[]): number[] | undefined | 'mismatch' {
+  if (model.length === data.length && model.every((d, i) => d === null || d === data[i])) return undefined;
+  const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  if (model.some((d) => d === null)) return 'mismatch';
+  const flat = model.length === 1 || data.length === 1;
+  return flat && count(model as number[]) === count(data) ? (model as number[]) : 'mismatch';
+}
+
+/** The teacher's logits; a model that throws on the data (an op it cannot run, a shape inside it) is a model error. */
+async function predictTeacher(model: LoadedModel, file: string, x: tf.Tensor, batch: number): Promise<Float32Array> {
+  try {
+    return await predictLogits(model, x, batch);
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new DistillError('model', `The teacher ${file} failed on the data (samples of shape [${x.shape.slice(1).join(', ')}]): ${message}. Check that it was built for this data, or re-export it.`, { file, path: ['teacher', 'model'] });
   }
 }
 
@@ -42,7 +71,7 @@ class TfjsTeacher implements Teacher {
   readonly cacheKey: string;
 
   constructor(
-    file: string,
+    private readonly file: string,
     private readonly model: LoadedModel,
     hash: string,
     private readonly preprocess: TeacherPreprocess | undefined,
@@ -55,12 +84,12 @@ class TfjsTeacher implements Teacher {
   }
 
   async outputs(_split: string, rows: () => tf.Tensor): Promise<Float32Array> {
-    if (!this.preprocess) return predictLogits(this.model, rows(), this.batch);
+    if (!this.preprocess) return predictTeacher(this.model, this.file, rows(), this.batch);
     const x = rows();
     const parts: Float32Array[] = [];
     for (let start = 0; start < x.shape[0]; start += this.batch) {
       const xb = tf.tidy(() => applyPreprocess(tf.slice(x, start, Math.min(this.batch, x.shape[0] - start)), this.preprocess));
-      parts.push(await predictLogits(this.model, xb, this.batch));
+      parts.push(await predictTeacher(this.model, this.file, xb, this.batch));
       xb.dispose();
     }
     const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
