@@ -13,6 +13,7 @@ import { readJson } from '../../src/shared/runDir';
 import { summaryTable } from '../../src/engine/cli';
 import { loadStudentModel, saveLayersModel } from '../../src/engine/models/modelFiles';
 import { fashionMnistData } from '../fixtures/fashionMnist';
+import { removeTempDir } from '../support/tempDirs';
 import { resumeEngine, runEngine, smallConfig, tempDir } from './helpers';
 
 const summaryOf = (runDir: string) => readJson<Summary>(path.join(runDir, 'summary.json'))!;
@@ -21,7 +22,7 @@ const stage = (s: Summary, name: string) => s.compression!.find((c) => c.stage =
 describe('engine: compression stages on real Fashion-MNIST', function () {
   this.timeout(900_000);
   const dir = tempDir('distill-compress-');
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  after(() => removeTempDir(dir));
   const compress = { prune: { sparsity: 0.6, epochs: 1 }, lowRank: { energy: 0.9, epochs: 1 }, quantize: ['float16', 'uint8', 'uint8-per-channel'] };
 
   let run: Awaited<ReturnType<typeof runEngine>>;

@@ -15,6 +15,7 @@ import { factorize, lowRankModel, symmetricEigen } from '../../src/engine/compre
 import { agpFor, agpSparsity, MagnitudePruner } from '../../src/engine/compress/prune';
 import { channelScales, uint8Params, writeQuantizedModel } from '../../src/engine/compress/quantize';
 import { loadStudentModel, saveLayersModel } from '../../src/engine/models/modelFiles';
+import { removeTempDir } from '../support/tempDirs';
 import { tempDir } from './helpers';
 
 const normal = (rng: () => number) => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
@@ -54,7 +55,7 @@ describe('compression: quantization', function () {
   before(async () => {
     await tf.setBackend('cpu');
   });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  after(() => removeTempDir(dir));
 
   it('float16 rounds to the nearest binary16 value (ties to even), as the IEEE definition decodes it', () => {
     const values = Float32Array.from([...randomArray(2000, 1, 3), 0, -0, 1, 65504, 1e-7, 6.1e-5, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 70000, -1e-9]);
@@ -179,7 +180,7 @@ describe('compression: pruning', function () {
       let previouslyZero: boolean[][] = [];
       try {
         for (let step = 1; step <= 16; step++) {
-          tf.tidy(() => optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, false, vars));
+          tf.tidy(() => void optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, false, vars));
           pruner.afterStep(step);
           const target = agpSparsity(step, schedule);
           const kernels = kernelValues(model);
