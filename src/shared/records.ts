@@ -116,7 +116,8 @@ export interface ModelReport {
 }
 
 /** A compression stage of `compress` (see config.ts). Folder: `compressed/<stage>/`. */
-export type CompressionStageName = 'prune' | 'low-rank' | 'float16' | 'uint8' | 'uint8-per-channel';
+export const COMPRESSION_STAGE_NAMES = ['prune', 'low-rank', 'float16', 'uint8', 'uint8-per-channel'] as const;
+export type CompressionStageName = (typeof COMPRESSION_STAGE_NAMES)[number];
 export type CompressionKind = 'prune' | 'low-rank' | 'quantize';
 
 /** Sparsity of one pruned kernel, counted on the saved weights. */
