@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TeacherModelConfig, TeacherPreprocess } from '../../shared/config';
 import { DistillError } from '../../shared/errors';
-import { countParams, measureLatency } from '../eval/report';
+import { countParams, loadedWeightBytes, measureLatency } from '../eval/report';
 import { hashModelFile, loadModelFile, modelSignature, predictLogits, type LoadedModel } from '../models/modelFiles';
 import { applyPreprocess, preprocessedShape } from './preprocess';
 import type { Teacher, TeacherFacts } from './types';
@@ -98,7 +98,7 @@ class TfjsTeacher implements Teacher {
   }
 
   async facts(latency: boolean): Promise<TeacherFacts> {
-    return { params: countParams(this.model), latencyMs: latency ? await measureLatency(this.model, this.sample) : undefined };
+    return { params: countParams(this.model), sizeBytes: loadedWeightBytes(this.model), latencyMs: latency ? await measureLatency(this.model, this.sample) : undefined };
   }
 
   dispose(): void {

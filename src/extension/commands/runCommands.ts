@@ -11,6 +11,7 @@ import { readRun, type RunSnapshot } from '../../shared/runDir';
 import type { ConfigLocator } from '../configs';
 import type { DashboardController } from '../dashboard';
 import type { RunController } from '../runController';
+import { exportableModels } from '../../shared/exportable';
 import { canResume, exportStudent, ExportTargetExists, hasStudentModel } from '../runFiles';
 import { runDescription, runLabel } from '../runText';
 import type { RunNode, RunsNode, RunsTreeProvider } from '../views/runsView';
@@ -139,7 +140,15 @@ export function registerRunCommands(deps: {
     vscode.commands.registerCommand('distill.exportStudent', async (arg?: RunArgument, format?: 'onnx' | 'tfjs') => {
       const run = await resolveRun(arg, 'export the student of', (r) => hasStudentModel(r.dir));
       if (!run) return undefined;
-      const picked = format ?? (await vscode.window.showQuickPick(
+      // A run with compression stages offers each stage's model beside the float32 student.
+      const models = exportableModels(run.dir);
+      const model =
+        models.length > 1
+          ? (await vscode.window.showQuickPick(models.map((m) => ({ label: m.label, description: path.relative(run.dir, m.dir), id: m.id })), { placeHolder: 'Which model to export?' }))?.id
+          : 'student';
+      if (!model) return undefined;
+      // The ONNX exporter converts the float32 student; compression stages export as tfjs.
+      const picked = model !== 'student' ? 'tfjs' : format ?? (await vscode.window.showQuickPick(
         [
           { label: 'ONNX', description: 'one .onnx file for ONNX Runtime, PyTorch tooling, TensorRT…', detail: 'Converted from the tfjs student and checked against it on the test split (logits within 1e-4) before it is written. Needs ONNX Runtime (Distill: Install ONNX Runtime).', format: 'onnx' as const },
           { label: 'TensorFlow.js', description: 'model.json + weights, as trained', detail: 'A copy of the run\'s student folder, for tfjs in Node or the browser.', format: 'tfjs' as const },
@@ -159,11 +168,11 @@ export function registerRunCommands(deps: {
       if (!folder) return undefined;
       let target: string;
       try {
-        target = await exportStudent(run, folder.fsPath).catch(async (e) => {
+        target = await exportStudent(run, folder.fsPath, false, model).catch(async (e) => {
           if (!(e instanceof ExportTargetExists)) throw e;
           const replace = 'Replace';
           if ((await vscode.window.showWarningMessage(`${e.target} already exists. Replace it?`, { modal: true }, replace)) !== replace) throw e;
-          return exportStudent(run, folder.fsPath, true);
+          return exportStudent(run, folder.fsPath, true, model);
         });
       } catch (e) {
         if (!(e instanceof ExportTargetExists)) void vscode.window.showErrorMessage(`Distill: export failed: ${errorMessage(e)}`);
