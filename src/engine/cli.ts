@@ -3,7 +3,8 @@
  *
  *   distill run <config> [--runs-dir D] [--backend B] [--json]
  *   distill resume <runDir> [--json]
- *   distill sweep <file.sweep.json> [--sweeps-dir D] [--new] [--concurrency N|auto] [--json]
+ *   distill sweep <file.sweep.json> [--sweeps-dir D] [--new] [--concurrency N|auto] [--queue redis://…] [--json]
+ *   distill worker --queue redis://host:6379 [--concurrency N] [--work-dir D]
  *   distill validate <config>
  *   distill backends [--json]
  *   distill install-gpu [webgpu|tensorflow-gpu] [--dir D] [--npm P] [--verbose]
@@ -21,9 +22,12 @@ import type { EngineToHost } from '../shared/protocol';
 import type { BackendSurveyEntry, ModelReport, Summary } from '../shared/records';
 import { newRunId } from '../shared/runDir';
 import { OPTIONAL_MODULES_ENV, surveyBackends } from './backends/ladder';
-import { formatSeconds, runSweepCommand, type SweepCliOptions } from '../sweep/cli';
+import { formatSeconds, parseConcurrency, runSweepCommand, type SweepCliOptions } from '../sweep/cli';
 import { DistillEngine } from './engine';
 import { GPU_TARGETS, installGpuEngine, isInstallCancelled, type GpuTarget, type InstallProgress } from './install/gpuEngine';
+
+/** BullMQ and ioredis load only for `sweep --queue` and `worker`. */
+const redisModule = (): typeof import('../sweep/redis') => require('../sweep/redis');
 
 const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
 
@@ -269,9 +273,39 @@ export function buildProgram(): Command {
     .option('--sweeps-dir <dir>', 'where sweeps are written (default: output.sweepsDir of the sweep file, "sweeps" beside it)')
     .option('--new', 'start a fresh sweep instead of continuing an unfinished one of the same name and content')
     .option('--concurrency <n>', 'trials at once on this machine, each in its own engine process (default: the sweep file\'s, "auto" = one per core)')
+    .option('--queue <url>', 'enqueue the trials on Redis (redis://host:6379) for `distill worker`s instead of running them here')
     .option('--json', 'print sweep events as JSON lines instead of progress')
     .action(async (file: string, opts: SweepCliOptions) => {
-      process.exitCode = await runSweepCommand(file, opts);
+      process.exitCode = await runSweepCommand(file, opts, async (url) => new (redisModule().RedisExecutor)(url));
+    });
+
+  program
+    .command('worker')
+    .description('run sweep trials from a Redis queue (`distill sweep … --queue`) until Ctrl-C; any number of machines may run one')
+    .requiredOption('--queue <url>', 'the Redis URL, e.g. redis://host:6379')
+    .option('--concurrency <n>', 'trials at once here, each in its own engine process ("auto" = one per core)', 'auto')
+    .option('--work-dir <dir>', 'where trials run when the sweep folder is not on this machine, and where teacher files are kept', path.join(os.homedir(), '.distill', 'worker'))
+    .option('--no-shared', 'always run trials in --work-dir and send their files back, even when the sweep folder is reachable here')
+    .addOption(new Option('--lock-ms <ms>', 'how long a lost worker keeps its trial before another takes it over').default('30000').hideHelp())
+    .action(async (opts: { queue: string; concurrency: string; workDir: string; shared: boolean; lockMs: string }) => {
+      const worker = await redisModule().runWorker({
+        url: opts.queue,
+        concurrency: parseConcurrency(opts.concurrency),
+        workDir: path.resolve(opts.workDir),
+        noShared: !opts.shared,
+        lockMs: Number(opts.lockMs),
+        log: (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
+      });
+      await new Promise<void>((resolve) => {
+        const onSigint = () => {
+          process.off('SIGINT', onSigint);
+          process.stderr.write('Stopping: running trials checkpoint; their jobs go to other workers (or to this one, started again).\n');
+          void worker.close().then(resolve);
+        };
+        process.on('SIGINT', onSigint);
+        process.on('SIGTERM', onSigint);
+      });
+      process.exitCode = EXIT.stopped;
     });
 
   program

@@ -4,7 +4,6 @@
  * with every trial recorded once, none run twice, the interrupted ones resumed from their checkpoints.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfigFile } from '../../src/shared/configFile';
@@ -12,35 +11,9 @@ import type { MetricsRecord } from '../../src/shared/records';
 import { readJsonLines } from '../../src/shared/runDir';
 import { listSweeps, readResults } from '../../src/shared/sweepDir';
 import type { SweepEvent } from '../../src/sweep/coordinator';
+import { CLI, sweep } from './sweepCli';
 import { fashionMnistData } from '../fixtures/fashionMnist';
 import { tempDir } from './helpers';
-
-const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
-
-/** Runs `distill sweep --json`; `onEvent` may return true to send SIGINT (once). */
-function sweep(args: string[], cwd: string, onEvent: (e: SweepEvent) => boolean = () => false): Promise<{ code: number | null; events: SweepEvent[]; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'sweep', ...args, '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    const events: SweepEvent[] = [];
-    let buffer = '';
-    let stderr = '';
-    let signalled = false;
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.on('data', (d: Buffer) => {
-      const lines = (buffer + d.toString()).split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines.filter(Boolean)) {
-        const e = JSON.parse(line) as SweepEvent;
-        events.push(e);
-        if (!signalled && onEvent(e)) {
-          signalled = true;
-          child.kill('SIGINT');
-        }
-      }
-    });
-    child.on('exit', (code) => resolve({ code, events, stderr }));
-  });
-}
 
 describe('distill sweep (real engine processes)', function () {
   this.timeout(600_000);
