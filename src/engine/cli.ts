@@ -38,8 +38,8 @@ interface OutputOptions {
 /** Renders engine messages: a progress bar on a TTY, plain lines otherwise, JSON lines with --json. */
 class Reporter {
   private multibar?: MultiBar;
-  private bar?: SingleBar;
-  private barKey = '';
+  /** One bar per model in training: the KD and scratch students can train at once (parallelStudents.ts). */
+  private bars = new Map<string, { bar: SingleBar; epoch: number }>();
 
   constructor(private readonly json: boolean) {}
 
@@ -62,17 +62,19 @@ class Reporter {
       case 'epoch': {
         const p = m.progress;
         if (!process.stderr.isTTY || p.stepsPerEpoch === 0) break;
-        const key = `${p.student}:${p.epoch}`;
-        if (key !== this.barKey) {
-          this.stopBar();
-          this.multibar = new MultiBar(
-            { format: ' {who} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps · loss {loss} · ETA {eta_run}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
-            Presets.shades_classic,
-          );
-          this.bar = this.multibar.create(p.stepsPerEpoch, 0);
-          this.barKey = key;
+        this.multibar ??= new MultiBar(
+          { format: ' {who} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps · loss {loss} · ETA {eta_run}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+          Presets.shades_classic,
+        );
+        let entry = this.bars.get(p.student);
+        if (!entry) {
+          entry = { bar: this.multibar.create(p.stepsPerEpoch, 0), epoch: p.epoch };
+          this.bars.set(p.student, entry);
+        } else if (entry.epoch !== p.epoch) {
+          entry.bar.setTotal(p.stepsPerEpoch);
+          entry.epoch = p.epoch;
         }
-        this.bar!.update(p.step, {
+        entry.bar.update(p.step, {
           who: p.student === 'kd' ? 'KD student' : p.student === 'baseline' ? 'baseline' : 'teacher',
           epoch: p.epoch,
           epochs: p.totalEpochs,
@@ -99,8 +101,7 @@ class Reporter {
   stopBar() {
     this.multibar?.stop();
     this.multibar = undefined;
-    this.bar = undefined;
-    this.barKey = '';
+    this.bars.clear();
   }
 }
 

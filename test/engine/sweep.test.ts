@@ -11,8 +11,7 @@ import type { MetricsRecord } from '../../src/shared/records';
 import { readJsonLines } from '../../src/shared/runDir';
 import { listSweeps, readResults } from '../../src/shared/sweepDir';
 import type { SweepEvent } from '../../src/sweep/coordinator';
-import { CLI, sweep } from './sweepCli';
-import { fashionMnistData } from '../fixtures/fashionMnist';
+import { CLI, sweep, writeBaseConfig } from './sweepCli';
 import { tempDir } from './helpers';
 
 describe('distill sweep (real engine processes)', function () {
@@ -25,16 +24,7 @@ describe('distill sweep (real engine processes)', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('runs a 2 × 2 grid × 2 repeats, stopped with Ctrl-C half way and resumed, each trial recorded once', async () => {
-    fs.writeFileSync(path.join(dir, 'base.distill.json'), JSON.stringify({
-      name: 'fashion',
-      seed: 5,
-      data: fashionMnistData({ train: 1200, test: 400 }),
-      teacher: { preset: 'mlp', hidden: [64], train: { epochs: 2, batchSize: 64 } },
-      student: { preset: 'mlp', hidden: [16] },
-      training: { epochs: 2, batchSize: 16, learningRate: 0.003 },
-      evaluation: { probeSize: 8, latency: false },
-      engine: { backend: 'wasm' },
-    }));
+    writeBaseConfig(dir, { epochs: 2, batchSize: 16 });
     fs.writeFileSync(path.join(dir, 'ta.sweep.json'), JSON.stringify({
       name: 'ta',
       base: 'base.distill.json',

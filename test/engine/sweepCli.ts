@@ -1,6 +1,8 @@
 /** Runs `distill sweep` and `distill worker` (dist/cli.js) as a user would, for the sweep tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fashionMnistData } from '../fixtures/fashionMnist';
 import type { SweepEvent } from '../../src/sweep/coordinator';
 
 export const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -45,4 +47,18 @@ export function worker(args: string[], cwd: string, onLine: (line: string) => vo
     }
   });
   return { child, lines, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+}
+
+/** `<dir>/base.distill.json`: a small real-data experiment (MLP teacher and student) the sweeps vary. */
+export function writeBaseConfig(dir: string, training: { epochs: number; batchSize: number }): void {
+  fs.writeFileSync(path.join(dir, 'base.distill.json'), JSON.stringify({
+    name: 'fashion',
+    seed: 5,
+    data: fashionMnistData({ train: 1200, test: 400 }),
+    teacher: { preset: 'mlp', hidden: [64], train: { epochs: 2, batchSize: 64 } },
+    student: { preset: 'mlp', hidden: [16] },
+    training: { ...training, learningRate: 0.003 },
+    evaluation: { probeSize: 8, latency: false },
+    engine: { backend: 'wasm' },
+  }));
 }

@@ -14,9 +14,8 @@ import { readJsonLines } from '../../src/shared/runDir';
 import { listSweeps, readResults } from '../../src/shared/sweepDir';
 import type { SweepEvent } from '../../src/sweep/coordinator';
 import { startRedis, type RedisServer } from '../support/redisServer';
-import { fashionMnistData } from '../fixtures/fashionMnist';
 import { tempDir } from './helpers';
-import { CLI, sweep, worker } from './sweepCli';
+import { CLI, sweep, worker, writeBaseConfig } from './sweepCli';
 
 describe('distill sweep --queue redis:// with distill worker', function () {
   this.timeout(600_000);
@@ -37,16 +36,7 @@ describe('distill sweep --queue redis:// with distill worker', function () {
 
   it('survives a worker killed with kill -9 mid-trial, and records every trial once', async () => {
     const missingStudent = path.join(dir, 'elsewhere', 'student', 'model.json');
-    fs.writeFileSync(path.join(dir, 'base.distill.json'), JSON.stringify({
-      name: 'fashion',
-      seed: 5,
-      data: fashionMnistData({ train: 1200, test: 400 }),
-      teacher: { preset: 'mlp', hidden: [64], train: { epochs: 2, batchSize: 64 } },
-      student: { preset: 'mlp', hidden: [16] },
-      training: { epochs: 3, batchSize: 8, learningRate: 0.003 },
-      evaluation: { probeSize: 8, latency: false },
-      engine: { backend: 'wasm' },
-    }));
+    writeBaseConfig(dir, { epochs: 3, batchSize: 8 });
     fs.writeFileSync(path.join(dir, 'q.sweep.json'), JSON.stringify({
       name: 'q',
       base: 'base.distill.json',
