@@ -37,9 +37,11 @@ interface Prepared {
   inferenceBatch: number;
   /** Training rows after the validation split. */
   train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
-  val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
+  /** The held-out rows; `count` 0 when data.validationSplit is 0. */
+  val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array; count: number };
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
-  probe: { x: tf.Tensor; indices: number[] };
+  /** Probe rows for the heatmaps: from the validation rows, or the training rows when there are none. */
+  probe: { x: tf.Tensor; indices: number[]; labels: number[]; teacher: Float32Array; split: 'validation' | 'train' };
   teacherModel?: LoadedModel;
   teacherFile?: string;
   teacherSource: string;
@@ -184,16 +186,29 @@ export class DistillEngine {
         return out;
       };
       const valTeacher = pick(teacher.train, split.valIdx);
-      const probeIdx = selectProbe(valRows.y, numClasses, Math.min(config.evaluation.probeSize, valRows.count), config.seed);
-      const probeRows = gatherSamples(valRows, probeIdx, sample);
+      const trainTeacher = pick(teacher.train, split.trainIdx);
+      // Without validation rows, the heatmaps follow training rows: what the student fits, not what it generalises.
+      const probeSplit = valRows.count ? 'validation' : 'train';
+      const probeFrom = valRows.count ? { rows: valRows, teacher: valTeacher } : { rows: trainRows, teacher: trainTeacher };
+      const probeIdx = selectProbe(probeFrom.rows.y, numClasses, Math.min(config.evaluation.probeSize, probeFrom.rows.count), config.seed);
+      const probeRows = gatherSamples(probeFrom.rows, probeIdx, sample);
+      const probeTeacher = pick(probeFrom.teacher, Int32Array.from(probeIdx));
+      if (!valRows.count) {
+        const note = 'data.validationSplit is 0: every training row trains, epochs have no validation metrics, and the soft-label heatmaps show training rows.';
+        this.log('info', note);
+        this.status = { ...this.status, validationRows: 0, note };
+      } else {
+        this.status = { ...this.status, validationRows: valRows.count };
+      }
+      this.writer.writeStatus(this.status);
       return {
         dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
         numClasses,
         inferenceBatch,
-        train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]), count: trainRows.count },
-        val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher },
+        train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(trainTeacher, [trainRows.count, numClasses]), count: trainRows.count },
+        val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher, count: valRows.count },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
-        probe: { x: toX(probeRows), indices: probeIdx },
+        probe: { x: toX(probeRows), indices: probeIdx, labels: Array.from(probeRows.y), teacher: probeTeacher, split: probeSplit },
         teacherModel: teacher.model,
         teacherFile: teacher.modelFile,
         teacherSource: teacher.source,
@@ -297,8 +312,8 @@ export class DistillEngine {
 
   private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: { loss: number; accuracy: number }, seconds: number, totalEpochs: number) {
     const layers: LoadedModel = { kind: 'layers', model };
-    const valLogits = await predictLogits(layers, p.val.x, p.inferenceBatch);
-    const record: EpochRecord = { kind: 'epoch', student, epoch, val: validationMetrics(valLogits, p.val.labels, p.val.teacher, p.numClasses), train: trainStats, seconds };
+    const val = p.val.count ? validationMetrics(await predictLogits(layers, p.val.x, p.inferenceBatch), p.val.labels, p.val.teacher, p.numClasses) : undefined;
+    const record: EpochRecord = { kind: 'epoch', student, epoch, ...(val ? { val } : {}), train: trainStats, seconds };
     this.writer.appendMetrics([record]);
     const probeLogits = await predictLogits(layers, p.probe.x, p.inferenceBatch);
     const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: rows(probeLogits, p.numClasses) };
@@ -309,16 +324,16 @@ export class DistillEngine {
     this.send({ type: 'epoch', record, progress });
     this.send({ type: 'softLabels', record: soft });
     const v = record.val;
-    this.log('info', `[${student}] epoch ${epoch}/${totalEpochs}: loss ${trainStats.loss.toFixed(4)}, val accuracy ${(v.accuracy * 100).toFixed(2)}%, agreement ${(v.agreement * 100).toFixed(2)}%, KL ${v.klToTeacher.toFixed(4)}`);
+    const valText = v ? `, val accuracy ${(v.accuracy * 100).toFixed(2)}%, agreement ${(v.agreement * 100).toFixed(2)}%, KL ${v.klToTeacher.toFixed(4)}` : `, train accuracy ${(trainStats.accuracy * 100).toFixed(2)}%`;
+    this.log('info', `[${student}] epoch ${epoch}/${totalEpochs}: loss ${trainStats.loss.toFixed(4)}${valText}`);
   }
 
   private async writeProbeFiles(p: Prepared): Promise<void> {
-    const valTeacher = p.val.teacher;
-    const probeTeacher = new Float32Array(p.probe.indices.length * p.numClasses);
-    p.probe.indices.forEach((r, i) => probeTeacher.set(valTeacher.subarray(r * p.numClasses, (r + 1) * p.numClasses), i * p.numClasses));
+    const probeTeacher = p.probe.teacher;
     const info: ProbeInfo = {
       indices: p.probe.indices,
-      labels: p.probe.indices.map((i) => p.val.labels[i]),
+      ...(p.probe.split === 'train' ? { split: 'train' as const } : {}),
+      labels: p.probe.labels,
       classNames: p.dataset.classNames,
       inputShape: p.dataset.inputShape,
       thumbnails: thumbnails((await p.probe.x.data()) as Float32Array, p.probe.indices.length, p.dataset.inputShape),

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parse, printParseErrorCode, visit, type ParseError } from 'jsonc-parser';
 import type { DataConfig, DistillConfig } from './config';
 import { DistillError, formatJsonPath } from './errors';
 import { validateConfig, type ConfigIssue } from './validate';
@@ -48,6 +48,10 @@ export function parseJsonc(text: string): { value: unknown; problems: JsonSyntax
   if (tooDeep >= 0) {
     return { value: undefined, problems: [{ message: `nested more than ${MAX_JSON_DEPTH} levels deep; a config needs far fewer`, offset: tooDeep, length: 1, ...position(tooDeep) }] };
   }
+  // A parsed `"__proto__"` key would become the object's prototype, invisible to validation: refuse it as written.
+  let protoKey = -1;
+  visit(text, { onObjectProperty: (name, offset) => void (name === '__proto__' && protoKey < 0 && (protoKey = offset)) }, { allowTrailingComma: true });
+  if (protoKey >= 0) return { value: undefined, problems: [{ message: 'the key "__proto__" is not allowed in a config', offset: protoKey, length: 11, ...position(protoKey) }] };
   const errors: ParseError[] = [];
   const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
   const problems = errors.map((e) => ({ message: describeSyntax(printParseErrorCode(e.error)), offset: e.offset, length: e.length, ...position(e.offset) }));

@@ -35,7 +35,8 @@ export interface EpochRecord {
   kind: 'epoch';
   student: StudentKind;
   epoch: number;
-  val: ValidationMetrics;
+  /** Absent when the run holds out no validation rows (data.validationSplit 0). */
+  val?: ValidationMetrics;
   /** Mean over the epoch's steps. */
   train: { loss: number; accuracy: number };
   seconds: number;
@@ -50,7 +51,10 @@ export type SoftLabelRecord =
 
 /** `probe.json`: which validation rows the probe set is, and their pictures for the heatmap rows. */
 export interface ProbeInfo {
+  /** Row indices into the split the probe rows come from (see `split`). */
   indices: number[];
+  /** Where the probe rows come from: the validation rows, or the training rows when there are none. Default validation. */
+  split?: 'validation' | 'train';
   labels: number[];
   classNames: string[];
   inputShape: number[];
@@ -90,6 +94,10 @@ export interface StatusFile {
   reason?: string;
   /** Seconds the engine has spent on this run, summed over the original session and every resume. */
   activeSeconds?: number;
+  /** Rows held out for per-epoch validation; 0 (data.validationSplit 0) means epochs have no validation metrics. */
+  validationRows?: number;
+  /** Said once about the run's shape, e.g. that it has no validation split. */
+  note?: string;
 }
 
 export interface PerClassMetrics {

@@ -195,7 +195,7 @@ export class CompareTab implements TabView {
       ['Teacher accuracy kept', (r) => (r.summary?.student.teacherAccuracyKeptPct === undefined ? '—' : `${r.summary.student.teacherAccuracyKeptPct.toFixed(1)}%`)],
       ['KD ECE', (r) => formatNumber(r.summary?.student.ece)],
       ['KD macro-F1', (r) => formatPercent(r.summary?.student.macroF1, 2)],
-      ['Best val accuracy (KD)', (r) => formatPercent(maxOf(r.epochs.get('kd')?.records.map((e) => e.val.accuracy)), 2)],
+      ['Best val accuracy (KD)', (r) => formatPercent(maxOf(r.epochs.get('kd')?.records.flatMap((e) => (e.val ? [e.val.accuracy] : []))), 2)],
       ['Seconds', (r) => formatNumber(r.summary?.seconds, 4)],
       ['Backend', (r) => r.summary?.backend.name ?? '—'],
     ];

@@ -52,6 +52,9 @@ const STEP_CHARTS: StepChartDef[] = [
   { spec: { id: 'lr', title: 'Learning rate', xLabel: 'step', yLabel: 'lr', logAllowed: true }, lines: [{ metric: 'lr' }] },
 ];
 
+/** Epoch metrics measured on the validation rows; a run with data.validationSplit 0 has none of them. */
+const VALIDATION_METRICS = new Set<EpochMetric>(['valAccuracy', 'valMacroF1', 'klToTeacher', 'agreement']);
+
 const EPOCH_CHARTS: EpochChartDef[] = [
   {
     spec: { id: 'epoch-accuracy', title: 'Accuracy: validation (solid) and train (dashed)', xLabel: 'epoch', yLabel: 'accuracy', percent: true, points: true },
@@ -181,12 +184,18 @@ export class CurvesTab implements TabView {
       this.stepGrid.append(chart.root);
     }
 
+    let withoutValidation = false;
     for (const def of EPOCH_CHARTS) {
       const lines: CurveLine[] = [];
       for (const student of run.students) {
         const table = run.epochs.get(student);
         if (!table) continue;
         for (const l of def.lines) {
+          // A run without validation rows has no validation curve: say so once, rather than draw empty charts.
+          if (table.records.length && !table.has(l.metric)) {
+            withoutValidation ||= VALIDATION_METRICS.has(l.metric);
+            continue;
+          }
           lines.push({
             label: l.label ? `${studentLabel(student)} ${l.label}` : studentLabel(student),
             line: new PlotLine(table.x, table.metrics[l.metric]),
@@ -202,6 +211,11 @@ export class CurvesTab implements TabView {
     }
     if (!run.steps.size) this.stepGrid.append(h('p.placeholder', {}, 'No steps recorded yet.'));
     if (!run.epochs.size) this.epochGrid.append(h('p.placeholder', {}, 'Per-epoch curves appear when the first epoch ends.'));
+    if (withoutValidation) {
+      this.epochGrid.prepend(
+        h('p.placeholder.no-validation', {}, 'No validation curves: this run holds out no validation rows (data.validationSplit is 0), so every training row trains. The test-split report comes at the end; the soft-label heatmaps show training rows.'),
+      );
+    }
     this.refresh(true);
   }
 

@@ -39,10 +39,11 @@ export class StepTable {
 export const EPOCH_METRICS = {
   trainLoss: (r: EpochRecord) => r.train.loss,
   trainAccuracy: (r: EpochRecord) => r.train.accuracy,
-  valAccuracy: (r: EpochRecord) => r.val.accuracy,
-  valMacroF1: (r: EpochRecord) => r.val.macroF1,
-  klToTeacher: (r: EpochRecord) => r.val.klToTeacher,
-  agreement: (r: EpochRecord) => r.val.agreement,
+  // NaN for a run without validation rows (data.validationSplit 0): no point, and `has` says the curve is absent.
+  valAccuracy: (r: EpochRecord) => r.val?.accuracy ?? NaN,
+  valMacroF1: (r: EpochRecord) => r.val?.macroF1 ?? NaN,
+  klToTeacher: (r: EpochRecord) => r.val?.klToTeacher ?? NaN,
+  agreement: (r: EpochRecord) => r.val?.agreement ?? NaN,
   seconds: (r: EpochRecord) => r.seconds,
 } as const;
 export type EpochMetric = keyof typeof EPOCH_METRICS;
@@ -51,6 +52,13 @@ export class EpochTable {
   readonly x = new F64Column();
   readonly metrics = Object.fromEntries(Object.keys(EPOCH_METRICS).map((m) => [m, new F32Column()])) as unknown as Record<EpochMetric, Column>;
   readonly records: EpochRecord[] = [];
+
+  /** Whether the metric has any finite value: validation metrics are absent in a run without a validation split. */
+  has(metric: EpochMetric): boolean {
+    const column = this.metrics[metric];
+    for (let i = 0; i < column.length; i++) if (Number.isFinite(column.at(i))) return true;
+    return false;
+  }
 
   append(r: EpochRecord): void {
     this.records.push(r);
