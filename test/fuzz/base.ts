@@ -11,6 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { createRng } from '../../src/shared/random';
 import { encodeNpy } from '../../src/engine/data';
 import { saveLayersModel } from '../../src/engine/models/modelFiles';
+import { idxBytes as writeIdx, npyWithHeader } from '../engine/fixtures/dataFiles';
 
 export const ROWS = { train: 48, test: 24 } as const;
 export const SIDE = 4;
@@ -19,22 +20,9 @@ export const CLASSES = 3;
 /** Files of the base experiment, by path relative to the base folder. */
 export type FileSet = Record<string, Buffer>;
 
-export function idxBytes(dims: number[], body: Uint8Array, typeCode = 0x08): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = typeCode;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d >>> 0, 4 + 4 * i));
-  return Buffer.concat([header, body]);
-}
-
-/** A .npy v1.0 file from a header dict written by hand (so cases can write headers no encoder would). */
-export function npyWithHeader(dict: string, body: Uint8Array): Buffer {
-  let header = dict;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const prefix = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
-  prefix.writeUInt16LE(header.length, 8);
-  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), body]);
-}
+/** An IDX file (the engine tests' writer), type code last: most cases want unsigned bytes. */
+export const idxBytes = (dims: number[], body: Uint8Array, typeCode = 0x08): Buffer => writeIdx(typeCode, dims, body);
+export { npyWithHeader };
 
 interface Split {
   pixels: Uint8Array;
