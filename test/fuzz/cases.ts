@@ -331,7 +331,9 @@ function npyCase(rng: Rng, index: number, base: FileSet): FuzzCase {
       what = 'Fortran order';
       break;
     case 'nan': {
-      const x = Float32Array.from({ length: rows * SIDE * SIDE }, (_, i) => (i === int(rng, 0, rows * SIDE * SIDE - 1) ? pick(rng, [NaN, Infinity, -Infinity]) : 0.5));
+      const at = int(rng, 0, rows * SIDE * SIDE - 1);
+      const bad = pick(rng, [NaN, Infinity, -Infinity]);
+      const x = Float32Array.from({ length: rows * SIDE * SIDE }, (_, i) => (i === at ? bad : 0.5));
       const target = `${split}-x.npy`;
       return { index, what: `npy ${target}: a non-finite feature`, expect: 1, configText: configWith(dataConfig('npy', { [split]: { x: `over/${target}` } })), files: { [`over/${target}`]: encodeNpy(x, [rows, SIDE * SIDE]) } };
     }
