@@ -193,14 +193,13 @@ export class DistillEngine {
       const probeIdx = selectProbe(probeFrom.rows.y, numClasses, Math.min(config.evaluation.probeSize, probeFrom.rows.count), config.seed);
       const probeRows = gatherSamples(probeFrom.rows, probeIdx, sample);
       const probeTeacher = pick(probeFrom.teacher, Int32Array.from(probeIdx));
-      if (!valRows.count) {
-        const note = 'data.validationSplit is 0: every training row trains, epochs have no validation metrics, and the soft-label heatmaps show training rows.';
-        this.log('info', note);
-        this.status = { ...this.status, validationRows: 0, note };
-      } else {
-        this.status = { ...this.status, validationRows: valRows.count };
+      const note = valRows.count ? undefined : 'data.validationSplit is 0: every training row trains, epochs have no validation metrics, and the soft-label heatmaps show training rows.';
+      if (note) this.log('info', note);
+      // Only a run has a status file; preparing a sweep's teacher (prepareTeacher) has none.
+      if (this.writer && this.status) {
+        this.status = { ...this.status, validationRows: valRows.count, ...(note ? { note } : {}) };
+        this.writer.writeStatus(this.status);
       }
-      this.writer.writeStatus(this.status);
       return {
         dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
         numClasses,
