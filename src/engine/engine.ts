@@ -10,17 +10,17 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import type { EngineToHost, Progress } from '../shared/protocol';
-import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
+import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary, TransferRows } from '../shared/records';
 import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
 import { selectBackend } from './backends/ladder';
-import { gatherSamples, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
+import { gatherSamples, labeledSubset, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
 import { countParams, measureLatency, modelReport, validationMetrics } from './eval/report';
 import { kdLoss } from './kd/losses';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
 import { teacherLogits, TeacherTrainingStopped } from './teacher';
 import { loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
-import { NonFiniteLossError, train } from './train/trainer';
+import { NonFiniteLossError, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
 
 export type Send = (message: EngineToHost) => void;
 type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -34,8 +34,14 @@ interface Prepared {
   numClasses: number;
   /** Rows per forward pass when computing logits: larger on a GPU. */
   inferenceBatch: number;
-  /** Training rows after the validation split. */
-  train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
+  /**
+   * The KD student's rows: the training split after the validation split, then `data.unlabeled`'s rows. `unlabeled`
+   * marks the rows without a label (those of `data.unlabeled`, and those `data.labeled` leaves out).
+   */
+  train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number; unlabeled?: Uint8Array };
+  /** A transfer-set run's scratch baseline trains on the labelled rows only, with as many steps as the KD student. */
+  baselineTrain?: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
+  transfer?: TransferRows;
   val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
   probe: { x: tf.Tensor; indices: number[] };
@@ -129,6 +135,7 @@ export class DistillEngine {
     // All training rows are needed only to compute uncached teacher logits; the wasm heap never shrinks, so
     // this copy is made only then.
     let xTrainAll: tf.Tensor | undefined;
+    let xUnlabeled: tf.Tensor | undefined;
     try {
       const teacher = await teacherLogits({
         config,
@@ -136,6 +143,7 @@ export class DistillEngine {
         trainRows: { x: xTrain, y: yTrain, count: trainRows.count },
         xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
         xTest,
+        xUnlabeled: () => (xUnlabeled ??= toX(dataset.unlabeled!)),
         inferenceBatch,
         log: (m) => this.log('info', m),
         phase: (p, m) => this.phase(p, m),
@@ -151,11 +159,14 @@ export class DistillEngine {
       const valTeacher = pick(teacher.train, split.valIdx);
       const probeIdx = selectProbe(valRows.y, numClasses, Math.min(config.evaluation.probeSize, valRows.count), config.seed);
       const probeRows = gatherSamples(valRows, probeIdx, sample);
+      const trainTeacher = tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]);
+      const transfer = this.transferSet(config, trainRows.y, numClasses, { x: xTrain, y: yTrain, teacherLogits: trainTeacher, count: trainRows.count }, xUnlabeled, teacher.unlabeled);
+      xUnlabeled = undefined; // now owned by the transfer set's tensors, or disposed there
       return {
         dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
         numClasses,
         inferenceBatch,
-        train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]), count: trainRows.count },
+        ...transfer,
         val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
         probe: { x: toX(probeRows), indices: probeIdx },
@@ -168,7 +179,50 @@ export class DistillEngine {
       throw e;
     } finally {
       xTrainAll?.dispose();
+      xUnlabeled?.dispose();
     }
+  }
+
+  /**
+   * The KD student's training rows and, for a transfer-set run (`data.unlabeled`, `data.labeled`), which of them have
+   * no label and the labelled rows the scratch baseline trains on. Takes ownership of the tensors it is given.
+   */
+  private transferSet(
+    config: DistillConfig, labels: Int32Array, numClasses: number, split: NonNullable<Prepared['baselineTrain']>,
+    xUnlabeled: tf.Tensor | undefined, unlabeledTeacher: Float32Array | undefined,
+  ): Pick<Prepared, 'train' | 'baselineTrain' | 'transfer'> {
+    const spec = config.data.labeled;
+    const extra = unlabeledTeacher ? unlabeledTeacher.length / numClasses : 0;
+    const keptIdx = spec ? labeledSubset(labels, numClasses, spec, config.seed) : undefined;
+    const labeled = keptIdx ? keptIdx.length : split.count;
+    if (labeled === split.count && extra === 0) {
+      xUnlabeled?.dispose();
+      return { train: split };
+    }
+    if (labeled === 0) {
+      throw new DistillError('config', `data.labeled ${JSON.stringify(spec)} keeps no labelled rows of the ${split.count} training rows. Raise it so that each class keeps at least one label.`, { path: ['data', 'labeled'] });
+    }
+    const count = split.count + extra;
+    const unlabeled = new Uint8Array(count).fill(1);
+    if (keptIdx) for (const i of keptIdx) unlabeled[i] = 0;
+    else unlabeled.fill(0, 0, split.count);
+    const labeledIdx = keptIdx ?? Int32Array.from({ length: split.count }, (_, i) => i);
+    const train = extra === 0 ? { ...split, unlabeled, count } : tf.tidy(() => ({
+      x: tf.concat([split.x, xUnlabeled!]),
+      y: tf.concat([split.y, tf.zeros([extra], 'int32')]) as tf.Tensor1D,
+      teacherLogits: tf.concat([split.teacherLogits, tf.tensor2d(unlabeledTeacher!, [extra, numClasses])]) as tf.Tensor2D,
+      count,
+      unlabeled,
+    }));
+    const baselineTrain = tf.tidy(() => {
+      const idx = tf.tensor1d(labeledIdx, 'int32');
+      return { x: tf.gather(split.x, idx), y: tf.gather(split.y, idx) as tf.Tensor1D, teacherLogits: tf.gather(split.teacherLogits, idx) as tf.Tensor2D, count: labeled };
+    });
+    if (extra > 0) tf.dispose([split.x, split.y, split.teacherLogits, xUnlabeled!]);
+    const transfer: TransferRows = { labeled, unlabeled: count - labeled };
+    this.log('info', `Transfer set: ${labeled} labelled and ${count - labeled} unlabelled training rows; unlabelled rows are learnt from the teacher only.` +
+      (config.compare.baseline ? ` The scratch baseline trains on the ${labeled} labelled rows, cycled to the KD student's step count.` : ''));
+    return { train, baselineTrain, transfer };
   }
 
   /** Train the KD student, then the scratch baseline, each from its checkpoint when resuming. */
@@ -225,11 +279,12 @@ export class DistillEngine {
         role: student,
         model,
         optimizer,
-        data: p.train,
+        data: student === 'baseline' && p.baselineTrain ? p.baselineTrain : p.train,
         settings,
         distillation: config.distillation,
         alphaOverride: student === 'baseline' ? 0 : undefined,
         seed: config.seed,
+        stepsPerEpoch: student === 'baseline' && p.baselineTrain ? stepsPerEpoch(p.train.count, settings.batchSize!) : undefined,
         start,
         onSteps: (records, progress) => {
           this.writer.appendMetrics(records);
@@ -257,10 +312,11 @@ export class DistillEngine {
     }
   }
 
-  private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: { loss: number; accuracy: number }, seconds: number, totalEpochs: number) {
+  private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: EpochTrainStats, seconds: number, totalEpochs: number) {
     const layers: LoadedModel = { kind: 'layers', model };
     const valLogits = await predictLogits(layers, p.val.x, p.inferenceBatch);
-    const record: EpochRecord = { kind: 'epoch', student, epoch, val: validationMetrics(valLogits, p.val.labels, p.val.teacher, p.numClasses), train: trainStats, seconds };
+    const { rows: seen, ...train } = trainStats;
+    const record: EpochRecord = { kind: 'epoch', student, epoch, val: validationMetrics(valLogits, p.val.labels, p.val.teacher, p.numClasses), train, rows: seen, seconds };
     this.writer.appendMetrics([record]);
     const probeLogits = await predictLogits(layers, p.probe.x, p.inferenceBatch);
     const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: rows(probeLogits, p.numClasses) };
@@ -342,6 +398,7 @@ export class DistillEngine {
       teacher: teacherBase,
       student: await studentReport(path.join(runDir, RUN_FILES.student)),
       baseline: config.compare.baseline ? await studentReport(path.join(runDir, RUN_FILES.baseline)) : undefined,
+      transfer: p.transfer,
     };
   }
 
@@ -391,6 +448,7 @@ async function probeTraining(config: DistillConfig): Promise<void> {
 
 function disposePrepared(p: Prepared) {
   tf.dispose([p.train.x, p.train.y, p.train.teacherLogits, p.val.x, p.test.x, p.probe.x]);
+  if (p.baselineTrain) tf.dispose([p.baselineTrain.x, p.baselineTrain.y, p.baselineTrain.teacherLogits]);
   p.teacherModel?.model.dispose();
 }
 

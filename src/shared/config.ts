@@ -57,13 +57,25 @@ const dataCommon = {
   maxSamples: Type.Optional(Type.Object({
     train: Type.Optional(Type.Integer({ minimum: 1, ...md('Use only the first N training rows.') })),
     test: Type.Optional(Type.Integer({ minimum: 1, ...md('Use only the first N test rows.') })),
+    unlabeled: Type.Optional(Type.Integer({ minimum: 1, ...md('Use only the first N rows of `data.unlabeled`.') })),
   }, { additionalProperties: false, ...md('Use the first rows only: for quick experiments. Teacher logits files are cut to match.') })),
+  labeled: Type.Optional(Type.Union([
+    Type.Object({
+      perClass: Type.Integer({ minimum: 1, ...md('Labelled rows kept per class, e.g. `100` for 1,000 labels on 10 classes.') }),
+    }, { additionalProperties: false, title: 'Labelled rows per class' }),
+    Type.Object({
+      fraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, ...md('Fraction of the training rows (after the validation split) that keep their label, e.g. `0.02`.') }),
+    }, { additionalProperties: false, title: 'Fraction of labelled rows' }),
+  ], md('Study the label-scarce setting on a labelled dataset: keep the labels of a seeded, class-stratified subset of the training rows (after the validation split) and treat the rest as unlabelled, learnt from the teacher only (no CE term on them). The scratch baseline trains on the labelled rows only, with as many optimizer steps as the KD student. A preset teacher still trains on every labelled training row: it stands in for a teacher trained elsewhere.'))),
 };
+
+const unlabeledNote = 'Rows without labels (a transfer set): the student learns them from the teacher only, the cross-entropy term is masked out for them. The teacher\u2019s logits for them are computed once and cached (a teacher given as logits needs `teacher.logits.unlabeled`). Same features as the training data, scaled the same way.';
 
 const IdxData = Type.Object({
   format: Type.Literal('idx', md('IDX files (MNIST / Fashion-MNIST layout), raw or `.gz`.')),
   train: Split({ images: PathString('IDX images file (`*-images-idx3-ubyte[.gz]`).'), labels: PathString('IDX labels file (`*-labels-idx1-ubyte[.gz]`).') }, 'Training split.'),
   test: Split({ images: PathString('IDX images file.'), labels: PathString('IDX labels file.') }, 'Test split, used for the final report.'),
+  unlabeled: Type.Optional(Split({ images: PathString('IDX images file with no labels file.') }, unlabeledNote)),
   ...dataCommon,
 }, { additionalProperties: false, title: 'IDX data' });
 
@@ -71,6 +83,7 @@ const CsvData = Type.Object({
   format: Type.Literal('csv', md('CSV with a header row and numeric features.')),
   train: Split({ path: PathString('Training CSV file.') }, 'Training split.'),
   test: Split({ path: PathString('Test CSV file.') }, 'Test split.'),
+  unlabeled: Type.Optional(Split({ path: PathString('CSV file of features only: the training columns without the label column, with a header row when `header` is true.') }, unlabeledNote)),
   labelColumn: Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
     default: 'label', ...md('The column holding the integer class label: a header name or a 0-based index.'),
   }),
@@ -82,6 +95,7 @@ const NpyData = Type.Object({
   format: Type.Literal('npy', md('NumPy `.npy` arrays: `x` float32/uint8 `[N, …]`, `y` integer `[N]`.')),
   train: Split({ x: PathString('Features `.npy`, `[N, …]`.'), y: PathString('Labels `.npy`, integer `[N]`.') }, 'Training split.'),
   test: Split({ x: PathString('Features `.npy`.'), y: PathString('Labels `.npy`.') }, 'Test split.'),
+  unlabeled: Type.Optional(Split({ x: PathString('Features `.npy`, `[N, …]`, with no labels array.') }, unlabeledNote)),
   ...dataCommon,
 }, { additionalProperties: false, title: 'NumPy data' });
 
@@ -127,6 +141,7 @@ const TeacherLogits = Type.Object({
   logits: Type.Object({
     train: PathString('Teacher logits for the training rows: float32 `.npy` `[N, C]`, or `.jsonl` with one array per line, in data order.'),
     test: PathString('Teacher logits for the test rows, same format.'),
+    unlabeled: Type.Optional(PathString('Teacher logits for the rows of `data.unlabeled`, same format. Required when the data has unlabelled rows.')),
   }, { additionalProperties: false, ...md('Precomputed teacher logits, aligned row by row with the data. Lets a teacher from any framework be distilled.') }),
 }, { additionalProperties: false, title: 'Precomputed teacher logits' });
 

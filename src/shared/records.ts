@@ -20,8 +20,13 @@ export interface StepRecord {
   temperature: number;
   alpha: number;
   lr: number;
-  /** Training accuracy of this batch (before the update). */
+  /** Training accuracy of this batch (before the update); in a transfer-set run, over its labelled rows only. */
   accuracy?: number;
+  /**
+   * Transfer-set runs (`data.unlabeled`, `data.labeled`) only: rows of this batch with a label. `ce` and `accuracy`
+   * are over them (ce is 0 and accuracy absent when there are none); loss, kd and kdUnscaled are over all rows.
+   */
+  labeled?: number;
 }
 
 export interface ValidationMetrics {
@@ -36,8 +41,10 @@ export interface EpochRecord {
   student: StudentKind;
   epoch: number;
   val: ValidationMetrics;
-  /** Mean over the epoch's steps. */
+  /** Mean over the epoch's steps (accuracy: over its labelled rows). */
   train: { loss: number; accuracy: number };
+  /** Row visits of the epoch with and without a label (a row cycled twice counts twice). */
+  rows?: { labeled: number; unlabeled: number };
   seconds: number;
 }
 
@@ -112,6 +119,12 @@ export interface ModelReport {
   confusion: number[][];
 }
 
+/** A transfer-set run's training rows: with a label, and learnt from the teacher only. */
+export interface TransferRows {
+  labeled: number;
+  unlabeled: number;
+}
+
 export interface Summary {
   runId: string;
   status: RunStatus;
@@ -123,4 +136,9 @@ export interface Summary {
   teacher: ModelReport;
   student: ModelReport;
   baseline?: ModelReport;
+  /**
+   * Set for a transfer-set run (`data.unlabeled`, `data.labeled`): the KD student trained on these rows, the scratch
+   * baseline on the labelled ones only (cycled to the same number of optimizer steps).
+   */
+  transfer?: TransferRows;
 }

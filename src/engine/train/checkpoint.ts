@@ -20,7 +20,7 @@ export interface TrainPosition {
   /** Steps done over the whole training of this model. */
   globalStep: number;
   /** Running sums for the epoch's train record. */
-  epochSums: { loss: number; accuracy: number; steps: number };
+  epochSums: { loss: number; accuracy: number; steps: number; labeled?: number };
 }
 
 export interface CheckpointState {
