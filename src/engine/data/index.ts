@@ -72,14 +72,14 @@ export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => 
     inputShape,
     numClasses,
     classNames,
-    sourceRows: { train: train.sourceRows, test: test.sourceRows, unlabeled: unlabeled?.sourceRows },
+    sourceRows: { train: train.sourceRows, test: test.sourceRows, ...(unlabeled ? { unlabeled: unlabeled.sourceRows } : {}) },
     fingerprint: {
       train: fingerprint(trainSamples, inputShape),
       test: fingerprint(testSamples, inputShape),
-      unlabeled: unlabeled ? fingerprint({ x: unlabeled.x, y: new Int32Array(0), count: unlabeled.count }, inputShape) : undefined,
+      ...(unlabeled ? { unlabeled: fingerprint({ x: unlabeled.x, y: new Int32Array(0), count: unlabeled.count }, inputShape) } : {}),
     },
     normalization,
-    unlabeled: unlabeled ? { x: unlabeled.x, count: unlabeled.count } : undefined,
+    ...(unlabeled ? { unlabeled: { x: unlabeled.x, count: unlabeled.count } } : {}),
   };
   const extra = unlabeled ? ` and ${unlabeled.count} unlabelled` : '';
   onProgress(`Loaded ${train.count} train${extra} and ${test.count} test samples of shape [${inputShape.join(', ')}], ${numClasses} classes.`);
