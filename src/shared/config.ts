@@ -15,7 +15,7 @@ const Split = <P extends TProperties>(props: P, what: string) =>
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 /** Batch sizes of a config that names none (see defaultBatchSize). */
 export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
-export const DIVERGENCES = ['forward-kl', 'reverse-kl', 'js', 'mse-logits'] as const;
+export const DIVERGENCES = ['forward-kl', 'reverse-kl', 'js', 'mse-logits', 'dkd'] as const;
 export const MODEL_PRESETS = ['mlp', 'cnn-small', 'cnn-medium', 'cnn-large'] as const;
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const NORMALIZATIONS = ['auto', 'none', 'minmax', 'standard'] as const;
@@ -219,7 +219,12 @@ const Distillation = Type.Object({
     'reverse-kl': 'KL(p_s ‖ p_t) at T, times T². Mode-seeking: the student concentrates on the teacher\u2019s main modes; useful for small students that cannot cover everything.',
     js: 'Jensen–Shannon divergence at T, times T². Symmetric and bounded; robust when the teacher is over-confident.',
     'mse-logits': 'Mean squared error between raw logits (T is not used). The T → ∞ limit of KD.',
+    dkd: 'Decoupled KD (Zhao et al., CVPR 2022): α_dkd·TCKD + β·NCKD at T, times T². TCKD is the binary KL on the target class\u2019s probability, NCKD the KL over the other classes renormalised; weights in `dkd`. Needs labels: on unlabelled rows the teacher\u2019s top-1 is the target.',
   }, { default: 'forward-kl', ...md('The distillation term.') }),
+  dkd: Type.Optional(Type.Object({
+    alpha: Type.Number({ minimum: 0, default: 1, ...md('`dkd` only: weight of the target-class term TCKD. The paper: `1`.') }),
+    beta: Type.Number({ minimum: 0, default: 8, ...md('`dkd` only: weight of the non-target-class term NCKD. The paper: `8` on CIFAR-100 (1–8 elsewhere).') }),
+  }, { additionalProperties: false, default: {}, ...md('Weights of decoupled KD\u2019s two parts (`divergence: "dkd"`). The distillation term is T²·(alpha·TCKD + beta·NCKD); `distillation.alpha` still mixes it with the CE.') })),
   schedule: ScheduleSchema,
 }, { additionalProperties: false, default: {}, ...md('The knowledge-distillation loss: α·T²·D(p_t^T, p_s^T) + (1 − α)·CE(y, p_s).') });
 

@@ -20,6 +20,9 @@ export interface StepRecord {
   temperature: number;
   alpha: number;
   lr: number;
+  /** `divergence: "dkd"` only: the batch's TCKD and NCKD, before T² and before their weights (dkd.alpha, dkd.beta). */
+  tckd?: number;
+  nckd?: number;
   /** Training accuracy of this batch (before the update); in a transfer-set run, over its labelled rows only. */
   accuracy?: number;
   /**

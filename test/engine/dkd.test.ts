@@ -3,7 +3,11 @@
  * wasm; and the paper's decomposition per sample: TCKD + (1 − p_t,target)·NCKD = KL(p_t ‖ p_s).
  */
 import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type { MetricsRecord, StepRecord, Summary } from '../../src/shared/records';
+import { readJson, readJsonLines } from '../../src/shared/runDir';
+import { runEngine, smallConfig, tempDir } from './helpers';
 import { selectBackend } from '../../src/engine/backends/ladder';
 import { dkdParts } from '../../src/engine/kd/dkd';
 import { kdLoss } from '../../src/engine/kd/losses';
@@ -126,4 +130,25 @@ describe('DKD (decoupled KD): target-class and non-target-class parts', function
       }
     });
   }
+});
+
+describe('DKD in a real run (divergence "dkd")', function () {
+  this.timeout(600_000);
+
+  it('step records carry TCKD and NCKD; kdUnscaled is dkd.alpha·TCKD + dkd.beta·NCKD, kd is T² times it', async () => {
+    const dir = tempDir();
+    const config = smallConfig(dir, { distillation: { temperature: 4, alpha: 0.9, divergence: 'dkd', dkd: { alpha: 1, beta: 2 } }, training: { epochs: 1, batchSize: 64, learningRate: 0.003 } });
+    const { finished, runDir } = await runEngine(config);
+    assert.equal(finished.status, 'completed', finished.reason);
+    const stepRecords = readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl')).filter((r): r is StepRecord => r.kind === 'step');
+    assert.ok(stepRecords.length > 10);
+    for (const s of stepRecords) {
+      assert.ok(s.tckd !== undefined && s.nckd !== undefined && s.tckd >= 0 && s.nckd >= 0, `step ${s.step}: tckd ${s.tckd}, nckd ${s.nckd}`);
+      // float32 sums of a few terms of size ~1: 1e-5 relative is ample, a missing weight or T² is off by 2× or 16×.
+      assert.ok(Math.abs(s.kdUnscaled - (s.tckd + 2 * s.nckd)) <= 1e-5 * s.kdUnscaled + 1e-7, `step ${s.step}: ${s.kdUnscaled} vs ${s.tckd} + 2·${s.nckd}`);
+      assert.ok(Math.abs(s.kd - 16 * s.kdUnscaled) <= 1e-5 * s.kd, `step ${s.step}: kd ${s.kd} vs 16·${s.kdUnscaled}`);
+    }
+    const summary = readJson<Summary>(path.join(runDir, 'summary.json'))!;
+    assert.ok(summary.student.accuracy > 0.5, `the DKD student learns: ${summary.student.accuracy}`);
+  });
 });

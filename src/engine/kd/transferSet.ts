@@ -12,7 +12,7 @@
  * over the batch's labelled rows (0 when it has none: the record's `labeled` count says so).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { kdStepStats, STAT_COUNT } from './stepStats';
+import { kdStepStats, STAT } from './stepStats';
 import type { KdLossOptions } from './losses';
 
 /** The batch's rows, labelled ones first (each group in batch order), and how many are labelled. */
@@ -35,17 +35,20 @@ export function transferStepStats(studentLogits: tf.Tensor2D, teacherLogits: tf.
   if (unlabeledRows === 0) return kdStepStats(studentLogits, teacherLogits, labels!, opts);
   return tf.tidy(() => {
     const part = (from: number, n: number, t: tf.Tensor2D) => tf.slice(t, [from, 0], [n, classes]);
-    // Labels are unused at α = 1 (no CE term reaches the loss); zeros keep the kernels' label reads in range.
-    const distilled = kdStepStats(part(labeled, unlabeledRows, studentLogits), part(labeled, unlabeledRows, teacherLogits), tf.zeros([unlabeledRows], 'int32'), { ...opts, alpha: 1 });
-    const share = unlabeledRows / rows;
-    // loss, kd and kdUnscaled are row means over the whole batch; ce and accuracy come from the labelled rows only.
-    let stats = tf.mul(distilled, tf.tensor1d([share, share, share, 0, 0]));
+    const teacherPart = part(labeled, unlabeledRows, teacherLogits);
+    // At α = 1 no CE term reaches the loss, so labels matter only to DKD, which splits by a target class: there the
+    // teacher's top-1 stands in for the missing label. Elsewhere zeros keep the kernels' label reads in range.
+    const targets = opts.divergence === 'dkd' ? (tf.cast(tf.argMax(teacherPart, 1), 'int32') as tf.Tensor1D) : tf.zeros([unlabeledRows], 'int32') as tf.Tensor1D;
+    const distilled = kdStepStats(part(labeled, unlabeledRows, studentLogits), teacherPart, targets, { ...opts, alpha: 1 });
+    // loss, kd, kdUnscaled (and DKD's parts) are row means over the whole batch; ce and accuracy come from the
+    // labelled rows only.
+    const weights = (rowShare: number, labelledOnly: number) =>
+      tf.tensor1d(Array.from({ length: distilled.shape[0] }, (_, i) => (i === STAT.ce || i === STAT.accuracy ? labelledOnly : rowShare)));
+    let stats = tf.mul(distilled, weights(unlabeledRows / rows, 0));
     if (labeled > 0) {
       const supervised = kdStepStats(part(0, labeled, studentLogits), part(0, labeled, teacherLogits), labels!, opts);
-      const l = labeled / rows;
-      stats = tf.add(stats, tf.mul(supervised, tf.tensor1d([l, l, l, 1, 1])));
+      stats = tf.add(stats, tf.mul(supervised, weights(labeled / rows, 1)));
     }
-    if (stats.shape[0] !== STAT_COUNT) throw new Error(`Internal error: a stats vector of ${stats.shape[0]} entries, not ${STAT_COUNT}.`);
     return stats as tf.Tensor1D;
   });
 }

@@ -9,7 +9,7 @@ import { batchSizeOf, type DistillConfig, type TrainSettingsConfig } from '../..
 import type { Progress } from '../../shared/protocol';
 import type { StepRecord, StudentKind } from '../../shared/records';
 import { createRng, shuffledIndices } from '../data';
-import { kdStepStats, STAT, STAT_COUNT } from '../kd/stepStats';
+import { DKD_STAT_COUNT, kdStepStats, STAT } from '../kd/stepStats';
 import { labeledFirst, transferStepStats } from '../kd/transferSet';
 import { scheduleAt } from '../kd/schedule';
 import type { TrainPosition } from './checkpoint';
@@ -103,7 +103,7 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
   const startedAt = Date.now();
   const stepsAtStart = pos.globalStep;
 
-  /** Per-step [loss, kd, kdUnscaled, ce, accuracy] tensors not yet read back, with their step metadata. */
+  /** Per-step [loss, kd, kdUnscaled, ce, accuracy(, tckd, nckd)] tensors not yet read back, with their step metadata. */
   let pending: { stats: tf.Tensor1D; meta: Omit<StepRecord, 'loss' | 'kd' | 'kdUnscaled' | 'ce' | 'accuracy'> }[] = [];
   let lastFlush = Date.now();
 
@@ -126,10 +126,14 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
     pending = [];
     const stacked = tf.stack(batch.map((p) => p.stats));
     const values = (await stacked.data()) as Float32Array;
+    // A run's steps all have one width: STAT_COUNT, or DKD_STAT_COUNT with TCKD and NCKD.
+    const width = stacked.shape[1]!;
     stacked.dispose();
     batch.forEach((p) => p.stats.dispose());
     const records: StepRecord[] = batch.map((p, i) => {
-      const [loss, kd, kdUnscaled, ce, accuracy] = values.subarray(i * STAT_COUNT, (i + 1) * STAT_COUNT);
+      const row = values.subarray(i * width, (i + 1) * width);
+      const [loss, kd, kdUnscaled, ce, accuracy] = row;
+      const dkd = width >= DKD_STAT_COUNT ? { tckd: row[STAT.tckd], nckd: row[STAT.nckd] } : {};
       if (!Number.isFinite(loss)) {
         throw new NonFiniteLossError(
           `The loss became ${loss} at epoch ${p.meta.epoch}, step ${p.meta.step} (kd=${kd}, ce=${ce}, T=${p.meta.temperature}, α=${p.meta.alpha}). ` +
@@ -139,12 +143,12 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
       pos.epochSums.loss += loss;
       if (p.meta.labeled === undefined) {
         pos.epochSums.accuracy += accuracy;
-        return { ...p.meta, loss, kd, kdUnscaled, ce, accuracy };
+        return { ...p.meta, loss, kd, kdUnscaled, ce, accuracy, ...dkd };
       }
       // A transfer-set batch: its accuracy is over its labelled rows, so the epoch's is weighted by them.
       pos.epochSums.accuracy += accuracy * p.meta.labeled;
       pos.epochSums.labeled = (pos.epochSums.labeled ?? 0) + p.meta.labeled;
-      return { ...p.meta, loss, kd, kdUnscaled, ce, ...(p.meta.labeled > 0 ? { accuracy } : {}) };
+      return { ...p.meta, loss, kd, kdUnscaled, ce, ...(p.meta.labeled > 0 ? { accuracy } : {}), ...dkd };
     });
     const last = records[records.length - 1];
     job.onSteps(records, { ...progress(), loss: last.loss });
@@ -178,7 +182,7 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
           () => {
             const logits = model.apply(xb, { training: true }) as tf.Tensor2D;
             const divergence = job.distillation?.divergence ?? 'forward-kl';
-            const opts = { temperature, alpha, divergence };
+            const opts = { temperature, alpha, divergence, dkd: job.distillation?.dkd };
             // Kept to outlive minimize()'s own tidy; the loss it minimizes is the vector's first entry.
             stepStats = tf.keep(split ? transferStepStats(logits, tb!, yb, split.labeled, opts) : kdStepStats(logits, tb, yb!, opts));
             return tf.reshape(tf.slice(stepStats, [STAT.loss], [1]), []) as tf.Scalar;
