@@ -20,12 +20,25 @@ function logSoftmax(row: number[], temperature: number): number[] {
   return z.map((v) => v - lse);
 }
 
-/** D(p_t^T ‖ p_s^T) of one row, forward or reverse KL, in float64. */
-function rowKl(divergence: Divergence, s: number[], t: number[], temperature: number): number {
+const klOf = (a: number[], b: number[]) => a.reduce((sum, ai, i) => sum + ai * Math.log(ai / b[i]), 0);
+
+/**
+ * D(p_t^T ‖ p_s^T) of one row in float64: forward or reverse KL, or DKD (α 1, β 8) split by `target`, which for an
+ * unlabelled row is the teacher's top-1.
+ */
+function rowKl(divergence: Divergence, s: number[], t: number[], temperature: number, target: number): number {
   const p = logSoftmax(t, temperature).map(Math.exp);
   const q = logSoftmax(s, temperature).map(Math.exp);
+  if (divergence === 'dkd') {
+    const rest = (v: number[]) => {
+      const others = v.filter((_, c) => c !== target);
+      const sum = others.reduce((x, y) => x + y, 0);
+      return others.map((x) => x / sum);
+    };
+    return klOf([p[target], 1 - p[target]], [q[target], 1 - q[target]]) + 8 * klOf(rest(p), rest(q));
+  }
   const [a, b] = divergence === 'reverse-kl' ? [q, p] : [p, q];
-  return a.reduce((sum, ai, i) => sum + ai * Math.log(ai / b[i]), 0);
+  return klOf(a, b);
 }
 
 /**
@@ -39,9 +52,9 @@ function reference(s: Matrix, t: Matrix, labels: (number | null)[], temperature:
   let ce = 0;
   let labeled = 0;
   s.forEach((row, r) => {
-    const d = rowKl(divergence, row, t[r], temperature);
-    kdU += d;
     const label = labels[r];
+    const d = rowKl(divergence, row, t[r], temperature, label ?? t[r].indexOf(Math.max(...t[r])));
+    kdU += d;
     if (label === null) loss += temperature ** 2 * d;
     else {
       const rowCe = -logSoftmax(row, 1)[label];
@@ -87,6 +100,7 @@ describe('transfer-set loss: CE masked out on unlabelled rows', function () {
         { rows: 13, classes: 10, labeled: 4, temperature: 4, alpha: 0.9, divergence: 'forward-kl' as Divergence },
         { rows: 9, classes: 5, labeled: 0, temperature: 2, alpha: 0.5, divergence: 'reverse-kl' as Divergence },
         { rows: 7, classes: 3, labeled: 7, temperature: 1, alpha: 0.3, divergence: 'forward-kl' as Divergence },
+        { rows: 10, classes: 6, labeled: 3, temperature: 4, alpha: 0.8, divergence: 'dkd' as Divergence },
       ];
       for (const c of cases) {
         it(`${c.labeled} of ${c.rows} rows labelled, ${c.divergence}, T ${c.temperature}, α ${c.alpha}: values and gradient match the float64 reference`, async () => {
