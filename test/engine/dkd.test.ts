@@ -12,8 +12,8 @@ import { selectBackend } from '../../src/engine/backends/ladder';
 import { dkdParts } from '../../src/engine/kd/dkd';
 import { kdLoss } from '../../src/engine/kd/losses';
 import { createRng } from '../../src/shared/random';
+import { centralDifference, type Matrix } from '../support/finiteDifferences';
 
-type Matrix = number[][];
 
 /** softmax(z / T) in float64. */
 function softmax(z: number[], temperature: number): number[] {
@@ -42,15 +42,6 @@ function reference(s: Matrix, t: Matrix, labels: number[], temperature: number) 
   return { tckd: rows.reduce((a, r) => a + r.tckd, 0) / s.length, nckd: rows.reduce((a, r) => a + r.nckd, 0) / s.length };
 }
 
-function centralDifference(f: (x: Matrix) => number, x: Matrix, h = 1e-5): Matrix {
-  return x.map((row, r) => row.map((_, c) => {
-    const plus = x.map((rr) => [...rr]);
-    const minus = x.map((rr) => [...rr]);
-    plus[r][c] += h;
-    minus[r][c] -= h;
-    return (f(plus) - f(minus)) / (2 * h);
-  }));
-}
 
 function batch(rows: number, classes: number, scale: number, seed: number) {
   const rng = createRng(seed);

@@ -4,10 +4,10 @@
  * run directory saying how many rows of each kind every epoch saw.
  */
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EpochRecord, MetricsRecord, StepRecord, Summary } from '../../src/shared/records';
 import { readJson, readJsonLines } from '../../src/shared/runDir';
+import { removeTempDir } from '../support/tempDirs';
 import { FASHION, runEngine, smallConfig, tempDir } from './helpers';
 
 const metricsOf = (runDir: string) => readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl'));
@@ -17,7 +17,7 @@ const epochs = (records: MetricsRecord[], student: string) => records.filter((r)
 describe('engine: transfer sets (unlabelled rows learnt from the teacher only)', function () {
   this.timeout(600_000);
   const dir = tempDir();
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  after(() => removeTempDir(dir));
 
   /** 3,000 labelled rows → 2,700 after the validation split, 20 per class keep their label; 500 more images with none. */
   const transferConfig = (overrides: Record<string, unknown> = {}) => {

@@ -10,8 +10,8 @@ import { STAT } from '../../src/engine/kd/stepStats';
 import { labeledFirst, transferStepStats } from '../../src/engine/kd/transferSet';
 import type { Divergence } from '../../src/shared/config';
 import { createRng } from '../../src/shared/random';
+import { centralDifference, type Matrix } from '../support/finiteDifferences';
 
-type Matrix = number[][];
 
 function logSoftmax(row: number[], temperature: number): number[] {
   const z = row.map((v) => v / temperature);
@@ -66,15 +66,6 @@ function reference(s: Matrix, t: Matrix, labels: (number | null)[], temperature:
   return { loss: loss / rows, kd: (temperature ** 2 * kdU) / rows, kdUnscaled: kdU / rows, ce: labeled ? ce / labeled : 0 };
 }
 
-function centralDifference(f: (x: Matrix) => number, x: Matrix, h = 1e-5): Matrix {
-  return x.map((row, r) => row.map((_, c) => {
-    const plus = x.map((rr) => [...rr]);
-    const minus = x.map((rr) => [...rr]);
-    plus[r][c] += h;
-    minus[r][c] -= h;
-    return (f(plus) - f(minus)) / (2 * h);
-  }));
-}
 
 describe('transfer-set loss: CE masked out on unlabelled rows', function () {
   this.timeout(300_000);
