@@ -46,6 +46,8 @@ interface Prepared {
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
   probe: { x: tf.Tensor; indices: number[] };
   teacherModel?: LoadedModel;
+  teacherFile?: string;
+  teacherSource: string;
 }
 
 export class DistillEngine {
@@ -68,6 +70,25 @@ export class DistillEngine {
     this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
     this.writer = RunWriter.create(runDir, config, this.status);
     return this.execute(config, runDir, false);
+  }
+
+  /**
+   * For a sweep, before its trials: train or find the teacher and cache its logits, as a run would, without a run
+   * directory. Returns undefined when stopped first.
+   */
+  async prepareTeacher(config: DistillConfig): Promise<{ modelFile?: string; source: string } | undefined> {
+    const backend = await selectBackend(config.engine.backend, { log: (m: string) => this.log('info', m) });
+    resolveBatchSizes(config, backend.name);
+    let prepared: Prepared | undefined;
+    try {
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name));
+      return { modelFile: prepared.teacherFile, source: prepared.teacherSource };
+    } catch (e) {
+      if (e instanceof TeacherTrainingStopped) return undefined;
+      throw e;
+    } finally {
+      if (prepared) disposePrepared(prepared);
+    }
   }
 
   async resume(runDir: string): Promise<Finished> {
@@ -171,6 +192,8 @@ export class DistillEngine {
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
         probe: { x: toX(probeRows), indices: probeIdx },
         teacherModel: teacher.model,
+        teacherFile: teacher.modelFile,
+        teacherSource: teacher.source,
       };
     } catch (e) {
       xTrain.dispose();
@@ -274,17 +297,21 @@ export class DistillEngine {
     if (checkpoint) this.log('info', `Resuming the ${student} student at epoch ${checkpoint.position.epoch + 1}, step ${checkpoint.position.stepInEpoch}.`);
     this.phase('training', `Training the ${student === 'kd' ? 'KD' : 'scratch baseline'} student (${settings.epochs} epochs, batch ${settings.batchSize})…`);
     const epochStart = { at: Date.now() };
+    // A transfer set's scratch student learns from the labelled rows only, cycled to the KD student's step count.
+    // So does a KD student at a constant α = 0 (a sweep's shared baseline): unlabelled rows would carry no loss.
+    const scratch = student === 'baseline' || (config.distillation.alpha === 0 && config.distillation.schedule.type === 'constant');
+    const labelledOnly = scratch && p.baselineTrain !== undefined;
     try {
       const outcome = await train({
         role: student,
         model,
         optimizer,
-        data: student === 'baseline' && p.baselineTrain ? p.baselineTrain : p.train,
+        data: labelledOnly ? p.baselineTrain! : p.train,
         settings,
         distillation: config.distillation,
         alphaOverride: student === 'baseline' ? 0 : undefined,
         seed: config.seed,
-        stepsPerEpoch: student === 'baseline' && p.baselineTrain ? stepsPerEpoch(p.train.count, settings.batchSize!) : undefined,
+        stepsPerEpoch: labelledOnly ? stepsPerEpoch(p.train.count, settings.batchSize!) : undefined,
         start,
         onSteps: (records, progress) => {
           this.writer.appendMetrics(records);
