@@ -181,8 +181,10 @@ export class DistillEngine {
       const probeIdx = selectProbe(valRows.y, numClasses, Math.min(config.evaluation.probeSize, valRows.count), config.seed);
       const probeRows = gatherSamples(valRows, probeIdx, sample);
       const trainTeacher = tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]);
-      const transfer = this.transferSet(config, trainRows.y, numClasses, { x: xTrain, y: yTrain, teacherLogits: trainTeacher, count: trainRows.count }, xUnlabeled, teacher.unlabeled);
-      xUnlabeled = undefined; // now owned by the transfer set's tensors, or disposed there
+      // The unlabelled rows as a tensor: made above if their teacher logits were computed, else now.
+      const unlabeledX = teacher.unlabeled ? (xUnlabeled ??= toX(dataset.unlabeled!)) : undefined;
+      xUnlabeled = undefined; // owned by the transfer set from here on
+      const transfer = this.transferSet(config, trainRows.y, numClasses, { x: xTrain, y: yTrain, teacherLogits: trainTeacher, count: trainRows.count }, unlabeledX, teacher.unlabeled);
       return {
         dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
         numClasses,

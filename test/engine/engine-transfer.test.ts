@@ -70,6 +70,14 @@ describe('engine: transfer sets (unlabelled rows learnt from the teacher only)',
     for (const s of steps(metricsOf(run.runDir), 'baseline')) assert.equal(s.labeled, undefined);
   });
 
+  it('at a constant α = 0 (a sweep\u2019s shared scratch baseline) the KD student trains on the labelled rows only, as many steps', async () => {
+    const alphaZero = await runEngine(transferConfig({ distillation: { temperature: 4, alpha: 0 }, compare: { baseline: false } }));
+    assert.equal(alphaZero.finished.status, 'completed', alphaZero.finished.reason);
+    const records = metricsOf(alphaZero.runDir);
+    assert.equal(steps(records, 'kd').length, 2 * Math.ceil(3200 / 64));
+    for (const e of epochs(records, 'kd')) assert.deepEqual(e.rows, { labeled: 50 * 64, unlabeled: 0 });
+  });
+
   it('a teacher given as precomputed logits needs teacher.logits.unlabeled, and the run says so', async () => {
     const failed = await runEngine(transferConfig({ teacher: { logits: { train: path.join(dir, 'missing-train.npy'), test: path.join(dir, 'missing-test.npy') } } }));
     assert.equal(failed.finished.status, 'failed');
