@@ -14,7 +14,8 @@ import { labeledFirst, transferStepStats } from '../kd/transferSet';
 import { scheduleAt } from '../kd/schedule';
 import type { TrainPosition } from './checkpoint';
 
-export type TrainerRole = StudentKind | 'teacher';
+/** `compress`: the KD fine-tuning of a compression stage (its step records are not part of metrics.jsonl). */
+export type TrainerRole = StudentKind | 'teacher' | 'compress';
 
 export interface TrainingData {
   x: tf.Tensor;
@@ -51,6 +52,11 @@ export interface TrainJob {
   onEpochEnd(epoch: number, train: EpochTrainStats, position: TrainPosition): Promise<void>;
   /** Polled between steps; true ends training at this step boundary. */
   shouldStop(): boolean;
+  /**
+   * Called after every optimizer step with the count of steps done, before the next batch: the one place where a
+   * constraint is re-imposed on the weights (compression re-applies its pruning masks here).
+   */
+  afterStep?(step: number): void;
 }
 
 /** An epoch's train figures: means over its steps (accuracy over its labelled rows), and the rows it saw. */
@@ -195,12 +201,13 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
       pending.push({
         stats,
         meta: {
-          kind: 'step', student: role === 'teacher' ? 'kd' : role, epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate,
+          kind: 'step', student: role === 'baseline' ? 'baseline' : 'kd', epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate,
           ...(split ? { labeled: split.labeled } : {}),
         },
       });
       pos.globalStep++;
       pos.epochSums.steps++;
+      job.afterStep?.(pos.globalStep);
       if (pending.length >= MAX_PENDING_STEPS || Date.now() - lastFlush >= FLUSH_MS) await flush();
     }
     await flush();
