@@ -7,20 +7,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
+import { inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
-import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
+import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary, TransferRows } from '../shared/records';
 import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
 import { selectBackend } from './backends/ladder';
-import { gatherSamples, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
-import { countParams, measureLatency, modelReport, validationMetrics } from './eval/report';
+import { gatherSamples, labeledSubset, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
+import { compressionReports, folderBytes, plannedStages, runCompression } from './compress';
+import { countParams, loadedWeightBytes, measureLatency, modelReport, validationMetrics } from './eval/report';
 import { kdLoss } from './kd/losses';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
+import { parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
 import { teacherLogits, TeacherTrainingStopped } from './teacher';
 import { hasInitialModel, loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
-import { NonFiniteLossError, train } from './train/trainer';
+import { NonFiniteLossError, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
 import { checkOutputFolders } from './outputFolders';
 
 export type Send = (message: EngineToHost) => void;
@@ -35,8 +37,14 @@ interface Prepared {
   numClasses: number;
   /** Rows per forward pass when computing logits: larger on a GPU. */
   inferenceBatch: number;
-  /** Training rows after the validation split. */
-  train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
+  /**
+   * The KD student's rows: the training split after the validation split, then `data.unlabeled`'s rows. `unlabeled`
+   * marks the rows without a label (those of `data.unlabeled`, and those `data.labeled` leaves out).
+   */
+  train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number; unlabeled?: Uint8Array };
+  /** A transfer-set run's scratch baseline trains on the labelled rows only, with as many steps as the KD student. */
+  baselineTrain?: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
+  transfer?: TransferRows;
   /** The held-out rows; `count` 0 when data.validationSplit is 0. */
   val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array; count: number };
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
@@ -53,12 +61,16 @@ export class DistillEngine {
   private status!: StatusFile;
   private sessionStart = Date.now();
   private priorSeconds = 0;
+  private backendName: ConcreteBackend = 'cpu';
+  /** The process training the scratch student beside this one, when there is one. */
+  private helper: StudentHelper | undefined;
 
   constructor(private readonly send: Send) {}
 
   /** Ask the run to end at the next step boundary, with a checkpoint. */
   requestStop(reason: StopReason = 'stopped'): void {
     this.stopReason ??= reason;
+    this.helper?.stop();
     this.log('info', reason === 'stopped' ? 'Stop requested: finishing the current step and writing a checkpoint…' : 'The parent process is gone: checkpointing and exiting…');
   }
 
@@ -126,6 +138,7 @@ export class DistillEngine {
       this.send({ type: 'started', runId: this.status.runId, runDir, backend, resumed });
       for (const [level, m] of ladderLog) this.log(level, m);
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
+      this.backendName = backend.name;
       const filled = resolveBatchSizes(config, backend.name);
       if (filled) {
         this.log('info', filled);
@@ -133,7 +146,8 @@ export class DistillEngine {
       }
       prepared = await this.prepare(config, inferenceBatchSize(backend.name));
       const outcome = await this.trainStudents(config, runDir, prepared, resumed);
-      if (outcome !== 'completed') return this.finish(outcome, outcome === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
+      const compressed = outcome === 'completed' ? await this.compress(config, runDir, prepared) : outcome;
+      if (compressed !== 'completed') return this.finish(compressed, compressed === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
       const summary = await this.summarize(config, runDir, prepared, backend, this.activeSeconds());
       this.writer.writeSummary(summary);
@@ -166,6 +180,7 @@ export class DistillEngine {
     // All training rows are needed only to compute uncached teacher logits; the wasm heap never shrinks, so
     // this copy is made only then.
     let xTrainAll: tf.Tensor | undefined;
+    let xUnlabeled: tf.Tensor | undefined;
     try {
       const teacher = await teacherLogits({
         config,
@@ -173,6 +188,7 @@ export class DistillEngine {
         trainRows: { x: xTrain, y: yTrain, count: trainRows.count },
         xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
         xTest,
+        xUnlabeled: () => (xUnlabeled ??= toX(dataset.unlabeled!)),
         inferenceBatch,
         log: (m) => this.log('info', m),
         phase: (p, m) => this.phase(p, m),
@@ -186,10 +202,10 @@ export class DistillEngine {
         return out;
       };
       const valTeacher = pick(teacher.train, split.valIdx);
-      const trainTeacher = pick(teacher.train, split.trainIdx);
+      const trainTeacherRows = pick(teacher.train, split.trainIdx);
       // Without validation rows, the heatmaps follow training rows: what the student fits, not what it generalises.
       const probeSplit = valRows.count ? 'validation' : 'train';
-      const probeFrom = valRows.count ? { rows: valRows, teacher: valTeacher } : { rows: trainRows, teacher: trainTeacher };
+      const probeFrom = valRows.count ? { rows: valRows, teacher: valTeacher } : { rows: trainRows, teacher: trainTeacherRows };
       const probeIdx = selectProbe(probeFrom.rows.y, numClasses, Math.min(config.evaluation.probeSize, probeFrom.rows.count), config.seed);
       const probeRows = gatherSamples(probeFrom.rows, probeIdx, sample);
       const probeTeacher = pick(probeFrom.teacher, Int32Array.from(probeIdx));
@@ -200,11 +216,16 @@ export class DistillEngine {
         this.status = { ...this.status, validationRows: valRows.count, ...(note ? { note } : {}) };
         this.writer.writeStatus(this.status);
       }
+      const trainTeacher = tf.tensor2d(trainTeacherRows, [trainRows.count, numClasses]);
+      // The unlabelled rows as a tensor: made above if their teacher logits were computed, else now.
+      const unlabeledX = teacher.unlabeled ? (xUnlabeled ??= toX(dataset.unlabeled!)) : undefined;
+      xUnlabeled = undefined; // owned by the transfer set from here on
+      const transfer = this.transferSet(config, trainRows.y, numClasses, { x: xTrain, y: yTrain, teacherLogits: trainTeacher, count: trainRows.count }, unlabeledX, teacher.unlabeled);
       return {
         dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
         numClasses,
         inferenceBatch,
-        train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(trainTeacher, [trainRows.count, numClasses]), count: trainRows.count },
+        ...transfer,
         val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher, count: valRows.count },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
         probe: { x: toX(probeRows), indices: probeIdx, labels: Array.from(probeRows.y), teacher: probeTeacher, split: probeSplit },
@@ -219,7 +240,50 @@ export class DistillEngine {
       throw e;
     } finally {
       xTrainAll?.dispose();
+      xUnlabeled?.dispose();
     }
+  }
+
+  /**
+   * The KD student's training rows and, for a transfer-set run (`data.unlabeled`, `data.labeled`), which of them have
+   * no label and the labelled rows the scratch baseline trains on. Takes ownership of the tensors it is given.
+   */
+  private transferSet(
+    config: DistillConfig, labels: Int32Array, numClasses: number, split: NonNullable<Prepared['baselineTrain']>,
+    xUnlabeled: tf.Tensor | undefined, unlabeledTeacher: Float32Array | undefined,
+  ): Pick<Prepared, 'train' | 'baselineTrain' | 'transfer'> {
+    const spec = config.data.labeled;
+    const extra = unlabeledTeacher ? unlabeledTeacher.length / numClasses : 0;
+    const keptIdx = spec ? labeledSubset(labels, numClasses, spec, config.seed) : undefined;
+    const labeled = keptIdx ? keptIdx.length : split.count;
+    if (labeled === split.count && extra === 0) {
+      xUnlabeled?.dispose();
+      return { train: split };
+    }
+    if (labeled === 0) {
+      throw new DistillError('config', `data.labeled ${JSON.stringify(spec)} keeps no labelled rows of the ${split.count} training rows. Raise it so that each class keeps at least one label.`, { path: ['data', 'labeled'] });
+    }
+    const count = split.count + extra;
+    const unlabeled = new Uint8Array(count).fill(1);
+    if (keptIdx) for (const i of keptIdx) unlabeled[i] = 0;
+    else unlabeled.fill(0, 0, split.count);
+    const labeledIdx = keptIdx ?? Int32Array.from({ length: split.count }, (_, i) => i);
+    const train = extra === 0 ? { ...split, unlabeled, count } : tf.tidy(() => ({
+      x: tf.concat([split.x, xUnlabeled!]),
+      y: tf.concat([split.y, tf.zeros([extra], 'int32')]) as tf.Tensor1D,
+      teacherLogits: tf.concat([split.teacherLogits, tf.tensor2d(unlabeledTeacher!, [extra, numClasses])]) as tf.Tensor2D,
+      count,
+      unlabeled,
+    }));
+    const baselineTrain = tf.tidy(() => {
+      const idx = tf.tensor1d(labeledIdx, 'int32');
+      return { x: tf.gather(split.x, idx), y: tf.gather(split.y, idx) as tf.Tensor1D, teacherLogits: tf.gather(split.teacherLogits, idx) as tf.Tensor2D, count: labeled };
+    });
+    if (extra > 0) tf.dispose([split.x, split.y, split.teacherLogits, xUnlabeled!]);
+    const transfer: TransferRows = { labeled, unlabeled: count - labeled };
+    this.log('info', `Transfer set: ${labeled} labelled and ${count - labeled} unlabelled training rows; unlabelled rows are learnt from the teacher only.` +
+      (config.compare.baseline ? ` The scratch baseline trains on the ${labeled} labelled rows, cycled to the KD student's step count.` : ''));
+    return { train, baselineTrain, transfer };
   }
 
   /** Train the KD student, then the scratch baseline, each from its checkpoint when resuming. */
@@ -234,11 +298,77 @@ export class DistillEngine {
     } else {
       this.rewindToCheckpoints(runDir, students);
     }
+    const decision = students.length === 2 ? parallelStudentsDecision(this.backendName) : undefined;
+    if (decision?.parallel) return this.trainBesideBaseline(config, runDir, p, decision.why);
+    if (decision) this.log('info', `The KD and scratch students train one after the other: ${decision.why}.`);
     for (const student of students) {
       const outcome = await this.trainOne(config, runDir, p, student);
       if (outcome !== 'completed') return outcome;
     }
     return 'completed';
+  }
+
+  /** The KD student here while a second process trains the scratch one (see parallelStudents.ts). */
+  private async trainBesideBaseline(config: DistillConfig, runDir: string, p: Prepared, why: string): Promise<'completed' | StopReason> {
+    this.log('info', `The KD and scratch students train at once, in two processes: ${why}.`);
+    const helper = startStudentHelper(runDir, 'baseline', this.backendName, {
+      metrics: (records) => this.writer.appendMetrics(records),
+      softLabels: (record) => this.writer.appendSoftLabels(record),
+      relay: (m) => this.send(m),
+    });
+    this.helper = helper;
+    if (this.stopReason) helper.stop();
+    let kd: 'completed' | StopReason;
+    try {
+      kd = await this.trainOne(config, runDir, p, 'kd');
+    } catch (e) {
+      helper.stop();
+      await helper.done;
+      throw e;
+    } finally {
+      if (this.stopReason) helper.stop();
+    }
+    const baseline = await helper.done;
+    this.helper = undefined;
+    if (baseline.status === 'failed') throw new DistillError('runtime', `The scratch student failed: ${baseline.reason ?? 'no reason given'}`);
+    if (kd !== 'completed') return kd;
+    return baseline.status === 'completed' ? 'completed' : (this.stopReason ?? 'stopped');
+  }
+
+  /** The helper side of trainBesideBaseline: one student of an existing run, its records sent, not written. */
+  async trainStudentOnly(runDir: string, student: 'baseline', backend: ConcreteBackend): Promise<Finished> {
+    const config = readJson<DistillConfig>(path.join(runDir, RUN_FILES.config));
+    const status = readJson<StatusFile>(path.join(runDir, RUN_FILES.status));
+    if (!config || !status) throw new DistillError('usage', `${runDir} is not a Distill run directory.`, { file: runDir });
+    this.writer = new SentOnlyWriter(runDir);
+    this.status = status;
+    let prepared: Prepared | undefined;
+    try {
+      await selectBackend(backend);
+      this.backendName = backend;
+      prepared = await this.prepare(config, inferenceBatchSize(backend));
+      const outcome = await this.trainOne(config, runDir, prepared, student);
+      return this.finish(outcome);
+    } catch (e) {
+      return this.finish('failed', e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : `Internal error: ${errorMessage(e)}`);
+    } finally {
+      if (prepared) disposePrepared(prepared);
+    }
+  }
+
+  /** The `compress` stages on the KD student (none without a `compress` block). */
+  private async compress(config: DistillConfig, runDir: string, p: Prepared): Promise<'completed' | StopReason> {
+    if (!plannedStages(config.compress).length) return 'completed';
+    const outcome = await runCompression({
+      config,
+      runDir,
+      train: p.train,
+      log: (m) => this.log('info', m),
+      phase: (m) => this.phase('compressing', m),
+      progress: (progress) => this.send({ type: 'steps', records: [], progress }),
+      shouldStop: () => this.stopReason !== undefined,
+    });
+    return outcome === 'stopped' ? (this.stopReason ?? 'stopped') : 'completed';
   }
 
   private async buildStudent(config: DistillConfig, p: Prepared): Promise<tfl.LayersModel> {
@@ -272,16 +402,21 @@ export class DistillEngine {
     if (checkpoint) this.log('info', `Resuming the ${student} student at epoch ${checkpoint.position.epoch + 1}, step ${checkpoint.position.stepInEpoch}.`);
     this.phase('training', `Training the ${student === 'kd' ? 'KD' : 'scratch baseline'} student (${settings.epochs} epochs, batch ${settings.batchSize})…`);
     const epochStart = { at: Date.now() };
+    // A transfer set's scratch student learns from the labelled rows only, cycled to the KD student's step count.
+    // So does a KD student at a constant α = 0 (a sweep's shared baseline): unlabelled rows would carry no loss.
+    const scratch = student === 'baseline' || (config.distillation.alpha === 0 && config.distillation.schedule.type === 'constant');
+    const labelledOnly = scratch && p.baselineTrain !== undefined;
     try {
       const outcome = await train({
         role: student,
         model,
         optimizer,
-        data: p.train,
+        data: labelledOnly ? p.baselineTrain! : p.train,
         settings,
         distillation: config.distillation,
         alphaOverride: student === 'baseline' ? 0 : undefined,
         seed: config.seed,
+        stepsPerEpoch: labelledOnly ? stepsPerEpoch(p.train.count, settings.batchSize!) : undefined,
         start,
         onSteps: (records, progress) => {
           this.writer.appendMetrics(records);
@@ -309,10 +444,11 @@ export class DistillEngine {
     }
   }
 
-  private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: { loss: number; accuracy: number }, seconds: number, totalEpochs: number) {
+  private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: EpochTrainStats, seconds: number, totalEpochs: number) {
     const layers: LoadedModel = { kind: 'layers', model };
     const val = p.val.count ? validationMetrics(await predictLogits(layers, p.val.x, p.inferenceBatch), p.val.labels, p.val.teacher, p.numClasses) : undefined;
-    const record: EpochRecord = { kind: 'epoch', student, epoch, ...(val ? { val } : {}), train: trainStats, seconds };
+    const { rows: seen, ...train } = trainStats;
+    const record: EpochRecord = { kind: 'epoch', student, epoch, ...(val ? { val } : {}), train, rows: seen, seconds };
     this.writer.appendMetrics([record]);
     const probeLogits = await predictLogits(layers, p.probe.x, p.inferenceBatch);
     const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: rows(probeLogits, p.numClasses) };
@@ -366,24 +502,33 @@ export class DistillEngine {
     const latency = config.evaluation.latency;
     const teacherBase = modelReport(p.test.teacher, p.test.labels, C, {
       params: p.teacherModel ? countParams(p.teacherModel) : null,
+      sizeBytes: p.teacherModel ? loadedWeightBytes(p.teacherModel) : undefined,
       latencyMs: latency && p.teacherModel ? await measureLatency(p.teacherModel, shape) : undefined,
     });
+    const evaluate = async (model: tfl.LayersModel, sizeBytes: number): Promise<ModelReport> => {
+      const loaded: LoadedModel = { kind: 'layers', model };
+      const logits = await predictLogits(loaded, p.test.x, p.inferenceBatch);
+      return modelReport(logits, p.test.labels, C, {
+        teacher: p.test.teacher,
+        teacherAccuracy: teacherBase.accuracy,
+        params: model.countParams(),
+        sizeBytes,
+        latencyMs: latency ? await measureLatency(loaded, shape) : undefined,
+      });
+    };
     const studentReport = async (dir: string): Promise<ModelReport> => {
       const model = await loadStudentModel(path.join(dir, 'model.json'));
       try {
-        const loaded: LoadedModel = { kind: 'layers', model };
-        const logits = await predictLogits(loaded, p.test.x, p.inferenceBatch);
-        return modelReport(logits, p.test.labels, C, {
-          teacher: p.test.teacher,
-          teacherAccuracy: teacherBase.accuracy,
-          params: model.countParams(),
-          sizeBytes: weightBytes(model),
-          latencyMs: latency ? await measureLatency(loaded, shape) : undefined,
-        });
+        const { diskBytes, gzipBytes } = folderBytes(dir);
+        return { ...(await evaluate(model, weightBytes(model))), diskBytes, gzipBytes };
       } finally {
         model.dispose();
       }
     };
+    const student = await studentReport(path.join(runDir, RUN_FILES.student));
+    const compression = plannedStages(config.compress).length
+      ? await compressionReports(runDir, config, evaluate, { student, teacherBytes: teacherBase.sizeBytes })
+      : undefined;
     return {
       runId: this.status.runId,
       status: 'completed',
@@ -392,8 +537,10 @@ export class DistillEngine {
       testSamples: p.test.labels.length,
       seconds,
       teacher: teacherBase,
-      student: await studentReport(path.join(runDir, RUN_FILES.student)),
+      student,
       baseline: config.compare.baseline ? await studentReport(path.join(runDir, RUN_FILES.baseline)) : undefined,
+      transfer: p.transfer,
+      compression,
     };
   }
 
@@ -418,6 +565,16 @@ export class DistillEngine {
   private log(level: LogLevel, message: string) {
     this.send({ type: 'log', level, message });
   }
+}
+
+/** A helper process's writer: the run's own process writes the records it is sent; checkpoints are written here. */
+class SentOnlyWriter extends RunWriter {
+  override writeConfig(): void {}
+  override appendMetrics(): void {}
+  override appendSoftLabels(): void {}
+  override writeProbe(): void {}
+  override writeStatus(): void {}
+  override writeSummary(): void {}
 }
 
 /** A failed file-system call (disk full, permissions, a path that became a file) in words, with the path; else undefined. */
@@ -451,6 +608,7 @@ async function probeTraining(config: DistillConfig): Promise<void> {
 
 function disposePrepared(p: Prepared) {
   tf.dispose([p.train.x, p.train.y, p.train.teacherLogits, p.val.x, p.test.x, p.probe.x]);
+  if (p.baselineTrain) tf.dispose([p.baselineTrain.x, p.baselineTrain.y, p.baselineTrain.teacherLogits]);
   p.teacherModel?.model.dispose();
 }
 

@@ -20,6 +20,8 @@ import type { Progress } from '../shared/protocol';
 export interface TeacherOutputs {
   train: Float32Array;
   test: Float32Array;
+  /** For the rows of `data.unlabeled`, when the data has them. */
+  unlabeled?: Float32Array;
   /** The teacher as a model, when there is one (not for precomputed logits): for params and latency. */
   model?: LoadedModel;
   /** Where the logits came from, for the log. */
@@ -36,6 +38,8 @@ export interface TeacherContext {
   /** All training rows (before the validation split), made on demand. */
   xTrainAll: () => tf.Tensor;
   xTest: tf.Tensor;
+  /** The rows of `data.unlabeled`, made on demand (the data has them when `dataset.unlabeled` is set). */
+  xUnlabeled: () => tf.Tensor;
   /** Rows per forward pass of the teacher (larger on a GPU). */
   inferenceBatch: number;
   log(message: string): void;
@@ -51,35 +55,47 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
   const teacher = config.teacher;
   const classes = dataset.numClasses;
   if ('logits' in teacher) {
+    let unlabeled: Float32Array | undefined;
+    if (dataset.unlabeled) {
+      if (!teacher.logits.unlabeled) {
+        throw new DistillError('config', `data.unlabeled gives ${dataset.unlabeled.count} rows without labels, but the teacher is precomputed logits without teacher.logits.unlabeled. ` +
+          'Add teacher.logits.unlabeled: the teacher\u2019s logits for those rows, in file order.', { path: ['teacher', 'logits', 'unlabeled'] });
+      }
+      unlabeled = loadTeacherLogits(teacher.logits.unlabeled, dataset.sourceRows.unlabeled!, classes, 'unlabeled', dataset.unlabeled.count);
+    }
     return {
       train: loadTeacherLogits(teacher.logits.train, dataset.sourceRows.train, classes, 'train', dataset.train.count),
       test: loadTeacherLogits(teacher.logits.test, dataset.sourceRows.test, classes, 'test', dataset.test.count),
+      unlabeled,
       source: `precomputed logits (${teacher.logits.train})`,
     };
   }
   const modelFile = 'model' in teacher ? teacher.model : await presetTeacherFile(ctx);
   const teacherHash = hashModelFile(modelFile);
-  const cacheFile = (split: 'train' | 'test') =>
-    path.join(config.output.cacheDir, 'soft-labels', `${sha256(teacherHash, dataset.fingerprint[split], split)}.npy`);
+  type Split = 'train' | 'test' | 'unlabeled';
+  const cacheFile = (split: Split) =>
+    path.join(config.output.cacheDir, 'soft-labels', `${sha256(teacherHash, dataset.fingerprint[split]!, split)}.npy`);
 
   const model = await loadModelFile(modelFile, 'teacher');
   checkTeacherSignature(model, modelFile, dataset);
-  const out: Partial<Record<'train' | 'test', Float32Array>> = {};
+  const out: Partial<Record<Split, Float32Array>> = {};
+  const splits: Split[] = dataset.unlabeled ? ['train', 'test', 'unlabeled'] : ['train', 'test'];
   let reused = 0;
-  for (const split of ['train', 'test'] as const) {
+  for (const split of splits) {
     const file = cacheFile(split);
-    const rows = dataset[split].count;
+    const rows = dataset[split]!.count;
     if (fs.existsSync(file)) {
       out[split] = loadTeacherLogits(file, rows, classes, split);
       reused++;
     } else {
       ctx.phase('teacher-logits', `Computing teacher logits for ${rows} ${split} rows (cached for later runs)…`);
-      out[split] = await predictTeacher(model, modelFile, split === 'train' ? ctx.xTrainAll() : ctx.xTest, ctx.inferenceBatch);
+      const x = split === 'train' ? ctx.xTrainAll() : split === 'test' ? ctx.xTest : ctx.xUnlabeled();
+      out[split] = await predictTeacher(model, modelFile, x, ctx.inferenceBatch);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
     }
   }
-  return { train: out.train!, test: out.test!, model, modelFile, source: `${modelFile}${reused === 2 ? ' (logits from cache)' : ''}` };
+  return { train: out.train!, test: out.test!, unlabeled: out.unlabeled, model, modelFile, source: `${modelFile}${reused === splits.length ? ' (logits from cache)' : ''}` };
 }
 
 /** The teacher's logits; a model that throws on the data (an op it cannot run, a shape inside it) is a model error. */

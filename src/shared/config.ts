@@ -15,7 +15,7 @@ const Split = <P extends TProperties>(props: P, what: string) =>
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 /** Batch sizes of a config that names none (see defaultBatchSize). */
 export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
-export const DIVERGENCES = ['forward-kl', 'reverse-kl', 'js', 'mse-logits'] as const;
+export const DIVERGENCES = ['forward-kl', 'reverse-kl', 'js', 'mse-logits', 'dkd'] as const;
 export const MODEL_PRESETS = ['mlp', 'cnn-small', 'cnn-medium', 'cnn-large'] as const;
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const NORMALIZATIONS = ['auto', 'none', 'minmax', 'standard'] as const;
@@ -80,13 +80,25 @@ const dataCommon = {
   maxSamples: Type.Optional(Type.Object({
     train: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N training rows.') })),
     test: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N test rows.') })),
+    unlabeled: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N rows of `data.unlabeled`.') })),
   }, { additionalProperties: false, ...md('Use the first rows only: for quick experiments. Teacher logits files are cut to match.') })),
+  labeled: Type.Optional(Type.Union([
+    Type.Object({
+      perClass: Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Labelled rows kept per class, e.g. `100` for 1,000 labels on 10 classes.') }),
+    }, { additionalProperties: false, title: 'Labelled rows per class' }),
+    Type.Object({
+      fraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, ...md('Fraction of the training rows (after the validation split) that keep their label, e.g. `0.02`.') }),
+    }, { additionalProperties: false, title: 'Fraction of labelled rows' }),
+  ], md('Study the label-scarce setting on a labelled dataset: keep the labels of a seeded, class-stratified subset of the training rows (after the validation split) and treat the rest as unlabelled, learnt from the teacher only (no CE term on them). The scratch baseline trains on the labelled rows only, with as many optimizer steps as the KD student. A preset teacher still trains on every labelled training row: it stands in for a teacher trained elsewhere.'))),
 };
+
+const unlabeledNote = 'Rows without labels (a transfer set): the student learns them from the teacher only, the cross-entropy term is masked out for them. The teacher\u2019s logits for them are computed once and cached (a teacher given as logits needs `teacher.logits.unlabeled`). Same features as the training data, scaled the same way.';
 
 const IdxData = Type.Object({
   format: Type.Literal('idx', md('IDX files (MNIST / Fashion-MNIST layout), raw or `.gz`.')),
   train: Split({ images: PathString('IDX images file (`*-images-idx3-ubyte[.gz]`).'), labels: PathString('IDX labels file (`*-labels-idx1-ubyte[.gz]`).') }, 'Training split.'),
   test: Split({ images: PathString('IDX images file.'), labels: PathString('IDX labels file.') }, 'Test split, used for the final report.'),
+  unlabeled: Type.Optional(Split({ images: PathString('IDX images file with no labels file.') }, unlabeledNote)),
   ...dataCommon,
 }, { additionalProperties: false, title: 'IDX data' });
 
@@ -94,6 +106,7 @@ const CsvData = Type.Object({
   format: Type.Literal('csv', md('CSV with a header row and numeric features.')),
   train: Split({ path: PathString('Training CSV file.') }, 'Training split.'),
   test: Split({ path: PathString('Test CSV file.') }, 'Test split.'),
+  unlabeled: Type.Optional(Split({ path: PathString('CSV file of features only: the training columns without the label column, with a header row when `header` is true.') }, unlabeledNote)),
   labelColumn: Type.Union([Type.String({ minLength: 1, maxLength: LIMITS.text }), Type.Integer({ minimum: 0, maximum: LIMITS.columns })], {
     default: 'label', ...md('The column holding the integer class label: a header name or a 0-based index.'),
   }),
@@ -105,6 +118,7 @@ const NpyData = Type.Object({
   format: Type.Literal('npy', md('NumPy `.npy` arrays: `x` float32/uint8 `[N, …]`, `y` integer `[N]`.')),
   train: Split({ x: PathString('Features `.npy`, `[N, …]`.'), y: PathString('Labels `.npy`, integer `[N]`.') }, 'Training split.'),
   test: Split({ x: PathString('Features `.npy`.'), y: PathString('Labels `.npy`.') }, 'Test split.'),
+  unlabeled: Type.Optional(Split({ x: PathString('Features `.npy`, `[N, …]`, with no labels array.') }, unlabeledNote)),
   ...dataCommon,
 }, { additionalProperties: false, title: 'NumPy data' });
 
@@ -150,6 +164,7 @@ const TeacherLogits = Type.Object({
   logits: Type.Object({
     train: PathString('Teacher logits for the training rows: float32 `.npy` `[N, C]`, or `.jsonl` with one array per line, in data order.'),
     test: PathString('Teacher logits for the test rows, same format.'),
+    unlabeled: Type.Optional(PathString('Teacher logits for the rows of `data.unlabeled`, same format. Required when the data has unlabelled rows.')),
   }, { additionalProperties: false, ...md('Precomputed teacher logits, aligned row by row with the data. Lets a teacher from any framework be distilled.') }),
 }, { additionalProperties: false, title: 'Precomputed teacher logits' });
 
@@ -227,9 +242,64 @@ const Distillation = Type.Object({
     'reverse-kl': 'KL(p_s ‖ p_t) at T, times T². Mode-seeking: the student concentrates on the teacher\u2019s main modes; useful for small students that cannot cover everything.',
     js: 'Jensen–Shannon divergence at T, times T². Symmetric and bounded; robust when the teacher is over-confident.',
     'mse-logits': 'Mean squared error between raw logits (T is not used). The T → ∞ limit of KD.',
+    dkd: 'Decoupled KD (Zhao et al., CVPR 2022): α_dkd·TCKD + β·NCKD at T, times T². TCKD is the binary KL on the target class\u2019s probability, NCKD the KL over the other classes renormalised; weights in `dkd`. Needs labels: on unlabelled rows the teacher\u2019s top-1 is the target.',
   }, { default: 'forward-kl', ...md('The distillation term.') }),
+  dkd: Type.Optional(Type.Object({
+    alpha: Type.Number({ minimum: 0, maximum: 1000, default: 1, ...md('`dkd` only: weight of the target-class term TCKD. The paper: `1`.') }),
+    beta: Type.Number({ minimum: 0, maximum: 1000, default: 8, ...md('`dkd` only: weight of the non-target-class term NCKD. The paper: `8` on CIFAR-100 (1–8 elsewhere).') }),
+  }, { additionalProperties: false, default: {}, ...md('Weights of decoupled KD\u2019s two parts (`divergence: "dkd"`). The distillation term is T²·(alpha·TCKD + beta·NCKD); `distillation.alpha` still mixes it with the CE.') })),
   schedule: ScheduleSchema,
 }, { additionalProperties: false, default: {}, ...md('The knowledge-distillation loss: α·T²·D(p_t^T, p_s^T) + (1 − α)·CE(y, p_s).') });
+
+// ---------------------------------------------------------------- compression
+
+export const QUANTIZATIONS = ['float16', 'uint8', 'uint8-per-channel'] as const;
+export const PRUNE_SCHEDULES = ['agp', 'one-shot'] as const;
+export const PRUNE_SCOPES = ['global', 'layer'] as const;
+
+const fineTuneRate = Type.Optional(Type.Number({
+  exclusiveMinimum: 0, maximum: 10,
+  ...md('Learning rate of the fine-tuning. Default: `training.learningRate`.'),
+}));
+
+export const CompressSchema = Type.Object({
+  prune: Type.Optional(Type.Object({
+    sparsity: Type.Number({
+      minimum: 0, exclusiveMaximum: 1,
+      ...md('Share of the kernel weights (Dense and Conv2D kernels; not biases) set to zero, in [0, 1). Typical: `0.5`–`0.9`.'),
+    }),
+    schedule: literalUnion(PRUNE_SCHEDULES, {
+      agp: 'Gradual: Zhu & Gupta\u2019s cubic schedule s_t = s (1 − (1 − t / n)³) over the first ¾ of the fine-tuning steps, then fine-tuning at the final masks.',
+      'one-shot': 'Prune to the target at once, then fine-tune with the masks held.',
+    }, { default: 'agp', ...md('How the sparsity grows during the fine-tuning.') }),
+    epochs: Type.Integer({ minimum: 1, maximum: 1000, default: 2, ...md('Epochs of KD fine-tuning while pruning. The KD loss stays on, with the final temperature and α of `distillation`.') }),
+    scope: literalUnion(PRUNE_SCOPES, {
+      global: 'One magnitude threshold over all kernels: layers with many small weights are pruned more.',
+      layer: 'Every kernel pruned to the same sparsity.',
+    }, { default: 'global', ...md('Where the magnitude threshold is drawn.') }),
+    learningRate: fineTuneRate,
+  }, { additionalProperties: false, ...md('Magnitude pruning of the KD student, with KD fine-tuning. The masks are re-applied after every optimizer step, so pruned weights stay zero. Written to `compressed/prune/`.') })),
+  lowRank: Type.Optional(Type.Object({
+    energy: Type.Number({
+      exclusiveMinimum: 0, maximum: 1, default: 0.9,
+      ...md('Share of the squared singular values kept, in (0, 1]: each Dense (and 1×1 conv) kernel W (m×n) becomes two layers of the smallest rank r that keeps it. A layer is factorized only when r·(m + n) < m·n.'),
+    }),
+    epochs: Type.Integer({ minimum: 0, maximum: 1000, default: 1, ...md('Epochs of KD fine-tuning after the factorization; `0`: none.') }),
+    learningRate: fineTuneRate,
+  }, { additionalProperties: false, ...md('Low-rank factorization (truncated SVD) of the pruned or KD student, then KD fine-tuning. Written to `compressed/low-rank/`.') })),
+  quantize: Type.Optional(Type.Array(literalUnion(QUANTIZATIONS, {
+    float16: 'Every weight stored as float16: 2× smaller, nearly lossless.',
+    uint8: 'Kernels as uint8 with one scale and offset per tensor (zero exactly representable); biases stay float32. About 4× smaller.',
+    'uint8-per-channel': 'Kernels as uint8 with one scale per output channel (symmetric), applied by a per-channel scale layer after each kernel: more accurate than per tensor.',
+  }), { minItems: 1, uniqueItems: true, ...md('Post-training weight quantization of the last stage\u2019s model, each format written to `compressed/<format>/` as a standard tfjs model (quantized weight shards that `tf.loadLayersModel` dequantizes on load) and evaluated as loaded back.') })),
+}, {
+  additionalProperties: false,
+  ...md('Compression after distillation, in the order pruning → low-rank → quantization, each stage taking the previous stage\u2019s model. Each stage is evaluated on the test split and listed in `summary.json` under `compression`.'),
+  defaultSnippets: [
+    { label: 'Prune 80% and quantize', body: { prune: { sparsity: 0.8, epochs: 2 }, quantize: ['float16', 'uint8'] } },
+    { label: 'Low-rank and quantize', body: { lowRank: { energy: 0.9 }, quantize: ['uint8-per-channel'] } },
+  ],
+});
 
 // ---------------------------------------------------------------- the whole config
 
@@ -245,6 +315,7 @@ export const ConfigSchema = Type.Object({
   compare: Type.Object({
     baseline: Type.Boolean({ default: false, ...md('Also train the same student from scratch (α = 0, same seed and initial weights) and report it beside the KD student.') }),
   }, { additionalProperties: false, default: {}, ...md('Comparisons to run beside the KD student.') }),
+  compress: Type.Optional(CompressSchema),
   evaluation: Type.Object({
     probeSize: Type.Integer({ minimum: 0, maximum: 1024, default: 32, ...md('Validation samples (class-stratified) whose soft labels are logged each epoch for the dashboard heatmaps.') }),
     latency: Type.Boolean({ default: true, ...md('Measure inference latency per sample (batch 1 and batch 256) for the report card.') }),
@@ -275,6 +346,8 @@ export type DataConfig = Static<typeof DataSchema>;
 export type TeacherConfig = Static<typeof TeacherSchema>;
 export type StudentConfig = Static<typeof StudentSchema>;
 export type ScheduleConfig = Static<typeof ScheduleSchema>;
+export type CompressConfig = Static<typeof CompressSchema>;
+export type Quantization = (typeof QUANTIZATIONS)[number];
 export type TrainSettingsConfig = Static<TObject<typeof TrainSettings>>;
 export type Backend = (typeof BACKENDS)[number];
 export type ConcreteBackend = Exclude<Backend, 'auto'>;

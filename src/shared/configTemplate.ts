@@ -76,7 +76,7 @@ export function configTemplate(options: ConfigTemplateOptions): string {
     "temperature": 4,
     // Weight of the distillation term; 1 \u2212 \u03b1 goes to the hard labels. Typical 0.5\u20130.9.
     "alpha": 0.7,
-    // forward-kl (Hinton), reverse-kl (mode-seeking, for small students), js, or mse-logits.
+    // forward-kl (Hinton), reverse-kl (mode-seeking, for small students), js, mse-logits, or dkd (decoupled KD).
     "divergence": "forward-kl",
     // "constant", or a two-stage / linear / cosine schedule of T and \u03b1 (Ctrl+Space for snippets).
     "schedule": { "type": "constant" }

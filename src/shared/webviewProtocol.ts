@@ -16,7 +16,7 @@ import type { DistillConfig } from './config';
 import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary } from './records';
 
 /** The per-step values the dashboard plots, in `StepRecord` field names. */
-export const STEP_METRICS = ['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy', 'temperature', 'alpha', 'lr'] as const;
+export const STEP_METRICS = ['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy', 'temperature', 'alpha', 'lr', 'tckd', 'nckd'] as const;
 export type StepMetric = (typeof STEP_METRICS)[number] & keyof StepRecord;
 
 /**
@@ -119,7 +119,7 @@ export type HostToWebview =
 
 export const DASHBOARD_STATE_VERSION = 1;
 
-export type DashboardTab = 'curves' | 'softLabels' | 'confusion' | 'report' | 'compare';
+export type DashboardTab = 'curves' | 'softLabels' | 'confusion' | 'report' | 'compression' | 'compare';
 
 /** UI selections, restored after a reload. Data is never stored here: it is re-read from disk. */
 export interface DashboardUiState {
