@@ -3,14 +3,13 @@
  * test report. Knows nothing of VS Code: it talks through `send` (IPC in the child process, a callback in the CLI
  * and tests) and the run directory, which is the source of truth.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
+import { batchSizeOf, inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import type { EngineToHost, Progress } from '../shared/protocol';
-import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
+import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole } from '../shared/records';
 import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
 import { selectBackend } from './backends/ladder';
 import { gatherSamples, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
@@ -19,8 +18,9 @@ import { kdLoss } from './kd/losses';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
 import { teacherLogits, TeacherTrainingStopped } from './teacher';
-import { loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
-import { NonFiniteLossError, train } from './train/trainer';
+import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
+import { NonFiniteLossError, stepsPerEpoch, train } from './train/trainer';
+import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
 
 export type Send = (message: EngineToHost) => void;
 type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -48,6 +48,8 @@ export class DistillEngine {
   private status!: StatusFile;
   private sessionStart = Date.now();
   private priorSeconds = 0;
+  /** The whole run's phases, for one progress and one ETA; made when the first model starts training. */
+  private plan: RunPlan | undefined;
 
   constructor(private readonly send: Send) {}
 
@@ -96,7 +98,7 @@ export class DistillEngine {
         this.writer.writeConfig(config);
       }
       prepared = await this.prepare(config, inferenceBatchSize(backend.name));
-      const outcome = await this.trainStudents(config, runDir, prepared, resumed);
+      const outcome = await this.trainStudents(config, runDir, prepared);
       if (outcome !== 'completed') return this.finish(outcome, outcome === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
       const summary = await this.summarize(config, runDir, prepared, backend, this.activeSeconds());
@@ -126,6 +128,7 @@ export class DistillEngine {
     const xTrain = toX(trainRows);
     const yTrain = tf.tensor1d(trainRows.y, 'int32');
     const xTest = toX(dataset.test);
+    const xVal = toX(valRows);
     // All training rows are needed only to compute uncached teacher logits; the wasm heap never shrinks, so
     // this copy is made only then.
     let xTrainAll: tf.Tensor | undefined;
@@ -137,9 +140,25 @@ export class DistillEngine {
         xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
         xTest,
         inferenceBatch,
+        runDir: this.writer.dir,
         log: (m) => this.log('info', m),
         phase: (p, m) => this.phase(p, m),
-        progress: (p) => this.send({ type: 'steps', records: [], progress: p }),
+        teacherTrainingStarts: async (model, totalSteps, position) => {
+          this.rewindRole('teacher', position);
+          const teacherCost = forwardMacs(model) * batchSizeOf((config.teacher as { train: DistillConfig['training'] }).train);
+          const teacherEpochs = (config.teacher as { train: DistillConfig['training'] }).train.epochs;
+          this.plan = await this.makePlan(config, dataset.inputShape, numClasses, trainRows.count, { steps: totalSteps, stepsPerEpoch: totalSteps / teacherEpochs, costPerStep: teacherCost });
+        },
+        teacherSteps: (records, progress) => this.onSteps(records, progress),
+        teacherEpoch: async (model, epoch, train, seconds) => {
+          const logits = await predictLogits({ kind: 'layers', model }, xVal, inferenceBatch);
+          const record: EpochRecord = { kind: 'epoch', student: 'teacher', epoch, val: validationMetrics(logits, valRows.y, logits, numClasses), train, seconds };
+          this.writer.appendMetrics([record]);
+          const totalEpochs = (config.teacher as { train: DistillConfig['training'] }).train.epochs;
+          this.status = { ...this.status, epoch, student: 'teacher', totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
+          this.writer.writeStatus(this.status);
+          this.send({ type: 'epoch', record, progress: this.withRun({ student: 'teacher', epoch, totalEpochs, step: 0, stepsPerEpoch: 0 }) });
+        },
         shouldStop: () => this.stopReason !== undefined,
       });
       this.log('info', `Teacher: ${teacher.source}`);
@@ -156,32 +175,33 @@ export class DistillEngine {
         numClasses,
         inferenceBatch,
         train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]), count: trainRows.count },
-        val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher },
+        val: { x: xVal, labels: valRows.y, teacher: valTeacher },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
         probe: { x: toX(probeRows), indices: probeIdx },
         teacherModel: teacher.model,
       };
     } catch (e) {
-      xTrain.dispose();
-      yTrain.dispose();
-      xTest.dispose();
+      tf.dispose([xTrain, yTrain, xTest, xVal]);
       throw e;
     } finally {
       xTrainAll?.dispose();
     }
   }
 
-  /** Train the KD student, then the scratch baseline, each from its checkpoint when resuming. */
-  private async trainStudents(config: DistillConfig, runDir: string, p: Prepared, resumed: boolean): Promise<'completed' | StopReason> {
+  /**
+   * Train the KD student, then the scratch baseline, each from its checkpoint when resuming. A run stopped before
+   * the students began (while the teacher trained) has no initial student yet: it is made now, as in a fresh run.
+   */
+  private async trainStudents(config: DistillConfig, runDir: string, p: Prepared): Promise<'completed' | StopReason> {
     const students: StudentKind[] = config.compare.baseline ? ['kd', 'baseline'] : ['kd'];
-    if (!resumed) {
+    this.rewindToCheckpoints(runDir, students);
+    if (!hasInitialModel(runDir)) {
       await this.writeProbeFiles(p);
       const initial = await this.buildStudent(config, p);
       await saveInitialModel(runDir, initial);
       initial.dispose();
-    } else {
-      this.rewindToCheckpoints(runDir, students);
     }
+    this.plan ??= await this.makePlan(config, p.dataset.inputShape, p.numClasses, p.train.count);
     for (const student of students) {
       const outcome = await this.trainOne(config, runDir, p, student);
       if (outcome !== 'completed') return outcome;
@@ -218,6 +238,7 @@ export class DistillEngine {
       ? await restoreCheckpoint(runDir, student, optimizer).then(({ model, state }) => ({ model, start: state.position }))
       : { model: await loadInitialModel(runDir), start: undefined };
     if (checkpoint) this.log('info', `Resuming the ${student} student at epoch ${checkpoint.position.epoch + 1}, step ${checkpoint.position.stepInEpoch}.`);
+    this.plan?.startPhase(student, start?.globalStep ?? 0);
     this.phase('training', `Training the ${student === 'kd' ? 'KD' : 'scratch baseline'} student (${settings.epochs} epochs, batch ${settings.batchSize})…`);
     const epochStart = { at: Date.now() };
     try {
@@ -231,10 +252,7 @@ export class DistillEngine {
         alphaOverride: student === 'baseline' ? 0 : undefined,
         seed: config.seed,
         start,
-        onSteps: (records, progress) => {
-          this.writer.appendMetrics(records);
-          this.send({ type: 'steps', records, progress });
-        },
+        onSteps: (records, progress) => this.onSteps(records, progress),
         onEpochEnd: async (epoch, trainStats, position) => {
           await this.endEpoch(p, model, student, epoch, trainStats, (Date.now() - epochStart.at) / 1000, settings.epochs);
           epochStart.at = Date.now();
@@ -248,8 +266,7 @@ export class DistillEngine {
       }
       this.phase('writing', `Saving the ${student} student…`);
       await saveLayersModel(model, path.join(runDir, student === 'kd' ? RUN_FILES.student : RUN_FILES.baseline));
-      const state = readCheckpointState(runDir, student);
-      fs.writeFileSync(path.join(runDir, 'checkpoints', student, 'state.json'), JSON.stringify({ ...state, done: true } satisfies Partial<CheckpointState>, null, 2));
+      markCheckpointDone(runDir, student);
       return 'completed';
     } finally {
       model.dispose();
@@ -267,7 +284,7 @@ export class DistillEngine {
     this.writer.appendSoftLabels(soft);
     this.status = { ...this.status, epoch, student, totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
-    const progress: Progress = { student, epoch, totalEpochs, step: 0, stepsPerEpoch: 0 };
+    const progress: Progress = this.withRun({ student, epoch, totalEpochs, step: 0, stepsPerEpoch: 0 });
     this.send({ type: 'epoch', record, progress });
     this.send({ type: 'softLabels', record: soft });
     const v = record.val;
@@ -291,6 +308,43 @@ export class DistillEngine {
     this.send({ type: 'softLabels', record: teacher });
   }
 
+  /** Step records go to metrics.jsonl and to the host, with where the whole run stands. */
+  private onSteps(records: StepRecord[], progress: Progress): void {
+    if (records.length) this.writer.appendMetrics(records);
+    this.send({ type: 'steps', records, progress: this.withRun(progress) });
+  }
+
+  /** The progress with the whole run's fraction and ETA; an epoch's message (no step count) means the epoch is done. */
+  private withRun(progress: Progress): Progress {
+    if (!this.plan?.roles.includes(progress.student)) return progress;
+    const run = progress.stepsPerEpoch
+      ? this.plan.update(progress.student, (progress.epoch - 1) * progress.stepsPerEpoch + progress.step)
+      : this.plan.epochDone(progress.student, progress.epoch);
+    return { ...progress, run };
+  }
+
+  /** The run's training phases: the teacher's (when it trains in this run), then the students'. */
+  private async makePlan(config: DistillConfig, inputShape: number[], numClasses: number, trainCount: number, teacher?: Omit<PlannedPhase, 'role'>): Promise<RunPlan> {
+    const student = 'model' in config.student ? await loadStudentModel(config.student.model) : buildPreset(config.student, inputShape, numClasses, config.seed, 'student');
+    const macs = forwardMacs(student);
+    student.dispose();
+    const perEpoch = stepsPerEpoch(trainCount, batchSizeOf(config.training));
+    const phases: PlannedPhase[] = [];
+    if (teacher) {
+      phases.push({ role: 'teacher', ...teacher });
+    }
+    const studentPhase = { steps: perEpoch * config.training.epochs, stepsPerEpoch: perEpoch, costPerStep: macs * batchSizeOf(config.training) };
+    phases.push({ role: 'kd', ...studentPhase });
+    if (config.compare.baseline) phases.push({ role: 'baseline', ...studentPhase });
+    return new RunPlan(phases);
+  }
+
+  /** A model's training (re)starts at `position` (none: from scratch): its records after that point are dropped. */
+  private rewindRole(role: TrainedRole, position: TrainPosition | undefined): void {
+    const keepStep = (epoch: number, step: number) => !!position && (epoch < position.epoch + 1 || (epoch === position.epoch + 1 && step <= position.stepInEpoch));
+    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => r.student !== role || (r.kind === 'step' ? keepStep(r.epoch, r.step) : !!position && r.epoch <= position.epoch));
+  }
+
   /** Resume replays from the checkpoint: records written after it (a crash mid-epoch) are dropped. */
   private rewindToCheckpoints(runDir: string, students: StudentKind[]): void {
     const at = new Map(students.map((s) => [s, readCheckpointState(runDir, s)]));
@@ -304,7 +358,7 @@ export class DistillEngine {
       const cp = at.get(student);
       return !!cp && (cp.done || epoch <= cp.position.epoch);
     };
-    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => (r.kind === 'step' ? keepStep(r.student, r.epoch, r.step) : keepEpoch(r.student, r.epoch)));
+    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => r.student === 'teacher' || (r.kind === 'step' ? keepStep(r.student, r.epoch, r.step) : keepEpoch(r.student, r.epoch)));
     this.writer.truncateSoftLabels((r) => r.kind === 'teacher' || keepEpoch(r.student, r.epoch));
   }
 

@@ -5,12 +5,15 @@
 import type { ConcreteBackend } from './config';
 
 export type StudentKind = 'kd' | 'baseline';
+/** A model the run trains: the students, and a preset teacher when it is not cached yet. */
+export type TrainedRole = StudentKind | 'teacher';
 export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped' | 'interrupted';
 
 /** One optimizer step; values are those of that batch before its update. `kd` includes T², `kdUnscaled` does not. */
 export interface StepRecord {
   kind: 'step';
-  student: StudentKind;
+  /** Which model: a preset teacher's own training is recorded too (its `kd` terms are 0, `alpha` 0). */
+  student: TrainedRole;
   epoch: number;
   step: number;
   loss: number;
@@ -33,7 +36,8 @@ export interface ValidationMetrics {
 
 export interface EpochRecord {
   kind: 'epoch';
-  student: StudentKind;
+  /** For the teacher, `klToTeacher` is 0 and `agreement` 1 by definition; charts of those leave it out. */
+  student: TrainedRole;
   epoch: number;
   val: ValidationMetrics;
   /** Mean over the epoch's steps. */
@@ -83,7 +87,7 @@ export interface StatusFile {
   updatedAt: string;
   /** Epoch (1-based) being trained or last finished, and of which student. */
   epoch?: number;
-  student?: StudentKind;
+  student?: TrainedRole;
   totalEpochs?: number;
   reason?: string;
   /** Seconds the engine has spent on this run, summed over the original session and every resume. */

@@ -7,13 +7,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchSizeOf, type DistillConfig, type TrainSettingsConfig } from '../../shared/config';
 import type { Progress } from '../../shared/protocol';
-import type { StepRecord, StudentKind } from '../../shared/records';
+import type { StepRecord, TrainedRole } from '../../shared/records';
 import { createRng, shuffledIndices } from '../data';
 import { kdStepStats, STAT, STAT_COUNT } from '../kd/stepStats';
 import { scheduleAt } from '../kd/schedule';
 import type { TrainPosition } from './checkpoint';
 
-export type TrainerRole = StudentKind | 'teacher';
+export type TrainerRole = TrainedRole;
 
 export interface TrainingData {
   x: tf.Tensor;
@@ -142,7 +142,7 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
       });
       pending.push({
         stats,
-        meta: { kind: 'step', student: role === 'teacher' ? 'kd' : role, epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate },
+        meta: { kind: 'step', student: role, epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate },
       });
       pos.globalStep++;
       pos.epochSums.steps++;
