@@ -50,6 +50,8 @@ export class DistillEngine {
   private priorSeconds = 0;
   /** The whole run's phases, for one progress and one ETA; made when the first model starts training. */
   private plan: RunPlan | undefined;
+  /** Where the user's stop caught the run, for the final message: "while training the KD student (epoch 2 of 3, step 10)". */
+  private stoppedWhere: string | undefined;
 
   constructor(private readonly send: Send) {}
 
@@ -99,13 +101,16 @@ export class DistillEngine {
       }
       prepared = await this.prepare(config, inferenceBatchSize(backend.name));
       const outcome = await this.trainStudents(config, runDir, prepared);
-      if (outcome !== 'completed') return this.finish(outcome, outcome === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
+      if (outcome !== 'completed') return this.finish(outcome, outcome === 'stopped' ? `Stopped ${this.stoppedWhere ?? 'by the user'}; resume continues from the checkpoint.` : 'The parent process went away; resume continues from the checkpoint.');
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
       const summary = await this.summarize(config, runDir, prepared, backend, this.activeSeconds());
       this.writer.writeSummary(summary);
       return this.finish('completed', undefined, summary);
     } catch (e) {
-      if (e instanceof TeacherTrainingStopped) return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
+      if (e instanceof TeacherTrainingStopped) {
+        this.status = { ...this.status, student: 'teacher', epoch: e.epoch, totalEpochs: e.totalEpochs };
+        return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
+      }
       const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : `Internal error: ${errorMessage(e)}`;
       if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('error', (e as Error)?.stack ?? String(e));
       return this.finish('failed', reason);
@@ -262,6 +267,9 @@ export class DistillEngine {
       });
       if (outcome.kind === 'stopped') {
         await writeCheckpoint(runDir, model, optimizer, { student, position: outcome.position, done: false, savedAt: new Date().toISOString() });
+        const at = outcome.position;
+        this.stoppedWhere = `while training the ${student === 'kd' ? 'KD student' : 'baseline'} (epoch ${at.epoch + 1} of ${settings.epochs}, step ${at.stepInEpoch})`;
+        this.status = { ...this.status, student, epoch: at.epoch + 1, totalEpochs: settings.epochs };
         return this.stopReason ?? 'stopped';
       }
       this.phase('writing', `Saving the ${student} student…`);

@@ -166,7 +166,14 @@ async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
 }
 
 export class TeacherTrainingStopped extends Error {
-  constructor(position: TrainPosition, epochs: number) {
+  /** The epoch (1-based) the stop caught the teacher in. */
+  readonly epoch: number;
+  constructor(
+    position: TrainPosition,
+    readonly totalEpochs: number,
+  ) {
+    const epochs = totalEpochs;
     super(`Stopped while training the teacher (epoch ${position.epoch + 1} of ${epochs}, step ${position.stepInEpoch}); its checkpoint is kept, and resume continues it.`);
+    this.epoch = position.epoch + 1;
   }
 }

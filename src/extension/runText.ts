@@ -18,17 +18,23 @@ export function formatDuration(seconds: number): string {
 
 const WHO: Record<StudentKind | 'teacher', string> = { teacher: 'teacher', kd: 'KD student', baseline: 'baseline' };
 
-/** `KD student · epoch 3/10 · step 120/469 · loss 0.532 · ETA 2m 10s` */
+/**
+ * `KD student (2 of 3) · epoch 3/10 · step 120/469 · loss 0.532 · run 47% · ETA 2m 10s`: the model in training, and the
+ * whole run (teacher, KD student, baseline) in one percentage and one ETA when the engine reports them.
+ */
 export function progressText(p: Progress): string {
-  const parts = [WHO[p.student], `epoch ${p.epoch}/${p.totalEpochs}`];
+  const parts = [p.run && p.run.phases > 1 ? `${WHO[p.student]} (${p.run.phase} of ${p.run.phases})` : WHO[p.student], `epoch ${p.epoch}/${p.totalEpochs}`];
   if (p.stepsPerEpoch > 0) parts.push(`step ${p.step}/${p.stepsPerEpoch}`);
   if (p.loss !== undefined && Number.isFinite(p.loss)) parts.push(`loss ${p.loss.toFixed(3)}`);
-  if (p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds)) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
+  if (p.run) parts.push(`run ${progressPercent(p).toFixed(0)}%`);
+  const eta = p.run ? p.run.etaSeconds : p.etaSeconds;
+  if (eta !== undefined && Number.isFinite(eta)) parts.push(`ETA ${formatDuration(eta)}`);
   return parts.join(' · ');
 }
 
-/** Share of the current model's training done, 0–100. */
+/** Share of the run done, 0–100: the whole run when the engine reports it, else the current model's training. */
 export function progressPercent(p: Progress): number {
+  if (p.run) return Math.max(0, Math.min(100, p.run.fraction * 100));
   if (p.totalEpochs <= 0) return 0;
   const within = p.stepsPerEpoch > 0 ? Math.min(1, p.step / p.stepsPerEpoch) : 0;
   return Math.max(0, Math.min(100, ((p.epoch - 1 + within) / p.totalEpochs) * 100));
@@ -44,10 +50,11 @@ export function runLabel(run: RunSnapshot): string {
   return `${name} · ${when}`;
 }
 
-function epochAt(run: RunSnapshot): string {
+/** " at KD student epoch 2/3"; a stopped run's status names the epoch the stop caught it in: " in …". */
+function epochAt(run: RunSnapshot, word = 'at'): string {
   const s = run.statusFile;
   if (!s?.epoch) return '';
-  return ` at ${s.student ? `${WHO[s.student]} ` : ''}epoch ${s.epoch}${s.totalEpochs ? `/${s.totalEpochs}` : ''}`;
+  return ` ${word} ${s.student ? `${WHO[s.student]} ` : ''}epoch ${s.epoch}${s.totalEpochs ? `/${s.totalEpochs}` : ''}`;
 }
 
 /** The key figures beside a run in the tree. `live` is the engine's latest progress for the run being trained now. */
@@ -67,7 +74,7 @@ export function runDescription(run: RunSnapshot, live?: Progress): string {
     case 'failed':
       return `failed${epochAt(run)}${run.statusFile?.reason ? `: ${firstLine(run.statusFile.reason)}` : ''}`;
     case 'stopped':
-      return `stopped${epochAt(run)}`;
+      return `stopped${epochAt(run, 'in')}`;
     case 'interrupted':
       return `interrupted${epochAt(run)}`;
   }
