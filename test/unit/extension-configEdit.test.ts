@@ -151,10 +151,16 @@ describe('configTemplate', () => {
     assert.match(text, /^\/\/ Distill experiment/);
     const config = parseConfigText(text, '/w/my.distill.json');
     assert.equal(config.name, 'my experiment');
-    assert.deepEqual(config.student, { preset: 'cnn-small' });
+    assert.deepEqual(config.student, { preset: 'mlp', hidden: [32] });
     assert.equal(config.data.format, 'idx');
     assert.equal((config.data as { train: { images: string } }).train.images, '/w/data/train-images-idx3-ubyte.gz');
     assert.equal(config.compare.baseline, true);
+    // A first run that ends in about a minute: a slice of the data, an MLP teacher, few epochs; comments say how to grow it.
+    assert.deepEqual(config.data.maxSamples, { train: 6000, test: 2000 });
+    assert.deepEqual(config.teacher, { preset: 'mlp', hidden: [256], train: { epochs: 8, optimizer: 'adam', learningRate: 0.001 } });
+    assert.ok(config.training.epochs <= 6);
+    assert.match(text, /Scale up: remove "maxSamples"/);
+    assert.match(text, /Scale up: \{ "preset": "cnn-medium"/);
     assert.ok(text.includes('"classNames": ["T-shirt/top", "Trouser"'), 'short arrays stay on one line');
   });
 
