@@ -40,6 +40,8 @@ interface Prepared {
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
   probe: { x: tf.Tensor; indices: number[] };
   teacherModel?: LoadedModel;
+  teacherFile?: string;
+  teacherSource: string;
 }
 
 export class DistillEngine {
@@ -66,6 +68,25 @@ export class DistillEngine {
     this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
     this.writer = RunWriter.create(runDir, config, this.status);
     return this.execute(config, runDir, false);
+  }
+
+  /**
+   * For a sweep, before its trials: train or find the teacher and cache its logits, as a run would, without a run
+   * directory. Returns undefined when stopped first.
+   */
+  async prepareTeacher(config: DistillConfig): Promise<{ modelFile?: string; source: string } | undefined> {
+    const backend = await selectBackend(config.engine.backend, { log: (m: string) => this.log('info', m) });
+    resolveBatchSizes(config, backend.name);
+    let prepared: Prepared | undefined;
+    try {
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name));
+      return { modelFile: prepared.teacherFile, source: prepared.teacherSource };
+    } catch (e) {
+      if (e instanceof TeacherTrainingStopped) return undefined;
+      throw e;
+    } finally {
+      if (prepared) disposePrepared(prepared);
+    }
   }
 
   async resume(runDir: string): Promise<Finished> {
@@ -184,6 +205,8 @@ export class DistillEngine {
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
         probe: { x: toX(probeRows), indices: probeIdx },
         teacherModel: teacher.model,
+        teacherFile: teacher.modelFile,
+        teacherSource: teacher.source,
       };
     } catch (e) {
       tf.dispose([xTrain, yTrain, xTest, xVal]);

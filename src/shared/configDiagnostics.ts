@@ -18,7 +18,7 @@ export interface ConfigProblem {
    * What kind of problem, for Quick Fixes and filtering: `syntax` (the editor's JSON service reports those itself,
    * so the extension does not repeat them), `missing-file` (with the file and what it is), or `config`.
    */
-  code: 'syntax' | 'missing-file' | 'config' | 'cross-field';
+  code?: 'syntax' | 'missing-file' | 'config' | 'cross-field';
   /** For `missing-file`: the absolute path that does not exist, and what it should be ("train data (images)"). */
   file?: string;
   what?: string;

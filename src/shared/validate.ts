@@ -172,14 +172,14 @@ function describe(e: ErrorObject, root: unknown): ConfigIssue {
 
 /**
  * The known name meant, for "did you mean": one of which the input is a whole part ("kl" → "forward-kl", the first
- * in the list's order, which puts the usual choice first), else the nearest within edit distance 2.
+ * in the list's order, which puts the usual choice first), else the nearest within edit distance `within`.
  */
-function closest(name: string, candidates: string[]): string | undefined {
+export function closest(name: string, candidates: string[], within = 2): string | undefined {
   const lower = name.toLowerCase();
   const part = lower.length >= 2 ? candidates.find((c) => c.toLowerCase().split(/[-_\s]/).includes(lower)) : undefined;
   if (part) return part;
   let best: string | undefined;
-  let bestD = 3;
+  let bestD = within + 1;
   for (const c of candidates) {
     const d = editDistance(name.toLowerCase(), c.toLowerCase());
     if (d < bestD) [best, bestD] = [c, d];

@@ -1,7 +1,7 @@
 // The committed schema (used by VS Code for *.distill.json IntelliSense) must be what the TypeBox config generates.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import { EDITOR_SCHEMA_FILE, editorSchemaText, SCHEMA_FILE, schemaText } from '../../scripts/gen-schema';
+import { EDITOR_SCHEMA_FILE, editorSchemaText, SCHEMA_FILE, schemaText, SWEEP_SCHEMA_FILE, sweepSchemaText } from '../../scripts/gen-schema';
 
 describe('schemas/distill.schema.json', () => {
   it('equals the schema generated from src/shared/config.ts (run `npm run schema` after changing the config)', () => {
@@ -18,6 +18,10 @@ describe('schemas/distill.schema.json', () => {
     assert.equal((JSON.parse(fs.readFileSync('package.json', 'utf8')) as { contributes: { jsonValidation: { url: string }[] } }).contributes.jsonValidation[0].url, './schemas/distill.editor.schema.json');
   });
 
+  it('schemas/sweep.schema.json equals the schema generated from src/shared/sweepSchema.ts', () => {
+    assert.equal(fs.readFileSync(SWEEP_SCHEMA_FILE, 'utf8'), sweepSchemaText());
+  });
+
   it('documents every field, as VS Code shows on hover', () => {
     const undocumented: string[] = [];
     const walk = (node: Record<string, unknown>, at: string) => {
@@ -29,6 +33,7 @@ describe('schemas/distill.schema.json', () => {
       if (node.items) walk(node.items as Record<string, unknown>, `${at}[].`);
     };
     walk(JSON.parse(schemaText()), '');
+    walk(JSON.parse(sweepSchemaText()), 'sweep:');
     assert.deepEqual(undocumented, []);
   });
 });
