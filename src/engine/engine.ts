@@ -166,17 +166,19 @@ export class DistillEngine {
         xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
         xTest,
         inferenceBatch,
-        runDir: this.writer.dir,
+        runDir: (this.writer as RunWriter | undefined)?.dir,
         log: (m) => this.log('info', m),
         phase: (p, m) => this.phase(p, m),
         teacherTrainingStarts: async (model, totalSteps, position) => {
+          if (!this.writer) return;
           this.rewindRole('teacher', position);
           const teacherCost = forwardMacs(model) * batchSizeOf((config.teacher as { train: DistillConfig['training'] }).train);
           const teacherEpochs = (config.teacher as { train: DistillConfig['training'] }).train.epochs;
           this.plan = await this.makePlan(config, dataset.inputShape, numClasses, trainRows.count, { steps: totalSteps, stepsPerEpoch: totalSteps / teacherEpochs, costPerStep: teacherCost });
         },
-        teacherSteps: (records, progress) => this.onSteps(records, progress),
+        teacherSteps: (records, progress) => (this.writer ? this.onSteps(records, progress) : this.send({ type: 'steps', records: [], progress })),
         teacherEpoch: async (model, epoch, train, seconds) => {
+          if (!this.writer) return;
           const logits = await predictLogits({ kind: 'layers', model }, xVal, inferenceBatch);
           const record: EpochRecord = { kind: 'epoch', student: 'teacher', epoch, val: validationMetrics(logits, valRows.y, logits, numClasses), train, seconds };
           this.writer.appendMetrics([record]);

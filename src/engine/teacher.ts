@@ -42,8 +42,9 @@ export interface TeacherContext {
   xTest: tf.Tensor;
   /** Rows per forward pass of the teacher (larger on a GPU). */
   inferenceBatch: number;
-  /** The run directory: a preset teacher's training is checkpointed there, so a stop keeps it. */
-  runDir: string;
+  /** The run directory: a preset teacher's training is checkpointed there, so a stop keeps it. None for a sweep's
+   *  shared teacher, which is prepared before any trial has a run directory. */
+  runDir: string | undefined;
   log(message: string): void;
   phase(phase: 'teacher-training' | 'teacher-logits', message: string): void;
   /** A preset teacher's training starts (or continues from `position`): records after that position are void. */
@@ -118,13 +119,14 @@ async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const file = path.join(dir, 'model.json');
   if (fs.existsSync(file)) {
     ctx.log(`Using the cached ${teacher.preset} teacher from ${dir}`);
-    removeCheckpoint(ctx.runDir, 'teacher');
+    if (ctx.runDir) removeCheckpoint(ctx.runDir, 'teacher');
     return file;
   }
   const settings = teacher.train;
   const optimizer = settings.optimizer === 'sgd' ? tf.train.sgd(settings.learningRate) : tf.train.adam(settings.learningRate);
-  const saved = readCheckpointState(ctx.runDir, 'teacher');
-  const resume = saved && saved.key === key && !saved.done ? await restoreCheckpoint(ctx.runDir, 'teacher', optimizer) : undefined;
+  const runDir = ctx.runDir;
+  const saved = runDir ? readCheckpointState(runDir, 'teacher') : undefined;
+  const resume = runDir && saved && saved.key === key && !saved.done ? await restoreCheckpoint(runDir, 'teacher', optimizer) : undefined;
   const model = resume?.model ?? buildPreset(teacher, dataset.inputShape, dataset.numClasses, config.seed + 1, 'teacher');
   const start = resume?.state.position;
   const totalSteps = stepsPerEpoch(ctx.trainRows.count, batchSizeOf(settings)) * settings.epochs;
@@ -150,16 +152,16 @@ async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
         await ctx.teacherEpoch(model, epoch, stats, (Date.now() - epochStart) / 1000);
         epochStart = Date.now();
         ctx.log(`Teacher epoch ${epoch}/${settings.epochs}: loss ${stats.loss.toFixed(4)}, train accuracy ${(stats.accuracy * 100).toFixed(2)}%`);
-        await writeCheckpoint(ctx.runDir, model, optimizer, { student: 'teacher', position, done: false, savedAt: new Date().toISOString(), key });
+        if (runDir) await writeCheckpoint(runDir, model, optimizer, { student: 'teacher', position, done: false, savedAt: new Date().toISOString(), key });
       },
       shouldStop: ctx.shouldStop,
     });
     if (outcome.kind === 'stopped') {
-      await writeCheckpoint(ctx.runDir, model, optimizer, { student: 'teacher', position: outcome.position, done: false, savedAt: new Date().toISOString(), key });
-      throw new TeacherTrainingStopped(outcome.position, settings.epochs);
+      if (runDir) await writeCheckpoint(runDir, model, optimizer, { student: 'teacher', position: outcome.position, done: false, savedAt: new Date().toISOString(), key });
+      throw new TeacherTrainingStopped(outcome.position, settings.epochs, !!runDir);
     }
     await saveLayersModel(model, dir);
-    removeCheckpoint(ctx.runDir, 'teacher');
+    if (runDir) removeCheckpoint(runDir, 'teacher');
     return file;
   } finally {
     optimizer.dispose();
@@ -173,9 +175,10 @@ export class TeacherTrainingStopped extends Error {
   constructor(
     position: TrainPosition,
     readonly totalEpochs: number,
+    checkpointed = true,
   ) {
-    const epochs = totalEpochs;
-    super(`Stopped while training the teacher (epoch ${position.epoch + 1} of ${epochs}, step ${position.stepInEpoch}); its checkpoint is kept, and resume continues it.`);
+    const where = `the teacher (epoch ${position.epoch + 1} of ${totalEpochs}, step ${position.stepInEpoch})`;
+    super(checkpointed ? `Stopped while training ${where}; its checkpoint is kept, and resume continues it.` : `Stopped while training ${where}; it was not cached.`);
     this.epoch = position.epoch + 1;
   }
 }
