@@ -10,7 +10,8 @@ import { batchSizeOf, inferenceBatchSize, resolveBatchSizes, type DistillConfig 
 import { DistillError, errorMessage } from '../shared/errors';
 import type { EngineToHost, Progress } from '../shared/protocol';
 import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole } from '../shared/records';
-import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
+import { listRuns, readJson, RUN_FILES, RunWriter } from '../shared/runDir';
+import { defaultRunName } from '../shared/runName';
 import { selectBackend } from './backends/ladder';
 import { gatherSamples, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
 import { countParams, measureLatency, modelReport, validationMetrics } from './eval/report';
@@ -65,6 +66,8 @@ export class DistillEngine {
 
   async start(config: DistillConfig, runDir: string): Promise<Finished> {
     const runId = path.basename(runDir);
+    // A name people can tell runs apart by: the config's, plus what differs from the previous run (shared/runName.ts).
+    config.runName ??= defaultRunName(config, listRuns(path.dirname(runDir)).flatMap((r) => (r.config ? [r.config] : [])));
     this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
     this.writer = RunWriter.create(runDir, config, this.status);
     return this.execute(config, runDir, false);

@@ -6,6 +6,7 @@ import type { Progress } from '../shared/protocol';
 import type { ModelReport, StudentKind, Summary } from '../shared/records';
 import type { RunSnapshot } from '../shared/runDir';
 import { formatCount } from '../shared/modelInfo';
+import { runDisplayName } from '../shared/runName';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -42,7 +43,7 @@ export function progressPercent(p: Progress): number {
 
 /** `fashion-kd · Nov 29 22:49` */
 export function runLabel(run: RunSnapshot): string {
-  const name = run.config?.name ?? run.runId.replace(/-\d{8}-\d{6}-[0-9a-f]{4}$/, '');
+  const name = runDisplayName(run);
   const started = run.statusFile?.startedAt ? new Date(run.statusFile.startedAt) : undefined;
   if (!started || Number.isNaN(started.getTime())) return name;
   // hourCycle, not hour12: false, which en-US resolves to h24 and writes a run started at 00:12 as 24:12.

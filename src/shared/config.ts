@@ -226,6 +226,10 @@ const Distillation = Type.Object({
 export const ConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String(md('Optional. The JSON schema of this file; VS Code already applies the bundled one to every `*.distill.json`.'))),
   name: Type.String({ minLength: 1, ...md('A short name for the experiment. Run ids start with it.') }),
+  runName: Type.Optional(Type.String({
+    minLength: 1,
+    ...md('A name for the next run, shown in the Runs view, dashboard tabs, compare chips and legends. Default: `name`, plus what differs from the previous run of this config (e.g. `fashion-kd · T 8 · α 0.9`).'),
+  })),
   seed: Type.Integer({ default: 42, ...md('Random seed for weights, shuffling, splits and dropout. The same seed on the same backend gives the same metrics.') }),
   data: DataSchema,
   teacher: TeacherSchema,

@@ -47,6 +47,8 @@ describe('engine: resume is exact, for a stop in every phase', function () {
     assert.deepEqual([...new Set(runs.map((r) => r.phase))], [1, 2, 3]);
     for (let i = 1; i < runs.length; i++) assert.ok(runs[i].fraction >= runs[i - 1].fraction, `fraction went back at message ${i}: ${runs[i - 1].fraction} → ${runs[i].fraction}`);
     assert.equal(runs[runs.length - 1].fraction, 1);
+    // The first run of the config in its runs directory is named after it (shared/runName.ts).
+    assert.equal(readJson<{ runName?: string }>(path.join(full.runDir, 'config.json'))!.runName, 'test');
   });
 
   for (const [phase, afterSteps] of [['teacher', 70], ['kd', 60], ['baseline', 50]] as [TrainedRole, number][]) {
@@ -58,6 +60,8 @@ describe('engine: resume is exact, for a stop in every phase', function () {
         if (seen >= afterSteps) engine.requestStop();
       });
       assert.equal(stopped.finished.status, 'stopped', stopped.finished.reason);
+      // Same config as the runs before it: numbered, so the Runs view tells them apart.
+      assert.match(readJson<{ runName?: string }>(path.join(stopped.runDir, 'config.json'))!.runName ?? '', /^test #\d$/);
       const status = readJson<StatusFile>(path.join(stopped.runDir, 'status.json'))!;
       assert.equal(status.status, 'stopped');
       assert.ok(fs.existsSync(path.join(stopped.runDir, 'checkpoints', phase, 'state.json')), `no ${phase} checkpoint`);

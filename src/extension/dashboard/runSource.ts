@@ -9,6 +9,7 @@ import type { DistillConfig } from '../../shared/config';
 import type { EpochRecord, MetricsRecord, ProbeInfo, SoftLabelRecord, StepRecord, TrainedRole, Summary } from '../../shared/records';
 import { listRuns, readJson, readRun, RUN_FILES } from '../../shared/runDir';
 import { STEP_METRICS, type RunData, type RunDelta, type RunListing, type StepColumns } from '../../shared/webviewProtocol';
+import { runDisplayName } from '../../shared/runName';
 import { JsonlTail } from './jsonlTail';
 
 /** Turns step records into per-student columns, numbering each student's steps across epochs. */
@@ -214,7 +215,7 @@ export function listSiblingRuns(runDir: string): RunListing[] {
     runDir: r.dir,
     runId: r.runId,
     status: r.status,
-    name: r.config?.name,
+    name: r.config ? runDisplayName({ runId: r.runId, config: r.config }) : undefined,
     startedAt: r.statusFile?.startedAt,
   }));
 }
