@@ -31,7 +31,7 @@ export type StopReason = 'stopped' | 'interrupted';
 
 interface Prepared {
   /** What later stages need of the dataset; its large arrays are not kept once they live in tensors. */
-  dataset: Pick<Dataset, 'inputShape' | 'classNames'>;
+  dataset: Pick<Dataset, 'inputShape' | 'classNames' | 'normalization'>;
   numClasses: number;
   /** Rows per forward pass when computing logits: larger on a GPU. */
   inferenceBatch: number;
@@ -202,7 +202,7 @@ export class DistillEngine {
       const probeIdx = selectProbe(valRows.y, numClasses, Math.min(config.evaluation.probeSize, valRows.count), config.seed);
       const probeRows = gatherSamples(valRows, probeIdx, sample);
       return {
-        dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
+        dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames, normalization: dataset.normalization },
         numClasses,
         inferenceBatch,
         train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]), count: trainRows.count },
@@ -339,6 +339,13 @@ export class DistillEngine {
       thumbnails: thumbnails((await p.probe.x.data()) as Float32Array, p.probe.indices.length, p.dataset.inputShape),
     };
     this.writer.writeProbe(info);
+    const norm = p.dataset.normalization;
+    const perFeature = norm.method === 'minmax' || norm.method === 'standard';
+    this.writer.writeInputSpec({
+      inputShape: p.dataset.inputShape,
+      classNames: p.dataset.classNames,
+      normalization: { method: norm.method, ...(perFeature ? { shift: Array.from(norm.shift), scale: Array.from(norm.scale) } : {}) },
+    });
     const teacher: SoftLabelRecord = { kind: 'teacher', logits: rows(probeTeacher, p.numClasses) };
     this.writer.appendSoftLabels(teacher);
     this.send({ type: 'softLabels', record: teacher });

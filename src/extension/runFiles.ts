@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { exportModelFolder, ExportTargetExists } from '../shared/modelExport';
 import type { StatusFile } from '../shared/records';
 import { RUN_FILES, readJson, readRun, writeJsonAtomic, type RunSnapshot } from '../shared/runDir';
 import type { EngineExit } from './engineClient';
@@ -77,23 +78,8 @@ export const hasStudentModel = (runDir: string): boolean => fs.existsSync(path.j
  * Copy the run's deployable student (T = 1, tfjs model.json + weights) into `targetParent/<runId>-student`.
  * Refuses to overwrite unless `overwrite`; returns the folder written.
  */
-export async function exportStudent(run: Pick<RunSnapshot, 'dir' | 'runId'>, targetParent: string, overwrite = false): Promise<string> {
-  const source = path.join(run.dir, RUN_FILES.student);
-  if (!hasStudentModel(run.dir)) {
-    throw new Error(`Run ${run.runId} has no student model (${path.join(source, 'model.json')} is missing). Only a completed run exports a student.`);
-  }
-  const target = path.join(targetParent, `${run.runId}-student`);
-  if (fs.existsSync(target)) {
-    if (!overwrite) throw new ExportTargetExists(target);
-    await fs.promises.rm(target, { recursive: true, force: true });
-  }
-  await fs.promises.cp(source, target, { recursive: true, errorOnExist: true, force: false });
-  return target;
-}
+/** Export the KD student as a self-describing folder (shared/modelExport.ts): `<targetParent>/<runId>-student/`. */
+export const exportStudent = (run: Pick<RunSnapshot, 'dir' | 'runId'>, targetParent: string, overwrite = false): Promise<string> =>
+  exportModelFolder({ runDir: run.dir, role: 'student', targetParent, overwrite });
 
-export class ExportTargetExists extends Error {
-  constructor(readonly target: string) {
-    super(`${target} already exists.`);
-    this.name = 'ExportTargetExists';
-  }
-}
+export { ExportTargetExists };

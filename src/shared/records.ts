@@ -62,6 +62,17 @@ export interface ProbeInfo {
   thumbnails?: { width: number; height: number; channels: number; pixels: string[] };
 }
 
+/**
+ * `input.json`: what a model of this run expects, so an exported model can be used without the run: the per-sample
+ * input shape, the class names in label order, and the scaling applied to raw features, `(x - shift) * scale`
+ * per feature (`scale255`: x / 255; `none`: as stored).
+ */
+export interface InputSpec {
+  inputShape: number[];
+  classNames: string[];
+  normalization: { method: 'none' | 'scale255' | 'minmax' | 'standard'; shift?: number[]; scale?: number[] };
+}
+
 export interface BackendReport {
   name: ConcreteBackend;
   /** Why this backend: device, adapter, or what the ladder skipped and why. */
