@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchSizeOf, inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
-import type { EngineToHost, Progress } from '../shared/protocol';
+import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
 import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole } from '../shared/records';
 import { listRuns, readJson, RUN_FILES, RunWriter } from '../shared/runDir';
 import { defaultRunName } from '../shared/runName';
@@ -22,6 +22,7 @@ import { teacherLogits, TeacherTrainingStopped } from './teacher';
 import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
 import { NonFiniteLossError, stepsPerEpoch, train } from './train/trainer';
 import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
+import { checkOutputFolders } from './outputFolders';
 
 export type Send = (message: EngineToHost) => void;
 type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -66,6 +67,7 @@ export class DistillEngine {
 
   async start(config: DistillConfig, runDir: string): Promise<Finished> {
     const runId = path.basename(runDir);
+    checkOutputFolders(config);
     // A name people can tell runs apart by: the config's, plus what differs from the previous run (shared/runName.ts).
     config.runName ??= defaultRunName(config, listRuns(path.dirname(runDir)).flatMap((r) => (r.config ? [r.config] : [])));
     this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
@@ -101,6 +103,13 @@ export class DistillEngine {
     if (previous.status === 'completed') {
       throw new DistillError('usage', `Run ${previous.runId} already completed; there is nothing to resume. Start a new run instead.`, { file: runDir });
     }
+    if (previous.status === 'failed' && !hasInitialModel(runDir)) {
+      throw new DistillError(
+        'usage',
+        `Run ${previous.runId} failed before its first checkpoint${previous.reason ? ` (${previous.reason.replace(/\.$/, '')})` : ''}, so there is nothing to resume. Fix the cause and start the run again from its config.`,
+        { file: runDir },
+      );
+    }
     this.writer = new RunWriter(runDir);
     this.status = { ...previous, status: 'running', pid: process.pid, reason: undefined, updatedAt: new Date().toISOString() };
     this.writer.writeStatus(this.status);
@@ -113,10 +122,14 @@ export class DistillEngine {
     let prepared: Prepared | undefined;
     try {
       // `started` is the first message, carrying the choice; what the ladder tried follows it.
-      const ladderLog: string[] = [];
-      const backend = await selectBackend(config.engine.backend, { log: (m: string) => ladderLog.push(m), probe: () => probeTraining(config) });
+      const ladderLog: [LogLevel, string][] = [];
+      const backend = await selectBackend(config.engine.backend, {
+        log: (m: string) => ladderLog.push(['info', m]),
+        debug: (m: string) => ladderLog.push(['debug', m]),
+        probe: () => probeTraining(config),
+      });
       this.send({ type: 'started', runId: this.status.runId, runDir, backend, resumed });
-      for (const m of ladderLog) this.log('info', m);
+      for (const [level, m] of ladderLog) this.log(level, m);
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
       const filled = resolveBatchSizes(config, backend.name);
       if (filled) {
@@ -135,8 +148,9 @@ export class DistillEngine {
         this.status = { ...this.status, student: 'teacher', epoch: e.epoch, totalEpochs: e.totalEpochs };
         return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
       }
-      const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : `Internal error: ${errorMessage(e)}`;
-      if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('error', (e as Error)?.stack ?? String(e));
+      const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : systemErrorReason(e) ?? `Internal error: ${errorMessage(e)}`;
+      // The stack is for whoever fixes the bug: the log (and the CLI's --verbose), not the user's terminal.
+      if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('debug', (e as Error)?.stack ?? String(e));
       return this.finish('failed', reason);
     } finally {
       if (prepared) disposePrepared(prepared);
@@ -445,7 +459,7 @@ export class DistillEngine {
   private finish(status: Exclude<RunStatus, 'running'>, reason?: string, summary?: Summary): Finished {
     this.status = { ...this.status, status, reason, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
-    if (reason) this.log(status === 'failed' ? 'error' : 'info', reason);
+    // The reason travels in `finished`, which every host prints or logs once; logging it here too doubled it.
     const message: Finished = { type: 'finished', status, reason, summary };
     this.send(message);
     return message;
@@ -460,9 +474,17 @@ export class DistillEngine {
     this.send({ type: 'phase', phase, message });
   }
 
-  private log(level: 'info' | 'warn' | 'error', message: string) {
+  private log(level: LogLevel, message: string) {
     this.send({ type: 'log', level, message });
   }
+}
+
+/** A failed file-system call (disk full, permissions, a path that became a file) in words, with the path; else undefined. */
+function systemErrorReason(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof err.code !== 'string' || !err.syscall) return undefined;
+  const what: Record<string, string> = { ENOSPC: 'the disk is full', EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only', ENOTDIR: 'a part of the path is a file, not a folder', EISDIR: 'it is a folder', ENAMETOOLONG: 'the path is too long', EMFILE: 'too many open files', EEXIST: 'it already exists' };
+  return `Could not ${err.syscall} ${err.path ?? 'a file'}: ${what[err.code] ?? err.code}. Free space or fix the permissions and paths (output.runsDir, output.cacheDir), then resume or start the run again.`;
 }
 
 /** One training step of the configured student on a tiny random batch: proves the backend has every kernel. */
