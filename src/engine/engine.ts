@@ -103,7 +103,7 @@ export class DistillEngine {
     if (previous.status === 'completed') {
       throw new DistillError('usage', `Run ${previous.runId} already completed; there is nothing to resume. Start a new run instead.`, { file: runDir });
     }
-    if (previous.status === 'failed' && !hasInitialModel(runDir)) {
+    if (previous.status === 'failed' && !hasInitialModel(runDir) && !readCheckpointState(runDir, 'teacher')) {
       throw new DistillError(
         'usage',
         `Run ${previous.runId} failed before its first checkpoint${previous.reason ? ` (${previous.reason.replace(/\.$/, '')})` : ''}, so there is nothing to resume. Fix the cause and start the run again from its config.`,
