@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { exportModelFolder, ExportTargetExists } from '../shared/modelExport';
 import type { StatusFile } from '../shared/records';
+import { exportableModels } from '../shared/exportable';
 import { RUN_FILES, readJson, readRun, writeJsonAtomic, type RunSnapshot } from '../shared/runDir';
 import type { EngineExit } from './engineClient';
 
@@ -75,11 +76,18 @@ export function resumeFromNotification(runDir: string, title: string, activeRunD
 export const hasStudentModel = (runDir: string): boolean => fs.existsSync(path.join(runDir, RUN_FILES.student, 'model.json'));
 
 /**
- * Copy the run's deployable student (T = 1, tfjs model.json + weights) into `targetParent/<runId>-student`.
- * Refuses to overwrite unless `overwrite`; returns the folder written.
+ * Export the run's deployable student (T = 1), or one of its compression stages (`model`: a stage name from
+ * `exportableModels`), as a self-describing folder (shared/modelExport.ts): `targetParent/<runId>-student`
+ * (`<runId>-<stage>`). Refuses to overwrite unless `overwrite`; returns the folder written.
  */
-/** Export the KD student as a self-describing folder (shared/modelExport.ts): `<targetParent>/<runId>-student/`. */
-export const exportStudent = (run: Pick<RunSnapshot, 'dir' | 'runId'>, targetParent: string, overwrite = false): Promise<string> =>
-  exportModelFolder({ runDir: run.dir, role: 'student', targetParent, overwrite });
+export async function exportStudent(run: Pick<RunSnapshot, 'dir' | 'runId'>, targetParent: string, overwrite = false, model = 'student'): Promise<string> {
+  if (model === 'student') return exportModelFolder({ runDir: run.dir, role: 'student', targetParent, overwrite });
+  const source = exportableModels(run.dir).find((m) => m.id === model)?.dir;
+  if (!source || !fs.existsSync(path.join(source, 'model.json'))) {
+    const available = exportableModels(run.dir).map((m) => m.id);
+    throw new Error(`Run ${run.runId} has no "${model}" model to export${available.length ? `; it has: ${available.join(', ')}` : ''}.`);
+  }
+  return exportModelFolder({ runDir: run.dir, role: 'student', stage: model, sourceDir: source, targetParent, overwrite });
+}
 
 export { ExportTargetExists };

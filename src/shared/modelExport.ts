@@ -20,6 +20,8 @@ export interface ExportedModelInfo {
   /** The model file inside the folder. */
   model: 'model.json';
   role: ExportableModel;
+  /** A compression stage of the student (`prune`, `quantize`, …), when the export is one. */
+  stage?: string;
   /** Outputs are logits: softmax(logits) at T = 1 gives the class probabilities. */
   outputs: 'logits';
   inputShape?: number[];
@@ -43,6 +45,9 @@ export class ExportTargetExists extends Error {
 export interface ExportOptions {
   runDir: string;
   role?: ExportableModel;
+  /** A compression stage: its model folder, and its name (the export folder is `<runId>-<stage>`). */
+  stage?: string;
+  sourceDir?: string;
   /** The folder to create the export folder in. */
   targetParent: string;
   overwrite?: boolean;
@@ -58,11 +63,11 @@ export async function exportModelFolder(options: ExportOptions): Promise<string>
   const { runDir, targetParent } = options;
   const role = options.role ?? 'student';
   const runId = path.basename(runDir);
-  const source = modelDirOf(runDir, role);
-  if (!hasExportableModel(runDir, role)) {
+  const source = options.sourceDir ?? modelDirOf(runDir, role);
+  if (!fs.existsSync(path.join(source, 'model.json'))) {
     throw new Error(`Run ${runId} has no ${role} model (${path.join(source, 'model.json')} is missing). Only a completed run exports a ${role}.`);
   }
-  const target = path.join(targetParent, `${runId}-${role}`);
+  const target = path.join(targetParent, `${runId}-${options.stage ?? role}`);
   if (fs.existsSync(target)) {
     if (!options.overwrite) throw new ExportTargetExists(target);
     await fs.promises.rm(target, { recursive: true, force: true });
@@ -74,6 +79,8 @@ export async function exportModelFolder(options: ExportOptions): Promise<string>
   await fs.promises.cp(source, tmp, { recursive: true, errorOnExist: true, force: false });
   try {
     const info = describeExport(runDir, role);
+    // A stage's own figures are in the report card's compression rows, not the student's: leave them out here.
+    if (options.stage) Object.assign(info, { stage: options.stage, test: undefined });
     for (const write of options.extraFiles ?? []) info.files.push(...(await write(tmp, info)));
     fs.writeFileSync(path.join(tmp, 'distill-model.json'), JSON.stringify(info, null, 2) + '\n');
     fs.writeFileSync(path.join(tmp, 'README.md'), exportReadme(info));
@@ -122,7 +129,7 @@ export function exportReadme(info: ExportedModelInfo): string {
   const shape = info.inputShape ? `[${info.inputShape.join(', ')}]` : '(the training data\u2019s sample shape)';
   const classes = info.classNames?.length ? info.classNames.map((c, i) => `${i}: ${c}`).join(', ') : '(class indices)';
   const scaled = info.normalization?.method === 'scale255' ? 'tf.div(tf.tensor(pixels, [1, ...inputShape]), 255)' : 'tf.tensor(features, [1, ...inputShape])';
-  return `# ${info.source.runName} \u2014 ${info.role === 'student' ? 'KD student' : 'scratch baseline'}
+  return `# ${info.source.runName} \u2014 ${info.role === 'student' ? 'KD student' : 'scratch baseline'}${info.stage ? `, ${info.stage} stage` : ''}
 
 Exported by Distill from run \`${info.source.runId}\`${info.test ? `: ${(info.test.accuracy * 100).toFixed(1)}% accuracy on ${info.test.samples.toLocaleString('en-US')} test samples, ${info.test.params?.toLocaleString('en-US') ?? '?'} parameters` : ''}.
 

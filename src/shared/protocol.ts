@@ -23,7 +23,7 @@ export type HostToEngine =
 
 // ---------------------------------------------------------------- engine → host
 
-export type EnginePhase = 'loading-data' | 'teacher-training' | 'teacher-logits' | 'training' | 'evaluating' | 'writing';
+export type EnginePhase = 'loading-data' | 'teacher-training' | 'teacher-logits' | 'training' | 'compressing' | 'evaluating' | 'writing';
 
 /** Where the whole run stands: every model it trains (teacher, KD student, baseline) in one bar and one ETA. */
 export interface RunProgress {
@@ -37,7 +37,8 @@ export interface RunProgress {
 }
 
 export interface Progress {
-  student: TrainedRole;
+  /** `compress`: the KD fine-tuning of a pruning or low-rank stage. */
+  student: TrainedRole | 'compress';
   epoch: number;
   totalEpochs: number;
   step: number;

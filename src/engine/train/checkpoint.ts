@@ -29,8 +29,11 @@ export interface TrainPosition {
   epochSums: { loss: number; accuracy: number; steps: number };
 }
 
+/** Whose checkpoint: a student, a preset teacher, or the KD fine-tuning of a compression stage (`compress-prune`, …). */
+export type CheckpointName = TrainedRole | `compress-${string}`;
+
 export interface CheckpointState {
-  student: TrainedRole;
+  student: CheckpointName;
   position: TrainPosition;
   /** Whether this model's training finished (its final model is saved). */
   done: boolean;
@@ -58,7 +61,7 @@ const OPTIMIZER_FILE = 'optimizer.bin';
 const OPTIMIZER_SPEC = 'optimizer.json';
 const STATE_FILE = 'state.json';
 
-export const checkpointDir = (runDir: string, student: TrainedRole | 'initial') => path.join(runDir, 'checkpoints', student);
+export const checkpointDir = (runDir: string, student: CheckpointName | 'initial') => path.join(runDir, 'checkpoints', student);
 
 export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, optimizer: tf.Optimizer, state: CheckpointState): Promise<void> {
   const dir = checkpointDir(runDir, state.student);
@@ -89,11 +92,11 @@ export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, op
   fs.renameSync(tmp, dir);
 }
 
-export function readCheckpointState(runDir: string, student: TrainedRole): CheckpointState | undefined {
+export function readCheckpointState(runDir: string, student: CheckpointName): CheckpointState | undefined {
   return readJson<CheckpointState>(path.join(checkpointDir(runDir, student), STATE_FILE));
 }
 
-export async function restoreCheckpoint(runDir: string, student: TrainedRole, optimizer: tf.Optimizer): Promise<{ model: tfl.LayersModel; state: CheckpointState }> {
+export async function restoreCheckpoint(runDir: string, student: CheckpointName, optimizer: tf.Optimizer): Promise<{ model: tfl.LayersModel; state: CheckpointState }> {
   const dir = checkpointDir(runDir, student);
   const state = readCheckpointState(runDir, student);
   if (!state) throw new Error(`No checkpoint for the ${student} student in ${dir}`);
@@ -117,10 +120,10 @@ export async function restoreCheckpoint(runDir: string, student: TrainedRole, op
 }
 
 /** Drop a checkpoint that is no longer needed (the teacher's, once the teacher is cached). */
-export const removeCheckpoint = (runDir: string, role: TrainedRole) => fs.rmSync(checkpointDir(runDir, role), { recursive: true, force: true });
+export const removeCheckpoint = (runDir: string, role: CheckpointName) => fs.rmSync(checkpointDir(runDir, role), { recursive: true, force: true });
 
 /** Mark a model's training as finished, atomically: resume then skips it. */
-export function markCheckpointDone(runDir: string, role: TrainedRole): void {
+export function markCheckpointDone(runDir: string, role: CheckpointName): void {
   const state = readCheckpointState(runDir, role);
   if (state) writeJsonAtomic(path.join(checkpointDir(runDir, role), STATE_FILE), { ...state, done: true } satisfies CheckpointState);
 }
