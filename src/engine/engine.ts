@@ -3,15 +3,15 @@
  * test report. Knows nothing of VS Code: it talks through `send` (IPC in the child process, a callback in the CLI
  * and tests) and the run directory, which is the source of truth.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
+import { batchSizeOf, inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
-import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary, TransferRows } from '../shared/records';
-import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
+import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole, TransferRows } from '../shared/records';
+import { listRuns, readJson, RUN_FILES, RunWriter } from '../shared/runDir';
+import { defaultRunName } from '../shared/runName';
 import { selectBackend } from './backends/ladder';
 import { gatherSamples, labeledSubset, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
 import { compressionReports, folderBytes, plannedStages, runCompression } from './compress';
@@ -21,8 +21,9 @@ import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } fr
 import { buildPreset, weightBytes } from './models/presets';
 import { parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
 import { teacherLogits, TeacherTrainingStopped } from './teacher';
-import { hasInitialModel, loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
+import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
 import { NonFiniteLossError, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
+import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
 import { checkOutputFolders } from './outputFolders';
 
 export type Send = (message: EngineToHost) => void;
@@ -33,7 +34,7 @@ export type StopReason = 'stopped' | 'interrupted';
 
 interface Prepared {
   /** What later stages need of the dataset; its large arrays are not kept once they live in tensors. */
-  dataset: Pick<Dataset, 'inputShape' | 'classNames'>;
+  dataset: Pick<Dataset, 'inputShape' | 'classNames' | 'normalization'>;
   numClasses: number;
   /** Rows per forward pass when computing logits: larger on a GPU. */
   inferenceBatch: number;
@@ -64,6 +65,10 @@ export class DistillEngine {
   private backendName: ConcreteBackend = 'cpu';
   /** The process training the scratch student beside this one, when there is one. */
   private helper: StudentHelper | undefined;
+  /** The whole run's phases, for one progress and one ETA; made when the first model starts training. */
+  private plan: RunPlan | undefined;
+  /** Where the user's stop caught the run, for the final message: "while training the KD student (epoch 2 of 3, step 10)". */
+  private stoppedWhere: string | undefined;
 
   constructor(private readonly send: Send) {}
 
@@ -77,6 +82,8 @@ export class DistillEngine {
   async start(config: DistillConfig, runDir: string): Promise<Finished> {
     const runId = path.basename(runDir);
     checkOutputFolders(config);
+    // A name people can tell runs apart by: the config's, plus what differs from the previous run (shared/runName.ts).
+    config.runName ??= defaultRunName(config, listRuns(path.dirname(runDir)).flatMap((r) => (r.config ? [r.config] : [])));
     this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
     this.writer = RunWriter.create(runDir, config, this.status);
     return this.execute(config, runDir, false);
@@ -110,7 +117,7 @@ export class DistillEngine {
     if (previous.status === 'completed') {
       throw new DistillError('usage', `Run ${previous.runId} already completed; there is nothing to resume. Start a new run instead.`, { file: runDir });
     }
-    if (previous.status === 'failed' && !hasInitialModel(runDir)) {
+    if (previous.status === 'failed' && !hasInitialModel(runDir) && !readCheckpointState(runDir, 'teacher')) {
       throw new DistillError(
         'usage',
         `Run ${previous.runId} failed before its first checkpoint${previous.reason ? ` (${previous.reason.replace(/\.$/, '')})` : ''}, so there is nothing to resume. Fix the cause and start the run again from its config.`,
@@ -145,15 +152,18 @@ export class DistillEngine {
         this.writer.writeConfig(config);
       }
       prepared = await this.prepare(config, inferenceBatchSize(backend.name));
-      const outcome = await this.trainStudents(config, runDir, prepared, resumed);
+      const outcome = await this.trainStudents(config, runDir, prepared);
       const compressed = outcome === 'completed' ? await this.compress(config, runDir, prepared) : outcome;
-      if (compressed !== 'completed') return this.finish(compressed, compressed === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
+      if (compressed !== 'completed') return this.finish(compressed, compressed === 'stopped' ? `Stopped ${this.stoppedWhere ?? 'by the user'}; resume continues from the checkpoint.` : 'The parent process went away; resume continues from the checkpoint.');
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
       const summary = await this.summarize(config, runDir, prepared, backend, this.activeSeconds());
       this.writer.writeSummary(summary);
       return this.finish('completed', undefined, summary);
     } catch (e) {
-      if (e instanceof TeacherTrainingStopped) return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
+      if (e instanceof TeacherTrainingStopped) {
+        this.status = { ...this.status, student: 'teacher', epoch: e.epoch, totalEpochs: e.totalEpochs };
+        return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
+      }
       const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : systemErrorReason(e) ?? `Internal error: ${errorMessage(e)}`;
       // The stack is for whoever fixes the bug: the log (and the CLI's --verbose), not the user's terminal.
       if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('debug', (e as Error)?.stack ?? String(e));
@@ -177,6 +187,7 @@ export class DistillEngine {
     const xTrain = toX(trainRows);
     const yTrain = tf.tensor1d(trainRows.y, 'int32');
     const xTest = toX(dataset.test);
+    const xVal = toX(valRows);
     // All training rows are needed only to compute uncached teacher logits; the wasm heap never shrinks, so
     // this copy is made only then.
     let xTrainAll: tf.Tensor | undefined;
@@ -190,9 +201,28 @@ export class DistillEngine {
         xTest,
         xUnlabeled: () => (xUnlabeled ??= toX(dataset.unlabeled!)),
         inferenceBatch,
+        runDir: (this.writer as RunWriter | undefined)?.dir,
         log: (m) => this.log('info', m),
         phase: (p, m) => this.phase(p, m),
-        progress: (p) => this.send({ type: 'steps', records: [], progress: p }),
+        teacherTrainingStarts: async (model, totalSteps, position) => {
+          if (!this.writer) return;
+          this.rewindRole('teacher', position);
+          const teacherCost = forwardMacs(model) * batchSizeOf((config.teacher as { train: DistillConfig['training'] }).train);
+          const teacherEpochs = (config.teacher as { train: DistillConfig['training'] }).train.epochs;
+          this.plan = await this.makePlan(config, dataset.inputShape, numClasses, trainRows.count, { steps: totalSteps, stepsPerEpoch: totalSteps / teacherEpochs, costPerStep: teacherCost });
+        },
+        teacherSteps: (records, progress) => (this.writer ? this.onSteps(records, progress) : this.send({ type: 'steps', records: [], progress })),
+        teacherEpoch: async (model, epoch, train, seconds) => {
+          if (!this.writer) return;
+          // Without validation rows (data.validationSplit 0) the teacher's epochs have no validation metrics either.
+          const val = valRows.count ? await predictLogits({ kind: 'layers', model }, xVal, inferenceBatch).then((logits) => validationMetrics(logits, valRows.y, logits, numClasses)) : undefined;
+          const record: EpochRecord = { kind: 'epoch', student: 'teacher', epoch, ...(val ? { val } : {}), train, seconds };
+          this.writer.appendMetrics([record]);
+          const totalEpochs = (config.teacher as { train: DistillConfig['training'] }).train.epochs;
+          this.status = { ...this.status, epoch, student: 'teacher', totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
+          this.writer.writeStatus(this.status);
+          this.send({ type: 'epoch', record, progress: this.withRun({ student: 'teacher', epoch, totalEpochs, step: 0, stepsPerEpoch: 0 }) });
+        },
         shouldStop: () => this.stopReason !== undefined,
       });
       this.log('info', `Teacher: ${teacher.source}`);
@@ -222,11 +252,11 @@ export class DistillEngine {
       xUnlabeled = undefined; // owned by the transfer set from here on
       const transfer = this.transferSet(config, trainRows.y, numClasses, { x: xTrain, y: yTrain, teacherLogits: trainTeacher, count: trainRows.count }, unlabeledX, teacher.unlabeled);
       return {
-        dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
+        dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames, normalization: dataset.normalization },
         numClasses,
         inferenceBatch,
         ...transfer,
-        val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher, count: valRows.count },
+        val: { x: xVal, labels: valRows.y, teacher: valTeacher, count: valRows.count },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
         probe: { x: toX(probeRows), indices: probeIdx, labels: Array.from(probeRows.y), teacher: probeTeacher, split: probeSplit },
         teacherModel: teacher.model,
@@ -234,9 +264,7 @@ export class DistillEngine {
         teacherSource: teacher.source,
       };
     } catch (e) {
-      xTrain.dispose();
-      yTrain.dispose();
-      xTest.dispose();
+      tf.dispose([xTrain, yTrain, xTest, xVal]);
       throw e;
     } finally {
       xTrainAll?.dispose();
@@ -286,18 +314,20 @@ export class DistillEngine {
     return { train, baselineTrain, transfer };
   }
 
-  /** Train the KD student, then the scratch baseline, each from its checkpoint when resuming. */
-  private async trainStudents(config: DistillConfig, runDir: string, p: Prepared, resumed: boolean): Promise<'completed' | StopReason> {
+  /**
+   * Train the KD student, then the scratch baseline, each from its checkpoint when resuming. A run stopped before
+   * the students began (while the teacher trained) has no initial student yet: it is made now, as in a fresh run.
+   */
+  private async trainStudents(config: DistillConfig, runDir: string, p: Prepared): Promise<'completed' | StopReason> {
     const students: StudentKind[] = config.compare.baseline ? ['kd', 'baseline'] : ['kd'];
-    // A run stopped before its first checkpoint (during the teacher's training) starts its students afresh.
-    if (!resumed || !hasInitialModel(runDir)) {
+    this.rewindToCheckpoints(runDir, students);
+    if (!hasInitialModel(runDir)) {
       await this.writeProbeFiles(p);
       const initial = await this.buildStudent(config, p);
       await saveInitialModel(runDir, initial);
       initial.dispose();
-    } else {
-      this.rewindToCheckpoints(runDir, students);
     }
+    this.plan ??= await this.makePlan(config, p.dataset.inputShape, p.numClasses, p.train.count);
     const decision = students.length === 2 ? parallelStudentsDecision(this.backendName) : undefined;
     if (decision?.parallel) return this.trainBesideBaseline(config, runDir, p, decision.why);
     if (decision) this.log('info', `The KD and scratch students train one after the other: ${decision.why}.`);
@@ -400,6 +430,7 @@ export class DistillEngine {
       ? await restoreCheckpoint(runDir, student, optimizer).then(({ model, state }) => ({ model, start: state.position }))
       : { model: await loadInitialModel(runDir), start: undefined };
     if (checkpoint) this.log('info', `Resuming the ${student} student at epoch ${checkpoint.position.epoch + 1}, step ${checkpoint.position.stepInEpoch}.`);
+    this.plan?.startPhase(student, start?.globalStep ?? 0);
     this.phase('training', `Training the ${student === 'kd' ? 'KD' : 'scratch baseline'} student (${settings.epochs} epochs, batch ${settings.batchSize})…`);
     const epochStart = { at: Date.now() };
     // A transfer set's scratch student learns from the labelled rows only, cycled to the KD student's step count.
@@ -418,10 +449,7 @@ export class DistillEngine {
         seed: config.seed,
         stepsPerEpoch: labelledOnly ? stepsPerEpoch(p.train.count, settings.batchSize!) : undefined,
         start,
-        onSteps: (records, progress) => {
-          this.writer.appendMetrics(records);
-          this.send({ type: 'steps', records, progress });
-        },
+        onSteps: (records, progress) => this.onSteps(records, progress),
         onEpochEnd: async (epoch, trainStats, position) => {
           await this.endEpoch(p, model, student, epoch, trainStats, (Date.now() - epochStart.at) / 1000, settings.epochs);
           epochStart.at = Date.now();
@@ -431,12 +459,14 @@ export class DistillEngine {
       });
       if (outcome.kind === 'stopped') {
         await writeCheckpoint(runDir, model, optimizer, { student, position: outcome.position, done: false, savedAt: new Date().toISOString() });
+        const at = outcome.position;
+        this.stoppedWhere = `while training the ${student === 'kd' ? 'KD student' : 'baseline'} (epoch ${at.epoch + 1} of ${settings.epochs}, step ${at.stepInEpoch})`;
+        this.status = { ...this.status, student, epoch: at.epoch + 1, totalEpochs: settings.epochs };
         return this.stopReason ?? 'stopped';
       }
       this.phase('writing', `Saving the ${student} student…`);
       await saveLayersModel(model, path.join(runDir, student === 'kd' ? RUN_FILES.student : RUN_FILES.baseline));
-      const state = readCheckpointState(runDir, student);
-      fs.writeFileSync(path.join(runDir, 'checkpoints', student, 'state.json'), JSON.stringify({ ...state, done: true } satisfies Partial<CheckpointState>, null, 2));
+      markCheckpointDone(runDir, student);
       return 'completed';
     } finally {
       model.dispose();
@@ -455,7 +485,7 @@ export class DistillEngine {
     this.writer.appendSoftLabels(soft);
     this.status = { ...this.status, epoch, student, totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
-    const progress: Progress = { student, epoch, totalEpochs, step: 0, stepsPerEpoch: 0 };
+    const progress: Progress = this.withRun({ student, epoch, totalEpochs, step: 0, stepsPerEpoch: 0 });
     this.send({ type: 'epoch', record, progress });
     this.send({ type: 'softLabels', record: soft });
     const v = record.val;
@@ -474,9 +504,53 @@ export class DistillEngine {
       thumbnails: thumbnails((await p.probe.x.data()) as Float32Array, p.probe.indices.length, p.dataset.inputShape),
     };
     this.writer.writeProbe(info);
+    const norm = p.dataset.normalization;
+    const perFeature = norm.method === 'minmax' || norm.method === 'standard';
+    this.writer.writeInputSpec({
+      inputShape: p.dataset.inputShape,
+      classNames: p.dataset.classNames,
+      normalization: { method: norm.method, ...(perFeature ? { shift: Array.from(norm.shift), scale: Array.from(norm.scale) } : {}) },
+    });
     const teacher: SoftLabelRecord = { kind: 'teacher', logits: rows(probeTeacher, p.numClasses) };
     this.writer.appendSoftLabels(teacher);
     this.send({ type: 'softLabels', record: teacher });
+  }
+
+  /** Step records go to metrics.jsonl and to the host, with where the whole run stands. */
+  private onSteps(records: StepRecord[], progress: Progress): void {
+    if (records.length) this.writer.appendMetrics(records);
+    this.send({ type: 'steps', records, progress: this.withRun(progress) });
+  }
+
+  /** The progress with the whole run's fraction and ETA; an epoch's message (no step count) means the epoch is done. */
+  private withRun(progress: Progress): Progress {
+    const role = progress.student;
+    // A compression stage's fine-tuning is not one of the plan's phases (yet): it reports its own progress.
+    if (role === 'compress' || !this.plan?.roles.includes(role)) return progress;
+    const run = progress.stepsPerEpoch ? this.plan.update(role, (progress.epoch - 1) * progress.stepsPerEpoch + progress.step) : this.plan.epochDone(role, progress.epoch);
+    return { ...progress, run };
+  }
+
+  /** The run's training phases: the teacher's (when it trains in this run), then the students'. */
+  private async makePlan(config: DistillConfig, inputShape: number[], numClasses: number, trainCount: number, teacher?: Omit<PlannedPhase, 'role'>): Promise<RunPlan> {
+    const student = 'model' in config.student ? await loadStudentModel(config.student.model) : buildPreset(config.student, inputShape, numClasses, config.seed, 'student');
+    const macs = forwardMacs(student);
+    student.dispose();
+    const perEpoch = stepsPerEpoch(trainCount, batchSizeOf(config.training));
+    const phases: PlannedPhase[] = [];
+    if (teacher) {
+      phases.push({ role: 'teacher', ...teacher });
+    }
+    const studentPhase = { steps: perEpoch * config.training.epochs, stepsPerEpoch: perEpoch, costPerStep: macs * batchSizeOf(config.training) };
+    phases.push({ role: 'kd', ...studentPhase });
+    if (config.compare.baseline) phases.push({ role: 'baseline', ...studentPhase });
+    return new RunPlan(phases);
+  }
+
+  /** A model's training (re)starts at `position` (none: from scratch): its records after that point are dropped. */
+  private rewindRole(role: TrainedRole, position: TrainPosition | undefined): void {
+    const keepStep = (epoch: number, step: number) => !!position && (epoch < position.epoch + 1 || (epoch === position.epoch + 1 && step <= position.stepInEpoch));
+    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => r.student !== role || (r.kind === 'step' ? keepStep(r.epoch, r.step) : !!position && r.epoch <= position.epoch));
   }
 
   /** Resume replays from the checkpoint: records written after it (a crash mid-epoch) are dropped. */
@@ -492,7 +566,7 @@ export class DistillEngine {
       const cp = at.get(student);
       return !!cp && (cp.done || epoch <= cp.position.epoch);
     };
-    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => (r.kind === 'step' ? keepStep(r.student, r.epoch, r.step) : keepEpoch(r.student, r.epoch)));
+    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => r.student === 'teacher' || (r.kind === 'step' ? keepStep(r.student, r.epoch, r.step) : keepEpoch(r.student, r.epoch)));
     this.writer.truncateSoftLabels((r) => r.kind === 'teacher' || keepEpoch(r.student, r.epoch));
   }
 

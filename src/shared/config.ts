@@ -229,8 +229,21 @@ export const ScheduleSchema = Type.Union([ConstantSchedule, StagesSchedule, Ramp
   default: { type: 'constant' },
   ...md('How T and α change during training. Stages and ramps override `temperature` and `alpha`.'),
   defaultSnippets: [
-    { label: 'Two-stage schedule', body: { type: 'stages', stages: [{ epochs: 5, temperature: 8, alpha: 0.9 }, { epochs: 5, temperature: 2, alpha: 0.5 }] } },
-    { label: 'Cosine ramp', body: { type: 'cosine', start: { temperature: 8, alpha: 0.9 }, end: { temperature: 2, alpha: 0.5 } } },
+    {
+      label: 'Two-stage schedule',
+      markdownDescription: 'Soft first, then sharp: stage 1 at high T and α, stage 2 at low T and α. The stages\u2019 epochs should add up to `training.epochs`; set them to split your run.',
+      body: { type: 'stages', stages: [{ epochs: '^${1:3}', temperature: 8, alpha: 0.9 }, { epochs: '^${2:3}', temperature: 2, alpha: 0.5 }] },
+    },
+    {
+      label: 'Linear ramp',
+      markdownDescription: 'Move T and α in a straight line from `start` at the first step to `end` at the last.',
+      body: { type: 'linear', start: { temperature: 8, alpha: 0.9 }, end: { temperature: 2, alpha: 0.5 } },
+    },
+    {
+      label: 'Cosine ramp',
+      markdownDescription: 'Like the linear ramp, but slow at both ends: (1 \u2212 cos \u03c0t)/2 of the way at fraction t of the run.',
+      body: { type: 'cosine', start: { temperature: 8, alpha: 0.9 }, end: { temperature: 2, alpha: 0.5 } },
+    },
   ],
 });
 
@@ -306,6 +319,11 @@ export const CompressSchema = Type.Object({
 export const ConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String({ maxLength: LIMITS.text, ...md('Optional. The JSON schema of this file; VS Code already applies the bundled one to every `*.distill.json`.') })),
   name: Type.String({ minLength: 1, maxLength: 200, ...md('A short name for the experiment. Run ids start with it.') }),
+  runName: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 200,
+    ...md('A name for the next run, shown in the Runs view, dashboard tabs, compare chips and legends. Default: `name`, plus what differs from the previous run of this config (e.g. `fashion-kd · T 8 · α 0.9`).'),
+  })),
   seed: Type.Integer({ minimum: 0, maximum: LIMITS.seed, default: 42, ...md('Random seed for weights, shuffling, splits and dropout. The same seed on the same backend gives the same metrics.') }),
   data: DataSchema,
   teacher: TeacherSchema,
@@ -394,6 +412,14 @@ export function batchSizeOf(settings: TrainSettingsConfig): number {
 }
 export type Divergence = (typeof DIVERGENCES)[number];
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
+
+/** Filter widths and dense width of the CNN presets (src/engine/models/presets.ts builds them). `cnn-large` matches the peer benchmark's teacher. */
+export const CNN_WIDTHS: Record<Exclude<ModelPreset, 'mlp'>, { filters: [number, number]; dense: number }> = {
+  'cnn-small': { filters: [16, 32], dense: 128 },
+  'cnn-medium': { filters: [32, 64], dense: 256 },
+  'cnn-large': { filters: [64, 128], dense: 128 },
+};
+export const DEFAULT_MLP_HIDDEN = [128];
 
 /**
  * The schema as plain JSON, for `schemas/distill.schema.json` and for validation. TypeBox lists every non-optional

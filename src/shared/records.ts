@@ -5,12 +5,15 @@
 import type { ConcreteBackend } from './config';
 
 export type StudentKind = 'kd' | 'baseline';
+/** A model the run trains: the students, and a preset teacher when it is not cached yet. */
+export type TrainedRole = StudentKind | 'teacher';
 export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped' | 'interrupted';
 
 /** One optimizer step; values are those of that batch before its update. `kd` includes T², `kdUnscaled` does not. */
 export interface StepRecord {
   kind: 'step';
-  student: StudentKind;
+  /** Which model: a preset teacher's own training is recorded too (its `kd` terms are 0, `alpha` 0). */
+  student: TrainedRole;
   epoch: number;
   step: number;
   loss: number;
@@ -41,7 +44,8 @@ export interface ValidationMetrics {
 
 export interface EpochRecord {
   kind: 'epoch';
-  student: StudentKind;
+  /** For the teacher, `klToTeacher` is 0 and `agreement` 1 by definition; charts of those leave it out. */
+  student: TrainedRole;
   epoch: number;
   /** Absent when the run holds out no validation rows (data.validationSplit 0). */
   val?: ValidationMetrics;
@@ -72,6 +76,17 @@ export interface ProbeInfo {
   thumbnails?: { width: number; height: number; channels: number; pixels: string[] };
 }
 
+/**
+ * `input.json`: what a model of this run expects, so an exported model can be used without the run: the per-sample
+ * input shape, the class names in label order, and the scaling applied to raw features, `(x - shift) * scale`
+ * per feature (`scale255`: x / 255; `none`: as stored).
+ */
+export interface InputSpec {
+  inputShape: number[];
+  classNames: string[];
+  normalization: { method: 'none' | 'scale255' | 'minmax' | 'standard'; shift?: number[]; scale?: number[] };
+}
+
 export interface BackendReport {
   name: ConcreteBackend;
   /** Why this backend: device, adapter, or what the ladder skipped and why. */
@@ -99,7 +114,7 @@ export interface StatusFile {
   updatedAt: string;
   /** Epoch (1-based) being trained or last finished, and of which student. */
   epoch?: number;
-  student?: StudentKind;
+  student?: TrainedRole;
   totalEpochs?: number;
   reason?: string;
   /** Seconds the engine has spent on this run, summed over the original session and every resume. */

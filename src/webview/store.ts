@@ -4,7 +4,7 @@
  * so any temperature can be applied here.
  */
 import type { DistillConfig } from '../shared/config';
-import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
+import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary , TrainedRole } from '../shared/records';
 import { STEP_METRICS, type DashboardView, type RunData, type RunDelta, type StepColumns, type StepMetric } from '../shared/webviewProtocol';
 import { F32Column, F64Column, type Column } from './columns';
 
@@ -100,8 +100,8 @@ export class RunModel {
   probe?: ProbeInfo;
   summary?: Summary;
   skippedLines: number;
-  readonly steps = new Map<StudentKind, StepTable>();
-  readonly epochs = new Map<StudentKind, EpochTable>();
+  readonly steps = new Map<TrainedRole, StepTable>();
+  readonly epochs = new Map<TrainedRole, EpochTable>();
   teacherLogits?: LogitMatrix;
   readonly studentLogits = new Map<StudentKind, Map<number, LogitMatrix>>();
 
@@ -167,8 +167,14 @@ export class RunModel {
 
   /** Students in display order: the KD student first. */
   get students(): StudentKind[] {
-    const all = new Set<StudentKind>([...this.steps.keys(), ...this.epochs.keys(), ...this.studentLogits.keys()]);
+    const all = new Set<TrainedRole>([...this.steps.keys(), ...this.epochs.keys(), ...this.studentLogits.keys()]);
     return (['kd', 'baseline'] as const).filter((s) => all.has(s));
+  }
+
+  /** Every model with curves, in the order the run trains them: a preset teacher trained in this run first. */
+  get trained(): TrainedRole[] {
+    const all = new Set<TrainedRole>([...this.steps.keys(), ...this.epochs.keys()]);
+    return (['teacher', 'kd', 'baseline'] as const).filter((s) => all.has(s));
   }
 
   get classNames(): string[] {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchSizeOf, type DistillConfig, type TrainSettingsConfig } from '../../shared/config';
 import type { Progress } from '../../shared/protocol';
-import type { StepRecord, StudentKind } from '../../shared/records';
+import type { StepRecord, TrainedRole } from '../../shared/records';
 import { createRng, shuffledIndices } from '../data';
 import { DKD_STAT_COUNT, kdStepStats, STAT } from '../kd/stepStats';
 import { labeledFirst, transferStepStats } from '../kd/transferSet';
@@ -15,7 +15,7 @@ import { scheduleAt } from '../kd/schedule';
 import type { TrainPosition } from './checkpoint';
 
 /** `compress`: the KD fine-tuning of a compression stage (its step records are not part of metrics.jsonl). */
-export type TrainerRole = StudentKind | 'teacher' | 'compress';
+export type TrainerRole = TrainedRole | 'compress';
 
 export interface TrainingData {
   x: tf.Tensor;
@@ -201,7 +201,7 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
       pending.push({
         stats,
         meta: {
-          kind: 'step', student: role === 'baseline' ? 'baseline' : 'kd', epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate,
+          kind: 'step', student: role === 'compress' ? 'kd' : role, epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate,
           ...(split ? { labeled: split.labeled } : {}),
         },
       });
