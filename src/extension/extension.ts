@@ -9,6 +9,7 @@ import { registerOnnxRuntimeCommands } from './commands/onnxRuntimeCommands';
 import { registerRunCommands } from './commands/runCommands';
 import { ConfigLocator } from './configs';
 import { registerDashboard } from './dashboard';
+import { registerConfigQuickFixes } from './configQuickFixes';
 import { ConfigDiagnostics } from './diagnostics';
 import { ModelCatalog } from './modelCatalog';
 import { RunController } from './runController';
@@ -41,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
     runs,
     registerRunCommands({ runs, runsView, configs, dashboard, log, extensionPath: context.extensionPath }),
     registerModelCommands({ configs, catalog, modelsView }),
+    registerConfigQuickFixes(),
     registerGpuEngineCommands({ extensionUri: context.extensionUri, globalStorageUri: context.globalStorageUri, log }),
     registerOnnxRuntimeCommands({ globalStorageUri: context.globalStorageUri, log }),
     configs.onDidChange(() => void runsView.rewatch()),

@@ -71,11 +71,17 @@ describe('engine: ONNX teachers', function () {
       trainRows: { x: xTest, y: tf.tensor1d(dataset.test.y, 'int32'), count: dataset.test.count },
       xTrainAll: () => x(dataset.train),
       xTest,
+      xUnlabeled: () => {
+        throw new Error('no unlabelled rows here');
+      },
       inferenceBatch: 256,
+      runDir: undefined,
       log: (m) => logs.push(m),
       warn: (m) => warnings.push(m),
       phase: (_p, m) => logs.push(m),
-      progress: () => undefined,
+      teacherTrainingStarts: async () => undefined,
+      teacherSteps: () => undefined,
+      teacherEpoch: async () => undefined,
       shouldStop: () => false,
     };
   };

@@ -9,7 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillConfig } from '../../shared/config';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Progress } from '../../shared/protocol';
+import type { StepRecord } from '../../shared/records';
+import type { TrainPosition } from '../train/checkpoint';
 import { writeFileAtomic } from '../../shared/runDir';
 import { encodeNpy, loadTeacherLogits, type Dataset } from '../data';
 import { openLogitsTeacher } from './logits';
@@ -24,6 +27,8 @@ export { TeacherTrainingStopped } from './preset';
 export interface TeacherOutputs {
   train: Float32Array;
   test: Float32Array;
+  /** For the rows of `data.unlabeled`, when the data has them. */
+  unlabeled?: Float32Array;
   /** The teacher, still open: for params, bytes and latency in the report. The caller disposes it. */
   teacher: Teacher;
   /** Where the logits came from, for the log. */
@@ -40,12 +45,22 @@ export interface TeacherContext {
   /** All training rows (before the validation split), made on demand. */
   xTrainAll: () => tf.Tensor;
   xTest: tf.Tensor;
+  /** The rows of `data.unlabeled`, made on demand (the data has them when `dataset.unlabeled` is set). */
+  xUnlabeled: () => tf.Tensor;
   /** Rows per forward pass of the teacher (larger on a GPU). */
   inferenceBatch: number;
+  /** The run directory: a preset teacher's training is checkpointed there, so a stop keeps it. None for a sweep's
+   *  shared teacher, which is prepared before any trial has a run directory. */
+  runDir: string | undefined;
   log(message: string): void;
   warn(message: string): void;
   phase(phase: 'teacher-training' | 'teacher-logits', message: string): void;
-  progress(p: Progress): void;
+  /** A preset teacher's training starts (or continues from `position`): records after that position are void. */
+  teacherTrainingStarts(model: tfl.LayersModel, totalSteps: number, position: TrainPosition | undefined): Promise<void>;
+  /** A preset teacher's step records, as they are read back. */
+  teacherSteps(records: StepRecord[], progress: Progress): void;
+  /** A preset teacher's epoch ended (the checkpoint is written after this). */
+  teacherEpoch(model: tfl.LayersModel, epoch: number, train: { loss: number; accuracy: number }, seconds: number): Promise<void>;
   shouldStop(): boolean;
 }
 
@@ -80,16 +95,17 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
     const key = teacher.cacheKey && (mode === 'logits' ? teacher.cacheKey : `${teacher.cacheKey}:${mode}`);
     const out: Partial<Record<SplitName, Float32Array>> = {};
     let reused = 0;
-    for (const split of ['train', 'test'] as const) {
-      const rows = dataset[split].count;
-      const file = key && path.join(config.output.cacheDir, 'soft-labels', `${sha256(key, dataset.fingerprint[split], split)}.npy`);
+    const splits: SplitName[] = dataset.unlabeled ? ['train', 'test', 'unlabeled'] : ['train', 'test'];
+    for (const split of splits) {
+      const rows = dataset[split]!.count;
+      const file = key && path.join(config.output.cacheDir, 'soft-labels', `${sha256(key, dataset.fingerprint[split]!, split)}.npy`);
       if (file && fs.existsSync(file)) {
         out[split] = loadTeacherLogits(file, rows, classes, split);
         reused++;
         continue;
       }
       if (file) ctx.phase('teacher-logits', `Computing teacher logits for ${rows} ${split} rows (cached for later runs)…`);
-      const raw = await teacher.outputs(split, split === 'train' ? ctx.xTrainAll : () => ctx.xTest);
+      const raw = await teacher.outputs(split, split === 'train' ? ctx.xTrainAll : split === 'test' ? () => ctx.xTest : ctx.xUnlabeled);
       out[split] = mode === 'probabilities' ? logOfProbabilities(raw) : raw;
       if (mode === 'logits' && split === 'test' && looksLikeProbabilities(raw, classes)) {
         ctx.warn(`The teacher's outputs look like probabilities, not logits: every row is non-negative and sums to 1. KD needs logits; set teacher.outputs to "probabilities" and Distill takes their log, or export the model without its final softmax.`);
@@ -99,7 +115,7 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
         writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
       }
     }
-    return { train: out.train!, test: out.test!, teacher, modelFile: presetFile, source: `${teacher.describe}${reused === 2 ? ' (logits from cache)' : ''}` };
+    return { train: out.train!, test: out.test!, unlabeled: out.unlabeled, teacher, modelFile: presetFile, source: `${teacher.describe}${reused === splits.length ? ' (logits from cache)' : ''}` };
   } catch (e) {
     teacher.dispose();
     throw e;

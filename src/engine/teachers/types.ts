@@ -6,7 +6,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ModelReport } from '../../shared/records';
 
-export type SplitName = 'train' | 'test';
+/** `unlabeled`: the rows of `data.unlabeled`, when the data has them. */
+export type SplitName = 'train' | 'test' | 'unlabeled';
 
 /** What the report card shows of a teacher besides its metrics. */
 export interface TeacherFacts {
