@@ -124,6 +124,7 @@ const bytes = (v: number | undefined) => (v === undefined ? '–' : v >= 1 << 20
 export function summaryTable(s: Summary): string {
   const rows: [string, ModelReport | undefined][] = [
     ['Teacher', s.teacher],
+    ...(s.teachers ?? []).map((t, i): [string, ModelReport] => [`  teacher ${i + 1} (w ${t.weight.toFixed(2)})`, t]),
     ['Scratch student', s.baseline],
     ['KD student', s.student],
   ];
@@ -156,9 +157,13 @@ export function summaryTable(s: Summary): string {
   const transfer = s.transfer
     ? [`Training rows: ${count(s.transfer.labeled)} labelled + ${count(s.transfer.unlabeled)} unlabelled (learnt from the teacher only)${s.baseline ? `; the scratch student trained on the ${count(s.transfer.labeled)} labelled rows, as many steps` : ''}.`]
     : [];
+  const ensemble = s.teachers
+    ? [`Teacher: an ensemble of ${s.teachers.length} (${s.ensemble?.mode === 'probabilities' ? `mean of the probabilities at T = ${s.ensemble.temperature}` : 'mean of the logits'}); each teacher's KL→teacher and agreement are to the ensemble. ${s.teachers.map((t, i) => `${i + 1}: ${t.name}`).join('; ')}.`]
+    : [];
   return [
     `Test split: ${s.testSamples} samples · backend ${s.backend.name} · ${formatSeconds(s.seconds)}`,
     ...transfer,
+    ...ensemble,
     fmt(header),
     widths.map((w) => '─'.repeat(w)).join('  '),
     ...body.map(fmt),

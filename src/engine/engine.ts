@@ -21,6 +21,7 @@ import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } fr
 import { buildPreset, weightBytes } from './models/presets';
 import { parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
 import { teacherLogits, TeacherTrainingStopped, type Teacher } from './teachers';
+import { ensembleReports, type EnsembleMember } from './teachers/ensemble';
 import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
 import { NonFiniteLossError, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
 import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
@@ -56,6 +57,8 @@ interface Prepared {
   /** A preset teacher's cached model.json: what a sweep's trials use instead of training it again. */
   teacherFile?: string;
   teacherSource: string;
+  /** A list of teachers: each member's test logits and teacher, for its row of the report. */
+  teacherMembers?: EnsembleMember[];
 }
 
 export class DistillEngine {
@@ -207,21 +210,20 @@ export class DistillEngine {
         log: (m) => this.log('info', m),
         warn: (m) => this.log('warn', m),
         phase: (p, m) => this.phase(p, m),
-        teacherTrainingStarts: async (model, totalSteps, position) => {
+        teacherTrainingStarts: async (model, totalSteps, position, settings) => {
           if (!this.writer) return;
           this.rewindRole('teacher', position);
-          const teacherCost = forwardMacs(model) * batchSizeOf((config.teacher as { train: DistillConfig['training'] }).train);
-          const teacherEpochs = (config.teacher as { train: DistillConfig['training'] }).train.epochs;
+          const teacherCost = forwardMacs(model) * batchSizeOf(settings);
+          const teacherEpochs = settings.epochs;
           this.plan = await this.makePlan(config, dataset.inputShape, numClasses, trainRows.count, { steps: totalSteps, stepsPerEpoch: totalSteps / teacherEpochs, costPerStep: teacherCost });
         },
         teacherSteps: (records, progress) => (this.writer ? this.onSteps(records, progress) : this.send({ type: 'steps', records: [], progress })),
-        teacherEpoch: async (model, epoch, train, seconds) => {
+        teacherEpoch: async (model, epoch, train, seconds, totalEpochs) => {
           if (!this.writer) return;
           // Without validation rows (data.validationSplit 0) the teacher's epochs have no validation metrics either.
           const val = valRows.count ? await predictLogits({ kind: 'layers', model }, xVal, inferenceBatch).then((logits) => validationMetrics(logits, valRows.y, logits, numClasses)) : undefined;
           const record: EpochRecord = { kind: 'epoch', student: 'teacher', epoch, ...(val ? { val } : {}), train, seconds };
           this.writer.appendMetrics([record]);
-          const totalEpochs = (config.teacher as { train: DistillConfig['training'] }).train.epochs;
           this.status = { ...this.status, epoch, student: 'teacher', totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
           this.writer.writeStatus(this.status);
           this.send({ type: 'epoch', record, progress: this.withRun({ student: 'teacher', epoch, totalEpochs, step: 0, stepsPerEpoch: 0 }) });
@@ -265,6 +267,7 @@ export class DistillEngine {
         teacher: teacher.teacher,
         teacherFile: teacher.modelFile,
         teacherSource: teacher.source,
+        teacherMembers: teacher.members,
       };
     } catch (e) {
       tf.dispose([xTrain, yTrain, xTest, xVal]);
@@ -611,6 +614,7 @@ export class DistillEngine {
       testSamples: p.test.labels.length,
       seconds,
       teacher: teacherBase,
+      ...(p.teacherMembers ? await ensembleReports(config, p.teacherMembers, p.test, C, latency) : {}),
       student,
       baseline: config.compare.baseline ? await studentReport(path.join(runDir, RUN_FILES.baseline)) : undefined,
       transfer: p.transfer,

@@ -191,6 +191,7 @@ const ModelFile = Type.Object({
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
 export const INPUT_LAYOUTS = ['auto', 'NCHW', 'NHWC'] as const;
 export const TEACHER_OUTPUTS = ['logits', 'probabilities'] as const;
+export const TEACHER_ENSEMBLES = ['logits', 'probabilities'] as const;
 export const RESIZE_MODES = ['bilinear', 'nearest'] as const;
 
 const teacherOutputs = literalUnion(TEACHER_OUTPUTS, {
@@ -249,14 +250,30 @@ const TeacherPreset = Type.Object({
 
 const StudentPreset = Type.Object({ preset: presetName, ...presetOptions }, { additionalProperties: false, title: 'Student preset' });
 
-export const TeacherSchema = Type.Union([TeacherModelFile, TeacherLogits, TeacherPreset], {
-  ...md('The teacher: a model file (ONNX or TensorFlow.js), precomputed logits, or a preset the engine trains first (once, then cached).'),
-  defaultSnippets: [
+const teacherWeight = {
+  weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e6, ...md('In a list of teachers: this teacher\u2019s weight in the ensemble, > 0. Weights are normalised to sum to 1. Default: `1` (equal weights).') })),
+};
+/** A teacher of a list: any single teacher, with a `weight`. */
+const member = (schema: typeof TeacherModelFile | typeof TeacherLogits | typeof TeacherPreset) =>
+  Type.Object({ ...schema.properties, ...teacherWeight }, { additionalProperties: false, title: `${schema.title} (ensemble member)` });
+const TeacherMemberSchema = Type.Union([member(TeacherModelFile), member(TeacherLogits), member(TeacherPreset)]);
+
+const singleTeacherSnippets = [
     { label: 'Teacher from an ONNX file (e.g. PyTorch)', body: { model: '${1:teacher.onnx}' } },
     { label: 'ImageNet-style ONNX teacher on grayscale images', body: { model: '${1:resnet18.onnx}', preprocess: { channels: 3, resize: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } } },
     { label: 'Teacher from a model file', body: { model: '${1:teacher/model.json}' } },
     { label: 'Teacher from precomputed logits', body: { logits: { train: '${1:teacher_train.npy}', test: '${2:teacher_test.npy}' } } },
     { label: 'Teacher trained by the engine', body: { preset: 'cnn-large', train: { epochs: 8 } } },
+];
+
+export const TeacherSchema = Type.Union([TeacherModelFile, TeacherLogits, TeacherPreset, Type.Array(TeacherMemberSchema, {
+  minItems: 1, maxItems: 64, title: 'Several teachers (an ensemble)',
+  ...md('Several teachers of any kinds, combined into one: their logits or probabilities are averaged with their `weight`s (see `distillation.teacherEnsemble`). Each teacher\u2019s logits are cached on their own, and the report lists each teacher\u2019s test accuracy beside the ensemble\u2019s.'),
+})], {
+  ...md('The teacher: a model file (ONNX or TensorFlow.js), precomputed logits, a preset the engine trains first (once, then cached), or a list of these (an ensemble).'),
+  defaultSnippets: [
+    ...singleTeacherSnippets,
+    { label: 'Two teachers (an ensemble)', body: [{ preset: 'cnn-medium', train: { epochs: 3 } }, { model: '${1:teacher.onnx}', weight: 1 }] },
   ],
 });
 
@@ -336,6 +353,10 @@ const Distillation = Type.Object({
     alpha: Type.Number({ minimum: 0, maximum: 1000, default: 1, ...md('`dkd` only: weight of the target-class term TCKD. The paper: `1`.') }),
     beta: Type.Number({ minimum: 0, maximum: 1000, default: 8, ...md('`dkd` only: weight of the non-target-class term NCKD. The paper: `8` on CIFAR-100 (1–8 elsewhere).') }),
   }, { additionalProperties: false, default: {}, ...md('Weights of decoupled KD\u2019s two parts (`divergence: "dkd"`). The distillation term is T²·(alpha·TCKD + beta·NCKD); `distillation.alpha` still mixes it with the CE.') })),
+  teacherEnsemble: Type.Optional(literalUnion(TEACHER_ENSEMBLES, {
+    logits: 'The weighted mean of the teachers\u2019 logits: one set of logits, softened at each step\u2019s T like a single teacher\u2019s.',
+    probabilities: 'The weighted mean of the teachers\u2019 probabilities at `distillation.temperature` T: p = Σ w_i softmax(z_i / T). The student learns from p through the logits T·log p (softmax(T·log p / T) = p). A schedule that moves T sees that mixture sharpened or softened: softmax(T·log p / T\u2032).',
+  }, md('How a list of teachers is combined. Default: `"logits"`. A single teacher ignores it.'))),
   schedule: ScheduleSchema,
 }, { additionalProperties: false, default: {}, ...md('The knowledge-distillation loss: α·T²·D(p_t^T, p_s^T) + (1 − α)·CE(y, p_s).') });
 
@@ -438,6 +459,16 @@ export type DistillConfig = Static<typeof ConfigSchema>;
 export type DataConfig = Static<typeof DataSchema>;
 export type ImagesDataConfig = Static<typeof ImagesData>;
 export type TeacherConfig = Static<typeof TeacherSchema>;
+/** One teacher (not a list). */
+export type SingleTeacherConfig = Exclude<TeacherConfig, unknown[]>;
+export type TeacherMemberConfig = Static<typeof TeacherMemberSchema>;
+export type TeacherEnsemble = (typeof TEACHER_ENSEMBLES)[number];
+
+/** The configured teachers with their weights (undefined: 1), whether one or a list. */
+export function teacherList(teacher: TeacherConfig): { teacher: SingleTeacherConfig; weight: number }[] {
+  if (!Array.isArray(teacher)) return [{ teacher, weight: 1 }];
+  return teacher.map(({ weight, ...t }) => ({ teacher: t as SingleTeacherConfig, weight: weight ?? 1 }));
+}
 export type TeacherModelConfig = Static<typeof TeacherModelFile>;
 export type TeacherPreprocess = Static<typeof TeacherPreprocessSchema>;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
@@ -477,10 +508,11 @@ export function resolveBatchSizes(config: DistillConfig, backend: ConcreteBacken
     config.training.batchSize = size;
     filled.push('training.batchSize');
   }
-  if ('preset' in config.teacher && config.teacher.train.batchSize === undefined) {
-    config.teacher.train.batchSize = size;
-    filled.push('teacher.train.batchSize');
-  }
+  (Array.isArray(config.teacher) ? config.teacher : [config.teacher]).forEach((t, i) => {
+    if (!('preset' in t) || t.train.batchSize !== undefined) return;
+    t.train.batchSize = size;
+    filled.push(Array.isArray(config.teacher) ? `teacher[${i}].train.batchSize` : 'teacher.train.batchSize');
+  });
   return filled.length ? `${filled.join(' and ')} not set: ${size}, the default on ${backend}.` : undefined;
 }
 

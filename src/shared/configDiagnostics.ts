@@ -59,11 +59,16 @@ export function referencedFiles(config: DistillConfig): { path: (string | number
     const s = data[split] as unknown as Record<string, string>;
     for (const [key, file] of Object.entries(s)) refs.push({ path: ['data', split, key], file, what: `${split} data (${key})` });
   }
-  if ('model' in config.teacher) refs.push({ path: ['teacher', 'model'], file: config.teacher.model, what: 'teacher model' });
-  if ('logits' in config.teacher) {
-    refs.push({ path: ['teacher', 'logits', 'train'], file: config.teacher.logits.train, what: 'teacher logits (train)' });
-    refs.push({ path: ['teacher', 'logits', 'test'], file: config.teacher.logits.test, what: 'teacher logits (test)' });
-  }
+  const list = Array.isArray(config.teacher);
+  (list ? (config.teacher as unknown[]) : [config.teacher]).forEach((t, i) => {
+    const at = list ? ['teacher', i] : ['teacher'];
+    const teacher = t as DistillConfig['teacher'];
+    if ('model' in teacher) refs.push({ path: [...at, 'model'], file: teacher.model, what: 'teacher model' });
+    if ('logits' in teacher) {
+      refs.push({ path: [...at, 'logits', 'train'], file: teacher.logits.train, what: 'teacher logits (train)' });
+      refs.push({ path: [...at, 'logits', 'test'], file: teacher.logits.test, what: 'teacher logits (test)' });
+    }
+  });
   if ('model' in config.student) refs.push({ path: ['student', 'model'], file: config.student.model, what: 'student model' });
   return refs;
 }
@@ -83,9 +88,12 @@ export function referencedFilesRaw(value: unknown, dir: string): { path: (string
     const s = at(['data', split]);
     if (s && typeof s === 'object') for (const key of Object.keys(s)) add(['data', split, key], `${split} data (${key})`);
   }
-  add(['teacher', 'model'], 'teacher model');
-  add(['teacher', 'logits', 'train'], 'teacher logits (train)');
-  add(['teacher', 'logits', 'test'], 'teacher logits (test)');
+  const teachers = at(['teacher']);
+  for (const t of Array.isArray(teachers) ? teachers.map((_, i) => ['teacher', i]) : [['teacher']]) {
+    add([...t, 'model'], 'teacher model');
+    add([...t, 'logits', 'train'], 'teacher logits (train)');
+    add([...t, 'logits', 'test'], 'teacher logits (test)');
+  }
   add(['student', 'model'], 'student model');
   return refs;
 }

@@ -144,8 +144,17 @@ export function resolveConfigPaths(config: DistillConfig, baseDir: string): Dist
   } else {
     for (const s of [data.train, data.test]) Object.assign(s, { x: abs(s.x), y: abs(s.y) });
   }
-  if ('model' in c.teacher) c.teacher.model = abs(c.teacher.model);
-  if ('logits' in c.teacher) c.teacher.logits = { train: abs(c.teacher.logits.train), test: abs(c.teacher.logits.test) };
+  if ('unlabeled' in data && data.unlabeled) {
+    const u = data.unlabeled as Record<string, string>;
+    for (const key of Object.keys(u)) u[key] = abs(u[key]);
+  }
+  for (const t of Array.isArray(c.teacher) ? c.teacher : [c.teacher]) {
+    if ('model' in t) t.model = abs(t.model);
+    if ('logits' in t) {
+      const l = t.logits;
+      t.logits = { train: abs(l.train), test: abs(l.test), ...(l.unlabeled ? { unlabeled: abs(l.unlabeled) } : {}) };
+    }
+  }
   if ('model' in c.student) c.student.model = abs(c.student.model);
   c.output.runsDir = abs(c.output.runsDir);
   c.output.cacheDir = abs(c.output.cacheDir);

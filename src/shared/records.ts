@@ -152,6 +152,12 @@ export interface ModelReport {
   gzipBytes?: number;
 }
 
+/** One teacher of a list: what it is, its normalised weight (the weights sum to 1), its test report. */
+export interface TeacherMemberReport extends ModelReport {
+  name: string;
+  weight: number;
+}
+
 /** A transfer-set run's training rows: with a label, and learnt from the teacher only. */
 export interface TransferRows {
   labeled: number;
@@ -230,7 +236,14 @@ export interface Summary {
   /** Test split size the figures are on. */
   testSamples: number;
   seconds: number;
+  /** With a list of teachers: their ensemble (the logits the students learnt from). */
   teacher: ModelReport;
+  /**
+   * A list of teachers (`teacher: [ … ]`): each one's own report, in config order; `klToTeacher` and `agreement` are
+   * to the ensemble (`teacher`). `ensemble` says how they were combined.
+   */
+  teachers?: TeacherMemberReport[];
+  ensemble?: { mode: 'logits' | 'probabilities'; temperature?: number };
   student: ModelReport;
   baseline?: ModelReport;
   /**

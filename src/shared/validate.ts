@@ -108,7 +108,10 @@ function explain(errors: ErrorObject[], root: unknown): ConfigIssue[] {
     const meant = [...byBranch.values()]
       .filter((es) => !es.some((e) => e.keyword === 'const' || (e.keyword === 'required' && e.instancePath === u.instancePath)))
       .sort((a, b) => a.length - b.length);
-    if (meant.length) kept.push(...meant[0]);
+    // Nor, when another is left, one whose type the value is not (an array given where a branch wants an object).
+    const typed = meant.filter((es) => !es.some((e) => e.keyword === 'type' && e.instancePath === u.instancePath));
+    const chosen = typed.length ? typed : meant.length === byBranch.size ? meant : [];
+    if (chosen.length) kept.push(...chosen[0]);
     // Kept as an error at the union's own schema path, so that an enclosing union drops it with the branch it is in.
     else kept.push({ ...u, keyword: UNION_HINT, message: unionHint(u, [...byBranch.values()], root) });
   }
@@ -133,20 +136,23 @@ function unionHint(u: ErrorObject, branches: ErrorObject[][], root: unknown): st
     const allowed = consts.map((c) => show((c!.params as { allowedValue: unknown }).allowedValue)).join(', ');
     return `${label(at)} must be one of ${allowed} (got ${show(valueAt(root, at))})`;
   }
-  const parent = u.parentSchema as { anyOf?: { required?: string[]; properties?: Record<string, { enum?: unknown[] }> }[] } | undefined;
-  const shapes = (parent?.anyOf ?? []).map((b) => `{ ${(b.required ?? []).map((r) => `"${r}": …`).join(', ')} }`);
+  const parent = u.parentSchema as { anyOf?: { type?: string; required?: string[]; properties?: Record<string, { enum?: unknown[] }> }[] } | undefined;
+  // A union of objects that also takes a list of them (`teacher`): named after the objects.
+  const objects = (parent?.anyOf ?? []).filter((b) => b.type !== 'array');
+  const list = objects.length < (parent?.anyOf ?? []).length ? ', or a list of these' : '';
+  const shapes = objects.map((b) => `{ ${(b.required ?? []).map((r) => `"${r}": …`).join(', ')} }`);
   const got = v && typeof v === 'object' && !Array.isArray(v) ? (Object.keys(v).length ? `{ ${Object.keys(v).map((k) => `"${k}"`).join(', ')} }` : '{}') : show(v);
   // Name what each shape's key takes: `"preset": one of "mlp", "cnn-small", …` or `"model": a path`.
-  const keys = (parent?.anyOf ?? []).flatMap((b) => (b.required?.length === 1 ? [b] : []));
-  if (keys.length === (parent?.anyOf ?? []).length && keys.length > 1) {
+  const keys = objects.flatMap((b) => (b.required?.length === 1 ? [b] : []));
+  if (keys.length === objects.length && keys.length > 1) {
     const ways = keys.map((b) => {
       const key = b.required![0];
       const values = b.properties?.[key]?.enum;
       return values ? `"${key}" (one of ${values.map(show).join(', ')})` : `"${key}"`;
     });
-    return `${label(path)} needs ${ways.slice(0, -1).join(', ')} or ${ways[ways.length - 1]} (got ${got})`;
+    return `${label(path)} needs ${ways.slice(0, -1).join(', ')} or ${ways[ways.length - 1]}${list} (got ${got})`;
   }
-  return `${label(path)} must be one of ${shapes.join(' or ')} (got ${got})`;
+  return `${label(path)} must be one of ${shapes.join(' or ')}${list} (got ${got})`;
 }
 
 const label = (path: (string | number)[]) => (path.length ? formatJsonPath(path) : 'the config');

@@ -130,7 +130,7 @@ export class SweepCoordinator {
       const key = teacherKey(t.config, this.plan.base.seed);
       if (out.has(key)) continue;
       if (this.stopRequested) return undefined;
-      emit({ type: 'log', message: `Preparing the teacher once for every trial (${'preset' in t.config.teacher ? `${t.config.teacher.preset}, trained once and cached` : t.config.teacher.model}; its logits are cached)…` });
+      emit({ type: 'log', message: `Preparing the teacher once for every trial (${Array.isArray(t.config.teacher) ? `an ensemble of ${t.config.teacher.length} teachers` : 'preset' in t.config.teacher ? `${t.config.teacher.preset}, trained once and cached` : t.config.teacher.model}; its logits are cached)…` });
       // The seed of the base config: repeats vary the student's seed, not the teacher.
       const teacherConfig = { ...structuredClone(t.config), seed: this.plan.base.seed };
       try {

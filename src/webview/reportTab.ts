@@ -32,7 +32,9 @@ const ROWS: Row[] = [
 ];
 
 export function reportTable(summary: Summary): HTMLTableElement {
-  const models: { name: string; report: ModelReport; student: boolean }[] = [{ name: 'Teacher', report: summary.teacher, student: false }];
+  const models: { name: string; title?: string; report: ModelReport; student: boolean }[] = [{ name: summary.teachers ? 'Teacher ensemble' : 'Teacher', report: summary.teacher, student: false }];
+  // Each teacher of a list, beside the ensemble: its KL and agreement are to the ensemble.
+  summary.teachers?.forEach((t, i) => models.push({ name: `Teacher ${i + 1} (w ${t.weight.toFixed(2)})`, title: `${t.name}. KL to teacher and agreement: to the ensemble.`, report: t, student: false }));
   if (summary.baseline) models.push({ name: 'Scratch student', report: summary.baseline, student: true });
   models.push({ name: 'KD student', report: summary.student, student: true });
   for (const c of summary.compression ?? []) if (!isCompressionSkipped(c)) models.push({ name: compressionLabel(c), report: c, student: true });
@@ -47,7 +49,7 @@ export function reportTable(summary: Summary): HTMLTableElement {
       ...models.map((m, i) => h(best !== undefined && scores[i] === best ? 'td.best' : 'td', {}, row.value(m.report))),
     );
   });
-  return h('table.report', {}, h('thead', {}, h('tr', {}, h('th'), ...models.map((m) => h('th', { scope: 'col' }, m.name)))), h('tbody', {}, ...body));
+  return h('table.report', {}, h('thead', {}, h('tr', {}, h('th'), ...models.map((m) => h('th', { scope: 'col', ...(m.title ? { title: m.title } : {}) }, m.name)))), h('tbody', {}, ...body));
 }
 
 export class ReportTab extends SummaryTab {

@@ -8,13 +8,14 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import type { DistillConfig } from '../../shared/config';
+import type { DistillConfig, TrainSettingsConfig } from '../../shared/config';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Progress } from '../../shared/protocol';
 import type { StepRecord } from '../../shared/records';
 import type { TrainPosition } from '../train/checkpoint';
 import { writeFileAtomic } from '../../shared/runDir';
 import { encodeNpy, loadTeacherLogits, type Dataset } from '../data';
+import { ensembleTeacherLogits, type EnsembleMember } from './ensemble';
 import { openLogitsTeacher } from './logits';
 import { openOnnxTeacher } from './onnx';
 import { presetTeacherFile } from './preset';
@@ -35,6 +36,8 @@ export interface TeacherOutputs {
   source: string;
   /** A preset teacher's cached model.json, which a sweep's trials name instead of training the preset again. */
   modelFile?: string;
+  /** A list of teachers (`teachers/ensemble.ts`): each member's test logits and teacher; `teacher` is their ensemble. */
+  members?: EnsembleMember[];
 }
 
 export interface TeacherContext {
@@ -56,11 +59,11 @@ export interface TeacherContext {
   warn(message: string): void;
   phase(phase: 'teacher-training' | 'teacher-logits', message: string): void;
   /** A preset teacher's training starts (or continues from `position`): records after that position are void. */
-  teacherTrainingStarts(model: tfl.LayersModel, totalSteps: number, position: TrainPosition | undefined): Promise<void>;
+  teacherTrainingStarts(model: tfl.LayersModel, totalSteps: number, position: TrainPosition | undefined, settings: TrainSettingsConfig): Promise<void>;
   /** A preset teacher's step records, as they are read back. */
   teacherSteps(records: StepRecord[], progress: Progress): void;
   /** A preset teacher's epoch ended (the checkpoint is written after this). */
-  teacherEpoch(model: tfl.LayersModel, epoch: number, train: { loss: number; accuracy: number }, seconds: number): Promise<void>;
+  teacherEpoch(model: tfl.LayersModel, epoch: number, train: { loss: number; accuracy: number }, seconds: number, totalEpochs: number): Promise<void>;
   shouldStop(): boolean;
 }
 
@@ -69,6 +72,7 @@ const sha256 = (...parts: string[]) => parts.reduce((h, p) => h.update(p).update
 export const isOnnxFile = (file: string) => file.toLowerCase().endsWith('.onnx');
 
 /** Opens the configured teacher: the kind follows the config (and, for a model file, the file's extension). */
+/** Opens the configured teacher (one, not a list): the kind follows the config (and, for a model file, the file's extension). */
 export async function openTeacher(ctx: TeacherContext): Promise<Teacher> {
   return (await openConfiguredTeacher(ctx)).teacher;
 }
@@ -76,6 +80,7 @@ export async function openTeacher(ctx: TeacherContext): Promise<Teacher> {
 async function openConfiguredTeacher(ctx: TeacherContext): Promise<{ teacher: Teacher; presetFile?: string }> {
   const { config, dataset } = ctx;
   const teacher = config.teacher;
+  if (Array.isArray(teacher)) throw new Error('Internal error: a list of teachers is opened member by member (teachers/ensemble.ts).');
   if ('logits' in teacher) return { teacher: openLogitsTeacher(teacher, dataset) };
   const data = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   if ('model' in teacher && isOnnxFile(teacher.model)) {
@@ -86,7 +91,12 @@ async function openConfiguredTeacher(ctx: TeacherContext): Promise<{ teacher: Te
   return { teacher: await openTfjsTeacher({ model: presetFile }, data, ctx.inferenceBatch), presetFile };
 }
 
+/** The teacher's logits for every split; a list of teachers gives its ensemble's (and each member's). */
 export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs> {
+  return Array.isArray(ctx.config.teacher) ? ensembleTeacherLogits(ctx, singleTeacherLogits) : singleTeacherLogits(ctx);
+}
+
+async function singleTeacherLogits(ctx: TeacherContext): Promise<TeacherOutputs> {
   const { config, dataset } = ctx;
   const classes = dataset.numClasses;
   const mode = ('outputs' in config.teacher ? config.teacher.outputs : undefined) ?? 'logits';

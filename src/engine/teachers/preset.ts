@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchSizeOf, type DistillConfig } from '../../shared/config';
+import { batchSizeOf, type SingleTeacherConfig } from '../../shared/config';
 import { saveLayersModel } from '../models/modelFiles';
 import { buildPreset } from '../models/presets';
 import { readCheckpointState, removeCheckpoint, restoreCheckpoint, writeCheckpoint, type TrainPosition } from '../train/checkpoint';
@@ -23,13 +23,14 @@ const sha256 = (...parts: string[]) => parts.reduce((h, p) => h.update(p).update
  */
 export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const { config, dataset } = ctx;
-  const teacher = config.teacher as Extract<DistillConfig['teacher'], { preset: string }>;
+  const teacher = config.teacher as Extract<SingleTeacherConfig, { preset: string }>;
   const key = sha256(JSON.stringify(teacher), String(config.seed), dataset.fingerprint.train, String(ctx.trainRows.count));
   const dir = path.join(config.output.cacheDir, 'teachers', key.slice(0, 24));
   const file = path.join(dir, 'model.json');
   if (fs.existsSync(file)) {
     ctx.log(`Using the cached ${teacher.preset} teacher from ${dir}`);
-    if (ctx.runDir) removeCheckpoint(ctx.runDir, 'teacher');
+    // Another teacher's checkpoint (the next member of an ensemble, mid-training) is left alone.
+    if (ctx.runDir && readCheckpointState(ctx.runDir, 'teacher')?.key === key) removeCheckpoint(ctx.runDir, 'teacher');
     return file;
   }
   const settings = teacher.train;
@@ -48,7 +49,7 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   );
   let epochStart = Date.now();
   try {
-    await ctx.teacherTrainingStarts(model, totalSteps, start);
+    await ctx.teacherTrainingStarts(model, totalSteps, start, settings);
     const outcome = await train({
       role: 'teacher',
       model,
@@ -59,7 +60,7 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
       start,
       onSteps: (records, progress) => ctx.teacherSteps(records, progress),
       onEpochEnd: async (epoch, stats, position) => {
-        await ctx.teacherEpoch(model, epoch, stats, (Date.now() - epochStart) / 1000);
+        await ctx.teacherEpoch(model, epoch, stats, (Date.now() - epochStart) / 1000, settings.epochs);
         epochStart = Date.now();
         ctx.log(`Teacher epoch ${epoch}/${settings.epochs}: loss ${stats.loss.toFixed(4)}, train accuracy ${(stats.accuracy * 100).toFixed(2)}%`);
         if (runDir) await writeCheckpoint(runDir, model, optimizer, { student: 'teacher', position, done: false, savedAt: new Date().toISOString(), key });

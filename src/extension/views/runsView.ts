@@ -146,7 +146,7 @@ function runTooltip(run: RunSnapshot): vscode.MarkdownString {
   md.appendMarkdown(`**${run.runId}** — ${run.status}\n\n`);
   const c = run.config;
   if (c) {
-    const teacher = 'preset' in c.teacher ? `preset ${c.teacher.preset}` : 'model' in c.teacher ? path.basename(path.dirname(c.teacher.model)) + '/model.json' : 'precomputed logits';
+    const teacher = Array.isArray(c.teacher) ? `an ensemble of ${c.teacher.length}` : 'preset' in c.teacher ? `preset ${c.teacher.preset}` : 'model' in c.teacher ? path.basename(path.dirname(c.teacher.model)) + '/model.json' : 'precomputed logits';
     const student = 'preset' in c.student ? `preset ${c.student.preset}` : path.basename(path.dirname(c.student.model)) + '/model.json';
     md.appendMarkdown(`Teacher: ${teacher} · Student: ${student}\n\n`);
     md.appendMarkdown(`T = ${c.distillation.temperature} · α = ${c.distillation.alpha} · ${c.distillation.divergence} · schedule ${c.distillation.schedule.type} · ${c.training.epochs} epochs\n\n`);
