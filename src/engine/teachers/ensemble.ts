@@ -86,8 +86,9 @@ export function ensembleDescription(config: DistillConfig): string {
 
 /**
  * Every member's logits (each through `single`, so each is cached as a single teacher's would be), combined. Member
- * i sees the config with `teacher` set to it and, for a preset, the seed raised by i: two identical presets are two
- * independently initialised teachers, and the first member is the same teacher a single-teacher config trains.
+ * i sees the config with `teacher` set to it; a preset member trains from the seed raised by i (its data split stays
+ * the run's): two identical presets are two independently initialised teachers, and the first member is the same
+ * teacher a single-teacher config trains.
  */
 export async function ensembleTeacherLogits(ctx: TeacherContext, single: (ctx: TeacherContext) => Promise<TeacherOutputs>): Promise<TeacherOutputs> {
   const { config, dataset } = ctx;
@@ -99,10 +100,10 @@ export async function ensembleTeacherLogits(ctx: TeacherContext, single: (ctx: T
   const outputs: TeacherOutputs[] = [];
   try {
     for (const [i, member] of list.entries()) {
-      const memberConfig: DistillConfig = { ...config, teacher: member.teacher, seed: 'preset' in member.teacher ? config.seed + i : config.seed };
+      const memberConfig: DistillConfig = { ...config, teacher: member.teacher };
       ctx.log(`Teacher ${i + 1} of ${list.length}…`);
       try {
-        outputs.push(await single({ ...ctx, config: memberConfig }));
+        outputs.push(await single({ ...ctx, config: memberConfig, presetSeedOffset: i }));
       } catch (e) {
         throw e instanceof DistillError ? memberError(e, i, list.length) : e;
       }

@@ -65,6 +65,9 @@ export interface TeacherContext {
   /** A preset teacher's epoch ended (the checkpoint is written after this). */
   teacherEpoch(model: tfl.LayersModel, epoch: number, train: { loss: number; accuracy: number }, seconds: number, totalEpochs: number): Promise<void>;
   shouldStop(): boolean;
+  /** Member i of a list of teachers: a preset trains from seed + i (and is cached under its own key), so two identical
+   *  presets are two teachers. 0 or none: the single teacher's seed. */
+  presetSeedOffset?: number;
 }
 
 const sha256 = (...parts: string[]) => parts.reduce((h, p) => h.update(p).update('\0'), crypto.createHash('sha256')).digest('hex');

@@ -24,7 +24,8 @@ const sha256 = (...parts: string[]) => parts.reduce((h, p) => h.update(p).update
 export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const { config, dataset } = ctx;
   const teacher = config.teacher as Extract<SingleTeacherConfig, { preset: string }>;
-  const key = sha256(JSON.stringify(teacher), String(config.seed), dataset.fingerprint.train, String(ctx.trainRows.count));
+  const offset = ctx.presetSeedOffset ?? 0;
+  const key = sha256(JSON.stringify(teacher), String(config.seed), dataset.fingerprint.train, String(ctx.trainRows.count), ...(offset ? [`seed+${offset}`] : []));
   const dir = path.join(config.output.cacheDir, 'teachers', key.slice(0, 24));
   const file = path.join(dir, 'model.json');
   if (fs.existsSync(file)) {
@@ -38,7 +39,7 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const runDir = ctx.runDir;
   const saved = runDir ? readCheckpointState(runDir, 'teacher') : undefined;
   const resume = runDir && saved && saved.key === key && !saved.done ? await restoreCheckpoint(runDir, 'teacher', optimizer) : undefined;
-  const model = resume?.model ?? buildPreset(teacher, dataset.inputShape, dataset.numClasses, config.seed + 1, 'teacher');
+  const model = resume?.model ?? buildPreset(teacher, dataset.inputShape, dataset.numClasses, config.seed + 1 + offset, 'teacher');
   const start = resume?.state.position;
   const totalSteps = stepsPerEpoch(ctx.trainRows.count, batchSizeOf(settings)) * settings.epochs;
   ctx.phase(
@@ -56,7 +57,7 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
       optimizer,
       data: ctx.trainRows,
       settings,
-      seed: config.seed + 1,
+      seed: config.seed + 1 + offset,
       start,
       onSteps: (records, progress) => ctx.teacherSteps(records, progress),
       onEpochEnd: async (epoch, stats, position) => {
