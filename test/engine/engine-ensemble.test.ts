@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { summaryTable } from '../../src/engine/cli';
 import { DistillEngine } from '../../src/engine/engine';
 import { encodeNpy, loadDataset, stratifiedSplit } from '../../src/engine/data';
 import { parseNpy } from '../../src/engine/data/npy';
@@ -133,6 +134,16 @@ describe('engine: a list of teachers (an ensemble)', function () {
     // The students are measured against the ensemble; 22 steps of an MLP[16] are well above chance (10%), no more.
     assert.ok(s.student.accuracy > 0.2, `student ${s.student.accuracy}`);
     assert.ok(Math.abs(s.student.teacherAccuracyKeptPct! - (100 * s.student.accuracy) / s.teacher.accuracy) < 1e-9);
+  });
+
+  it('the CLI table lists each teacher under the ensemble, with its weight and accuracy, and says how they combine', () => {
+    const s = readJson<Summary>(path.join(logitsRun.runDir, 'summary.json'))!;
+    const table = summaryTable(s);
+    assert.match(table, /^Teacher: an ensemble of 2 \(mean of the logits\); each teacher's KL→teacher and agreement are to the ensemble\. 1: .*; 2: .*\.$/m);
+    const lines = table.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('Teacher '));
+    assert.ok(lines[at + 1].startsWith('  teacher 1 (w 0.25)') && lines[at + 1].includes(`${(s.teachers![0].accuracy * 100).toFixed(2)}%`), table);
+    assert.ok(lines[at + 2].startsWith('  teacher 2 (w 0.75)') && lines[at + 2].includes(`${(s.teachers![1].accuracy * 100).toFixed(2)}%`), table);
   });
 
   it('the students learnt from the ensemble: the probe\u2019s teacher soft labels (training rows) equal the reference', () => {
