@@ -20,6 +20,7 @@ import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } fr
 import { buildPreset, weightBytes } from './models/presets';
 import { teacherLogits, TeacherTrainingStopped } from './teacher';
 import { loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
+import { resolveThreads } from './train/threads';
 import { NonFiniteLossError, train } from './train/trainer';
 
 export type Send = (message: EngineToHost) => void;
@@ -34,6 +35,8 @@ interface Prepared {
   numClasses: number;
   /** Rows per forward pass when computing logits: larger on a GPU. */
   inferenceBatch: number;
+  /** Threads each training step is split over (engine.threads, resolved for the backend). */
+  threads: number;
   /** Training rows after the validation split. */
   train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
   val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
@@ -91,11 +94,12 @@ export class DistillEngine {
       for (const m of ladderLog) this.log('info', m);
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
       const filled = resolveBatchSizes(config, backend.name);
-      if (filled) {
-        this.log('info', filled);
-        this.writer.writeConfig(config);
-      }
-      prepared = await this.prepare(config, inferenceBatchSize(backend.name));
+      const threads = resolveThreads(config.engine.threads, backend.name);
+      if (threads.filled) config.engine.threads = threads.threads;
+      if (filled) this.log('info', filled);
+      this.log('info', `Threads: ${threads.threads} (${threads.reason})`);
+      if (filled || threads.filled) this.writer.writeConfig(config);
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name), threads.threads);
       const outcome = await this.trainStudents(config, runDir, prepared, resumed);
       if (outcome !== 'completed') return this.finish(outcome, outcome === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
@@ -112,7 +116,7 @@ export class DistillEngine {
     }
   }
 
-  private async prepare(config: DistillConfig, inferenceBatch: number): Promise<Prepared> {
+  private async prepare(config: DistillConfig, inferenceBatch: number, threads: number): Promise<Prepared> {
     this.phase('loading-data', 'Loading data…');
     const dataset = await loadDataset(config.data, (m) => this.log('info', m));
     const sample = dataset.inputShape.reduce((a, b) => a * b, 1);
@@ -137,6 +141,7 @@ export class DistillEngine {
         xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
         xTest,
         inferenceBatch,
+        threads,
         log: (m) => this.log('info', m),
         phase: (p, m) => this.phase(p, m),
         progress: (p) => this.send({ type: 'steps', records: [], progress: p }),
@@ -155,6 +160,7 @@ export class DistillEngine {
         dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
         numClasses,
         inferenceBatch,
+        threads,
         train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]), count: trainRows.count },
         val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
@@ -230,6 +236,7 @@ export class DistillEngine {
         distillation: config.distillation,
         alphaOverride: student === 'baseline' ? 0 : undefined,
         seed: config.seed,
+        threads: p.threads,
         start,
         onSteps: (records, progress) => {
           this.writer.appendMetrics(records);

@@ -36,6 +36,8 @@ export interface TeacherContext {
   xTest: tf.Tensor;
   /** Rows per forward pass of the teacher (larger on a GPU). */
   inferenceBatch: number;
+  /** Threads a preset teacher trains on (engine.threads, resolved for the backend). */
+  threads: number;
   log(message: string): void;
   phase(phase: 'teacher-training' | 'teacher-logits', message: string): void;
   progress(p: Progress): void;
@@ -96,7 +98,8 @@ function checkTeacherSignature(model: LoadedModel, file: string, dataset: Datase
 async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const { config, dataset } = ctx;
   const teacher = config.teacher as Extract<DistillConfig['teacher'], { preset: string }>;
-  const key = sha256(JSON.stringify(teacher), String(config.seed), dataset.fingerprint.train, String(ctx.trainRows.count));
+  // The thread count changes the trained weights (by rounding); one thread keeps the keys of earlier caches.
+  const key = sha256(JSON.stringify(teacher), String(config.seed), dataset.fingerprint.train, String(ctx.trainRows.count), ...(ctx.threads > 1 ? [`threads ${ctx.threads}`] : []));
   const dir = path.join(config.output.cacheDir, 'teachers', key.slice(0, 24));
   const file = path.join(dir, 'model.json');
   if (fs.existsSync(file)) {
@@ -114,6 +117,7 @@ async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
     data: ctx.trainRows,
     settings,
     seed: config.seed + 1,
+    threads: ctx.threads,
     onSteps: (_records, progress) => ctx.progress(progress),
     onEpochEnd: async (epoch, stats) => ctx.log(`Teacher epoch ${epoch}/${settings.epochs}: loss ${stats.loss.toFixed(4)}, train accuracy ${(stats.accuracy * 100).toFixed(2)}%`),
     shouldStop: ctx.shouldStop,

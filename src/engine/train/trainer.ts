@@ -9,19 +9,14 @@ import { batchSizeOf, type DistillConfig, type TrainSettingsConfig } from '../..
 import type { Progress } from '../../shared/protocol';
 import type { StepRecord, StudentKind } from '../../shared/records';
 import { createRng, shuffledIndices } from '../data';
-import { kdStepStats, STAT, STAT_COUNT } from '../kd/stepStats';
+import { STAT, STAT_COUNT } from '../kd/stepStats';
 import { scheduleAt } from '../kd/schedule';
 import type { TrainPosition } from './checkpoint';
+import { DataParallel } from './dataParallel';
+import { batchStepStats, type StepSettings, type TrainingData } from './stepLoss';
 
+export type { TrainingData };
 export type TrainerRole = StudentKind | 'teacher';
-
-export interface TrainingData {
-  x: tf.Tensor;
-  y: tf.Tensor1D;
-  /** Teacher logits aligned with `x`; absent for CE-only training (a preset teacher). */
-  teacherLogits?: tf.Tensor2D;
-  count: number;
-}
 
 export interface TrainJob {
   role: TrainerRole;
@@ -33,6 +28,8 @@ export interface TrainJob {
   distillation?: DistillConfig['distillation'];
   alphaOverride?: number;
   seed: number;
+  /** Threads to train on (engine.threads, resolved): more than 1 splits every batch over replicas (dataParallel.ts). */
+  threads?: number;
   start?: TrainPosition;
   /** Receives step records as they are read back (about every 100 ms). */
   onSteps(records: StepRecord[], progress: Progress): void;
@@ -55,6 +52,26 @@ export const stepsPerEpoch = (count: number, batchSize: number) => Math.ceil(cou
 const trainableVariables = (model: tfl.LayersModel) => model.trainableWeights.map((w) => w.read() as tf.Variable);
 
 export async function train(job: TrainJob): Promise<TrainOutcome> {
+  const threads = job.threads ?? 1;
+  if (threads <= 1) return trainSteps(job);
+  const { model, data } = job;
+  const parallel = await DataParallel.start({
+    model,
+    vars: trainableVariables(model),
+    threads,
+    maxRows: Math.ceil(batchSizeOf(job.settings) / threads),
+    inputShape: data.x.shape.slice(1),
+    classes: model.outputs[0].shape[model.outputs[0].shape.length - 1] as number,
+  });
+  try {
+    return await trainSteps(job, parallel);
+  } finally {
+    await parallel.dispose();
+  }
+}
+
+/** The loop; with `parallel`, each step is split over its threads, else it runs here. */
+async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<TrainOutcome> {
   const { model, optimizer, data, settings, role } = job;
   const batchSize = batchSizeOf(settings);
   const perEpoch = stepsPerEpoch(data.count, batchSize);
@@ -120,8 +137,9 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
       const sched = job.distillation ? scheduleAt(job.distillation, { epoch: pos.epoch, step: pos.globalStep, totalSteps, stepsPerEpoch: perEpoch }) : { temperature: 1, alpha: 0 };
       const alpha = job.alphaOverride ?? (data.teacherLogits ? sched.alpha : 0);
       const temperature = sched.temperature;
+      const stepSettings: StepSettings = { temperature, alpha, divergence: job.distillation?.divergence ?? 'forward-kl' };
 
-      const stats = tf.tidy(() => {
+      const stats = parallel ? await parallel.step(data, batchIdx, stepSettings, optimizer) : tf.tidy(() => {
         const idx = tf.tensor1d(batchIdx, 'int32');
         const xb = tf.gather(data.x, idx);
         const yb = tf.gather(data.y, idx) as tf.Tensor1D;
@@ -129,10 +147,8 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
         let stepStats: tf.Tensor1D | undefined;
         optimizer.minimize(
           () => {
-            const logits = model.apply(xb, { training: true }) as tf.Tensor2D;
-            const divergence = job.distillation?.divergence ?? 'forward-kl';
             // Kept to outlive minimize()'s own tidy; the loss it minimizes is the vector's first entry.
-            stepStats = tf.keep(kdStepStats(logits, tb, yb, { temperature, alpha, divergence }));
+            stepStats = tf.keep(batchStepStats(model, xb, yb, tb, stepSettings));
             return tf.reshape(tf.slice(stepStats, [STAT.loss], [1]), []) as tf.Scalar;
           },
           false,
