@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
-import type { EngineToHost, Progress } from '../shared/protocol';
+import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
 import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
 import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
 import { selectBackend } from './backends/ladder';
@@ -19,9 +19,10 @@ import { kdLoss } from './kd/losses';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
 import { teacherLogits, TeacherTrainingStopped } from './teacher';
-import { loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
+import { hasInitialModel, loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
 import { resolveThreads } from './train/threads';
 import { NonFiniteLossError, train } from './train/trainer';
+import { checkOutputFolders } from './outputFolders';
 
 export type Send = (message: EngineToHost) => void;
 type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -43,6 +44,8 @@ interface Prepared {
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
   probe: { x: tf.Tensor; indices: number[] };
   teacherModel?: LoadedModel;
+  teacherFile?: string;
+  teacherSource: string;
 }
 
 export class DistillEngine {
@@ -62,9 +65,29 @@ export class DistillEngine {
 
   async start(config: DistillConfig, runDir: string): Promise<Finished> {
     const runId = path.basename(runDir);
+    checkOutputFolders(config);
     this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
     this.writer = RunWriter.create(runDir, config, this.status);
     return this.execute(config, runDir, false);
+  }
+
+  /**
+   * For a sweep, before its trials: train or find the teacher and cache its logits, as a run would, without a run
+   * directory. Returns undefined when stopped first.
+   */
+  async prepareTeacher(config: DistillConfig): Promise<{ modelFile?: string; source: string } | undefined> {
+    const backend = await selectBackend(config.engine.backend, { log: (m: string) => this.log('info', m) });
+    resolveBatchSizes(config, backend.name);
+    let prepared: Prepared | undefined;
+    try {
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name), resolveThreads(config.engine.threads, backend.name).threads);
+      return { modelFile: prepared.teacherFile, source: prepared.teacherSource };
+    } catch (e) {
+      if (e instanceof TeacherTrainingStopped) return undefined;
+      throw e;
+    } finally {
+      if (prepared) disposePrepared(prepared);
+    }
   }
 
   async resume(runDir: string): Promise<Finished> {
@@ -75,6 +98,13 @@ export class DistillEngine {
     }
     if (previous.status === 'completed') {
       throw new DistillError('usage', `Run ${previous.runId} already completed; there is nothing to resume. Start a new run instead.`, { file: runDir });
+    }
+    if (previous.status === 'failed' && !hasInitialModel(runDir)) {
+      throw new DistillError(
+        'usage',
+        `Run ${previous.runId} failed before its first checkpoint${previous.reason ? ` (${previous.reason.replace(/\.$/, '')})` : ''}, so there is nothing to resume. Fix the cause and start the run again from its config.`,
+        { file: runDir },
+      );
     }
     this.writer = new RunWriter(runDir);
     this.status = { ...previous, status: 'running', pid: process.pid, reason: undefined, updatedAt: new Date().toISOString() };
@@ -88,10 +118,14 @@ export class DistillEngine {
     let prepared: Prepared | undefined;
     try {
       // `started` is the first message, carrying the choice; what the ladder tried follows it.
-      const ladderLog: string[] = [];
-      const backend = await selectBackend(config.engine.backend, { log: (m: string) => ladderLog.push(m), probe: () => probeTraining(config) });
+      const ladderLog: [LogLevel, string][] = [];
+      const backend = await selectBackend(config.engine.backend, {
+        log: (m: string) => ladderLog.push(['info', m]),
+        debug: (m: string) => ladderLog.push(['debug', m]),
+        probe: () => probeTraining(config),
+      });
       this.send({ type: 'started', runId: this.status.runId, runDir, backend, resumed });
-      for (const m of ladderLog) this.log('info', m);
+      for (const [level, m] of ladderLog) this.log(level, m);
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
       const filled = resolveBatchSizes(config, backend.name);
       const threads = resolveThreads(config.engine.threads, backend.name);
@@ -108,8 +142,9 @@ export class DistillEngine {
       return this.finish('completed', undefined, summary);
     } catch (e) {
       if (e instanceof TeacherTrainingStopped) return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
-      const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : `Internal error: ${errorMessage(e)}`;
-      if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('error', (e as Error)?.stack ?? String(e));
+      const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : systemErrorReason(e) ?? `Internal error: ${errorMessage(e)}`;
+      // The stack is for whoever fixes the bug: the log (and the CLI's --verbose), not the user's terminal.
+      if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('debug', (e as Error)?.stack ?? String(e));
       return this.finish('failed', reason);
     } finally {
       if (prepared) disposePrepared(prepared);
@@ -166,6 +201,8 @@ export class DistillEngine {
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
         probe: { x: toX(probeRows), indices: probeIdx },
         teacherModel: teacher.model,
+        teacherFile: teacher.modelFile,
+        teacherSource: teacher.source,
       };
     } catch (e) {
       xTrain.dispose();
@@ -180,7 +217,8 @@ export class DistillEngine {
   /** Train the KD student, then the scratch baseline, each from its checkpoint when resuming. */
   private async trainStudents(config: DistillConfig, runDir: string, p: Prepared, resumed: boolean): Promise<'completed' | StopReason> {
     const students: StudentKind[] = config.compare.baseline ? ['kd', 'baseline'] : ['kd'];
-    if (!resumed) {
+    // A run stopped before its first checkpoint (during the teacher's training) starts its students afresh.
+    if (!resumed || !hasInitialModel(runDir)) {
       await this.writeProbeFiles(p);
       const initial = await this.buildStudent(config, p);
       await saveInitialModel(runDir, initial);
@@ -355,7 +393,7 @@ export class DistillEngine {
   private finish(status: Exclude<RunStatus, 'running'>, reason?: string, summary?: Summary): Finished {
     this.status = { ...this.status, status, reason, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
-    if (reason) this.log(status === 'failed' ? 'error' : 'info', reason);
+    // The reason travels in `finished`, which every host prints or logs once; logging it here too doubled it.
     const message: Finished = { type: 'finished', status, reason, summary };
     this.send(message);
     return message;
@@ -370,9 +408,17 @@ export class DistillEngine {
     this.send({ type: 'phase', phase, message });
   }
 
-  private log(level: 'info' | 'warn' | 'error', message: string) {
+  private log(level: LogLevel, message: string) {
     this.send({ type: 'log', level, message });
   }
+}
+
+/** A failed file-system call (disk full, permissions, a path that became a file) in words, with the path; else undefined. */
+function systemErrorReason(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof err.code !== 'string' || !err.syscall) return undefined;
+  const what: Record<string, string> = { ENOSPC: 'the disk is full', EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only', ENOTDIR: 'a part of the path is a file, not a folder', EISDIR: 'it is a folder', ENAMETOOLONG: 'the path is too long', EMFILE: 'too many open files', EEXIST: 'it already exists' };
+  return `Could not ${err.syscall} ${err.path ?? 'a file'}: ${what[err.code] ?? err.code}. Free space or fix the permissions and paths (output.runsDir, output.cacheDir), then resume or start the run again.`;
 }
 
 /** One training step of the configured student on a tiny random batch: proves the backend has every kernel. */
