@@ -7,6 +7,9 @@ import { Kind, Type, TypeRegistry, type Static, type TObject, type TProperties }
 
 const md = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*_]/g, '') });
 
+/** md() for a text naming an environment variable: its plain description keeps the underscores. */
+const keepUnderscores = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*]/g, '') });
+
 const PathString = (what: string) => Type.String({ minLength: 1, maxLength: LIMITS.text, ...md(`${what} Relative paths resolve against the folder of this config file.`) });
 
 const Split = <P extends TProperties>(props: P, what: string) =>
@@ -264,7 +267,7 @@ export const ConfigSchema = Type.Object({
     }, { default: 'auto', ...md('The compute backend.') }),
     threads: Type.Optional(Type.Integer({
       minimum: 1, maximum: MAX_THREADS,
-      ...md(`Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used.`),
+      ...keepUnderscores(`Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used.`),
     })),
   }, { additionalProperties: false, default: {}, ...md('Engine settings.') }),
   output: Type.Object({
