@@ -230,7 +230,7 @@ export class RunController implements vscode.Disposable {
 
   private updateStatusBar(active: ActiveRun): void {
     const p = active.progress;
-    this.statusItem.text = p ? `$(sync~spin) Distill ${p.student === 'teacher' ? 'teacher' : p.student === 'kd' ? 'KD' : 'baseline'} ${p.epoch}/${p.totalEpochs} · ${progressPercent(p).toFixed(0)}%` : '$(sync~spin) Distill';
+    this.statusItem.text = p ? `$(sync~spin) Distill ${p.student === 'teacher' ? 'teacher' : p.student === 'kd' ? 'KD' : p.student === 'compress' ? 'fine-tune' : 'baseline'} ${p.epoch}/${p.totalEpochs} · ${progressPercent(p).toFixed(0)}%` : '$(sync~spin) Distill';
     this.statusItem.tooltip = `${active.title}: ${statusText(active)}\nClick to open the dashboard.`;
     this.statusItem.command = { command: 'distill.openDashboard', title: 'Open Dashboard', arguments: [active.runDir] };
     this.statusItem.show();
@@ -320,6 +320,7 @@ const PHASES: Record<EnginePhase, string> = {
   'teacher-training': 'Training the teacher…',
   'teacher-logits': 'Computing teacher logits…',
   training: 'Training…',
+  compressing: 'Compressing the student…',
   evaluating: 'Evaluating…',
   writing: 'Writing results…',
 };

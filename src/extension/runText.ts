@@ -16,7 +16,7 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-const WHO: Record<StudentKind | 'teacher', string> = { teacher: 'teacher', kd: 'KD student', baseline: 'baseline' };
+const WHO: Record<StudentKind | 'teacher' | 'compress', string> = { teacher: 'teacher', kd: 'KD student', baseline: 'baseline', compress: 'compression fine-tune' };
 
 /** `KD student · epoch 3/10 · step 120/469 · loss 0.532 · ETA 2m 10s` */
 export function progressText(p: Progress): string {

@@ -23,8 +23,11 @@ export interface TrainPosition {
   epochSums: { loss: number; accuracy: number; steps: number };
 }
 
+/** Whose checkpoint: a student, or the KD fine-tuning of a compression stage (`compress-prune`, …). */
+export type CheckpointName = StudentKind | `compress-${string}`;
+
 export interface CheckpointState {
-  student: StudentKind;
+  student: CheckpointName;
   position: TrainPosition;
   /** Whether this model's training finished (its final model is saved). */
   done: boolean;
@@ -44,7 +47,7 @@ const OPTIMIZER_FILE = 'optimizer.bin';
 const OPTIMIZER_SPEC = 'optimizer.json';
 const STATE_FILE = 'state.json';
 
-export const checkpointDir = (runDir: string, student: StudentKind | 'initial') => path.join(runDir, 'checkpoints', student);
+export const checkpointDir = (runDir: string, student: CheckpointName | 'initial') => path.join(runDir, 'checkpoints', student);
 
 export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, optimizer: tf.Optimizer, state: CheckpointState): Promise<void> {
   const dir = checkpointDir(runDir, state.student);
@@ -71,11 +74,11 @@ export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, op
   fs.renameSync(tmp, dir);
 }
 
-export function readCheckpointState(runDir: string, student: StudentKind): CheckpointState | undefined {
+export function readCheckpointState(runDir: string, student: CheckpointName): CheckpointState | undefined {
   return readJson<CheckpointState>(path.join(checkpointDir(runDir, student), STATE_FILE));
 }
 
-export async function restoreCheckpoint(runDir: string, student: StudentKind, optimizer: tf.Optimizer): Promise<{ model: tfl.LayersModel; state: CheckpointState }> {
+export async function restoreCheckpoint(runDir: string, student: CheckpointName, optimizer: tf.Optimizer): Promise<{ model: tfl.LayersModel; state: CheckpointState }> {
   const dir = checkpointDir(runDir, student);
   const state = readCheckpointState(runDir, student);
   if (!state) throw new Error(`No checkpoint for the ${student} student in ${dir}`);
