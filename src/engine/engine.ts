@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
+import { inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
 import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
@@ -19,6 +19,7 @@ import { countParams, loadedWeightBytes, measureLatency, modelReport, validation
 import { kdLoss } from './kd/losses';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
+import { PARALLEL_ENV, parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
 import { teacherLogits, TeacherTrainingStopped } from './teacher';
 import { hasInitialModel, loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
 import { resolveThreads } from './train/threads';
@@ -55,12 +56,16 @@ export class DistillEngine {
   private status!: StatusFile;
   private sessionStart = Date.now();
   private priorSeconds = 0;
+  private backendName: ConcreteBackend = 'cpu';
+  /** The process training the scratch student beside this one, when there is one. */
+  private helper: StudentHelper | undefined;
 
   constructor(private readonly send: Send) {}
 
   /** Ask the run to end at the next step boundary, with a checkpoint. */
   requestStop(reason: StopReason = 'stopped'): void {
     this.stopReason ??= reason;
+    this.helper?.stop();
     this.log('info', reason === 'stopped' ? 'Stop requested: finishing the current step and writing a checkpoint…' : 'The parent process is gone: checkpointing and exiting…');
   }
 
@@ -128,6 +133,7 @@ export class DistillEngine {
       this.send({ type: 'started', runId: this.status.runId, runDir, backend, resumed });
       for (const [level, m] of ladderLog) this.log(level, m);
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
+      this.backendName = backend.name;
       const filled = resolveBatchSizes(config, backend.name);
       const threads = resolveThreads(config.engine.threads, backend.name);
       if (threads.filled) config.engine.threads = threads.threads;
@@ -228,11 +234,64 @@ export class DistillEngine {
     } else {
       this.rewindToCheckpoints(runDir, students);
     }
+    // A run on several threads (engine.threads) already uses the cores; a second process only when forced.
+    const threaded = p.threads > 1 && process.env[PARALLEL_ENV] !== '1' ? { parallel: false, why: `each trains on ${p.threads} threads (engine.threads)` } : undefined;
+    const decision = students.length === 2 ? (threaded ?? parallelStudentsDecision(this.backendName)) : undefined;
+    if (decision?.parallel) return this.trainBesideBaseline(config, runDir, p, decision.why);
+    if (decision) this.log('info', `The KD and scratch students train one after the other: ${decision.why}.`);
     for (const student of students) {
       const outcome = await this.trainOne(config, runDir, p, student);
       if (outcome !== 'completed') return outcome;
     }
     return 'completed';
+  }
+
+  /** The KD student here while a second process trains the scratch one (see parallelStudents.ts). */
+  private async trainBesideBaseline(config: DistillConfig, runDir: string, p: Prepared, why: string): Promise<'completed' | StopReason> {
+    this.log('info', `The KD and scratch students train at once, in two processes: ${why}.`);
+    const helper = startStudentHelper(runDir, 'baseline', this.backendName, {
+      metrics: (records) => this.writer.appendMetrics(records),
+      softLabels: (record) => this.writer.appendSoftLabels(record),
+      relay: (m) => this.send(m),
+    });
+    this.helper = helper;
+    if (this.stopReason) helper.stop();
+    let kd: 'completed' | StopReason;
+    try {
+      kd = await this.trainOne(config, runDir, p, 'kd');
+    } catch (e) {
+      helper.stop();
+      await helper.done;
+      throw e;
+    } finally {
+      if (this.stopReason) helper.stop();
+    }
+    const baseline = await helper.done;
+    this.helper = undefined;
+    if (baseline.status === 'failed') throw new DistillError('runtime', `The scratch student failed: ${baseline.reason ?? 'no reason given'}`);
+    if (kd !== 'completed') return kd;
+    return baseline.status === 'completed' ? 'completed' : (this.stopReason ?? 'stopped');
+  }
+
+  /** The helper side of trainBesideBaseline: one student of an existing run, its records sent, not written. */
+  async trainStudentOnly(runDir: string, student: 'baseline', backend: ConcreteBackend): Promise<Finished> {
+    const config = readJson<DistillConfig>(path.join(runDir, RUN_FILES.config));
+    const status = readJson<StatusFile>(path.join(runDir, RUN_FILES.status));
+    if (!config || !status) throw new DistillError('usage', `${runDir} is not a Distill run directory.`, { file: runDir });
+    this.writer = new SentOnlyWriter(runDir);
+    this.status = status;
+    let prepared: Prepared | undefined;
+    try {
+      await selectBackend(backend);
+      this.backendName = backend;
+      prepared = await this.prepare(config, inferenceBatchSize(backend));
+      const outcome = await this.trainOne(config, runDir, prepared, student);
+      return this.finish(outcome);
+    } catch (e) {
+      return this.finish('failed', e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : `Internal error: ${errorMessage(e)}`);
+    } finally {
+      if (prepared) disposePrepared(prepared);
+    }
   }
 
   /** The `compress` stages on the KD student (none without a `compress` block). */
@@ -438,6 +497,16 @@ export class DistillEngine {
   private log(level: LogLevel, message: string) {
     this.send({ type: 'log', level, message });
   }
+}
+
+/** A helper process's writer: the run's own process writes the records it is sent; checkpoints are written here. */
+class SentOnlyWriter extends RunWriter {
+  override writeConfig(): void {}
+  override appendMetrics(): void {}
+  override appendSoftLabels(): void {}
+  override writeProbe(): void {}
+  override writeStatus(): void {}
+  override writeSummary(): void {}
 }
 
 /** A failed file-system call (disk full, permissions, a path that became a file) in words, with the path; else undefined. */
