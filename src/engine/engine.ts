@@ -284,7 +284,7 @@ export class DistillEngine {
     try {
       await selectBackend(backend);
       this.backendName = backend;
-      prepared = await this.prepare(config, inferenceBatchSize(backend));
+      prepared = await this.prepare(config, inferenceBatchSize(backend), resolveThreads(config.engine.threads, backend).threads);
       const outcome = await this.trainOne(config, runDir, prepared, student);
       return this.finish(outcome);
     } catch (e) {
