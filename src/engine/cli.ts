@@ -148,8 +148,13 @@ export function summaryTable(s: Summary): string {
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const count = (n: number) => n.toLocaleString('en-US');
+  const transfer = s.transfer
+    ? [`Training rows: ${count(s.transfer.labeled)} labelled + ${count(s.transfer.unlabeled)} unlabelled (learnt from the teacher only)${s.baseline ? `; the scratch student trained on the ${count(s.transfer.labeled)} labelled rows, as many steps` : ''}.`]
+    : [];
   return [
     `Test split: ${s.testSamples} samples · backend ${s.backend.name} · ${formatSeconds(s.seconds)}`,
+    ...transfer,
     fmt(header),
     widths.map((w) => '─'.repeat(w)).join('  '),
     ...body.map(fmt),

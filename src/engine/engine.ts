@@ -3,17 +3,17 @@
  * test report. Knows nothing of VS Code: it talks through `send` (IPC in the child process, a callback in the CLI
  * and tests) and the run directory, which is the source of truth.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
+import { batchSizeOf, inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
-import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
-import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
+import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole, TransferRows } from '../shared/records';
+import { listRuns, readJson, RUN_FILES, RunWriter } from '../shared/runDir';
+import { defaultRunName } from '../shared/runName';
 import { selectBackend } from './backends/ladder';
-import { gatherSamples, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
+import { gatherSamples, labeledSubset, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
 import { compressionReports, folderBytes, plannedStages, runCompression } from './compress';
 import { countParams, loadedWeightBytes, measureLatency, modelReport, validationMetrics } from './eval/report';
 import { kdLoss } from './kd/losses';
@@ -21,10 +21,21 @@ import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } fr
 import { buildPreset, weightBytes } from './models/presets';
 import { PARALLEL_ENV, parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
 import { teacherLogits, TeacherTrainingStopped } from './teacher';
-import { hasInitialModel, loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
-import { resolveThreads } from './train/threads';
-import { NonFiniteLossError, train } from './train/trainer';
+import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
+import { resolveThreads, type ThreadChoice } from './train/threads';
+import { NonFiniteLossError, singleThreadReason, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
+import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
 import { checkOutputFolders } from './outputFolders';
+
+/**
+ * engine.threads resolved for the backend, except that a run the data-parallel step cannot train yet (a transfer
+ * set's masked CE, DKD) trains on one thread, and the reason goes to the log line.
+ */
+function threadsFor(config: DistillConfig, backend: ConcreteBackend): ThreadChoice {
+  const choice = resolveThreads(config.engine.threads, backend);
+  const why = choice.threads > 1 ? singleThreadReason(config) : undefined;
+  return why ? { threads: 1, reason: why, filled: choice.filled } : choice;
+}
 
 export type Send = (message: EngineToHost) => void;
 type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -34,17 +45,25 @@ export type StopReason = 'stopped' | 'interrupted';
 
 interface Prepared {
   /** What later stages need of the dataset; its large arrays are not kept once they live in tensors. */
-  dataset: Pick<Dataset, 'inputShape' | 'classNames'>;
+  dataset: Pick<Dataset, 'inputShape' | 'classNames' | 'normalization'>;
   numClasses: number;
   /** Rows per forward pass when computing logits: larger on a GPU. */
   inferenceBatch: number;
   /** Threads each training step is split over (engine.threads, resolved for the backend). */
   threads: number;
-  /** Training rows after the validation split. */
-  train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
-  val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
+  /**
+   * The KD student's rows: the training split after the validation split, then `data.unlabeled`'s rows. `unlabeled`
+   * marks the rows without a label (those of `data.unlabeled`, and those `data.labeled` leaves out).
+   */
+  train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number; unlabeled?: Uint8Array };
+  /** A transfer-set run's scratch baseline trains on the labelled rows only, with as many steps as the KD student. */
+  baselineTrain?: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
+  transfer?: TransferRows;
+  /** The held-out rows; `count` 0 when data.validationSplit is 0. */
+  val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array; count: number };
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
-  probe: { x: tf.Tensor; indices: number[] };
+  /** Probe rows for the heatmaps: from the validation rows, or the training rows when there are none. */
+  probe: { x: tf.Tensor; indices: number[]; labels: number[]; teacher: Float32Array; split: 'validation' | 'train' };
   teacherModel?: LoadedModel;
   teacherFile?: string;
   teacherSource: string;
@@ -59,6 +78,10 @@ export class DistillEngine {
   private backendName: ConcreteBackend = 'cpu';
   /** The process training the scratch student beside this one, when there is one. */
   private helper: StudentHelper | undefined;
+  /** The whole run's phases, for one progress and one ETA; made when the first model starts training. */
+  private plan: RunPlan | undefined;
+  /** Where the user's stop caught the run, for the final message: "while training the KD student (epoch 2 of 3, step 10)". */
+  private stoppedWhere: string | undefined;
 
   constructor(private readonly send: Send) {}
 
@@ -72,6 +95,8 @@ export class DistillEngine {
   async start(config: DistillConfig, runDir: string): Promise<Finished> {
     const runId = path.basename(runDir);
     checkOutputFolders(config);
+    // A name people can tell runs apart by: the config's, plus what differs from the previous run (shared/runName.ts).
+    config.runName ??= defaultRunName(config, listRuns(path.dirname(runDir)).flatMap((r) => (r.config ? [r.config] : [])));
     this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
     this.writer = RunWriter.create(runDir, config, this.status);
     return this.execute(config, runDir, false);
@@ -86,7 +111,7 @@ export class DistillEngine {
     resolveBatchSizes(config, backend.name);
     let prepared: Prepared | undefined;
     try {
-      prepared = await this.prepare(config, inferenceBatchSize(backend.name), resolveThreads(config.engine.threads, backend.name).threads);
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name), threadsFor(config, backend.name).threads);
       return { modelFile: prepared.teacherFile, source: prepared.teacherSource };
     } catch (e) {
       if (e instanceof TeacherTrainingStopped) return undefined;
@@ -105,7 +130,7 @@ export class DistillEngine {
     if (previous.status === 'completed') {
       throw new DistillError('usage', `Run ${previous.runId} already completed; there is nothing to resume. Start a new run instead.`, { file: runDir });
     }
-    if (previous.status === 'failed' && !hasInitialModel(runDir)) {
+    if (previous.status === 'failed' && !hasInitialModel(runDir) && !readCheckpointState(runDir, 'teacher')) {
       throw new DistillError(
         'usage',
         `Run ${previous.runId} failed before its first checkpoint${previous.reason ? ` (${previous.reason.replace(/\.$/, '')})` : ''}, so there is nothing to resume. Fix the cause and start the run again from its config.`,
@@ -135,21 +160,24 @@ export class DistillEngine {
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
       this.backendName = backend.name;
       const filled = resolveBatchSizes(config, backend.name);
-      const threads = resolveThreads(config.engine.threads, backend.name);
+      const threads = threadsFor(config, backend.name);
       if (threads.filled) config.engine.threads = threads.threads;
       if (filled) this.log('info', filled);
       this.log('info', `Threads: ${threads.threads} (${threads.reason})`);
       if (filled || threads.filled) this.writer.writeConfig(config);
       prepared = await this.prepare(config, inferenceBatchSize(backend.name), threads.threads);
-      const outcome = await this.trainStudents(config, runDir, prepared, resumed);
+      const outcome = await this.trainStudents(config, runDir, prepared);
       const compressed = outcome === 'completed' ? await this.compress(config, runDir, prepared) : outcome;
-      if (compressed !== 'completed') return this.finish(compressed, compressed === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
+      if (compressed !== 'completed') return this.finish(compressed, compressed === 'stopped' ? `Stopped ${this.stoppedWhere ?? 'by the user'}; resume continues from the checkpoint.` : 'The parent process went away; resume continues from the checkpoint.');
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
       const summary = await this.summarize(config, runDir, prepared, backend, this.activeSeconds());
       this.writer.writeSummary(summary);
       return this.finish('completed', undefined, summary);
     } catch (e) {
-      if (e instanceof TeacherTrainingStopped) return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
+      if (e instanceof TeacherTrainingStopped) {
+        this.status = { ...this.status, student: 'teacher', epoch: e.epoch, totalEpochs: e.totalEpochs };
+        return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
+      }
       const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : systemErrorReason(e) ?? `Internal error: ${errorMessage(e)}`;
       // The stack is for whoever fixes the bug: the log (and the CLI's --verbose), not the user's terminal.
       if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('debug', (e as Error)?.stack ?? String(e));
@@ -173,9 +201,11 @@ export class DistillEngine {
     const xTrain = toX(trainRows);
     const yTrain = tf.tensor1d(trainRows.y, 'int32');
     const xTest = toX(dataset.test);
+    const xVal = toX(valRows);
     // All training rows are needed only to compute uncached teacher logits; the wasm heap never shrinks, so
     // this copy is made only then.
     let xTrainAll: tf.Tensor | undefined;
+    let xUnlabeled: tf.Tensor | undefined;
     try {
       const teacher = await teacherLogits({
         config,
@@ -183,11 +213,31 @@ export class DistillEngine {
         trainRows: { x: xTrain, y: yTrain, count: trainRows.count },
         xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
         xTest,
+        xUnlabeled: () => (xUnlabeled ??= toX(dataset.unlabeled!)),
         inferenceBatch,
         threads,
+        runDir: (this.writer as RunWriter | undefined)?.dir,
         log: (m) => this.log('info', m),
         phase: (p, m) => this.phase(p, m),
-        progress: (p) => this.send({ type: 'steps', records: [], progress: p }),
+        teacherTrainingStarts: async (model, totalSteps, position) => {
+          if (!this.writer) return;
+          this.rewindRole('teacher', position);
+          const teacherCost = forwardMacs(model) * batchSizeOf((config.teacher as { train: DistillConfig['training'] }).train);
+          const teacherEpochs = (config.teacher as { train: DistillConfig['training'] }).train.epochs;
+          this.plan = await this.makePlan(config, dataset.inputShape, numClasses, trainRows.count, { steps: totalSteps, stepsPerEpoch: totalSteps / teacherEpochs, costPerStep: teacherCost });
+        },
+        teacherSteps: (records, progress) => (this.writer ? this.onSteps(records, progress) : this.send({ type: 'steps', records: [], progress })),
+        teacherEpoch: async (model, epoch, train, seconds) => {
+          if (!this.writer) return;
+          // Without validation rows (data.validationSplit 0) the teacher's epochs have no validation metrics either.
+          const val = valRows.count ? await predictLogits({ kind: 'layers', model }, xVal, inferenceBatch).then((logits) => validationMetrics(logits, valRows.y, logits, numClasses)) : undefined;
+          const record: EpochRecord = { kind: 'epoch', student: 'teacher', epoch, ...(val ? { val } : {}), train, seconds };
+          this.writer.appendMetrics([record]);
+          const totalEpochs = (config.teacher as { train: DistillConfig['training'] }).train.epochs;
+          this.status = { ...this.status, epoch, student: 'teacher', totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
+          this.writer.writeStatus(this.status);
+          this.send({ type: 'epoch', record, progress: this.withRun({ student: 'teacher', epoch, totalEpochs, step: 0, stepsPerEpoch: 0 }) });
+        },
         shouldStop: () => this.stopReason !== undefined,
       });
       this.log('info', `Teacher: ${teacher.source}`);
@@ -197,43 +247,103 @@ export class DistillEngine {
         return out;
       };
       const valTeacher = pick(teacher.train, split.valIdx);
-      const probeIdx = selectProbe(valRows.y, numClasses, Math.min(config.evaluation.probeSize, valRows.count), config.seed);
-      const probeRows = gatherSamples(valRows, probeIdx, sample);
+      const trainTeacherRows = pick(teacher.train, split.trainIdx);
+      // Without validation rows, the heatmaps follow training rows: what the student fits, not what it generalises.
+      const probeSplit = valRows.count ? 'validation' : 'train';
+      const probeFrom = valRows.count ? { rows: valRows, teacher: valTeacher } : { rows: trainRows, teacher: trainTeacherRows };
+      const probeIdx = selectProbe(probeFrom.rows.y, numClasses, Math.min(config.evaluation.probeSize, probeFrom.rows.count), config.seed);
+      const probeRows = gatherSamples(probeFrom.rows, probeIdx, sample);
+      const probeTeacher = pick(probeFrom.teacher, Int32Array.from(probeIdx));
+      const note = valRows.count ? undefined : 'data.validationSplit is 0: every training row trains, epochs have no validation metrics, and the soft-label heatmaps show training rows.';
+      if (note) this.log('info', note);
+      // Only a run has a status file; preparing a sweep's teacher (prepareTeacher) has none.
+      if (this.writer && this.status) {
+        this.status = { ...this.status, validationRows: valRows.count, ...(note ? { note } : {}) };
+        this.writer.writeStatus(this.status);
+      }
+      const trainTeacher = tf.tensor2d(trainTeacherRows, [trainRows.count, numClasses]);
+      // The unlabelled rows as a tensor: made above if their teacher logits were computed, else now.
+      const unlabeledX = teacher.unlabeled ? (xUnlabeled ??= toX(dataset.unlabeled!)) : undefined;
+      xUnlabeled = undefined; // owned by the transfer set from here on
+      const transfer = this.transferSet(config, trainRows.y, numClasses, { x: xTrain, y: yTrain, teacherLogits: trainTeacher, count: trainRows.count }, unlabeledX, teacher.unlabeled);
       return {
-        dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
+        dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames, normalization: dataset.normalization },
         numClasses,
         inferenceBatch,
         threads,
-        train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]), count: trainRows.count },
-        val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher },
+        ...transfer,
+        val: { x: xVal, labels: valRows.y, teacher: valTeacher, count: valRows.count },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
-        probe: { x: toX(probeRows), indices: probeIdx },
+        probe: { x: toX(probeRows), indices: probeIdx, labels: Array.from(probeRows.y), teacher: probeTeacher, split: probeSplit },
         teacherModel: teacher.model,
         teacherFile: teacher.modelFile,
         teacherSource: teacher.source,
       };
     } catch (e) {
-      xTrain.dispose();
-      yTrain.dispose();
-      xTest.dispose();
+      tf.dispose([xTrain, yTrain, xTest, xVal]);
       throw e;
     } finally {
       xTrainAll?.dispose();
+      xUnlabeled?.dispose();
     }
   }
 
-  /** Train the KD student, then the scratch baseline, each from its checkpoint when resuming. */
-  private async trainStudents(config: DistillConfig, runDir: string, p: Prepared, resumed: boolean): Promise<'completed' | StopReason> {
+  /**
+   * The KD student's training rows and, for a transfer-set run (`data.unlabeled`, `data.labeled`), which of them have
+   * no label and the labelled rows the scratch baseline trains on. Takes ownership of the tensors it is given.
+   */
+  private transferSet(
+    config: DistillConfig, labels: Int32Array, numClasses: number, split: NonNullable<Prepared['baselineTrain']>,
+    xUnlabeled: tf.Tensor | undefined, unlabeledTeacher: Float32Array | undefined,
+  ): Pick<Prepared, 'train' | 'baselineTrain' | 'transfer'> {
+    const spec = config.data.labeled;
+    const extra = unlabeledTeacher ? unlabeledTeacher.length / numClasses : 0;
+    const keptIdx = spec ? labeledSubset(labels, numClasses, spec, config.seed) : undefined;
+    const labeled = keptIdx ? keptIdx.length : split.count;
+    if (labeled === split.count && extra === 0) {
+      xUnlabeled?.dispose();
+      return { train: split };
+    }
+    if (labeled === 0) {
+      throw new DistillError('config', `data.labeled ${JSON.stringify(spec)} keeps no labelled rows of the ${split.count} training rows. Raise it so that each class keeps at least one label.`, { path: ['data', 'labeled'] });
+    }
+    const count = split.count + extra;
+    const unlabeled = new Uint8Array(count).fill(1);
+    if (keptIdx) for (const i of keptIdx) unlabeled[i] = 0;
+    else unlabeled.fill(0, 0, split.count);
+    const labeledIdx = keptIdx ?? Int32Array.from({ length: split.count }, (_, i) => i);
+    const train = extra === 0 ? { ...split, unlabeled, count } : tf.tidy(() => ({
+      x: tf.concat([split.x, xUnlabeled!]),
+      y: tf.concat([split.y, tf.zeros([extra], 'int32')]) as tf.Tensor1D,
+      teacherLogits: tf.concat([split.teacherLogits, tf.tensor2d(unlabeledTeacher!, [extra, numClasses])]) as tf.Tensor2D,
+      count,
+      unlabeled,
+    }));
+    const baselineTrain = tf.tidy(() => {
+      const idx = tf.tensor1d(labeledIdx, 'int32');
+      return { x: tf.gather(split.x, idx), y: tf.gather(split.y, idx) as tf.Tensor1D, teacherLogits: tf.gather(split.teacherLogits, idx) as tf.Tensor2D, count: labeled };
+    });
+    if (extra > 0) tf.dispose([split.x, split.y, split.teacherLogits, xUnlabeled!]);
+    const transfer: TransferRows = { labeled, unlabeled: count - labeled };
+    this.log('info', `Transfer set: ${labeled} labelled and ${count - labeled} unlabelled training rows; unlabelled rows are learnt from the teacher only.` +
+      (config.compare.baseline ? ` The scratch baseline trains on the ${labeled} labelled rows, cycled to the KD student's step count.` : ''));
+    return { train, baselineTrain, transfer };
+  }
+
+  /**
+   * Train the KD student, then the scratch baseline, each from its checkpoint when resuming. A run stopped before
+   * the students began (while the teacher trained) has no initial student yet: it is made now, as in a fresh run.
+   */
+  private async trainStudents(config: DistillConfig, runDir: string, p: Prepared): Promise<'completed' | StopReason> {
     const students: StudentKind[] = config.compare.baseline ? ['kd', 'baseline'] : ['kd'];
-    // A run stopped before its first checkpoint (during the teacher's training) starts its students afresh.
-    if (!resumed || !hasInitialModel(runDir)) {
+    this.rewindToCheckpoints(runDir, students);
+    if (!hasInitialModel(runDir)) {
       await this.writeProbeFiles(p);
       const initial = await this.buildStudent(config, p);
       await saveInitialModel(runDir, initial);
       initial.dispose();
-    } else {
-      this.rewindToCheckpoints(runDir, students);
     }
+    this.plan ??= await this.makePlan(config, p.dataset.inputShape, p.numClasses, p.train.count);
     // A run on several threads (engine.threads) already uses the cores; a second process only when forced.
     const threaded = p.threads > 1 && process.env[PARALLEL_ENV] !== '1' ? { parallel: false, why: `each trains on ${p.threads} threads (engine.threads)` } : undefined;
     const decision = students.length === 2 ? (threaded ?? parallelStudentsDecision(this.backendName)) : undefined;
@@ -284,7 +394,7 @@ export class DistillEngine {
     try {
       await selectBackend(backend);
       this.backendName = backend;
-      prepared = await this.prepare(config, inferenceBatchSize(backend), resolveThreads(config.engine.threads, backend).threads);
+      prepared = await this.prepare(config, inferenceBatchSize(backend), threadsFor(config, backend).threads);
       const outcome = await this.trainOne(config, runDir, prepared, student);
       return this.finish(outcome);
     } catch (e) {
@@ -338,24 +448,27 @@ export class DistillEngine {
       ? await restoreCheckpoint(runDir, student, optimizer).then(({ model, state }) => ({ model, start: state.position }))
       : { model: await loadInitialModel(runDir), start: undefined };
     if (checkpoint) this.log('info', `Resuming the ${student} student at epoch ${checkpoint.position.epoch + 1}, step ${checkpoint.position.stepInEpoch}.`);
+    this.plan?.startPhase(student, start?.globalStep ?? 0);
     this.phase('training', `Training the ${student === 'kd' ? 'KD' : 'scratch baseline'} student (${settings.epochs} epochs, batch ${settings.batchSize})…`);
     const epochStart = { at: Date.now() };
+    // A transfer set's scratch student learns from the labelled rows only, cycled to the KD student's step count.
+    // So does a KD student at a constant α = 0 (a sweep's shared baseline): unlabelled rows would carry no loss.
+    const scratch = student === 'baseline' || (config.distillation.alpha === 0 && config.distillation.schedule.type === 'constant');
+    const labelledOnly = scratch && p.baselineTrain !== undefined;
     try {
       const outcome = await train({
         role: student,
         model,
         optimizer,
-        data: p.train,
+        data: labelledOnly ? p.baselineTrain! : p.train,
         settings,
         distillation: config.distillation,
         alphaOverride: student === 'baseline' ? 0 : undefined,
         seed: config.seed,
         threads: p.threads,
+        stepsPerEpoch: labelledOnly ? stepsPerEpoch(p.train.count, settings.batchSize!) : undefined,
         start,
-        onSteps: (records, progress) => {
-          this.writer.appendMetrics(records);
-          this.send({ type: 'steps', records, progress });
-        },
+        onSteps: (records, progress) => this.onSteps(records, progress),
         onEpochEnd: async (epoch, trainStats, position) => {
           await this.endEpoch(p, model, student, epoch, trainStats, (Date.now() - epochStart.at) / 1000, settings.epochs);
           epochStart.at = Date.now();
@@ -365,12 +478,14 @@ export class DistillEngine {
       });
       if (outcome.kind === 'stopped') {
         await writeCheckpoint(runDir, model, optimizer, { student, position: outcome.position, done: false, savedAt: new Date().toISOString() });
+        const at = outcome.position;
+        this.stoppedWhere = `while training the ${student === 'kd' ? 'KD student' : 'baseline'} (epoch ${at.epoch + 1} of ${settings.epochs}, step ${at.stepInEpoch})`;
+        this.status = { ...this.status, student, epoch: at.epoch + 1, totalEpochs: settings.epochs };
         return this.stopReason ?? 'stopped';
       }
       this.phase('writing', `Saving the ${student} student…`);
       await saveLayersModel(model, path.join(runDir, student === 'kd' ? RUN_FILES.student : RUN_FILES.baseline));
-      const state = readCheckpointState(runDir, student);
-      fs.writeFileSync(path.join(runDir, 'checkpoints', student, 'state.json'), JSON.stringify({ ...state, done: true } satisfies Partial<CheckpointState>, null, 2));
+      markCheckpointDone(runDir, student);
       return 'completed';
     } finally {
       model.dispose();
@@ -378,38 +493,83 @@ export class DistillEngine {
     }
   }
 
-  private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: { loss: number; accuracy: number }, seconds: number, totalEpochs: number) {
+  private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: EpochTrainStats, seconds: number, totalEpochs: number) {
     const layers: LoadedModel = { kind: 'layers', model };
-    const valLogits = await predictLogits(layers, p.val.x, p.inferenceBatch);
-    const record: EpochRecord = { kind: 'epoch', student, epoch, val: validationMetrics(valLogits, p.val.labels, p.val.teacher, p.numClasses), train: trainStats, seconds };
+    const val = p.val.count ? validationMetrics(await predictLogits(layers, p.val.x, p.inferenceBatch), p.val.labels, p.val.teacher, p.numClasses) : undefined;
+    const { rows: seen, ...train } = trainStats;
+    const record: EpochRecord = { kind: 'epoch', student, epoch, ...(val ? { val } : {}), train, rows: seen, seconds };
     this.writer.appendMetrics([record]);
     const probeLogits = await predictLogits(layers, p.probe.x, p.inferenceBatch);
     const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: rows(probeLogits, p.numClasses) };
     this.writer.appendSoftLabels(soft);
     this.status = { ...this.status, epoch, student, totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
-    const progress: Progress = { student, epoch, totalEpochs, step: 0, stepsPerEpoch: 0 };
+    const progress: Progress = this.withRun({ student, epoch, totalEpochs, step: 0, stepsPerEpoch: 0 });
     this.send({ type: 'epoch', record, progress });
     this.send({ type: 'softLabels', record: soft });
     const v = record.val;
-    this.log('info', `[${student}] epoch ${epoch}/${totalEpochs}: loss ${trainStats.loss.toFixed(4)}, val accuracy ${(v.accuracy * 100).toFixed(2)}%, agreement ${(v.agreement * 100).toFixed(2)}%, KL ${v.klToTeacher.toFixed(4)}`);
+    const valText = v ? `, val accuracy ${(v.accuracy * 100).toFixed(2)}%, agreement ${(v.agreement * 100).toFixed(2)}%, KL ${v.klToTeacher.toFixed(4)}` : `, train accuracy ${(trainStats.accuracy * 100).toFixed(2)}%`;
+    this.log('info', `[${student}] epoch ${epoch}/${totalEpochs}: loss ${trainStats.loss.toFixed(4)}${valText}`);
   }
 
   private async writeProbeFiles(p: Prepared): Promise<void> {
-    const valTeacher = p.val.teacher;
-    const probeTeacher = new Float32Array(p.probe.indices.length * p.numClasses);
-    p.probe.indices.forEach((r, i) => probeTeacher.set(valTeacher.subarray(r * p.numClasses, (r + 1) * p.numClasses), i * p.numClasses));
+    const probeTeacher = p.probe.teacher;
     const info: ProbeInfo = {
       indices: p.probe.indices,
-      labels: p.probe.indices.map((i) => p.val.labels[i]),
+      ...(p.probe.split === 'train' ? { split: 'train' as const } : {}),
+      labels: p.probe.labels,
       classNames: p.dataset.classNames,
       inputShape: p.dataset.inputShape,
       thumbnails: thumbnails((await p.probe.x.data()) as Float32Array, p.probe.indices.length, p.dataset.inputShape),
     };
     this.writer.writeProbe(info);
+    const norm = p.dataset.normalization;
+    const perFeature = norm.method === 'minmax' || norm.method === 'standard';
+    this.writer.writeInputSpec({
+      inputShape: p.dataset.inputShape,
+      classNames: p.dataset.classNames,
+      normalization: { method: norm.method, ...(perFeature ? { shift: Array.from(norm.shift), scale: Array.from(norm.scale) } : {}) },
+    });
     const teacher: SoftLabelRecord = { kind: 'teacher', logits: rows(probeTeacher, p.numClasses) };
     this.writer.appendSoftLabels(teacher);
     this.send({ type: 'softLabels', record: teacher });
+  }
+
+  /** Step records go to metrics.jsonl and to the host, with where the whole run stands. */
+  private onSteps(records: StepRecord[], progress: Progress): void {
+    if (records.length) this.writer.appendMetrics(records);
+    this.send({ type: 'steps', records, progress: this.withRun(progress) });
+  }
+
+  /** The progress with the whole run's fraction and ETA; an epoch's message (no step count) means the epoch is done. */
+  private withRun(progress: Progress): Progress {
+    const role = progress.student;
+    // A compression stage's fine-tuning is not one of the plan's phases (yet): it reports its own progress.
+    if (role === 'compress' || !this.plan?.roles.includes(role)) return progress;
+    const run = progress.stepsPerEpoch ? this.plan.update(role, (progress.epoch - 1) * progress.stepsPerEpoch + progress.step) : this.plan.epochDone(role, progress.epoch);
+    return { ...progress, run };
+  }
+
+  /** The run's training phases: the teacher's (when it trains in this run), then the students'. */
+  private async makePlan(config: DistillConfig, inputShape: number[], numClasses: number, trainCount: number, teacher?: Omit<PlannedPhase, 'role'>): Promise<RunPlan> {
+    const student = 'model' in config.student ? await loadStudentModel(config.student.model) : buildPreset(config.student, inputShape, numClasses, config.seed, 'student');
+    const macs = forwardMacs(student);
+    student.dispose();
+    const perEpoch = stepsPerEpoch(trainCount, batchSizeOf(config.training));
+    const phases: PlannedPhase[] = [];
+    if (teacher) {
+      phases.push({ role: 'teacher', ...teacher });
+    }
+    const studentPhase = { steps: perEpoch * config.training.epochs, stepsPerEpoch: perEpoch, costPerStep: macs * batchSizeOf(config.training) };
+    phases.push({ role: 'kd', ...studentPhase });
+    if (config.compare.baseline) phases.push({ role: 'baseline', ...studentPhase });
+    return new RunPlan(phases);
+  }
+
+  /** A model's training (re)starts at `position` (none: from scratch): its records after that point are dropped. */
+  private rewindRole(role: TrainedRole, position: TrainPosition | undefined): void {
+    const keepStep = (epoch: number, step: number) => !!position && (epoch < position.epoch + 1 || (epoch === position.epoch + 1 && step <= position.stepInEpoch));
+    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => r.student !== role || (r.kind === 'step' ? keepStep(r.epoch, r.step) : !!position && r.epoch <= position.epoch));
   }
 
   /** Resume replays from the checkpoint: records written after it (a crash mid-epoch) are dropped. */
@@ -425,7 +585,7 @@ export class DistillEngine {
       const cp = at.get(student);
       return !!cp && (cp.done || epoch <= cp.position.epoch);
     };
-    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => (r.kind === 'step' ? keepStep(r.student, r.epoch, r.step) : keepEpoch(r.student, r.epoch)));
+    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => r.student === 'teacher' || (r.kind === 'step' ? keepStep(r.student, r.epoch, r.step) : keepEpoch(r.student, r.epoch)));
     this.writer.truncateSoftLabels((r) => r.kind === 'teacher' || keepEpoch(r.student, r.epoch));
   }
 
@@ -472,6 +632,7 @@ export class DistillEngine {
       teacher: teacherBase,
       student,
       baseline: config.compare.baseline ? await studentReport(path.join(runDir, RUN_FILES.baseline)) : undefined,
+      transfer: p.transfer,
       compression,
     };
   }
@@ -540,6 +701,7 @@ async function probeTraining(config: DistillConfig): Promise<void> {
 
 function disposePrepared(p: Prepared) {
   tf.dispose([p.train.x, p.train.y, p.train.teacherLogits, p.val.x, p.test.x, p.probe.x]);
+  if (p.baselineTrain) tf.dispose([p.baselineTrain.x, p.baselineTrain.y, p.baselineTrain.teacherLogits]);
   p.teacherModel?.model.dispose();
 }
 

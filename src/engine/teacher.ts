@@ -14,12 +14,18 @@ import { writeFileAtomic } from '../shared/runDir';
 import { encodeNpy, loadTeacherLogits, type Dataset } from './data';
 import { buildPreset } from './models/presets';
 import { hashModelFile, loadModelFile, modelSignature, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
-import { train } from './train/trainer';
+import { stepsPerEpoch, train } from './train/trainer';
+import { readCheckpointState, removeCheckpoint, restoreCheckpoint, writeCheckpoint, type TrainPosition } from './train/checkpoint';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Progress } from '../shared/protocol';
+import type { StepRecord } from '../shared/records';
+import { batchSizeOf } from '../shared/config';
 
 export interface TeacherOutputs {
   train: Float32Array;
   test: Float32Array;
+  /** For the rows of `data.unlabeled`, when the data has them. */
+  unlabeled?: Float32Array;
   /** The teacher as a model, when there is one (not for precomputed logits): for params and latency. */
   model?: LoadedModel;
   /** Where the logits came from, for the log. */
@@ -36,13 +42,23 @@ export interface TeacherContext {
   /** All training rows (before the validation split), made on demand. */
   xTrainAll: () => tf.Tensor;
   xTest: tf.Tensor;
+  /** The rows of `data.unlabeled`, made on demand (the data has them when `dataset.unlabeled` is set). */
+  xUnlabeled: () => tf.Tensor;
   /** Rows per forward pass of the teacher (larger on a GPU). */
   inferenceBatch: number;
   /** Threads a preset teacher trains on (engine.threads, resolved for the backend). */
   threads: number;
+  /** The run directory: a preset teacher's training is checkpointed there, so a stop keeps it. None for a sweep's
+   *  shared teacher, which is prepared before any trial has a run directory. */
+  runDir: string | undefined;
   log(message: string): void;
   phase(phase: 'teacher-training' | 'teacher-logits', message: string): void;
-  progress(p: Progress): void;
+  /** A preset teacher's training starts (or continues from `position`): records after that position are void. */
+  teacherTrainingStarts(model: tfl.LayersModel, totalSteps: number, position: TrainPosition | undefined): Promise<void>;
+  /** A preset teacher's step records, as they are read back. */
+  teacherSteps(records: StepRecord[], progress: Progress): void;
+  /** A preset teacher's epoch ended (the checkpoint is written after this). */
+  teacherEpoch(model: tfl.LayersModel, epoch: number, train: { loss: number; accuracy: number }, seconds: number): Promise<void>;
   shouldStop(): boolean;
 }
 
@@ -53,35 +69,47 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
   const teacher = config.teacher;
   const classes = dataset.numClasses;
   if ('logits' in teacher) {
+    let unlabeled: Float32Array | undefined;
+    if (dataset.unlabeled) {
+      if (!teacher.logits.unlabeled) {
+        throw new DistillError('config', `data.unlabeled gives ${dataset.unlabeled.count} rows without labels, but the teacher is precomputed logits without teacher.logits.unlabeled. ` +
+          'Add teacher.logits.unlabeled: the teacher\u2019s logits for those rows, in file order.', { path: ['teacher', 'logits', 'unlabeled'] });
+      }
+      unlabeled = loadTeacherLogits(teacher.logits.unlabeled, dataset.sourceRows.unlabeled!, classes, 'unlabeled', dataset.unlabeled.count);
+    }
     return {
       train: loadTeacherLogits(teacher.logits.train, dataset.sourceRows.train, classes, 'train', dataset.train.count),
       test: loadTeacherLogits(teacher.logits.test, dataset.sourceRows.test, classes, 'test', dataset.test.count),
+      unlabeled,
       source: `precomputed logits (${teacher.logits.train})`,
     };
   }
   const modelFile = 'model' in teacher ? teacher.model : await presetTeacherFile(ctx);
   const teacherHash = hashModelFile(modelFile);
-  const cacheFile = (split: 'train' | 'test') =>
-    path.join(config.output.cacheDir, 'soft-labels', `${sha256(teacherHash, dataset.fingerprint[split], split)}.npy`);
+  type Split = 'train' | 'test' | 'unlabeled';
+  const cacheFile = (split: Split) =>
+    path.join(config.output.cacheDir, 'soft-labels', `${sha256(teacherHash, dataset.fingerprint[split]!, split)}.npy`);
 
   const model = await loadModelFile(modelFile, 'teacher');
   checkTeacherSignature(model, modelFile, dataset);
-  const out: Partial<Record<'train' | 'test', Float32Array>> = {};
+  const out: Partial<Record<Split, Float32Array>> = {};
+  const splits: Split[] = dataset.unlabeled ? ['train', 'test', 'unlabeled'] : ['train', 'test'];
   let reused = 0;
-  for (const split of ['train', 'test'] as const) {
+  for (const split of splits) {
     const file = cacheFile(split);
-    const rows = dataset[split].count;
+    const rows = dataset[split]!.count;
     if (fs.existsSync(file)) {
       out[split] = loadTeacherLogits(file, rows, classes, split);
       reused++;
     } else {
       ctx.phase('teacher-logits', `Computing teacher logits for ${rows} ${split} rows (cached for later runs)…`);
-      out[split] = await predictTeacher(model, modelFile, split === 'train' ? ctx.xTrainAll() : ctx.xTest, ctx.inferenceBatch);
+      const x = split === 'train' ? ctx.xTrainAll() : split === 'test' ? ctx.xTest : ctx.xUnlabeled();
+      out[split] = await predictTeacher(model, modelFile, x, ctx.inferenceBatch);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
     }
   }
-  return { train: out.train!, test: out.test!, model, modelFile, source: `${modelFile}${reused === 2 ? ' (logits from cache)' : ''}` };
+  return { train: out.train!, test: out.test!, unlabeled: out.unlabeled, model, modelFile, source: `${modelFile}${reused === splits.length ? ' (logits from cache)' : ''}` };
 }
 
 /** The teacher's logits; a model that throws on the data (an op it cannot run, a shape inside it) is a model error. */
@@ -124,7 +152,11 @@ export function teacherFeedShape(model: (number | null)[], data: number[]): numb
   return flat && count(model as number[]) === count(data) ? (model as number[]) : 'mismatch';
 }
 
-/** Train (or find in the cache) the preset teacher; returns its model.json. */
+/**
+ * Train (or find in the cache) the preset teacher; returns its model.json. Its training is checkpointed in the run
+ * directory each epoch and on a stop, like the students', and a resume continues it exactly; once trained it moves
+ * to the cache, where later runs find it.
+ */
 async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const { config, dataset } = ctx;
   const teacher = config.teacher as Extract<DistillConfig['teacher'], { preset: string }>;
@@ -135,36 +167,67 @@ async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const file = path.join(dir, 'model.json');
   if (fs.existsSync(file)) {
     ctx.log(`Using the cached ${teacher.preset} teacher from ${dir}`);
+    if (ctx.runDir) removeCheckpoint(ctx.runDir, 'teacher');
     return file;
   }
   const settings = teacher.train;
-  ctx.phase('teacher-training', `Training the ${teacher.preset} teacher for ${settings.epochs} epochs (once; later runs reuse it)…`);
-  const model = buildPreset(teacher, dataset.inputShape, dataset.numClasses, config.seed + 1, 'teacher');
   const optimizer = settings.optimizer === 'sgd' ? tf.train.sgd(settings.learningRate) : tf.train.adam(settings.learningRate);
-  const outcome = await train({
-    role: 'teacher',
-    model,
-    optimizer,
-    data: ctx.trainRows,
-    settings,
-    seed: config.seed + 1,
-    threads: ctx.threads,
-    onSteps: (_records, progress) => ctx.progress(progress),
-    onEpochEnd: async (epoch, stats) => ctx.log(`Teacher epoch ${epoch}/${settings.epochs}: loss ${stats.loss.toFixed(4)}, train accuracy ${(stats.accuracy * 100).toFixed(2)}%`),
-    shouldStop: ctx.shouldStop,
-  });
-  optimizer.dispose();
-  if (outcome.kind === 'stopped') {
+  const runDir = ctx.runDir;
+  const saved = runDir ? readCheckpointState(runDir, 'teacher') : undefined;
+  const resume = runDir && saved && saved.key === key && !saved.done ? await restoreCheckpoint(runDir, 'teacher', optimizer) : undefined;
+  const model = resume?.model ?? buildPreset(teacher, dataset.inputShape, dataset.numClasses, config.seed + 1, 'teacher');
+  const start = resume?.state.position;
+  const totalSteps = stepsPerEpoch(ctx.trainRows.count, batchSizeOf(settings)) * settings.epochs;
+  ctx.phase(
+    'teacher-training',
+    start
+      ? `Continuing the ${teacher.preset} teacher from its checkpoint (epoch ${start.epoch + 1} of ${settings.epochs}, step ${start.stepInEpoch})…`
+      : `Training the ${teacher.preset} teacher for ${settings.epochs} epochs (once; later runs reuse it)…`,
+  );
+  let epochStart = Date.now();
+  try {
+    await ctx.teacherTrainingStarts(model, totalSteps, start);
+    const outcome = await train({
+      role: 'teacher',
+      model,
+      optimizer,
+      data: ctx.trainRows,
+      settings,
+      seed: config.seed + 1,
+      start,
+      threads: ctx.threads,
+      onSteps: (records, progress) => ctx.teacherSteps(records, progress),
+      onEpochEnd: async (epoch, stats, position) => {
+        await ctx.teacherEpoch(model, epoch, stats, (Date.now() - epochStart) / 1000);
+        epochStart = Date.now();
+        ctx.log(`Teacher epoch ${epoch}/${settings.epochs}: loss ${stats.loss.toFixed(4)}, train accuracy ${(stats.accuracy * 100).toFixed(2)}%`);
+        if (runDir) await writeCheckpoint(runDir, model, optimizer, { student: 'teacher', position, done: false, savedAt: new Date().toISOString(), key });
+      },
+      shouldStop: ctx.shouldStop,
+    });
+    if (outcome.kind === 'stopped') {
+      if (runDir) await writeCheckpoint(runDir, model, optimizer, { student: 'teacher', position: outcome.position, done: false, savedAt: new Date().toISOString(), key });
+      throw new TeacherTrainingStopped(outcome.position, settings.epochs, !!runDir);
+    }
+    await saveLayersModel(model, dir);
+    if (runDir) removeCheckpoint(runDir, 'teacher');
+    return file;
+  } finally {
+    optimizer.dispose();
     model.dispose();
-    throw new TeacherTrainingStopped();
   }
-  await saveLayersModel(model, dir);
-  model.dispose();
-  return file;
 }
 
 export class TeacherTrainingStopped extends Error {
-  constructor() {
-    super('Stopped while training the teacher; it was not cached. The next run trains it again.');
+  /** The epoch (1-based) the stop caught the teacher in. */
+  readonly epoch: number;
+  constructor(
+    position: TrainPosition,
+    readonly totalEpochs: number,
+    checkpointed = true,
+  ) {
+    const where = `the teacher (epoch ${position.epoch + 1} of ${totalEpochs}, step ${position.stepInEpoch})`;
+    super(checkpointed ? `Stopped while training ${where}; its checkpoint is kept, and resume continues it.` : `Stopped while training ${where}; it was not cached.`);
+    this.epoch = position.epoch + 1;
   }
 }

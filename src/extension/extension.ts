@@ -8,6 +8,7 @@ import { registerModelCommands } from './commands/modelCommands';
 import { registerRunCommands } from './commands/runCommands';
 import { ConfigLocator } from './configs';
 import { registerDashboard } from './dashboard';
+import { registerConfigQuickFixes } from './configQuickFixes';
 import { ConfigDiagnostics } from './diagnostics';
 import { ModelCatalog } from './modelCatalog';
 import { RunController } from './runController';
@@ -40,6 +41,7 @@ export function activate(context: vscode.ExtensionContext): void {
     runs,
     registerRunCommands({ runs, runsView, configs, dashboard, log }),
     registerModelCommands({ configs, catalog, modelsView }),
+    registerConfigQuickFixes(),
     registerGpuEngineCommands({ extensionUri: context.extensionUri, globalStorageUri: context.globalStorageUri, log }),
     configs.onDidChange(() => void runsView.rewatch()),
     onDidChangeSettings(() => void runsView.rewatch()),

@@ -2,7 +2,9 @@
  * Starting, stopping and resuming runs from VS Code. One run at a time: a second Start or Resume while one is
  * active is refused with a message that says which run is active and offers to stop it (queueing would hide a
  * long wait behind a click). The engine runs in a child process (`engineClient.ts`); this class turns its
- * messages into a progress notification (cancel = Stop), a status-bar item, log lines, and the final message.
+ * messages into one progress notification for the whole run (a determinate bar over teacher, KD student and
+ * baseline; cancel = Stop), log lines, and the final message. There is no status-bar item of our own: VS Code shows
+ * the notification's progress in the status bar when it is hidden, and a second item beside it said the same twice.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -42,16 +44,13 @@ export interface RunEvents {
 
 export class RunController implements vscode.Disposable {
   private activeRun: ActiveRun | undefined;
-  private readonly statusItem = vscode.window.createStatusBarItem('distill.run', vscode.StatusBarAlignment.Left, 10);
 
   constructor(
     private readonly enginePath: string,
     private readonly log: vscode.LogOutputChannel,
     private readonly diagnostics: ConfigDiagnostics,
     private readonly events: RunEvents,
-  ) {
-    this.statusItem.name = 'Distill run';
-  }
+  ) {}
 
   get active(): ActiveRun | undefined {
     return this.activeRun;
@@ -210,13 +209,17 @@ export class RunController implements vscode.Disposable {
           token.onCancellationRequested(() => void this.stop());
           let last = '';
           let lastProgress: Progress | undefined;
+          // The bar is determinate: `increment`s add up to the run's percentage (whole run, not per model).
+          let reported = 0;
           const update = () => {
             const text = statusText(active);
-            if (text !== last) progress.report({ message: text });
+            const percent = active.progress ? Math.floor(progressPercent(active.progress)) : 0;
+            const increment = percent > reported ? percent - reported : undefined;
+            if (text !== last || increment) progress.report({ message: text, increment });
+            if (increment) reported = percent;
             last = text;
             if (active.progress !== lastProgress) this.events.onProgress(active.runDir, active.progress);
             lastProgress = active.progress;
-            this.updateStatusBar(active);
           };
           update();
           const timer = setInterval(update, UI_INTERVAL_MS);
@@ -228,18 +231,9 @@ export class RunController implements vscode.Disposable {
     );
   }
 
-  private updateStatusBar(active: ActiveRun): void {
-    const p = active.progress;
-    this.statusItem.text = p ? `$(sync~spin) Distill ${p.student === 'teacher' ? 'teacher' : p.student === 'kd' ? 'KD' : p.student === 'compress' ? 'fine-tune' : 'baseline'} ${p.epoch}/${p.totalEpochs} · ${progressPercent(p).toFixed(0)}%` : '$(sync~spin) Distill';
-    this.statusItem.tooltip = `${active.title}: ${statusText(active)}\nClick to open the dashboard.`;
-    this.statusItem.command = { command: 'distill.openDashboard', title: 'Open Dashboard', arguments: [active.runDir] };
-    this.statusItem.show();
-  }
-
   private onEngineExit(active: ActiveRun, exit: EngineExit): void {
     if (this.activeRun === active) this.activeRun = undefined;
     void vscode.commands.executeCommand('setContext', 'distill.runActive', false);
-    this.statusItem.hide();
     this.events.onProgress(undefined);
     const reason = describeExit(exit, STOP_GRACE_MS);
     this.log.info(`Engine exited (code ${exit.code}, signal ${exit.signal ?? 'none'})`);
@@ -267,7 +261,7 @@ export class RunController implements vscode.Disposable {
       choice = await vscode.window.showInformationMessage(`Distill: "${active.title}" completed. ${summary ? completionText(summary) : ''}`, dashboard, exportStudent);
     } else if (exit.finished?.status === 'stopped') {
       choice = await vscode.window.showInformationMessage(
-        `Distill: "${active.title}" stopped${resumable ? '; Resume continues from its checkpoint' : ''}.`,
+        `Distill: "${active.title}" stopped${exit.finished.reason ? ` ${stopWhere(exit.finished.reason)}` : ''}${resumable ? '; Resume continues from its checkpoint' : ''}.`,
         ...(resumable ? [resume] : []),
         dashboard,
       );
@@ -306,9 +300,11 @@ export class RunController implements vscode.Disposable {
    */
   dispose(): void {
     this.activeRun?.engine.send({ type: 'stop' });
-    this.statusItem.dispose();
   }
 }
+
+/** "while training the teacher (epoch 2 of 3, step 10)" from the engine's stop reason, when it says where. */
+const stopWhere = (reason: string): string => /^Stopped (while [^;]*)/.exec(reason)?.[1] ?? '';
 
 const statusText = (active: ActiveRun): string =>
   active.stopping

@@ -18,7 +18,7 @@ const Split = <P extends TProperties>(props: P, what: string) =>
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 /** Batch sizes of a config that names none (see defaultBatchSize). */
 export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
-export const DIVERGENCES = ['forward-kl', 'reverse-kl', 'js', 'mse-logits'] as const;
+export const DIVERGENCES = ['forward-kl', 'reverse-kl', 'js', 'mse-logits', 'dkd'] as const;
 export const MODEL_PRESETS = ['mlp', 'cnn-small', 'cnn-medium', 'cnn-large'] as const;
 /** Most threads a run may ask for (engine.threads). */
 export const MAX_THREADS = 64;
@@ -87,13 +87,25 @@ const dataCommon = {
   maxSamples: Type.Optional(Type.Object({
     train: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N training rows.') })),
     test: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N test rows.') })),
+    unlabeled: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N rows of `data.unlabeled`.') })),
   }, { additionalProperties: false, ...md('Use the first rows only: for quick experiments. Teacher logits files are cut to match.') })),
+  labeled: Type.Optional(Type.Union([
+    Type.Object({
+      perClass: Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Labelled rows kept per class, e.g. `100` for 1,000 labels on 10 classes.') }),
+    }, { additionalProperties: false, title: 'Labelled rows per class' }),
+    Type.Object({
+      fraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, ...md('Fraction of the training rows (after the validation split) that keep their label, e.g. `0.02`.') }),
+    }, { additionalProperties: false, title: 'Fraction of labelled rows' }),
+  ], md('Study the label-scarce setting on a labelled dataset: keep the labels of a seeded, class-stratified subset of the training rows (after the validation split) and treat the rest as unlabelled, learnt from the teacher only (no CE term on them). The scratch baseline trains on the labelled rows only, with as many optimizer steps as the KD student. A preset teacher still trains on every labelled training row: it stands in for a teacher trained elsewhere.'))),
 };
+
+const unlabeledNote = 'Rows without labels (a transfer set): the student learns them from the teacher only, the cross-entropy term is masked out for them. The teacher\u2019s logits for them are computed once and cached (a teacher given as logits needs `teacher.logits.unlabeled`). Same features as the training data, scaled the same way.';
 
 const IdxData = Type.Object({
   format: Type.Literal('idx', md('IDX files (MNIST / Fashion-MNIST layout), raw or `.gz`.')),
   train: Split({ images: PathString('IDX images file (`*-images-idx3-ubyte[.gz]`).'), labels: PathString('IDX labels file (`*-labels-idx1-ubyte[.gz]`).') }, 'Training split.'),
   test: Split({ images: PathString('IDX images file.'), labels: PathString('IDX labels file.') }, 'Test split, used for the final report.'),
+  unlabeled: Type.Optional(Split({ images: PathString('IDX images file with no labels file.') }, unlabeledNote)),
   ...dataCommon,
 }, { additionalProperties: false, title: 'IDX data' });
 
@@ -101,6 +113,7 @@ const CsvData = Type.Object({
   format: Type.Literal('csv', md('CSV with a header row and numeric features.')),
   train: Split({ path: PathString('Training CSV file.') }, 'Training split.'),
   test: Split({ path: PathString('Test CSV file.') }, 'Test split.'),
+  unlabeled: Type.Optional(Split({ path: PathString('CSV file of features only: the training columns without the label column, with a header row when `header` is true.') }, unlabeledNote)),
   labelColumn: Type.Union([Type.String({ minLength: 1, maxLength: LIMITS.text }), Type.Integer({ minimum: 0, maximum: LIMITS.columns })], {
     default: 'label', ...md('The column holding the integer class label: a header name or a 0-based index.'),
   }),
@@ -112,6 +125,7 @@ const NpyData = Type.Object({
   format: Type.Literal('npy', md('NumPy `.npy` arrays: `x` float32/uint8 `[N, …]`, `y` integer `[N]`.')),
   train: Split({ x: PathString('Features `.npy`, `[N, …]`.'), y: PathString('Labels `.npy`, integer `[N]`.') }, 'Training split.'),
   test: Split({ x: PathString('Features `.npy`.'), y: PathString('Labels `.npy`.') }, 'Test split.'),
+  unlabeled: Type.Optional(Split({ x: PathString('Features `.npy`, `[N, …]`, with no labels array.') }, unlabeledNote)),
   ...dataCommon,
 }, { additionalProperties: false, title: 'NumPy data' });
 
@@ -157,6 +171,7 @@ const TeacherLogits = Type.Object({
   logits: Type.Object({
     train: PathString('Teacher logits for the training rows: float32 `.npy` `[N, C]`, or `.jsonl` with one array per line, in data order.'),
     test: PathString('Teacher logits for the test rows, same format.'),
+    unlabeled: Type.Optional(PathString('Teacher logits for the rows of `data.unlabeled`, same format. Required when the data has unlabelled rows.')),
   }, { additionalProperties: false, ...md('Precomputed teacher logits, aligned row by row with the data. Lets a teacher from any framework be distilled.') }),
 }, { additionalProperties: false, title: 'Precomputed teacher logits' });
 
@@ -221,8 +236,21 @@ export const ScheduleSchema = Type.Union([ConstantSchedule, StagesSchedule, Ramp
   default: { type: 'constant' },
   ...md('How T and α change during training. Stages and ramps override `temperature` and `alpha`.'),
   defaultSnippets: [
-    { label: 'Two-stage schedule', body: { type: 'stages', stages: [{ epochs: 5, temperature: 8, alpha: 0.9 }, { epochs: 5, temperature: 2, alpha: 0.5 }] } },
-    { label: 'Cosine ramp', body: { type: 'cosine', start: { temperature: 8, alpha: 0.9 }, end: { temperature: 2, alpha: 0.5 } } },
+    {
+      label: 'Two-stage schedule',
+      markdownDescription: 'Soft first, then sharp: stage 1 at high T and α, stage 2 at low T and α. The stages\u2019 epochs should add up to `training.epochs`; set them to split your run.',
+      body: { type: 'stages', stages: [{ epochs: '^${1:3}', temperature: 8, alpha: 0.9 }, { epochs: '^${2:3}', temperature: 2, alpha: 0.5 }] },
+    },
+    {
+      label: 'Linear ramp',
+      markdownDescription: 'Move T and α in a straight line from `start` at the first step to `end` at the last.',
+      body: { type: 'linear', start: { temperature: 8, alpha: 0.9 }, end: { temperature: 2, alpha: 0.5 } },
+    },
+    {
+      label: 'Cosine ramp',
+      markdownDescription: 'Like the linear ramp, but slow at both ends: (1 \u2212 cos \u03c0t)/2 of the way at fraction t of the run.',
+      body: { type: 'cosine', start: { temperature: 8, alpha: 0.9 }, end: { temperature: 2, alpha: 0.5 } },
+    },
   ],
 });
 
@@ -234,7 +262,12 @@ const Distillation = Type.Object({
     'reverse-kl': 'KL(p_s ‖ p_t) at T, times T². Mode-seeking: the student concentrates on the teacher\u2019s main modes; useful for small students that cannot cover everything.',
     js: 'Jensen–Shannon divergence at T, times T². Symmetric and bounded; robust when the teacher is over-confident.',
     'mse-logits': 'Mean squared error between raw logits (T is not used). The T → ∞ limit of KD.',
+    dkd: 'Decoupled KD (Zhao et al., CVPR 2022): α_dkd·TCKD + β·NCKD at T, times T². TCKD is the binary KL on the target class\u2019s probability, NCKD the KL over the other classes renormalised; weights in `dkd`. Needs labels: on unlabelled rows the teacher\u2019s top-1 is the target.',
   }, { default: 'forward-kl', ...md('The distillation term.') }),
+  dkd: Type.Optional(Type.Object({
+    alpha: Type.Number({ minimum: 0, maximum: 1000, default: 1, ...md('`dkd` only: weight of the target-class term TCKD. The paper: `1`.') }),
+    beta: Type.Number({ minimum: 0, maximum: 1000, default: 8, ...md('`dkd` only: weight of the non-target-class term NCKD. The paper: `8` on CIFAR-100 (1–8 elsewhere).') }),
+  }, { additionalProperties: false, default: {}, ...md('Weights of decoupled KD\u2019s two parts (`divergence: "dkd"`). The distillation term is T²·(alpha·TCKD + beta·NCKD); `distillation.alpha` still mixes it with the CE.') })),
   schedule: ScheduleSchema,
 }, { additionalProperties: false, default: {}, ...md('The knowledge-distillation loss: α·T²·D(p_t^T, p_s^T) + (1 − α)·CE(y, p_s).') });
 
@@ -293,6 +326,11 @@ export const CompressSchema = Type.Object({
 export const ConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String({ maxLength: LIMITS.text, ...md('Optional. The JSON schema of this file; VS Code already applies the bundled one to every `*.distill.json`.') })),
   name: Type.String({ minLength: 1, maxLength: 200, ...md('A short name for the experiment. Run ids start with it.') }),
+  runName: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 200,
+    ...md('A name for the next run, shown in the Runs view, dashboard tabs, compare chips and legends. Default: `name`, plus what differs from the previous run of this config (e.g. `fashion-kd · T 8 · α 0.9`).'),
+  })),
   seed: Type.Integer({ minimum: 0, maximum: LIMITS.seed, default: 42, ...md('Random seed for weights, shuffling, splits and dropout. The same seed on the same backend gives the same metrics.') }),
   data: DataSchema,
   teacher: TeacherSchema,
@@ -385,6 +423,14 @@ export function batchSizeOf(settings: TrainSettingsConfig): number {
 }
 export type Divergence = (typeof DIVERGENCES)[number];
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
+
+/** Filter widths and dense width of the CNN presets (src/engine/models/presets.ts builds them). `cnn-large` matches the peer benchmark's teacher. */
+export const CNN_WIDTHS: Record<Exclude<ModelPreset, 'mlp'>, { filters: [number, number]; dense: number }> = {
+  'cnn-small': { filters: [16, 32], dense: 128 },
+  'cnn-medium': { filters: [32, 64], dense: 256 },
+  'cnn-large': { filters: [64, 128], dense: 128 },
+};
+export const DEFAULT_MLP_HIDDEN = [128];
 
 /**
  * The schema as plain JSON, for `schemas/distill.schema.json` and for validation. TypeBox lists every non-optional

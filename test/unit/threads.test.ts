@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { isDistillError } from '../../src/shared/errors';
 import { resolveThreads } from '../../src/engine/train/threads';
+import { singleThreadReason } from '../../src/engine/train/trainer';
 
 describe('engine.threads: how many threads a run trains on', () => {
   it('is every core when the config names none and no parent set a budget, and is recorded', () => {
@@ -30,5 +31,13 @@ describe('engine.threads: how many threads a run trains on', () => {
     for (const bad of ['0', '1.5', 'two', '-2', '1000']) {
       assert.throws(() => resolveThreads(undefined, 'wasm', { DISTILL_THREADS: bad }, 2), (e: unknown) => isDistillError(e) && /DISTILL_THREADS must be a whole number from 1 to 64, got "/.test(e.message) && /engine\.threads/.test(e.message));
     }
+  });
+
+  it('is 1 for transfer sets and DKD (the threads carry neither the unlabelled mask nor DKD\u2019s stats yet), saying why', () => {
+    const why = 'transfer sets / DKD train on one thread for now';
+    assert.equal(singleThreadReason({ data: { unlabeled: { images: 'u.idx' } }, distillation: {} } as never), why);
+    assert.equal(singleThreadReason({ data: { labeled: { perClass: 10 } }, distillation: {} } as never), why);
+    assert.equal(singleThreadReason({ data: {}, distillation: { divergence: 'dkd' } } as never), why);
+    assert.equal(singleThreadReason({ data: {}, distillation: { divergence: 'forward-kl' } } as never), undefined);
   });
 });

@@ -11,12 +11,13 @@ import { applyNormalization, computeNormalization } from './normalize';
 import { parseNpy } from './npy';
 import { dataError, formatBytes, readMaybeGzipped, statDataFile, type FileRole } from './sourceFile';
 import type { Dataset, NormalizationMethod, Samples } from './types';
+import { checkUnlabeledShape, readUnlabeled } from './unlabeled';
 import { findNonFinite, toFloat32, toLabels } from './values';
 
-export type { Dataset, Normalization, NormalizationMethod, Samples } from './types';
+export type { Dataset, Normalization, NormalizationMethod, Samples, UnlabeledSamples } from './types';
 export { applyNormalization } from './normalize';
 export { encodeNpy } from './npy';
-export { createRng, gatherSamples, selectProbe, shuffledIndices, stratifiedSplit } from './sampling';
+export { createRng, gatherSamples, labeledSubset, selectProbe, shuffledIndices, stratifiedSplit } from './sampling';
 export { loadTeacherLogits } from './teacherLogits';
 
 type SplitName = 'train' | 'test';
@@ -49,6 +50,10 @@ export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => 
     throw dataError(test.features, `has samples of shape [${test.sampleShape.join(', ')}] but the training data (${train.features.file}) has [${train.sampleShape.join(', ')}]. Train and test need the same features.`);
   }
   const inputShape = resolveInputShape(cfg.inputShape, train);
+  if (cfg.unlabeled) onProgress('Reading the unlabelled rows (data.unlabeled)…');
+  await yieldToEventLoop();
+  const unlabeled = readUnlabeled(cfg);
+  if (unlabeled) checkUnlabeledShape(unlabeled, train.sampleShape, train.features.file);
   const { numClasses, classNames } = resolveClasses(cfg.classNames, [train, test]);
 
   const method: NormalizationMethod = cfg.normalize === 'auto' ? (cfg.format === 'idx' ? 'scale255' : 'none') : cfg.normalize;
@@ -57,6 +62,7 @@ export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => 
   const normalization = computeNormalization(method, train.x, features);
   applyNormalization(train.x, normalization);
   applyNormalization(test.x, normalization);
+  if (unlabeled) applyNormalization(unlabeled.x, normalization);
 
   const trainSamples: Samples = { x: train.x, y: train.labels.slice(0, train.count), count: train.count };
   const testSamples: Samples = { x: test.x, y: test.labels.slice(0, test.count), count: test.count };
@@ -66,11 +72,17 @@ export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => 
     inputShape,
     numClasses,
     classNames,
-    sourceRows: { train: train.sourceRows, test: test.sourceRows },
-    fingerprint: { train: fingerprint(trainSamples, inputShape), test: fingerprint(testSamples, inputShape) },
+    sourceRows: { train: train.sourceRows, test: test.sourceRows, ...(unlabeled ? { unlabeled: unlabeled.sourceRows } : {}) },
+    fingerprint: {
+      train: fingerprint(trainSamples, inputShape),
+      test: fingerprint(testSamples, inputShape),
+      ...(unlabeled ? { unlabeled: fingerprint({ x: unlabeled.x, y: new Int32Array(0), count: unlabeled.count }, inputShape) } : {}),
+    },
     normalization,
+    ...(unlabeled ? { unlabeled: { x: unlabeled.x, count: unlabeled.count } } : {}),
   };
-  onProgress(`Loaded ${train.count} train and ${test.count} test samples of shape [${inputShape.join(', ')}], ${numClasses} classes.`);
+  const extra = unlabeled ? ` and ${unlabeled.count} unlabelled` : '';
+  onProgress(`Loaded ${train.count} train${extra} and ${test.count} test samples of shape [${inputShape.join(', ')}], ${numClasses} classes.`);
   return dataset;
 }
 

@@ -51,7 +51,8 @@ export function isNpy(bytes: Uint8Array): boolean {
 export function parseNpy(bytes: Buffer, role: FileRole): NpyArray {
   if (!isNpy(bytes)) throw dataError(role, `is not a .npy file (it does not start with "\\x93NUMPY"). Save arrays with numpy.save(), or fix ${role.field}.`);
   const major = bytes[6];
-  if (major < 1 || major > 3) throw dataError(role, `has .npy format version ${major}.${bytes[7]}; versions 1 to 3 are supported. Save it again with numpy.save().`);
+  // numpy itself reads only 1.0, 2.0 and 3.0 (numpy/lib/format.py, _check_version).
+  if (major < 1 || major > 3 || bytes[7] !== 0) throw dataError(role, `has .npy format version ${major}.${bytes[7]}; versions 1.0, 2.0 and 3.0 are supported. Save it again with numpy.save().`);
   const headerLengthBytes = major === 1 ? 2 : 4;
   if (bytes.length < 8 + headerLengthBytes) throw dataError(role, 'is truncated inside its .npy header. Save it again with numpy.save().');
   const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { Divergence } from '../../shared/config';
 import { DistillError } from '../../shared/errors';
+import { DKD_DEFAULTS, dkdParts, type DkdWeights } from './dkd';
 
 // A type alias rather than an interface: aliases get an implicit index signature, so the parts can be returned
 // from tf.tidy and passed to tf.dispose as a TensorContainer.
@@ -23,12 +24,17 @@ export type KdLossParts = {
   kdUnscaled: tf.Scalar;
   /** Cross-entropy with the hard labels at T = 1, batch mean. */
   ce: tf.Scalar;
+  /** `dkd` only: the target-class and non-target-class parts, before T² and before their weights. */
+  tckd?: tf.Scalar;
+  nckd?: tf.Scalar;
 };
 
 export interface KdLossOptions {
   temperature: number;
   alpha: number;
   divergence: Divergence;
+  /** `dkd` only: the weights of TCKD and NCKD (default α 1, β 8). */
+  dkd?: DkdWeights;
 }
 
 const LOG_2 = Math.log(2);
@@ -65,16 +71,23 @@ export function kdLoss(
       return { loss: ce, kd: zero, kdUnscaled: zero, ce };
     }
 
-    const kdUnscaled =
-      divergence === 'mse-logits'
+    let dkd: ReturnType<typeof dkdParts> | undefined;
+    let kdUnscaled: tf.Scalar;
+    if (divergence === 'dkd') {
+      dkd = dkdParts(studentLogits, teacherLogits, labels, temperature);
+      const weights = opts.dkd ?? DKD_DEFAULTS;
+      kdUnscaled = tf.add(tf.mul(dkd.tckd, tf.scalar(weights.alpha)), tf.mul(dkd.nckd, tf.scalar(weights.beta))) as tf.Scalar;
+    } else {
+      kdUnscaled = divergence === 'mse-logits'
         ? (tf.mean(tf.squaredDifference(studentLogits, teacherLogits)) as tf.Scalar)
         : softDivergence(divergence, studentLogits, teacherLogits, temperature, temperature === 1 ? studentLogProbs : undefined);
+    }
     const kd: tf.Scalar =
       divergence === 'mse-logits' || temperature === 1 ? kdUnscaled : tf.mul(kdUnscaled, tf.scalar(temperature * temperature));
 
-    if (alpha === 1) return { loss: kd, kd, kdUnscaled, ce };
+    if (alpha === 1) return { loss: kd, kd, kdUnscaled, ce, ...dkd };
     const loss = tf.add(tf.mul(kd, tf.scalar(alpha)), tf.mul(ce, tf.scalar(1 - alpha))) as tf.Scalar;
-    return { loss, kd, kdUnscaled, ce };
+    return { loss, kd, kdUnscaled, ce, ...dkd };
   });
 }
 
@@ -83,7 +96,7 @@ export function kdLoss(
  * passed in when it has already been computed (T = 1), to save a log-softmax.
  */
 function softDivergence(
-  divergence: Exclude<Divergence, 'mse-logits'>,
+  divergence: Exclude<Divergence, 'mse-logits' | 'dkd'>,
   studentLogits: tf.Tensor2D,
   teacherLogits: tf.Tensor2D,
   temperature: number,

@@ -21,12 +21,18 @@ import { kdLoss, validateKdInputs, type KdLossOptions } from './losses';
 export const KD_STEP_STATS = 'DistillKdStepStats';
 export const KD_STEP_STATS_GRAD = 'DistillKdStepStatsGrad';
 
-/** Where each figure sits in the stats vector. */
-export const STAT = { loss: 0, kd: 1, kdUnscaled: 2, ce: 3, accuracy: 4 } as const;
+/** Where each figure sits in the stats vector. `dkd` appends its two parts, before T² and before their weights. */
+export const STAT = { loss: 0, kd: 1, kdUnscaled: 2, ce: 3, accuracy: 4, tckd: 5, nckd: 6 } as const;
 export const STAT_COUNT = 5;
+/** The length of a `dkd` step's stats vector. */
+export const DKD_STAT_COUNT = 7;
+
+/** The divergences the fused kernels compute. `dkd` runs composed from tfjs ops on every backend (kd/dkd.ts). */
+export type FusedDivergence = Exclude<Divergence, 'dkd'>;
+export const isFusedDivergence = (d: Divergence): d is FusedDivergence => d !== 'dkd';
 
 /** Divergences as the kernels take them (an attribute, and a uniform in WGSL). */
-export const DIVERGENCE_CODE: Record<Divergence, number> = { 'forward-kl': 0, 'reverse-kl': 1, js: 2, 'mse-logits': 3 };
+export const DIVERGENCE_CODE: Record<FusedDivergence, number> = { 'forward-kl': 0, 'reverse-kl': 1, js: 2, 'mse-logits': 3 };
 
 export interface KdStepAttrs {
   temperature: number;
@@ -37,12 +43,13 @@ export interface KdStepAttrs {
 /**
  * The step's stats vector, differentiable with respect to `studentLogits` (the teacher's logits are data: their
  * gradient is zero). Without teacher logits (a preset teacher learning from labels) it is plain cross-entropy.
+ * For `dkd` it has DKD_STAT_COUNT entries (TCKD and NCKD appended) and comes from the composed ops.
  */
 export function kdStepStats(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D | undefined, labels: tf.Tensor1D, opts: KdLossOptions): tf.Tensor1D {
   const teacher = teacherLogits ?? studentLogits;
   const options = teacherLogits ? opts : { ...opts, alpha: 0 };
   validateKdInputs(studentLogits, teacher, labels, options);
-  if (hasFusedStepStats()) {
+  if (hasFusedStepStats() && isFusedDivergence(options.divergence)) {
     const attrs: KdStepAttrs = { temperature: options.temperature, alpha: options.alpha, divergence: DIVERGENCE_CODE[options.divergence] };
     return tf.engine().runKernel(KD_STEP_STATS, { student: studentLogits, teacher, labels }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor1D;
   }
@@ -53,7 +60,9 @@ export function kdStepStats(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor
 export function composedStepStats(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, labels: tf.Tensor1D, opts: KdLossOptions): tf.Tensor1D {
   return tf.tidy(() => {
     const parts = kdLoss(studentLogits, teacherLogits, labels, opts);
-    return tf.stack([parts.loss, parts.kd, parts.kdUnscaled, parts.ce, batchAccuracy(studentLogits, labels)]) as tf.Tensor1D;
+    const stats = [parts.loss, parts.kd, parts.kdUnscaled, parts.ce, batchAccuracy(studentLogits, labels)];
+    if (opts.divergence === 'dkd') stats.push(parts.tckd ?? tf.scalar(0), parts.nckd ?? tf.scalar(0));
+    return tf.stack(stats) as tf.Tensor1D;
   });
 }
 

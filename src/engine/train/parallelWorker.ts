@@ -10,12 +10,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { DIVERGENCES } from '../../shared/config';
 import { errorMessage } from '../../shared/errors';
-import { DIVERGENCE_CODE } from '../kd/stepStats';
+import { DIVERGENCE_CODE, isFusedDivergence } from '../kd/stepStats';
 import { activateWorkerBackend } from './workerBackend';
 import { CTRL, PARAM, type FromWorker, type ToWorker, type WorkerSetup } from './dataParallel';
 import { batchStepStats } from './stepLoss';
 
-const DIVERGENCE_BY_CODE = new Map(DIVERGENCES.map((d) => [DIVERGENCE_CODE[d], d]));
+const DIVERGENCE_BY_CODE = new Map(DIVERGENCES.filter(isFusedDivergence).map((d) => [DIVERGENCE_CODE[d], d]));
 
 async function main(setup: WorkerSetup): Promise<void> {
   await activateWorkerBackend(setup.backend);

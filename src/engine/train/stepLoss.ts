@@ -5,8 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Divergence } from '../../shared/config';
-import { kdStepStats } from '../kd/stepStats';
+import { kdStepStats, type FusedDivergence } from '../kd/stepStats';
 
 export interface TrainingData {
   x: tf.Tensor;
@@ -14,13 +13,19 @@ export interface TrainingData {
   /** Teacher logits aligned with `x`; absent for CE-only training (a preset teacher). */
   teacherLogits?: tf.Tensor2D;
   count: number;
+  /**
+   * 1 for each row without a label (a transfer set): it is learnt from the teacher only, its CE term masked out.
+   * Its entry in `y` is ignored. Needs `teacherLogits`. Such data trains on one thread (see `singleThreadReason`).
+   */
+  unlabeled?: Uint8Array;
 }
 
 /** The loss settings of one step (the schedule's temperature and α at that step). */
 export interface StepSettings {
   temperature: number;
   alpha: number;
-  divergence: Divergence;
+  /** DKD (composed only, a longer stats vector) trains on one thread, so never reaches a training thread. */
+  divergence: FusedDivergence;
 }
 
 export function batchStepStats(model: tfl.LayersModel, xb: tf.Tensor, yb: tf.Tensor1D, tb: tf.Tensor2D | undefined, s: StepSettings): tf.Tensor1D {

@@ -132,9 +132,14 @@ export function registerRunCommands(deps: {
         return undefined;
       }
       log.info(`Exported the student of ${run.runId} to ${target}`);
-      const reveal = 'Reveal';
-      void vscode.window.showInformationMessage(`Distill: exported the student to ${target}.`, reveal).then((c) => {
-        if (c === reveal) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(target, 'model.json')));
+      const inWorkspace = !!vscode.workspace.getWorkspaceFolder(vscode.Uri.file(target));
+      const reveal = inWorkspace ? 'Show in Explorer' : 'Reveal';
+      void vscode.window.showInformationMessage(`Distill: exported the student to ${target}: the model, distill-model.json (classes, input shape, scaling) and a README on loading it.`, reveal).then((c) => {
+        if (c !== reveal) return;
+        // A folder inside the workspace is shown in VS Code's Explorer; one outside in the system's file manager
+        // (which a remote window such as code-server does not have).
+        if (inWorkspace) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(path.join(target, 'README.md')));
+        else void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(target, 'model.json')));
       });
       return target;
     }),
