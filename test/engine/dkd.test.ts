@@ -131,7 +131,7 @@ describe('DKD in a real run (divergence "dkd")', function () {
     const config = smallConfig(dir, { distillation: { temperature: 4, alpha: 0.9, divergence: 'dkd', dkd: { alpha: 1, beta: 2 } }, training: { epochs: 1, batchSize: 64, learningRate: 0.003 } });
     const { finished, runDir } = await runEngine(config);
     assert.equal(finished.status, 'completed', finished.reason);
-    const stepRecords = readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl')).filter((r): r is StepRecord => r.kind === 'step' && r.student !== 'teacher'); // the preset teacher's steps are CE only
+    const stepRecords = readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl')).filter((r): r is StepRecord => r.kind === 'step' && r.student === 'kd'); // the teacher's own steps (CE only) come first
     assert.ok(stepRecords.length > 10);
     for (const s of stepRecords) {
       assert.ok(s.tckd !== undefined && s.nckd !== undefined && s.tckd >= 0 && s.nckd >= 0, `step ${s.step}: tckd ${s.tckd}, nckd ${s.nckd}`);

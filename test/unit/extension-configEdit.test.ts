@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
+import { DIVERGENCES } from '../../src/shared/config';
 import { diagnoseConfigText, locateJsonPath } from '../../src/shared/configDiagnostics';
 import { configRelativePath, detectFormatting, minimalEdit, setModelInConfig } from '../../src/shared/configEdit';
 import { parseConfigText } from '../../src/shared/configFile';
@@ -147,7 +148,7 @@ describe('diagnoseConfigText: problems at the right JSON position', () => {
   it('names the meant choice: "kl" is forward-kl; an empty student needs a preset or a model, with the presets named', () => {
     const kl = diagnoseConfigText(CONFIG.replace('"alpha": 0.7,', '"alpha": 0.7, "divergence": "kl",'), path.join(dir, 'a.distill.json'), allFiles);
     assert.equal(kl.length, 1);
-    assert.equal(kl[0].message, 'distillation.divergence must be one of "forward-kl", "reverse-kl", "js", "mse-logits", "dkd" (got "kl"): did you mean "forward-kl"?');
+    assert.equal(kl[0].message, `distillation.divergence must be one of ${DIVERGENCES.map((d) => `"${d}"`).join(', ')} (got "kl"): did you mean "forward-kl"?`);
     const empty = diagnoseConfigText(CONFIG.replace('"student": { "preset": "cnn-small" }', '"student": {}'), path.join(dir, 'a.distill.json'), allFiles);
     assert.equal(empty.length, 1);
     assert.equal(empty[0].message, 'student needs "model" or "preset" (one of "mlp", "cnn-small", "cnn-medium", "cnn-large") (got {})');
