@@ -30,7 +30,7 @@ const node = {
   // jsonc-parser's default entry is a UMD bundle whose dynamic requires esbuild cannot follow; its ESM build bundles.
   mainFields: ['module', 'main'],
   // Optional backends are resolved at run time from the user's machine, never bundled.
-  external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'],
+  external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu', 'onnxruntime-node'],
 };
 
 const builds = [

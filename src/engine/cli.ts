@@ -8,6 +8,8 @@
  *   distill validate <config>
  *   distill backends [--json] [--verbose]
  *   distill install-gpu [webgpu|tensorflow-gpu] [--dir D] [--npm P] [--verbose]
+ *   distill install onnx|webgpu|tensorflow-gpu [--dir D] [--cuda] [--npm P] [--verbose]
+ *   distill export <runDir> [--format onnx|tfjs] [--out F] [--force] [--json]
  *
  * Exit codes: 0 completed, 1 the run (or install) failed, 2 bad config or usage, 130 stopped (Ctrl-C).
  */
@@ -25,7 +27,9 @@ import { newRunId } from '../shared/runDir';
 import { OPTIONAL_MODULES_ENV, surveyBackends } from './backends/ladder';
 import { formatSeconds, parseConcurrency, runSweepCommand, type SweepCliOptions } from '../sweep/cli';
 import { DistillEngine } from './engine';
-import { GPU_TARGETS, installGpuEngine, isInstallCancelled, type GpuTarget, type InstallProgress } from './install/gpuEngine';
+import { GPU_TARGETS, installGpuEngine, isGpuTarget, isInstallCancelled, type GpuTarget, type InstallProgress } from './install/gpuEngine';
+import { installOnnxRuntime, ONNX_RUNTIME_PACKAGE } from '../install/onnxRuntime';
+import { defaultExportPath, EXPORT_FORMATS, exportStudent, type ExportFormat } from './export';
 
 /** BullMQ and ioredis load only for `sweep --queue` and `worker`. */
 const redisModule = (): typeof import('../sweep/redis') => require('../sweep/redis');
@@ -220,8 +224,8 @@ function installProgressPrinter(): (p: InstallProgress) => void {
   };
 }
 
-async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }): Promise<number> {
-  const dir = path.resolve(opts.dir);
+/** Runs an install with Ctrl-C as its cancel button; a cancelled install exits 130 with dir unchanged. */
+async function cancellableInstall(task: (signal: AbortSignal) => Promise<number>): Promise<number> {
   const abort = new AbortController();
   const onSigint = () => {
     if (abort.signal.aborted) process.exit(EXIT.stopped);
@@ -230,23 +234,7 @@ async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; 
   };
   process.on('SIGINT', onSigint);
   try {
-    process.stderr.write(`Installing the ${target} engine into ${dir}\n`);
-    const result = await installGpuEngine({
-      target,
-      dir,
-      // This bundle: the check runs `backends --json` on it, with the new folder.
-      cliPath: __filename,
-      npmPath: opts.npm,
-      signal: abort.signal,
-      onProgress: installProgressPrinter(),
-      onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
-    });
-    if (result.warning) process.stderr.write(`warning: ${result.warning}\n`);
-    else process.stderr.write(`GPU engine installed: ${result.backend.detail}. Runs with engine.backend "auto" now use it once the engine looks in ${dir}.\n`);
-    process.stderr.write(`Installed packages: ${Object.entries(result.dependencies).map(([n, v]) => `${n}@${v}`).join(', ')}\n`);
-    process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
-    process.stdout.write(optionalModulesAssignment(dir) + '\n');
-    return EXIT.completed;
+    return await task(abort.signal);
   } catch (e) {
     if (isInstallCancelled(e)) {
       process.stderr.write(`distill: ${e.message}\n`);
@@ -257,6 +245,51 @@ async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; 
     process.off('SIGINT', onSigint);
   }
 }
+
+async function installOnnx(opts: { dir: string; npm?: string; verbose?: boolean; cuda?: boolean }): Promise<number> {
+  const dir = path.resolve(opts.dir);
+  return cancellableInstall(async (signal) => {
+    process.stderr.write(`Installing ONNX Runtime (${ONNX_RUNTIME_PACKAGE}${opts.cuda ? ', with the CUDA 12 provider' : ', CPU'}) into ${dir}\n`);
+    const result = await installOnnxRuntime({
+      dir,
+      cuda: opts.cuda,
+      npmPath: opts.npm,
+      signal,
+      onProgress: installProgressPrinter(),
+      onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
+    });
+    process.stderr.write(`ONNX Runtime ${result.runtime.version} installed; execution providers: ${result.runtime.providers.join(', ')}. ONNX teachers (teacher.model: "….onnx") and ONNX exports now work once the engine looks in ${dir}.\n`);
+    process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
+    process.stdout.write(optionalModulesAssignment(dir) + '\n');
+    return EXIT.completed;
+  });
+}
+
+async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }): Promise<number> {
+  const dir = path.resolve(opts.dir);
+  return cancellableInstall(async (signal) => {
+    process.stderr.write(`Installing the ${target} engine into ${dir}\n`);
+    const result = await installGpuEngine({
+      target,
+      dir,
+      // This bundle: the check runs `backends --json` on it, with the new folder.
+      cliPath: __filename,
+      npmPath: opts.npm,
+      signal,
+      onProgress: installProgressPrinter(),
+      onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
+    });
+    if (result.warning) process.stderr.write(`warning: ${result.warning}\n`);
+    else process.stderr.write(`GPU engine installed: ${result.backend.detail}. Runs with engine.backend "auto" now use it once the engine looks in ${dir}.\n`);
+    process.stderr.write(`Installed packages: ${Object.entries(result.dependencies).map(([n, v]) => `${n}@${v}`).join(', ')}\n`);
+    process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
+    process.stdout.write(optionalModulesAssignment(dir) + '\n');
+    return EXIT.completed;
+  });
+}
+
+/** The folder optional packages go into: DISTILL_OPTIONAL_MODULES when set (the engine reads it), else the default. */
+const defaultOptionalModulesDir = () => process.env[OPTIONAL_MODULES_ENV] || path.join(os.homedir(), '.distill', 'gpu-engine');
 
 const backendOption = new Option('--backend <name>', 'override engine.backend').choices(BACKENDS as unknown as string[]);
 
@@ -366,6 +399,44 @@ export function buildProgram(): Command {
     .option('--verbose', "print npm's own output")
     .action(async (target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }) => {
       process.exitCode = await installGpu(target, opts);
+    });
+
+  program
+    .command('export')
+    .description("export a run's trained student: as ONNX (checked against the tfjs student on the test split before it is written) or as the tfjs model")
+    .argument('<runDir>', 'the run directory')
+    .addOption(new Option('--format <format>', 'onnx or tfjs').choices(EXPORT_FORMATS as unknown as string[]).default('onnx'))
+    .option('--out <path>', 'the file (onnx) or folder (tfjs) to write (default: <runId>-student[.onnx] here)')
+    .option('--force', 'replace --out if it exists')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (runDir: string, opts: { format: ExportFormat; out?: string; force?: boolean; json?: boolean }) => {
+      const result = await exportStudent(path.resolve(runDir), {
+        format: opts.format,
+        out: opts.out ?? defaultExportPath(runDir, opts.format),
+        overwrite: opts.force,
+        log: (m) => process.stderr.write(m + '\n'),
+      });
+      if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
+      else {
+        const parity = result.parity ? ` It gives the tfjs student's logits on ${result.parity.rows} test rows within ${result.parity.maxAbsDiff.toExponential(1)} (≤ ${result.parity.tolerance}, ${result.parity.runtime}).` : '';
+        process.stdout.write(`Exported the student as ${result.format === 'onnx' ? `ONNX (opset ${result.opset})` : 'tfjs'}: ${result.out} (${(result.bytes / 1024).toFixed(1)} KiB).${parity}\n`);
+      }
+    });
+
+  program
+    .command('install')
+    .description(`install an optional package with npm into the folder the engine reads through ${OPTIONAL_MODULES_ENV}, and check it loads`)
+    .addArgument(
+      new Argument('<what>', 'onnx: ONNX Runtime, for ONNX teachers and exports (about 113 MB); webgpu, tensorflow-gpu: a GPU backend (as install-gpu)')
+        .choices(['onnx', ...GPU_TARGETS]),
+    )
+    .option('--dir <folder>', `where to install (default: $${OPTIONAL_MODULES_ENV}, else ~/.distill/gpu-engine, the folder install-gpu uses)`)
+    .option('--cuda', 'onnx: also download the CUDA 12 execution provider (from NuGet, outside the npm registry)')
+    .option('--npm <path>', 'the npm executable (default: npm from PATH)')
+    .option('--verbose', "print npm's own output")
+    .action(async (what: string, opts: { dir?: string; cuda?: boolean; npm?: string; verbose?: boolean }) => {
+      const dir = opts.dir ?? defaultOptionalModulesDir();
+      process.exitCode = isGpuTarget(what) ? await installGpu(what, { ...opts, dir }) : await installOnnx({ ...opts, dir });
     });
 
   return program;

@@ -15,12 +15,12 @@ import { defaultRunName } from '../shared/runName';
 import { selectBackend } from './backends/ladder';
 import { gatherSamples, labeledSubset, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
 import { compressionReports, folderBytes, plannedStages, runCompression } from './compress';
-import { countParams, loadedWeightBytes, measureLatency, modelReport, validationMetrics } from './eval/report';
+import { measureLatency, modelReport, validationMetrics } from './eval/report';
 import { kdLoss } from './kd/losses';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
 import { PARALLEL_ENV, parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
-import { teacherLogits, TeacherTrainingStopped } from './teacher';
+import { teacherLogits, TeacherTrainingStopped, type Teacher } from './teachers';
 import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
 import { resolveThreads, type ThreadChoice } from './train/threads';
 import { NonFiniteLossError, singleThreadReason, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
@@ -64,7 +64,9 @@ interface Prepared {
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
   /** Probe rows for the heatmaps: from the validation rows, or the training rows when there are none. */
   probe: { x: tf.Tensor; indices: number[]; labels: number[]; teacher: Float32Array; split: 'validation' | 'train' };
-  teacherModel?: LoadedModel;
+  /** The open teacher, for its params, bytes and latency in the report. */
+  teacher: Teacher;
+  /** A preset teacher's cached model.json: what a sweep's trials use instead of training it again. */
   teacherFile?: string;
   teacherSource: string;
 }
@@ -189,7 +191,7 @@ export class DistillEngine {
 
   private async prepare(config: DistillConfig, inferenceBatch: number, threads: number): Promise<Prepared> {
     this.phase('loading-data', 'Loading data…');
-    const dataset = await loadDataset(config.data, (m) => this.log('info', m));
+    const dataset = await loadDataset(config.data, (m) => this.log('info', m), { cacheDir: config.output.cacheDir, warn: (m) => this.log('warn', m) });
     const sample = dataset.inputShape.reduce((a, b) => a * b, 1);
     const numClasses = dataset.numClasses;
     const split = stratifiedSplit(dataset.train.y, numClasses, config.data.validationSplit, config.seed);
@@ -218,6 +220,7 @@ export class DistillEngine {
         threads,
         runDir: (this.writer as RunWriter | undefined)?.dir,
         log: (m) => this.log('info', m),
+        warn: (m) => this.log('warn', m),
         phase: (p, m) => this.phase(p, m),
         teacherTrainingStarts: async (model, totalSteps, position) => {
           if (!this.writer) return;
@@ -275,7 +278,7 @@ export class DistillEngine {
         val: { x: xVal, labels: valRows.y, teacher: valTeacher, count: valRows.count },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
         probe: { x: toX(probeRows), indices: probeIdx, labels: Array.from(probeRows.y), teacher: probeTeacher, split: probeSplit },
-        teacherModel: teacher.model,
+        teacher: teacher.teacher,
         teacherFile: teacher.modelFile,
         teacherSource: teacher.source,
       };
@@ -593,11 +596,8 @@ export class DistillEngine {
     const C = p.numClasses;
     const shape = p.dataset.inputShape;
     const latency = config.evaluation.latency;
-    const teacherBase = modelReport(p.test.teacher, p.test.labels, C, {
-      params: p.teacherModel ? countParams(p.teacherModel) : null,
-      sizeBytes: p.teacherModel ? loadedWeightBytes(p.teacherModel) : undefined,
-      latencyMs: latency && p.teacherModel ? await measureLatency(p.teacherModel, shape) : undefined,
-    });
+    const facts = await p.teacher.facts(latency);
+    const teacherBase = { ...modelReport(p.test.teacher, p.test.labels, C, facts), ...(facts.runtime ? { runtime: facts.runtime } : {}) };
     const evaluate = async (model: tfl.LayersModel, sizeBytes: number): Promise<ModelReport> => {
       const loaded: LoadedModel = { kind: 'layers', model };
       const logits = await predictLogits(loaded, p.test.x, p.inferenceBatch);
@@ -702,7 +702,7 @@ async function probeTraining(config: DistillConfig): Promise<void> {
 function disposePrepared(p: Prepared) {
   tf.dispose([p.train.x, p.train.y, p.train.teacherLogits, p.val.x, p.test.x, p.probe.x]);
   if (p.baselineTrain) tf.dispose([p.baselineTrain.x, p.baselineTrain.y, p.baselineTrain.teacherLogits]);
-  p.teacherModel?.model.dispose();
+  p.teacher.dispose();
 }
 
 const rows = (flat: Float32Array, classes: number): number[][] =>

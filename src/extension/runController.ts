@@ -13,6 +13,7 @@ import type { DistillConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import type { EnginePhase, EngineToHost, HostToEngine, Progress } from '../shared/protocol';
 import { newRunId, readRun } from '../shared/runDir';
+import { INSTALL_ONNX_COMMAND, needsOnnxRuntime } from './commands/onnxRuntimeCommands';
 import type { ConfigDiagnostics } from './diagnostics';
 import { EngineProcess, type EngineExit } from './engineClient';
 import { canResume, describeExit, resumeFromNotification, settleRunAfterExit } from './runFiles';
@@ -266,7 +267,9 @@ export class RunController implements vscode.Disposable {
         dashboard,
       );
     } else if (exit.finished) {
-      choice = await vscode.window.showErrorMessage(`Distill: "${active.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`, openLog, ...(resumable ? [resume] : []));
+      const installOnnx = needsOnnxRuntime(exit.finished.reason) ? ['Install ONNX Runtime'] : [];
+      choice = await vscode.window.showErrorMessage(`Distill: "${active.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`, ...installOnnx, openLog, ...(resumable ? [resume] : []));
+      if (choice === 'Install ONNX Runtime') void vscode.commands.executeCommand(INSTALL_ONNX_COMMAND);
     } else if (exit.killedAfterTimeout) {
       choice = await vscode.window.showWarningMessage(`Distill: "${active.title}": ${reason}. Metrics written so far are kept${resumable ? '; Resume continues from the last checkpoint' : ''}.`, openLog, ...(resumable ? [resume] : []));
     } else {

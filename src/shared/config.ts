@@ -76,10 +76,10 @@ const dataCommon = {
   })),
   inputShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: LIMITS.width }), {
     minItems: 1, maxItems: 3,
-    ...md('Shape of one sample, e.g. `[28, 28, 1]` (height, width, channels). IDX images infer it; for CSV and `.npy` give it to reshape flat rows for CNN models.'),
+    ...md('Shape of one sample, e.g. `[28, 28, 1]` (height, width, channels). IDX images infer it; for CSV and `.npy` give it to reshape flat rows for CNN models. For `images`, every image is converted to it (`1` channel: grayscale, `3`: RGB); default: the first training image\u2019s size and channels.'),
   })),
   normalize: literalUnion(NORMALIZATIONS, {
-    auto: 'IDX images are divided by 255; other formats are used as they are.',
+    auto: 'IDX and image-folder pixels are divided by 255; other formats are used as they are.',
     none: 'Use the values as stored.',
     minmax: 'Scale each feature to [0, 1] with the training rows\u2019 min and max.',
     standard: 'Standardize each feature with the training rows\u2019 mean and standard deviation.',
@@ -129,11 +129,39 @@ const NpyData = Type.Object({
   ...dataCommon,
 }, { additionalProperties: false, title: 'NumPy data' });
 
-export const DataSchema = Type.Union([IdxData, CsvData, NpyData], {
-  ...md('The dataset. `format` picks the loader: `idx`, `csv` or `npy`.'),
+export const IMAGE_FITS = ['stretch', 'crop'] as const;
+
+const ImageSplit = (what: string) => Type.Union([
+  Type.Object({ dir: PathString('A folder with one subfolder per class (torchvision\u2019s ImageFolder layout): `dir/cat/1.png`, `dir/dog/2.jpg`. Class names are the subfolder names, sorted.') }, { additionalProperties: false, title: 'Class folders' }),
+  Type.Object({ manifest: PathString('A `.csv` (header `path,label`) or `.jsonl` (`{"path": …, "label": …}` per line) listing the images; paths relative to the manifest\u2019s folder; labels integers or class names.') }, { additionalProperties: false, title: 'Manifest' }),
+], md(what));
+
+const ImagesData = Type.Object({
+  format: Type.Literal('images', md('PNG and JPEG images: a folder per class, or a manifest. Decoded once, then cached under `output.cacheDir`.')),
+  train: ImageSplit('Training images.'),
+  test: ImageSplit('Test images. Their classes must be among the training classes.'),
+  resizeMode: Type.Optional(literalUnion(['bilinear', 'nearest'] as const, {
+    bilinear: 'Bilinear with half-pixel centres (as PIL and torchvision without antialiasing, for upsampling).',
+    nearest: 'Nearest neighbour.',
+  }, md('How images of another size are resized to `inputShape`. Default: `"bilinear"`.'))),
+  fit: Type.Optional(literalUnion(IMAGE_FITS, {
+    stretch: 'Resize the whole image to H×W, changing its aspect ratio if need be.',
+    crop: 'Crop the centre to the aspect ratio of H×W first, then resize: nothing is stretched.',
+  }, md('How an image whose aspect ratio differs from `inputShape` is fitted. Default: `"stretch"`.'))),
+  onBadImage: Type.Optional(literalUnion(['error', 'skip'] as const, {
+    error: 'Stop with an error naming the image.',
+    skip: 'Leave the image out, with a warning that lists the skipped files.',
+  }, md('What an unreadable or corrupt image does. Default: `"error"`.'))),
+  memoryLimitMB: Type.Optional(Type.Integer({ minimum: 16, ...md('Refuse to decode when the decoded images would take more memory than this (MB). Default: 4096. Estimated before decoding from the image count and `inputShape`.') })),
+  ...dataCommon,
+}, { additionalProperties: false, title: 'Image folders' });
+
+export const DataSchema = Type.Union([IdxData, CsvData, NpyData, ImagesData], {
+  ...md('The dataset. `format` picks the loader: `idx`, `csv`, `npy` or `images`.'),
   defaultSnippets: [
     { label: 'Fashion-MNIST (IDX)', body: { format: 'idx', train: { images: '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz', labels: '/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz' }, test: { images: '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz', labels: '/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz' } } },
     { label: 'CSV', body: { format: 'csv', train: { path: '${1:train.csv}' }, test: { path: '${2:test.csv}' }, labelColumn: '${3:label}' } },
+    { label: 'Image folders (one subfolder per class)', body: { format: 'images', train: { dir: '${1:images/train}' }, test: { dir: '${2:images/test}' }, inputShape: [28, 28, 1] } },
     { label: 'NumPy', body: { format: 'npy', train: { x: '${1:x_train.npy}', y: '${2:y_train.npy}' }, test: { x: '${3:x_test.npy}', y: '${4:y_test.npy}' } } },
   ],
 });
@@ -167,7 +195,52 @@ const ModelFile = Type.Object({
   model: PathString('A TensorFlow.js `model.json` (LayersModel or GraphModel) whose outputs are logits (no softmax).'),
 }, { additionalProperties: false, title: 'Model file' });
 
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+export const INPUT_LAYOUTS = ['auto', 'NCHW', 'NHWC'] as const;
+export const TEACHER_OUTPUTS = ['logits', 'probabilities'] as const;
+export const RESIZE_MODES = ['bilinear', 'nearest'] as const;
+
+const teacherOutputs = literalUnion(TEACHER_OUTPUTS, {
+  logits: 'The teacher gives raw logits (no softmax at the end). What Distill expects.',
+  probabilities: 'The teacher ends in a softmax: Distill takes the log of each value (log p is a valid set of logits: softmax(log p) = p).',
+}, { ...md('What the teacher\u2019s output holds. Default: `"logits"`. A teacher whose rows are non-negative and sum to 1 gets a warning suggesting `"probabilities"`.') });
+
+const resizeMode = (what: string) => literalUnion(RESIZE_MODES, {
+  bilinear: 'Bilinear with half-pixel centres, as PyTorch\u2019s `F.interpolate(mode="bilinear", align_corners=False)` and tf.image.resize.',
+  nearest: 'Nearest neighbour.',
+}, md(`${what} Default: \`"bilinear"\`.`));
+
+export const TeacherPreprocessSchema = Type.Object({
+  channels: Type.Optional(Type.Literal(3, md('`3`: repeat a grayscale channel three times, for a teacher trained on RGB images (e.g. an ImageNet model).'))),
+  resize: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 2, maxItems: 2, ...md('`[height, width]` the teacher expects, e.g. `[224, 224]`. Each image is resized (see `resizeMode`) before the teacher sees it.') })),
+  resizeMode: Type.Optional(resizeMode('How `resize` interpolates.')),
+  scale: Type.Optional(Type.Number({ ...md('Multiply each value by this first (default 1). The values start as the student sees them (after `data.normalize`: IDX and image data in [0, 1]). E.g. `255` for a teacher trained on raw pixels.') })),
+  mean: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4, ...md('Per-channel mean to subtract after scaling, e.g. ImageNet\u2019s `[0.485, 0.456, 0.406]` (torchvision `Normalize`). One value applies to every channel.') })),
+  std: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 4, ...md('Per-channel standard deviation to divide by after subtracting `mean`, e.g. `[0.229, 0.224, 0.225]`.') })),
+}, { additionalProperties: false, ...md('Preprocessing the teacher expects when it differs from the student\u2019s, applied to the teacher\u2019s input only: `channels`, then `resize`, then `(x · scale − mean[c]) / std[c]`.') });
+
+const TeacherModelFile = Type.Object({
+  model: PathString('The teacher: an ONNX model (`.onnx`, e.g. from `torch.onnx.export`) or a TensorFlow.js `model.json` (LayersModel or GraphModel). The format follows the file\u2019s extension. Its outputs should be logits (no softmax), or set `outputs`.'),
+  outputs: Type.Optional(teacherOutputs),
+  preprocess: Type.Optional(TeacherPreprocessSchema),
+  input: Type.Optional(Type.String({ minLength: 1, ...md('ONNX only: the name of the model input to feed. Default: the first input.') })),
+  output: Type.Optional(Type.String({ minLength: 1, ...md('ONNX only: the name of the model output holding the logits. Default: the first output.') })),
+  inputLayout: Type.Optional(literalUnion(INPUT_LAYOUTS, {
+    auto: 'Detect from the model\u2019s input shape and the data\u2019s: channels first (PyTorch) or last (TensorFlow). NCHW when both fit.',
+    NCHW: 'Channels first, `[N, C, H, W]`: PyTorch\u2019s layout.',
+    NHWC: 'Channels last, `[N, H, W, C]`: TensorFlow\u2019s and Distill\u2019s own.',
+  }, { ...md('ONNX only: the layout of the teacher\u2019s image input. Default: `"auto"`. Distill\u2019s rows are NHWC and are transposed when the teacher wants NCHW.') })),
+  executionProviders: Type.Optional(Type.Array(literalUnion(EXECUTION_PROVIDERS, {
+    cpu: 'CPU. Always present.',
+    cuda: 'NVIDIA CUDA 12 (install with `distill install onnx --cuda`, or the command Distill: Install ONNX Runtime).',
+    dml: 'DirectML (Windows).',
+    coreml: 'CoreML (macOS).',
+    webgpu: 'WebGPU (where the installed onnxruntime-node ships it).',
+  }, md('An ONNX Runtime execution provider.')), { minItems: 1, uniqueItems: true, ...md('ONNX only: the execution providers to try, in order; the first that loads runs the teacher, and the report says which. Default: `["cpu"]`.') })),
+}, { additionalProperties: false, title: 'Teacher model file (ONNX or TensorFlow.js)' });
+
 const TeacherLogits = Type.Object({
+  outputs: Type.Optional(teacherOutputs),
   logits: Type.Object({
     train: PathString('Teacher logits for the training rows: float32 `.npy` `[N, C]`, or `.jsonl` with one array per line, in data order.'),
     test: PathString('Teacher logits for the test rows, same format.'),
@@ -183,9 +256,11 @@ const TeacherPreset = Type.Object({
 
 const StudentPreset = Type.Object({ preset: presetName, ...presetOptions }, { additionalProperties: false, title: 'Student preset' });
 
-export const TeacherSchema = Type.Union([ModelFile, TeacherLogits, TeacherPreset], {
-  ...md('The teacher: a model file, precomputed logits, or a preset the engine trains first (once, then cached).'),
+export const TeacherSchema = Type.Union([TeacherModelFile, TeacherLogits, TeacherPreset], {
+  ...md('The teacher: a model file (ONNX or TensorFlow.js), precomputed logits, or a preset the engine trains first (once, then cached).'),
   defaultSnippets: [
+    { label: 'Teacher from an ONNX file (e.g. PyTorch)', body: { model: '${1:teacher.onnx}' } },
+    { label: 'ImageNet-style ONNX teacher on grayscale images', body: { model: '${1:resnet18.onnx}', preprocess: { channels: 3, resize: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } } },
     { label: 'Teacher from a model file', body: { model: '${1:teacher/model.json}' } },
     { label: 'Teacher from precomputed logits', body: { logits: { train: '${1:teacher_train.npy}', test: '${2:teacher_test.npy}' } } },
     { label: 'Teacher trained by the engine', body: { preset: 'cnn-large', train: { epochs: 8 } } },
@@ -372,7 +447,11 @@ export const ConfigSchema = Type.Object({
 
 export type DistillConfig = Static<typeof ConfigSchema>;
 export type DataConfig = Static<typeof DataSchema>;
+export type ImagesDataConfig = Static<typeof ImagesData>;
 export type TeacherConfig = Static<typeof TeacherSchema>;
+export type TeacherModelConfig = Static<typeof TeacherModelFile>;
+export type TeacherPreprocess = Static<typeof TeacherPreprocessSchema>;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 export type StudentConfig = Static<typeof StudentSchema>;
 export type ScheduleConfig = Static<typeof ScheduleSchema>;
 export type CompressConfig = Static<typeof CompressSchema>;

@@ -136,6 +136,11 @@ export function resolveConfigPaths(config: DistillConfig, baseDir: string): Dist
     for (const s of [data.train, data.test]) Object.assign(s, { images: abs(s.images), labels: abs(s.labels) });
   } else if (data.format === 'csv') {
     for (const s of [data.train, data.test]) s.path = abs(s.path);
+  } else if (data.format === 'images') {
+    for (const s of [data.train, data.test]) {
+      if ('dir' in s) s.dir = abs(s.dir);
+      else s.manifest = abs(s.manifest);
+    }
   } else {
     for (const s of [data.train, data.test]) Object.assign(s, { x: abs(s.x), y: abs(s.y) });
   }

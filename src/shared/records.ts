@@ -141,6 +141,8 @@ export interface ModelReport {
   agreement?: number;
   ece?: number;
   latencyMs?: { batch1: number; batch256: number };
+  /** What ran the model when it is not the run's backend, e.g. `onnxruntime-node 1.30.0 (cpu)` for an ONNX teacher. */
+  runtime?: string;
   /** % of the teacher's test accuracy this model keeps. */
   teacherAccuracyKeptPct?: number;
   perClass: PerClassMetrics;

@@ -88,10 +88,11 @@ const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) 
  * user evidently meant: not one whose discriminating literal (`format`, `type`) failed, and then the one with the
  * fewest complaints. A union none of whose branches fits gets one message listing the accepted shapes.
  */
+const UNION_HINT = 'distill:unionHint';
+
 function explain(errors: ErrorObject[], root: unknown): ConfigIssue[] {
   const unions = errors.filter((e) => e.keyword === 'anyOf');
   let kept = errors.filter((e) => e.keyword !== 'anyOf');
-  const extra: ConfigIssue[] = [];
   // Innermost unions first, so a union inside a union branch is settled before its parent.
   for (const u of [...unions].sort((a, b) => b.schemaPath.length - a.schemaPath.length)) {
     const prefix = u.schemaPath.replace(/\/anyOf$/, '/anyOf/');
@@ -108,9 +109,10 @@ function explain(errors: ErrorObject[], root: unknown): ConfigIssue[] {
       .filter((es) => !es.some((e) => e.keyword === 'const' || (e.keyword === 'required' && e.instancePath === u.instancePath)))
       .sort((a, b) => a.length - b.length);
     if (meant.length) kept.push(...meant[0]);
-    else extra.push({ path: pathOf(u.instancePath), message: unionHint(u, [...byBranch.values()], root) });
+    // Kept as an error at the union's own schema path, so that an enclosing union drops it with the branch it is in.
+    else kept.push({ ...u, keyword: UNION_HINT, message: unionHint(u, [...byBranch.values()], root) });
   }
-  const issues = [...kept.map((e) => describe(e, root)), ...extra];
+  const issues = kept.map((e) => (e.keyword === UNION_HINT ? { path: pathOf(e.instancePath), message: e.message! } : describe(e, root)));
   // One message per path and text.
   const seen = new Set<string>();
   return issues.filter((i) => {

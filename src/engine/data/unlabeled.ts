@@ -22,7 +22,8 @@ const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 /** The raw unlabelled rows, or undefined when the config has none. */
 export function readUnlabeled(cfg: DataConfig): RawUnlabeled | undefined {
-  if (!cfg.unlabeled) return undefined;
+  // Image folders have no data.unlabeled (yet): their unlabelled rows would be a folder of images.
+  if (cfg.format === 'images' || !cfg.unlabeled) return undefined;
   const keep = cfg.maxSamples?.unlabeled ?? Number.MAX_SAFE_INTEGER;
   if (cfg.format === 'idx') {
     const role: FileRole = { file: cfg.unlabeled.images, field: 'data.unlabeled.images' };
