@@ -25,6 +25,8 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const { config, dataset } = ctx;
   const teacher = config.teacher as Extract<SingleTeacherConfig, { preset: string }>;
   const offset = ctx.presetSeedOffset ?? 0;
+  // Not keyed by the thread count, which changes the trained weights by rounding only: a sweep prepares its teacher
+  // once, in a process that may have more threads than each trial's.
   const key = sha256(JSON.stringify(teacher), String(config.seed), dataset.fingerprint.train, String(ctx.trainRows.count), ...(offset ? [`seed+${offset}`] : []));
   const dir = path.join(config.output.cacheDir, 'teachers', key.slice(0, 24));
   const file = path.join(dir, 'model.json');
@@ -59,6 +61,7 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
       settings,
       seed: config.seed + 1 + offset,
       start,
+      threads: ctx.threads,
       onSteps: (records, progress) => ctx.teacherSteps(records, progress),
       onEpochEnd: async (epoch, stats, position) => {
         await ctx.teacherEpoch(model, epoch, stats, (Date.now() - epochStart) / 1000, settings.epochs);
