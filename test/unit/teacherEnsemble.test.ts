@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { combineTeacherLogits } from '../../src/engine/teachers/ensemble';
 import { teacherList } from '../../src/shared/config';
+import { diagnoseConfigText, referencedFiles } from '../../src/shared/configDiagnostics';
 import { resolveConfigPaths } from '../../src/shared/configFile';
 import { createRng } from '../../src/shared/random';
 import { validateConfig } from '../../src/shared/validate';
@@ -137,5 +138,16 @@ describe('config: a list of teachers', () => {
     assert.deepEqual(l.logits, { train: '/cfg/a.npy', test: '/cfg/b.npy', unlabeled: '/cfg/c.npy' });
     assert.equal(l.weight, 2);
     assert.deepEqual((c.data as { unlabeled: { images: string } }).unlabeled, { images: '/cfg/u-i' });
+  });
+
+  it('names a missing file of a member at its place in the list, in the editor\u2019s diagnostics and the engine\u2019s file list', () => {
+    const text = JSON.stringify({ ...base, teacher: [{ preset: 'mlp' }, { model: 'gone/model.json', weight: 2 }] });
+    const problems = diagnoseConfigText(text, '/cfg/x.distill.json', (f) => !f.endsWith('gone/model.json'));
+    assert.deepEqual(problems.filter((p) => p.code === 'missing-file').map((p) => [p.path, p.message.split(' does not')[0]]), [
+      [['teacher', 1, 'model'], 'teacher[1].model: the teacher model file /cfg/gone/model.json'],
+    ]);
+    const r = validateConfig(JSON.parse(text));
+    assert.ok(r.ok);
+    assert.deepEqual(referencedFiles(resolveConfigPaths(r.config, '/cfg')).filter((f) => f.path[0] === 'teacher'), [{ path: ['teacher', 1, 'model'], file: '/cfg/gone/model.json', what: 'teacher model' }]);
   });
 });
