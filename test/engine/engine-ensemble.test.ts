@@ -14,7 +14,7 @@ import type { DistillConfig } from '../../src/shared/config';
 import type { ProbeInfo, SoftLabelRecord, Summary } from '../../src/shared/records';
 import { readJson, readJsonLines } from '../../src/shared/runDir';
 import { removeTempDir } from '../support/tempDirs';
-import { runEngine, smallConfig, tempDir } from './helpers';
+import { resumeEngine, runEngine, smallConfig, tempDir } from './helpers';
 
 const C = 10;
 const TRAIN = 1500;
@@ -176,6 +176,30 @@ describe('engine: a list of teachers (an ensemble)', function () {
     probe.indices.forEach((vi, k) => {
       for (let c = 0; c < C; c++) assert.ok(Math.abs(teacher.logits[k][c] - train[valIdx[vi] * C + c]) <= 6e-5);
     });
+  });
+
+  it('a stop while the second teacher trains keeps its checkpoint (the first one\u2019s cache entry does not drop it); resume continues it', async () => {
+    const stopCache = { runsDir: path.join(dir, 'runs'), cacheDir: path.join(dir, 'cache-stop') };
+    const teachers = [teacherA, { ...teacherB, weight: 3 }];
+    let seen = 0;
+    // 1,350 training rows at batch 64: 22 steps per teacher epoch; step 30 is in the second teacher's epoch.
+    const stopped = await runEngine(smallConfig(dir, { ...config(teachers), output: stopCache }), (engine, m) => {
+      if (m.type !== 'steps') return;
+      seen += m.records.filter((r) => r.student === 'teacher').length;
+      if (seen >= 30) engine.requestStop();
+    });
+    assert.equal(stopped.finished.status, 'stopped', stopped.finished.reason);
+    assert.match(stopped.finished.reason ?? '', /checkpoint is kept, and resume continues it/);
+    const resumed = await resumeEngine(stopped.runDir);
+    assert.equal(resumed.finished.status, 'completed', resumed.finished.reason);
+    const logs = resumed.messages.flatMap((m) => (m.type === 'log' ? [m.message] : m.type === 'phase' ? [m.message] : []));
+    assert.ok(logs.some((l) => /Using the cached mlp teacher/.test(l)), 'the first teacher comes from the cache');
+    assert.ok(logs.some((l) => /Continuing the mlp teacher from its checkpoint \(epoch 1 of 1, step \d+\)/.test(l)), logs.join('\n'));
+    // Resume is exact: the same two teachers as the uninterrupted run's.
+    const s = readJson<Summary>(path.join(resumed.runDir, 'summary.json'))!;
+    const full = readJson<Summary>(path.join(logitsRun.runDir, 'summary.json'))!;
+    assert.deepEqual(s.teachers!.map((t) => t.accuracy), full.teachers!.map((t) => t.accuracy));
+    assert.equal(s.teacher.accuracy, full.teacher.accuracy);
   });
 
   it('a teacher whose class count differs fails the run, naming it: teacher[0] and its logits file', async () => {
