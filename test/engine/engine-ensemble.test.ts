@@ -178,6 +178,24 @@ describe('engine: a list of teachers (an ensemble)', function () {
     });
   });
 
+  it('teachers of different kinds: preset A with B given as precomputed logits is the same ensemble as the two presets', async () => {
+    // B's cached logits written out as a logits teacher's files: every source row (60,000 and 10,000); the rows past
+    // data.maxSamples are never read, so zeros stand in for them.
+    const pad = (z: Float32Array, rows: number) => { const out = new Float32Array(rows * C); out.set(z); return out; };
+    const trainFile = path.join(dir, 'b-train.npy');
+    const testFile = path.join(dir, 'b-test.npy');
+    fs.writeFileSync(trainFile, encodeNpy(pad(b.train, 60000), [60000, C]));
+    fs.writeFileSync(testFile, encodeNpy(pad(b.test, 10000), [10000, C]));
+    const run = await runEngine(config([teacherA, { logits: { train: trainFile, test: testFile }, weight: 3 }]));
+    assert.equal(run.finished.status, 'completed', run.finished.reason);
+    const s = readJson<Summary>(path.join(run.runDir, 'summary.json'))!;
+    const full = readJson<Summary>(path.join(logitsRun.runDir, 'summary.json'))!;
+    assert.deepEqual(s.teachers!.map((t) => [t.accuracy, t.klToTeacher, t.agreement]), full.teachers!.map((t) => [t.accuracy, t.klToTeacher, t.agreement]));
+    assert.deepEqual(s.teacher.confusion, full.teacher.confusion);
+    assert.equal(s.teachers![1].params, null, 'a logits teacher has no parameters');
+    assert.equal(s.teacher.params, null, 'nor, then, does the ensemble');
+  });
+
   it('a stop while the second teacher trains keeps its checkpoint (the first one\u2019s cache entry does not drop it); resume continues it', async () => {
     const stopCache = { runsDir: path.join(dir, 'runs'), cacheDir: path.join(dir, 'cache-stop') };
     const teachers = [teacherA, { ...teacherB, weight: 3 }];
