@@ -146,6 +146,10 @@ const ImagesData = Type.Object({
     skip: 'Leave the image out, with a warning that lists the skipped files.',
   }, md('What an unreadable or corrupt image does. Default: `"error"`.'))),
   memoryLimitMB: Type.Optional(Type.Integer({ minimum: 16, ...md('Refuse to decode when the decoded images would take more memory than this (MB). Default: 4096. Estimated before decoding from the image count and `inputShape`.') })),
+  unlabeled: Type.Optional(Type.Union([
+    Type.Object({ dir: PathString('A folder of images without classes: every PNG and JPEG in it and its subfolders, sorted by path. Subfolder names are ignored.') }, { additionalProperties: false, title: 'Image folder' }),
+    Type.Object({ manifest: PathString('A `.csv` (header `path`, a `label` column is ignored) or `.jsonl` (`{"path": …}` per line) listing the images; paths relative to the manifest\u2019s folder.') }, { additionalProperties: false, title: 'Manifest' }),
+  ], md(unlabeledNote))),
   ...dataCommon,
 }, { additionalProperties: false, title: 'Image folders' });
 
