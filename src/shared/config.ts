@@ -435,7 +435,7 @@ export const ConfigSchema = Type.Object({
     }, { default: 'auto', ...md('The compute backend.') }),
     threads: Type.Optional(Type.Integer({
       minimum: 1, maximum: MAX_THREADS,
-      ...keepUnderscores(`Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used.`),
+      ...keepUnderscores(`Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used. A dense-only model (\`mlp\`) trains on one thread whatever this says: threads gain only where weights are reused across a row, as in convolutions.`),
     })),
   }, { additionalProperties: false, default: {}, ...md('Engine settings.') }),
   output: Type.Object({
