@@ -347,7 +347,8 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
           const d = (parseJsonc(fs.readFileSync(configPath, 'utf8')) as { data?: Record<string, unknown> }).data;
           return d?.format === 'images' ? d : undefined;
         });
-        assert.deepEqual([data.train, data.test], [{ dir: 'pets/train' }, { dir: 'pets/test' }]);
+        const dirs = [data.train, data.test].map((s) => path.resolve(workspace.dir, (s as { dir: string }).dir));
+        assert.deepEqual(dirs, [path.join(root, 'train'), path.join(root, 'test')]);
         assert.match(fs.readFileSync(configPath, 'utf8'), /\/\/ End-to-end test experiment/, 'the edit dropped the config’s comment');
       } finally {
         // The steps after this one read the Fashion-MNIST config as the scenario left it.
