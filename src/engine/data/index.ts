@@ -136,7 +136,7 @@ async function loadImages(cfg: ImagesDataConfig, onProgress: Progress, options: 
   const shape = imageSampleShape(cfg, listing.train[0]);
   const entries = { train: listing.train.slice(0, keep.train), test: listing.test.slice(0, keep.test) };
   const transferEntries = transfer?.entries.slice(0, cfg.maxSamples?.unlabeled ?? Number.MAX_SAFE_INTEGER);
-  checkMemory(cfg, [entries.train.length, entries.test.length, transferEntries?.length ?? 0], shape);
+  checkMemory(cfg, [entries.train.length, entries.test.length, ...(transferEntries ? [transferEntries.length] : [])], shape);
   const splits: RawSplit[] = [];
   for (const split of ['train', 'test'] as const) {
     const role: FileRole = 'dir' in cfg[split] ? { file: (cfg[split] as { dir: string }).dir, field: `data.${split}.dir` } : { file: (cfg[split] as { manifest: string }).manifest, field: `data.${split}.manifest` };
