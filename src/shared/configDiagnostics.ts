@@ -84,15 +84,14 @@ export function referencedFilesRaw(value: unknown, dir: string): { path: (string
     const v = at(p);
     if (typeof v === 'string' && v.trim()) refs.push({ path: p, file: path.resolve(dir, v), what });
   };
-  for (const split of ['train', 'test'] as const) {
+  for (const split of ['train', 'test', 'unlabeled'] as const) {
     const s = at(['data', split]);
     if (s && typeof s === 'object') for (const key of Object.keys(s)) add(['data', split, key], `${split} data (${key})`);
   }
   const teachers = at(['teacher']);
   for (const t of Array.isArray(teachers) ? teachers.map((_, i) => ['teacher', i]) : [['teacher']]) {
     add([...t, 'model'], 'teacher model');
-    add([...t, 'logits', 'train'], 'teacher logits (train)');
-    add([...t, 'logits', 'test'], 'teacher logits (test)');
+    for (const split of ['train', 'test', 'unlabeled'] as const) add([...t, 'logits', split], `teacher logits (${split})`);
   }
   add(['student', 'model'], 'student model');
   return refs;

@@ -134,25 +134,23 @@ export function resolveConfigPaths(config: DistillConfig, baseDir: string): Dist
   const data = c.data as DataConfig;
   if (data.format === 'idx') {
     for (const s of [data.train, data.test]) Object.assign(s, { images: abs(s.images), labels: abs(s.labels) });
+    if (data.unlabeled) data.unlabeled.images = abs(data.unlabeled.images);
   } else if (data.format === 'csv') {
-    for (const s of [data.train, data.test]) s.path = abs(s.path);
+    for (const s of [data.train, data.test, ...(data.unlabeled ? [data.unlabeled] : [])]) s.path = abs(s.path);
   } else if (data.format === 'images') {
-    for (const s of [data.train, data.test]) {
+    for (const s of [data.train, data.test, ...(data.unlabeled ? [data.unlabeled] : [])]) {
       if ('dir' in s) s.dir = abs(s.dir);
       else s.manifest = abs(s.manifest);
     }
   } else {
     for (const s of [data.train, data.test]) Object.assign(s, { x: abs(s.x), y: abs(s.y) });
-  }
-  if ('unlabeled' in data && data.unlabeled) {
-    const u = data.unlabeled as Record<string, string>;
-    for (const key of Object.keys(u)) u[key] = abs(u[key]);
+    if (data.unlabeled) data.unlabeled.x = abs(data.unlabeled.x);
   }
   for (const t of Array.isArray(c.teacher) ? c.teacher : [c.teacher]) {
     if ('model' in t) t.model = abs(t.model);
     if ('logits' in t) {
-      const l = t.logits;
-      t.logits = { train: abs(l.train), test: abs(l.test), ...(l.unlabeled ? { unlabeled: abs(l.unlabeled) } : {}) };
+      const { train, test, unlabeled } = t.logits;
+      t.logits = { train: abs(train), test: abs(test), ...(unlabeled ? { unlabeled: abs(unlabeled) } : {}) };
     }
   }
   if ('model' in c.student) c.student.model = abs(c.student.model);
