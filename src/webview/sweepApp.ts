@@ -245,7 +245,7 @@ export class SweepApp {
           'span.sweep-baseline',
           { 'data-baseline': String(map.baseline.mean) },
           map.baselineCount > 1
-            ? `Scratch baselines: ${formatStats(map.baseline, metric)} overall; each cell is compared with its own trials' (see its tooltip).`
+            ? `Scratch baselines: ${formatStats(map.baseline, metric)} overall; each cell is compared with the scratch students of its own trials (student, seeds), shown in its tooltip.`
             : `Scratch baseline: ${formatObjective(map.baseline.mean, metric)} — cells show Δ against it by colour.`,
         ),
       );
@@ -266,8 +266,15 @@ export class SweepApp {
     const metric = d.objective.metric;
     const figures = map.facets.map((facet, fi) => {
       const table = h('table.sweep-heatmap', { role: 'grid', 'aria-label': `${d.objective.metric} over ${map.x.path}${map.y ? ` and ${map.y.path}` : ''}${facet.label ? `, ${facet.label}` : ''}`, 'data-facet': fi });
-      const corner = h('th.sweep-corner', { scope: 'col' }, map.y ? `${map.y.path} ↓ · ${map.x.path} →` : `${map.x.path} →`);
-      table.append(h('thead', {}, h('tr', {}, corner, ...map.x.labels.map((l) => h('th', { scope: 'col' }, l)))));
+      // The x axis's name over its values; the y axis's name in the corner, over its values.
+      table.append(
+        h(
+          'thead',
+          {},
+          h('tr', {}, h('td.sweep-corner'), h('th.sweep-axis-name', { scope: 'colgroup', colspan: map.x.labels.length }, `${map.x.path} →`)),
+          h('tr', {}, h('th.sweep-corner', { scope: 'col' }, map.y ? `${map.y.path} ↓` : ''), ...map.x.labels.map((l) => h('th', { scope: 'col' }, l))),
+        ),
+      );
       const body = h('tbody');
       facet.cells.forEach((row, yi) => {
         const tr = h('tr', {}, h('th', { scope: 'row' }, map.y ? map.y.labels[yi] : ''));
@@ -335,8 +342,9 @@ export class SweepApp {
     this.tooltip.hidden = false;
     const a = anchor.getBoundingClientRect();
     const r = this.root.getBoundingClientRect();
-    this.tooltip.style.left = `${a.left - r.left + a.width / 2}px`;
-    this.tooltip.style.top = `${a.bottom - r.top + 6}px`;
+    // Beside the cell, so that it hides no other cell of the row or column.
+    this.tooltip.style.left = `${a.right - r.left + 8}px`;
+    this.tooltip.style.top = `${a.top - r.top}px`;
   }
 
   private hideTooltip(): void {
