@@ -13,6 +13,7 @@ import { parse as parseJsonc } from 'jsonc-parser';
 import type { Frame } from 'playwright-core';
 import type { BackendSurveyEntry } from '../../src/shared/records';
 import { readRun, type RunSnapshot } from '../../src/shared/runDir';
+import { fashionMnistData } from '../fixtures/fashionMnist';
 import { createFashionWorkspace, writeFashionConfig, type FashionWorkspace } from './fashionWorkspace';
 import { REPO_ROOT, TIMEOUTS, VSCodeSession, extensionId, waitFor } from './harness';
 
@@ -395,6 +396,61 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       });
       assert.equal(await completedRows(), 1, 'the other run is still listed');
       await ui.screenshot('delete-run-deleted');
+    });
+  });
+
+  describe('sweep: a 2 × 1 grid from Start Sweep, the heatmap filling in', function () {
+    this.timeout(RUN_TIMEOUT + 60_000);
+
+    it('starts the sweep from the command with a progress notification, and the Sweep view fills its heatmap', async function () {
+      const ui = session();
+      // Inline base: a few rows and one epoch, the workspace's teacher file; T × α = [2, 4] × [0.7], one scratch baseline.
+      const sweepFile = 'ta.sweep.json';
+      fs.writeFileSync(path.join(workspace.dir, sweepFile), JSON.stringify({
+        name: 'e2e-ta',
+        base: {
+          name: 'e2e-sweep-base',
+          seed: 3,
+          data: { ...fashionMnistData({ train: 600, test: 200 }), validationSplit: 0.1 },
+          teacher: { model: workspace.teacherModel },
+          student: { preset: 'mlp', hidden: [16] },
+          training: { epochs: 1, batchSize: 32, learningRate: 0.003 },
+          evaluation: { probeSize: 8, latency: false },
+          engine: { backend: 'wasm' },
+        },
+        grid: { 'distillation.temperature': [2, 4], 'distillation.alpha': [0.7] },
+        concurrency: 2,
+      }, null, 2));
+      await ui.openFile(sweepFile);
+      await ui.clearNotifications();
+      await ui.runCommand('Distill: Start Sweep');
+      await ui.waitForNotification(/Distill sweep: ta|\d of 3 trials/, RUN_TIMEOUT);
+      const view = await ui.waitForWebview('table.sweep-heatmap', RUN_TIMEOUT);
+      const values = () => view.locator('table.sweep-heatmap td.sweep-cell .sweep-value').allTextContents();
+      await waitFor('both cells of the heatmap to show an accuracy', async () => ((await values()).filter((v) => /^\d+\.\d\d%$/.test(v)).length === 2 ? true : undefined), {
+        timeoutMs: RUN_TIMEOUT,
+        lastSeen: async () => `cells [${(await values()).join(' | ')}]`,
+      });
+      assert.deepEqual(await view.locator('table.sweep-heatmap thead th').allTextContents(), ['distillation.temperature →', 'distillation.alpha ↓', '2', '4']);
+      // The scratch baseline finished and is in the legend; cells are coloured relative to it.
+      await waitFor('the scratch baseline in the legend', async () => (/^Scratch baseline: \d+\.\d\d%/.test((await view.locator('.sweep-baseline').textContent()) ?? '') ? true : undefined), { timeoutMs: RUN_TIMEOUT });
+      assert.equal(await view.locator('table.sweep-heatmap td.sweep-cell[data-tone]').count(), 2);
+      await ui.waitForNotification(/sweep "ta" completed: 3 trials/, RUN_TIMEOUT);
+      await waitFor('the sweep to show as completed', async () => ((await view.locator('.sweep-header .status').textContent()) === 'completed' ? true : undefined));
+      assert.equal(await view.locator('tr.sweep-trial').count(), 3, 'two trials and one scratch baseline in the table');
+      await ui.screenshot('sweep-view');
+
+      // The Runs view groups the trials under the sweep, with its status and best objective.
+      await ui.openViewContainer('Distill');
+      await ui.waitForTreeItem('Runs', /^e2e-ta.*completed · 3\/3 trials · best \d+\.\d\d%/, RUN_TIMEOUT);
+      await ui.screenshot('runs-view-sweep');
+
+      // A cell opens that trial's run dashboard.
+      await view.locator('table.sweep-heatmap td.sweep-cell[data-x="1"]').click();
+      await ui.waitForWebview('nav.tabs button.tab[data-tab="curves"]');
+      await ui.screenshot('sweep-trial-dashboard');
+      const results = fs.readFileSync(path.join(workspace.dir, 'sweeps', fs.readdirSync(path.join(workspace.dir, 'sweeps'))[0], 'results.jsonl'), 'utf8').trim().split('\n');
+      assert.equal(results.length, 3, 'results.jsonl has one line per trial and baseline');
     });
   });
 
