@@ -29,7 +29,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const sweepFiles = new SweepLocator();
   const runsView = new RunsTreeProvider(() => configs.runsDirectories(), () => sweepFiles.sweepsDirectories());
   // Run folders and caches hold models too (every run saves its student); they show under the run, not here.
-  const catalog = new ModelCatalog(() => configs.runsDirectories());
+  // Sweep folders hold their trials' runs, so the same goes for them.
+  const catalog = new ModelCatalog(async () => [...(await configs.runsDirectories()), ...(await sweepFiles.sweepsDirectories())]);
   const modelsView = new ModelsTreeProvider(configs, catalog);
   const runs = new RunController(vscode.Uri.joinPath(context.extensionUri, 'dist', 'engine.js').fsPath, log, diagnostics, {
     onRunsChanged: () => void runsView.rewatch(),

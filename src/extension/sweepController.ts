@@ -14,7 +14,9 @@ import { isProcessAlive } from '../shared/runDir';
 import { readSweepState } from '../shared/sweepDir';
 import type { SweepEvent } from '../sweep/coordinator';
 import type { ConfigDiagnostics } from './diagnostics';
+import { formatObjective } from '../shared/sweepView';
 import { readSettings } from './settings';
+import { formatParams } from './sweepText';
 import { SweepProcess, SweepProgressModel, sweepProgressText, type SweepExit } from './sweepProcess';
 import { requireTrust } from './trust';
 
@@ -206,21 +208,25 @@ export class SweepController implements vscode.Disposable {
     const v = active.progress.view();
     const views = active.dir ? [view] : [];
     let choice: string | undefined;
-    const best = state?.best ? ` Best: ${Object.entries(state.best.params).map(([k, val]) => `${k} = ${JSON.stringify(val)}`).join(', ')} (${state.sweep.objective.metric} ${state.best.mean.toFixed(4)} ± ${state.best.std.toFixed(4)}).` : '';
+    // Named as the sweep file names it (the notification's title used the file name until the sweep said).
+    const name = state?.name ?? active.title;
+    const best = state?.best
+      ? ` Best: ${formatParams(state.best.params)}: ${state.sweep.objective.metric} ${formatObjective(state.best.mean, state.sweep.objective.metric)}${state.best.n > 1 ? ` (mean of ${state.best.n})` : ''}.`
+      : '';
     if (exit.spawnError) {
       choice = await vscode.window.showErrorMessage(`Distill: the sweep could not start: ${exit.spawnError.message}. Check the setting "distill.engine.nodePath" (empty uses VS Code's own Node).`, openLog);
     } else if (exit.code === 0) {
-      choice = await vscode.window.showInformationMessage(`Distill: sweep "${active.title}" completed: ${v.total} trials.${best}`, ...views);
+      choice = await vscode.window.showInformationMessage(`Distill: sweep "${name}" completed: ${v.total} trials.${best}`, ...views);
     } else if (exit.code === 1 && state) {
-      choice = await vscode.window.showWarningMessage(`Distill: sweep "${active.title}" finished, but ${v.failed || 'some'} trial${v.failed === 1 ? '' : 's'} failed (see results.jsonl and the log).${best}`, ...views, openLog);
+      choice = await vscode.window.showWarningMessage(`Distill: sweep "${name}" finished, but ${v.failed || 'some'} trial${v.failed === 1 ? '' : 's'} failed (see results.jsonl and the log).${best}`, ...views, openLog);
     } else if (exit.code === 130 || (exit.stopRequested && !exit.killedAfterTimeout)) {
-      choice = await vscode.window.showInformationMessage(`Distill: sweep "${active.title}" stopped with ${v.done} of ${v.total} trials done; running trials wrote checkpoints. Start Sweep continues it.`, resume, ...views);
+      choice = await vscode.window.showInformationMessage(`Distill: sweep "${name}" stopped with ${v.done} of ${v.total} trials done; running trials wrote checkpoints. Start Sweep continues it.`, resume, ...views);
     } else if (exit.killedAfterTimeout) {
-      choice = await vscode.window.showWarningMessage(`Distill: sweep "${active.title}" did not stop within ${SWEEP_STOP_GRACE_MS / 1000} s and was killed; its trials checkpoint on their own. Start Sweep continues it.`, resume, openLog);
+      choice = await vscode.window.showWarningMessage(`Distill: sweep "${name}" did not stop within ${SWEEP_STOP_GRACE_MS / 1000} s and was killed; its trials checkpoint on their own. Start Sweep continues it.`, resume, openLog);
     } else {
       // Exit 2: a bad sweep file or option; the CLI's message says which field and how to fix it.
       const message = exit.stderrTail.filter((l) => l.trim()).slice(-3).join(' ') || `exit code ${exit.code}${exit.signal ? `, signal ${exit.signal}` : ''}`;
-      choice = await vscode.window.showErrorMessage(`Distill: sweep "${active.title}" failed: ${message}`, openLog, ...views);
+      choice = await vscode.window.showErrorMessage(`Distill: sweep "${name}" failed: ${message}`, openLog, ...views);
     }
     if (choice === openLog) this.log.show();
     if (choice === view && active.dir) this.events.onSweepDir(active.dir);

@@ -207,7 +207,7 @@ export class SweepApp {
     p.reason.hidden = !d.reason;
     setText(p.sweepId, d.sweepId);
     const goal = d.objective.goal === 'max' ? 'higher is better' : 'lower is better';
-    setText(p.objective, `Objective: ${d.objective.metric} (${goal}). Each cell is the mean over its ${d.repeats > 1 ? `${d.repeats} repeats (seeds)` : 'trial'}; hover or focus a cell for mean ± std, Enter or click opens its best trial.`);
+    setText(p.objective, `Objective: ${d.objective.metric} (${goal}). ${d.repeats > 1 ? `Each cell is the mean over its ${d.repeats} repeats (seeds); hover or focus a cell for mean ± std.` : 'Hover or focus a cell for its numbers.'} Enter or click opens the cell's ${d.repeats > 1 ? 'best ' : ''}trial.`);
     const best = this.header.querySelector<HTMLButtonElement>('button[data-file="best"]');
     if (best) best.disabled = !d.trials.some((t) => t.kind === 'trial' && t.status === 'completed');
   }

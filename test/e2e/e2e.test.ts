@@ -435,14 +435,19 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       // The scratch baseline finished and is in the legend; cells are coloured relative to it.
       await waitFor('the scratch baseline in the legend', async () => (/^Scratch baseline: \d+\.\d\d%/.test((await view.locator('.sweep-baseline').textContent()) ?? '') ? true : undefined), { timeoutMs: RUN_TIMEOUT });
       assert.equal(await view.locator('table.sweep-heatmap td.sweep-cell[data-tone]').count(), 2);
-      await ui.waitForNotification(/sweep "ta" completed: 3 trials/, RUN_TIMEOUT);
+      await ui.waitForNotification(/sweep "e2e-ta" completed: 3 trials\. Best: temperature [24], alpha 0\.7: student\.accuracy \d+\.\d\d%/, RUN_TIMEOUT);
       await waitFor('the sweep to show as completed', async () => ((await view.locator('.sweep-header .status').textContent()) === 'completed' ? true : undefined));
       assert.equal(await view.locator('tr.sweep-trial').count(), 3, 'two trials and one scratch baseline in the table');
       await ui.screenshot('sweep-view');
 
       // The Runs view groups the trials under the sweep, with its status and best objective.
       await ui.openViewContainer('Distill');
-      await ui.waitForTreeItem('Runs', /^e2e-ta.*completed · 3\/3 trials · best \d+\.\d\d%/, RUN_TIMEOUT);
+      const sweepRow = await ui.waitForTreeItem('Runs', /^e2e-ta.*completed · 3\/3 trials · best \d+\.\d\d%/, RUN_TIMEOUT);
+      // Opening the node shows its Sweep view (already open: revealed); expanding it lists the trials' runs.
+      await sweepRow.click();
+      await ui.page.keyboard.press('ArrowRight');
+      await ui.waitForTreeItem('Runs', /p00-r0.*temperature 2, alpha 0\.7 · seed 3 · \d+\.\d\d%/);
+      await ui.waitForTreeItem('Runs', /b00.*scratch · seed 3 · \d+\.\d\d%/);
       await ui.screenshot('runs-view-sweep');
 
       // A cell opens that trial's run dashboard.
