@@ -445,7 +445,9 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       const sweepRow = await ui.waitForTreeItem('Runs', /^e2e-ta.*completed · 3\/3 trials · best \d+\.\d\d%/, RUN_TIMEOUT);
       // Opening the node shows its Sweep view (already open: revealed); expanding it lists the trials' runs.
       await sweepRow.click();
-      await ui.page.keyboard.press('ArrowRight');
+      await ui.waitForWebview('table.sweep-heatmap');
+      // The click moved the focus to the Sweep view; the twistie expands the node.
+      await sweepRow.locator('.monaco-tl-twistie').click();
       await ui.waitForTreeItem('Runs', /p00-r0.*temperature 2, alpha 0\.7 · seed 3 · \d+\.\d\d%/);
       await ui.waitForTreeItem('Runs', /b00.*scratch · seed 3 · \d+\.\d\d%/);
       await ui.screenshot('runs-view-sweep');
