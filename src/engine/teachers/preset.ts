@@ -24,6 +24,8 @@ const sha256 = (...parts: string[]) => parts.reduce((h, p) => h.update(p).update
 export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const { config, dataset } = ctx;
   const teacher = config.teacher as Extract<DistillConfig['teacher'], { preset: string }>;
+  // Not keyed by the thread count, which changes the trained weights by rounding only: a sweep prepares its teacher
+  // once, in a process that may have more threads than each trial's.
   const key = sha256(JSON.stringify(teacher), String(config.seed), dataset.fingerprint.train, String(ctx.trainRows.count));
   const dir = path.join(config.output.cacheDir, 'teachers', key.slice(0, 24));
   const file = path.join(dir, 'model.json');
@@ -57,6 +59,7 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
       settings,
       seed: config.seed + 1,
       start,
+      threads: ctx.threads,
       onSteps: (records, progress) => ctx.teacherSteps(records, progress),
       onEpochEnd: async (epoch, stats, position) => {
         await ctx.teacherEpoch(model, epoch, stats, (Date.now() - epochStart) / 1000);
