@@ -7,6 +7,7 @@
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { MAX_THREADS } from '../shared/config';
 import type { EngineToHost, HostToEngine, Progress } from '../shared/protocol';
 
 export type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -83,9 +84,10 @@ export function startEngineTask(enginePath: string, message: HostToEngine, hooks
 
 /**
  * Threads for each of `concurrency` engine processes sharing `cores`: the cores divided among them, at least one. A
- * multi-threaded backend (the wasm backend reads `DISTILL_THREADS`) then never runs more threads than cores.
+ * multi-threaded backend (engine.threads unset reads `DISTILL_THREADS`) then never runs more threads than cores, and never
+ * more than engine.threads allows (MAX_THREADS).
  */
-export const threadsPerProcess = (cores: number, concurrency: number): number => Math.max(1, Math.floor(cores / Math.max(1, concurrency)));
+export const threadsPerProcess = (cores: number, concurrency: number): number => Math.min(MAX_THREADS, Math.max(1, Math.floor(cores / Math.max(1, concurrency))));
 
 /** How far a trial is, 0–1, from the engine's progress (one student per trial run). */
 export function progressFraction(p: Progress): number | undefined {

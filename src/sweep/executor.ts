@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { DistillConfig } from '../shared/config';
+import { THREADS_ENV, type DistillConfig } from '../shared/config';
 import type { Summary } from '../shared/records';
 import { readJson, readRun, RUN_FILES } from '../shared/runDir';
 import { defaultEnginePath, progressFraction, startEngineTask, threadsPerProcess, type EngineTask } from './engineTask';
@@ -71,7 +71,7 @@ export class LocalExecutor implements Executor {
     cores = os.availableParallelism(),
   ) {
     this.description = `local (${concurrency} process${concurrency === 1 ? '' : 'es'})`;
-    this.childEnv = { DISTILL_THREADS: String(threadsPerProcess(cores, concurrency)) };
+    this.childEnv = { [THREADS_ENV]: String(threadsPerProcess(cores, concurrency)) };
   }
 
   async prepareTeacher(config: DistillConfig): Promise<TeacherOutcome | undefined> {

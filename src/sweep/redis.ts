@@ -21,7 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
-import type { DistillConfig } from '../shared/config';
+import { THREADS_ENV, type DistillConfig } from '../shared/config';
 import { referencedFiles } from '../shared/configDiagnostics';
 import { errorMessage } from '../shared/errors';
 import type { Summary } from '../shared/records';
@@ -284,7 +284,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ close(): Promise
         },
         () => false,
         // As the local executor: the worker's cores divided among its trials at once.
-        { DISTILL_THREADS: String(threadsPerProcess(os.availableParallelism(), opts.concurrency)) },
+        { [THREADS_ENV]: String(threadsPerProcess(os.availableParallelism(), opts.concurrency)) },
       );
       if (closing) {
         // This worker is leaving: the trial stays active, its lock lapses, and another worker resumes it.

@@ -1,8 +1,9 @@
-// Each engine child of a local sweep gets DISTILL_THREADS = max(1, floor(cores / concurrency)) in its environment.
+// Each engine child of a local sweep gets DISTILL_THREADS = max(1, floor(cores / concurrency)), at most MAX_THREADS.
 // The child here is a stand-in engine script (not our engine) that reports the variable it was started with.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { MAX_THREADS } from '../../src/shared/config';
 import { threadsPerProcess } from '../../src/sweep/engineTask';
 import { LocalExecutor } from '../../src/sweep/executor';
 import { removeTempDir, tempDir } from '../support/tempDirs';
@@ -15,6 +16,8 @@ describe('sweep engine threads', () => {
     assert.equal(threadsPerProcess(2, 8), 1);
     assert.equal(threadsPerProcess(1, 1), 1);
     assert.equal(threadsPerProcess(8, 0), 8);
+    // Never more than engine.threads accepts, or the engine would refuse the variable.
+    assert.equal(threadsPerProcess(256, 1), MAX_THREADS);
   });
 
   let dir: string;
