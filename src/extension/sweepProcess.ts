@@ -5,9 +5,10 @@
  * checkpoints, and running the sweep again resumes it. If the host goes away, the CLI sees its channel close and
  * stops the same way. No vscode import, so unit tests drive it against the real CLI.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as readline from 'node:readline';
 import type { SweepEvent } from '../sweep/coordinator';
+import { forkNodeProgram, killAfterGrace } from './engineClient';
 
 export interface SweepExit {
   code: number | null;
@@ -72,13 +73,7 @@ export class SweepProcess {
   }
 
   static start(options: SweepProcessOptions): SweepProcess {
-    const child = fork(options.cliPath, ['sweep', options.file, '--json', ...(options.args ?? [])], {
-      silent: true,
-      execPath: options.nodePath || process.execPath,
-      env: { ...process.env, ...options.env, ELECTRON_RUN_AS_NODE: '1' },
-      execArgv: [],
-    });
-    return new SweepProcess(child, options);
+    return new SweepProcess(forkNodeProgram(options.cliPath, ['sweep', options.file, '--json', ...(options.args ?? [])], options), options);
   }
 
   get pid(): number | undefined {
@@ -106,14 +101,7 @@ export class SweepProcess {
       sent = false;
     }
     if (!sent) this.child.kill('SIGINT');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
-    const outcome = await Promise.race([this.exited, timeout]);
-    clearTimeout(timer);
-    if (outcome === 'timeout' && !this.hasExited) {
-      this.killedAfterTimeout = true;
-      this.child.kill('SIGKILL');
-    }
+    if (await killAfterGrace(this.child, this.exited, graceMs)) this.killedAfterTimeout = true;
     return this.exited;
   }
 }

@@ -4,8 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parse as parseJsonc } from 'jsonc-parser';
-import { SEARCH_EXCLUDE } from './configs';
+import { outputDirectories, SEARCH_EXCLUDE } from './configs';
 
 export const SWEEP_GLOB = '**/*.sweep.json';
 export const SWEEP_SUFFIX = '.sweep.json';
@@ -54,19 +53,7 @@ export class SweepLocator implements vscode.Disposable {
 
   /** Every sweep file's sweeps directory; a file that does not parse still counts with the default. */
   async sweepsDirectories(): Promise<string[]> {
-    const dirs = new Set<string>();
-    for (const uri of await this.list()) {
-      let sweepsDir = 'sweeps';
-      try {
-        const value: unknown = parseJsonc(Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8'));
-        const configured = (value as { output?: { sweepsDir?: unknown } } | undefined)?.output?.sweepsDir;
-        if (typeof configured === 'string' && configured) sweepsDir = configured;
-      } catch {
-        // An unreadable sweep file still gets the default folder.
-      }
-      dirs.add(path.resolve(path.dirname(uri.fsPath), sweepsDir));
-    }
-    return [...dirs];
+    return outputDirectories(await this.list(), 'sweepsDir', 'sweeps');
   }
 
   dispose(): void {
