@@ -102,6 +102,28 @@ interface PickedModels {
   student?: { model?: string };
 }
 
+/** The sweep the sweep step starts, written with the workspace (before VS Code opens it, so Quick Open indexes it):
+ *  an inline base of a few rows and one epoch with the workspace's teacher file; T × α = [2, 4] × [0.7], one scratch
+ *  baseline. */
+const SWEEP_FILE = 'ta.sweep.json';
+function writeSweepFile(workspace: FashionWorkspace): void {
+  fs.writeFileSync(path.join(workspace.dir, SWEEP_FILE), JSON.stringify({
+    name: 'e2e-ta',
+    base: {
+      name: 'e2e-sweep-base',
+      seed: 3,
+      data: { ...fashionMnistData({ train: 600, test: 200 }), validationSplit: 0.1 },
+      teacher: { model: workspace.teacherModel },
+      student: { preset: 'mlp', hidden: [16] },
+      training: { epochs: 1, batchSize: 32, learningRate: 0.003 },
+      evaluation: { probeSize: 8, latency: false },
+      engine: { backend: 'wasm' },
+    },
+    grid: { 'distillation.temperature': [2, 4], 'distillation.alpha': [0.7] },
+    concurrency: 2,
+  }, null, 2));
+}
+
 describe('Distill in a real VS Code (code-server + Chromium)', function () {
   let vscode: VSCodeSession | undefined;
   let workspace: FashionWorkspace;
@@ -115,6 +137,7 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
     const dir = path.join(scratch, 'fashion-kd');
     fs.mkdirSync(dir);
     workspace = await createFashionWorkspace(dir);
+    writeSweepFile(workspace);
     vscode = await VSCodeSession.launch({ workspace: dir });
   });
 
@@ -404,24 +427,7 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
 
     it('starts the sweep from the command with a progress notification, and the Sweep view fills its heatmap', async function () {
       const ui = session();
-      // Inline base: a few rows and one epoch, the workspace's teacher file; T × α = [2, 4] × [0.7], one scratch baseline.
-      const sweepFile = 'ta.sweep.json';
-      fs.writeFileSync(path.join(workspace.dir, sweepFile), JSON.stringify({
-        name: 'e2e-ta',
-        base: {
-          name: 'e2e-sweep-base',
-          seed: 3,
-          data: { ...fashionMnistData({ train: 600, test: 200 }), validationSplit: 0.1 },
-          teacher: { model: workspace.teacherModel },
-          student: { preset: 'mlp', hidden: [16] },
-          training: { epochs: 1, batchSize: 32, learningRate: 0.003 },
-          evaluation: { probeSize: 8, latency: false },
-          engine: { backend: 'wasm' },
-        },
-        grid: { 'distillation.temperature': [2, 4], 'distillation.alpha': [0.7] },
-        concurrency: 2,
-      }, null, 2));
-      await ui.openFile(sweepFile);
+      await ui.openFile(SWEEP_FILE);
       await ui.clearNotifications();
       await ui.runCommand('Distill: Start Sweep');
       await ui.waitForNotification(/Distill sweep: ta|\d of 3 trials/, RUN_TIMEOUT);
