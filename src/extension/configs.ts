@@ -15,6 +15,26 @@ export const SEARCH_EXCLUDE = '{**/node_modules/**,**/.git/**,**/.distill-cache/
 
 export const isConfigDocument = (doc: vscode.TextDocument): boolean => doc.uri.scheme === 'file' && doc.fileName.endsWith(CONFIG_SUFFIX);
 
+/**
+ * `output.<field>` of each file (a config's runsDir, a sweep file's sweepsDir), absolute from the file's folder, or
+ * `fallback` beside it; a file that does not parse still counts with the fallback. Distinct, in the files' order.
+ */
+export async function outputDirectories(files: readonly vscode.Uri[], field: string, fallback: string): Promise<string[]> {
+  const dirs = new Set<string>();
+  for (const uri of files) {
+    let dir = fallback;
+    try {
+      const value: unknown = parseJsonc(Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8'));
+      const configured = (value as { output?: Record<string, unknown> } | undefined)?.output?.[field];
+      if (typeof configured === 'string' && configured) dir = configured;
+    } catch {
+      // An unreadable file still gets the default folder.
+    }
+    dirs.add(path.resolve(path.dirname(uri.fsPath), dir));
+  }
+  return [...dirs];
+}
+
 export class ConfigLocator implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when the set of configs, the active one, or a config's content changes. */
@@ -91,19 +111,7 @@ export class ConfigLocator implements vscode.Disposable {
   async runsDirectories(): Promise<string[]> {
     const override = readSettings().runsDirectory;
     if (override) return [override];
-    const dirs = new Set<string>();
-    for (const uri of await this.list()) {
-      let runsDir = 'runs';
-      try {
-        const value: unknown = parseJsonc(Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8'));
-        const configured = (value as { output?: { runsDir?: unknown } } | undefined)?.output?.runsDir;
-        if (typeof configured === 'string' && configured) runsDir = configured;
-      } catch {
-        // An unreadable config still gets the default runs directory.
-      }
-      dirs.add(path.resolve(path.dirname(uri.fsPath), runsDir));
-    }
-    return [...dirs];
+    return outputDirectories(await this.list(), 'runsDir', 'runs');
   }
 
   dispose(): void {

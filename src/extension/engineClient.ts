@@ -31,6 +31,31 @@ export interface EngineProcessOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * One of our Node programs (dist/engine.js, dist/cli.js) as a child with IPC and piped output: on the configured
+ * Node, else this process's own run as plain Node (VS Code's is Electron).
+ */
+export function forkNodeProgram(script: string, args: string[], options: { nodePath?: string; env?: NodeJS.ProcessEnv }): ChildProcess {
+  return fork(script, args, {
+    silent: true,
+    execPath: options.nodePath || process.execPath,
+    env: { ...process.env, ...options.env, ELECTRON_RUN_AS_NODE: '1' },
+    // A Node program of ours; do not hand it the extension host's inspector or loader flags.
+    execArgv: [],
+  });
+}
+
+/** Waits up to `graceMs` for `exited`; then SIGKILLs the child. True when it had to. */
+export async function killAfterGrace(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+  const outcome = await Promise.race([exited, timeout]);
+  clearTimeout(timer);
+  if (outcome !== 'timeout' || child.exitCode !== null || child.signalCode !== null) return false;
+  child.kill('SIGKILL');
+  return true;
+}
+
 /** Lines of stderr kept for crash reports. */
 const STDERR_TAIL = 20;
 
@@ -76,14 +101,7 @@ export class EngineProcess {
   }
 
   static fork(options: EngineProcessOptions): EngineProcess {
-    const child = fork(options.enginePath, [], {
-      silent: true,
-      execPath: options.nodePath || process.execPath,
-      env: { ...process.env, ...options.env, ELECTRON_RUN_AS_NODE: '1' },
-      // The engine is a Node program; do not hand it the extension host's inspector or loader flags.
-      execArgv: [],
-    });
-    return new EngineProcess(child, options);
+    return new EngineProcess(forkNodeProgram(options.enginePath, [], options), options);
   }
 
   get pid(): number | undefined {
@@ -126,14 +144,7 @@ export class EngineProcess {
     if (this.hasExited) return this.exited;
     this.stopRequested = true;
     if (!this.send({ type: 'stop' })) this.child.kill('SIGKILL');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
-    const outcome = await Promise.race([this.exited, timeout]);
-    clearTimeout(timer);
-    if (outcome === 'timeout' && !this.hasExited) {
-      this.killedAfterTimeout = true;
-      this.child.kill('SIGKILL');
-    }
+    if (await killAfterGrace(this.child, this.exited, graceMs)) this.killedAfterTimeout = true;
     return this.exited;
   }
 

@@ -195,13 +195,16 @@ export function planSweep(raw: unknown, file: string, options: { sweepsDir?: str
       let b = byKey.get(key);
       if (!b) {
         const id = `b${String(byKey.size).padStart(2, '0')}`;
+        // A scratch student is the reference for distillation, not for compression: its config keeps no
+        // `compress` stages (they would prune and quantize a model nobody ranks), and its params no compress axes.
+        const { compress: _compress, ...trained } = structuredClone(t.config);
         const config: DistillConfig = {
-          ...structuredClone(t.config),
+          ...trained,
           name: `${sweep.name}-${id}`,
           distillation: { temperature: 1, alpha: 0, divergence: 'forward-kl', schedule: { type: 'constant' } },
           compare: { baseline: false },
         };
-        const params = Object.fromEntries(Object.entries(t.params).filter(([k]) => !k.startsWith('distillation')));
+        const params = Object.fromEntries(Object.entries(t.params).filter(([k]) => !/^(distillation|compress)(\.|$)/.test(k)));
         b = { id, kind: 'baseline', point: -1, repeat: t.repeat, params, seed: t.seed, config };
         byKey.set(key, b);
         baselines.push(b);

@@ -60,6 +60,8 @@ export function sweepTable(state: SweepState, results: readonly TrialResult[]): 
   ].join('\n');
 }
 
+const JSON_PROGRESS_MS = 1000;
+
 /** Progress over trials: finished ones plus the running ones' fractions; the ETA from this session's pace. */
 class SweepProgress {
   private bar?: SingleBar;
@@ -72,9 +74,18 @@ class SweepProgress {
 
   constructor(private readonly json: boolean) {}
 
+  /** When each trial's progress was last printed as JSON. */
+  private lastJsonProgress = new Map<string, number>();
+
   handle = (e: SweepEvent): void => {
     if (this.json) {
-      if (e.type !== 'trialProgress') process.stdout.write(JSON.stringify(e) + '\n');
+      // Progress at most once a second per trial: enough for a progress bar with an ETA (the extension's).
+      if (e.type === 'trialProgress') {
+        const last = this.lastJsonProgress.get(e.id) ?? 0;
+        if (Date.now() - last < JSON_PROGRESS_MS) return;
+        this.lastJsonProgress.set(e.id, Date.now());
+      }
+      process.stdout.write(JSON.stringify(e) + '\n');
       return;
     }
     switch (e.type) {
@@ -164,6 +175,18 @@ export async function runSweepCommand(file: string, opts: SweepCliOptions, makeQ
     } else process.exit(130);
   };
   process.on('SIGINT', onSigint);
+  // Started with an IPC channel (by the extension): `{ type: 'stop' }` is its Ctrl-C, and a parent that goes away
+  // stops the sweep the same way (every trial checkpoints), so nothing runs on unwatched.
+  const onMessage = (m: unknown) => {
+    if ((m as { type?: unknown } | null)?.type === 'stop' && interrupts === 0) onSigint();
+  };
+  const onDisconnect = () => {
+    if (interrupts === 0) onSigint();
+  };
+  if (process.send) {
+    process.on('message', onMessage);
+    process.on('disconnect', onDisconnect);
+  }
   try {
     const { dir, state, results } = await coordinator.run();
     progress.stop();
@@ -177,6 +200,10 @@ export async function runSweepCommand(file: string, opts: SweepCliOptions, makeQ
   } finally {
     progress.stop();
     process.off('SIGINT', onSigint);
+    process.off('message', onMessage);
+    process.off('disconnect', onDisconnect);
+    // The channel must not keep this process alive once the sweep is over.
+    process.channel?.unref();
     await executor.close();
   }
 }

@@ -7,6 +7,7 @@
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { MAX_THREADS } from '../shared/config';
 import type { EngineToHost, HostToEngine, Progress } from '../shared/protocol';
 
 export type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -15,6 +16,8 @@ export interface EngineTaskHooks {
   onMessage?(m: EngineToHost): void;
   /** stderr lines of the child (tfjs warnings, crashes). */
   onStderr?(line: string): void;
+  /** Added to the child's environment (e.g. `DISTILL_THREADS`). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface EngineTask {
@@ -33,7 +36,7 @@ export function defaultEnginePath(): string {
 }
 
 export function startEngineTask(enginePath: string, message: HostToEngine, hooks: EngineTaskHooks = {}): EngineTask {
-  const child = fork(enginePath, [], { silent: true, detached: true, execArgv: [], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+  const child = fork(enginePath, [], { silent: true, detached: true, execArgv: [], env: { ...process.env, ...hooks.env, ELECTRON_RUN_AS_NODE: '1' } });
   let finished: Finished | undefined;
   let teacher: Extract<EngineToHost, { type: 'teacherReady' }> | undefined;
   const stderr: string[] = [];
@@ -78,6 +81,13 @@ export function startEngineTask(enginePath: string, message: HostToEngine, hooks
     },
   };
 }
+
+/**
+ * Threads for each of `concurrency` engine processes sharing `cores`: the cores divided among them, at least one. A
+ * multi-threaded backend (engine.threads unset reads `DISTILL_THREADS`) then never runs more threads than cores, and never
+ * more than engine.threads allows (MAX_THREADS).
+ */
+export const threadsPerProcess = (cores: number, concurrency: number): number => Math.min(MAX_THREADS, Math.max(1, Math.floor(cores / Math.max(1, concurrency))));
 
 /** How far a trial is, 0–1, from the engine's progress (one student per trial run). */
 export function progressFraction(p: Progress): number | undefined {

@@ -6,10 +6,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { DistillConfig } from '../shared/config';
+import { THREADS_ENV, type DistillConfig } from '../shared/config';
 import type { Summary } from '../shared/records';
 import { readJson, readRun, RUN_FILES } from '../shared/runDir';
-import { defaultEnginePath, progressFraction, startEngineTask, type EngineTask } from './engineTask';
+import { defaultEnginePath, progressFraction, startEngineTask, threadsPerProcess, type EngineTask } from './engineTask';
 
 export interface TrialTask {
   sweepId: string;
@@ -54,27 +54,35 @@ export function trialStart(runDir: string): 'completed' | 'resume' | 'start' {
   return fs.existsSync(path.join(runDir, RUN_FILES.checkpoints)) ? 'resume' : 'start';
 }
 
-/** Runs each task in an engine child process on this machine. */
+/**
+ * Runs each task in an engine child process on this machine. Each child gets `DISTILL_THREADS` = the cores divided
+ * by the concurrency (at least 1), so that `concurrency` multi-threaded engines do not oversubscribe the cores.
+ */
 export class LocalExecutor implements Executor {
   private readonly running = new Set<EngineTask>();
   private stopped = false;
   readonly description: string;
+  /** What every engine child of this executor gets in its environment. */
+  readonly childEnv: NodeJS.ProcessEnv;
 
   constructor(
     readonly concurrency: number,
     private readonly enginePath = defaultEnginePath(),
+    cores = os.availableParallelism(),
   ) {
     this.description = `local (${concurrency} process${concurrency === 1 ? '' : 'es'})`;
+    this.childEnv = { [THREADS_ENV]: String(threadsPerProcess(cores, concurrency)) };
   }
 
   async prepareTeacher(config: DistillConfig): Promise<TeacherOutcome | undefined> {
+    // The teacher is prepared alone, before any trial: it may use every core.
     const { finished, teacher } = await this.track(startEngineTask(this.enginePath, { type: 'teacher', config }));
     if (finished.status === 'failed') throw new Error(finished.reason ?? 'the teacher could not be prepared');
     return teacher && { modelFile: teacher.modelFile, source: teacher.source };
   }
 
   async runTrial(task: TrialTask, onProgress: (fraction: number) => void, onLog?: (line: string) => void): Promise<TrialOutcome> {
-    return runTrialHere(task, this.enginePath, onProgress, onLog, (t) => this.track(t), () => this.stopped);
+    return runTrialHere(task, this.enginePath, onProgress, onLog, (t) => this.track(t), () => this.stopped, this.childEnv);
   }
 
   private async track<T>(task: EngineTask & { done: Promise<T> }): Promise<T> {
@@ -105,6 +113,7 @@ export async function runTrialHere(
   onLog: ((line: string) => void) | undefined,
   track: <T>(t: EngineTask & { done: Promise<T> }) => Promise<T>,
   isStopped: () => boolean,
+  env?: NodeJS.ProcessEnv,
 ): Promise<TrialOutcome> {
   const host = os.hostname();
   const how = trialStart(task.runDir);
@@ -113,6 +122,7 @@ export async function runTrialHere(
   if (how === 'start') fs.rmSync(task.runDir, { recursive: true, force: true });
   const message = how === 'resume' ? ({ type: 'resume', runDir: task.runDir } as const) : ({ type: 'start', config: task.config, runDir: task.runDir } as const);
   const engine = startEngineTask(enginePath, message, {
+    env,
     onMessage: (m) => {
       if (m.type === 'steps' || m.type === 'epoch') {
         const f = progressFraction(m.progress);

@@ -21,14 +21,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
-import type { DistillConfig } from '../shared/config';
+import { THREADS_ENV, type DistillConfig } from '../shared/config';
 import { referencedFiles } from '../shared/configDiagnostics';
 import { errorMessage } from '../shared/errors';
 import type { Summary } from '../shared/records';
 import { RUN_FILES } from '../shared/runDir';
 import { sha256 } from '../shared/sweepPlan';
 import { LocalExecutor, runTrialHere, type Executor, type TeacherOutcome, type TrialOutcome, type TrialTask } from './executor';
-import { defaultEnginePath, type EngineTask } from './engineTask';
+import { defaultEnginePath, threadsPerProcess, type EngineTask } from './engineTask';
 
 export const QUEUE_NAME = 'distill-trials';
 /** Stalls a trial may survive (worker lost, Ctrl-C of a worker) before BullMQ fails it. */
@@ -283,6 +283,8 @@ export async function runWorker(opts: WorkerOptions): Promise<{ close(): Promise
           }
         },
         () => false,
+        // As the local executor: the worker's cores divided among its trials at once.
+        { [THREADS_ENV]: String(threadsPerProcess(os.availableParallelism(), opts.concurrency)) },
       );
       if (closing) {
         // This worker is leaving: the trial stays active, its lock lapses, and another worker resumes it.

@@ -14,6 +14,7 @@ import type { Frame } from 'playwright-core';
 import { PNG } from 'pngjs';
 import type { BackendSurveyEntry } from '../../src/shared/records';
 import { readRun, type RunSnapshot } from '../../src/shared/runDir';
+import { fashionMnistData } from '../fixtures/fashionMnist';
 import { createFashionWorkspace, writeFashionConfig, type FashionWorkspace } from './fashionWorkspace';
 import { REPO_ROOT, TIMEOUTS, VSCodeSession, extensionId, waitFor } from './harness';
 
@@ -102,6 +103,28 @@ interface PickedModels {
   student?: { model?: string };
 }
 
+/** The sweep the sweep step starts, written with the workspace (before VS Code opens it, so Quick Open indexes it):
+ *  an inline base of a few rows and one epoch with the workspace's teacher file; T × α = [2, 4] × [0.7], one scratch
+ *  baseline. */
+const SWEEP_FILE = 'ta.sweep.json';
+function writeSweepFile(workspace: FashionWorkspace): void {
+  fs.writeFileSync(path.join(workspace.dir, SWEEP_FILE), JSON.stringify({
+    name: 'e2e-ta',
+    base: {
+      name: 'e2e-sweep-base',
+      seed: 3,
+      data: { ...fashionMnistData({ train: 600, test: 200 }), validationSplit: 0.1 },
+      teacher: { model: workspace.teacherModel },
+      student: { preset: 'mlp', hidden: [16] },
+      training: { epochs: 1, batchSize: 32, learningRate: 0.003 },
+      evaluation: { probeSize: 8, latency: false },
+      engine: { backend: 'wasm' },
+    },
+    grid: { 'distillation.temperature': [2, 4], 'distillation.alpha': [0.7] },
+    concurrency: 2,
+  }, null, 2));
+}
+
 describe('Distill in a real VS Code (code-server + Chromium)', function () {
   let vscode: VSCodeSession | undefined;
   let workspace: FashionWorkspace;
@@ -115,6 +138,7 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
     const dir = path.join(scratch, 'fashion-kd');
     fs.mkdirSync(dir);
     workspace = await createFashionWorkspace(dir);
+    writeSweepFile(workspace);
     vscode = await VSCodeSession.launch({ workspace: dir });
   });
 
@@ -437,6 +461,51 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       });
       assert.equal(await completedRows(), 1, 'the other run is still listed');
       await ui.screenshot('delete-run-deleted');
+    });
+  });
+
+  describe('sweep: a 2 × 1 grid from Start Sweep, the heatmap filling in', function () {
+    this.timeout(RUN_TIMEOUT + 60_000);
+
+    it('starts the sweep from the command with a progress notification, and the Sweep view fills its heatmap', async function () {
+      const ui = session();
+      await ui.openFile(SWEEP_FILE);
+      await ui.clearNotifications();
+      await ui.runCommand('Distill: Start Sweep');
+      await ui.waitForNotification(/Distill sweep: ta|\d of 3 trials/, RUN_TIMEOUT);
+      const view = await ui.waitForWebview('table.sweep-heatmap', RUN_TIMEOUT);
+      const values = () => view.locator('table.sweep-heatmap td.sweep-cell .sweep-value').allTextContents();
+      await waitFor('both cells of the heatmap to show an accuracy', async () => ((await values()).filter((v) => /^\d+\.\d\d%$/.test(v)).length === 2 ? true : undefined), {
+        timeoutMs: RUN_TIMEOUT,
+        lastSeen: async () => `cells [${(await values()).join(' | ')}]`,
+      });
+      assert.deepEqual(await view.locator('table.sweep-heatmap thead th').allTextContents(), ['distillation.temperature →', 'distillation.alpha ↓', '2', '4']);
+      // The scratch baseline finished and is in the legend; cells are coloured relative to it.
+      await waitFor('the scratch baseline in the legend', async () => (/^Scratch baseline: \d+\.\d\d%/.test((await view.locator('.sweep-baseline').textContent()) ?? '') ? true : undefined), { timeoutMs: RUN_TIMEOUT });
+      assert.equal(await view.locator('table.sweep-heatmap td.sweep-cell[data-tone]').count(), 2);
+      await ui.waitForNotification(/sweep "e2e-ta" completed: 3 trials\. Best: temperature [24], alpha 0\.7: student\.accuracy \d+\.\d\d%/, RUN_TIMEOUT);
+      await waitFor('the sweep to show as completed', async () => ((await view.locator('.sweep-header .status').textContent()) === 'completed' ? true : undefined));
+      assert.equal(await view.locator('tr.sweep-trial').count(), 3, 'two trials and one scratch baseline in the table');
+      await ui.screenshot('sweep-view');
+
+      // The Runs view groups the trials under the sweep, with its status and best objective.
+      await ui.openViewContainer('Distill');
+      const sweepRow = await ui.waitForTreeItem('Runs', /^e2e-ta.*completed · 3\/3 trials · best \d+\.\d\d%/, RUN_TIMEOUT);
+      // Opening the node shows its Sweep view (already open: revealed); expanding it lists the trials' runs.
+      await sweepRow.click();
+      await ui.waitForWebview('table.sweep-heatmap');
+      // The click moved the focus to the Sweep view; the twistie expands the node.
+      await sweepRow.locator('.monaco-tl-twistie').click();
+      await ui.waitForTreeItem('Runs', /p00-r0.*temperature 2, alpha 0\.7 · seed 3 · \d+\.\d\d%/);
+      await ui.waitForTreeItem('Runs', /b00.*scratch · seed 3 · \d+\.\d\d%/);
+      await ui.screenshot('runs-view-sweep');
+
+      // A cell opens that trial's run dashboard.
+      await view.locator('table.sweep-heatmap td.sweep-cell[data-x="1"]').click();
+      await ui.waitForWebview('nav.tabs button.tab[data-tab="curves"]');
+      await ui.screenshot('sweep-trial-dashboard');
+      const results = fs.readFileSync(path.join(workspace.dir, 'sweeps', fs.readdirSync(path.join(workspace.dir, 'sweeps'))[0], 'results.jsonl'), 'utf8').trim().split('\n');
+      assert.equal(results.length, 3, 'results.jsonl has one line per trial and baseline');
     });
   });
 

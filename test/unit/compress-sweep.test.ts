@@ -42,6 +42,24 @@ describe('sweeps over compress.* axes', () => {
     assert.equal(r.plan.trials[0].config.compress!.prune!.schedule, 'agp');
   });
 
+  it('shares one scratch baseline per seed across compress points, and the baseline runs no compress stages', () => {
+    const r = planSweep(
+      { name: 'prune-b', base: 'fashion.distill.json', grid: { 'compress.prune.sparsity': [0.5, 0.9], 'distillation.temperature': [2, 4] }, repeats: 2 },
+      path.join(dir, 'prune-b.sweep.json'),
+    );
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.issues));
+    // 2 × 2 points × 2 repeats; the baseline depends on the seed only, so one per repeat.
+    assert.equal(r.plan.trials.length, 8);
+    assert.deepEqual(r.plan.baselines.map((b) => b.seed), [r.plan.base.seed, r.plan.base.seed + 1]);
+    for (const b of r.plan.baselines) {
+      assert.equal(b.config.compress, undefined, `${b.id} has no compress block`);
+      assert.deepEqual(b.params, {}, `${b.id} carries neither distillation nor compress axes`);
+      assert.equal(b.config.distillation.alpha, 0);
+    }
+    // The trials keep theirs.
+    assert.ok(r.plan.trials.every((t) => t.config.compress?.prune?.sparsity !== undefined));
+  });
+
   it('rejects a sparsity of 1 and an energy of 0, naming the axis', () => {
     const r = planSweep({ name: 'bad', base: 'fashion.distill.json', grid: { 'compress.prune.sparsity': [0.5, 1], 'compress.lowRank.energy': [0, 0.9] } }, path.join(dir, 'bad.sweep.json'));
     assert.ok(!r.ok);

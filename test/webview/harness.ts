@@ -46,7 +46,7 @@ export interface DashboardHarness {
   origin: string;
   context: BrowserContext;
   /** Open the dashboard page; resolves once the webview has posted `ready`. */
-  open(options?: { theme?: ThemeName; state?: unknown; width?: number; height?: number }): Promise<Page>;
+  open(options?: { theme?: ThemeName; state?: unknown; width?: number; height?: number; app?: 'sweep' }): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -62,7 +62,8 @@ export async function startHarness(): Promise<DashboardHarness> {
     if (url.pathname === '/') {
       const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(dashboardHtml({ cspSource: origin, nonce: newNonce(), scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/dist/webview.css`, title: 'Distill dashboard (test)' }));
+      const app = url.searchParams.get('app') === 'sweep' ? 'sweep' : undefined;
+      res.end(dashboardHtml({ cspSource: origin, nonce: newNonce(), scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/dist/webview.css`, title: 'Distill dashboard (test)', app }));
       return;
     }
     const file = files[url.pathname];
@@ -99,7 +100,7 @@ export async function startHarness(): Promise<DashboardHarness> {
         [options.state, options.theme ?? 'dark'] as const,
       );
       await page.addInitScript({ content: script });
-      await page.goto(origin + '/');
+      await page.goto(origin + (options.app ? `/?app=${options.app}` : '/'));
       await page.waitForFunction(() => (globalThis as unknown as { __test: PageTestApi }).__test.posted().length > 0);
       return page;
     },

@@ -26,7 +26,8 @@ export function runDirOf(arg: RunArgument): string | undefined {
   if (!arg) return undefined;
   if (typeof arg === 'string') return arg;
   if (arg instanceof vscode.Uri) return arg.fsPath;
-  return arg.run.dir;
+  // A sweep node is no run: its commands are the sweep commands.
+  return arg.type === 'sweep' ? undefined : arg.run.dir;
 }
 
 export function registerRunCommands(deps: {

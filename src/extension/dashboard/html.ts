@@ -13,6 +13,8 @@ export interface DashboardPageParts {
   scriptUri: string;
   styleUri: string;
   title: string;
+  /** Which view the bundle shows: a run dashboard (default) or the Sweep view of a sweep folder. */
+  app?: 'dashboard' | 'sweep';
 }
 
 export const newNonce = (): string => randomBytes(18).toString('base64').replace(/[^A-Za-z0-9]/g, '');
@@ -40,7 +42,7 @@ export function dashboardHtml(p: DashboardPageParts): string {
 <title>${escapeHtml(p.title)}</title>
 </head>
 <body>
-<div id="app" aria-live="polite"><p class="placeholder">Reading the run…</p></div>
+<div id="app" aria-live="polite"${p.app === 'sweep' ? ' data-app="sweep"' : ''}><p class="placeholder">Reading the ${p.app === 'sweep' ? 'sweep' : 'run'}…</p></div>
 <script nonce="${escapeHtml(p.nonce)}" src="${escapeHtml(p.scriptUri)}"></script>
 </body>
 </html>

@@ -12,10 +12,15 @@ import { RUN_FILES, listRuns, type RunSnapshot } from '../../shared/runDir';
 import { formatBytes } from '../../shared/modelInfo';
 import { canResume, hasStudentModel } from '../runFiles';
 import { formatDuration, resultRows, runDescription, runLabel, type ResultRow } from '../runText';
+import { SWEEP_FILES } from '../../shared/sweepDir';
+import { readSweepNodes, sweepItem, sweepTrialRuns, type SweepNode } from './sweepNodes';
 
 export interface RunNode {
   type: 'run';
   run: RunSnapshot;
+  /** A sweep's trial: the sweep's folder, and the trial's line (its parameters and objective). */
+  sweepDir?: string;
+  description?: string;
 }
 export interface ResultNode {
   type: 'result';
@@ -24,7 +29,8 @@ export interface ResultNode {
   /** The row's deployable model (`student/` or `baseline/`), when the run saved one. */
   modelFile?: string;
 }
-export type RunsNode = RunNode | ResultNode;
+export type RunsNode = RunNode | ResultNode | SweepNode;
+export type { SweepNode } from './sweepNodes';
 
 const REFRESH_DEBOUNCE_MS = 250;
 
@@ -44,11 +50,18 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private watchers: vscode.Disposable[] = [];
   private watchedDirs = '';
   private nodes = new Map<string, RunNode>();
+  private sweepNodes = new Map<string, SweepNode>();
+  /** The sweep this window's `distill sweep` child runs. */
+  private activeSweep: string | undefined;
   /** The run this window's engine is training, and its latest progress. */
   private active: { runDir: string; progress?: Progress } | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly runsDirectories: () => Promise<string[]>) {
+  constructor(
+    private readonly runsDirectories: () => Promise<string[]>,
+    /** Where sweeps are written (each sweep file's output.sweepsDir): their trials are grouped under them. */
+    private readonly sweepsDirectories: () => Promise<string[]> = async () => [],
+  ) {
     this.view = vscode.window.createTreeView('distill.runs', { treeDataProvider: this, canSelectMany: true, showCollapseAll: true });
     this.disposables.push(this.view);
     void this.rewatch();
@@ -63,18 +76,27 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   /** Watch the current runs directories, e.g. after configs or the runs-directory setting changed. */
   async rewatch(): Promise<void> {
     const dirs = await this.runsDirectories();
-    const key = dirs.join('\0');
+    const sweepDirs = await this.sweepsDirectories();
+    const key = [...dirs, '', ...sweepDirs].join('\0');
     if (key !== this.watchedDirs) {
       this.watchedDirs = key;
       for (const w of this.watchers) w.dispose();
-      this.watchers = dirs.flatMap((dir) => {
+      this.watchers = sweepDirs.flatMap((dir) => {
+        // Sweep folders appearing or vanishing, and the files that change a sweep's line.
+        const base = vscode.Uri.file(dir);
+        const folders = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '*'), false, true, false);
+        const files = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, `*/{${SWEEP_FILES.sweep},${SWEEP_FILES.results}}`));
+        return [folders, files, folders.onDidCreate(() => this.refresh()), folders.onDidDelete(() => this.refresh()),
+          files.onDidCreate(() => this.refresh()), files.onDidChange(() => this.refresh()), files.onDidDelete(() => this.refresh())];
+      });
+      this.watchers.push(...dirs.flatMap((dir) => {
         const base = vscode.Uri.file(dir);
         // Run folders appearing or vanishing, and the two files that change a run's row.
         const folders = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '*'), false, true, false);
         const files = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, `*/{${RUN_FILES.status},${RUN_FILES.summary}}`));
         return [folders, files, folders.onDidCreate(() => this.refresh()), folders.onDidDelete(() => this.refresh()),
           files.onDidCreate(() => this.refresh()), files.onDidChange(() => this.refresh()), files.onDidDelete(() => this.refresh())];
-      });
+      }));
     }
     this.refresh();
   }
@@ -89,6 +111,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     else this.refresh();
   }
 
+  /** Mark the sweep this window runs (`undefined`: none), so its node offers Stop. */
+  setActiveSweep(dir: string | undefined): void {
+    this.activeSweep = dir;
+    this.refresh();
+  }
+
   async allRuns(): Promise<RunSnapshot[]> {
     const dirs = await this.runsDirectories();
     return dirs.flatMap((dir) => listRuns(dir)).sort((a, b) => (b.statusFile?.startedAt ?? '').localeCompare(a.statusFile?.startedAt ?? ''));
@@ -97,10 +125,19 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
     if (!node) {
       const runs = await this.allRuns();
+      const sweeps = readSweepNodes(await this.sweepsDirectories());
       // The manifest's welcome says "reading…" until this first answer, and "No runs yet" only after it.
-      void vscode.commands.executeCommand('setContext', 'distill.runsView', runs.length ? 'filled' : 'empty');
+      void vscode.commands.executeCommand('setContext', 'distill.runsView', runs.length || sweeps.length ? 'filled' : 'empty');
       this.nodes = new Map(runs.map((run) => [run.dir, { type: 'run', run }]));
-      return [...this.nodes.values()];
+      this.sweepNodes = new Map(sweeps.map((s) => [s.dir, s]));
+      // Sweeps and runs together, newest first.
+      const started = (n: RunNode | SweepNode) => (n.type === 'sweep' ? n.state.createdAt : n.run.statusFile?.startedAt ?? '');
+      return [...sweeps, ...this.nodes.values()].sort((a, b) => started(b).localeCompare(started(a)));
+    }
+    if (node.type === 'sweep') {
+      const trials = sweepTrialRuns(node).map(({ run, description }): RunNode => ({ type: 'run', run, sweepDir: node.dir, description }));
+      for (const t of trials) this.nodes.set(t.run.dir, t);
+      return trials;
     }
     if (node.type === 'result' || !node.run.summary) return [];
     return resultRows(node.run.summary).map((row): ResultNode => {
@@ -111,7 +148,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   getParent(node: RunsNode): RunsNode | undefined {
-    return node.type === 'result' ? this.nodes.get(node.run.dir) : undefined;
+    if (node.type === 'result') return this.nodes.get(node.run.dir);
+    if (node.type === 'run' && node.sweepDir) return this.sweepNodes.get(node.sweepDir);
+    return undefined;
   }
 
   dispose(): void {
@@ -120,15 +159,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   getTreeItem(node: RunsNode): vscode.TreeItem {
-    return node.type === 'run' ? this.runItem(node.run) : resultItem(node);
+    if (node.type === 'sweep') return sweepItem(node, !!this.activeSweep && this.activeSweep === node.dir);
+    return node.type === 'run' ? this.runItem(node.run, node.description) : resultItem(node);
   }
 
-  private runItem(run: RunSnapshot): vscode.TreeItem {
+  private runItem(run: RunSnapshot, description?: string): vscode.TreeItem {
     const item = new vscode.TreeItem(runLabel(run), run.summary ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `distill.runs/${run.dir}`;
     const isActive = this.active?.runDir === run.dir;
     const live = isActive ? this.active?.progress : undefined;
-    item.description = runDescription(run, live);
+    item.description = description ?? runDescription(run, live);
     const [icon, color] = STATUS_ICONS[run.status];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     // `active`: trained by this window, so Stop applies; a run from the CLI shows `running` without it.
