@@ -54,7 +54,9 @@ async function trainTeacher(file: string): Promise<void> {
   model.compile({ optimizer: tf.train.adam(0.003), loss: (labels: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, logits) });
   const x = tf.tensor(data.train.x, [data.train.count, ...data.inputShape]);
   const y = tf.oneHot(tf.tensor1d(data.train.y, 'int32'), data.numClasses);
-  await model.fit(x, y, { epochs: 2, batchSize: 64, shuffle: true, verbose: 0 });
+  // No shuffle: tfjs shuffles with Math.random, which would give another teacher (and other accuracies) each run;
+  // the IDX rows are in no class order, so batches in file order train as well.
+  await model.fit(x, y, { epochs: 2, batchSize: 64, shuffle: false, verbose: 0 });
   tf.dispose([x, y]);
   await saveLayersModel(model, path.dirname(file));
   model.dispose();
