@@ -4,6 +4,9 @@
  * No vscode, no tfjs, no DOM: the engine, the CLI, the extension host and the webview all import this.
  */
 import { Kind, Type, TypeRegistry, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { DIVERGENCE_INFO, DIVERGENCES } from './divergences';
+
+export { DIVERGENCES, type Divergence } from './divergences';
 
 const md = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*_]/g, '') });
 
@@ -15,13 +18,15 @@ const Split = <P extends TProperties>(props: P, what: string) =>
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 /** Batch sizes of a config that names none (see defaultBatchSize). */
 export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
-export const DIVERGENCES = ['forward-kl', 'reverse-kl', 'js', 'mse-logits'] as const;
 export const MODEL_PRESETS = ['mlp', 'cnn-small', 'cnn-medium', 'cnn-large'] as const;
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const NORMALIZATIONS = ['auto', 'none', 'minmax', 'standard'] as const;
 
 // TypeBox's documented pattern for a flat `enum` (VS Code shows `markdownEnumDescriptions` only on `enum`).
 TypeRegistry.Set('StringEnum', (schema: { enum: string[] }, value) => typeof value === 'string' && schema.enum.includes(value));
+
+const descriptionsOf = <K extends string>(info: Record<K, { description: string }>) =>
+  Object.fromEntries(Object.entries<{ description: string }>(info).map(([k, v]) => [k, v.description])) as Record<K, string>;
 
 /** A string enum with a description per value, as VS Code shows them in completion. */
 const literalUnion = <T extends readonly string[]>(values: T, descriptions: { [K in T[number]]: string }, opts: object = {}) =>
@@ -199,12 +204,7 @@ export const ScheduleSchema = Type.Union([ConstantSchedule, StagesSchedule, Ramp
 const Distillation = Type.Object({
   temperature: Type.Number({ ...temperature(), default: 4 }),
   alpha: Type.Number({ ...alpha(), default: 0.7 }),
-  divergence: literalUnion(DIVERGENCES, {
-    'forward-kl': 'KL(p_t ‖ p_s) at temperature T, times T² (Hinton 2015). Mass-covering: the student spreads probability wherever the teacher does.',
-    'reverse-kl': 'KL(p_s ‖ p_t) at T, times T². Mode-seeking: the student concentrates on the teacher\u2019s main modes; useful for small students that cannot cover everything.',
-    js: 'Jensen–Shannon divergence at T, times T². Symmetric and bounded; robust when the teacher is over-confident.',
-    'mse-logits': 'Mean squared error between raw logits (T is not used). The T → ∞ limit of KD.',
-  }, { default: 'forward-kl', ...md('The distillation term.') }),
+  divergence: literalUnion(DIVERGENCES, descriptionsOf(DIVERGENCE_INFO), { default: 'forward-kl', ...md('The distillation term.') }),
   schedule: ScheduleSchema,
 }, { additionalProperties: false, default: {}, ...md('The knowledge-distillation loss: α·T²·D(p_t^T, p_s^T) + (1 − α)·CE(y, p_s).') });
 
@@ -296,7 +296,6 @@ export function batchSizeOf(settings: TrainSettingsConfig): number {
   if (settings.batchSize === undefined) throw new Error('Internal error: the batch size was not resolved before training.');
   return settings.batchSize;
 }
-export type Divergence = (typeof DIVERGENCES)[number];
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
 
 /**

@@ -3,6 +3,7 @@
  * is and learn the knobs from. Pure; no vscode, no fs.
  */
 import type { DataConfig, StudentConfig, TeacherConfig } from './config';
+import { divergencesInWords } from './divergences';
 
 export interface ConfigTemplateOptions {
   name: string;
@@ -76,7 +77,7 @@ export function configTemplate(options: ConfigTemplateOptions): string {
     "temperature": 4,
     // Weight of the distillation term; 1 \u2212 \u03b1 goes to the hard labels. Typical 0.5\u20130.9.
     "alpha": 0.7,
-    // forward-kl (Hinton), reverse-kl (mode-seeking, for small students), js, or mse-logits.
+    // ${divergencesInWords()}.
     "divergence": "forward-kl",
     // "constant", or a two-stage / linear / cosine schedule of T and \u03b1 (Ctrl+Space for snippets).
     "schedule": { "type": "constant" }

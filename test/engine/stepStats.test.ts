@@ -6,11 +6,10 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/engine/backends/ladder';
-import { composedStepStats, hasFusedStepStats, kdStepStats, KD_STEP_STATS, KD_STEP_STATS_GRAD, STAT } from '../../src/engine/kd/stepStats';
-import type { Divergence } from '../../src/shared/config';
+import { composedStepStats, hasFusedStepStats, kdStepStats, KD_STEP_STATS, KD_STEP_STATS_GRAD, STAT, stepStatsGradient, stepStatsValues } from '../../src/engine/kd/stepStats';
+import { DIVERGENCES, divergenceCode, type Divergence } from '../../src/shared/divergences';
 import { createRng } from '../../src/shared/random';
 
-const DIVERGENCES: Divergence[] = ['forward-kl', 'reverse-kl', 'js', 'mse-logits'];
 const BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
 
 interface Case {
@@ -61,6 +60,14 @@ function assertClose(actual: Float32Array, expected: Float32Array, what: string,
 
 describe('fused KD step stats (one kernel forward, one backward)', function () {
   this.timeout(300_000);
+
+  it('refuses a divergence code it has no kernels for, rather than computing another divergence', () => {
+    const attrs = { temperature: 2, alpha: 0.5, divergence: DIVERGENCES.length };
+    const one = Float32Array.of(0.5, 1);
+    assert.throws(() => stepStatsValues(one, one, Int32Array.of(0), 1, 2, attrs), new RegExp(`No kernels for divergence ${DIVERGENCES.length}`));
+    assert.throws(() => stepStatsGradient(one, one, Int32Array.of(0), new Float32Array(5), 1, 2, attrs), /No kernels for divergence/);
+    assert.equal(divergenceCode(DIVERGENCES[DIVERGENCES.length - 1]), DIVERGENCES.length - 1);
+  });
 
   after(async () => {
     await tf.setBackend('cpu');
