@@ -21,7 +21,7 @@ import type { BackendSurveyEntry, ModelReport, Summary } from '../shared/records
 import { newRunId } from '../shared/runDir';
 import { OPTIONAL_MODULES_ENV, surveyBackends } from './backends/ladder';
 import { DistillEngine } from './engine';
-import { GPU_TARGETS, installGpuEngine, isInstallCancelled, type GpuTarget, type InstallProgress } from './install/gpuEngine';
+import { GPU_TARGETS, installGpuEngine, isInstallCancelled, type GpuTarget, type InstallProgress } from '../install/gpuEngine';
 
 const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
 

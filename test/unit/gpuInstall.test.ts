@@ -13,7 +13,7 @@ import {
   npmLineProgress,
   OPTIONAL_MODULES_ENV,
   readInstalledDependencies,
-} from '../../src/engine/install/gpuEngine';
+} from '../../src/install/gpuEngine';
 import { isDistillError } from '../../src/shared/errors';
 
 const lines = (text: string) => text.replace(/^\n/, '').split('\n');

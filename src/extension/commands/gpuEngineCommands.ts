@@ -1,12 +1,12 @@
 /**
  * Install GPU Engine: npm-installs WebGPU (Dawn) or tfjs-node-gpu into the extension's global storage, checks the
  * backend loads there with the engine's own ladder, and points the setting distill.engine.optionalModules at it.
- * The work is src/engine/install/gpuEngine.ts, shared with `distill install-gpu`; this file is the UI around it.
+ * The work is src/install/gpuEngine.ts, shared with `distill install-gpu`; this file is the UI around it.
  */
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { errorMessage } from '../../shared/errors';
-import { installGpuEngine, isInstallCancelled, type GpuInstallResult, type GpuTarget } from '../../engine/install/gpuEngine';
+import { installGpuEngine, isInstallCancelled, type GpuInstallResult, type GpuTarget } from '../../install/gpuEngine';
 import { readSettings } from '../settings';
 
 interface TargetItem extends vscode.QuickPickItem {

@@ -14,9 +14,9 @@ import * as readline from 'node:readline';
 // The version module alone, not the package: the extension host bundles this file and must not carry tfjs. It is the
 // module tfjs-core's `version_core` is exported from (a unit test keeps the two equal).
 import { version as tfjsCoreVersion } from '@tensorflow/tfjs-core/dist/version';
-import type { ConcreteBackend } from '../../shared/config';
-import { DistillError, errorMessage } from '../../shared/errors';
-import type { BackendSurveyEntry } from '../../shared/records';
+import type { ConcreteBackend } from '../shared/config';
+import { DistillError, errorMessage } from '../shared/errors';
+import type { BackendSurveyEntry } from '../shared/records';
 
 /** The ladder's OPTIONAL_MODULES_ENV, repeated: importing the ladder would pull tfjs into the extension host. */
 export const OPTIONAL_MODULES_ENV = 'DISTILL_OPTIONAL_MODULES';
