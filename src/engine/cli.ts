@@ -13,15 +13,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import { BACKENDS, type Backend } from '../shared/config';
 import { loadConfigFile } from '../shared/configFile';
 import { errorMessage, isDistillError } from '../shared/errors';
 import type { EngineToHost } from '../shared/protocol';
 import type { BackendSurveyEntry, ModelReport, Summary } from '../shared/records';
 import { newRunId } from '../shared/runDir';
-import { OPTIONAL_MODULES_ENV, surveyBackends } from './backends/ladder';
+import { surveyBackends } from './backends/ladder';
+import { BACKENDS, OPTIONAL_MODULES_ENV, type Backend } from '../shared/backends';
 import { DistillEngine } from './engine';
-import { GPU_TARGETS, installGpuEngine, isInstallCancelled, type GpuTarget, type InstallProgress } from '../install/gpuEngine';
+import { installGpuEngine, isInstallCancelled, type InstallProgress } from '../install/gpuEngine';
+import { GPU_TARGETS, targetsInWords, type GpuTarget } from '../install/targets';
 
 const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
 
@@ -282,7 +283,7 @@ export function buildProgram(): Command {
     .command('install-gpu')
     .description(`install a GPU backend with npm into a folder the engine reads through ${OPTIONAL_MODULES_ENV}, and check it loads`)
     .addArgument(
-      new Argument('[target]', 'webgpu: any Vulkan, Metal or D3D12 GPU (about 65 MB download); tensorflow-gpu: NVIDIA with CUDA 11.2 + cuDNN 8.1 (its install downloads libtensorflow from Google)')
+      new Argument('[target]', targetsInWords())
         .choices(GPU_TARGETS as unknown as string[])
         .default('webgpu'),
     )

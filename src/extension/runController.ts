@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { OPTIONAL_MODULES_ENV } from '../shared/backends';
 import type { DistillConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import type { EnginePhase, EngineToHost, HostToEngine, Progress } from '../shared/protocol';
@@ -159,7 +160,7 @@ export class RunController implements vscode.Disposable {
       enginePath: this.enginePath,
       nodePath,
       // The engine's backend ladder looks here first for tfjs-node(-gpu) and webgpu (see backends/ladder.ts).
-      env: optionalModules ? { DISTILL_OPTIONAL_MODULES: optionalModules } : undefined,
+      env: optionalModules ? { [OPTIONAL_MODULES_ENV]: optionalModules } : undefined,
       onOutput: (stream, line) => (stream === 'stderr' ? this.log.warn(`[engine] ${line}`) : this.log.info(`[engine] ${line}`)),
     });
     const active: ActiveRun = { runDir, title, engine };

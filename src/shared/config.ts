@@ -4,8 +4,10 @@
  * No vscode, no tfjs, no DOM: the engine, the CLI, the extension host and the webview all import this.
  */
 import { Kind, Type, TypeRegistry, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { backendDescriptions, BACKENDS, isGpuBackend, type ConcreteBackend } from './backends';
 import { DIVERGENCE_INFO, DIVERGENCES } from './divergences';
 
+export { BACKENDS, GPU_BACKENDS, isGpuBackend, type Backend, type ConcreteBackend } from './backends';
 export { DIVERGENCES, type Divergence } from './divergences';
 
 const md = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*_]/g, '') });
@@ -15,7 +17,6 @@ const PathString = (what: string) => Type.String({ minLength: 1, ...md(`${what} 
 const Split = <P extends TProperties>(props: P, what: string) =>
   Type.Object(props, { additionalProperties: false, ...md(what) });
 
-export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 /** Batch sizes of a config that names none (see defaultBatchSize). */
 export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
 export const MODEL_PRESETS = ['mlp', 'cnn-small', 'cnn-medium', 'cnn-large'] as const;
@@ -227,14 +228,7 @@ export const ConfigSchema = Type.Object({
     latency: Type.Boolean({ default: true, ...md('Measure inference latency per sample (batch 1 and batch 256) for the report card.') }),
   }, { additionalProperties: false, default: {}, ...md('What is measured besides accuracy.') }),
   engine: Type.Object({
-    backend: literalUnion(BACKENDS, {
-      auto: 'Walk the ladder: tensorflow-gpu, webgpu, tensorflow, wasm, cpu; the first that loads and supports the model wins.',
-      'tensorflow-gpu': '`@tensorflow/tfjs-node-gpu` (CUDA 11.2 + cuDNN 8.1). Install it separately.',
-      webgpu: 'WebGPU through Dawn (npm `webgpu`). Any modern GPU.',
-      tensorflow: '`@tensorflow/tfjs-node` (native CPU). Install it separately.',
-      wasm: 'WebAssembly with SIMD; always available. Fast on CPU.',
-      cpu: 'Pure JavaScript. Slow; the reference for correctness.',
-    }, { default: 'auto', ...md('The compute backend.') }),
+    backend: literalUnion(BACKENDS, backendDescriptions(), { default: 'auto', ...md('The compute backend.') }),
   }, { additionalProperties: false, default: {}, ...md('Engine settings.') }),
   output: Type.Object({
     runsDir: Type.String({ minLength: 1, default: 'runs', ...md('Where runs are written, one folder each. Relative to this config file.') }),
@@ -253,12 +247,6 @@ export type TeacherConfig = Static<typeof TeacherSchema>;
 export type StudentConfig = Static<typeof StudentSchema>;
 export type ScheduleConfig = Static<typeof ScheduleSchema>;
 export type TrainSettingsConfig = Static<TObject<typeof TrainSettings>>;
-export type Backend = (typeof BACKENDS)[number];
-export type ConcreteBackend = Exclude<Backend, 'auto'>;
-
-/** The ladder's GPU backends. */
-export const GPU_BACKENDS: readonly ConcreteBackend[] = ['tensorflow-gpu', 'webgpu'];
-export const isGpuBackend = (backend: ConcreteBackend) => GPU_BACKENDS.includes(backend);
 
 /**
  * The batch size of a config that names none, chosen by the backend a run gets: on a GPU a step is dispatch-bound
