@@ -1,6 +1,4 @@
 /** Shared fixtures for engine tests: small real Fashion-MNIST configs in a temp folder. */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DistillConfig } from '../../src/shared/config';
 import { parseConfigText } from '../../src/shared/configFile';
@@ -11,9 +9,7 @@ import { FASHION_CLASS_NAMES, fashionMnistData } from '../fixtures/fashionMnist'
 
 export { FASHION_DIR as FASHION } from '../fixtures/fashionMnist';
 
-export function tempDir(prefix = 'distill-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
+export { tempDir } from '../support/tempDirs';
 
 /** A small real-data experiment: MLP teacher and student so it runs in seconds on any backend. */
 export function smallConfig(dir: string, overrides: Record<string, unknown> = {}): DistillConfig {

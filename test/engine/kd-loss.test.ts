@@ -88,6 +88,12 @@ function gradientOf(student: Matrix, teacher: Matrix, labels: number[], opts: Kd
   });
 }
 
+/**
+ * tf computes in float32 (ε = 6e-8), the reference in float64. A loss over 2 rows of 3 classes is a log-sum-exp,
+ * a division by T and a mean: about a dozen roundings, each ≤ ε relative, amplified at most by T² = 16 and by
+ * log-softmax's condition number (≤ |logits|/T ≈ 6): ≤ 12 · 6e-8 · 16 · 6 ≈ 7e-5 in the worst case, ≈ 1e-6 in
+ * practice; 1e-5 relative (absolute below 1) sits between the two and fails on any wrong formula.
+ */
 function assertNear(actual: number, expected: number, what: string, relative = 1e-5): void {
   const tolerance = relative * Math.max(1, Math.abs(expected));
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: got ${actual}, expected ${expected}`);
@@ -137,6 +143,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
             const analytic = gradientOf(STUDENT, TEACHER, LABELS, opts);
             const numeric = centralDifferenceGradient((s) => referenceParts(s, TEACHER, LABELS, opts).loss, STUDENT).flat();
             const error = relativeError(analytic, numeric);
+            // The float64 central difference at h = 1e-5 is exact to h² · f''' ≈ 1e-10, far below float32 rounding of
+            // the analytic gradient (≈ 1e-6 relative, 1e-4 on the smallest entries at T = 0.5, whose softmax saturates).
+            // 1e-2 is loose on purpose: a wrong term (a missing T², α or 1/batch) is off by ≥ 25 %.
             assert.ok(error <= 1e-2, `relative error ${error}: tf ${Array.from(analytic)} vs numeric ${numeric}`);
           });
         }

@@ -48,6 +48,11 @@ async function evaluate(c: Case, data: ReturnType<typeof inputs>, fused: boolean
   return result;
 }
 
+/**
+ * Fused and composed kernels sum the same float32 terms in different orders over ≤ `classes` entries a row:
+ * ≈ √classes · 6e-8 of the largest term, plus exp/log's own ≤ 4 ulp, i.e. ≤ 1e-6 for the cases here; 2e-5 of the
+ * largest value leaves room for SwiftShader's looser exp (WGSL allows 3 ulp + 2⁻²¹ absolute) and nothing more.
+ */
 function assertClose(actual: Float32Array, expected: Float32Array, what: string, tolerance = 2e-5): void {
   assert.equal(actual.length, expected.length, what);
   const norm = Math.max(1e-6, ...Array.from(expected, Math.abs));

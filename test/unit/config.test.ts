@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfigFile, parseConfigText } from '../../src/shared/configFile';
 import { validateConfig } from '../../src/shared/validate';
+import { tempDir } from '../support/tempDirs';
 
 const minimal = () => ({
   name: 'x',
@@ -63,7 +63,7 @@ describe('config validation', () => {
 });
 
 describe('config files', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-config-'));
+  const dir = tempDir('distill-config-');
 
   it('accepts comments and resolves relative paths against the config folder', () => {
     const file = path.join(dir, 'sub', 'a.distill.json');

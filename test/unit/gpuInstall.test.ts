@@ -1,7 +1,6 @@
 /** The GPU engine installer's pure parts: the package table, the dependency merge, and reading npm's output. */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { version_core } from '@tensorflow/tfjs-core';
 import { explainNpmFailure, meaningfulNpmErrorLines, npmLineProgress } from '../../src/install/npmOutput';
@@ -9,6 +8,7 @@ import { mergeDependencies, readInstalledDependencies } from '../../src/install/
 import { gpuTargetSpecs, managedPackages } from '../../src/install/targets';
 import { TFJS_VERSION } from '../../src/shared/backends';
 import { isDistillError } from '../../src/shared/errors';
+import { tempDir } from '../support/tempDirs';
 
 const lines = (text: string) => text.replace(/^\n/, '').split('\n');
 
@@ -183,7 +183,7 @@ describe('GPU engine installer: merging dependencies', () => {
 });
 
 describe('GPU engine installer: reading the folder', () => {
-  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'distill-gpu-unit-'));
+  const tmp = () => tempDir('distill-gpu-unit-');
   const failure = (f: () => unknown): string => {
     try {
       f();

@@ -1,13 +1,13 @@
 /** Run directories for the tests: synthetic ones written with the engine's own RunWriter, and real ones copied from fixtures. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { RUN_FILES, RunWriter } from '../../src/shared/runDir';
 import { syntheticRun, type SyntheticOptions, type SyntheticRun } from './synthetic';
+import { tempDir } from '../support/tempDirs';
 
 export const REAL_RUN_FIXTURE = path.join(__dirname, 'fixtures', 'real-small-run');
 
-export const tempRunsDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'distill-dashboard-'));
+export const tempRunsDir = (): string => tempDir('distill-dashboard-');
 
 export function writeRunDir(dir: string, run: SyntheticRun): string {
   const w = RunWriter.create(dir, run.config, run.status);
