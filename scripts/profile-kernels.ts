@@ -44,7 +44,7 @@ const stockKernels = new Map<string, tf.KernelConfig>();
 async function main(): Promise<void> {
   // Snapshot the stock kernels, then register ours.
   for (const k of tf.getKernelsForBackend('wasm')) stockKernels.set(k.kernelName, k);
-  await import('../src/engine/backends/wasm');
+  (await import('../src/engine/backends/kernels')).registerBackendKernels('wasm');
   await tf.setBackend('wasm');
   type Shape4 = [number, number, number, number];
   const conv: { name: string; x: Shape4; f: Shape4 }[] = [

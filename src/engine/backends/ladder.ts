@@ -15,8 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // and with it the registration of the cpu backend.
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import './wasm';
-import { registerWebGpuKernels } from './webgpu';
+import { registerBackendKernels } from './kernels';
 import { BACKEND_INFO, LADDER, OPTIONAL_MODULES_ENV, type Backend, type ConcreteBackend } from '../../shared/backends';
 import { DistillError, errorMessage, isDistillError } from '../../shared/errors';
 import type { BackendReport, BackendSurveyEntry } from '../../shared/records';
@@ -114,6 +113,8 @@ async function activate(name: ConcreteBackend, mode: LoadMode): Promise<string> 
     throw new Unavailable(`it failed to initialise (${firstLine(e)})`, FIXES[name]);
   }
   if (!ok || tf.getBackend() !== loaded.tfName) throw new Unavailable('it failed to initialise (see the log for the backend\'s own message)', FIXES[name]);
+  // Our kernels go in once the backend is chosen and up, before any probe runs on it.
+  registerBackendKernels(loaded.tfName);
   return loaded.describe();
 }
 
@@ -216,7 +217,6 @@ async function loadWebGpu(mode: LoadMode): Promise<Loaded> {
   if (!g.window) g.window = globalThis;
   // Its own copy of tfjs-core registers into the same global engine and kernel registry as the bundled one.
   await requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu');
-  registerWebGpuKernels();
   webGpuLoaded = { tfName: 'webgpu', software, describe: () => `webgpu (${device}${software ? ', a software adapter' : ''})` };
   return webGpuLoaded;
 }

@@ -5,9 +5,9 @@
  * Composed from tfjs ops (kdLoss plus an accuracy), the loss, its parts and their gradient take about a hundred kernels
  * per step: on a GPU each one is a dispatch, and at KD's sizes (a few hundred rows of ten logits) dispatch overhead
  * is all they cost. The fused kernels compute every row's softmaxes once, in log space, and write the batch means
- * (forward) or the logits' gradient (backward) directly. Backends get them registered where we have them: cpu and
- * wasm here (plain loops over the tensors' memory), webgpu in backends/webgpu/kdStepStats.ts. Elsewhere (tfjs-node) the
- * composed ops run, with the same numbers to float32 rounding.
+ * (forward) or the logits' gradient (backward) directly. Backends get them registered where we have them (see
+ * backends/registry.ts): cpu and wasm with the plain loops here, webgpu in WGSL (backends/webgpu/kdStepStats.ts).
+ * Elsewhere (tfjs-node) the composed ops run, with the same numbers to float32 rounding.
  *
  * The gradient is exact for every component, not only the loss: d/dz of kd, kdUnscaled and ce follow from the same
  * two per-row gradients, g_kd (of kdUnscaled) and g_ce, since loss = α·s·kdUnscaled + (1 − α)·ce with s = T² for
@@ -15,7 +15,6 @@
  * divergence's row math (both languages) is in kd/divergences/.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { divergenceCode } from '../../shared/divergences';
 import { divergenceKernels } from './divergences';
 import type { Row, RowStats } from './divergences/types';
@@ -172,33 +171,22 @@ export function stepStatsGradient(
   return out;
 }
 
-// ---- Registration -----------------------------------------------------------------------------------------------
+// ---- Kernel functions for the JavaScript backends: each backend's file (backends/cpu, backends/wasm) says how to
+// read its tensors and write the output, and registers the configs through backends/registry.ts.
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type Inputs = { student: tf.TensorInfo; teacher: tf.TensorInfo; labels: tf.TensorInfo; dy?: tf.TensorInfo };
 
-/** Reads a tensor's values on the cpu backend, or views them in the wasm heap. */
-type Reader = (backend: KernelArgs['backend'], info: tf.TensorInfo) => ArrayLike<number>;
-/** Makes the output tensor from values. */
-type Writer = (backend: KernelArgs['backend'], shape: number[], values: Float32Array) => tf.TensorInfo;
+/** How a JavaScript backend hands its tensors' values to the kernels, and takes the output back. */
+export interface TensorIo {
+  /** A tensor's values (a copy, or a view of the backend's memory valid until the next allocation). */
+  read(backend: KernelArgs['backend'], info: tf.TensorInfo): ArrayLike<number>;
+  /** The output tensor, from values. */
+  write(backend: KernelArgs['backend'], shape: number[], values: Float32Array): tf.TensorInfo;
+}
 
-const cpuIo: { read: Reader; write: Writer } = {
-  read: (backend, info) => (backend as tf.KernelBackend).readSync(info.dataId) as Float32Array | Int32Array,
-  write: (backend, shape, values) => (backend as unknown as { makeTensorInfo(s: number[], d: tf.DataType, v: Float32Array): tf.TensorInfo }).makeTensorInfo(shape, 'float32', values),
-};
-
-const wasmIo: { read: Reader; write: Writer } = {
-  // Views of the heap: safe because the output is allocated only after the arithmetic, from a plain array.
-  read: (backend, info) => (backend as BackendWasm).typedArrayFromHeap(info) as Float32Array | Int32Array,
-  write: (backend, shape, values) => {
-    const wasm = backend as BackendWasm;
-    const out = wasm.makeOutput(shape, 'float32');
-    (wasm.typedArrayFromHeap(out) as Float32Array).set(values);
-    return out;
-  },
-};
-
-function jsKernels(backendName: 'cpu' | 'wasm', io: { read: Reader; write: Writer }): tf.KernelConfig[] {
+/** The forward and backward fused kernels for a backend whose tensors `io` reads and writes. */
+export function jsStepStatsKernels(backendName: string, io: TensorIo): [forward: tf.KernelConfig, backward: tf.KernelConfig] {
   const forward = ({ inputs, backend, attrs }: KernelArgs) => {
     const { student, teacher, labels } = inputs as Inputs;
     const [rows, classes] = student.shape;
@@ -217,30 +205,16 @@ function jsKernels(backendName: 'cpu' | 'wasm', io: { read: Reader; write: Write
   ];
 }
 
-/** Registers a kernel unless it already is (modules may be evaluated more than once across bundles and tests). */
-export function registerOnce(config: tf.KernelConfig): void {
-  if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
-}
-
-let gradientRegistered = false;
-
-/** The gradient of the stats vector: the fused backward kernel for the logits, zero for the data inputs. */
-function registerStepStatsGradient(): void {
-  if (gradientRegistered || tf.getGradient(KD_STEP_STATS)) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: KD_STEP_STATS,
-    inputsToSave: ['student', 'teacher', 'labels'],
-    gradFunc: (dy, saved, attrs) => {
-      const [student, teacher, labels] = saved;
-      return {
-        student: () => tf.engine().runKernel(KD_STEP_STATS_GRAD, { student, teacher, labels, dy: dy as tf.Tensor }, attrs) as tf.Tensor,
-        teacher: () => tf.zerosLike(teacher),
-        labels: () => tf.zerosLike(labels),
-      };
-    },
-  });
-}
-
-for (const config of [...jsKernels('cpu', cpuIo), ...jsKernels('wasm', wasmIo)]) registerOnce(config);
-registerStepStatsGradient();
+/** The gradient of the stats vector, on every backend: the fused backward kernel for the logits, zero for the data. */
+export const kdStepStatsGradConfig: tf.GradConfig = {
+  kernelName: KD_STEP_STATS,
+  inputsToSave: ['student', 'teacher', 'labels'],
+  gradFunc: (dy, saved, attrs) => {
+    const [student, teacher, labels] = saved;
+    return {
+      student: () => tf.engine().runKernel(KD_STEP_STATS_GRAD, { student, teacher, labels, dy: dy as tf.Tensor }, attrs) as tf.Tensor,
+      teacher: () => tf.zerosLike(teacher),
+      labels: () => tf.zerosLike(labels),
+    };
+  },
+};
