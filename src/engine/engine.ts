@@ -3,23 +3,23 @@
  * test report. Knows nothing of VS Code: it talks through `send` (IPC in the child process, a callback in the CLI
  * and tests) and the run directory, which is the source of truth.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import type { EngineToHost, Progress } from '../shared/protocol';
-import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
+import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
 import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
 import { selectBackend } from './backends/ladder';
-import { gatherSamples, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
+import { probeTraining } from './backends/probe';
 import { countParams, measureLatency, modelReport, validationMetrics } from './eval/report';
-import { kdLoss } from './kd/losses';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
-import { teacherLogits, TeacherTrainingStopped } from './teacher';
-import { loadInitialModel, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type CheckpointState } from './train/checkpoint';
+import { disposePrepared, prepareData, type Prepared } from './prepare';
+import { probeFiles, softLabelRows } from './probeFiles';
+import { TeacherTrainingStopped } from './teacher';
+import { loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint } from './train/checkpoint';
 import { NonFiniteLossError, train } from './train/trainer';
 
 export type Send = (message: EngineToHost) => void;
@@ -27,20 +27,6 @@ type Finished = Extract<EngineToHost, { type: 'finished' }>;
 
 /** Why training ends early: the user's stop, or the parent process going away. */
 export type StopReason = 'stopped' | 'interrupted';
-
-interface Prepared {
-  /** What later stages need of the dataset; its large arrays are not kept once they live in tensors. */
-  dataset: Pick<Dataset, 'inputShape' | 'classNames'>;
-  numClasses: number;
-  /** Rows per forward pass when computing logits: larger on a GPU. */
-  inferenceBatch: number;
-  /** Training rows after the validation split. */
-  train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
-  val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
-  test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
-  probe: { x: tf.Tensor; indices: number[] };
-  teacherModel?: LoadedModel;
-}
 
 export class DistillEngine {
   private stopReason: StopReason | undefined;
@@ -112,63 +98,13 @@ export class DistillEngine {
     }
   }
 
-  private async prepare(config: DistillConfig, inferenceBatch: number): Promise<Prepared> {
-    this.phase('loading-data', 'Loading data…');
-    const dataset = await loadDataset(config.data, (m) => this.log('info', m));
-    const sample = dataset.inputShape.reduce((a, b) => a * b, 1);
-    const numClasses = dataset.numClasses;
-    const split = stratifiedSplit(dataset.train.y, numClasses, config.data.validationSplit, config.seed);
-    const trainRows = gatherSamples(dataset.train, split.trainIdx, sample);
-    const valRows = gatherSamples(dataset.train, split.valIdx, sample);
-    if (trainRows.count === 0) throw new DistillError('data', `No training rows remain after the validation split (data.validationSplit = ${config.data.validationSplit}). Lower it or use more rows.`, { path: ['data', 'validationSplit'] });
-    const toX = (s: { x: Float32Array; count: number }) => tf.tensor(s.x, [s.count, ...dataset.inputShape]);
-
-    const xTrain = toX(trainRows);
-    const yTrain = tf.tensor1d(trainRows.y, 'int32');
-    const xTest = toX(dataset.test);
-    // All training rows are needed only to compute uncached teacher logits; the wasm heap never shrinks, so
-    // this copy is made only then.
-    let xTrainAll: tf.Tensor | undefined;
-    try {
-      const teacher = await teacherLogits({
-        config,
-        dataset,
-        trainRows: { x: xTrain, y: yTrain, count: trainRows.count },
-        xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
-        xTest,
-        inferenceBatch,
-        log: (m) => this.log('info', m),
-        phase: (p, m) => this.phase(p, m),
-        progress: (p) => this.send({ type: 'steps', records: [], progress: p }),
-        shouldStop: () => this.stopReason !== undefined,
-      });
-      this.log('info', `Teacher: ${teacher.source}`);
-      const pick = (all: Float32Array, idx: Int32Array) => {
-        const out = new Float32Array(idx.length * numClasses);
-        idx.forEach((r, i) => out.set(all.subarray(r * numClasses, (r + 1) * numClasses), i * numClasses));
-        return out;
-      };
-      const valTeacher = pick(teacher.train, split.valIdx);
-      const probeIdx = selectProbe(valRows.y, numClasses, Math.min(config.evaluation.probeSize, valRows.count), config.seed);
-      const probeRows = gatherSamples(valRows, probeIdx, sample);
-      return {
-        dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames },
-        numClasses,
-        inferenceBatch,
-        train: { x: xTrain, y: yTrain, teacherLogits: tf.tensor2d(pick(teacher.train, split.trainIdx), [trainRows.count, numClasses]), count: trainRows.count },
-        val: { x: toX(valRows), labels: valRows.y, teacher: valTeacher },
-        test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
-        probe: { x: toX(probeRows), indices: probeIdx },
-        teacherModel: teacher.model,
-      };
-    } catch (e) {
-      xTrain.dispose();
-      yTrain.dispose();
-      xTest.dispose();
-      throw e;
-    } finally {
-      xTrainAll?.dispose();
-    }
+  private prepare(config: DistillConfig, inferenceBatch: number): Promise<Prepared> {
+    return prepareData(config, inferenceBatch, {
+      log: (m) => this.log('info', m),
+      phase: (p, m) => this.phase(p, m),
+      progress: (p) => this.send({ type: 'steps', records: [], progress: p }),
+      shouldStop: () => this.stopReason !== undefined,
+    });
   }
 
   /** Train the KD student, then the scratch baseline, each from its checkpoint when resuming. */
@@ -248,8 +184,7 @@ export class DistillEngine {
       }
       this.phase('writing', `Saving the ${student} student…`);
       await saveLayersModel(model, path.join(runDir, student === 'kd' ? RUN_FILES.student : RUN_FILES.baseline));
-      const state = readCheckpointState(runDir, student);
-      fs.writeFileSync(path.join(runDir, 'checkpoints', student, 'state.json'), JSON.stringify({ ...state, done: true } satisfies Partial<CheckpointState>, null, 2));
+      markCheckpointDone(runDir, student);
       return 'completed';
     } finally {
       model.dispose();
@@ -263,7 +198,7 @@ export class DistillEngine {
     const record: EpochRecord = { kind: 'epoch', student, epoch, val: validationMetrics(valLogits, p.val.labels, p.val.teacher, p.numClasses), train: trainStats, seconds };
     this.writer.appendMetrics([record]);
     const probeLogits = await predictLogits(layers, p.probe.x, p.inferenceBatch);
-    const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: rows(probeLogits, p.numClasses) };
+    const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: softLabelRows(probeLogits, p.numClasses) };
     this.writer.appendSoftLabels(soft);
     this.status = { ...this.status, epoch, student, totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
@@ -275,18 +210,8 @@ export class DistillEngine {
   }
 
   private async writeProbeFiles(p: Prepared): Promise<void> {
-    const valTeacher = p.val.teacher;
-    const probeTeacher = new Float32Array(p.probe.indices.length * p.numClasses);
-    p.probe.indices.forEach((r, i) => probeTeacher.set(valTeacher.subarray(r * p.numClasses, (r + 1) * p.numClasses), i * p.numClasses));
-    const info: ProbeInfo = {
-      indices: p.probe.indices,
-      labels: p.probe.indices.map((i) => p.val.labels[i]),
-      classNames: p.dataset.classNames,
-      inputShape: p.dataset.inputShape,
-      thumbnails: thumbnails((await p.probe.x.data()) as Float32Array, p.probe.indices.length, p.dataset.inputShape),
-    };
+    const { info, teacher } = await probeFiles(p);
     this.writer.writeProbe(info);
-    const teacher: SoftLabelRecord = { kind: 'teacher', logits: rows(probeTeacher, p.numClasses) };
     this.writer.appendSoftLabels(teacher);
     this.send({ type: 'softLabels', record: teacher });
   }
@@ -366,51 +291,4 @@ export class DistillEngine {
   private log(level: 'info' | 'warn' | 'error', message: string) {
     this.send({ type: 'log', level, message });
   }
-}
-
-/** One training step of the configured student on a tiny random batch: proves the backend has every kernel. */
-async function probeTraining(config: DistillConfig): Promise<void> {
-  const inputShape = config.data.inputShape ?? (config.data.format === 'idx' ? [28, 28, 1] : undefined);
-  if (!inputShape && !('model' in config.student)) return;
-  const model = 'model' in config.student ? await loadStudentModel(config.student.model) : buildPreset(config.student, inputShape!, 3, 0, 'student');
-  const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
-  const shape = model.inputs[0].shape.slice(1).map((d) => d ?? 1);
-  const optimizer = tf.train.adam(1e-3);
-  try {
-    tf.tidy(() => {
-      const x = tf.randomUniform([2, ...shape]);
-      const y = tf.tensor1d([0, 1 % classes], 'int32');
-      const t = tf.randomNormal([2, classes]) as tf.Tensor2D;
-      optimizer.minimize(() => kdLoss(model.apply(x, { training: true }) as tf.Tensor2D, t, y, { temperature: 2, alpha: 0.5, divergence: config.distillation.divergence }).loss, false, model.trainableWeights.map((w) => w.read() as tf.Variable));
-    });
-  } finally {
-    optimizer.dispose();
-    model.dispose();
-  }
-}
-
-function disposePrepared(p: Prepared) {
-  tf.dispose([p.train.x, p.train.y, p.train.teacherLogits, p.val.x, p.test.x, p.probe.x]);
-  p.teacherModel?.model.dispose();
-}
-
-const rows = (flat: Float32Array, classes: number): number[][] =>
-  Array.from({ length: flat.length / classes }, (_, i) => Array.from(flat.subarray(i * classes, (i + 1) * classes), (v) => Math.round(v * 1e4) / 1e4));
-
-/** 8-bit thumbnails of image-like probe samples, rescaled per sample to the full grey range. */
-function thumbnails(data: Float32Array, count: number, inputShape: number[]): ProbeInfo['thumbnails'] {
-  if (inputShape.length !== 3 || ![1, 3].includes(inputShape[2])) return undefined;
-  const [height, width, channels] = inputShape;
-  const size = height * width * channels;
-  const pixels: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const row = data.subarray(i * size, (i + 1) * size);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of row) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-    const bytes = Buffer.alloc(size);
-    for (let j = 0; j < size; j++) bytes[j] = hi > lo ? Math.round(((row[j] - lo) / (hi - lo)) * 255) : 0;
-    pixels.push(bytes.toString('base64'));
-  }
-  return { width, height, channels, pixels };
 }

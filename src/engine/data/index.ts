@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DataConfig } from '../../shared/config';
 import { parseNumericCsv } from './csv';
-import { parseIdxImages, parseIdxLabels } from './idx';
+import { parseIdxImages, parseIdxLabels, peekIdxSampleShape } from './idx';
 import { applyNormalization, computeNormalization } from './normalize';
 import { parseNpy } from './npy';
 import { dataError, formatBytes, readMaybeGzipped, statDataFile, type FileRole } from './sourceFile';
@@ -16,7 +16,7 @@ import { findNonFinite, toFloat32, toLabels } from './values';
 export type { Dataset, Normalization, NormalizationMethod, Samples } from './types';
 export { applyNormalization } from './normalize';
 export { encodeNpy } from './npy';
-export { createRng, gatherSamples, selectProbe, shuffledIndices, stratifiedSplit } from './sampling';
+export { createRng, gatherRows, gatherSamples, selectProbe, shuffledIndices, stratifiedSplit } from './sampling';
 export { loadTeacherLogits } from './teacherLogits';
 
 type SplitName = 'train' | 'test';
@@ -41,6 +41,15 @@ const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 const sizeOf = (role: FileRole) => formatBytes(statDataFile(role));
 /** Lets queued progress messages go out (IPC) between the synchronous parsing steps. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * One sample's shape, known before loading: `data.inputShape`, or an IDX images file's header. Undefined when only
+ * loading can tell (CSV, NumPy).
+ */
+export function peekInputShape(cfg: DataConfig): number[] | undefined {
+  if (cfg.inputShape) return cfg.inputShape;
+  return cfg.format === 'idx' ? peekIdxSampleShape(cfg.train.images) : undefined;
+}
 
 export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => {}): Promise<Dataset> {
   const train = await loadSplit(cfg, 'train', onProgress);

@@ -50,7 +50,7 @@ export function readDataFile(role: FileRole): Buffer {
   }
 }
 
-const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+export const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 
 /** The file's contents, decompressed when it starts with the gzip magic bytes `1f 8b`. */
 export function readMaybeGzipped(role: FileRole): Buffer {

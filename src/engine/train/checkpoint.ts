@@ -1,14 +1,15 @@
 /**
  * What resume needs: the model (topology + weights), the optimizer's slots, and where in the schedule we were.
- * Shuffling is derived from (seed, epoch), so no RNG state needs saving. Each checkpoint is written into a temp
- * folder and renamed into place: a crash mid-write leaves the previous checkpoint intact.
+ * Shuffling is derived from (seed, epoch), so no RNG state needs saving. Every write to checkpoints/ goes through
+ * this file and is atomic: a checkpoint is written into a temp folder and renamed into place, and marking one done
+ * rewrites its state.json by tmp + rename, so a crash mid-write leaves the previous checkpoint intact.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { StudentKind } from '../../shared/records';
-import { readJson } from '../../shared/runDir';
+import { readJson, writeFileAtomic } from '../../shared/runDir';
 import { loadStudentModel, saveLayersModel } from '../models/modelFiles';
 
 /** A point between two optimizer steps. */
@@ -73,6 +74,13 @@ export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, op
 
 export function readCheckpointState(runDir: string, student: StudentKind): CheckpointState | undefined {
   return readJson<CheckpointState>(path.join(checkpointDir(runDir, student), STATE_FILE));
+}
+
+/** Marks the student's training finished (its final model is saved), atomically: resume then skips it. */
+export function markCheckpointDone(runDir: string, student: StudentKind): void {
+  const state = readCheckpointState(runDir, student);
+  if (!state) throw new Error(`No checkpoint for the ${student} student in ${checkpointDir(runDir, student)}`);
+  writeFileAtomic(path.join(checkpointDir(runDir, student), STATE_FILE), JSON.stringify({ ...state, done: true } satisfies CheckpointState, null, 2));
 }
 
 export async function restoreCheckpoint(runDir: string, student: StudentKind, optimizer: tf.Optimizer): Promise<{ model: tfl.LayersModel; state: CheckpointState }> {
