@@ -20,6 +20,7 @@ import type { BackendSurveyEntry, ModelReport, Summary } from '../shared/records
 import { newRunId } from '../shared/runDir';
 import { surveyBackends } from './backends/ladder';
 import { BACKENDS, OPTIONAL_MODULES_ENV, type Backend } from '../shared/backends';
+import { formatBytes, modelName } from '../shared/format';
 import { DistillEngine } from './engine';
 import { installGpuEngine, isInstallCancelled, type InstallProgress } from '../install/gpuEngine';
 import { GPU_TARGETS, targetsInWords, type GpuTarget } from '../install/targets';
@@ -68,7 +69,7 @@ class Reporter {
           this.barKey = key;
         }
         this.bar!.update(p.step, {
-          who: p.student === 'kd' ? 'KD student' : p.student === 'baseline' ? 'baseline' : 'teacher',
+          who: modelName(p.student),
           epoch: p.epoch,
           epochs: p.totalEpochs,
           loss: p.loss?.toFixed(4) ?? '…',
@@ -103,13 +104,12 @@ const formatSeconds = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${Str
 
 const pct = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(2)}%`);
 const num = (v: number | undefined | null, digits = 4) => (v === undefined || v === null ? '–' : v.toFixed(digits));
-const bytes = (v: number | undefined) => (v === undefined ? '–' : v >= 1 << 20 ? `${(v / (1 << 20)).toFixed(2)} MiB` : `${(v / 1024).toFixed(1)} KiB`);
 
 export function summaryTable(s: Summary): string {
   const rows: [string, ModelReport | undefined][] = [
-    ['Teacher', s.teacher],
-    ['Scratch student', s.baseline],
-    ['KD student', s.student],
+    [modelName('teacher', { capital: true }), s.teacher],
+    [modelName('baseline', { capital: true }), s.baseline],
+    [modelName('kd', { capital: true }), s.student],
   ];
   const header = ['model', 'accuracy', 'macro-F1', 'KL→teacher', 'agreement', 'ECE', 'params', 'size', 'ms/sample b1', 'ms/sample b256', 'kept'];
   const body = rows
@@ -118,11 +118,11 @@ export function summaryTable(s: Summary): string {
       name,
       pct(r!.accuracy),
       num(r!.macroF1),
-      name === 'Teacher' ? '–' : num(r!.klToTeacher),
-      name === 'Teacher' ? '–' : pct(r!.agreement),
+      r === s.teacher ? '–' : num(r!.klToTeacher),
+      r === s.teacher ? '–' : pct(r!.agreement),
       num(r!.ece),
       r!.params === null ? '–' : r!.params.toLocaleString('en-US'),
-      bytes(r!.sizeBytes),
+      formatBytes(r!.sizeBytes),
       num(r!.latencyMs?.batch1, 3),
       num(r!.latencyMs?.batch256, 4),
       r!.teacherAccuracyKeptPct === undefined ? '–' : `${r!.teacherAccuracyKeptPct.toFixed(1)}%`,

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { OPTIONAL_MODULES_ENV } from '../shared/backends';
+import { modelName } from '../shared/format';
 import type { DistillConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import type { EnginePhase, EngineToHost, HostToEngine, Progress } from '../shared/protocol';
@@ -231,7 +232,7 @@ export class RunController implements vscode.Disposable {
 
   private updateStatusBar(active: ActiveRun): void {
     const p = active.progress;
-    this.statusItem.text = p ? `$(sync~spin) Distill ${p.student === 'teacher' ? 'teacher' : p.student === 'kd' ? 'KD' : 'baseline'} ${p.epoch}/${p.totalEpochs} · ${progressPercent(p).toFixed(0)}%` : '$(sync~spin) Distill';
+    this.statusItem.text = p ? `$(sync~spin) Distill ${modelName(p.student, { short: true })} ${p.epoch}/${p.totalEpochs} · ${progressPercent(p).toFixed(0)}%` : '$(sync~spin) Distill';
     this.statusItem.tooltip = `${active.title}: ${statusText(active)}\nClick to open the dashboard.`;
     this.statusItem.command = { command: 'distill.openDashboard', title: 'Open Dashboard', arguments: [active.runDir] };
     this.statusItem.show();

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { formatBytes, formatCount } from './format';
 
 export interface TfjsModelInfo {
   kind: 'tfjs-model';
@@ -303,12 +304,6 @@ export function pairLogitsFiles(files: readonly string[]): { pairs: LogitsPair[]
 }
 
 // ---------------------------------------------------------------- words
-
-export const formatCount = (n: number): string =>
-  n >= 1e6 ? `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(n >= 1e4 ? 0 : 1)}k` : String(n);
-
-export const formatBytes = (n: number): string =>
-  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1 << 10 ? `${(n / (1 << 10)).toFixed(0)} kB` : `${n} B`;
 
 const shapeText = (shape: (number | null)[] | undefined) => (shape ? `[${shape.map((d) => d ?? '?').join('×')}]` : '[?]');
 

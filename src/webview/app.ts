@@ -4,6 +4,7 @@
  * The header and the tab bar are built once and patched as deltas arrive: a button rebuilt under the pointer
  * would swallow the user's click and drop the keyboard focus.
  */
+import { modelName } from '../shared/format';
 import {
   DASHBOARD_STATE_VERSION,
   defaultUiState,
@@ -156,7 +157,7 @@ export class DashboardApp {
     p.noRun.hidden = !!run;
     if (!run) return;
     const s = run.statusFile;
-    const progress = s?.epoch !== undefined ? `epoch ${s.epoch}${s.totalEpochs ? ` of ${s.totalEpochs}` : ''}${s.student ? ` · ${s.student === 'kd' ? 'KD student' : 'scratch student'}` : ''}` : '';
+    const progress = s?.epoch !== undefined ? `epoch ${s.epoch}${s.totalEpochs ? ` of ${s.totalEpochs}` : ''}${s.student ? ` · ${modelName(s.student)}` : ''}` : '';
     setText(p.title, run.config?.name ?? run.runId);
     setText(p.status, run.status);
     setAttr(p.status, 'class', `status status-${run.status}`);

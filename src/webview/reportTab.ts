@@ -4,7 +4,8 @@
  */
 import type { ModelReport, Summary } from '../shared/records';
 import type { ViewContext } from './context';
-import { append, formatBytes, formatNumber, formatPercent, h } from './dom';
+import { formatBytes, modelName } from '../shared/format';
+import { append, formatNumber, formatPercent, h } from './dom';
 import { SummaryTab } from './summaryTab';
 
 interface Row {
@@ -30,9 +31,9 @@ const ROWS: Row[] = [
 ];
 
 export function reportTable(summary: Summary): HTMLTableElement {
-  const models: { name: string; report: ModelReport; student: boolean }[] = [{ name: 'Teacher', report: summary.teacher, student: false }];
-  if (summary.baseline) models.push({ name: 'Scratch student', report: summary.baseline, student: true });
-  models.push({ name: 'KD student', report: summary.student, student: true });
+  const models: { name: string; report: ModelReport; student: boolean }[] = [{ name: modelName('teacher', { capital: true }), report: summary.teacher, student: false }];
+  if (summary.baseline) models.push({ name: modelName('baseline', { capital: true }), report: summary.baseline, student: true });
+  models.push({ name: modelName('kd', { capital: true }), report: summary.student, student: true });
   const body = ROWS.map((row) => {
     const scores = models.map((m) => (m.student ? row.score?.(m.report) : undefined));
     const valid = scores.filter((s): s is number => s !== undefined && Number.isFinite(s));

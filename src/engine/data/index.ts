@@ -9,7 +9,8 @@ import { parseNumericCsv } from './csv';
 import { parseIdxImages, parseIdxLabels, peekIdxSampleShape } from './idx';
 import { applyNormalization, computeNormalization } from './normalize';
 import { parseNpy } from './npy';
-import { dataError, formatBytes, readMaybeGzipped, statDataFile, type FileRole } from './sourceFile';
+import { formatBytes } from '../../shared/format';
+import { dataError, readMaybeGzipped, statDataFile, type FileRole } from './sourceFile';
 import type { Dataset, NormalizationMethod, Samples } from './types';
 import { findNonFinite, toFloat32, toLabels } from './values';
 

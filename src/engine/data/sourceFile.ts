@@ -17,12 +17,6 @@ export function dataError(role: FileRole, message: string): DistillError {
   return new DistillError('data', `${role.file}: ${message}`, { file: role.file, path: role.field.split('.') });
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
-
 /** The file's size in bytes; a missing file is a user error naming the config field to fix. */
 export function statDataFile(role: FileRole): number {
   try {
