@@ -3,6 +3,7 @@
  *
  *   distill run <config> [--runs-dir D] [--backend B] [--json]
  *   distill resume <runDir> [--json]
+ *   distill sweep <file.sweep.json> [--sweeps-dir D] [--new] [--concurrency N|auto] [--json]
  *   distill validate <config>
  *   distill backends [--json]
  *   distill install-gpu [webgpu|tensorflow-gpu] [--dir D] [--npm P] [--verbose]
@@ -21,6 +22,7 @@ import { newRunId } from '../shared/runDir';
 import { surveyBackends } from './backends/ladder';
 import { BACKENDS, OPTIONAL_MODULES_ENV, type Backend } from '../shared/backends';
 import { formatBytes, modelName } from '../shared/format';
+import { formatSeconds, runSweepCommand, type SweepCliOptions } from '../sweep/cli';
 import { DistillEngine } from './engine';
 import { installGpuEngine, isInstallCancelled, type InstallProgress } from '../install/gpuEngine';
 import { GPU_TARGETS, targetsInWords, type GpuTarget } from '../install/targets';
@@ -100,7 +102,6 @@ class Reporter {
   }
 }
 
-const formatSeconds = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
 
 const pct = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(2)}%`);
 const num = (v: number | undefined | null, digits = 4) => (v === undefined || v === null ? '–' : v.toFixed(digits));
@@ -260,6 +261,18 @@ export function buildProgram(): Command {
     .option('--json', 'print engine messages as JSON lines instead of progress')
     .action(async (runDir: string, opts: OutputOptions) => {
       process.exitCode = await runEngine((engine) => engine.resume(path.resolve(runDir)), opts);
+    });
+
+  program
+    .command('sweep')
+    .description('run every trial of a *.sweep.json (grid or random search over config paths); again, it continues where it stopped')
+    .argument('<file>', 'path to the sweep file')
+    .option('--sweeps-dir <dir>', 'where sweeps are written (default: output.sweepsDir of the sweep file, "sweeps" beside it)')
+    .option('--new', 'start a fresh sweep instead of continuing an unfinished one of the same name and content')
+    .option('--concurrency <n>', 'trials at once on this machine, each in its own engine process (default: the sweep file\'s, "auto" = one per core)')
+    .option('--json', 'print sweep events as JSON lines instead of progress')
+    .action(async (file: string, opts: SweepCliOptions) => {
+      process.exitCode = await runSweepCommand(file, opts);
     });
 
   program

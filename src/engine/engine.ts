@@ -51,6 +51,25 @@ export class DistillEngine {
     return this.execute(config, runDir, false);
   }
 
+  /**
+   * For a sweep, before its trials: train or find the teacher and cache its logits, as a run would, without a run
+   * directory. Returns undefined when stopped first.
+   */
+  async prepareTeacher(config: DistillConfig): Promise<{ modelFile?: string; source: string } | undefined> {
+    const backend = await selectBackend(config.engine.backend, { log: (m: string) => this.log('info', m) });
+    resolveBatchSizes(config, backend.name);
+    let prepared: Prepared | undefined;
+    try {
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name));
+      return { modelFile: prepared.teacherFile, source: prepared.teacherSource };
+    } catch (e) {
+      if (e instanceof TeacherTrainingStopped) return undefined;
+      throw e;
+    } finally {
+      if (prepared) disposePrepared(prepared);
+    }
+  }
+
   async resume(runDir: string): Promise<Finished> {
     const config = readJson<DistillConfig>(path.join(runDir, RUN_FILES.config));
     const previous = readJson<StatusFile>(path.join(runDir, RUN_FILES.status));

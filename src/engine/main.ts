@@ -42,6 +42,15 @@ process.on('message', (message: HostToEngine) => {
     case 'resume':
       void run(() => engine.resume(message.runDir));
       break;
+    case 'teacher':
+      void run(async () => {
+        const teacher = await engine.prepareTeacher(message.config);
+        if (teacher) send({ type: 'teacherReady', ...teacher });
+        const done = { type: 'finished', status: teacher ? 'completed' : 'stopped' } as const;
+        send(done);
+        return done;
+      });
+      break;
     case 'stop':
       if (running) engine.requestStop('stopped');
       else process.exit(0);

@@ -23,6 +23,10 @@ export interface Prepared {
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
   probe: { x: tf.Tensor; indices: number[] };
   teacherModel?: LoadedModel;
+  /** The teacher's model.json (a preset teacher: its cached file), when there is one. */
+  teacherFile?: string;
+  /** Where the teacher's logits came from, for the log. */
+  teacherSource: string;
 }
 
 /** What preparation tells the engine as it goes. */
@@ -75,6 +79,8 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
       test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
       probe: { x: toX(probeRows), indices: probeIdx },
       teacherModel: teacher.model,
+      teacherFile: teacher.modelFile,
+      teacherSource: teacher.source,
     };
   } catch (e) {
     xTrain.dispose();

@@ -24,6 +24,8 @@ export interface TeacherOutputs {
   model?: LoadedModel;
   /** Where the logits came from, for the log. */
   source: string;
+  /** The teacher's model.json (a preset teacher: its cached file), when there is one. */
+  modelFile?: string;
 }
 
 export interface TeacherContext {
@@ -77,7 +79,7 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
       writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
     }
   }
-  return { train: out.train!, test: out.test!, model, source: `${modelFile}${reused === 2 ? ' (logits from cache)' : ''}` };
+  return { train: out.train!, test: out.test!, model, modelFile, source: `${modelFile}${reused === 2 ? ' (logits from cache)' : ''}` };
 }
 
 function checkTeacherSignature(model: LoadedModel, file: string, dataset: Dataset): void {

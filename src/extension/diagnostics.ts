@@ -1,11 +1,14 @@
 /**
- * Problems in open `*.distill.json` documents, in the Problems panel at the JSON position they are about. Checked
+ * Problems in open `*.distill.json` and `*.sweep.json` documents, in the Problems panel at the JSON position they are about. Checked
  * on open and on each change (debounced), and by Start Run before anything starts.
  */
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { isConfigDocument } from './configs';
-import { configDiagnosticsModule } from './lazy';
+import { configDiagnosticsModule, sweepDiagnosticsModule } from './lazy';
+
+const isSweepDocument = (doc: vscode.TextDocument) => doc.uri.scheme === 'file' && doc.fileName.endsWith('.sweep.json');
+const isChecked = (doc: vscode.TextDocument) => isConfigDocument(doc) || isSweepDocument(doc);
 
 const DEBOUNCE_MS = 300;
 
@@ -29,7 +32,8 @@ export class ConfigDiagnostics implements vscode.Disposable {
   /** Check a config now and publish its problems; returns the errors (empty when it may run). */
   check(doc: vscode.TextDocument): vscode.Diagnostic[] {
     this.cancel(doc);
-    const problems = configDiagnosticsModule().diagnoseConfigText(doc.getText(), doc.uri.fsPath, (file) => fs.existsSync(file));
+    const diagnose = isSweepDocument(doc) ? sweepDiagnosticsModule().diagnoseSweepText : configDiagnosticsModule().diagnoseConfigText;
+    const problems = diagnose(doc.getText(), doc.uri.fsPath, (file) => fs.existsSync(file));
     const diagnostics = problems.map((p) => {
       const range = new vscode.Range(doc.positionAt(p.offset), doc.positionAt(p.offset + p.length));
       const d = new vscode.Diagnostic(range, p.message, p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
@@ -41,11 +45,11 @@ export class ConfigDiagnostics implements vscode.Disposable {
   }
 
   private checkIfConfig(doc: vscode.TextDocument): void {
-    if (isConfigDocument(doc)) this.check(doc);
+    if (isChecked(doc)) this.check(doc);
   }
 
   private schedule(doc: vscode.TextDocument): void {
-    if (!isConfigDocument(doc)) return;
+    if (!isChecked(doc)) return;
     this.cancel(doc);
     this.pending.set(doc.uri.toString(), setTimeout(() => this.check(doc), DEBOUNCE_MS));
   }

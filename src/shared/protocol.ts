@@ -14,7 +14,12 @@ export type HostToEngine =
   /** Continue the run in `runDir` from its last checkpoint. */
   | { type: 'resume'; runDir: string }
   /** Finish the current step, write a checkpoint, and end with status `stopped`. */
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /**
+   * For a sweep, before its trials: train (or find cached) the teacher and cache its logits, answer `teacherReady`
+   * and exit. No run directory is written.
+   */
+  | { type: 'teacher'; config: DistillConfig };
 
 // ---------------------------------------------------------------- engine → host
 
@@ -43,6 +48,8 @@ export type EngineToHost =
   /** Probe-set logits (teacher once, students each epoch). */
   | { type: 'softLabels'; record: SoftLabelRecord }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  /** The answer to `teacher`: the teacher's model.json (absent for precomputed logits), its logits now cached. */
+  | { type: 'teacherReady'; modelFile?: string; source: string }
   /** The run ended. `summary` is present when it completed. */
   | { type: 'finished'; status: Exclude<RunStatus, 'running'>; reason?: string; summary?: Summary };
 

@@ -160,10 +160,10 @@ function describe(e: ErrorObject, root: unknown): ConfigIssue {
   }
 }
 
-/** The known name within edit distance 2, for "did you mean". */
-function closest(name: string, candidates: string[]): string | undefined {
+/** The known name within edit distance `within`, for "did you mean". */
+export function closest(name: string, candidates: string[], within = 2): string | undefined {
   let best: string | undefined;
-  let bestD = 3;
+  let bestD = within + 1;
   for (const c of candidates) {
     const d = editDistance(name.toLowerCase(), c.toLowerCase());
     if (d < bestD) [best, bestD] = [c, d];
