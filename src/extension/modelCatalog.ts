@@ -14,7 +14,7 @@ import {
   type ModelFileInfo,
   type NotAModel,
   type TfjsModelInfo,
-} from '../shared/modelInfo';
+} from './modelInfo';
 import { SEARCH_EXCLUDE } from './configs';
 
 export interface LogitsPairEntry {

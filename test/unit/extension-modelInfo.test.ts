@@ -17,7 +17,7 @@ import {
   summarizeModel,
   type LogitsFileInfo,
   type TfjsModelInfo,
-} from '../../src/shared/modelInfo';
+} from '../../src/extension/modelInfo';
 
 let dir: string;
 

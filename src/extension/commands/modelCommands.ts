@@ -5,8 +5,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DataConfig, StudentConfig, TeacherConfig } from '../../shared/config';
-import { configRelativePath, type ModelChoice, type ModelRole } from '../../shared/configEdit';
-import { configFileName, configTemplate } from '../../shared/configTemplate';
+import { configRelativePath, type ModelChoice, type ModelRole } from '../configEdit';
+import { configFileName, configTemplate } from '../configTemplate';
 import { SEARCH_EXCLUDE, type ConfigLocator } from '../configs';
 import type { ModelCatalog } from '../modelCatalog';
 import { choiceForFile, pickModel, relativeChoice, writeModelChoice } from '../modelChoice';

@@ -2,8 +2,8 @@
  * The text of a new `*.distill.json` ("Distill: New Config"): a commented, valid config that a user can run as it
  * is and learn the knobs from. Pure; no vscode, no fs.
  */
-import type { DataConfig, StudentConfig, TeacherConfig } from './config';
-import { divergencesInWords } from './divergences';
+import type { DataConfig, StudentConfig, TeacherConfig } from '../shared/config';
+import { divergencesInWords } from '../shared/divergences';
 
 export interface ConfigTemplateOptions {
   name: string;

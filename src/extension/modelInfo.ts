@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { formatBytes, formatCount } from './format';
+import { formatBytes, formatCount } from '../shared/format';
 
 export interface TfjsModelInfo {
   kind: 'tfjs-model';
