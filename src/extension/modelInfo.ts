@@ -7,6 +7,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { formatBytes, formatCount } from '../shared/format';
+import { isNpyProblem, readNpyHeader, type NpyHeaderProblem } from '../shared/npyHeader';
 
 export interface TfjsModelInfo {
   kind: 'tfjs-model';
@@ -197,24 +198,6 @@ export async function describeTfjsModel(file: string): Promise<TfjsModelInfo | N
 
 // ---------------------------------------------------------------- teacher logits
 
-/** Parse the header of a `.npy` file (format versions 1–3): dtype, shape, and where the data starts. */
-export function parseNpyHeader(head: Buffer): { dtype: string; shape: number[]; fortranOrder: boolean; dataOffset: number } {
-  if (head.length < 10 || head.readUInt8(0) !== 0x93 || head.toString('latin1', 1, 6) !== 'NUMPY') {
-    throw new Error('not a .npy file (the magic string \\x93NUMPY is missing)');
-  }
-  const major = head.readUInt8(6);
-  const lenBytes = major === 1 ? 2 : 4;
-  const headerLen = major === 1 ? head.readUInt16LE(8) : head.readUInt32LE(8);
-  const start = 8 + lenBytes;
-  if (head.length < start + headerLen) throw new Error('the .npy header is truncated');
-  const header = head.toString(major === 3 ? 'utf8' : 'latin1', start, start + headerLen);
-  const dtype = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!dtype || shapeText === undefined) throw new Error(`the .npy header has no descr or shape: ${header.trim()}`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  return { dtype, shape, fortranOrder: /'fortran_order'\s*:\s*True/.test(header), dataOffset: start + headerLen };
-}
-
 async function readHead(file: string, bytes: number): Promise<Buffer> {
   const handle = await fs.open(file, 'r');
   try {
@@ -228,13 +211,25 @@ async function readHead(file: string, bytes: number): Promise<Buffer> {
 
 const FLOAT_DTYPES = /^[<>=|]?f[248]$/;
 
+/** A tooltip's words for a `.npy` header that cannot be read. */
+const NPY_PROBLEMS: Record<NpyHeaderProblem['problem'], string> = {
+  'not-npy': 'not a .npy file (the magic string \\x93NUMPY is missing)',
+  version: 'a .npy format version other than 1 to 3',
+  truncated: 'the .npy header is truncated',
+  'no-descr': 'the .npy header has no plain dtype (descr)',
+  unreadable: 'the .npy header has no shape or fortran_order',
+  'bad-shape': 'the .npy header has an unreadable shape',
+};
+
 async function describeNpyLogits(file: string): Promise<LogitsFileInfo | NotAModel> {
-  let header: ReturnType<typeof parseNpyHeader>;
+  let head: ReturnType<typeof readNpyHeader>;
   try {
-    header = parseNpyHeader(await readHead(file, 4096));
+    head = readNpyHeader(await readHead(file, 4096));
   } catch (e) {
     return { kind: 'invalid', file, reason: (e as Error).message };
   }
+  if (isNpyProblem(head)) return { kind: 'invalid', file, reason: NPY_PROBLEMS[head.problem] };
+  const header = { dtype: head.descr, shape: head.shape };
   if (header.shape.length !== 2) return { kind: 'invalid', file, reason: `teacher logits must be 2-D [rows, classes]; this array is [${header.shape.join(', ')}]` };
   if (!FLOAT_DTYPES.test(header.dtype)) return { kind: 'invalid', file, reason: `teacher logits must be floating point; this array is ${header.dtype}` };
   return { kind: 'logits', file, format: 'npy', rows: header.shape[0], classes: header.shape[1], dtype: header.dtype };
