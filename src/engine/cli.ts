@@ -1,11 +1,11 @@
 /**
  * `distill` — the engine, headless. The same DistillEngine as the extension's child process, run in-process.
  *
- *   distill run <config> [--runs-dir D] [--backend B] [--json]
+ *   distill run <config> [--runs-dir D] [--backend B] [--json] [--verbose]
  *   distill resume <runDir> [--json]
  *   distill sweep <file.sweep.json> [--sweeps-dir D] [--new] [--concurrency N|auto] [--json]
  *   distill validate <config>
- *   distill backends [--json]
+ *   distill backends [--json] [--verbose]
  *   distill install-gpu [webgpu|tensorflow-gpu] [--dir D] [--npm P] [--verbose]
  *
  * Exit codes: 0 completed, 1 the run (or install) failed, 2 bad config or usage, 130 stopped (Ctrl-C).
@@ -31,6 +31,8 @@ const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
 
 interface OutputOptions {
   json?: boolean;
+  /** Print debug lines too: what native backends printed while probed, the stack of an internal error. */
+  verbose?: boolean;
 }
 
 /** Renders engine messages: a progress bar on a TTY, plain lines otherwise, JSON lines with --json. */
@@ -39,7 +41,10 @@ class Reporter {
   private bar?: SingleBar;
   private barKey = '';
 
-  constructor(private readonly json: boolean) {}
+  constructor(
+    private readonly json: boolean,
+    private readonly verbose = false,
+  ) {}
 
   handle = (m: EngineToHost): void => {
     if (this.json) {
@@ -54,6 +59,7 @@ class Reporter {
         this.line(m.message);
         break;
       case 'log':
+        if (m.level === 'debug' && !this.verbose) break;
         this.line(m.level === 'info' ? m.message : `${m.level}: ${m.message}`);
         break;
       case 'steps':
@@ -82,7 +88,7 @@ class Reporter {
       case 'finished':
         this.stopBar();
         if (m.summary) process.stdout.write('\n' + summaryTable(m.summary) + '\n');
-        this.line(m.status === 'completed' ? 'Done.' : `Run ${m.status}: ${m.reason ?? ''}`);
+        this.line(m.status === 'completed' ? 'Done.' : `Run ${m.status}: ${m.reason ?? ''}${m.status === 'failed' && !this.verbose && m.reason?.startsWith('Internal error') ? ' (run again with --verbose for the stack)' : ''}`);
         break;
       case 'softLabels':
         break;
@@ -139,7 +145,7 @@ export function summaryTable(s: Summary): string {
 }
 
 async function runEngine(task: (engine: DistillEngine) => Promise<{ status: string }>, options: OutputOptions): Promise<number> {
-  const reporter = new Reporter(!!options.json);
+  const reporter = new Reporter(!!options.json, !!options.verbose);
   const engine = new DistillEngine(reporter.handle);
   let interrupts = 0;
   const onSigint = () => {
@@ -158,12 +164,15 @@ async function runEngine(task: (engine: DistillEngine) => Promise<{ status: stri
 }
 
 /** `distill backends` without --json: one block per rung, the fix indented under an unavailable one. */
-export function backendsTable(survey: readonly BackendSurveyEntry[]): string {
+export function backendsTable(survey: readonly BackendSurveyEntry[], verbose = false): string {
   const width = Math.max(...survey.map((e) => e.name.length));
+  const indent = ' '.repeat(width + 15);
   return survey
     .map((e) => {
-      const head = `${e.name.padEnd(width)}  ${e.available ? 'available  ' : 'unavailable'}  ${e.detail}`;
-      return e.fix && !e.available ? `${head}\n${' '.repeat(width + 15)}fix: ${e.fix}` : head;
+      let text = `${e.name.padEnd(width)}  ${e.available ? 'available  ' : 'unavailable'}  ${e.detail}`;
+      if (e.fix && !e.available) text += `\n${indent}fix: ${e.fix}`;
+      if (verbose && e.output) text += `\n${indent}printed while probing:\n${e.output.split('\n').map((l) => `${indent}  ${l}`).join('\n')}`;
+      return text;
     })
     .join('\n');
 }
@@ -246,6 +255,7 @@ export function buildProgram(): Command {
     .option('--runs-dir <dir>', 'where to write the run (default: output.runsDir of the config)')
     .addOption(backendOption)
     .option('--json', 'print engine messages as JSON lines instead of progress')
+    .option('--verbose', 'print debug lines too (what Dawn printed while probing, stacks of internal errors)')
     .action(async (configFile: string, opts: OutputOptions & { runsDir?: string; backend?: Backend }) => {
       const config = loadConfigFile(configFile);
       if (opts.runsDir) config.output.runsDir = path.resolve(opts.runsDir);
@@ -259,6 +269,7 @@ export function buildProgram(): Command {
     .description('continue a stopped or interrupted run from its last checkpoint')
     .argument('<runDir>', 'the run directory')
     .option('--json', 'print engine messages as JSON lines instead of progress')
+    .option('--verbose', 'print debug lines too (what Dawn printed while probing, stacks of internal errors)')
     .action(async (runDir: string, opts: OutputOptions) => {
       process.exitCode = await runEngine((engine) => engine.resume(path.resolve(runDir)), opts);
     });
@@ -287,9 +298,10 @@ export function buildProgram(): Command {
     .command('backends')
     .description('list the compute backends in ladder order and whether each loads here (and if not, why and the fix)')
     .option('--json', 'print the list as one JSON array')
+    .option('--verbose', 'also show what each backend\'s native code (Dawn, the Vulkan loader) printed while probed')
     .action(async (opts: OutputOptions) => {
       const survey = await surveyBackends();
-      process.stdout.write((opts.json ? JSON.stringify(survey) : backendsTable(survey)) + '\n');
+      process.stdout.write((opts.json ? JSON.stringify(survey) : backendsTable(survey, !!opts.verbose)) + '\n');
     });
 
   program

@@ -9,7 +9,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import { modelName } from '../shared/format';
-import type { EngineToHost, Progress } from '../shared/protocol';
+import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
 import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
 import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
 import { selectBackend } from './backends/ladder';
@@ -20,8 +20,9 @@ import { buildPreset, weightBytes } from './models/presets';
 import { disposePrepared, prepareData, type Prepared } from './prepare';
 import { probeFiles, softLabelRows } from './probeFiles';
 import { TeacherTrainingStopped } from './teacher';
-import { loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint } from './train/checkpoint';
+import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint } from './train/checkpoint';
 import { NonFiniteLossError, train } from './train/trainer';
+import { checkOutputFolders } from './outputFolders';
 
 export type Send = (message: EngineToHost) => void;
 type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -46,6 +47,7 @@ export class DistillEngine {
 
   async start(config: DistillConfig, runDir: string): Promise<Finished> {
     const runId = path.basename(runDir);
+    checkOutputFolders(config);
     this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
     this.writer = RunWriter.create(runDir, config, this.status);
     return this.execute(config, runDir, false);
@@ -79,6 +81,13 @@ export class DistillEngine {
     if (previous.status === 'completed') {
       throw new DistillError('usage', `Run ${previous.runId} already completed; there is nothing to resume. Start a new run instead.`, { file: runDir });
     }
+    if (previous.status === 'failed' && !hasInitialModel(runDir)) {
+      throw new DistillError(
+        'usage',
+        `Run ${previous.runId} failed before its first checkpoint${previous.reason ? ` (${previous.reason.replace(/\.$/, '')})` : ''}, so there is nothing to resume. Fix the cause and start the run again from its config.`,
+        { file: runDir },
+      );
+    }
     this.writer = new RunWriter(runDir);
     this.status = { ...previous, status: 'running', pid: process.pid, reason: undefined, updatedAt: new Date().toISOString() };
     this.writer.writeStatus(this.status);
@@ -91,10 +100,14 @@ export class DistillEngine {
     let prepared: Prepared | undefined;
     try {
       // `started` is the first message, carrying the choice; what the ladder tried follows it.
-      const ladderLog: string[] = [];
-      const backend = await selectBackend(config.engine.backend, { log: (m: string) => ladderLog.push(m), probe: () => probeTraining(config) });
+      const ladderLog: [LogLevel, string][] = [];
+      const backend = await selectBackend(config.engine.backend, {
+        log: (m: string) => ladderLog.push(['info', m]),
+        debug: (m: string) => ladderLog.push(['debug', m]),
+        probe: () => probeTraining(config),
+      });
       this.send({ type: 'started', runId: this.status.runId, runDir, backend, resumed });
-      for (const m of ladderLog) this.log('info', m);
+      for (const [level, m] of ladderLog) this.log(level, m);
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
       const filled = resolveBatchSizes(config, backend.name);
       if (filled) {
@@ -110,8 +123,9 @@ export class DistillEngine {
       return this.finish('completed', undefined, summary);
     } catch (e) {
       if (e instanceof TeacherTrainingStopped) return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
-      const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : `Internal error: ${errorMessage(e)}`;
-      if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('error', (e as Error)?.stack ?? String(e));
+      const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : systemErrorReason(e) ?? `Internal error: ${errorMessage(e)}`;
+      // The stack is for whoever fixes the bug: the log (and the CLI's --verbose), not the user's terminal.
+      if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('debug', (e as Error)?.stack ?? String(e));
       return this.finish('failed', reason);
     } finally {
       if (prepared) disposePrepared(prepared);
@@ -130,7 +144,8 @@ export class DistillEngine {
   /** Train the KD student, then the scratch baseline, each from its checkpoint when resuming. */
   private async trainStudents(config: DistillConfig, runDir: string, p: Prepared, resumed: boolean): Promise<'completed' | StopReason> {
     const students: StudentKind[] = config.compare.baseline ? ['kd', 'baseline'] : ['kd'];
-    if (!resumed) {
+    // A run stopped before its first checkpoint (during the teacher's training) starts its students afresh.
+    if (!resumed || !hasInitialModel(runDir)) {
       await this.writeProbeFiles(p);
       const initial = await this.buildStudent(config, p);
       await saveInitialModel(runDir, initial);
@@ -293,7 +308,7 @@ export class DistillEngine {
   private finish(status: Exclude<RunStatus, 'running'>, reason?: string, summary?: Summary): Finished {
     this.status = { ...this.status, status, reason, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
-    if (reason) this.log(status === 'failed' ? 'error' : 'info', reason);
+    // The reason travels in `finished`, which every host prints or logs once; logging it here too doubled it.
     const message: Finished = { type: 'finished', status, reason, summary };
     this.send(message);
     return message;
@@ -308,7 +323,15 @@ export class DistillEngine {
     this.send({ type: 'phase', phase, message });
   }
 
-  private log(level: 'info' | 'warn' | 'error', message: string) {
+  private log(level: LogLevel, message: string) {
     this.send({ type: 'log', level, message });
   }
+}
+
+/** A failed file-system call (disk full, permissions, a path that became a file) in words, with the path; else undefined. */
+function systemErrorReason(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof err.code !== 'string' || !err.syscall) return undefined;
+  const what: Record<string, string> = { ENOSPC: 'the disk is full', EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only', ENOTDIR: 'a part of the path is a file, not a folder', EISDIR: 'it is a folder', ENAMETOOLONG: 'the path is too long', EMFILE: 'too many open files', EEXIST: 'it already exists' };
+  return `Could not ${err.syscall} ${err.path ?? 'a file'}: ${what[err.code] ?? err.code}. Free space or fix the permissions and paths (output.runsDir, output.cacheDir), then resume or start the run again.`;
 }

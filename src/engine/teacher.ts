@@ -74,7 +74,7 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
       reused++;
     } else {
       ctx.phase('teacher-logits', `Computing teacher logits for ${rows} ${split} rows (cached for later runs)…`);
-      out[split] = await predictLogits(model, split === 'train' ? ctx.xTrainAll() : ctx.xTest, ctx.inferenceBatch);
+      out[split] = await predictTeacher(model, modelFile, split === 'train' ? ctx.xTrainAll() : ctx.xTest, ctx.inferenceBatch);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
     }
@@ -82,16 +82,44 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
   return { train: out.train!, test: out.test!, model, modelFile, source: `${modelFile}${reused === 2 ? ' (logits from cache)' : ''}` };
 }
 
+/** The teacher's logits; a model that throws on the data (an op it cannot run, a shape inside it) is a model error. */
+async function predictTeacher(model: LoadedModel, file: string, x: tf.Tensor, batch: number): Promise<Float32Array> {
+  try {
+    return await predictLogits(model, x, batch);
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new DistillError('model', `The teacher ${file} failed on the data (samples of shape [${x.shape.slice(1).join(', ')}]): ${message}. Check that it was built for this data, or re-export it.`, { file, path: ['teacher', 'model'] });
+  }
+}
+
 function checkTeacherSignature(model: LoadedModel, file: string, dataset: Dataset): void {
   const sig = modelSignature(model);
   if (sig.outputs !== null && sig.outputs !== dataset.numClasses) {
     throw new DistillError('model', `Class counts disagree: the teacher ${file} outputs ${sig.outputs} classes, but the data has ${dataset.numClasses}. Use a teacher trained on these classes, or fix data.classNames.`, { file });
   }
-  const want = dataset.inputShape;
-  const known = sig.input.every((d) => d !== null);
-  if (known && sig.input.reduce((a, b) => a! * b!, 1) !== want.reduce((a, b) => a * b, 1)) {
-    throw new DistillError('model', `Input shapes disagree: the teacher ${file} expects [${sig.input.join(', ')}] per sample, but the data gives [${want.join(', ')}]. Set data.inputShape or use a matching teacher.`, { file });
+  const feed = teacherFeedShape(sig.input, dataset.inputShape);
+  if (feed === 'mismatch') {
+    throw new DistillError(
+      'model',
+      `Input shapes disagree: the teacher ${file} expects [${sig.input.map((d) => d ?? '?').join(', ')}] per sample, but the data gives [${dataset.inputShape.join(', ')}]. ` +
+        'Set data.inputShape to the shape the teacher takes (the element counts must agree), or use a teacher trained on this data.',
+      { file, path: ['teacher', 'model'] },
+    );
   }
+  if (feed) model.feedShape = feed;
+}
+
+/**
+ * How the data reaches the teacher: undefined when the shapes match (unknown dimensions match anything), the
+ * teacher's shape when only the layout differs and one side is flat (same element count: [784] and [28, 28, 1]),
+ * 'mismatch' otherwise.
+ */
+export function teacherFeedShape(model: (number | null)[], data: number[]): number[] | undefined | 'mismatch' {
+  if (model.length === data.length && model.every((d, i) => d === null || d === data[i])) return undefined;
+  const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  if (model.some((d) => d === null)) return 'mismatch';
+  const flat = model.length === 1 || data.length === 1;
+  return flat && count(model as number[]) === count(data) ? (model as number[]) : 'mismatch';
 }
 
 /** Train (or find in the cache) the preset teacher; returns its model.json. */

@@ -12,7 +12,7 @@ export { DIVERGENCES, type Divergence } from './divergences';
 
 const md = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*_]/g, '') });
 
-const PathString = (what: string) => Type.String({ minLength: 1, ...md(`${what} Relative paths resolve against the folder of this config file.`) });
+const PathString = (what: string) => Type.String({ minLength: 1, maxLength: LIMITS.text, ...md(`${what} Relative paths resolve against the folder of this config file.`) });
 
 const Split = <P extends TProperties>(props: P, what: string) =>
   Type.Object(props, { additionalProperties: false, ...md(what) });
@@ -22,6 +22,29 @@ export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
 export const MODEL_PRESETS = ['mlp', 'cnn-small', 'cnn-medium', 'cnn-large'] as const;
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const NORMALIZATIONS = ['auto', 'none', 'minmax', 'standard'] as const;
+
+/**
+ * Upper bounds for every number a config can hold, so that an absurd value is refused by `validate`, naming the
+ * field, and never reaches an allocation. Each is far beyond any real experiment on one machine.
+ */
+export const LIMITS = {
+  /** A layer width, a dimension of one sample: 65,536 (a dense layer of that width on 65,536 inputs is 16 GiB). */
+  width: 65536,
+  /** Hidden layers of an mlp preset. */
+  layers: 64,
+  /** Classes named in data.classNames (ImageNet-21k has 21,841). */
+  classes: 100000,
+  /** Rows of a split kept by data.maxSamples. */
+  rows: 1_000_000_000,
+  /** Columns of a CSV (the index of data.labelColumn). */
+  columns: 1_000_000,
+  /** Stages of a stages schedule. */
+  stages: 100,
+  /** A seed: any 32-bit value (the PRNG reads it as unsigned). */
+  seed: 4294967295,
+  /** Length of a name or a path in the config. */
+  text: 4096,
+} as const;
 
 // TypeBox's documented pattern for a flat `enum` (VS Code shows `markdownEnumDescriptions` only on `enum`).
 TypeRegistry.Set('StringEnum', (schema: { enum: string[] }, value) => typeof value === 'string' && schema.enum.includes(value));
@@ -46,11 +69,11 @@ const dataCommon = {
     minimum: 0, maximum: 0.9, default: 0.1,
     ...md('Fraction of the training rows held out for per-epoch validation and the probe set. Typical: `0.1`. The split is seeded and stratified by class.'),
   }),
-  classNames: Type.Optional(Type.Array(Type.String(), {
-    minItems: 2,
+  classNames: Type.Optional(Type.Array(Type.String({ maxLength: LIMITS.text }), {
+    minItems: 2, maxItems: LIMITS.classes,
     ...md('Display names of the classes, in label order. Shown in the dashboard heatmaps and confusion matrices. Default: `"0"`, `"1"`, …'),
   })),
-  inputShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), {
+  inputShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: LIMITS.width }), {
     minItems: 1, maxItems: 3,
     ...md('Shape of one sample, e.g. `[28, 28, 1]` (height, width, channels). IDX images infer it; for CSV and `.npy` give it to reshape flat rows for CNN models.'),
   })),
@@ -61,8 +84,8 @@ const dataCommon = {
     standard: 'Standardize each feature with the training rows\u2019 mean and standard deviation.',
   }, { default: 'auto', ...md('How input features are scaled before training.') }),
   maxSamples: Type.Optional(Type.Object({
-    train: Type.Optional(Type.Integer({ minimum: 1, ...md('Use only the first N training rows.') })),
-    test: Type.Optional(Type.Integer({ minimum: 1, ...md('Use only the first N test rows.') })),
+    train: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N training rows.') })),
+    test: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N test rows.') })),
   }, { additionalProperties: false, ...md('Use the first rows only: for quick experiments. Teacher logits files are cut to match.') })),
 };
 
@@ -77,7 +100,7 @@ const CsvData = Type.Object({
   format: Type.Literal('csv', md('CSV with a header row and numeric features.')),
   train: Split({ path: PathString('Training CSV file.') }, 'Training split.'),
   test: Split({ path: PathString('Test CSV file.') }, 'Test split.'),
-  labelColumn: Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
+  labelColumn: Type.Union([Type.String({ minLength: 1, maxLength: LIMITS.text }), Type.Integer({ minimum: 0, maximum: LIMITS.columns })], {
     default: 'label', ...md('The column holding the integer class label: a header name or a 0-based index.'),
   }),
   header: Type.Boolean({ default: true, ...md('Whether the first row is a header.') }),
@@ -121,7 +144,7 @@ const presetName = literalUnion(MODEL_PRESETS, {
 }, md('A built-in architecture. The engine builds it for the data\u2019s input shape and class count.'));
 
 const presetOptions = {
-  hidden: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, ...md('`mlp` only: hidden layer widths, e.g. `[32]` for a small student or `[1024, 512]` for a teacher.') })),
+  hidden: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: LIMITS.width }), { minItems: 1, maxItems: LIMITS.layers, ...md('`mlp` only: hidden layer widths, e.g. `[32]` for a small student or `[1024, 512]` for a teacher.') })),
   dropout: Type.Optional(Type.Number({ minimum: 0, maximum: 0.9, ...md('Dropout rate before the last dense layer. Default 0.') })),
 };
 
@@ -180,10 +203,10 @@ const ConstantSchedule = Type.Object({
 const StagesSchedule = Type.Object({
   type: Type.Literal('stages', md('Run stages one after another, e.g. high T and α first, then lower.')),
   stages: Type.Array(Type.Object({
-    epochs: Type.Integer({ minimum: 1, ...md('Epochs in this stage. The last stage continues until training ends.') }),
+    epochs: Type.Integer({ minimum: 1, maximum: 10000, ...md('Epochs in this stage. The last stage continues until training ends.') }),
     temperature: temperature(),
     alpha: alpha(),
-  }, { additionalProperties: false }), { minItems: 1, ...md('The stages, in order.') }),
+  }, { additionalProperties: false }), { minItems: 1, maxItems: LIMITS.stages, ...md('The stages, in order.') }),
 }, { additionalProperties: false, title: 'Stages (e.g. two-stage)' });
 
 const RampSchedule = Type.Object({
@@ -212,9 +235,9 @@ const Distillation = Type.Object({
 // ---------------------------------------------------------------- the whole config
 
 export const ConfigSchema = Type.Object({
-  $schema: Type.Optional(Type.String(md('Optional. The JSON schema of this file; VS Code already applies the bundled one to every `*.distill.json`.'))),
-  name: Type.String({ minLength: 1, ...md('A short name for the experiment. Run ids start with it.') }),
-  seed: Type.Integer({ default: 42, ...md('Random seed for weights, shuffling, splits and dropout. The same seed on the same backend gives the same metrics.') }),
+  $schema: Type.Optional(Type.String({ maxLength: LIMITS.text, ...md('Optional. The JSON schema of this file; VS Code already applies the bundled one to every `*.distill.json`.') })),
+  name: Type.String({ minLength: 1, maxLength: 200, ...md('A short name for the experiment. Run ids start with it.') }),
+  seed: Type.Integer({ minimum: 0, maximum: LIMITS.seed, default: 42, ...md('Random seed for weights, shuffling, splits and dropout. The same seed on the same backend gives the same metrics.') }),
   data: DataSchema,
   teacher: TeacherSchema,
   student: StudentSchema,
@@ -231,8 +254,8 @@ export const ConfigSchema = Type.Object({
     backend: literalUnion(BACKENDS, backendDescriptions(), { default: 'auto', ...md('The compute backend.') }),
   }, { additionalProperties: false, default: {}, ...md('Engine settings.') }),
   output: Type.Object({
-    runsDir: Type.String({ minLength: 1, default: 'runs', ...md('Where runs are written, one folder each. Relative to this config file.') }),
-    cacheDir: Type.String({ minLength: 1, default: '.distill-cache', ...md('Where teacher logits and trained preset teachers are cached across runs. Relative to this config file.') }),
+    runsDir: Type.String({ minLength: 1, maxLength: LIMITS.text, default: 'runs', ...md('Where runs are written, one folder each. Relative to this config file.') }),
+    cacheDir: Type.String({ minLength: 1, maxLength: LIMITS.text, default: '.distill-cache', ...md('Where teacher logits and trained preset teachers are cached across runs. Relative to this config file.') }),
   }, { additionalProperties: false, default: {}, ...md('Output locations.') }),
 }, {
   additionalProperties: false,

@@ -29,17 +29,50 @@ export interface JsonSyntaxProblem {
   column: number;
 }
 
-/** JSON with comments and trailing commas, as VS Code's `jsonc` mode accepts it. Syntax problems carry line/column. */
+/** Deeper than any config, shallow enough for every recursive reader (parser, defaults, validation) after it. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * JSON with comments and trailing commas, as VS Code's `jsonc` mode accepts it. Syntax problems carry line/column.
+ * A leading UTF-8 byte-order mark (which editors, VS Code among them, may write) is read as whitespace, so that
+ * offsets still match the text. Nesting beyond MAX_JSON_DEPTH is a problem at the bracket that goes too deep, found
+ * before anything recursive sees the text.
+ */
 export function parseJsonc(text: string): { value: unknown; problems: JsonSyntaxProblem[] } {
+  if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1);
+  const position = (offset: number) => {
+    const before = text.slice(0, offset);
+    return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
+  };
+  const tooDeep = deepestOpening(text, MAX_JSON_DEPTH);
+  if (tooDeep >= 0) {
+    return { value: undefined, problems: [{ message: `nested more than ${MAX_JSON_DEPTH} levels deep; a config needs far fewer`, offset: tooDeep, length: 1, ...position(tooDeep) }] };
+  }
   const errors: ParseError[] = [];
   const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
-  const problems = errors.map((e) => {
-    const before = text.slice(0, e.offset);
-    const line = before.split('\n').length;
-    const column = e.offset - before.lastIndexOf('\n');
-    return { message: describeSyntax(printParseErrorCode(e.error)), offset: e.offset, length: e.length, line, column };
-  });
+  const problems = errors.map((e) => ({ message: describeSyntax(printParseErrorCode(e.error)), offset: e.offset, length: e.length, ...position(e.offset) }));
   return { value, problems };
+}
+
+/** Offset of the first `{` or `[` that opens level `maxDepth + 1`, outside strings and comments; -1 if none. */
+function deepestOpening(text: string, maxDepth: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else if (c === '{' || c === '[') {
+      if (++depth > maxDepth) return i;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    }
+  }
+  return -1;
 }
 
 const describeSyntax = (code: string) =>

@@ -36,6 +36,9 @@ export interface Progress {
   loss?: number;
 }
 
+/** `debug`: for the log only (the extension's output channel, the CLI with --verbose), never the terminal by default. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
 export type EngineToHost =
   /** First message: the run exists on disk, and the backend was chosen. */
   | { type: 'started'; runId: string; runDir: string; backend: BackendReport; resumed: boolean }
@@ -47,7 +50,7 @@ export type EngineToHost =
   | { type: 'epoch'; record: EpochRecord; progress: Progress }
   /** Probe-set logits (teacher once, students each epoch). */
   | { type: 'softLabels'; record: SoftLabelRecord }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'log'; level: LogLevel; message: string }
   /** The answer to `teacher`: the teacher's model.json (absent for precomputed logits), its logits now cached. */
   | { type: 'teacherReady'; modelFile?: string; source: string }
   /** The run ended. `summary` is present when it completed. */

@@ -73,6 +73,8 @@ export interface BackendSurveyEntry {
   detail: string;
   /** What the user can do about it, when unavailable. */
   fix?: string;
+  /** What the backend's native code (Dawn, the Vulkan loader) printed while it was probed: for --verbose. */
+  output?: string;
 }
 
 export interface StatusFile {

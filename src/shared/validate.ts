@@ -14,10 +14,12 @@ export interface ConfigIssue {
 }
 
 let compiled: ValidateFunction | undefined;
+let schemaJson: Record<string, unknown> | undefined;
+const configSchemaJson = () => (schemaJson ??= configJsonSchema());
 function validator(): ValidateFunction {
   if (!compiled) {
     const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-    compiled = ajv.compile(configJsonSchema());
+    compiled = ajv.compile(configSchemaJson());
   }
   return compiled;
 }
@@ -27,10 +29,41 @@ function validator(): ValidateFunction {
  * most of ours sit in one); ajv then checks and gives the errors. Paths are still as written: see `resolveConfigPaths`.
  */
 export function validateConfig(raw: unknown): { ok: true; config: DistillConfig } | { ok: false; issues: ConfigIssue[] } {
+  // Checked before the defaults: TypeBox would fill `[]` in place of a section object with its defaults (an array
+  // is an object to it), and JSON's 1e999 parses as Infinity, which ajv counts as an integer.
+  const early = [...nonFiniteNumbers(raw), ...arraysForObjects(configSchemaJson(), raw)];
+  if (early.length) return { ok: false, issues: early };
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
   const validate = validator();
   if (validate(withDefaults)) return { ok: true, config: withDefaults as DistillConfig };
   return { ok: false, issues: explain(validate.errors ?? [], raw) };
+}
+
+/** Every number that JSON wrote but a double cannot hold (1e999 reads as Infinity). */
+function nonFiniteNumbers(value: unknown, at: (string | number)[] = []): ConfigIssue[] {
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [{ path: at, message: `${label(at)} is a number too large to represent (it reads as ${value}); give a finite value` }];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonFiniteNumbers(v, [...at, i]));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => nonFiniteNumbers(v, [...at, k]));
+  return [];
+}
+
+/** Arrays given where the schema wants an object (a section such as `"distillation": []`), at any depth. */
+function arraysForObjects(schema: Record<string, unknown>, value: unknown, at: (string | number)[] = []): ConfigIssue[] {
+  if (value === undefined) return [];
+  const branches = (schema.anyOf as Record<string, unknown>[] | undefined) ?? [];
+  const wantsObject = schema.type === 'object' || (branches.length > 0 && branches.every((b) => b.type === 'object'));
+  if (wantsObject && Array.isArray(value)) return [{ path: at, message: `${label(at)} must be an object { … }, not an array (got ${show(value).slice(0, 40)})` }];
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return [];
+  const issues: ConfigIssue[] = [];
+  const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  if (props) for (const [k, sub] of Object.entries(props)) issues.push(...arraysForObjects(sub, (value as Record<string, unknown>)[k], [...at, k]));
+  // In a union, the branches that have the value's keys (e.g. the preset teacher's `train`).
+  for (const b of branches) {
+    const bProps = b.properties as Record<string, Record<string, unknown>> | undefined;
+    if (!bProps) continue;
+    for (const [k, sub] of Object.entries(bProps)) if (k in (value as object) && !props?.[k]) issues.push(...arraysForObjects(sub, (value as Record<string, unknown>)[k], [...at, k]));
+  }
+  return issues.filter((i, n) => issues.findIndex((j) => j.message === i.message) === n);
 }
 
 const pathOf = (instancePath: string): (string | number)[] =>
@@ -155,6 +188,8 @@ function describe(e: ErrorObject, root: unknown): ConfigIssue {
       return { path, message: `${label(path)} must have at most ${p.limit} item(s)` };
     case 'minLength':
       return { path, message: `${label(path)} must not be empty` };
+    case 'maxLength':
+      return { path, message: `${label(path)} must be at most ${p.limit} characters long (got ${String(got).length})` };
     default:
       return { path, message: `${label(path)} ${e.message ?? 'is invalid'}` };
   }

@@ -117,7 +117,7 @@ export async function runTrialHere(
       if (m.type === 'steps' || m.type === 'epoch') {
         const f = progressFraction(m.progress);
         if (f !== undefined) onProgress(f);
-      } else if (m.type === 'log' && m.level !== 'info') onLog?.(`${task.id}: ${m.message}`);
+      } else if (m.type === 'log' && (m.level === 'warn' || m.level === 'error')) onLog?.(`${task.id}: ${m.message}`);
     },
   });
   const { finished } = await track(engine);

@@ -78,8 +78,11 @@ describe('distill CLI', function () {
 
   it('prints the summary table without --json', () => {
     const dir = tempDir();
-    const r = cli(['run', writeConfig(dir, { compare: { baseline: true } })]);
+    // Without XDG_RUNTIME_DIR, as root on CI: the first line is still Distill's own, not Dawn's or Vulkan's.
+    const r = cli(['run', writeConfig(dir, { compare: { baseline: true } })], envWithout('XDG_RUNTIME_DIR'));
     assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr.split('\n')[0], /^Run cli-test-\S+ → /, r.stderr.slice(0, 500));
+    assert.doesNotMatch(r.stderr, /XDG_RUNTIME_DIR|Warning:|vkCreateInstance/);
     assert.match(r.stdout, /Teacher\s+\d+\.\d+%/);
     assert.match(r.stdout, /Scratch student\s+\d+\.\d+%/);
     assert.match(r.stdout, /KD student\s+\d+\.\d+%/);
@@ -95,6 +98,17 @@ describe('distill CLI', function () {
     const status = readJson<StatusFile>(path.join(dir, 'runs', runId, 'status.json'))!;
     assert.equal(status.status, 'failed');
     assert.match(status.reason!, /missing\/model\.json/);
+    // One printed line per failure: not "error: …" and then "Run failed: …".
+    assert.equal(r.stderr.split('\n').filter((l) => l.includes('missing/model.json')).length, 1, r.stderr);
+    assert.match(r.stderr, /^Run failed: .*missing\/model\.json/m);
+    assert.doesNotMatch(r.stderr, /^error: /m);
+
+    // The run failed before its first checkpoint: resume says so, and what to do, not a missing checkpoint path.
+    const resumed = cli(['resume', path.join(dir, 'runs', runId)]);
+    assert.equal(resumed.status, 2, resumed.stderr);
+    assert.match(resumed.stderr, /^distill: Run \S+ failed before its first checkpoint \(.*missing\/model\.json.*\), so there is nothing to resume\. Fix the cause and start the run again/);
+    assert.doesNotMatch(resumed.stderr, /checkpoints[/\\]initial/);
+    assert.equal(readJson<StatusFile>(path.join(dir, 'runs', runId, 'status.json'))!.status, 'failed', 'the run stays failed');
   });
 
   it('Ctrl-C stops at a step boundary with a checkpoint (exit 130), and `resume` completes it', async () => {
@@ -157,6 +171,23 @@ describe('distill CLI', function () {
     assert.match(r.stdout, /^webgpu {10}unavailable {2}only a software WebGPU adapter was found \(google swiftshader/m);
     assert.match(r.stdout, /^wasm {12}available {4}wasm \(SIMD/m);
     assert.match(r.stdout, /^cpu {13}available {4}cpu \(pure JavaScript/m);
+  });
+
+  it('probes WebGPU quietly: Dawn\'s and the Vulkan loader\'s lines reach --verbose, not the terminal', () => {
+    // What a GPU-less machine with libvulkan1 looks like: no usable driver, and no XDG_RUNTIME_DIR (root, CI).
+    for (const drivers of ['/nonexistent/icd.json', process.env.VK_DRIVER_FILES ?? '/nonexistent/icd.json']) {
+      const env = envWithout('XDG_RUNTIME_DIR', { VK_DRIVER_FILES: drivers });
+      delete env.DISTILL_OPTIONAL_MODULES;
+      const quiet = cli(['backends'], env);
+      assert.equal(quiet.status, 0, quiet.stderr);
+      assert.equal(quiet.stderr, '', `nothing on stderr with VK_DRIVER_FILES=${drivers}`);
+      assert.match(quiet.stdout, /^tensorflow-gpu /, 'the first line is Distill\'s own');
+      assert.doesNotMatch(quiet.stdout, /Warning|XDG_RUNTIME_DIR|printed while probing/);
+      const verbose = cli(['backends', '--verbose'], env);
+      assert.equal(verbose.stderr, '');
+      // SwiftShader itself is quiet; a missing driver makes the Vulkan loader talk.
+      if (drivers.startsWith('/nonexistent')) assert.match(verbose.stdout, /printed while probing:\n\s+[\s\S]*(vkCreateInstance|XDG_RUNTIME_DIR|Vulkan)/, verbose.stdout);
+    }
   });
 
   it('`install-gpu` exits 1 naming the registry it cannot reach, and writes nothing', () => {

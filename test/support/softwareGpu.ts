@@ -6,12 +6,13 @@
  * deterministic adapter as CI. Without chromium or libvulkan1, Dawn finds no adapter and the WebGPU tests say so.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
+import { tempDir } from './tempDirs';
 
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 if (fs.existsSync(SWIFTSHADER_ICD)) {
   process.env.VK_DRIVER_FILES = SWIFTSHADER_ICD;
-  // The Vulkan loader warns on every instance without it; the tests' engine children inherit both.
-  process.env.XDG_RUNTIME_DIR ??= os.tmpdir();
+  // The Vulkan loader warns on every instance without it; the tests' engine children inherit both. A folder of
+  // the run's own: chromium writes dconf/ into it, which would otherwise stay behind in the temp dir.
+  process.env.XDG_RUNTIME_DIR ??= tempDir('distill-xdg-');
 }

@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // and with it the registration of the cpu backend.
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { probeDawn, type DawnAdapterInfo } from './dawnProbe';
 import { registerBackendKernels } from './kernels';
 import { BACKEND_INFO, LADDER, OPTIONAL_MODULES_ENV, type Backend, type ConcreteBackend } from '../../shared/backends';
 import { DistillError, errorMessage, isDistillError } from '../../shared/errors';
@@ -23,6 +24,8 @@ import type { BackendReport, BackendSurveyEntry } from '../../shared/records';
 export interface LadderOptions {
   /** Progress lines: what was tried and why it was skipped. */
   log?: (message: string) => void;
+  /** Lines for the log only, not the terminal: what a backend's native code printed while it was probed. */
+  debug?: (message: string) => void;
   /** A trial run on the freshly selected backend; a missing kernel makes the ladder move on (under `auto`). */
   probe?: () => Promise<void> | void;
 }
@@ -41,15 +44,33 @@ type LoadMode = 'auto' | 'explicit';
 
 /** Why a backend cannot be used here, and what the user can do about it. */
 class Unavailable extends Error {
-  constructor(readonly reason: string, readonly fix: string) {
+  constructor(readonly reason: string, readonly fix: string, readonly output?: string) {
     super(reason);
   }
 }
+
+/** What a backend's native code printed while it was looked at, for the log. */
+let probeOutput: Partial<Record<ConcreteBackend, string>> = {};
+const nativeOutputLine = (name: ConcreteBackend, output: string) => `What ${name === 'webgpu' ? 'Dawn and the Vulkan loader' : name} printed while probing:\n${output}`;
 
 const FIXES: Record<ConcreteBackend, string> = Object.fromEntries(LADDER.map((b) => [b, BACKEND_INFO[b].fix])) as Record<ConcreteBackend, string>;
 
 export async function selectBackend(requested: Backend, opts: LadderOptions = {}): Promise<BackendReport> {
   const log = opts.log ?? (() => undefined);
+  const debug = opts.debug ?? (() => undefined);
+  probeOutput = {};
+  const flushOutput = () => {
+    for (const [name, output] of Object.entries(probeOutput)) if (output) debug(nativeOutputLine(name as ConcreteBackend, output));
+    probeOutput = {};
+  };
+  try {
+    return await selectFrom(requested, opts, log);
+  } finally {
+    flushOutput();
+  }
+}
+
+async function selectFrom(requested: Backend, opts: LadderOptions, log: (message: string) => void): Promise<BackendReport> {
   if (requested !== 'auto') {
     const detail = await activateExplicit(requested, opts.probe);
     return { name: requested, reason: `${detail}: requested by engine.backend`, skipped: [] };
@@ -98,7 +119,10 @@ export async function surveyBackends(): Promise<BackendSurveyEntry[]> {
       if (!(e instanceof Unavailable)) throw e;
       entries.push({ name, available: false, detail: e.reason, fix: e.fix });
     }
+    const output = probeOutput[name];
+    if (output) entries[entries.length - 1].output = output;
   }
+  probeOutput = {};
   return entries;
 }
 
@@ -168,7 +192,7 @@ async function loadNode(name: ConcreteBackend, pkg: string, device: string): Pro
 }
 
 interface GpuAdapterLike {
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+  info?: DawnAdapterInfo;
 }
 interface WebGpuPackage {
   create: (options: string[]) => { requestAdapter: () => Promise<GpuAdapterLike | null> };
@@ -187,20 +211,36 @@ export function isSoftwareAdapter(info: NonNullable<GpuAdapterLike['info']>): bo
 
 async function loadWebGpu(mode: LoadMode): Promise<Loaded> {
   if (webGpuLoaded && (mode === 'explicit' || !webGpuLoaded.software)) return webGpuLoaded;
-  const dawn = (await requireOptional('webgpu', 'webgpu')) as WebGpuPackage;
-  // Only look for the backend here: importing it must wait until the globals below exist, which are set only once
-  // an adapter is found, so that a machine without a GPU keeps its globals untouched.
+  // Only look for the packages here: importing the backend must wait until the globals below exist, which are set
+  // only once an adapter is found, so that a machine without a GPU keeps its globals untouched.
+  const entry = await resolveOptional('webgpu', 'webgpu');
   await requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu/package.json');
-  const gpu = dawn.create([]);
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) {
-    throw new Unavailable(
+  // First in a child process, whose native chatter is caught (see dawnProbe.ts): a machine without a usable GPU
+  // never loads Dawn here, and prints nothing of it.
+  const probe = await probeDawn(entry);
+  if (probe.output) probeOutput.webgpu = probe.output;
+  if (probe.failure) throw new Unavailable(`the WebGPU probe failed: ${probe.failure}`, FIXES.webgpu, probe.output);
+  const noAdapter = () =>
+    new Unavailable(
       'no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)',
       'Install or update the GPU driver: on Linux, the Vulkan loader (libvulkan1) and the vendor\u2019s Vulkan driver (NVIDIA\u2019s driver includes it; check with `vulkaninfo --summary`). Or set engine.backend to "auto".',
+      probe.output,
+    );
+  if (!probe.adapter) throw noAdapter();
+  const describeDevice = (info: DawnAdapterInfo) => [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter without a name';
+  if (isSoftwareAdapter(probe.adapter) && mode === 'auto') {
+    throw new Unavailable(
+      `only a software WebGPU adapter was found (${describeDevice(probe.adapter)}): it emulates a GPU on the CPU and trains slower than wasm`,
+      'Set engine.backend to "webgpu" to use it anyway (useful for testing shaders), or install the GPU\u2019s Vulkan, Metal or D3D12 driver.',
+      probe.output,
     );
   }
+  const dawn = (await requireOptional('webgpu', 'webgpu')) as WebGpuPackage;
+  const gpu = dawn.create([]);
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw noAdapter();
   const info = adapter.info ?? {};
-  const device = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter without a name';
+  const device = describeDevice(info);
   const software = isSoftwareAdapter(info);
   if (software && mode === 'auto') {
     throw new Unavailable(
@@ -265,6 +305,19 @@ async function requireOptional(backend: ConcreteBackend, specifier: string): Pro
     }
   }
   throw new Unavailable(firstFailure ?? notInstalled(pkg), FIXES[backend]);
+}
+
+/** The resolved file of an optional package (or a file in it), from the first location that has it. */
+async function resolveOptional(backend: ConcreteBackend, specifier: string): Promise<string> {
+  const pkg = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+  for (const req of optionalModuleRequirers()) {
+    try {
+      return req.resolve(specifier);
+    } catch (e) {
+      if (!isModuleNotFound(e, pkg)) throw new Unavailable(`${pkg} failed to load: ${firstLine(e)}`, FIXES[backend]);
+    }
+  }
+  throw new Unavailable(notInstalled(pkg), FIXES[backend]);
 }
 
 /** `webgpu` is an ES module: Node before 20.19 (and the Electron of older VS Code) cannot `require` it, only import it. */

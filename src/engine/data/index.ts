@@ -4,7 +4,7 @@
  * 'data' naming the file and the fix.
  */
 import { createHash } from 'node:crypto';
-import type { DataConfig } from '../../shared/config';
+import { LIMITS, type DataConfig } from '../../shared/config';
 import { parseNumericCsv } from './csv';
 import { parseIdxImages, parseIdxLabels, peekIdxSampleShape } from './idx';
 import { applyNormalization, computeNormalization } from './normalize';
@@ -106,6 +106,10 @@ async function loadSplit(cfg: DataConfig, split: SplitName, onProgress: Progress
     raw = readNpySplit(x, y, keep);
   }
   await yieldToEventLoop();
+  if (raw.sourceRows === 0) {
+    const what = cfg.format === 'idx' ? 'its header says 0 images' : cfg.format === 'csv' ? 'no data rows after the header' : 'its shape has 0 rows';
+    throw dataError(raw.features, `has no rows (${what}): the ${split} split needs at least one sample. Check ${raw.features.field}.`);
+  }
   return raw;
 }
 
@@ -202,6 +206,10 @@ function resolveClasses(configured: string[] | undefined, splits: RawSplit[]): {
     throw dataError(splits[0].labelFile, `every label in the train and test data is 0: a classifier needs at least 2 classes. Check ${splits[0].labelFile.field}${splits[0].labelFile.field.endsWith('path') ? ' and data.labelColumn' : ''}.`);
   }
   const numClasses = maxLabel + 1;
+  if (numClasses > LIMITS.classes) {
+    const at = splits.map((s) => ({ s, i: s.labels.indexOf(maxLabel) })).find(({ i }) => i >= 0)!;
+    throw dataError(at.s.labelFile, `${at.s.locate(at.i)}: label ${maxLabel} would mean ${numClasses} classes, more than the ${LIMITS.classes} a run supports. Labels must be class indices 0, 1, 2, …; check ${at.s.labelFile.field}.`);
+  }
   return { numClasses, classNames: Array.from({ length: numClasses }, (_, c) => String(c)) };
 }
 

@@ -42,7 +42,7 @@ export function modelReport(
 /** Mean inference time per sample, at batch 1 and batch 256, after a warm-up. Reads back like a real caller. */
 export async function measureLatency(model: LoadedModel, sampleShape: number[]): Promise<{ batch1: number; batch256: number }> {
   const perSample = async (batch: number, repeats: number) => {
-    const x = tf.randomUniform([batch, ...sampleShape]);
+    const x = tf.randomUniform([batch, ...(model.feedShape ?? sampleShape)]);
     const run = async () => {
       const y = model.model.predict(x) as tf.Tensor;
       await y.data();

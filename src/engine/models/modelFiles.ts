@@ -17,17 +17,94 @@ interface ModelJson {
   [key: string]: unknown;
 }
 
-export type LoadedModel = { kind: 'layers'; model: tfl.LayersModel } | { kind: 'graph'; model: GraphModel };
+/**
+ * A model ready to predict. `feedShape`: the per-sample shape the model takes when it differs from the data's
+ * while the element counts agree (a flat [784] teacher on [28, 28, 1] images, or the other way round); inputs are
+ * reshaped to it on the way in.
+ */
+export type LoadedModel = ({ kind: 'layers'; model: tfl.LayersModel } | { kind: 'graph'; model: GraphModel }) & { feedShape?: number[] };
 
 function readModelJson(file: string, role: string): ModelJson {
   if (!fs.existsSync(file)) {
     throw new DistillError('model', `${role} model file not found: ${file}. Check the path in the config (relative paths start at the config's folder).`, { file });
   }
+  let json: unknown;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as ModelJson;
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) throw new DistillError('model', `${role} model ${file} is not a file. Point the config at a TensorFlow.js model.json.`, { file });
+    if (stat.size > MAX_MODEL_JSON_BYTES) throw new DistillError('model', `${file} is ${stat.size} bytes, too large for a model.json (its weights belong in shards). Expected a TensorFlow.js model.json.`, { file });
+    const text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    const depth = jsonDepth(text);
+    if (depth > MAX_MODEL_JSON_DEPTH) throw new DistillError('model', `${file} is nested ${depth} levels deep, deeper than any model.json (${MAX_MODEL_JSON_DEPTH}). Expected a TensorFlow.js model.json.`, { file });
+    json = JSON.parse(text);
   } catch (e) {
+    if (e instanceof DistillError) throw e;
     throw new DistillError('model', `${file} is not valid JSON (${(e as Error).message}). Expected a TensorFlow.js model.json.`, { file });
   }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) {
+    throw new DistillError('model', `${file} holds ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`}, not a TensorFlow.js model.json object. Convert the model with tensorflowjs_converter.`, { file });
+  }
+  return json as ModelJson;
+}
+
+/** A model.json is topology and manifest; 64 MiB is hundreds of thousands of layers. */
+const MAX_MODEL_JSON_BYTES = 64 << 20;
+/** Keras nests layers in models in layers; 200 levels is far past any real model and safe for JSON.parse's reader. */
+const MAX_MODEL_JSON_DEPTH = 200;
+/** No dimension of a weight, nor any size in the topology, is anywhere near this in a model that fits in memory. */
+const MAX_DIMENSION = 1 << 24;
+
+/** The deepest bracket nesting in JSON text, outside strings. */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return max;
+}
+
+const WEIGHT_DTYPES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+const QUANTIZED_BYTES: Record<string, number> = { uint8: 1, uint16: 2, float16: 2 };
+
+/** The weightsManifest, checked entry by entry: what tfjs would otherwise trip over with a TypeError. */
+function checkManifest(file: string, manifest: unknown[]): { paths: string[]; weights: tf.io.WeightsManifestEntry[]; bytes: number } {
+  const bad = (where: string, what: string) => new DistillError('model', `${file}: weightsManifest${where} ${what}. Re-export the model with tensorflowjs_converter.`, { file });
+  const paths: string[] = [];
+  const weights: tf.io.WeightsManifestEntry[] = [];
+  let bytes = 0;
+  manifest.forEach((group, g) => {
+    if (!group || typeof group !== 'object' || Array.isArray(group)) throw bad(`[${g}]`, 'is not an object { "paths": [...], "weights": [...] }');
+    const { paths: groupPaths, weights: groupWeights } = group as { paths?: unknown; weights?: unknown };
+    if (!Array.isArray(groupPaths) || !groupPaths.every((p) => typeof p === 'string' && p.length > 0)) throw bad(`[${g}].paths`, 'is missing or not a list of shard file names');
+    if (!Array.isArray(groupWeights)) throw bad(`[${g}].weights`, 'is missing or not a list');
+    paths.push(...(groupPaths as string[]));
+    groupWeights.forEach((w, i) => {
+      const where = `[${g}].weights[${i}]`;
+      if (!w || typeof w !== 'object') throw bad(where, 'is not an object { "name", "shape", "dtype" }');
+      const { name, shape, dtype, quantization } = w as { name?: unknown; shape?: unknown; dtype?: unknown; quantization?: { dtype?: unknown } };
+      if (typeof name !== 'string') throw bad(`${where}.name`, 'is not a string');
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIMENSION)) throw bad(`${where}.shape`, `(${JSON.stringify(shape)?.slice(0, 60)}) is not a list of sizes from 0 to ${MAX_DIMENSION}`);
+      if (typeof dtype !== 'string' || !(dtype in WEIGHT_DTYPES)) throw bad(`${where}.dtype`, `(${JSON.stringify(dtype)?.slice(0, 30)}) is not one of float32, int32, bool`);
+      const size = (shape as number[]).reduce((a, b) => a * b, 1);
+      if (quantization !== undefined) {
+        const q = quantization?.dtype;
+        if (typeof q !== 'string' || !(q in QUANTIZED_BYTES)) throw bad(`${where}.quantization.dtype`, `(${JSON.stringify(q)?.slice(0, 30)}) is not one of uint8, uint16, float16`);
+        bytes += size * QUANTIZED_BYTES[q];
+      } else {
+        bytes += size * WEIGHT_DTYPES[dtype];
+      }
+      weights.push(w as tf.io.WeightsManifestEntry);
+    });
+  });
+  return { paths, weights, bytes };
 }
 
 /** Model artifacts with every weight shard read and checked, so tfjs never meets a missing or short file. */
@@ -35,28 +112,38 @@ function readArtifacts(file: string, json: ModelJson): tf.io.ModelArtifacts {
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new DistillError('model', `${file} has no modelTopology or weightsManifest: it is not a TensorFlow.js model.json. Convert the model with tensorflowjs_converter.`, { file });
   }
+  if (typeof json.modelTopology !== 'object' || Array.isArray(json.modelTopology)) {
+    throw new DistillError('model', `${file}: modelTopology is ${Array.isArray(json.modelTopology) ? 'an array' : `a ${typeof json.modelTopology}`}, not the model's layer graph (an object). Re-export the model with tensorflowjs_converter.`, { file });
+  }
+  const huge = largestNumber(json.modelTopology);
+  if (huge > MAX_DIMENSION) {
+    throw new DistillError('model', `${file}: modelTopology holds the size ${huge}, beyond any layer that fits in memory (at most ${MAX_DIMENSION}). Check the layer widths and shapes, or re-export the model.`, { file });
+  }
+  const { paths, weights: weightSpecs, bytes: expected } = checkManifest(file, json.weightsManifest);
   const dir = path.dirname(file);
-  const buffers: Buffer[] = [];
-  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-  for (const group of json.weightsManifest) {
-    for (const shard of group.paths) {
-      const shardFile = path.join(dir, shard);
-      if (!fs.existsSync(shardFile)) {
-        throw new DistillError(
-          'model',
-          `${file}: weight shard "${shard}" listed in weightsManifest is missing (expected at ${shardFile}). Copy the shard next to model.json, or re-export the model.`,
-          { file: shardFile },
-        );
-      }
-      buffers.push(fs.readFileSync(shardFile));
+  // Sizes first, from the file system: nothing is read (or allocated) for a manifest the shards cannot match.
+  const shardFiles = paths.map((shard) => {
+    const shardFile = path.join(dir, shard);
+    let size: number;
+    try {
+      const stat = fs.statSync(shardFile);
+      if (!stat.isFile()) throw new Error('not a file');
+      size = stat.size;
+    } catch {
+      throw new DistillError(
+        'model',
+        `${file}: weight shard "${shard}" listed in weightsManifest is missing (expected at ${shardFile}). Copy the shard next to model.json, or re-export the model.`,
+        { file: shardFile },
+      );
     }
-    weightSpecs.push(...group.weights);
+    return { shardFile, size };
+  });
+  const total = shardFiles.reduce((s, f) => s + f.size, 0);
+  if (total !== expected) {
+    const problem = total < expected ? 'A shard is truncated' : 'The shards hold bytes the manifest does not describe (a shard from another model, or a damaged file)';
+    throw new DistillError('model', `${file}: weight shards hold ${total} bytes but the manifest needs ${expected}. ${problem}; re-export the model.`, { file });
   }
-  const weightData = Buffer.concat(buffers);
-  const expected = weightSpecs.reduce((sum, w) => sum + tf.util.sizeFromShape(w.shape) * (w.dtype === 'float32' || w.dtype === 'int32' ? 4 : w.dtype === 'bool' ? 1 : 4), 0);
-  if (!weightSpecs.some((w) => w.quantization) && weightData.length < expected) {
-    throw new DistillError('model', `${file}: weight shards hold ${weightData.length} bytes but the manifest needs ${expected}. A shard is truncated; re-export the model.`, { file });
-  }
+  const weightData = Buffer.concat(shardFiles.map((f) => fs.readFileSync(f.shardFile)));
   const { modelTopology, format, generatedBy, convertedBy, signature, userDefinedMetadata, modelInitializer } = json as Record<string, never>;
   return {
     modelTopology,
@@ -69,6 +156,26 @@ function readArtifacts(file: string, json: ModelJson): tf.io.ModelArtifacts {
     weightSpecs,
     weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
   };
+}
+
+/** Keras layer-config keys that size an allocation when tfjs builds the layer (before any weight is read). */
+const SIZE_KEYS = new Set(['units', 'filters', 'output_dim', 'input_dim', 'batch_input_shape', 'batch_shape', 'input_shape', 'target_shape', 'kernel_size', 'pool_size', 'depth_multiplier', 'n', 'dims']);
+
+/** The largest size under a SIZE_KEYS key anywhere in a topology; iterative, so any nesting depth is fine. */
+function largestNumber(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, boolean][] = [[value, false]];
+  while (stack.length) {
+    const [v, sizing] = stack.pop()!;
+    if (typeof v === 'number') {
+      if (sizing) max = Math.max(max, Math.abs(v));
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push([item, sizing]);
+    } else if (v && typeof v === 'object') {
+      for (const [k, item] of Object.entries(v)) stack.push([item, sizing || SIZE_KEYS.has(k)]);
+    }
+  }
+  return max;
 }
 
 const isGraphModel = (json: ModelJson) => json.format === 'graph-model' || Array.isArray(json.modelTopology?.node);
@@ -98,7 +205,7 @@ export async function loadStudentModel(file: string): Promise<tfl.LayersModel> {
 export function hashModelFile(file: string): string {
   const json = readModelJson(file, 'teacher');
   const hash = crypto.createHash('sha256').update(fs.readFileSync(file));
-  for (const group of json.weightsManifest ?? []) for (const shard of group.paths) {
+  for (const group of Array.isArray(json.weightsManifest) ? json.weightsManifest : []) for (const shard of Array.isArray(group?.paths) ? group.paths : []) {
     const shardFile = path.join(path.dirname(file), shard);
     if (fs.existsSync(shardFile)) hash.update(fs.readFileSync(shardFile));
   }
@@ -138,7 +245,8 @@ export async function predictLogits(loaded: LoadedModel, x: tf.Tensor, batchSize
   const parts: Float32Array[] = [];
   for (let start = 0; start < n; start += batchSize) {
     const out = tf.tidy(() => {
-      const xb = tf.slice(x, start, Math.min(batchSize, n - start));
+      const slice = tf.slice(x, start, Math.min(batchSize, n - start));
+      const xb = loaded.feedShape ? tf.reshape(slice, [slice.shape[0], ...loaded.feedShape]) : slice;
       const y = loaded.model.predict(xb) as tf.Tensor;
       return y.rank === 2 ? y : tf.reshape(y, [y.shape[0], -1]);
     });

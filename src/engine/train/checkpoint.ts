@@ -102,4 +102,6 @@ export async function restoreCheckpoint(runDir: string, student: StudentKind, op
 
 /** The student's initial weights, so the scratch baseline starts where the KD student started. */
 export const saveInitialModel = (runDir: string, model: tfl.LayersModel) => saveLayersModel(model, checkpointDir(runDir, 'initial'));
+/** Whether the run got as far as its first checkpoint: the initial student, saved before any training step. */
+export const hasInitialModel = (runDir: string) => fs.existsSync(path.join(checkpointDir(runDir, 'initial'), 'model.json'));
 export const loadInitialModel = (runDir: string) => loadStudentModel(path.join(checkpointDir(runDir, 'initial'), 'model.json'));
