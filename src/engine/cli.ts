@@ -17,7 +17,8 @@ import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { loadConfigFile } from '../shared/configFile';
 import { errorMessage, isDistillError } from '../shared/errors';
 import type { EngineToHost } from '../shared/protocol';
-import type { BackendSurveyEntry, ModelReport, Summary } from '../shared/records';
+import { compressionLabel } from '../shared/compression';
+import { isCompressionSkipped, type BackendSurveyEntry, type ModelReport, type Summary } from '../shared/records';
 import { newRunId } from '../shared/runDir';
 import { surveyBackends } from './backends/ladder';
 import { BACKENDS, OPTIONAL_MODULES_ENV, type Backend } from '../shared/backends';
@@ -118,7 +119,13 @@ export function summaryTable(s: Summary): string {
     [modelName('baseline', { capital: true }), s.baseline],
     [modelName('kd', { capital: true }), s.student],
   ];
-  const header = ['model', 'accuracy', 'macro-F1', 'KL→teacher', 'agreement', 'ECE', 'params', 'size', 'ms/sample b1', 'ms/sample b256', 'kept'];
+  const skipped: string[] = [];
+  for (const c of s.compression ?? []) {
+    if (isCompressionSkipped(c)) skipped.push(`${c.stage} skipped: ${c.skipped}`);
+    else rows.push([`  ${compressionLabel(c)}`, c]);
+  }
+  const teacherBytes = s.teacher.sizeBytes;
+  const header = ['model', 'accuracy', 'macro-F1', 'KL→teacher', 'agreement', 'ECE', 'params', 'size', '÷ teacher', 'ms/sample b1', 'ms/sample b256', 'kept'];
   const body = rows
     .filter(([, r]) => r)
     .map(([name, r]) => [
@@ -130,6 +137,7 @@ export function summaryTable(s: Summary): string {
       num(r!.ece),
       r!.params === null ? '–' : r!.params.toLocaleString('en-US'),
       formatBytes(r!.sizeBytes),
+      teacherBytes && r!.sizeBytes ? `${(teacherBytes / r!.sizeBytes).toFixed(1)}×` : '–',
       num(r!.latencyMs?.batch1, 3),
       num(r!.latencyMs?.batch256, 4),
       r!.teacherAccuracyKeptPct === undefined ? '–' : `${r!.teacherAccuracyKeptPct.toFixed(1)}%`,
@@ -141,6 +149,8 @@ export function summaryTable(s: Summary): string {
     fmt(header),
     widths.map((w) => '─'.repeat(w)).join('  '),
     ...body.map(fmt),
+    ...(s.compression?.length ? ['', 'Compressed rows: size = weight shards on disk; ÷ teacher = how many times smaller than the teacher; kept = % of the teacher\'s accuracy.'] : []),
+    ...skipped,
   ].join('\n');
 }
 

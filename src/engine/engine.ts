@@ -14,7 +14,8 @@ import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, RunStatus,
 import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
 import { selectBackend } from './backends/ladder';
 import { probeTraining } from './backends/probe';
-import { countParams, measureLatency, modelReport, validationMetrics } from './eval/report';
+import { compressionReports, folderBytes, plannedStages, runCompression } from './compress';
+import { countParams, loadedWeightBytes, measureLatency, modelReport, validationMetrics } from './eval/report';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
 import { disposePrepared, prepareData, type Prepared } from './prepare';
@@ -116,7 +117,8 @@ export class DistillEngine {
       }
       prepared = await this.prepare(config, inferenceBatchSize(backend.name));
       const outcome = await this.trainStudents(config, runDir, prepared, resumed);
-      if (outcome !== 'completed') return this.finish(outcome, outcome === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
+      const compressed = outcome === 'completed' ? await this.compress(config, runDir, prepared) : outcome;
+      if (compressed !== 'completed') return this.finish(compressed, compressed === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
       const summary = await this.summarize(config, runDir, prepared, backend, this.activeSeconds());
       this.writer.writeSummary(summary);
@@ -158,6 +160,21 @@ export class DistillEngine {
       if (outcome !== 'completed') return outcome;
     }
     return 'completed';
+  }
+
+  /** The `compress` stages on the KD student (none without a `compress` block). */
+  private async compress(config: DistillConfig, runDir: string, p: Prepared): Promise<'completed' | StopReason> {
+    if (!plannedStages(config.compress).length) return 'completed';
+    const outcome = await runCompression({
+      config,
+      runDir,
+      train: p.train,
+      log: (m) => this.log('info', m),
+      phase: (m) => this.phase('compressing', m),
+      progress: (progress) => this.send({ type: 'steps', records: [], progress }),
+      shouldStop: () => this.stopReason !== undefined,
+    });
+    return outcome === 'stopped' ? (this.stopReason ?? 'stopped') : 'completed';
   }
 
   private async buildStudent(config: DistillConfig, p: Prepared): Promise<tfl.LayersModel> {
@@ -274,24 +291,33 @@ export class DistillEngine {
     const latency = config.evaluation.latency;
     const teacherBase = modelReport(p.test.teacher, p.test.labels, C, {
       params: p.teacherModel ? countParams(p.teacherModel) : null,
+      sizeBytes: p.teacherModel ? loadedWeightBytes(p.teacherModel) : undefined,
       latencyMs: latency && p.teacherModel ? await measureLatency(p.teacherModel, shape) : undefined,
     });
+    const evaluate = async (model: tfl.LayersModel, sizeBytes: number): Promise<ModelReport> => {
+      const loaded: LoadedModel = { kind: 'layers', model };
+      const logits = await predictLogits(loaded, p.test.x, p.inferenceBatch);
+      return modelReport(logits, p.test.labels, C, {
+        teacher: p.test.teacher,
+        teacherAccuracy: teacherBase.accuracy,
+        params: model.countParams(),
+        sizeBytes,
+        latencyMs: latency ? await measureLatency(loaded, shape) : undefined,
+      });
+    };
     const studentReport = async (dir: string): Promise<ModelReport> => {
       const model = await loadStudentModel(path.join(dir, 'model.json'));
       try {
-        const loaded: LoadedModel = { kind: 'layers', model };
-        const logits = await predictLogits(loaded, p.test.x, p.inferenceBatch);
-        return modelReport(logits, p.test.labels, C, {
-          teacher: p.test.teacher,
-          teacherAccuracy: teacherBase.accuracy,
-          params: model.countParams(),
-          sizeBytes: weightBytes(model),
-          latencyMs: latency ? await measureLatency(loaded, shape) : undefined,
-        });
+        const { diskBytes, gzipBytes } = folderBytes(dir);
+        return { ...(await evaluate(model, weightBytes(model))), diskBytes, gzipBytes };
       } finally {
         model.dispose();
       }
     };
+    const student = await studentReport(path.join(runDir, RUN_FILES.student));
+    const compression = plannedStages(config.compress).length
+      ? await compressionReports(runDir, config, evaluate, { student, teacherBytes: teacherBase.sizeBytes })
+      : undefined;
     return {
       runId: this.status.runId,
       status: 'completed',
@@ -300,8 +326,9 @@ export class DistillEngine {
       testSamples: p.test.labels.length,
       seconds,
       teacher: teacherBase,
-      student: await studentReport(path.join(runDir, RUN_FILES.student)),
+      student,
       baseline: config.compare.baseline ? await studentReport(path.join(runDir, RUN_FILES.baseline)) : undefined,
+      compression,
     };
   }
 

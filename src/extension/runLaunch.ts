@@ -59,6 +59,7 @@ export const PHASES: Record<EnginePhase, string> = {
   'teacher-training': 'Training the teacher…',
   'teacher-logits': 'Computing teacher logits…',
   training: 'Training…',
+  compressing: 'Compressing the student…',
   evaluating: 'Evaluating…',
   writing: 'Writing results…',
 };

@@ -232,6 +232,56 @@ const Distillation = Type.Object({
   schedule: ScheduleSchema,
 }, { additionalProperties: false, default: {}, ...md('The knowledge-distillation loss: α·T²·D(p_t^T, p_s^T) + (1 − α)·CE(y, p_s).') });
 
+// ---------------------------------------------------------------- compression
+
+export const QUANTIZATIONS = ['float16', 'uint8', 'uint8-per-channel'] as const;
+export const PRUNE_SCHEDULES = ['agp', 'one-shot'] as const;
+export const PRUNE_SCOPES = ['global', 'layer'] as const;
+
+const fineTuneRate = Type.Optional(Type.Number({
+  exclusiveMinimum: 0, maximum: 10,
+  ...md('Learning rate of the fine-tuning. Default: `training.learningRate`.'),
+}));
+
+export const CompressSchema = Type.Object({
+  prune: Type.Optional(Type.Object({
+    sparsity: Type.Number({
+      minimum: 0, exclusiveMaximum: 1,
+      ...md('Share of the kernel weights (Dense and Conv2D kernels; not biases) set to zero, in [0, 1). Typical: `0.5`–`0.9`.'),
+    }),
+    schedule: literalUnion(PRUNE_SCHEDULES, {
+      agp: 'Gradual: Zhu & Gupta\u2019s cubic schedule s_t = s (1 − (1 − t / n)³) over the first ¾ of the fine-tuning steps, then fine-tuning at the final masks.',
+      'one-shot': 'Prune to the target at once, then fine-tune with the masks held.',
+    }, { default: 'agp', ...md('How the sparsity grows during the fine-tuning.') }),
+    epochs: Type.Integer({ minimum: 1, maximum: 1000, default: 2, ...md('Epochs of KD fine-tuning while pruning. The KD loss stays on, with the final temperature and α of `distillation`.') }),
+    scope: literalUnion(PRUNE_SCOPES, {
+      global: 'One magnitude threshold over all kernels: layers with many small weights are pruned more.',
+      layer: 'Every kernel pruned to the same sparsity.',
+    }, { default: 'global', ...md('Where the magnitude threshold is drawn.') }),
+    learningRate: fineTuneRate,
+  }, { additionalProperties: false, ...md('Magnitude pruning of the KD student, with KD fine-tuning. The masks are re-applied after every optimizer step, so pruned weights stay zero. Written to `compressed/prune/`.') })),
+  lowRank: Type.Optional(Type.Object({
+    energy: Type.Number({
+      exclusiveMinimum: 0, maximum: 1, default: 0.9,
+      ...md('Share of the squared singular values kept, in (0, 1]: each Dense (and 1×1 conv) kernel W (m×n) becomes two layers of the smallest rank r that keeps it. A layer is factorized only when r·(m + n) < m·n.'),
+    }),
+    epochs: Type.Integer({ minimum: 0, maximum: 1000, default: 1, ...md('Epochs of KD fine-tuning after the factorization; `0`: none.') }),
+    learningRate: fineTuneRate,
+  }, { additionalProperties: false, ...md('Low-rank factorization (truncated SVD) of the pruned or KD student, then KD fine-tuning. Written to `compressed/low-rank/`.') })),
+  quantize: Type.Optional(Type.Array(literalUnion(QUANTIZATIONS, {
+    float16: 'Every weight stored as float16: 2× smaller, nearly lossless.',
+    uint8: 'Kernels as uint8 with one scale and offset per tensor (zero exactly representable); biases stay float32. About 4× smaller.',
+    'uint8-per-channel': 'Kernels as uint8 with one scale per output channel (symmetric), applied by a per-channel scale layer after each kernel: more accurate than per tensor.',
+  }), { minItems: 1, uniqueItems: true, ...md('Post-training weight quantization of the last stage\u2019s model, each format written to `compressed/<format>/` as a standard tfjs model (quantized weight shards that `tf.loadLayersModel` dequantizes on load) and evaluated as loaded back.') })),
+}, {
+  additionalProperties: false,
+  ...md('Compression after distillation, in the order pruning → low-rank → quantization, each stage taking the previous stage\u2019s model. Each stage is evaluated on the test split and listed in `summary.json` under `compression`.'),
+  defaultSnippets: [
+    { label: 'Prune 80% and quantize', body: { prune: { sparsity: 0.8, epochs: 2 }, quantize: ['float16', 'uint8'] } },
+    { label: 'Low-rank and quantize', body: { lowRank: { energy: 0.9 }, quantize: ['uint8-per-channel'] } },
+  ],
+});
+
 // ---------------------------------------------------------------- the whole config
 
 export const ConfigSchema = Type.Object({
@@ -246,6 +296,7 @@ export const ConfigSchema = Type.Object({
   compare: Type.Object({
     baseline: Type.Boolean({ default: false, ...md('Also train the same student from scratch (α = 0, same seed and initial weights) and report it beside the KD student.') }),
   }, { additionalProperties: false, default: {}, ...md('Comparisons to run beside the KD student.') }),
+  compress: Type.Optional(CompressSchema),
   evaluation: Type.Object({
     probeSize: Type.Integer({ minimum: 0, maximum: 1024, default: 32, ...md('Validation samples (class-stratified) whose soft labels are logged each epoch for the dashboard heatmaps.') }),
     latency: Type.Boolean({ default: true, ...md('Measure inference latency per sample (batch 1 and batch 256) for the report card.') }),
@@ -269,6 +320,8 @@ export type DataConfig = Static<typeof DataSchema>;
 export type TeacherConfig = Static<typeof TeacherSchema>;
 export type StudentConfig = Static<typeof StudentSchema>;
 export type ScheduleConfig = Static<typeof ScheduleSchema>;
+export type CompressConfig = Static<typeof CompressSchema>;
+export type Quantization = (typeof QUANTIZATIONS)[number];
 export type TrainSettingsConfig = Static<TObject<typeof TrainSettings>>;
 
 /**

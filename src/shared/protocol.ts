@@ -23,10 +23,11 @@ export type HostToEngine =
 
 // ---------------------------------------------------------------- engine → host
 
-export type EnginePhase = 'loading-data' | 'teacher-training' | 'teacher-logits' | 'training' | 'evaluating' | 'writing';
+export type EnginePhase = 'loading-data' | 'teacher-training' | 'teacher-logits' | 'training' | 'compressing' | 'evaluating' | 'writing';
 
 export interface Progress {
-  student: StudentKind | 'teacher';
+  /** `compress`: the KD fine-tuning of a pruning or low-rank stage. */
+  student: StudentKind | 'teacher' | 'compress';
   epoch: number;
   totalEpochs: number;
   step: number;

@@ -112,7 +112,74 @@ export interface ModelReport {
   teacherAccuracyKeptPct?: number;
   perClass: PerClassMetrics;
   confusion: number[][];
+  /** Bytes of the model folder on disk (model.json and shards), and the same files gzipped one by one. */
+  diskBytes?: number;
+  gzipBytes?: number;
 }
+
+/** A compression stage of `compress` (see config.ts). Folder: `compressed/<stage>/`. */
+export const COMPRESSION_STAGE_NAMES = ['prune', 'low-rank', 'float16', 'uint8', 'uint8-per-channel'] as const;
+export type CompressionStageName = (typeof COMPRESSION_STAGE_NAMES)[number];
+export type CompressionKind = 'prune' | 'low-rank' | 'quantize';
+
+/** Sparsity of one pruned kernel, counted on the saved weights. */
+export interface LayerSparsity {
+  weight: string;
+  params: number;
+  zeros: number;
+  sparsity: number;
+}
+
+/** What a low-rank stage did to one kernel. */
+export interface LayerRank {
+  layer: string;
+  shape: [number, number];
+  rank: number;
+  fullRank: number;
+  /** Kept share of the squared singular values. */
+  energy: number;
+  paramsBefore: number;
+  paramsAfter: number;
+  /** Why the layer was left as it was, when it was. */
+  kept?: string;
+}
+
+/** What a stage's transformation produced, written beside its model as `compressed/<stage>/stage.json`. */
+export interface CompressionStageInfo {
+  stage: CompressionStageName;
+  kind: CompressionKind;
+  /** The model the stage started from: `student` (the KD student) or an earlier stage's name. */
+  input: 'student' | CompressionStageName;
+  /** Run-relative folder of the stage's model, e.g. `compressed/prune`. */
+  dir: string;
+  notes: string[];
+  sparsity?: { target: number; overall: number; scope: 'global' | 'layer'; layers: LayerSparsity[] };
+  ranks?: LayerRank[];
+  /** Weights as stored: name → `float32`, `float16`, `uint8` or `uint8 per channel`. */
+  storage?: Record<string, string>;
+  fineTune?: { epochs: number; steps: number; learningRate: number };
+}
+
+/** A stage that ran: its info and its report card on the test split, evaluated as loaded back from disk. */
+export interface CompressionResult extends CompressionStageInfo, ModelReport {
+  /** Params that are not exactly zero in the loaded model. */
+  nonZeroParams: number;
+  /** Teacher's weight bytes ÷ this model's (undefined for a logits-only teacher). */
+  sizeRatioToTeacher?: number;
+  /** Test accuracy minus the KD student's, in percentage points. */
+  accuracyChangePts: number;
+}
+
+/** A stage that could not apply to its input (e.g. no Dense layer to factorize): skipped, with the reason. */
+export interface CompressionSkipped {
+  stage: CompressionStageName;
+  kind: CompressionKind;
+  input: 'student' | CompressionStageName;
+  skipped: string;
+}
+
+export type CompressionEntry = CompressionResult | CompressionSkipped;
+export const isCompressionSkipped = (e: CompressionEntry): e is CompressionSkipped => 'skipped' in e;
 
 export interface Summary {
   runId: string;
@@ -125,4 +192,6 @@ export interface Summary {
   teacher: ModelReport;
   student: ModelReport;
   baseline?: ModelReport;
+  /** The `compress` stages in the order they ran (prune → low-rank → quantize), when the config has any. */
+  compression?: CompressionEntry[];
 }

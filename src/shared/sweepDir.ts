@@ -130,6 +130,8 @@ export function summaryNumbers(summary: Summary): Record<string, number> {
   const out: Record<string, number> = {};
   const walk = (v: unknown, at: string) => {
     if (typeof v === 'number' && Number.isFinite(v)) out[at] = v;
+    // A list of compression stages is keyed by stage name: compression.uint8.accuracy.
+    else if (Array.isArray(v) && at === 'compression') for (const e of v as { stage?: string }[]) walk(e, `${at}.${e.stage}`);
     else if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, c] of Object.entries(v)) if (k !== 'perClass' && k !== 'confusion' && k !== 'backend') walk(c, at ? `${at}.${k}` : k);
   };
   walk(summary, '');

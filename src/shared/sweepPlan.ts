@@ -13,6 +13,7 @@ import type { DistillConfig } from './config';
 import { ConfigError, parseJsonc, resolveConfigPaths } from './configFile';
 import { DistillError, formatJsonPath } from './errors';
 import { createRng } from './random';
+import { COMPRESSION_STAGE_NAMES } from './records';
 import { axisKey, configAxes, SweepSchema, sweepStructuralSchema, type SweepDistribution, type SweepFile } from './sweepSchema';
 import { closest, validateConfig, type ConfigIssue } from './validate';
 
@@ -50,12 +51,14 @@ export interface SweepPlan {
   baseDir: string;
 }
 
+const MODEL_METRICS = ['accuracy', 'macroF1', 'params', 'sizeBytes', 'klToTeacher', 'agreement', 'ece', 'teacherAccuracyKeptPct', 'latencyMs.batch1', 'latencyMs.batch256'];
+/** A compression stage's row, by stage name: `compression.uint8.accuracy` (see summaryNumbers). */
+const COMPRESSION_METRICS = [...MODEL_METRICS, 'nonZeroParams', 'diskBytes', 'gzipBytes', 'sizeRatioToTeacher', 'accuracyChangePts', 'sparsity.overall'];
 /** The numbers of a summary.json a sweep can rank by. */
 export const SUMMARY_METRICS: readonly string[] = [
   'seconds',
-  ...['teacher', 'student', 'baseline'].flatMap((m) =>
-    ['accuracy', 'macroF1', 'params', 'sizeBytes', 'klToTeacher', 'agreement', 'ece', 'teacherAccuracyKeptPct', 'latencyMs.batch1', 'latencyMs.batch256'].map((k) => `${m}.${k}`),
-  ),
+  ...['teacher', 'student', 'baseline'].flatMap((m) => MODEL_METRICS.map((k) => `${m}.${k}`)),
+  ...COMPRESSION_STAGE_NAMES.flatMap((stage) => COMPRESSION_METRICS.map((k) => `compression.${stage}.${k}`)),
 ];
 
 export const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');

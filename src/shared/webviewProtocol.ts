@@ -119,7 +119,7 @@ export type HostToWebview =
 
 export const DASHBOARD_STATE_VERSION = 1;
 
-export type DashboardTab = 'curves' | 'softLabels' | 'confusion' | 'report' | 'compare';
+export type DashboardTab = 'curves' | 'softLabels' | 'confusion' | 'report' | 'compression' | 'compare';
 
 /** UI selections, restored after a reload. Data is never stored here: it is re-read from disk. */
 export interface DashboardUiState {

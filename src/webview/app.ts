@@ -14,6 +14,7 @@ import {
   type HostToWebview,
 } from '../shared/webviewProtocol';
 import { CompareTab } from './compareTab';
+import { CompressionTab } from './compressionTab';
 import { ConfusionTab } from './confusionTab';
 import type { TabView, ViewContext } from './context';
 import { CurvesTab } from './curvesTab';
@@ -29,6 +30,7 @@ const TABS: { id: DashboardTab; label: string }[] = [
   { id: 'softLabels', label: 'Soft labels' },
   { id: 'confusion', label: 'Confusion' },
   { id: 'report', label: 'Report card' },
+  { id: 'compression', label: 'Compression' },
   { id: 'compare', label: 'Compare runs' },
 ];
 
@@ -224,6 +226,8 @@ export class DashboardApp {
         return new ConfusionTab(this.ctx, width);
       case 'report':
         return new ReportTab(this.ctx, width);
+      case 'compression':
+        return new CompressionTab(this.ctx, width);
       case 'compare':
         return new CompareTab(this.ctx, width);
     }

@@ -2,7 +2,8 @@
  * The report card: teacher vs scratch vs KD student on the test set — accuracy, macro-F1, how much of the teacher's
  * accuracy is kept, calibration (ECE), closeness to the teacher, size and latency.
  */
-import type { ModelReport, Summary } from '../shared/records';
+import { compressionLabel } from '../shared/compression';
+import { isCompressionSkipped, type ModelReport, type Summary } from '../shared/records';
 import type { ViewContext } from './context';
 import { formatBytes, modelName } from '../shared/format';
 import { append, formatNumber, formatPercent, h } from './dom';
@@ -26,6 +27,7 @@ const ROWS: Row[] = [
   { label: 'Agreement', title: 'Share of test samples where the top-1 class matches the teacher’s', value: (m) => formatPercent(m.agreement, 2), score: (m) => m.agreement },
   { label: 'Parameters', title: 'Trainable and non-trainable parameters', value: (m) => (m.params === null ? '— (logits only)' : m.params.toLocaleString('en-US')) },
   { label: 'Size', title: 'Size of the saved weights', value: (m) => formatBytes(m.sizeBytes) },
+  { label: 'Size, gzip', title: 'model.json and weight shards, each gzipped', value: (m) => formatBytes(m.gzipBytes) },
   { label: 'Latency, batch 1', title: 'Milliseconds per sample, batch of 1', value: (m) => (m.latencyMs ? `${formatNumber(m.latencyMs.batch1)} ms` : '—'), score: (m) => m.latencyMs?.batch1, lowerIsBetter: true },
   { label: 'Latency, batch 256', title: 'Milliseconds per sample, batch of 256', value: (m) => (m.latencyMs ? `${formatNumber(m.latencyMs.batch256)} ms` : '—'), score: (m) => m.latencyMs?.batch256, lowerIsBetter: true },
 ];
@@ -34,6 +36,7 @@ export function reportTable(summary: Summary): HTMLTableElement {
   const models: { name: string; report: ModelReport; student: boolean }[] = [{ name: modelName('teacher', { capital: true }), report: summary.teacher, student: false }];
   if (summary.baseline) models.push({ name: modelName('baseline', { capital: true }), report: summary.baseline, student: true });
   models.push({ name: modelName('kd', { capital: true }), report: summary.student, student: true });
+  for (const c of summary.compression ?? []) if (!isCompressionSkipped(c)) models.push({ name: compressionLabel(c), report: c, student: true });
   const body = ROWS.map((row) => {
     const scores = models.map((m) => (m.student ? row.score?.(m.report) : undefined));
     const valid = scores.filter((s): s is number => s !== undefined && Number.isFinite(s));

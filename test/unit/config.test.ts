@@ -56,6 +56,20 @@ describe('config validation', () => {
     ]);
   });
 
+  it('compress: fills the stage defaults and rejects sparsity outside [0, 1), energy outside (0, 1] and unknown formats', () => {
+    const r = validateConfig({ ...minimal(), compress: { prune: { sparsity: 0.8 }, lowRank: {}, quantize: ['float16', 'uint8'] } });
+    assert.ok(r.ok);
+    assert.deepEqual(r.config.compress, { prune: { sparsity: 0.8, schedule: 'agp', epochs: 2, scope: 'global' }, lowRank: { energy: 0.9, epochs: 1 }, quantize: ['float16', 'uint8'] });
+    assert.equal(validateConfig(minimal()).ok && (validateConfig(minimal()) as { config: { compress?: unknown } }).config.compress, undefined);
+    assert.deepEqual(issues({ ...minimal(), compress: { prune: { sparsity: 1 } } }), ['compress.prune.sparsity must be ≥ 0 and < 1 (got 1)']);
+    assert.deepEqual(issues({ ...minimal(), compress: { prune: { sparsity: -0.1 } } }), ['compress.prune.sparsity must be ≥ 0 and < 1 (got -0.1)']);
+    assert.deepEqual(issues({ ...minimal(), compress: { lowRank: { energy: 0 } } }), ['compress.lowRank.energy must be > 0 and ≤ 1 (got 0)']);
+    assert.deepEqual(issues({ ...minimal(), compress: { lowRank: { energy: 1.2 } } }), ['compress.lowRank.energy must be > 0 and ≤ 1 (got 1.2)']);
+    assert.match(issues({ ...minimal(), compress: { quantize: ['int8'] } })[0], /^compress\.quantize\[0\] must be one of "float16", "uint8", "uint8-per-channel" \(got "int8"\)/);
+    assert.deepEqual(issues({ ...minimal(), compress: { prune: {} } }), ['compress.prune.sparsity is required']);
+    assert.match(issues({ ...minimal(), compress: { prune: { sparsity: 0.5, scope: 'channel' } } })[0], /compress\.prune\.scope must be one of "global", "layer"/);
+  });
+
   it('reports a missing required field', () => {
     const { name: _drop, ...rest } = minimal();
     assert.deepEqual(issues(rest), ['name is required']);

@@ -263,7 +263,7 @@ describe('dashboard webview in chromium', function () {
     });
     await page.waitForFunction(`document.querySelector('header .progress')?.textContent?.startsWith('epoch 2')`);
     assert.equal(await progress(), 'epoch 2 of 2 · KD student');
-    assert.deepEqual(await stillTagged('nav.tabs button'), ['tab-0', 'tab-1', 'tab-2', 'tab-3', 'tab-4']);
+    assert.deepEqual(await stillTagged('nav.tabs button'), ['tab-0', 'tab-1', 'tab-2', 'tab-3', 'tab-4', 'tab-5']);
     assert.deepEqual(await stillTagged('header button'), ['header-0', 'header-1']);
     assert.deepEqual(await stillTagged('#smoothing'), ['smoothing-0']);
     assert.equal(await focused(), 'tab-2', 'the focused tab keeps the focus');

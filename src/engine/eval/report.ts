@@ -64,3 +64,9 @@ export function countParams(model: LoadedModel): number {
   if (model.kind === 'layers') return model.model.countParams();
   return Object.values(model.model.weights).reduce((sum, ts) => sum + ts.reduce((s, t) => s + t.size, 0), 0);
 }
+
+/** Weight bytes of a loaded model as held in memory (4 per float32 or int32 value, 1 per bool or uint8). */
+export function loadedWeightBytes(model: LoadedModel): number {
+  const weights = model.kind === 'layers' ? model.model.weights.map((w) => ({ size: tf.util.sizeFromShape(w.shape as number[]), dtype: w.dtype })) : Object.values(model.model.weights).flat().map((t) => ({ size: t.size, dtype: t.dtype }));
+  return weights.reduce((sum, w) => sum + w.size * (w.dtype === 'bool' || (w.dtype as string) === 'uint8' ? 1 : 4), 0);
+}

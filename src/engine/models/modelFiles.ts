@@ -212,24 +212,29 @@ export function hashModelFile(file: string): string {
   return hash.digest('hex');
 }
 
+/** Re-encodes the float32 weights tfjs hands over (e.g. quantized, with a `quantization` entry per weight). */
+export type WeightEncoder = (specs: tf.io.WeightsManifestEntry[], data: Buffer) => { weightSpecs: tf.io.WeightsManifestEntry[]; weightData: Buffer };
+
 /**
  * Save a LayersModel as `dir/model.json` + `dir/weights.bin`. Written into a sibling temp folder and renamed into
  * place, so a crash never leaves a half-written model where a finished one was.
  */
-export async function saveLayersModel(model: tfl.LayersModel, dir: string): Promise<void> {
+export async function saveLayersModel(model: tfl.LayersModel, dir: string, encode?: WeightEncoder): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = artifacts.weightData ? Buffer.from(tf.io.concatenateArrayBuffers(([] as ArrayBuffer[]).concat(artifacts.weightData as ArrayBuffer))) : Buffer.alloc(0);
+      const raw = artifacts.weightData ? Buffer.from(tf.io.concatenateArrayBuffers(([] as ArrayBuffer[]).concat(artifacts.weightData as ArrayBuffer))) : Buffer.alloc(0);
+      const encoded = encode ? encode(artifacts.weightSpecs ?? [], raw) : { weightSpecs: artifacts.weightSpecs, weightData: raw };
+      const weightData = encoded.weightData;
       fs.writeFileSync(path.join(tmp, 'weights.bin'), weightData);
       const modelJson = {
         format: 'layers-model',
         generatedBy: `Distill (TensorFlow.js ${tf.version_core})`,
         convertedBy: null,
         modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+        weightsManifest: [{ paths: ['weights.bin'], weights: encoded.weightSpecs }],
       };
       fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weightData.length } };

@@ -24,8 +24,11 @@ export interface TrainPosition {
   epochSums: { loss: number; accuracy: number; steps: number };
 }
 
+/** Whose checkpoint: a student, or the KD fine-tuning of a compression stage (`compress-prune`, …). */
+export type CheckpointName = StudentKind | `compress-${string}`;
+
 export interface CheckpointState {
-  student: StudentKind;
+  student: CheckpointName;
   position: TrainPosition;
   /** Whether this model's training finished (its final model is saved). */
   done: boolean;
@@ -45,7 +48,7 @@ const OPTIMIZER_FILE = 'optimizer.bin';
 const OPTIMIZER_SPEC = 'optimizer.json';
 const STATE_FILE = 'state.json';
 
-export const checkpointDir = (runDir: string, student: StudentKind | 'initial') => path.join(runDir, 'checkpoints', student);
+export const checkpointDir = (runDir: string, student: CheckpointName | 'initial') => path.join(runDir, 'checkpoints', student);
 
 export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, optimizer: tf.Optimizer, state: CheckpointState): Promise<void> {
   const dir = checkpointDir(runDir, state.student);
@@ -72,18 +75,18 @@ export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, op
   fs.renameSync(tmp, dir);
 }
 
-export function readCheckpointState(runDir: string, student: StudentKind): CheckpointState | undefined {
+export function readCheckpointState(runDir: string, student: CheckpointName): CheckpointState | undefined {
   return readJson<CheckpointState>(path.join(checkpointDir(runDir, student), STATE_FILE));
 }
 
 /** Marks the student's training finished (its final model is saved), atomically: resume then skips it. */
-export function markCheckpointDone(runDir: string, student: StudentKind): void {
+export function markCheckpointDone(runDir: string, student: CheckpointName): void {
   const state = readCheckpointState(runDir, student);
   if (!state) throw new Error(`No checkpoint for the ${student} student in ${checkpointDir(runDir, student)}`);
   writeFileAtomic(path.join(checkpointDir(runDir, student), STATE_FILE), JSON.stringify({ ...state, done: true } satisfies CheckpointState, null, 2));
 }
 
-export async function restoreCheckpoint(runDir: string, student: StudentKind, optimizer: tf.Optimizer): Promise<{ model: tfl.LayersModel; state: CheckpointState }> {
+export async function restoreCheckpoint(runDir: string, student: CheckpointName, optimizer: tf.Optimizer): Promise<{ model: tfl.LayersModel; state: CheckpointState }> {
   const dir = checkpointDir(runDir, student);
   const state = readCheckpointState(runDir, student);
   if (!state) throw new Error(`No checkpoint for the ${student} student in ${dir}`);

@@ -13,7 +13,8 @@ import { kdStepStats, STAT, STAT_COUNT } from '../kd/stepStats';
 import { scheduleAt } from '../kd/schedule';
 import type { TrainPosition } from './checkpoint';
 
-export type TrainerRole = StudentKind | 'teacher';
+/** `compress`: the KD fine-tuning of a compression stage (its step records are not part of metrics.jsonl). */
+export type TrainerRole = StudentKind | 'teacher' | 'compress';
 
 export interface TrainingData {
   x: tf.Tensor;
@@ -40,6 +41,11 @@ export interface TrainJob {
   onEpochEnd(epoch: number, train: { loss: number; accuracy: number }, position: TrainPosition): Promise<void>;
   /** Polled between steps; true ends training at this step boundary. */
   shouldStop(): boolean;
+  /**
+   * Called after every optimizer step with the count of steps done, before the next batch: the one place where a
+   * constraint is re-imposed on the weights (compression re-applies its pruning masks here).
+   */
+  afterStep?(step: number): void;
 }
 
 export type TrainOutcome = { kind: 'completed' } | { kind: 'stopped'; position: TrainPosition };
@@ -142,10 +148,11 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
       });
       pending.push({
         stats,
-        meta: { kind: 'step', student: role === 'teacher' ? 'kd' : role, epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate },
+        meta: { kind: 'step', student: role === 'baseline' ? 'baseline' : 'kd', epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate },
       });
       pos.globalStep++;
       pos.epochSums.steps++;
+      job.afterStep?.(pos.globalStep);
       if (pending.length >= MAX_PENDING_STEPS || Date.now() - lastFlush >= FLUSH_MS) await flush();
     }
     await flush();

@@ -11,6 +11,7 @@ import { readRun, type RunSnapshot } from '../../shared/runDir';
 import type { ConfigLocator } from '../configs';
 import type { DashboardController } from '../dashboard';
 import type { RunController } from '../runController';
+import { exportableModels } from '../../shared/exportable';
 import { canResume, exportStudent, ExportTargetExists, hasStudentModel } from '../runFiles';
 import { runDescription, runLabel } from '../runText';
 import type { RunNode, RunsNode, RunsTreeProvider } from '../views/runsView';
@@ -102,6 +103,13 @@ export function registerRunCommands(deps: {
     vscode.commands.registerCommand('distill.exportStudent', async (arg?: RunArgument) => {
       const run = await resolveRun(arg, 'export the student of', (r) => hasStudentModel(r.dir));
       if (!run) return undefined;
+      // A run with compression stages offers each stage's model beside the float32 student.
+      const models = exportableModels(run.dir);
+      const model =
+        models.length > 1
+          ? (await vscode.window.showQuickPick(models.map((m) => ({ label: m.label, description: path.relative(run.dir, m.dir), id: m.id })), { placeHolder: 'Which model to export?' }))?.id
+          : 'student';
+      if (!model) return undefined;
       const [folder] = (await vscode.window.showOpenDialog({
         canSelectFiles: false,
         canSelectFolders: true,
@@ -113,11 +121,11 @@ export function registerRunCommands(deps: {
       if (!folder) return undefined;
       let target: string;
       try {
-        target = await exportStudent(run, folder.fsPath).catch(async (e) => {
+        target = await exportStudent(run, folder.fsPath, false, model).catch(async (e) => {
           if (!(e instanceof ExportTargetExists)) throw e;
           const replace = 'Replace';
           if ((await vscode.window.showWarningMessage(`${e.target} already exists. Replace it?`, { modal: true }, replace)) !== replace) throw e;
-          return exportStudent(run, folder.fsPath, true);
+          return exportStudent(run, folder.fsPath, true, model);
         });
       } catch (e) {
         if (!(e instanceof ExportTargetExists)) void vscode.window.showErrorMessage(`Distill: export failed: ${errorMessage(e)}`);
