@@ -35,6 +35,8 @@ const node = {
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' } },
+  // The sweep benchmark forks dist/engine.js like `distill sweep`; it loads no tfjs itself.
+  { ...node, entryPoints: { sweepBench: 'src/sweep/bench.ts' } },
   // The shebang makes dist/cli.js the package's `distill` bin; Node ignores it in the other two.
   { ...node, entryPoints: { engine: 'src/engine/main.ts', cli: 'src/engine/cli.ts', bench: 'src/engine/bench/bench.ts' }, plugins: [copyWasm], banner: { js: '#!/usr/bin/env node' } },
   {

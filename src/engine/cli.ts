@@ -3,7 +3,8 @@
  *
  *   distill run <config> [--runs-dir D] [--backend B] [--json] [--verbose]
  *   distill resume <runDir> [--json]
- *   distill sweep <file.sweep.json> [--sweeps-dir D] [--new] [--concurrency N|auto] [--json]
+ *   distill sweep <file.sweep.json> [--sweeps-dir D] [--new] [--concurrency N|auto] [--queue redis://…] [--json]
+ *   distill worker --queue redis://host:6379 [--concurrency N] [--work-dir D]
  *   distill validate <config>
  *   distill backends [--json] [--verbose]
  *   distill install-gpu [webgpu|tensorflow-gpu] [--dir D] [--npm P] [--verbose]
@@ -23,10 +24,13 @@ import { newRunId } from '../shared/runDir';
 import { surveyBackends } from './backends/ladder';
 import { BACKENDS, OPTIONAL_MODULES_ENV, type Backend } from '../shared/backends';
 import { formatBytes, modelName } from '../shared/format';
-import { formatSeconds, runSweepCommand, type SweepCliOptions } from '../sweep/cli';
+import { formatSeconds, parseConcurrency, runSweepCommand, type SweepCliOptions } from '../sweep/cli';
 import { DistillEngine } from './engine';
 import { installGpuEngine, isInstallCancelled, type InstallProgress } from '../install/gpuEngine';
 import { GPU_TARGETS, targetsInWords, type GpuTarget } from '../install/targets';
+
+/** BullMQ and ioredis load only for `sweep --queue` and `worker`. */
+const redisModule = (): typeof import('../sweep/redis') => require('../sweep/redis');
 
 const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
 
@@ -39,8 +43,8 @@ interface OutputOptions {
 /** Renders engine messages: a progress bar on a TTY, plain lines otherwise, JSON lines with --json. */
 class Reporter {
   private multibar?: MultiBar;
-  private bar?: SingleBar;
-  private barKey = '';
+  /** One bar per model in training: the KD and scratch students can train at once (parallelStudents.ts). */
+  private bars = new Map<string, { bar: SingleBar; epoch: number }>();
 
   constructor(
     private readonly json: boolean,
@@ -67,17 +71,19 @@ class Reporter {
       case 'epoch': {
         const p = m.progress;
         if (!process.stderr.isTTY || p.stepsPerEpoch === 0) break;
-        const key = `${p.student}:${p.epoch}`;
-        if (key !== this.barKey) {
-          this.stopBar();
-          this.multibar = new MultiBar(
-            { format: ' {who} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps · loss {loss} · ETA {eta_run}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
-            Presets.shades_classic,
-          );
-          this.bar = this.multibar.create(p.stepsPerEpoch, 0);
-          this.barKey = key;
+        this.multibar ??= new MultiBar(
+          { format: ' {who} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps · loss {loss} · ETA {eta_run}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+          Presets.shades_classic,
+        );
+        let entry = this.bars.get(p.student);
+        if (!entry) {
+          entry = { bar: this.multibar.create(p.stepsPerEpoch, 0), epoch: p.epoch };
+          this.bars.set(p.student, entry);
+        } else if (entry.epoch !== p.epoch) {
+          entry.bar.setTotal(p.stepsPerEpoch);
+          entry.epoch = p.epoch;
         }
-        this.bar!.update(p.step, {
+        entry.bar.update(p.step, {
           who: modelName(p.student),
           epoch: p.epoch,
           epochs: p.totalEpochs,
@@ -104,8 +110,7 @@ class Reporter {
   stopBar() {
     this.multibar?.stop();
     this.multibar = undefined;
-    this.bar = undefined;
-    this.barKey = '';
+    this.bars.clear();
   }
 }
 
@@ -291,9 +296,39 @@ export function buildProgram(): Command {
     .option('--sweeps-dir <dir>', 'where sweeps are written (default: output.sweepsDir of the sweep file, "sweeps" beside it)')
     .option('--new', 'start a fresh sweep instead of continuing an unfinished one of the same name and content')
     .option('--concurrency <n>', 'trials at once on this machine, each in its own engine process (default: the sweep file\'s, "auto" = one per core)')
+    .option('--queue <url>', 'enqueue the trials on Redis (redis://host:6379) for `distill worker`s instead of running them here')
     .option('--json', 'print sweep events as JSON lines instead of progress')
     .action(async (file: string, opts: SweepCliOptions) => {
-      process.exitCode = await runSweepCommand(file, opts);
+      process.exitCode = await runSweepCommand(file, opts, async (url) => new (redisModule().RedisExecutor)(url));
+    });
+
+  program
+    .command('worker')
+    .description('run sweep trials from a Redis queue (`distill sweep … --queue`) until Ctrl-C; any number of machines may run one')
+    .requiredOption('--queue <url>', 'the Redis URL, e.g. redis://host:6379')
+    .option('--concurrency <n>', 'trials at once here, each in its own engine process ("auto" = one per core)', 'auto')
+    .option('--work-dir <dir>', 'where trials run when the sweep folder is not on this machine, and where teacher files are kept', path.join(os.homedir(), '.distill', 'worker'))
+    .option('--no-shared', 'always run trials in --work-dir and send their files back, even when the sweep folder is reachable here')
+    .addOption(new Option('--lock-ms <ms>', 'how long a lost worker keeps its trial before another takes it over').default('30000').hideHelp())
+    .action(async (opts: { queue: string; concurrency: string; workDir: string; shared: boolean; lockMs: string }) => {
+      const worker = await redisModule().runWorker({
+        url: opts.queue,
+        concurrency: parseConcurrency(opts.concurrency),
+        workDir: path.resolve(opts.workDir),
+        noShared: !opts.shared,
+        lockMs: Number(opts.lockMs),
+        log: (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
+      });
+      await new Promise<void>((resolve) => {
+        const onSigint = () => {
+          process.off('SIGINT', onSigint);
+          process.stderr.write('Stopping: running trials checkpoint; their jobs go to other workers (or to this one, started again).\n');
+          void worker.close().then(resolve);
+        };
+        process.on('SIGINT', onSigint);
+        process.on('SIGTERM', onSigint);
+      });
+      process.exitCode = EXIT.stopped;
     });
 
   program

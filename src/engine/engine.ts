@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { inferenceBatchSize, resolveBatchSizes, type DistillConfig } from '../shared/config';
+import { inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import { modelName } from '../shared/format';
 import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
@@ -18,6 +18,7 @@ import { compressionReports, folderBytes, plannedStages, runCompression } from '
 import { countParams, loadedWeightBytes, measureLatency, modelReport, validationMetrics } from './eval/report';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
+import { parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
 import { disposePrepared, prepareData, type Prepared } from './prepare';
 import { probeFiles, softLabelRows } from './probeFiles';
 import { TeacherTrainingStopped } from './teacher';
@@ -37,12 +38,16 @@ export class DistillEngine {
   private status!: StatusFile;
   private sessionStart = Date.now();
   private priorSeconds = 0;
+  private backendName: ConcreteBackend = 'cpu';
+  /** The process training the scratch student beside this one, when there is one. */
+  private helper: StudentHelper | undefined;
 
   constructor(private readonly send: Send) {}
 
   /** Ask the run to end at the next step boundary, with a checkpoint. */
   requestStop(reason: StopReason = 'stopped'): void {
     this.stopReason ??= reason;
+    this.helper?.stop();
     this.log('info', reason === 'stopped' ? 'Stop requested: finishing the current step and writing a checkpoint…' : 'The parent process is gone: checkpointing and exiting…');
   }
 
@@ -110,6 +115,7 @@ export class DistillEngine {
       this.send({ type: 'started', runId: this.status.runId, runDir, backend, resumed });
       for (const [level, m] of ladderLog) this.log(level, m);
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
+      this.backendName = backend.name;
       const filled = resolveBatchSizes(config, backend.name);
       if (filled) {
         this.log('info', filled);
@@ -155,11 +161,62 @@ export class DistillEngine {
     } else {
       this.rewindToCheckpoints(runDir, students);
     }
+    const decision = students.length === 2 ? parallelStudentsDecision(this.backendName) : undefined;
+    if (decision?.parallel) return this.trainBesideBaseline(config, runDir, p, decision.why);
+    if (decision) this.log('info', `The KD and scratch students train one after the other: ${decision.why}.`);
     for (const student of students) {
       const outcome = await this.trainOne(config, runDir, p, student);
       if (outcome !== 'completed') return outcome;
     }
     return 'completed';
+  }
+
+  /** The KD student here while a second process trains the scratch one (see parallelStudents.ts). */
+  private async trainBesideBaseline(config: DistillConfig, runDir: string, p: Prepared, why: string): Promise<'completed' | StopReason> {
+    this.log('info', `The KD and scratch students train at once, in two processes: ${why}.`);
+    const helper = startStudentHelper(runDir, 'baseline', this.backendName, {
+      metrics: (records) => this.writer.appendMetrics(records),
+      softLabels: (record) => this.writer.appendSoftLabels(record),
+      relay: (m) => this.send(m),
+    });
+    this.helper = helper;
+    if (this.stopReason) helper.stop();
+    let kd: 'completed' | StopReason;
+    try {
+      kd = await this.trainOne(config, runDir, p, 'kd');
+    } catch (e) {
+      helper.stop();
+      await helper.done;
+      throw e;
+    } finally {
+      if (this.stopReason) helper.stop();
+    }
+    const baseline = await helper.done;
+    this.helper = undefined;
+    if (baseline.status === 'failed') throw new DistillError('runtime', `The scratch student failed: ${baseline.reason ?? 'no reason given'}`);
+    if (kd !== 'completed') return kd;
+    return baseline.status === 'completed' ? 'completed' : (this.stopReason ?? 'stopped');
+  }
+
+  /** The helper side of trainBesideBaseline: one student of an existing run, its records sent, not written. */
+  async trainStudentOnly(runDir: string, student: 'baseline', backend: ConcreteBackend): Promise<Finished> {
+    const config = readJson<DistillConfig>(path.join(runDir, RUN_FILES.config));
+    const status = readJson<StatusFile>(path.join(runDir, RUN_FILES.status));
+    if (!config || !status) throw new DistillError('usage', `${runDir} is not a Distill run directory.`, { file: runDir });
+    this.writer = new SentOnlyWriter(runDir);
+    this.status = status;
+    let prepared: Prepared | undefined;
+    try {
+      await selectBackend(backend);
+      this.backendName = backend;
+      prepared = await this.prepare(config, inferenceBatchSize(backend));
+      const outcome = await this.trainOne(config, runDir, prepared, student);
+      return this.finish(outcome);
+    } catch (e) {
+      return this.finish('failed', e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : `Internal error: ${errorMessage(e)}`);
+    } finally {
+      if (prepared) disposePrepared(prepared);
+    }
   }
 
   /** The `compress` stages on the KD student (none without a `compress` block). */
@@ -353,6 +410,16 @@ export class DistillEngine {
   private log(level: LogLevel, message: string) {
     this.send({ type: 'log', level, message });
   }
+}
+
+/** A helper process's writer: the run's own process writes the records it is sent; checkpoints are written here. */
+class SentOnlyWriter extends RunWriter {
+  override writeConfig(): void {}
+  override appendMetrics(): void {}
+  override appendSoftLabels(): void {}
+  override writeProbe(): void {}
+  override writeStatus(): void {}
+  override writeSummary(): void {}
 }
 
 /** A failed file-system call (disk full, permissions, a path that became a file) in words, with the path; else undefined. */

@@ -42,6 +42,9 @@ process.on('message', (message: HostToEngine) => {
     case 'resume':
       void run(() => engine.resume(message.runDir));
       break;
+    case 'trainStudent':
+      void run(() => engine.trainStudentOnly(message.runDir, message.student, message.backend));
+      break;
     case 'teacher':
       void run(async () => {
         const teacher = await engine.prepareTeacher(message.config);

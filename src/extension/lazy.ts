@@ -6,5 +6,5 @@
  */
 export const configModule = (): typeof import('../shared/config') => require('../shared/config');
 export const configFileModule = (): typeof import('../shared/configFile') => require('../shared/configFile');
-export const configDiagnosticsModule = (): typeof import('./configDiagnostics') => require('./configDiagnostics');
+export const configDiagnosticsModule = (): typeof import('../shared/configDiagnostics') => require('../shared/configDiagnostics');
 export const sweepDiagnosticsModule = (): typeof import('./sweepDiagnostics') => require('./sweepDiagnostics');

@@ -5,7 +5,7 @@
  * config file; no vscode.
  */
 import { parseTree } from 'jsonc-parser';
-import { locateJsonPath, referencedFiles, type ConfigProblem } from './configDiagnostics';
+import { locateJsonPath, referencedFiles, type ConfigProblem } from '../shared/configDiagnostics';
 import { parseJsonc } from '../shared/configFile';
 import { formatJsonPath } from '../shared/errors';
 import { planSweep } from '../shared/sweepPlan';

@@ -3,7 +3,7 @@
  * The CLI and the tests use the same messages through a callback. The host⇄webview protocol lives in
  * `webviewProtocol.ts`.
  */
-import type { DistillConfig } from './config';
+import type { ConcreteBackend, DistillConfig } from './config';
 import type { BackendReport, EpochRecord, RunStatus, SoftLabelRecord, StepRecord, StudentKind, Summary } from './records';
 
 // ---------------------------------------------------------------- host → engine
@@ -19,7 +19,12 @@ export type HostToEngine =
    * For a sweep, before its trials: train (or find cached) the teacher and cache its logits, answer `teacherReady`
    * and exit. No run directory is written.
    */
-  | { type: 'teacher'; config: DistillConfig };
+  | { type: 'teacher'; config: DistillConfig }
+  /**
+   * A helper process of a run (parallelStudents.ts): train only `student` of the run in `runDir` on `backend`,
+   * writing its checkpoints and final model there; every record is sent, not written (the run's process writes).
+   */
+  | { type: 'trainStudent'; runDir: string; student: 'baseline'; backend: ConcreteBackend };
 
 // ---------------------------------------------------------------- engine → host
 

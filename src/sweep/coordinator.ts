@@ -42,6 +42,8 @@ export function findSweep(plan: SweepPlan): { dir: string; state: SweepState } |
 
 export class SweepCoordinator {
   private stopRequested = false;
+  /** Trials with a results.jsonl line: never a second one, whatever an executor reports. */
+  private readonly recorded = new Set<string>();
   constructor(private readonly plan: SweepPlan, private readonly options: SweepRunOptions) {}
 
   /** Stop every running trial at a step boundary (with a checkpoint) and start no more. */
@@ -80,8 +82,8 @@ export class SweepCoordinator {
     };
     writeSweepState(dir, state);
     const results = readResults(dir);
-    const recorded = new Set(results.map((r) => r.trial));
-    const todo = all.filter((t) => !recorded.has(t.id));
+    for (const r of results) this.recorded.add(r.trial);
+    const todo = all.filter((t) => !this.recorded.has(t.id));
     emit({ type: 'sweep', dir, sweepId: state.sweepId, resumed: !!existing, total: all.length, done: all.length - todo.length, executor: options.executor.description });
 
     const save = (patch: Partial<SweepState>) => {
@@ -117,9 +119,12 @@ export class SweepCoordinator {
     }
   }
 
-  /** One teacher preparation per distinct teacher (and data); preset teachers become their cached model files. */
-  private async prepareTeachers(todo: PlannedTrial[], emit: (e: SweepEvent) => void): Promise<Map<string, DistillConfig['teacher']> | undefined> {
-    const out = new Map<string, DistillConfig['teacher']>();
+  /**
+   * One teacher preparation per distinct teacher (and data); preset teachers become their cached model files. A
+   * teacher that cannot be prepared (a missing file) fails the trials that need it, not the sweep.
+   */
+  private async prepareTeachers(todo: PlannedTrial[], emit: (e: SweepEvent) => void): Promise<Map<string, DistillConfig['teacher'] | Error> | undefined> {
+    const out = new Map<string, DistillConfig['teacher'] | Error>();
     for (const t of todo) {
       if ('logits' in t.config.teacher) continue;
       const key = teacherKey(t.config, this.plan.base.seed);
@@ -128,20 +133,21 @@ export class SweepCoordinator {
       emit({ type: 'log', message: `Preparing the teacher once for every trial (${'preset' in t.config.teacher ? `${t.config.teacher.preset}, trained once and cached` : t.config.teacher.model}; its logits are cached)…` });
       // The seed of the base config: repeats vary the student's seed, not the teacher.
       const teacherConfig = { ...structuredClone(t.config), seed: this.plan.base.seed };
-      let prepared;
       try {
-        prepared = await this.options.executor.prepareTeacher(teacherConfig);
+        const prepared = await this.options.executor.prepareTeacher(teacherConfig);
+        if (!prepared) return undefined;
+        emit({ type: 'log', message: `Teacher: ${prepared.source}` });
+        out.set(key, prepared.modelFile ? { model: prepared.modelFile } : t.config.teacher);
       } catch (e) {
-        throw new DistillError('runtime', `The teacher could not be prepared: ${errorMessage(e)}`);
+        const error = new Error(`The teacher could not be prepared on ${os.hostname()}: ${errorMessage(e)}`);
+        emit({ type: 'log', message: `${error.message} The trials that need it fail; the others run.` });
+        out.set(key, error);
       }
-      if (!prepared) return undefined;
-      emit({ type: 'log', message: `Teacher: ${prepared.source}` });
-      out.set(key, prepared.modelFile ? { model: prepared.modelFile } : t.config.teacher);
     }
     return out;
   }
 
-  private async runAll(todo: PlannedTrial[], dir: string, teachers: Map<string, DistillConfig['teacher']>, record: (r: TrialResult) => void, emit: (e: SweepEvent) => void): Promise<void> {
+  private async runAll(todo: PlannedTrial[], dir: string, teachers: Map<string, DistillConfig['teacher'] | Error>, record: (r: TrialResult) => void, emit: (e: SweepEvent) => void): Promise<void> {
     const queue = [...todo];
     const executor = this.options.executor;
     const lanes = Math.max(1, Math.min(queue.length, Number.isFinite(executor.concurrency) ? executor.concurrency : queue.length));
@@ -149,17 +155,19 @@ export class SweepCoordinator {
       for (let t = queue.shift(); t && !this.stopRequested; t = queue.shift()) {
         const config = structuredClone(t.config);
         const teacher = teachers.get(teacherKey(t.config, this.plan.base.seed));
-        if (teacher) config.teacher = teacher;
         const runDir = path.join(dir, SWEEP_FILES.trials, t.id);
         emit({ type: 'trialStarted', id: t.id });
         let outcome: TrialOutcome;
         try {
+          if (teacher instanceof Error) throw teacher;
+          if (teacher) config.teacher = teacher;
           outcome = await executor.runTrial({ sweepId: path.basename(dir), id: t.id, config, runDir }, (fraction) => emit({ type: 'trialProgress', id: t.id, fraction }), (line) => emit({ type: 'log', message: line }));
         } catch (e) {
-          outcome = { status: 'failed', reason: errorMessage(e), host: '?', resumed: false };
+          outcome = { status: 'failed', reason: errorMessage(e), host: os.hostname(), resumed: false };
         }
         let result: TrialResult | undefined;
-        if (outcome.status === 'completed' || outcome.status === 'failed') {
+        const already = this.recorded.has(t.id);
+        if (!already && (outcome.status === 'completed' || outcome.status === 'failed')) {
           const metrics = outcome.summary ? summaryNumbers(outcome.summary) : {};
           const objective = metrics[this.plan.sweep.objective.metric];
           result = {
@@ -177,6 +185,7 @@ export class SweepCoordinator {
             host: outcome.host,
             finishedAt: new Date().toISOString(),
           };
+          this.recorded.add(t.id);
           record(result);
         }
         emit({ type: 'trialFinished', id: t.id, outcome, result });

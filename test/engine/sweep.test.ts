@@ -4,7 +4,6 @@
  * with every trial recorded once, none run twice, the interrupted ones resumed from their checkpoints.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfigFile } from '../../src/shared/configFile';
@@ -12,35 +11,8 @@ import type { MetricsRecord } from '../../src/shared/records';
 import { readJsonLines } from '../../src/shared/runDir';
 import { listSweeps, readResults } from '../../src/shared/sweepDir';
 import type { SweepEvent } from '../../src/sweep/coordinator';
-import { fashionMnistData } from '../fixtures/fashionMnist';
+import { CLI, sweep, writeBaseConfig } from './sweepCli';
 import { tempDir } from './helpers';
-
-const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
-
-/** Runs `distill sweep --json`; `onEvent` may return true to send SIGINT (once). */
-function sweep(args: string[], cwd: string, onEvent: (e: SweepEvent) => boolean = () => false): Promise<{ code: number | null; events: SweepEvent[]; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'sweep', ...args, '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    const events: SweepEvent[] = [];
-    let buffer = '';
-    let stderr = '';
-    let signalled = false;
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.on('data', (d: Buffer) => {
-      const lines = (buffer + d.toString()).split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines.filter(Boolean)) {
-        const e = JSON.parse(line) as SweepEvent;
-        events.push(e);
-        if (!signalled && onEvent(e)) {
-          signalled = true;
-          child.kill('SIGINT');
-        }
-      }
-    });
-    child.on('exit', (code) => resolve({ code, events, stderr }));
-  });
-}
 
 describe('distill sweep (real engine processes)', function () {
   this.timeout(600_000);
@@ -52,16 +24,7 @@ describe('distill sweep (real engine processes)', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('runs a 2 × 2 grid × 2 repeats, stopped with Ctrl-C half way and resumed, each trial recorded once', async () => {
-    fs.writeFileSync(path.join(dir, 'base.distill.json'), JSON.stringify({
-      name: 'fashion',
-      seed: 5,
-      data: fashionMnistData({ train: 1200, test: 400 }),
-      teacher: { preset: 'mlp', hidden: [64], train: { epochs: 2, batchSize: 64 } },
-      student: { preset: 'mlp', hidden: [16] },
-      training: { epochs: 2, batchSize: 16, learningRate: 0.003 },
-      evaluation: { probeSize: 8, latency: false },
-      engine: { backend: 'wasm' },
-    }));
+    writeBaseConfig(dir, { epochs: 2, batchSize: 16 });
     fs.writeFileSync(path.join(dir, 'ta.sweep.json'), JSON.stringify({
       name: 'ta',
       base: 'base.distill.json',

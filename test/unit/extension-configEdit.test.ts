@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
-import { diagnoseConfigText, locateJsonPath } from '../../src/extension/configDiagnostics';
+import { diagnoseConfigText, locateJsonPath } from '../../src/shared/configDiagnostics';
 import { configRelativePath, detectFormatting, minimalEdit, setModelInConfig } from '../../src/extension/configEdit';
 import { parseConfigText } from '../../src/shared/configFile';
 import { configFileName, configTemplate } from '../../src/extension/configTemplate';

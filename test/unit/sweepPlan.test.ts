@@ -1,11 +1,11 @@
 // The sweep file: from *.sweep.json to trials, and the errors a user gets for a wrong axis or value.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { diagnoseSweepText } from '../../src/extension/sweepDiagnostics';
 import { planSweep, planSweepText } from '../../src/shared/sweepPlan';
 import { fashionMnistData } from '../fixtures/fashionMnist';
+import { removeTempDir, tempDir } from '../support/tempDirs';
 
 const base = {
   name: 'fashion',
@@ -19,10 +19,10 @@ const base = {
 describe('sweep plan', () => {
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-sweep-plan-'));
+    dir = tempDir('distill-sweep-plan-');
     fs.writeFileSync(path.join(dir, 'fashion.distill.json'), JSON.stringify(base));
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => removeTempDir(dir));
   const file = () => path.join(dir, 't-alpha.sweep.json');
 
   it('expands a 4 × 3 grid with 2 repeats into 24 trials sharing one scratch baseline per seed', () => {

@@ -6,10 +6,10 @@
  */
 import * as path from 'node:path';
 import { findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
-import type { DistillConfig } from '../shared/config';
-import { parseJsonc, resolveConfigPaths } from '../shared/configFile';
-import { formatJsonPath } from '../shared/errors';
-import { validateConfig } from '../shared/validate';
+import type { DistillConfig } from './config';
+import { parseJsonc, resolveConfigPaths } from './configFile';
+import { formatJsonPath } from './errors';
+import { validateConfig } from './validate';
 
 export interface ConfigProblem {
   message: string;

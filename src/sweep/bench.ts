@@ -1,0 +1,99 @@
+/**
+ * `npm run bench:sweep`: sweep throughput, trials per minute with 1 and with 2 (… N) local engine processes, measured
+ * side by side on the same sweep of real Fashion-MNIST trials (the teacher prepared and cached before any timing).
+ * Rounds alternate the process counts, so a change in the machine's load hits all of them alike; the load average is
+ * printed with the figures, since on a shared machine they say as much about the neighbours as about Distill.
+ * Not a test: it reports.
+ *
+ * Usage: node dist/sweepBench.js [--workers 1,2] [--trials 8] [--rounds 1] [--rows 3000] [--epochs 2] [--json]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { planSweepText } from '../shared/sweepPlan';
+import { SweepCoordinator } from './coordinator';
+import { LocalExecutor } from './executor';
+
+const FASHION = '/usr/share/datasets/fashion-mnist';
+
+interface Row {
+  workers: number;
+  round: number;
+  trials: number;
+  seconds: number;
+  trialsPerMinute: number;
+  loadAvg1: number;
+}
+
+async function main(): Promise<void> {
+  const opts = new Command()
+    .option('--workers <list>', 'process counts to compare', '1,2')
+    .option('--trials <n>', 'trials per sweep', '8')
+    .option('--rounds <n>', 'times each process count is measured, alternating', '1')
+    .option('--rows <n>', 'training rows per trial', '3000')
+    .option('--epochs <n>', 'epochs per trial', '2')
+    .option('--json', 'JSON lines only')
+    .parse(process.argv)
+    .opts<{ workers: string; trials: string; rounds: string; rows: string; epochs: string; json?: boolean }>();
+  const counts = opts.workers.split(',').map(Number);
+  const trials = Number(opts.trials);
+  const say = (line: string) => !opts.json && process.stderr.write(line + '\n');
+  if (!fs.existsSync(path.join(FASHION, 'train-images-idx3-ubyte.gz'))) throw new Error(`Fashion-MNIST not found in ${FASHION} (apt-get install dataset-fashion-mnist)`);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-sweep-bench-'));
+  try {
+    const base = {
+      name: 'bench',
+      seed: 1,
+      data: {
+        format: 'idx',
+        train: { images: `${FASHION}/train-images-idx3-ubyte.gz`, labels: `${FASHION}/train-labels-idx1-ubyte.gz` },
+        test: { images: `${FASHION}/t10k-images-idx3-ubyte.gz`, labels: `${FASHION}/t10k-labels-idx1-ubyte.gz` },
+        maxSamples: { train: Number(opts.rows), test: 1000 },
+      },
+      teacher: { preset: 'mlp', hidden: [128], train: { epochs: 2, batchSize: 64 } },
+      student: { preset: 'mlp', hidden: [32] },
+      training: { epochs: Number(opts.epochs), batchSize: 64 },
+      evaluation: { probeSize: 8, latency: false },
+      engine: { backend: 'wasm' },
+      output: { cacheDir: path.join(dir, 'cache') },
+    };
+    const temperatures = Array.from({ length: trials }, (_, i) => 1 + i);
+    const sweepText = (tag: string) => JSON.stringify({ name: `bench-${tag}`, base, grid: { 'distillation.temperature': temperatures }, baseline: false });
+    const file = path.join(dir, 'bench.sweep.json');
+
+    // The teacher once, before any timing; every measured sweep then finds it cached.
+    say('Preparing the teacher (not timed)…');
+    await new SweepCoordinator(planSweepText(JSON.stringify({ name: 'warm', base, grid: { 'distillation.temperature': [1] }, baseline: false }), file), { executor: new LocalExecutor(1) }).run();
+
+    const rows: Row[] = [];
+    for (let round = 0; round < Number(opts.rounds); round++) {
+      for (const workers of counts) {
+        const plan = planSweepText(sweepText(`${workers}-${round}`), file);
+        const started = Date.now();
+        const { results } = await new SweepCoordinator(plan, { executor: new LocalExecutor(workers) }).run();
+        const seconds = (Date.now() - started) / 1000;
+        const done = results.filter((r) => r.status === 'completed').length;
+        const row = { workers, round, trials: done, seconds, trialsPerMinute: (done / seconds) * 60, loadAvg1: os.loadavg()[0] };
+        rows.push(row);
+        process.stdout.write(JSON.stringify({ case: 'sweep', ...row }) + '\n');
+        say(`  ${workers} process${workers === 1 ? '' : 'es'}: ${done} trials in ${seconds.toFixed(1)} s = ${row.trialsPerMinute.toFixed(2)} trials/min (load average ${row.loadAvg1.toFixed(2)})`);
+      }
+    }
+    const rate = (w: number) => {
+      const mine = rows.filter((r) => r.workers === w);
+      return mine.reduce((a, r) => a + r.trialsPerMinute, 0) / mine.length;
+    };
+    const ratios = Object.fromEntries(counts.slice(1).map((w) => [`${w}v${counts[0]}`, rate(w) / rate(counts[0])]));
+    process.stdout.write(JSON.stringify({ case: 'sweep-ratios', ratios, cores: os.availableParallelism(), loadAvg: os.loadavg() }) + '\n');
+    for (const [k, v] of Object.entries(ratios)) say(`trials/min ratio ${k.replace('v', ' vs ')} processes: ${v.toFixed(2)}× (target ≥ 1.8× for 2 vs 1 on 2 free cores; ${os.availableParallelism()} cores here, load average ${os.loadavg()[0].toFixed(2)})`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`sweep bench: ${(e as Error).message}\n`);
+  process.exit(1);
+});
