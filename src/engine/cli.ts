@@ -254,7 +254,7 @@ async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; 
   }
 }
 
-const backendOption = new Option('--backend <name>', 'override engine.backend').choices(BACKENDS as unknown as string[]);
+const backendOption = new Option('--backend <name>', 'override engine.backend').choices(BACKENDS);
 
 export function buildProgram(): Command {
   const program = new Command()

@@ -62,10 +62,10 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
       xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
       xTest,
       inferenceBatch,
-      log: hooks.log,
-      phase: hooks.phase,
-      progress: hooks.progress,
-      shouldStop: hooks.shouldStop,
+      log: (m) => hooks.log(m),
+      phase: (p, m) => hooks.phase(p, m),
+      progress: (p) => hooks.progress(p),
+      shouldStop: () => hooks.shouldStop(),
     });
     hooks.log(`Teacher: ${teacher.source}`);
     const probeIdx = selectProbe(valRows.y, numClasses, Math.min(config.evaluation.probeSize, valRows.count), config.seed);

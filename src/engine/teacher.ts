@@ -76,7 +76,7 @@ export async function teacherLogits(ctx: TeacherContext): Promise<TeacherOutputs
       ctx.phase('teacher-logits', `Computing teacher logits for ${rows} ${split} rows (cached for later runs)…`);
       out[split] = await predictTeacher(model, modelFile, split === 'train' ? ctx.xTrainAll() : ctx.xTest, ctx.inferenceBatch);
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
+      writeFileAtomic(file, encodeNpy(out[split], [rows, classes]));
     }
   }
   return { train: out.train!, test: out.test!, model, modelFile, source: `${modelFile}${reused === 2 ? ' (logits from cache)' : ''}` };
@@ -146,7 +146,7 @@ async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
     seed: config.seed + 1,
     onSteps: (_records, progress) => ctx.progress(progress),
     onEpochEnd: async (epoch, stats) => ctx.log(`Teacher epoch ${epoch}/${settings.epochs}: loss ${stats.loss.toFixed(4)}, train accuracy ${(stats.accuracy * 100).toFixed(2)}%`),
-    shouldStop: ctx.shouldStop,
+    shouldStop: () => ctx.shouldStop(),
   });
   optimizer.dispose();
   if (outcome.kind === 'stopped') {

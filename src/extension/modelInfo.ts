@@ -83,7 +83,7 @@ const sampleShape = (dims: unknown[]): (number | null)[] => dims.slice(1).map((d
 /** The Keras model config, whether tfjs saved it (`{class_name, config}`) or the Python converter did (`model_config`). */
 function kerasModel(topology: Record<string, unknown>): KerasLayer | undefined {
   const root = isRecord(topology.model_config) ? topology.model_config : topology;
-  return isRecord(root.config) ? (root as KerasLayer) : undefined;
+  return isRecord(root.config) ? (root) : undefined;
 }
 
 function layersOf(model: KerasLayer): KerasLayer[] {

@@ -107,8 +107,8 @@ export async function checkBackend(options: BackendCheckOptions): Promise<Backen
   });
   let stdout = '';
   const stderr: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  readline.createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (line) => {
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  readline.createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
     stderr.push(line);
     options.onLog?.(`[check] ${line}`);
   });

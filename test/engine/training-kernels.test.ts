@@ -100,7 +100,7 @@ const describeConv = (c: ConvCase) => `x ${c.x}, filter ${c.filter}, strides ${c
 
 function convOutputShape(c: ConvCase): Shape4 {
   const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, rounding(c.pad));
-  return info.outShape as Shape4;
+  return info.outShape;
 }
 
 interface DepthwiseCase {
@@ -164,7 +164,7 @@ function gatherTaps(dilatedGradient: tf.Tensor4D, c: DepthwiseCase): tf.Tensor4D
 }
 
 function depthwiseOutputShape(c: DepthwiseCase): Shape4 {
-  return tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, c.dilations, c.pad, rounding(c.pad), true).outShape as Shape4;
+  return tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, c.dilations, c.pad, rounding(c.pad), true).outShape;
 }
 
 async function compareConvFilterGradient(c: ConvCase, seed: number, backend: Backend): Promise<void> {

@@ -41,7 +41,7 @@ describe('setModelInConfig', () => {
     assert.ok(edit.offset > CONFIG.indexOf('"teacher"'));
     assert.ok(edit.offset + edit.length < CONFIG.indexOf('"student"'));
     // The edited config is still valid.
-    assert.equal(parseConfigText(text, '/w/fashion.distill.json').teacher.hasOwnProperty('model'), true);
+    assert.equal(Object.hasOwn(parseConfigText(text, '/w/fashion.distill.json').teacher, 'model'), true);
   });
 
   it('changes only the path when the kind stays, keeping a comment inside the object', () => {

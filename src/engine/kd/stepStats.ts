@@ -200,8 +200,8 @@ export function jsStepStatsKernels(backendName: string, io: TensorIo): [forward:
     return io.write(backend, [rows, classes], grad);
   };
   return [
-    { kernelName: KD_STEP_STATS, backendName, kernelFunc: forward as tf.KernelFunc },
-    { kernelName: KD_STEP_STATS_GRAD, backendName, kernelFunc: backward as tf.KernelFunc },
+    { kernelName: KD_STEP_STATS, backendName, kernelFunc: forward },
+    { kernelName: KD_STEP_STATS_GRAD, backendName, kernelFunc: backward },
   ];
 }
 

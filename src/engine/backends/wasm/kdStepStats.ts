@@ -4,7 +4,7 @@ import type { BackendWasm } from './wasmKernelUtil';
 
 const wasmIo: TensorIo = {
   // Views of the heap: safe because the output is allocated only after the arithmetic, from a plain array.
-  read: (backend, info) => (backend as BackendWasm).typedArrayFromHeap(info) as Float32Array | Int32Array,
+  read: (backend, info) => (backend as BackendWasm).typedArrayFromHeap(info),
   write: (backend, shape, values) => {
     const wasm = backend as BackendWasm;
     const out = wasm.makeOutput(shape, 'float32');

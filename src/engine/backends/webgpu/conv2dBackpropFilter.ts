@@ -136,5 +136,5 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
 export const conv2DBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,
   backendName: 'webgpu',
-  kernelFunc: conv2DBackpropFilter as tf.KernelFunc,
+  kernelFunc: conv2DBackpropFilter,
 };

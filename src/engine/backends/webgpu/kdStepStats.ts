@@ -203,5 +203,5 @@ function stepStatsGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(gradientProgram(rows, classes), [student, teacher, labels, dy], 'float32', uniformData(attrs as unknown as KdStepAttrs));
 }
 
-export const kdStepStatsConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS, backendName: 'webgpu', kernelFunc: stepStats as tf.KernelFunc };
-export const kdStepStatsGradConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS_GRAD, backendName: 'webgpu', kernelFunc: stepStatsGrad as tf.KernelFunc };
+export const kdStepStatsConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS, backendName: 'webgpu', kernelFunc: stepStats };
+export const kdStepStatsGradConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS_GRAD, backendName: 'webgpu', kernelFunc: stepStatsGrad };
