@@ -30,15 +30,16 @@ const node = {
   // jsonc-parser's default entry is a UMD bundle whose dynamic requires esbuild cannot follow; its ESM build bundles.
   mainFields: ['module', 'main'],
   // Optional backends are resolved at run time from the user's machine, never bundled.
-  external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'],
+  external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu', 'onnxruntime-node'],
 };
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' } },
   // The sweep benchmark forks dist/engine.js like `distill sweep`; it loads no tfjs itself.
   { ...node, entryPoints: { sweepBench: 'src/sweep/bench.ts' } },
-  // The shebang makes dist/cli.js the package's `distill` bin; Node ignores it in the other two.
-  { ...node, entryPoints: { engine: 'src/engine/main.ts', cli: 'src/engine/cli.ts', bench: 'src/engine/bench/bench.ts' }, plugins: [copyWasm], banner: { js: '#!/usr/bin/env node' } },
+  // The shebang makes dist/cli.js the package's `distill` bin; Node ignores it in the others. trainWorker is a
+  // training thread (engine.threads > 1), started by the other three.
+  { ...node, entryPoints: { engine: 'src/engine/main.ts', cli: 'src/engine/cli.ts', bench: 'src/engine/bench/bench.ts', trainWorker: 'src/engine/train/parallelWorker.ts' }, plugins: [copyWasm], banner: { js: '#!/usr/bin/env node' } },
   {
     ...common,
     platform: 'browser',

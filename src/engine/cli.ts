@@ -8,6 +8,8 @@
  *   distill validate <config>
  *   distill backends [--json] [--verbose]
  *   distill install-gpu [webgpu|tensorflow-gpu] [--dir D] [--npm P] [--verbose]
+ *   distill install onnx|webgpu|tensorflow-gpu [--dir D] [--cuda] [--npm P] [--verbose]
+ *   distill export <runDir> [--format onnx|tfjs] [--out F] [--force] [--json]
  *
  * Exit codes: 0 completed, 1 the run (or install) failed, 2 bad config or usage, 130 stopped (Ctrl-C).
  */
@@ -27,9 +29,12 @@ import { formatBytes, modelName } from '../shared/format';
 import { formatSeconds, parseConcurrency, runSweepCommand, type SweepCliOptions } from '../sweep/cli';
 import { DistillEngine } from './engine';
 import { installGpuEngine, isInstallCancelled, type InstallProgress } from '../install/gpuEngine';
-import { GPU_TARGETS, targetsInWords, type GpuTarget } from '../install/targets';
+import { GPU_TARGETS, isGpuTarget, targetsInWords, type GpuTarget } from '../install/targets';
+import { installOnnxRuntime, ONNX_RUNTIME_PACKAGE } from '../install/onnxRuntime';
+import { defaultExportPath, EXPORT_FORMATS, exportStudent, type ExportFormat } from './export';
 
 /** BullMQ and ioredis load only for `sweep --queue` and `worker`. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: only these two commands need Redis
 const redisModule = (): typeof import('../sweep/redis') => require('../sweep/redis');
 
 const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
@@ -149,8 +154,13 @@ export function summaryTable(s: Summary): string {
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const count = (n: number) => n.toLocaleString('en-US');
+  const transfer = s.transfer
+    ? [`Training rows: ${count(s.transfer.labeled)} labelled + ${count(s.transfer.unlabeled)} unlabelled (learnt from the teacher only)${s.baseline ? `; the scratch student trained on the ${count(s.transfer.labeled)} labelled rows, as many steps` : ''}.`]
+    : [];
   return [
     `Test split: ${s.testSamples} samples · backend ${s.backend.name} · ${formatSeconds(s.seconds)}`,
+    ...transfer,
     fmt(header),
     widths.map((w) => '─'.repeat(w)).join('  '),
     ...body.map(fmt),
@@ -216,8 +226,8 @@ function installProgressPrinter(): (p: InstallProgress) => void {
   };
 }
 
-async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }): Promise<number> {
-  const dir = path.resolve(opts.dir);
+/** Runs an install with Ctrl-C as its cancel button; a cancelled install exits 130 with dir unchanged. */
+async function cancellableInstall(task: (signal: AbortSignal) => Promise<number>): Promise<number> {
   const abort = new AbortController();
   const onSigint = () => {
     if (abort.signal.aborted) process.exit(EXIT.stopped);
@@ -226,23 +236,7 @@ async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; 
   };
   process.on('SIGINT', onSigint);
   try {
-    process.stderr.write(`Installing the ${target} engine into ${dir}\n`);
-    const result = await installGpuEngine({
-      target,
-      dir,
-      // This bundle: the check runs `backends --json` on it, with the new folder.
-      cliPath: __filename,
-      npmPath: opts.npm,
-      signal: abort.signal,
-      onProgress: installProgressPrinter(),
-      onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
-    });
-    if (result.warning) process.stderr.write(`warning: ${result.warning}\n`);
-    else process.stderr.write(`GPU engine installed: ${result.backend.detail}. Runs with engine.backend "auto" now use it once the engine looks in ${dir}.\n`);
-    process.stderr.write(`Installed packages: ${Object.entries(result.dependencies).map(([n, v]) => `${n}@${v}`).join(', ')}\n`);
-    process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
-    process.stdout.write(optionalModulesAssignment(dir) + '\n');
-    return EXIT.completed;
+    return await task(abort.signal);
   } catch (e) {
     if (isInstallCancelled(e)) {
       process.stderr.write(`distill: ${e.message}\n`);
@@ -253,6 +247,51 @@ async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; 
     process.off('SIGINT', onSigint);
   }
 }
+
+async function installOnnx(opts: { dir: string; npm?: string; verbose?: boolean; cuda?: boolean }): Promise<number> {
+  const dir = path.resolve(opts.dir);
+  return cancellableInstall(async (signal) => {
+    process.stderr.write(`Installing ONNX Runtime (${ONNX_RUNTIME_PACKAGE}${opts.cuda ? ', with the CUDA 12 provider' : ', CPU'}) into ${dir}\n`);
+    const result = await installOnnxRuntime({
+      dir,
+      cuda: opts.cuda,
+      npmPath: opts.npm,
+      signal,
+      onProgress: installProgressPrinter(),
+      onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
+    });
+    process.stderr.write(`ONNX Runtime ${result.runtime.version} installed; execution providers: ${result.runtime.providers.join(', ')}. ONNX teachers (teacher.model: "….onnx") and ONNX exports now work once the engine looks in ${dir}.\n`);
+    process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
+    process.stdout.write(optionalModulesAssignment(dir) + '\n');
+    return EXIT.completed;
+  });
+}
+
+async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }): Promise<number> {
+  const dir = path.resolve(opts.dir);
+  return cancellableInstall(async (signal) => {
+    process.stderr.write(`Installing the ${target} engine into ${dir}\n`);
+    const result = await installGpuEngine({
+      target,
+      dir,
+      // This bundle: the check runs `backends --json` on it, with the new folder.
+      cliPath: __filename,
+      npmPath: opts.npm,
+      signal,
+      onProgress: installProgressPrinter(),
+      onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
+    });
+    if (result.warning) process.stderr.write(`warning: ${result.warning}\n`);
+    else process.stderr.write(`GPU engine installed: ${result.backend.detail}. Runs with engine.backend "auto" now use it once the engine looks in ${dir}.\n`);
+    process.stderr.write(`Installed packages: ${Object.entries(result.dependencies).map(([n, v]) => `${n}@${v}`).join(', ')}\n`);
+    process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
+    process.stdout.write(optionalModulesAssignment(dir) + '\n');
+    return EXIT.completed;
+  });
+}
+
+/** The folder optional packages go into: DISTILL_OPTIONAL_MODULES when set (the engine reads it), else the default. */
+const defaultOptionalModulesDir = () => process.env[OPTIONAL_MODULES_ENV] || path.join(os.homedir(), '.distill', 'gpu-engine');
 
 const backendOption = new Option('--backend <name>', 'override engine.backend').choices(BACKENDS);
 
@@ -362,6 +401,44 @@ export function buildProgram(): Command {
     .option('--verbose', "print npm's own output")
     .action(async (target: GpuTarget, opts: { dir: string; npm?: string; verbose?: boolean }) => {
       process.exitCode = await installGpu(target, opts);
+    });
+
+  program
+    .command('export')
+    .description("export a run's trained student: as ONNX (checked against the tfjs student on the test split before it is written) or as the tfjs model")
+    .argument('<runDir>', 'the run directory')
+    .addOption(new Option('--format <format>', 'onnx or tfjs').choices(EXPORT_FORMATS as unknown as string[]).default('onnx'))
+    .option('--out <path>', 'the file (onnx) or folder (tfjs) to write (default: <runId>-student[.onnx] here)')
+    .option('--force', 'replace --out if it exists')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (runDir: string, opts: { format: ExportFormat; out?: string; force?: boolean; json?: boolean }) => {
+      const result = await exportStudent(path.resolve(runDir), {
+        format: opts.format,
+        out: opts.out ?? defaultExportPath(runDir, opts.format),
+        overwrite: opts.force,
+        log: (m) => process.stderr.write(m + '\n'),
+      });
+      if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
+      else {
+        const parity = result.parity ? ` It gives the tfjs student's logits on ${result.parity.rows} test rows within ${result.parity.maxAbsDiff.toExponential(1)} (≤ ${result.parity.tolerance}, ${result.parity.runtime}).` : '';
+        process.stdout.write(`Exported the student as ${result.format === 'onnx' ? `ONNX (opset ${result.opset})` : 'tfjs'}: ${result.out} (${(result.bytes / 1024).toFixed(1)} KiB).${parity}\n`);
+      }
+    });
+
+  program
+    .command('install')
+    .description(`install an optional package with npm into the folder the engine reads through ${OPTIONAL_MODULES_ENV}, and check it loads`)
+    .addArgument(
+      new Argument('<what>', 'onnx: ONNX Runtime, for ONNX teachers and exports (about 113 MB); webgpu, tensorflow-gpu: a GPU backend (as install-gpu)')
+        .choices(['onnx', ...GPU_TARGETS]),
+    )
+    .option('--dir <folder>', `where to install (default: $${OPTIONAL_MODULES_ENV}, else ~/.distill/gpu-engine, the folder install-gpu uses)`)
+    .option('--cuda', 'onnx: also download the CUDA 12 execution provider (from NuGet, outside the npm registry)')
+    .option('--npm <path>', 'the npm executable (default: npm from PATH)')
+    .option('--verbose', "print npm's own output")
+    .action(async (what: string, opts: { dir?: string; cuda?: boolean; npm?: string; verbose?: boolean }) => {
+      const dir = opts.dir ?? defaultOptionalModulesDir();
+      process.exitCode = isGpuTarget(what) ? await installGpu(what, { ...opts, dir }) : await installOnnx({ ...opts, dir });
     });
 
   return program;

@@ -6,25 +6,38 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
+import { batchSizeOf, inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import { modelName } from '../shared/format';
 import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
-import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
-import { readJson, RUN_FILES, RunWriter } from '../shared/runDir';
+import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole } from '../shared/records';
+import { listRuns, readJson, RUN_FILES, RunWriter } from '../shared/runDir';
+import { defaultRunName } from '../shared/runName';
 import { selectBackend } from './backends/ladder';
 import { probeTraining } from './backends/probe';
 import { compressionReports, folderBytes, plannedStages, runCompression } from './compress';
-import { countParams, loadedWeightBytes, measureLatency, modelReport, validationMetrics } from './eval/report';
+import { measureLatency, modelReport, validationMetrics } from './eval/report';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
-import { parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
+import { PARALLEL_ENV, parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
 import { disposePrepared, prepareData, type Prepared } from './prepare';
 import { probeFiles, softLabelRows } from './probeFiles';
-import { TeacherTrainingStopped } from './teacher';
-import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint } from './train/checkpoint';
-import { NonFiniteLossError, train } from './train/trainer';
+import { TeacherTrainingStopped } from './teachers';
+import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
+import { resolveThreads, type ThreadChoice } from './train/threads';
+import { NonFiniteLossError, singleThreadReason, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
+import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
 import { checkOutputFolders } from './outputFolders';
+
+/**
+ * engine.threads resolved for the backend, except that a run the data-parallel step cannot train yet (a transfer
+ * set's masked CE, DKD) trains on one thread, and the reason goes to the log line.
+ */
+function threadsFor(config: DistillConfig, backend: ConcreteBackend): ThreadChoice {
+  const choice = resolveThreads(config.engine.threads, backend);
+  const why = choice.threads > 1 ? singleThreadReason(config) : undefined;
+  return why ? { threads: 1, reason: why, filled: choice.filled } : choice;
+}
 
 export type Send = (message: EngineToHost) => void;
 type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -41,6 +54,10 @@ export class DistillEngine {
   private backendName: ConcreteBackend = 'cpu';
   /** The process training the scratch student beside this one, when there is one. */
   private helper: StudentHelper | undefined;
+  /** The whole run's phases, for one progress and one ETA; made when the first model starts training. */
+  private plan: RunPlan | undefined;
+  /** Where the user's stop caught the run, for the final message: "while training the KD student (epoch 2 of 3, step 10)". */
+  private stoppedWhere: string | undefined;
 
   constructor(private readonly send: Send) {}
 
@@ -54,6 +71,8 @@ export class DistillEngine {
   async start(config: DistillConfig, runDir: string): Promise<Finished> {
     const runId = path.basename(runDir);
     checkOutputFolders(config);
+    // A name people can tell runs apart by: the config's, plus what differs from the previous run (shared/runName.ts).
+    config.runName ??= defaultRunName(config, listRuns(path.dirname(runDir)).flatMap((r) => (r.config ? [r.config] : [])));
     this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
     this.writer = RunWriter.create(runDir, config, this.status);
     return this.execute(config, runDir, false);
@@ -68,7 +87,7 @@ export class DistillEngine {
     resolveBatchSizes(config, backend.name);
     let prepared: Prepared | undefined;
     try {
-      prepared = await this.prepare(config, inferenceBatchSize(backend.name));
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name), threadsFor(config, backend.name).threads);
       return { modelFile: prepared.teacherFile, source: prepared.teacherSource };
     } catch (e) {
       if (e instanceof TeacherTrainingStopped) return undefined;
@@ -87,7 +106,7 @@ export class DistillEngine {
     if (previous.status === 'completed') {
       throw new DistillError('usage', `Run ${previous.runId} already completed; there is nothing to resume. Start a new run instead.`, { file: runDir });
     }
-    if (previous.status === 'failed' && !hasInitialModel(runDir)) {
+    if (previous.status === 'failed' && !hasInitialModel(runDir) && !readCheckpointState(runDir, 'teacher')) {
       throw new DistillError(
         'usage',
         `Run ${previous.runId} failed before its first checkpoint${previous.reason ? ` (${previous.reason.replace(/\.$/, '')})` : ''}, so there is nothing to resume. Fix the cause and start the run again from its config.`,
@@ -117,20 +136,24 @@ export class DistillEngine {
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
       this.backendName = backend.name;
       const filled = resolveBatchSizes(config, backend.name);
-      if (filled) {
-        this.log('info', filled);
-        this.writer.writeConfig(config);
-      }
-      prepared = await this.prepare(config, inferenceBatchSize(backend.name));
-      const outcome = await this.trainStudents(config, runDir, prepared, resumed);
+      const threads = threadsFor(config, backend.name);
+      if (threads.filled) config.engine.threads = threads.threads;
+      if (filled) this.log('info', filled);
+      this.log('info', `Threads: ${threads.threads} (${threads.reason})`);
+      if (filled || threads.filled) this.writer.writeConfig(config);
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name), threads.threads);
+      const outcome = await this.trainStudents(config, runDir, prepared);
       const compressed = outcome === 'completed' ? await this.compress(config, runDir, prepared) : outcome;
-      if (compressed !== 'completed') return this.finish(compressed, compressed === 'stopped' ? 'Stopped by the user; resume continues from the checkpoint.' : 'The parent process went away; resume continues from the checkpoint.');
+      if (compressed !== 'completed') return this.finish(compressed, compressed === 'stopped' ? `Stopped ${this.stoppedWhere ?? 'by the user'}; resume continues from the checkpoint.` : 'The parent process went away; resume continues from the checkpoint.');
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
       const summary = await this.summarize(config, runDir, prepared, backend, this.activeSeconds());
       this.writer.writeSummary(summary);
       return this.finish('completed', undefined, summary);
     } catch (e) {
-      if (e instanceof TeacherTrainingStopped) return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
+      if (e instanceof TeacherTrainingStopped) {
+        this.status = { ...this.status, student: 'teacher', epoch: e.epoch, totalEpochs: e.totalEpochs };
+        return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
+      }
       const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : systemErrorReason(e) ?? `Internal error: ${errorMessage(e)}`;
       // The stack is for whoever fixes the bug: the log (and the CLI's --verbose), not the user's terminal.
       if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('debug', (e as Error)?.stack ?? String(e));
@@ -140,28 +163,57 @@ export class DistillEngine {
     }
   }
 
-  private prepare(config: DistillConfig, inferenceBatch: number): Promise<Prepared> {
-    return prepareData(config, inferenceBatch, {
+  private prepare(config: DistillConfig, inferenceBatch: number, threads: number): Promise<Prepared> {
+    const teacherTraining = () => (config.teacher as { train: DistillConfig['training'] }).train;
+    return prepareData(config, inferenceBatch, threads, {
       log: (m) => this.log('info', m),
+      warn: (m) => this.log('warn', m),
       phase: (p, m) => this.phase(p, m),
-      progress: (p) => this.send({ type: 'steps', records: [], progress: p }),
+      runDir: (this.writer as RunWriter | undefined)?.dir,
+      teacherTrainingStarts: async (model, totalSteps, position, data) => {
+        if (!this.writer) return;
+        this.rewindRole('teacher', position);
+        const teacherCost = forwardMacs(model) * batchSizeOf(teacherTraining());
+        this.plan = await this.makePlan(config, data.inputShape, data.numClasses, data.trainRows, { steps: totalSteps, stepsPerEpoch: totalSteps / teacherTraining().epochs, costPerStep: teacherCost });
+      },
+      teacherSteps: (records, progress) => (this.writer ? this.onSteps(records, progress) : this.send({ type: 'steps', records: [], progress })),
+      teacherEpoch: async (epoch, train, seconds, validation) => {
+        if (!this.writer) return;
+        const val = await validation();
+        const record: EpochRecord = { kind: 'epoch', student: 'teacher', epoch, ...(val ? { val } : {}), train, seconds };
+        this.writer.appendMetrics([record]);
+        const totalEpochs = teacherTraining().epochs;
+        this.status = { ...this.status, epoch, student: 'teacher', totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
+        this.writer.writeStatus(this.status);
+        this.send({ type: 'epoch', record, progress: this.withRun({ student: 'teacher', epoch, totalEpochs, step: 0, stepsPerEpoch: 0 }) });
+      },
+      validationRows: (count, note) => {
+        // Only a run has a status file; preparing a sweep's teacher (prepareTeacher) has none.
+        if (!this.writer || !this.status) return;
+        this.status = { ...this.status, validationRows: count, ...(note ? { note } : {}) };
+        this.writer.writeStatus(this.status);
+      },
       shouldStop: () => this.stopReason !== undefined,
     });
   }
 
-  /** Train the KD student, then the scratch baseline, each from its checkpoint when resuming. */
-  private async trainStudents(config: DistillConfig, runDir: string, p: Prepared, resumed: boolean): Promise<'completed' | StopReason> {
+  /**
+   * Train the KD student, then the scratch baseline, each from its checkpoint when resuming. A run stopped before
+   * the students began (while the teacher trained) has no initial student yet: it is made now, as in a fresh run.
+   */
+  private async trainStudents(config: DistillConfig, runDir: string, p: Prepared): Promise<'completed' | StopReason> {
     const students: StudentKind[] = config.compare.baseline ? ['kd', 'baseline'] : ['kd'];
-    // A run stopped before its first checkpoint (during the teacher's training) starts its students afresh.
-    if (!resumed || !hasInitialModel(runDir)) {
+    this.rewindToCheckpoints(runDir, students);
+    if (!hasInitialModel(runDir)) {
       await this.writeProbeFiles(p);
       const initial = await this.buildStudent(config, p);
       await saveInitialModel(runDir, initial);
       initial.dispose();
-    } else {
-      this.rewindToCheckpoints(runDir, students);
     }
-    const decision = students.length === 2 ? parallelStudentsDecision(this.backendName) : undefined;
+    this.plan ??= await this.makePlan(config, p.dataset.inputShape, p.numClasses, p.train.count);
+    // A run on several threads (engine.threads) already uses the cores; a second process only when forced.
+    const threaded = p.threads > 1 && process.env[PARALLEL_ENV] !== '1' ? { parallel: false, why: `each trains on ${p.threads} threads (engine.threads)` } : undefined;
+    const decision = students.length === 2 ? (threaded ?? parallelStudentsDecision(this.backendName)) : undefined;
     if (decision?.parallel) return this.trainBesideBaseline(config, runDir, p, decision.why);
     if (decision) this.log('info', `The KD and scratch students train one after the other: ${decision.why}.`);
     for (const student of students) {
@@ -209,7 +261,7 @@ export class DistillEngine {
     try {
       await selectBackend(backend);
       this.backendName = backend;
-      prepared = await this.prepare(config, inferenceBatchSize(backend));
+      prepared = await this.prepare(config, inferenceBatchSize(backend), threadsFor(config, backend).threads);
       const outcome = await this.trainOne(config, runDir, prepared, student);
       return this.finish(outcome);
     } catch (e) {
@@ -263,23 +315,27 @@ export class DistillEngine {
       ? await restoreCheckpoint(runDir, student, optimizer).then(({ model, state }) => ({ model, start: state.position }))
       : { model: await loadInitialModel(runDir), start: undefined };
     if (checkpoint) this.log('info', `Resuming the ${student} student at epoch ${checkpoint.position.epoch + 1}, step ${checkpoint.position.stepInEpoch}.`);
+    this.plan?.startPhase(student, start?.globalStep ?? 0);
     this.phase('training', `Training the ${modelName(student)} (${settings.epochs} epochs, batch ${settings.batchSize})…`);
     const epochStart = { at: Date.now() };
+    // A transfer set's scratch student learns from the labelled rows only, cycled to the KD student's step count.
+    // So does a KD student at a constant α = 0 (a sweep's shared baseline): unlabelled rows would carry no loss.
+    const scratch = student === 'baseline' || (config.distillation.alpha === 0 && config.distillation.schedule.type === 'constant');
+    const labelledOnly = scratch && p.baselineTrain !== undefined;
     try {
       const outcome = await train({
         role: student,
         model,
         optimizer,
-        data: p.train,
+        data: labelledOnly ? p.baselineTrain! : p.train,
         settings,
         distillation: config.distillation,
         alphaOverride: student === 'baseline' ? 0 : undefined,
         seed: config.seed,
+        threads: p.threads,
+        stepsPerEpoch: labelledOnly ? stepsPerEpoch(p.train.count, settings.batchSize!) : undefined,
         start,
-        onSteps: (records, progress) => {
-          this.writer.appendMetrics(records);
-          this.send({ type: 'steps', records, progress });
-        },
+        onSteps: (records, progress) => this.onSteps(records, progress),
         onEpochEnd: async (epoch, trainStats, position) => {
           await this.endEpoch(p, model, student, epoch, trainStats, (Date.now() - epochStart.at) / 1000, settings.epochs);
           epochStart.at = Date.now();
@@ -289,6 +345,9 @@ export class DistillEngine {
       });
       if (outcome.kind === 'stopped') {
         await writeCheckpoint(runDir, model, optimizer, { student, position: outcome.position, done: false, savedAt: new Date().toISOString() });
+        const at = outcome.position;
+        this.stoppedWhere = `while training the ${student === 'kd' ? 'KD student' : 'baseline'} (epoch ${at.epoch + 1} of ${settings.epochs}, step ${at.stepInEpoch})`;
+        this.status = { ...this.status, student, epoch: at.epoch + 1, totalEpochs: settings.epochs };
         return this.stopReason ?? 'stopped';
       }
       this.phase('writing', `Saving the ${student} student…`);
@@ -301,28 +360,68 @@ export class DistillEngine {
     }
   }
 
-  private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: { loss: number; accuracy: number }, seconds: number, totalEpochs: number) {
+  private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: EpochTrainStats, seconds: number, totalEpochs: number) {
     const layers: LoadedModel = { kind: 'layers', model };
-    const valLogits = await predictLogits(layers, p.val.x, p.inferenceBatch);
-    const record: EpochRecord = { kind: 'epoch', student, epoch, val: validationMetrics(valLogits, p.val.labels, p.val.teacher, p.numClasses), train: trainStats, seconds };
+    const val = p.val.count ? validationMetrics(await predictLogits(layers, p.val.x, p.inferenceBatch), p.val.labels, p.val.teacher, p.numClasses) : undefined;
+    const { rows: seen, ...train } = trainStats;
+    const record: EpochRecord = { kind: 'epoch', student, epoch, ...(val ? { val } : {}), train, rows: seen, seconds };
     this.writer.appendMetrics([record]);
     const probeLogits = await predictLogits(layers, p.probe.x, p.inferenceBatch);
     const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: softLabelRows(probeLogits, p.numClasses) };
     this.writer.appendSoftLabels(soft);
     this.status = { ...this.status, epoch, student, totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
-    const progress: Progress = { student, epoch, totalEpochs, step: 0, stepsPerEpoch: 0 };
+    const progress: Progress = this.withRun({ student, epoch, totalEpochs, step: 0, stepsPerEpoch: 0 });
     this.send({ type: 'epoch', record, progress });
     this.send({ type: 'softLabels', record: soft });
     const v = record.val;
-    this.log('info', `[${student}] epoch ${epoch}/${totalEpochs}: loss ${trainStats.loss.toFixed(4)}, val accuracy ${(v.accuracy * 100).toFixed(2)}%, agreement ${(v.agreement * 100).toFixed(2)}%, KL ${v.klToTeacher.toFixed(4)}`);
+    const valText = v ? `, val accuracy ${(v.accuracy * 100).toFixed(2)}%, agreement ${(v.agreement * 100).toFixed(2)}%, KL ${v.klToTeacher.toFixed(4)}` : `, train accuracy ${(trainStats.accuracy * 100).toFixed(2)}%`;
+    this.log('info', `[${student}] epoch ${epoch}/${totalEpochs}: loss ${trainStats.loss.toFixed(4)}${valText}`);
   }
 
   private async writeProbeFiles(p: Prepared): Promise<void> {
-    const { info, teacher } = await probeFiles(p);
+    const { info, teacher, inputSpec } = await probeFiles(p);
     this.writer.writeProbe(info);
+    this.writer.writeInputSpec(inputSpec);
     this.writer.appendSoftLabels(teacher);
     this.send({ type: 'softLabels', record: teacher });
+  }
+
+  /** Step records go to metrics.jsonl and to the host, with where the whole run stands. */
+  private onSteps(records: StepRecord[], progress: Progress): void {
+    if (records.length) this.writer.appendMetrics(records);
+    this.send({ type: 'steps', records, progress: this.withRun(progress) });
+  }
+
+  /** The progress with the whole run's fraction and ETA; an epoch's message (no step count) means the epoch is done. */
+  private withRun(progress: Progress): Progress {
+    const role = progress.student;
+    // A compression stage's fine-tuning is not one of the plan's phases (yet): it reports its own progress.
+    if (role === 'compress' || !this.plan?.roles.includes(role)) return progress;
+    const run = progress.stepsPerEpoch ? this.plan.update(role, (progress.epoch - 1) * progress.stepsPerEpoch + progress.step) : this.plan.epochDone(role, progress.epoch);
+    return { ...progress, run };
+  }
+
+  /** The run's training phases: the teacher's (when it trains in this run), then the students'. */
+  private async makePlan(config: DistillConfig, inputShape: number[], numClasses: number, trainCount: number, teacher?: Omit<PlannedPhase, 'role'>): Promise<RunPlan> {
+    const student = 'model' in config.student ? await loadStudentModel(config.student.model) : buildPreset(config.student, inputShape, numClasses, config.seed, 'student');
+    const macs = forwardMacs(student);
+    student.dispose();
+    const perEpoch = stepsPerEpoch(trainCount, batchSizeOf(config.training));
+    const phases: PlannedPhase[] = [];
+    if (teacher) {
+      phases.push({ role: 'teacher', ...teacher });
+    }
+    const studentPhase = { steps: perEpoch * config.training.epochs, stepsPerEpoch: perEpoch, costPerStep: macs * batchSizeOf(config.training) };
+    phases.push({ role: 'kd', ...studentPhase });
+    if (config.compare.baseline) phases.push({ role: 'baseline', ...studentPhase });
+    return new RunPlan(phases);
+  }
+
+  /** A model's training (re)starts at `position` (none: from scratch): its records after that point are dropped. */
+  private rewindRole(role: TrainedRole, position: TrainPosition | undefined): void {
+    const keepStep = (epoch: number, step: number) => !!position && (epoch < position.epoch + 1 || (epoch === position.epoch + 1 && step <= position.stepInEpoch));
+    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => r.student !== role || (r.kind === 'step' ? keepStep(r.epoch, r.step) : !!position && r.epoch <= position.epoch));
   }
 
   /** Resume replays from the checkpoint: records written after it (a crash mid-epoch) are dropped. */
@@ -338,7 +437,7 @@ export class DistillEngine {
       const cp = at.get(student);
       return !!cp && (cp.done || epoch <= cp.position.epoch);
     };
-    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => (r.kind === 'step' ? keepStep(r.student, r.epoch, r.step) : keepEpoch(r.student, r.epoch)));
+    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => r.student === 'teacher' || (r.kind === 'step' ? keepStep(r.student, r.epoch, r.step) : keepEpoch(r.student, r.epoch)));
     this.writer.truncateSoftLabels((r) => r.kind === 'teacher' || keepEpoch(r.student, r.epoch));
   }
 
@@ -346,11 +445,8 @@ export class DistillEngine {
     const C = p.numClasses;
     const shape = p.dataset.inputShape;
     const latency = config.evaluation.latency;
-    const teacherBase = modelReport(p.test.teacher, p.test.labels, C, {
-      params: p.teacherModel ? countParams(p.teacherModel) : null,
-      sizeBytes: p.teacherModel ? loadedWeightBytes(p.teacherModel) : undefined,
-      latencyMs: latency && p.teacherModel ? await measureLatency(p.teacherModel, shape) : undefined,
-    });
+    const facts = await p.teacher.facts(latency);
+    const teacherBase = { ...modelReport(p.test.teacher, p.test.labels, C, facts), ...(facts.runtime ? { runtime: facts.runtime } : {}) };
     const evaluate = async (model: tfl.LayersModel, sizeBytes: number): Promise<ModelReport> => {
       const loaded: LoadedModel = { kind: 'layers', model };
       const logits = await predictLogits(loaded, p.test.x, p.inferenceBatch);
@@ -385,6 +481,7 @@ export class DistillEngine {
       teacher: teacherBase,
       student,
       baseline: config.compare.baseline ? await studentReport(path.join(runDir, RUN_FILES.baseline)) : undefined,
+      transfer: p.transfer,
       compression,
     };
   }

@@ -1,23 +1,31 @@
 /**
- * The probe set as the dashboard reads it: probe.json (which validation rows, their labels, the class names and
- * 8-bit thumbnails of image-like samples) and the teacher's soft labels on those rows, the first softlabels.jsonl
- * record. Students' records follow, one per epoch.
+ * The files a run writes once its data is prepared: probe.json (which validation rows, or training rows when there
+ * are none; their labels, the class names and 8-bit thumbnails of image-like samples), the teacher's soft labels on
+ * those rows (the first softlabels.jsonl record; students' records follow, one per epoch), and the input spec that
+ * an exported student's user needs (shape, classes, normalization).
  */
-import type { ProbeInfo, SoftLabelRecord } from '../shared/records';
-import { gatherRows } from './data';
+import type { InputSpec, ProbeInfo, SoftLabelRecord } from '../shared/records';
 import type { Prepared } from './prepare';
 
-/** probe.json and the teacher's soft-label record, from the prepared data. */
-export async function probeFiles(p: Prepared): Promise<{ info: ProbeInfo; teacher: SoftLabelRecord }> {
+/** probe.json, the teacher's soft-label record and the input spec, from the prepared data. */
+export async function probeFiles(p: Prepared): Promise<{ info: ProbeInfo; teacher: SoftLabelRecord; inputSpec: InputSpec }> {
   const info: ProbeInfo = {
     indices: p.probe.indices,
-    labels: p.probe.indices.map((i) => p.val.labels[i]),
+    ...(p.probe.split === 'train' ? { split: 'train' as const } : {}),
+    labels: p.probe.labels,
     classNames: p.dataset.classNames,
     inputShape: p.dataset.inputShape,
     thumbnails: thumbnails((await p.probe.x.data()) as Float32Array, p.probe.indices.length, p.dataset.inputShape),
   };
-  const teacher: SoftLabelRecord = { kind: 'teacher', logits: softLabelRows(gatherRows(p.val.teacher, p.probe.indices, p.numClasses), p.numClasses) };
-  return { info, teacher };
+  const norm = p.dataset.normalization;
+  const perFeature = norm.method === 'minmax' || norm.method === 'standard';
+  const inputSpec: InputSpec = {
+    inputShape: p.dataset.inputShape,
+    classNames: p.dataset.classNames,
+    normalization: { method: norm.method, ...(perFeature ? { shift: Array.from(norm.shift), scale: Array.from(norm.scale) } : {}) },
+  };
+  const teacher: SoftLabelRecord = { kind: 'teacher', logits: softLabelRows(p.probe.teacher, p.numClasses) };
+  return { info, teacher, inputSpec };
 }
 
 /** Logits as soft-label rows, rounded to 4 decimals (plenty for a heatmap, and a quarter of the bytes). */

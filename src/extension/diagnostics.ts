@@ -12,6 +12,9 @@ const isChecked = (doc: vscode.TextDocument) => isConfigDocument(doc) || isSweep
 
 const DEBOUNCE_MS = 300;
 
+/** The diagnostic code of a file the config names that does not exist (Quick Fixes key on it). */
+export const MISSING_FILE = 'missing-file';
+
 export class ConfigDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('distill');
   private readonly pending = new Map<string, NodeJS.Timeout>();
@@ -38,9 +41,13 @@ export class ConfigDiagnostics implements vscode.Disposable {
       const range = new vscode.Range(doc.positionAt(p.offset), doc.positionAt(p.offset + p.length));
       const d = new vscode.Diagnostic(range, p.message, p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
       d.source = 'distill';
+      // A missing file's code links to where it was looked for; the Quick Fixes read the path from there.
+      d.code = p.code === 'missing-file' && p.file ? { value: MISSING_FILE, target: vscode.Uri.file(p.file) } : p.code;
       return d;
     });
-    this.collection.set(doc.uri, diagnostics);
+    // JSON syntax errors are the editor's JSON service's to show (it does, for every .json); repeating them here
+    // would put each one twice in the Problems panel. They still stop Start Run.
+    this.collection.set(doc.uri, diagnostics.filter((d) => d.code !== 'syntax'));
     return diagnostics.filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
   }
 

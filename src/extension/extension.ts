@@ -5,9 +5,11 @@
 import * as vscode from 'vscode';
 import { registerGpuEngineCommands } from './commands/gpuEngineCommands';
 import { registerModelCommands } from './commands/modelCommands';
+import { registerOnnxRuntimeCommands } from './commands/onnxRuntimeCommands';
 import { registerRunCommands } from './commands/runCommands';
 import { ConfigLocator } from './configs';
 import { registerDashboard } from './dashboard';
+import { registerConfigQuickFixes } from './configQuickFixes';
 import { ConfigDiagnostics } from './diagnostics';
 import { ModelCatalog } from './modelCatalog';
 import { RunController } from './runController';
@@ -38,9 +40,11 @@ export function activate(context: vscode.ExtensionContext): void {
     catalog,
     modelsView,
     runs,
-    registerRunCommands({ runs, runsView, configs, dashboard, log }),
+    registerRunCommands({ runs, runsView, configs, dashboard, log, extensionPath: context.extensionPath }),
     registerModelCommands({ configs, catalog, modelsView }),
+    registerConfigQuickFixes(),
     registerGpuEngineCommands({ extensionUri: context.extensionUri, globalStorageUri: context.globalStorageUri, log }),
+    registerOnnxRuntimeCommands({ globalStorageUri: context.globalStorageUri, log }),
     configs.onDidChange(() => void runsView.rewatch()),
     onDidChangeSettings(() => void runsView.rewatch()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('Workspace trusted: runs can start.')),

@@ -1,6 +1,6 @@
 /**
  * The model files in the workspace: tfjs `model.json` (Layers or Graph) and teacher-logit files, each described
- * from its metadata (`shared/modelInfo.ts`). Run directories and caches are left out: a run's outputs show under
+ * from its metadata (`modelInfo.ts`). Run directories and caches are left out: a run's outputs show under
  * the run in the Runs view. Refreshed by a file-system watcher; descriptions are cached by modification time.
  */
 import * as fs from 'node:fs/promises';
@@ -13,6 +13,7 @@ import {
   type LogitsFileInfo,
   type ModelFileInfo,
   type NotAModel,
+  type OnnxFileInfo,
   type TfjsModelInfo,
 } from './modelInfo';
 import { SEARCH_EXCLUDE } from './configs';
@@ -23,7 +24,7 @@ export interface LogitsPairEntry {
   test: LogitsFileInfo;
 }
 
-export type CatalogEntry = TfjsModelInfo | LogitsFileInfo | LogitsPairEntry | NotAModel;
+export type CatalogEntry = TfjsModelInfo | OnnxFileInfo | LogitsFileInfo | LogitsPairEntry | NotAModel;
 
 const MAX_FILES = 300;
 
@@ -36,9 +37,9 @@ export class ModelCatalog implements vscode.Disposable {
 
   /** @param excludedDirs folders whose files are not offered as models (the runs and cache directories). */
   constructor(private readonly excludedDirs: () => Promise<string[]>) {
-    const watcher = vscode.workspace.createFileSystemWatcher('**/{model.json,*.npy,*.jsonl}');
+    const watcher = vscode.workspace.createFileSystemWatcher('**/{model.json,*.onnx,*.npy,*.jsonl}');
     const invalidate = (uri: vscode.Uri) => {
-      if (uri.fsPath.endsWith('.json') || looksLikeLogitsFile(uri.fsPath)) this.refresh();
+      if (uri.fsPath.endsWith('.json') || uri.fsPath.toLowerCase().endsWith('.onnx') || looksLikeLogitsFile(uri.fsPath)) this.refresh();
     };
     this.disposables.push(watcher, watcher.onDidCreate(invalidate), watcher.onDidDelete(invalidate), watcher.onDidChange(invalidate));
   }
@@ -69,13 +70,14 @@ export class ModelCatalog implements vscode.Disposable {
   }
 
   private async scan(): Promise<CatalogEntry[]> {
-    const [models, arrays, excluded] = await Promise.all([
+    const [models, onnx, arrays, excluded] = await Promise.all([
       vscode.workspace.findFiles('**/model.json', SEARCH_EXCLUDE, MAX_FILES),
+      vscode.workspace.findFiles('**/*.onnx', SEARCH_EXCLUDE, MAX_FILES),
       vscode.workspace.findFiles('**/*.{npy,jsonl}', SEARCH_EXCLUDE, MAX_FILES),
       this.excludedDirs(),
     ]);
     const inExcluded = (file: string) => excluded.some((dir) => file === dir || file.startsWith(dir + path.sep));
-    const modelFiles = models.map((u) => u.fsPath).filter((f) => !inExcluded(f));
+    const modelFiles = [...models, ...onnx].map((u) => u.fsPath).filter((f) => !inExcluded(f));
     const logitFiles = arrays.map((u) => u.fsPath).filter((f) => !inExcluded(f) && looksLikeLogitsFile(f));
 
     const described = await Promise.all([...modelFiles, ...logitFiles].map((f) => this.describe(f)));
@@ -83,7 +85,7 @@ export class ModelCatalog implements vscode.Disposable {
     const { pairs, unpaired } = pairLogitsFiles(logits.map((l) => l.file));
     const byFile = new Map(logits.map((l) => [l.file, l]));
     const entries: CatalogEntry[] = [
-      ...described.filter((d) => d.kind === 'tfjs-model' || (d.kind === 'invalid' && d.file.endsWith('model.json'))),
+      ...described.filter((d) => d.kind === 'tfjs-model' || d.kind === 'onnx-model' || (d.kind === 'invalid' && (d.file.endsWith('model.json') || d.file.toLowerCase().endsWith('.onnx')))),
       ...pairs.map((p): LogitsPairEntry => ({ kind: 'logits-pair', train: byFile.get(p.train)!, test: byFile.get(p.test)! })),
       ...unpaired.map((f) => byFile.get(f)!),
     ];

@@ -27,7 +27,8 @@ interface ChoiceItem extends vscode.QuickPickItem {
 export function unusableAs(role: ModelRole, info: ModelFileInfo | NotAModel): string | undefined {
   if (info.kind === 'invalid') return `${path.basename(info.file)} cannot be used: ${info.reason}.`;
   if (role === 'student' && info.kind === 'logits') return 'A student must be a trainable model; logits can only be a teacher.';
-  if (role === 'student' && info.format === 'graph') {
+  if (role === 'student' && info.kind === 'onnx-model') return `${path.basename(info.file)} is an ONNX model, which Distill runs but cannot train. Use it as the teacher; give the student as a tfjs LayersModel or a preset.`;
+  if (role === 'student' && info.kind === 'tfjs-model' && info.format === 'graph') {
     return `${info.file} is a GraphModel, which cannot be trained. Give the student as a tfjs LayersModel, or pick a preset.`;
   }
   return undefined;
@@ -41,6 +42,7 @@ function itemFor(role: ModelRole, entry: CatalogEntry): ChoiceItem | undefined {
   }
   if (unusableAs(role, entry)) return undefined;
   if (entry.kind === 'logits') return undefined; // A lone logits file needs its partner: offered through "Browse…".
+  if (entry.kind === 'onnx-model') return { label: `$(symbol-interface) ${path.basename(entry.file)}`, description: summarizeModel(entry), detail, choice: { model: entry.file } };
   if (entry.kind !== 'tfjs-model') return undefined;
   return { label: `$(symbol-class) ${path.basename(path.dirname(entry.file))}/model.json`, description: summarizeModel(entry), detail, choice: { model: entry.file } };
 }
@@ -53,7 +55,7 @@ export async function pickModel(role: ModelRole, catalog: ModelCatalog): Promise
     { label: role === 'teacher' ? 'Presets, trained by the engine' : 'Presets', kind: vscode.QuickPickItemKind.Separator },
     ...configModule().MODEL_PRESETS.map((preset) => ({ label: `$(gear) ${preset}`, description: PRESET_NOTES[preset], choice: { preset } })),
     { label: '', kind: vscode.QuickPickItemKind.Separator },
-    { label: '$(folder-opened) Browse…', description: role === 'teacher' ? 'a model.json, or teacher logits (.npy, .jsonl)' : 'a model.json (tfjs LayersModel)', browse: true },
+    { label: '$(folder-opened) Browse…', description: role === 'teacher' ? 'an .onnx or model.json, or teacher logits (.npy, .jsonl)' : 'a model.json (tfjs LayersModel)', browse: true },
   ];
   const picked = await vscode.window.showQuickPick(items, { placeHolder: `Select the ${role} model`, matchOnDescription: true, matchOnDetail: true });
   if (!picked) return undefined;
@@ -62,7 +64,7 @@ export async function pickModel(role: ModelRole, catalog: ModelCatalog): Promise
 }
 
 async function browseModel(role: ModelRole, catalog: ModelCatalog): Promise<ModelChoice | undefined> {
-  const filters: Record<string, string[]> = role === 'teacher' ? { 'TensorFlow.js model': ['json'], 'Teacher logits': ['npy', 'jsonl'] } : { 'TensorFlow.js model': ['json'] };
+  const filters: Record<string, string[]> = role === 'teacher' ? { 'Models (ONNX, TensorFlow.js)': ['onnx', 'json'], 'Teacher logits': ['npy', 'jsonl'] } : { 'TensorFlow.js model': ['json'] };
   const [uri] = (await vscode.window.showOpenDialog({ canSelectMany: false, filters, openLabel: `Use as ${role}` })) ?? [];
   return uri ? choiceForFile(role, uri.fsPath, catalog) : undefined;
 }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { formatBytes, formatCount } from '../shared/format';
 import { isNpyProblem, readNpyHeader, type NpyHeaderProblem } from '../shared/npyHeader';
+import { describeOnnx, formatOnnxShape, OnnxFormatError } from '../shared/onnx';
 
 export interface TfjsModelInfo {
   kind: 'tfjs-model';
@@ -40,7 +41,20 @@ export interface LogitsFileInfo {
   dtype?: string;
 }
 
-export type ModelFileInfo = TfjsModelInfo | LogitsFileInfo;
+export interface OnnxFileInfo {
+  kind: 'onnx-model';
+  file: string;
+  /** Version of the ai.onnx opset. */
+  opset?: number;
+  producer: string;
+  inputs: { name: string; shape?: (number | string | null)[]; elemType?: string }[];
+  outputs: { name: string; shape?: (number | string | null)[]; elemType?: string }[];
+  params: number;
+  weightBytes: number;
+  nodes: number;
+}
+
+export type ModelFileInfo = TfjsModelInfo | LogitsFileInfo | OnnxFileInfo;
 
 /** A file that was found but cannot serve as a model, and why, in words a user can act on. */
 export interface NotAModel {
@@ -261,7 +275,24 @@ export async function describeModelFile(file: string): Promise<ModelFileInfo | N
   if (ext === '.json') return describeTfjsModel(file);
   if (ext === '.npy') return describeNpyLogits(file);
   if (ext === '.jsonl') return describeJsonlLogits(file);
-  return { kind: 'invalid', file, reason: 'not a model.json, .npy or .jsonl file' };
+  if (ext === '.onnx') return describeOnnxFile(file);
+  return { kind: 'invalid', file, reason: 'not a model.json, .onnx, .npy or .jsonl file' };
+}
+
+async function describeOnnxFile(file: string): Promise<OnnxFileInfo | NotAModel> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    return { kind: 'invalid', file, reason: `cannot be read (${(e as Error).message})` };
+  }
+  try {
+    const info = describeOnnx(bytes);
+    return { kind: 'onnx-model', file, opset: info.opset, producer: info.producer, inputs: info.inputs, outputs: info.outputs, params: info.params, weightBytes: info.weightBytes, nodes: info.nodes };
+  } catch (e) {
+    if (e instanceof OnnxFormatError) return { kind: 'invalid', file, reason: `not an ONNX model (${e.message})` };
+    throw e;
+  }
 }
 
 // ---------------------------------------------------------------- discovery helpers
@@ -304,6 +335,10 @@ const shapeText = (shape: (number | null)[] | undefined) => (shape ? `[${shape.m
 
 /** One line for a tree item's description: `Layers [28×28×1] → 10 · 210k params`. */
 export function summarizeModel(info: ModelFileInfo): string {
+  if (info.kind === 'onnx-model') {
+    const out = info.outputs[0]?.shape;
+    return `ONNX ${formatOnnxShape(info.inputs[0]?.shape).replace(/, /g, '×')} → ${out && typeof out[out.length - 1] === 'number' ? out[out.length - 1] : '?'} · opset ${info.opset ?? '?'} · ${formatCount(info.params)} params`;
+  }
   if (info.kind === 'logits') return `logits ${info.format} · ${formatCount(info.rows)} rows × ${info.classes} classes`;
   const kind = info.format === 'layers' ? 'Layers' : 'Graph';
   return `${kind} ${shapeText(info.inputShape)} → ${info.classes ?? '?'} · ${formatCount(info.params)} params`;
@@ -311,6 +346,14 @@ export function summarizeModel(info: ModelFileInfo): string {
 
 /** Markdown lines for a tooltip, including what to fix when the file cannot be used as it is. */
 export function detailModel(info: ModelFileInfo): string[] {
+  if (info.kind === 'onnx-model') {
+    const io = (vs: OnnxFileInfo['inputs']) => vs.map((v) => `\`${v.name}\` ${formatOnnxShape(v.shape)}${v.elemType && v.elemType !== 'float32' ? ` ${v.elemType}` : ''}`).join(', ');
+    return [
+      `**ONNX model** (opset ${info.opset ?? '?'}${info.producer.trim() ? `, from ${info.producer.trim()}` : ''}): usable as a teacher, run by ONNX Runtime`,
+      `Inputs ${io(info.inputs)} · outputs ${io(info.outputs)}`,
+      `${info.params.toLocaleString('en-US')} params · ${formatBytes(info.weightBytes)} of weights · ${info.nodes} nodes`,
+    ];
+  }
   if (info.kind === 'logits') {
     return [
       `**Teacher logits** (${info.format === 'npy' ? `NumPy ${info.dtype}` : 'JSON lines'})`,

@@ -3,7 +3,7 @@
  * active is refused with a message that says which run is active and offers to stop it (queueing would hide a
  * long wait behind a click). The engine runs in a child process (`engineClient.ts`); this class owns its lifecycle
  * and turns its messages into log lines and the state that the progress notification and the end-of-run message
- * (runNotifications.ts) and the status bar (runStatusBar.ts) show. What a start sends is decided in runLaunch.ts.
+ * (runNotifications.ts) show. What a start sends is decided in runLaunch.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +17,6 @@ import { EngineProcess, type EngineExit } from './engineClient';
 import { canResume, describeExit, resumeFromNotification, settleRunAfterExit } from './runFiles';
 import { engineEnv, PHASES, planStart } from './runLaunch';
 import { reportRunEnd, showRunProgress } from './runNotifications';
-import { RunStatusBar } from './runStatusBar';
 import { readSettings } from './settings';
 import { requireTrust } from './trust';
 import { configFileModule } from './lazy';
@@ -43,7 +42,6 @@ export interface RunEvents {
 
 export class RunController implements vscode.Disposable {
   private activeRun: ActiveRun | undefined;
-  private readonly statusBar = new RunStatusBar();
 
   constructor(
     private readonly enginePath: string,
@@ -168,7 +166,6 @@ export class RunController implements vscode.Disposable {
       onTick: () => {
         if (active.progress !== lastProgress) this.events.onProgress(active.runDir, active.progress);
         lastProgress = active.progress;
-        this.statusBar.show(active);
       },
     });
     void engine.exited.then((exit) => this.onEngineExit(active, exit));
@@ -205,7 +202,6 @@ export class RunController implements vscode.Disposable {
   private onEngineExit(active: ActiveRun, exit: EngineExit): void {
     if (this.activeRun === active) this.activeRun = undefined;
     void vscode.commands.executeCommand('setContext', 'distill.runActive', false);
-    this.statusBar.hide();
     this.events.onProgress(undefined);
     const reason = describeExit(exit, STOP_GRACE_MS);
     this.log.info(`Engine exited (code ${exit.code}, signal ${exit.signal ?? 'none'})`);
@@ -234,6 +230,5 @@ export class RunController implements vscode.Disposable {
    */
   dispose(): void {
     this.activeRun?.engine.send({ type: 'stop' });
-    this.statusBar.dispose();
   }
 }

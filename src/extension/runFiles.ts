@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { exportModelFolder, ExportTargetExists } from '../shared/modelExport';
 import type { StatusFile } from '../shared/records';
 import { exportableModels } from '../shared/exportable';
 import { RUN_FILES, readJson, readRun, writeJsonAtomic, type RunSnapshot } from '../shared/runDir';
@@ -75,32 +76,18 @@ export function resumeFromNotification(runDir: string, title: string, activeRunD
 export const hasStudentModel = (runDir: string): boolean => fs.existsSync(path.join(runDir, RUN_FILES.student, 'model.json'));
 
 /**
- * Copy the run's deployable student (T = 1, tfjs model.json + weights), or one of its compression stages (`model`:
- * a stage name from `exportableModels`), into `targetParent/<runId>-student` (`<runId>-<stage>`).
- * Refuses to overwrite unless `overwrite`; returns the folder written.
+ * Export the run's deployable student (T = 1), or one of its compression stages (`model`: a stage name from
+ * `exportableModels`), as a self-describing folder (shared/modelExport.ts): `targetParent/<runId>-student`
+ * (`<runId>-<stage>`). Refuses to overwrite unless `overwrite`; returns the folder written.
  */
 export async function exportStudent(run: Pick<RunSnapshot, 'dir' | 'runId'>, targetParent: string, overwrite = false, model = 'student'): Promise<string> {
-  const source = model === 'student' ? path.join(run.dir, RUN_FILES.student) : exportableModels(run.dir).find((m) => m.id === model)?.dir;
+  if (model === 'student') return exportModelFolder({ runDir: run.dir, role: 'student', targetParent, overwrite });
+  const source = exportableModels(run.dir).find((m) => m.id === model)?.dir;
   if (!source || !fs.existsSync(path.join(source, 'model.json'))) {
     const available = exportableModels(run.dir).map((m) => m.id);
-    throw new Error(
-      model === 'student'
-        ? `Run ${run.runId} has no student model (${path.join(run.dir, RUN_FILES.student, 'model.json')} is missing). Only a completed run exports a student.`
-        : `Run ${run.runId} has no "${model}" model to export${available.length ? `; it has: ${available.join(', ')}` : ''}.`,
-    );
+    throw new Error(`Run ${run.runId} has no "${model}" model to export${available.length ? `; it has: ${available.join(', ')}` : ''}.`);
   }
-  const target = path.join(targetParent, `${run.runId}-${model}`);
-  if (fs.existsSync(target)) {
-    if (!overwrite) throw new ExportTargetExists(target);
-    await fs.promises.rm(target, { recursive: true, force: true });
-  }
-  await fs.promises.cp(source, target, { recursive: true, errorOnExist: true, force: false });
-  return target;
+  return exportModelFolder({ runDir: run.dir, role: 'student', stage: model, sourceDir: source, targetParent, overwrite });
 }
 
-export class ExportTargetExists extends Error {
-  constructor(readonly target: string) {
-    super(`${target} already exists.`);
-    this.name = 'ExportTargetExists';
-  }
-}
+export { ExportTargetExists };

@@ -1,21 +1,34 @@
 /**
- * The notifications of a run: one that follows it while it trains (its Cancel button stops the run), and one when it
- * ends, saying how, with the buttons that make sense then (Open Log, Resume, Open Dashboard, Export Student).
+ * The notifications of a run: one that follows it while it trains (a determinate bar over the whole run: teacher,
+ * KD student and scratch student; its Cancel button stops the run), and one when it ends, saying how, with the
+ * buttons that make sense then (Open Log, Resume, Open Dashboard, Export Student, Install ONNX Runtime). There is no
+ * status-bar item of our own: VS Code shows the notification's progress in the status bar when it is hidden, and a
+ * second item beside it said the same twice.
  */
 import * as vscode from 'vscode';
+import type { Progress } from '../shared/protocol';
 import { readRun } from '../shared/runDir';
+import { INSTALL_ONNX_COMMAND, needsOnnxRuntime } from './commands/onnxRuntimeCommands';
 import type { EngineExit, EngineProcess } from './engineClient';
 import { canResume } from './runFiles';
 import { runStateText } from './runLaunch';
-import type { ShownRun } from './runStatusBar';
-import { completionText } from './runText';
+import { completionText, progressPercent } from './runText';
+
+/** What the notifications show of a run. */
+export interface ShownRun {
+  runDir: string;
+  title: string;
+  progress?: Progress;
+  phase?: string;
+  stopping?: boolean;
+}
 
 /** Progress updates reach the UI at most this often. */
 const UI_INTERVAL_MS = 250;
 
 /**
  * A notification that follows the run until its engine exits. `onTick` runs at most every UI_INTERVAL_MS, whatever
- * the engine's rate, for the other views of the run (status bar, Runs view).
+ * the engine's rate, for the other views of the run (the Runs view).
  */
 export function showRunProgress(run: ShownRun & { engine: EngineProcess }, hooks: { stop(): void; onTick(): void }): void {
   void vscode.window.withProgress(
@@ -24,9 +37,14 @@ export function showRunProgress(run: ShownRun & { engine: EngineProcess }, hooks
       new Promise<void>((resolve) => {
         token.onCancellationRequested(() => hooks.stop());
         let last = '';
+        // The bar is determinate: `increment`s add up to the run's percentage (whole run, not per model).
+        let reported = 0;
         const update = () => {
           const text = runStateText(run);
-          if (text !== last) progress.report({ message: text });
+          const percent = run.progress ? Math.floor(progressPercent(run.progress)) : 0;
+          const increment = percent > reported ? percent - reported : undefined;
+          if (text !== last || increment) progress.report({ message: text, increment });
+          if (increment) reported = percent;
           last = text;
           hooks.onTick();
         };
@@ -58,12 +76,14 @@ export async function reportRunEnd(run: ShownRun, exit: EngineExit, reason: stri
     choice = await vscode.window.showInformationMessage(`Distill: "${run.title}" completed. ${summary ? completionText(summary) : ''}`, dashboard, exportStudent);
   } else if (exit.finished?.status === 'stopped') {
     choice = await vscode.window.showInformationMessage(
-      `Distill: "${run.title}" stopped${resumable ? '; Resume continues from its checkpoint' : ''}.`,
+      `Distill: "${run.title}" stopped${exit.finished.reason ? ` ${stopWhere(exit.finished.reason)}` : ''}${resumable ? '; Resume continues from its checkpoint' : ''}.`,
       ...(resumable ? [resume] : []),
       dashboard,
     );
   } else if (exit.finished) {
-    choice = await vscode.window.showErrorMessage(`Distill: "${run.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`, openLog, ...(resumable ? [resume] : []));
+    const installOnnx = needsOnnxRuntime(exit.finished.reason) ? ['Install ONNX Runtime'] : [];
+    choice = await vscode.window.showErrorMessage(`Distill: "${run.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`, ...installOnnx, openLog, ...(resumable ? [resume] : []));
+    if (choice === 'Install ONNX Runtime') void vscode.commands.executeCommand(INSTALL_ONNX_COMMAND);
   } else if (exit.killedAfterTimeout) {
     choice = await vscode.window.showWarningMessage(`Distill: "${run.title}": ${reason}. Metrics written so far are kept${resumable ? '; Resume continues from the last checkpoint' : ''}.`, openLog, ...(resumable ? [resume] : []));
   } else {
@@ -78,3 +98,6 @@ export async function reportRunEnd(run: ShownRun, exit: EngineExit, reason: stri
   if (choice === dashboard) void vscode.commands.executeCommand('distill.openDashboard', run.runDir);
   if (choice === exportStudent) void vscode.commands.executeCommand('distill.exportStudent', run.runDir);
 }
+
+/** "while training the teacher (epoch 2 of 3, step 10)" from the engine's stop reason, when it says where. */
+const stopWhere = (reason: string): string => /^Stopped (while [^;]*)/.exec(reason)?.[1] ?? '';

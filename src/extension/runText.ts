@@ -6,6 +6,7 @@ import type { Progress } from '../shared/protocol';
 import type { ModelReport, Summary } from '../shared/records';
 import type { RunSnapshot } from '../shared/runDir';
 import { formatCount, modelName } from '../shared/format';
+import { runDisplayName } from '../shared/runName';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -16,17 +17,23 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** `KD student · epoch 3/10 · step 120/469 · loss 0.532 · ETA 2m 10s` */
+/**
+ * `KD student (2 of 3) · epoch 3/10 · step 120/469 · loss 0.532 · run 47% · ETA 2m 10s`: the model in training, and the
+ * whole run (teacher, KD student, scratch student) in one percentage and one ETA when the engine reports them.
+ */
 export function progressText(p: Progress): string {
-  const parts = [modelName(p.student), `epoch ${p.epoch}/${p.totalEpochs}`];
+  const parts = [p.run && p.run.phases > 1 ? `${modelName(p.student)} (${p.run.phase} of ${p.run.phases})` : modelName(p.student), `epoch ${p.epoch}/${p.totalEpochs}`];
   if (p.stepsPerEpoch > 0) parts.push(`step ${p.step}/${p.stepsPerEpoch}`);
   if (p.loss !== undefined && Number.isFinite(p.loss)) parts.push(`loss ${p.loss.toFixed(3)}`);
-  if (p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds)) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
+  if (p.run) parts.push(`run ${progressPercent(p).toFixed(0)}%`);
+  const eta = p.run ? p.run.etaSeconds : p.etaSeconds;
+  if (eta !== undefined && Number.isFinite(eta)) parts.push(`ETA ${formatDuration(eta)}`);
   return parts.join(' · ');
 }
 
-/** Share of the current model's training done, 0–100. */
+/** Share of the run done, 0–100: the whole run when the engine reports it, else the current model's training. */
 export function progressPercent(p: Progress): number {
+  if (p.run) return Math.max(0, Math.min(100, p.run.fraction * 100));
   if (p.totalEpochs <= 0) return 0;
   const within = p.stepsPerEpoch > 0 ? Math.min(1, p.step / p.stepsPerEpoch) : 0;
   return Math.max(0, Math.min(100, ((p.epoch - 1 + within) / p.totalEpochs) * 100));
@@ -34,7 +41,7 @@ export function progressPercent(p: Progress): number {
 
 /** `fashion-kd · Nov 29 22:49` */
 export function runLabel(run: RunSnapshot): string {
-  const name = run.config?.name ?? run.runId.replace(/-\d{8}-\d{6}-[0-9a-f]{4}$/, '');
+  const name = runDisplayName(run);
   const started = run.statusFile?.startedAt ? new Date(run.statusFile.startedAt) : undefined;
   if (!started || Number.isNaN(started.getTime())) return name;
   // hourCycle, not hour12: false, which en-US resolves to h24 and writes a run started at 00:12 as 24:12.
@@ -42,10 +49,11 @@ export function runLabel(run: RunSnapshot): string {
   return `${name} · ${when}`;
 }
 
-function epochAt(run: RunSnapshot): string {
+/** " at KD student epoch 2/3"; a stopped run's status names the epoch the stop caught it in: " in …". */
+function epochAt(run: RunSnapshot, word = 'at'): string {
   const s = run.statusFile;
   if (!s?.epoch) return '';
-  return ` at ${s.student ? `${modelName(s.student)} ` : ''}epoch ${s.epoch}${s.totalEpochs ? `/${s.totalEpochs}` : ''}`;
+  return ` ${word} ${s.student ? `${modelName(s.student)} ` : ''}epoch ${s.epoch}${s.totalEpochs ? `/${s.totalEpochs}` : ''}`;
 }
 
 /** The key figures beside a run in the tree. `live` is the engine's latest progress for the run being trained now. */
@@ -65,7 +73,7 @@ export function runDescription(run: RunSnapshot, live?: Progress): string {
     case 'failed':
       return `failed${epochAt(run)}${run.statusFile?.reason ? `: ${firstLine(run.statusFile.reason)}` : ''}`;
     case 'stopped':
-      return `stopped${epochAt(run)}`;
+      return `stopped${epochAt(run, 'in')}`;
     case 'interrupted':
       return `interrupted${epochAt(run)}`;
   }

@@ -5,12 +5,15 @@
  */
 import { Kind, Type, TypeRegistry, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 import { backendDescriptions, BACKENDS, isGpuBackend, type ConcreteBackend } from './backends';
-import { DIVERGENCE_INFO, DIVERGENCES } from './divergences';
+import { DIVERGENCE_INFO, DIVERGENCES, DKD_DEFAULTS } from './divergences';
 
 export { BACKENDS, GPU_BACKENDS, isGpuBackend, type Backend, type ConcreteBackend } from './backends';
 export { DIVERGENCES, type Divergence } from './divergences';
 
 const md = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*_]/g, '') });
+
+/** md() for a text naming an environment variable: its plain description keeps the underscores. */
+const keepUnderscores = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*]/g, '') });
 
 const PathString = (what: string) => Type.String({ minLength: 1, maxLength: LIMITS.text, ...md(`${what} Relative paths resolve against the folder of this config file.`) });
 
@@ -20,6 +23,10 @@ const Split = <P extends TProperties>(props: P, what: string) =>
 /** Batch sizes of a config that names none (see defaultBatchSize). */
 export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
 export const MODEL_PRESETS = ['mlp', 'cnn-small', 'cnn-medium', 'cnn-large'] as const;
+/** Most threads a run may ask for (engine.threads). */
+export const MAX_THREADS = 64;
+/** The thread budget a parent gives an engine process when `engine.threads` is unset (sweeps running several side by side). */
+export const THREADS_ENV = 'DISTILL_THREADS';
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const NORMALIZATIONS = ['auto', 'none', 'minmax', 'standard'] as const;
 
@@ -75,10 +82,10 @@ const dataCommon = {
   })),
   inputShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: LIMITS.width }), {
     minItems: 1, maxItems: 3,
-    ...md('Shape of one sample, e.g. `[28, 28, 1]` (height, width, channels). IDX images infer it; for CSV and `.npy` give it to reshape flat rows for CNN models.'),
+    ...md('Shape of one sample, e.g. `[28, 28, 1]` (height, width, channels). IDX images infer it; for CSV and `.npy` give it to reshape flat rows for CNN models. For `images`, every image is converted to it (`1` channel: grayscale, `3`: RGB); default: the first training image\u2019s size and channels.'),
   })),
   normalize: literalUnion(NORMALIZATIONS, {
-    auto: 'IDX images are divided by 255; other formats are used as they are.',
+    auto: 'IDX and image-folder pixels are divided by 255; other formats are used as they are.',
     none: 'Use the values as stored.',
     minmax: 'Scale each feature to [0, 1] with the training rows\u2019 min and max.',
     standard: 'Standardize each feature with the training rows\u2019 mean and standard deviation.',
@@ -86,13 +93,25 @@ const dataCommon = {
   maxSamples: Type.Optional(Type.Object({
     train: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N training rows.') })),
     test: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N test rows.') })),
+    unlabeled: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N rows of `data.unlabeled`.') })),
   }, { additionalProperties: false, ...md('Use the first rows only: for quick experiments. Teacher logits files are cut to match.') })),
+  labeled: Type.Optional(Type.Union([
+    Type.Object({
+      perClass: Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Labelled rows kept per class, e.g. `100` for 1,000 labels on 10 classes.') }),
+    }, { additionalProperties: false, title: 'Labelled rows per class' }),
+    Type.Object({
+      fraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, ...md('Fraction of the training rows (after the validation split) that keep their label, e.g. `0.02`.') }),
+    }, { additionalProperties: false, title: 'Fraction of labelled rows' }),
+  ], md('Study the label-scarce setting on a labelled dataset: keep the labels of a seeded, class-stratified subset of the training rows (after the validation split) and treat the rest as unlabelled, learnt from the teacher only (no CE term on them). The scratch baseline trains on the labelled rows only, with as many optimizer steps as the KD student. A preset teacher still trains on every labelled training row: it stands in for a teacher trained elsewhere.'))),
 };
+
+const unlabeledNote = 'Rows without labels (a transfer set): the student learns them from the teacher only, the cross-entropy term is masked out for them. The teacher\u2019s logits for them are computed once and cached (a teacher given as logits needs `teacher.logits.unlabeled`). Same features as the training data, scaled the same way.';
 
 const IdxData = Type.Object({
   format: Type.Literal('idx', md('IDX files (MNIST / Fashion-MNIST layout), raw or `.gz`.')),
   train: Split({ images: PathString('IDX images file (`*-images-idx3-ubyte[.gz]`).'), labels: PathString('IDX labels file (`*-labels-idx1-ubyte[.gz]`).') }, 'Training split.'),
   test: Split({ images: PathString('IDX images file.'), labels: PathString('IDX labels file.') }, 'Test split, used for the final report.'),
+  unlabeled: Type.Optional(Split({ images: PathString('IDX images file with no labels file.') }, unlabeledNote)),
   ...dataCommon,
 }, { additionalProperties: false, title: 'IDX data' });
 
@@ -100,6 +119,7 @@ const CsvData = Type.Object({
   format: Type.Literal('csv', md('CSV with a header row and numeric features.')),
   train: Split({ path: PathString('Training CSV file.') }, 'Training split.'),
   test: Split({ path: PathString('Test CSV file.') }, 'Test split.'),
+  unlabeled: Type.Optional(Split({ path: PathString('CSV file of features only: the training columns without the label column, with a header row when `header` is true.') }, unlabeledNote)),
   labelColumn: Type.Union([Type.String({ minLength: 1, maxLength: LIMITS.text }), Type.Integer({ minimum: 0, maximum: LIMITS.columns })], {
     default: 'label', ...md('The column holding the integer class label: a header name or a 0-based index.'),
   }),
@@ -111,14 +131,43 @@ const NpyData = Type.Object({
   format: Type.Literal('npy', md('NumPy `.npy` arrays: `x` float32/uint8 `[N, …]`, `y` integer `[N]`.')),
   train: Split({ x: PathString('Features `.npy`, `[N, …]`.'), y: PathString('Labels `.npy`, integer `[N]`.') }, 'Training split.'),
   test: Split({ x: PathString('Features `.npy`.'), y: PathString('Labels `.npy`.') }, 'Test split.'),
+  unlabeled: Type.Optional(Split({ x: PathString('Features `.npy`, `[N, …]`, with no labels array.') }, unlabeledNote)),
   ...dataCommon,
 }, { additionalProperties: false, title: 'NumPy data' });
 
-export const DataSchema = Type.Union([IdxData, CsvData, NpyData], {
-  ...md('The dataset. `format` picks the loader: `idx`, `csv` or `npy`.'),
+export const IMAGE_FITS = ['stretch', 'crop'] as const;
+
+const ImageSplit = (what: string) => Type.Union([
+  Type.Object({ dir: PathString('A folder with one subfolder per class (torchvision\u2019s ImageFolder layout): `dir/cat/1.png`, `dir/dog/2.jpg`. Class names are the subfolder names, sorted.') }, { additionalProperties: false, title: 'Class folders' }),
+  Type.Object({ manifest: PathString('A `.csv` (header `path,label`) or `.jsonl` (`{"path": …, "label": …}` per line) listing the images; paths relative to the manifest\u2019s folder; labels integers or class names.') }, { additionalProperties: false, title: 'Manifest' }),
+], md(what));
+
+const ImagesData = Type.Object({
+  format: Type.Literal('images', md('PNG and JPEG images: a folder per class, or a manifest. Decoded once, then cached under `output.cacheDir`.')),
+  train: ImageSplit('Training images.'),
+  test: ImageSplit('Test images. Their classes must be among the training classes.'),
+  resizeMode: Type.Optional(literalUnion(['bilinear', 'nearest'] as const, {
+    bilinear: 'Bilinear with half-pixel centres (as PIL and torchvision without antialiasing, for upsampling).',
+    nearest: 'Nearest neighbour.',
+  }, md('How images of another size are resized to `inputShape`. Default: `"bilinear"`.'))),
+  fit: Type.Optional(literalUnion(IMAGE_FITS, {
+    stretch: 'Resize the whole image to H×W, changing its aspect ratio if need be.',
+    crop: 'Crop the centre to the aspect ratio of H×W first, then resize: nothing is stretched.',
+  }, md('How an image whose aspect ratio differs from `inputShape` is fitted. Default: `"stretch"`.'))),
+  onBadImage: Type.Optional(literalUnion(['error', 'skip'] as const, {
+    error: 'Stop with an error naming the image.',
+    skip: 'Leave the image out, with a warning that lists the skipped files.',
+  }, md('What an unreadable or corrupt image does. Default: `"error"`.'))),
+  memoryLimitMB: Type.Optional(Type.Integer({ minimum: 16, ...md('Refuse to decode when the decoded images would take more memory than this (MB). Default: 4096. Estimated before decoding from the image count and `inputShape`.') })),
+  ...dataCommon,
+}, { additionalProperties: false, title: 'Image folders' });
+
+export const DataSchema = Type.Union([IdxData, CsvData, NpyData, ImagesData], {
+  ...md('The dataset. `format` picks the loader: `idx`, `csv`, `npy` or `images`.'),
   defaultSnippets: [
     { label: 'Fashion-MNIST (IDX)', body: { format: 'idx', train: { images: '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz', labels: '/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz' }, test: { images: '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz', labels: '/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz' } } },
     { label: 'CSV', body: { format: 'csv', train: { path: '${1:train.csv}' }, test: { path: '${2:test.csv}' }, labelColumn: '${3:label}' } },
+    { label: 'Image folders (one subfolder per class)', body: { format: 'images', train: { dir: '${1:images/train}' }, test: { dir: '${2:images/test}' }, inputShape: [28, 28, 1] } },
     { label: 'NumPy', body: { format: 'npy', train: { x: '${1:x_train.npy}', y: '${2:y_train.npy}' }, test: { x: '${3:x_test.npy}', y: '${4:y_test.npy}' } } },
   ],
 });
@@ -152,10 +201,56 @@ const ModelFile = Type.Object({
   model: PathString('A TensorFlow.js `model.json` (LayersModel or GraphModel) whose outputs are logits (no softmax).'),
 }, { additionalProperties: false, title: 'Model file' });
 
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+export const INPUT_LAYOUTS = ['auto', 'NCHW', 'NHWC'] as const;
+export const TEACHER_OUTPUTS = ['logits', 'probabilities'] as const;
+export const RESIZE_MODES = ['bilinear', 'nearest'] as const;
+
+const teacherOutputs = literalUnion(TEACHER_OUTPUTS, {
+  logits: 'The teacher gives raw logits (no softmax at the end). What Distill expects.',
+  probabilities: 'The teacher ends in a softmax: Distill takes the log of each value (log p is a valid set of logits: softmax(log p) = p).',
+}, { ...md('What the teacher\u2019s output holds. Default: `"logits"`. A teacher whose rows are non-negative and sum to 1 gets a warning suggesting `"probabilities"`.') });
+
+const resizeMode = (what: string) => literalUnion(RESIZE_MODES, {
+  bilinear: 'Bilinear with half-pixel centres, as PyTorch\u2019s `F.interpolate(mode="bilinear", align_corners=False)` and tf.image.resize.',
+  nearest: 'Nearest neighbour.',
+}, md(`${what} Default: \`"bilinear"\`.`));
+
+export const TeacherPreprocessSchema = Type.Object({
+  channels: Type.Optional(Type.Literal(3, md('`3`: repeat a grayscale channel three times, for a teacher trained on RGB images (e.g. an ImageNet model).'))),
+  resize: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 2, maxItems: 2, ...md('`[height, width]` the teacher expects, e.g. `[224, 224]`. Each image is resized (see `resizeMode`) before the teacher sees it.') })),
+  resizeMode: Type.Optional(resizeMode('How `resize` interpolates.')),
+  scale: Type.Optional(Type.Number({ ...md('Multiply each value by this first (default 1). The values start as the student sees them (after `data.normalize`: IDX and image data in [0, 1]). E.g. `255` for a teacher trained on raw pixels.') })),
+  mean: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4, ...md('Per-channel mean to subtract after scaling, e.g. ImageNet\u2019s `[0.485, 0.456, 0.406]` (torchvision `Normalize`). One value applies to every channel.') })),
+  std: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 4, ...md('Per-channel standard deviation to divide by after subtracting `mean`, e.g. `[0.229, 0.224, 0.225]`.') })),
+}, { additionalProperties: false, ...md('Preprocessing the teacher expects when it differs from the student\u2019s, applied to the teacher\u2019s input only: `channels`, then `resize`, then `(x · scale − mean[c]) / std[c]`.') });
+
+const TeacherModelFile = Type.Object({
+  model: PathString('The teacher: an ONNX model (`.onnx`, e.g. from `torch.onnx.export`) or a TensorFlow.js `model.json` (LayersModel or GraphModel). The format follows the file\u2019s extension. Its outputs should be logits (no softmax), or set `outputs`.'),
+  outputs: Type.Optional(teacherOutputs),
+  preprocess: Type.Optional(TeacherPreprocessSchema),
+  input: Type.Optional(Type.String({ minLength: 1, ...md('ONNX only: the name of the model input to feed. Default: the first input.') })),
+  output: Type.Optional(Type.String({ minLength: 1, ...md('ONNX only: the name of the model output holding the logits. Default: the first output.') })),
+  inputLayout: Type.Optional(literalUnion(INPUT_LAYOUTS, {
+    auto: 'Detect from the model\u2019s input shape and the data\u2019s: channels first (PyTorch) or last (TensorFlow). NCHW when both fit.',
+    NCHW: 'Channels first, `[N, C, H, W]`: PyTorch\u2019s layout.',
+    NHWC: 'Channels last, `[N, H, W, C]`: TensorFlow\u2019s and Distill\u2019s own.',
+  }, { ...md('ONNX only: the layout of the teacher\u2019s image input. Default: `"auto"`. Distill\u2019s rows are NHWC and are transposed when the teacher wants NCHW.') })),
+  executionProviders: Type.Optional(Type.Array(literalUnion(EXECUTION_PROVIDERS, {
+    cpu: 'CPU. Always present.',
+    cuda: 'NVIDIA CUDA 12 (install with `distill install onnx --cuda`, or the command Distill: Install ONNX Runtime).',
+    dml: 'DirectML (Windows).',
+    coreml: 'CoreML (macOS).',
+    webgpu: 'WebGPU (where the installed onnxruntime-node ships it).',
+  }, md('An ONNX Runtime execution provider.')), { minItems: 1, uniqueItems: true, ...md('ONNX only: the execution providers to try, in order; the first that loads runs the teacher, and the report says which. Default: `["cpu"]`.') })),
+}, { additionalProperties: false, title: 'Teacher model file (ONNX or TensorFlow.js)' });
+
 const TeacherLogits = Type.Object({
+  outputs: Type.Optional(teacherOutputs),
   logits: Type.Object({
     train: PathString('Teacher logits for the training rows: float32 `.npy` `[N, C]`, or `.jsonl` with one array per line, in data order.'),
     test: PathString('Teacher logits for the test rows, same format.'),
+    unlabeled: Type.Optional(PathString('Teacher logits for the rows of `data.unlabeled`, same format. Required when the data has unlabelled rows.')),
   }, { additionalProperties: false, ...md('Precomputed teacher logits, aligned row by row with the data. Lets a teacher from any framework be distilled.') }),
 }, { additionalProperties: false, title: 'Precomputed teacher logits' });
 
@@ -167,9 +262,11 @@ const TeacherPreset = Type.Object({
 
 const StudentPreset = Type.Object({ preset: presetName, ...presetOptions }, { additionalProperties: false, title: 'Student preset' });
 
-export const TeacherSchema = Type.Union([ModelFile, TeacherLogits, TeacherPreset], {
-  ...md('The teacher: a model file, precomputed logits, or a preset the engine trains first (once, then cached).'),
+export const TeacherSchema = Type.Union([TeacherModelFile, TeacherLogits, TeacherPreset], {
+  ...md('The teacher: a model file (ONNX or TensorFlow.js), precomputed logits, or a preset the engine trains first (once, then cached).'),
   defaultSnippets: [
+    { label: 'Teacher from an ONNX file (e.g. PyTorch)', body: { model: '${1:teacher.onnx}' } },
+    { label: 'ImageNet-style ONNX teacher on grayscale images', body: { model: '${1:resnet18.onnx}', preprocess: { channels: 3, resize: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } } },
     { label: 'Teacher from a model file', body: { model: '${1:teacher/model.json}' } },
     { label: 'Teacher from precomputed logits', body: { logits: { train: '${1:teacher_train.npy}', test: '${2:teacher_test.npy}' } } },
     { label: 'Teacher trained by the engine', body: { preset: 'cnn-large', train: { epochs: 8 } } },
@@ -220,8 +317,21 @@ export const ScheduleSchema = Type.Union([ConstantSchedule, StagesSchedule, Ramp
   default: { type: 'constant' },
   ...md('How T and α change during training. Stages and ramps override `temperature` and `alpha`.'),
   defaultSnippets: [
-    { label: 'Two-stage schedule', body: { type: 'stages', stages: [{ epochs: 5, temperature: 8, alpha: 0.9 }, { epochs: 5, temperature: 2, alpha: 0.5 }] } },
-    { label: 'Cosine ramp', body: { type: 'cosine', start: { temperature: 8, alpha: 0.9 }, end: { temperature: 2, alpha: 0.5 } } },
+    {
+      label: 'Two-stage schedule',
+      markdownDescription: 'Soft first, then sharp: stage 1 at high T and α, stage 2 at low T and α. The stages\u2019 epochs should add up to `training.epochs`; set them to split your run.',
+      body: { type: 'stages', stages: [{ epochs: '^${1:3}', temperature: 8, alpha: 0.9 }, { epochs: '^${2:3}', temperature: 2, alpha: 0.5 }] },
+    },
+    {
+      label: 'Linear ramp',
+      markdownDescription: 'Move T and α in a straight line from `start` at the first step to `end` at the last.',
+      body: { type: 'linear', start: { temperature: 8, alpha: 0.9 }, end: { temperature: 2, alpha: 0.5 } },
+    },
+    {
+      label: 'Cosine ramp',
+      markdownDescription: 'Like the linear ramp, but slow at both ends: (1 \u2212 cos \u03c0t)/2 of the way at fraction t of the run.',
+      body: { type: 'cosine', start: { temperature: 8, alpha: 0.9 }, end: { temperature: 2, alpha: 0.5 } },
+    },
   ],
 });
 
@@ -229,6 +339,10 @@ const Distillation = Type.Object({
   temperature: Type.Number({ ...temperature(), default: 4 }),
   alpha: Type.Number({ ...alpha(), default: 0.7 }),
   divergence: literalUnion(DIVERGENCES, descriptionsOf(DIVERGENCE_INFO), { default: 'forward-kl', ...md('The distillation term.') }),
+  dkd: Type.Optional(Type.Object({
+    alpha: Type.Number({ minimum: 0, maximum: 1000, default: DKD_DEFAULTS.alpha, ...md(`\`dkd\` only: weight of the target-class term TCKD. The paper: \`${DKD_DEFAULTS.alpha}\`.`) }),
+    beta: Type.Number({ minimum: 0, maximum: 1000, default: DKD_DEFAULTS.beta, ...md(`\`dkd\` only: weight of the non-target-class term NCKD. The paper: \`${DKD_DEFAULTS.beta}\` on CIFAR-100 (1–8 elsewhere).`) }),
+  }, { additionalProperties: false, default: {}, ...md('Weights of decoupled KD\u2019s two parts (`divergence: "dkd"`). The distillation term is T²·(alpha·TCKD + beta·NCKD); `distillation.alpha` still mixes it with the CE.') })),
   schedule: ScheduleSchema,
 }, { additionalProperties: false, default: {}, ...md('The knowledge-distillation loss: α·T²·D(p_t^T, p_s^T) + (1 − α)·CE(y, p_s).') });
 
@@ -287,6 +401,11 @@ export const CompressSchema = Type.Object({
 export const ConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String({ maxLength: LIMITS.text, ...md('Optional. The JSON schema of this file; VS Code already applies the bundled one to every `*.distill.json`.') })),
   name: Type.String({ minLength: 1, maxLength: 200, ...md('A short name for the experiment. Run ids start with it.') }),
+  runName: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 200,
+    ...md('A name for the next run, shown in the Runs view, dashboard tabs, compare chips and legends. Default: `name`, plus what differs from the previous run of this config (e.g. `fashion-kd · T 8 · α 0.9`).'),
+  })),
   seed: Type.Integer({ minimum: 0, maximum: LIMITS.seed, default: 42, ...md('Random seed for weights, shuffling, splits and dropout. The same seed on the same backend gives the same metrics.') }),
   data: DataSchema,
   teacher: TeacherSchema,
@@ -303,6 +422,10 @@ export const ConfigSchema = Type.Object({
   }, { additionalProperties: false, default: {}, ...md('What is measured besides accuracy.') }),
   engine: Type.Object({
     backend: literalUnion(BACKENDS, backendDescriptions(), { default: 'auto', ...md('The compute backend.') }),
+    threads: Type.Optional(Type.Integer({
+      minimum: 1, maximum: MAX_THREADS,
+      ...keepUnderscores(`Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used.`),
+    })),
   }, { additionalProperties: false, default: {}, ...md('Engine settings.') }),
   output: Type.Object({
     runsDir: Type.String({ minLength: 1, maxLength: LIMITS.text, default: 'runs', ...md('Where runs are written, one folder each. Relative to this config file.') }),
@@ -317,7 +440,11 @@ export const ConfigSchema = Type.Object({
 
 export type DistillConfig = Static<typeof ConfigSchema>;
 export type DataConfig = Static<typeof DataSchema>;
+export type ImagesDataConfig = Static<typeof ImagesData>;
 export type TeacherConfig = Static<typeof TeacherSchema>;
+export type TeacherModelConfig = Static<typeof TeacherModelFile>;
+export type TeacherPreprocess = Static<typeof TeacherPreprocessSchema>;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 export type StudentConfig = Static<typeof StudentSchema>;
 export type ScheduleConfig = Static<typeof ScheduleSchema>;
 export type CompressConfig = Static<typeof CompressSchema>;
@@ -361,6 +488,14 @@ export function batchSizeOf(settings: TrainSettingsConfig): number {
   return settings.batchSize;
 }
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
+
+/** Filter widths and dense width of the CNN presets (src/engine/models/presets.ts builds them). `cnn-large` matches the peer benchmark's teacher. */
+export const CNN_WIDTHS: Record<Exclude<ModelPreset, 'mlp'>, { filters: [number, number]; dense: number }> = {
+  'cnn-small': { filters: [16, 32], dense: 128 },
+  'cnn-medium': { filters: [32, 64], dense: 256 },
+  'cnn-large': { filters: [64, 128], dense: 128 },
+};
+export const DEFAULT_MLP_HIDDEN = [128];
 
 /**
  * The schema as plain JSON, for `schemas/distill.schema.json` and for validation. TypeBox lists every non-optional

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parse, printParseErrorCode, visit, type ParseError } from 'jsonc-parser';
 import type { DistillConfig } from './config';
 import { DistillError, formatJsonPath } from './errors';
 import { validateConfig, type ConfigIssue } from './validate';
@@ -31,6 +31,8 @@ export interface JsonSyntaxProblem {
 
 /** Deeper than any config, shallow enough for every recursive reader (parser, defaults, validation) after it. */
 export const MAX_JSON_DEPTH = 64;
+/** A config is a few KB; past this it is the wrong file, and parsing it would cost tens of times its size. */
+export const MAX_CONFIG_BYTES = 1 << 20;
 
 /**
  * JSON with comments and trailing commas, as VS Code's `jsonc` mode accepts it. Syntax problems carry line/column.
@@ -44,10 +46,17 @@ export function parseJsonc(text: string): { value: unknown; problems: JsonSyntax
     const before = text.slice(0, offset);
     return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
   };
+  if (text.length > MAX_CONFIG_BYTES) {
+    return { value: undefined, problems: [{ message: `the file is ${text.length} characters long; a config is a few KB (at most ${MAX_CONFIG_BYTES}). Is this the right file?`, offset: 0, length: 1, line: 1, column: 1 }] };
+  }
   const tooDeep = deepestOpening(text, MAX_JSON_DEPTH);
   if (tooDeep >= 0) {
     return { value: undefined, problems: [{ message: `nested more than ${MAX_JSON_DEPTH} levels deep; a config needs far fewer`, offset: tooDeep, length: 1, ...position(tooDeep) }] };
   }
+  // A parsed `"__proto__"` key would become the object's prototype, invisible to validation: refuse it as written.
+  let protoKey = -1;
+  visit(text, { onObjectProperty: (name, offset) => void (name === '__proto__' && protoKey < 0 && (protoKey = offset)) }, { allowTrailingComma: true });
+  if (protoKey >= 0) return { value: undefined, problems: [{ message: 'the key "__proto__" is not allowed in a config', offset: protoKey, length: 11, ...position(protoKey) }] };
   const errors: ParseError[] = [];
   const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
   const problems = errors.map((e) => ({ message: describeSyntax(printParseErrorCode(e.error)), offset: e.offset, length: e.length, ...position(e.offset) }));
@@ -107,8 +116,12 @@ export function loadConfigFile(file: string): DistillConfig {
   const abs = path.resolve(file);
   let text: string;
   try {
+    // Sized before it is read: a multi-GB file given by mistake is refused without loading it.
+    const size = fs.statSync(abs).size;
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError(abs, [{ path: [], message: `the file is ${size} bytes long; a config is a few KB (at most ${MAX_CONFIG_BYTES} bytes). Is this the right file?` }]);
     text = fs.readFileSync(abs, 'utf8');
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw new DistillError('usage', `Cannot read config file ${abs}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: abs });
   }
   return parseConfigText(text, abs);
@@ -123,6 +136,11 @@ export function resolveConfigPaths(config: DistillConfig, baseDir: string): Dist
     for (const s of [data.train, data.test]) Object.assign(s, { images: abs(s.images), labels: abs(s.labels) });
   } else if (data.format === 'csv') {
     for (const s of [data.train, data.test]) s.path = abs(s.path);
+  } else if (data.format === 'images') {
+    for (const s of [data.train, data.test]) {
+      if ('dir' in s) s.dir = abs(s.dir);
+      else s.manifest = abs(s.manifest);
+    }
   } else {
     for (const s of [data.train, data.test]) Object.assign(s, { x: abs(s.x), y: abs(s.y) });
   }

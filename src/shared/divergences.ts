@@ -29,6 +29,10 @@ export const DIVERGENCE_INFO = {
   'mse-logits': {
     description: 'Mean squared error between raw logits (T is not used). The T → ∞ limit of KD.',
   },
+  dkd: {
+    hint: 'decoupled KD',
+    description: 'Decoupled KD (Zhao et al., CVPR 2022): α_dkd·TCKD + β·NCKD at T, times T². TCKD is the binary KL on the target class\u2019s probability, NCKD the KL over the other classes renormalised; weights in `dkd`. Needs labels: on unlabelled rows the teacher\u2019s top-1 is the target.',
+  },
 } as const satisfies Record<string, DivergenceInfo>;
 
 export type Divergence = keyof typeof DIVERGENCE_INFO;
@@ -42,6 +46,17 @@ export function divergenceCode(divergence: Divergence): number {
   if (code < 0) throw new RangeError(`Unknown divergence "${String(divergence)}": expected one of ${DIVERGENCES.join(', ')}.`);
   return code;
 }
+
+/** The weights of decoupled KD's two parts (`distillation.dkd`); the other divergences ignore them. */
+export interface DkdWeights {
+  /** Weight of the target-class term TCKD (the paper's α). */
+  alpha: number;
+  /** Weight of the non-target-class term NCKD (the paper's β). */
+  beta: number;
+}
+
+/** The paper's weights: the config's defaults, and the engine's when a config names none. */
+export const DKD_DEFAULTS: DkdWeights = { alpha: 1, beta: 8 };
 
 /** The divergences as a sentence for a comment: "a (hint), b, or c". */
 export function divergencesInWords(): string {

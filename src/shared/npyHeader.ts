@@ -33,7 +33,8 @@ export function isNpy(bytes: Uint8Array): boolean {
 export function readNpyHeader(bytes: Uint8Array): NpyHeader | NpyHeaderProblem {
   if (!isNpy(bytes)) return { problem: 'not-npy' };
   const major = bytes[6];
-  if (major < 1 || major > 3) return { problem: 'version', version: `${major}.${bytes[7]}` };
+  // numpy itself reads only 1.0, 2.0 and 3.0 (numpy/lib/format.py, _check_version).
+  if (major < 1 || major > 3 || bytes[7] !== 0) return { problem: 'version', version: `${major}.${bytes[7]}` };
   const lengthBytes = major === 1 ? 2 : 4;
   if (bytes.length < 8 + lengthBytes) return { problem: 'truncated' };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

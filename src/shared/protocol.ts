@@ -4,7 +4,7 @@
  * `webviewProtocol.ts`.
  */
 import type { ConcreteBackend, DistillConfig } from './config';
-import type { BackendReport, EpochRecord, RunStatus, SoftLabelRecord, StepRecord, StudentKind, Summary } from './records';
+import type { BackendReport, EpochRecord, RunStatus, SoftLabelRecord, StepRecord, Summary, TrainedRole } from './records';
 
 // ---------------------------------------------------------------- host → engine
 
@@ -30,16 +30,29 @@ export type HostToEngine =
 
 export type EnginePhase = 'loading-data' | 'teacher-training' | 'teacher-logits' | 'training' | 'compressing' | 'evaluating' | 'writing';
 
+/** Where the whole run stands: every model it trains (teacher, KD student, baseline) in one bar and one ETA. */
+export interface RunProgress {
+  /** 0…1 of the run's training work, each model's steps weighted by its cost per step. */
+  fraction: number;
+  /** Seconds left for the whole run, once a rate has been measured. */
+  etaSeconds?: number;
+  /** 1-based: which of the run's training phases is under way, e.g. 1 of 3 for the teacher. */
+  phase: number;
+  phases: number;
+}
+
 export interface Progress {
   /** `compress`: the KD fine-tuning of a pruning or low-rank stage. */
-  student: StudentKind | 'teacher' | 'compress';
+  student: TrainedRole | 'compress';
   epoch: number;
   totalEpochs: number;
   step: number;
   stepsPerEpoch: number;
-  /** Seconds left for the whole run, when it can be estimated. */
+  /** Seconds left for this model's training, when it can be estimated. */
   etaSeconds?: number;
   loss?: number;
+  /** The whole run; absent in messages from engines before it existed. */
+  run?: RunProgress;
 }
 
 /** `debug`: for the log only (the extension's output channel, the CLI with --verbose), never the terminal by default. */

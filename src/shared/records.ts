@@ -5,12 +5,15 @@
 import type { ConcreteBackend } from './config';
 
 export type StudentKind = 'kd' | 'baseline';
+/** A model the run trains: the students, and a preset teacher when it is not cached yet. */
+export type TrainedRole = StudentKind | 'teacher';
 export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped' | 'interrupted';
 
 /** One optimizer step; values are those of that batch before its update. `kd` includes T², `kdUnscaled` does not. */
 export interface StepRecord {
   kind: 'step';
-  student: StudentKind;
+  /** Which model: a preset teacher's own training is recorded too (its `kd` terms are 0, `alpha` 0). */
+  student: TrainedRole;
   epoch: number;
   step: number;
   loss: number;
@@ -20,8 +23,16 @@ export interface StepRecord {
   temperature: number;
   alpha: number;
   lr: number;
-  /** Training accuracy of this batch (before the update). */
+  /** `divergence: "dkd"` only: the batch's TCKD and NCKD, before T² and before their weights (dkd.alpha, dkd.beta). */
+  tckd?: number;
+  nckd?: number;
+  /** Training accuracy of this batch (before the update); in a transfer-set run, over its labelled rows only. */
   accuracy?: number;
+  /**
+   * Transfer-set runs (`data.unlabeled`, `data.labeled`) only: rows of this batch with a label. `ce` and `accuracy`
+   * are over them (ce is 0 and accuracy absent when there are none); loss, kd and kdUnscaled are over all rows.
+   */
+  labeled?: number;
 }
 
 export interface ValidationMetrics {
@@ -33,11 +44,15 @@ export interface ValidationMetrics {
 
 export interface EpochRecord {
   kind: 'epoch';
-  student: StudentKind;
+  /** For the teacher, `klToTeacher` is 0 and `agreement` 1 by definition; charts of those leave it out. */
+  student: TrainedRole;
   epoch: number;
-  val: ValidationMetrics;
-  /** Mean over the epoch's steps. */
+  /** Absent when the run holds out no validation rows (data.validationSplit 0). */
+  val?: ValidationMetrics;
+  /** Mean over the epoch's steps (accuracy: over its labelled rows). */
   train: { loss: number; accuracy: number };
+  /** Row visits of the epoch with and without a label (a row cycled twice counts twice). */
+  rows?: { labeled: number; unlabeled: number };
   seconds: number;
 }
 
@@ -50,12 +65,26 @@ export type SoftLabelRecord =
 
 /** `probe.json`: which validation rows the probe set is, and their pictures for the heatmap rows. */
 export interface ProbeInfo {
+  /** Row indices into the split the probe rows come from (see `split`). */
   indices: number[];
+  /** Where the probe rows come from: the validation rows, or the training rows when there are none. Default validation. */
+  split?: 'validation' | 'train';
   labels: number[];
   classNames: string[];
   inputShape: number[];
   /** For image-like inputs: each sample as 8-bit grey (or RGB) pixels, base64, row-major. */
   thumbnails?: { width: number; height: number; channels: number; pixels: string[] };
+}
+
+/**
+ * `input.json`: what a model of this run expects, so an exported model can be used without the run: the per-sample
+ * input shape, the class names in label order, and the scaling applied to raw features, `(x - shift) * scale`
+ * per feature (`scale255`: x / 255; `none`: as stored).
+ */
+export interface InputSpec {
+  inputShape: number[];
+  classNames: string[];
+  normalization: { method: 'none' | 'scale255' | 'minmax' | 'standard'; shift?: number[]; scale?: number[] };
 }
 
 export interface BackendReport {
@@ -85,11 +114,15 @@ export interface StatusFile {
   updatedAt: string;
   /** Epoch (1-based) being trained or last finished, and of which student. */
   epoch?: number;
-  student?: StudentKind;
+  student?: TrainedRole;
   totalEpochs?: number;
   reason?: string;
   /** Seconds the engine has spent on this run, summed over the original session and every resume. */
   activeSeconds?: number;
+  /** Rows held out for per-epoch validation; 0 (data.validationSplit 0) means epochs have no validation metrics. */
+  validationRows?: number;
+  /** Said once about the run's shape, e.g. that it has no validation split. */
+  note?: string;
 }
 
 export interface PerClassMetrics {
@@ -108,6 +141,8 @@ export interface ModelReport {
   agreement?: number;
   ece?: number;
   latencyMs?: { batch1: number; batch256: number };
+  /** What ran the model when it is not the run's backend, e.g. `onnxruntime-node 1.30.0 (cpu)` for an ONNX teacher. */
+  runtime?: string;
   /** % of the teacher's test accuracy this model keeps. */
   teacherAccuracyKeptPct?: number;
   perClass: PerClassMetrics;
@@ -115,6 +150,12 @@ export interface ModelReport {
   /** Bytes of the model folder on disk (model.json and shards), and the same files gzipped one by one. */
   diskBytes?: number;
   gzipBytes?: number;
+}
+
+/** A transfer-set run's training rows: with a label, and learnt from the teacher only. */
+export interface TransferRows {
+  labeled: number;
+  unlabeled: number;
 }
 
 /** A compression stage of `compress` (see config.ts). Folder: `compressed/<stage>/`. */
@@ -192,6 +233,11 @@ export interface Summary {
   teacher: ModelReport;
   student: ModelReport;
   baseline?: ModelReport;
+  /**
+   * Set for a transfer-set run (`data.unlabeled`, `data.labeled`): the KD student trained on these rows, the scratch
+   * baseline on the labelled ones only (cycled to the same number of optimizer steps).
+   */
+  transfer?: TransferRows;
   /** The `compress` stages in the order they ran (prune → low-rank → quantize), when the config has any. */
   compression?: CompressionEntry[];
 }

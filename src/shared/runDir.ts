@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DistillConfig } from './config';
-import type { MetricsRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, Summary } from './records';
+import type { InputSpec, MetricsRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, Summary } from './records';
 
 export const RUN_FILES = {
   config: 'config.json',
@@ -25,6 +25,7 @@ export const RUN_FILES = {
   metrics: 'metrics.jsonl',
   softLabels: 'softlabels.jsonl',
   probe: 'probe.json',
+  input: 'input.json',
   summary: 'summary.json',
   student: 'student',
   baseline: 'baseline',
@@ -121,6 +122,10 @@ export class RunWriter {
 
   writeProbe(probe: ProbeInfo): void {
     writeJsonAtomic(this.file('probe'), probe);
+  }
+
+  writeInputSpec(spec: InputSpec): void {
+    writeJsonAtomic(this.file('input'), spec);
   }
 
   writeStatus(status: StatusFile): void {

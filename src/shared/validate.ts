@@ -88,10 +88,11 @@ const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) 
  * user evidently meant: not one whose discriminating literal (`format`, `type`) failed, and then the one with the
  * fewest complaints. A union none of whose branches fits gets one message listing the accepted shapes.
  */
+const UNION_HINT = 'distill:unionHint';
+
 function explain(errors: ErrorObject[], root: unknown): ConfigIssue[] {
   const unions = errors.filter((e) => e.keyword === 'anyOf');
   let kept = errors.filter((e) => e.keyword !== 'anyOf');
-  const extra: ConfigIssue[] = [];
   // Innermost unions first, so a union inside a union branch is settled before its parent.
   for (const u of [...unions].sort((a, b) => b.schemaPath.length - a.schemaPath.length)) {
     const prefix = u.schemaPath.replace(/\/anyOf$/, '/anyOf/');
@@ -108,9 +109,10 @@ function explain(errors: ErrorObject[], root: unknown): ConfigIssue[] {
       .filter((es) => !es.some((e) => e.keyword === 'const' || (e.keyword === 'required' && e.instancePath === u.instancePath)))
       .sort((a, b) => a.length - b.length);
     if (meant.length) kept.push(...meant[0]);
-    else extra.push({ path: pathOf(u.instancePath), message: unionHint(u, [...byBranch.values()], root) });
+    // Kept as an error at the union's own schema path, so that an enclosing union drops it with the branch it is in.
+    else kept.push({ ...u, keyword: UNION_HINT, message: unionHint(u, [...byBranch.values()], root) });
   }
-  const issues = [...kept.map((e) => describe(e, root)), ...extra];
+  const issues = kept.map((e) => (e.keyword === UNION_HINT ? { path: pathOf(e.instancePath), message: e.message! } : describe(e, root)));
   // One message per path and text.
   const seen = new Set<string>();
   return issues.filter((i) => {
@@ -131,9 +133,19 @@ function unionHint(u: ErrorObject, branches: ErrorObject[][], root: unknown): st
     const allowed = consts.map((c) => show((c!.params as { allowedValue: unknown }).allowedValue)).join(', ');
     return `${label(at)} must be one of ${allowed} (got ${show(valueAt(root, at))})`;
   }
-  const parent = u.parentSchema as { anyOf?: { required?: string[] }[] } | undefined;
+  const parent = u.parentSchema as { anyOf?: { required?: string[]; properties?: Record<string, { enum?: unknown[] }> }[] } | undefined;
   const shapes = (parent?.anyOf ?? []).map((b) => `{ ${(b.required ?? []).map((r) => `"${r}": …`).join(', ')} }`);
-  const got = v && typeof v === 'object' && !Array.isArray(v) ? `{ ${Object.keys(v).map((k) => `"${k}"`).join(', ')} }` : show(v);
+  const got = v && typeof v === 'object' && !Array.isArray(v) ? (Object.keys(v).length ? `{ ${Object.keys(v).map((k) => `"${k}"`).join(', ')} }` : '{}') : show(v);
+  // Name what each shape's key takes: `"preset": one of "mlp", "cnn-small", …` or `"model": a path`.
+  const keys = (parent?.anyOf ?? []).flatMap((b) => (b.required?.length === 1 ? [b] : []));
+  if (keys.length === (parent?.anyOf ?? []).length && keys.length > 1) {
+    const ways = keys.map((b) => {
+      const key = b.required![0];
+      const values = b.properties?.[key]?.enum;
+      return values ? `"${key}" (one of ${values.map(show).join(', ')})` : `"${key}"`;
+    });
+    return `${label(path)} needs ${ways.slice(0, -1).join(', ')} or ${ways[ways.length - 1]} (got ${got})`;
+  }
   return `${label(path)} must be one of ${shapes.join(' or ')} (got ${got})`;
 }
 
@@ -195,8 +207,14 @@ function describe(e: ErrorObject, root: unknown): ConfigIssue {
   }
 }
 
-/** The known name within edit distance `within`, for "did you mean". */
+/**
+ * The known name meant, for "did you mean": one of which the input is a whole part ("kl" → "forward-kl", the first
+ * in the list's order, which puts the usual choice first), else the nearest within edit distance `within`.
+ */
 export function closest(name: string, candidates: string[], within = 2): string | undefined {
+  const lower = name.toLowerCase();
+  const part = lower.length >= 2 ? candidates.find((c) => c.toLowerCase().split(/[-_\s]/).includes(lower)) : undefined;
+  if (part) return part;
   let best: string | undefined;
   let bestD = within + 1;
   for (const c of candidates) {

@@ -13,10 +13,10 @@
  * No node, no vscode, no DOM: the host and the webview both import this file.
  */
 import type { DistillConfig } from './config';
-import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary } from './records';
+import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole } from './records';
 
 /** The per-step values the dashboard plots, in `StepRecord` field names. */
-export const STEP_METRICS = ['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy', 'temperature', 'alpha', 'lr'] as const;
+export const STEP_METRICS = ['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy', 'temperature', 'alpha', 'lr', 'tckd', 'nckd'] as const;
 export type StepMetric = (typeof STEP_METRICS)[number] & keyof StepRecord;
 
 /**
@@ -24,7 +24,7 @@ export type StepMetric = (typeof STEP_METRICS)[number] & keyof StepRecord;
  * epochs (a record's own `step` restarts each epoch). A missing optional value (`accuracy`) is NaN.
  */
 export type StepColumns = {
-  student: StudentKind;
+  student: TrainedRole;
   globalStep: Float64Array;
   epoch: Float32Array;
 } & { [M in StepMetric]: Float32Array };

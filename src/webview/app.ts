@@ -13,6 +13,7 @@ import {
   type DashboardUiState,
   type HostToWebview,
 } from '../shared/webviewProtocol';
+import { runDisplayName } from '../shared/runName';
 import { CompareTab } from './compareTab';
 import { CompressionTab } from './compressionTab';
 import { ConfusionTab } from './confusionTab';
@@ -143,9 +144,9 @@ export class DashboardApp {
       const run = this.store.primary;
       if (run) this.channel.post({ type: 'openFile', runDir: run.runDir, file });
     };
-    const openConfig = h('button.secondary', { type: 'button', title: 'Open the run’s resolved config.json' }, 'Open config');
+    const openConfig = h('button.secondary.open-config', { type: 'button', title: 'Open the run’s resolved config.json' }, 'Open config');
     openConfig.addEventListener('click', () => openFile('config'));
-    const openMetrics = h('button.secondary', { type: 'button', title: 'Open metrics.jsonl' }, 'Open metrics');
+    const openMetrics = h('button.secondary.open-metrics', { type: 'button', title: 'Open metrics.jsonl' }, 'Open metrics');
     openMetrics.addEventListener('click', () => openFile('metrics'));
     const p = this.headerParts;
     return h('header.run-header', {}, p.noRun, p.title, p.status, p.progress, p.reason, p.noStatus, p.skipped, p.runId, openConfig, openMetrics);
@@ -159,8 +160,10 @@ export class DashboardApp {
     p.noRun.hidden = !!run;
     if (!run) return;
     const s = run.statusFile;
-    const progress = s?.epoch !== undefined ? `epoch ${s.epoch}${s.totalEpochs ? ` of ${s.totalEpochs}` : ''}${s.student ? ` · ${modelName(s.student)}` : ''}` : '';
-    setText(p.title, run.config?.name ?? run.runId);
+    // Where a run stands while it runs or after it stopped; a completed run has trained every model, so no epoch.
+    const who = s?.student ? modelName(s.student) : '';
+    const progress = s?.epoch !== undefined && run.status !== 'completed' ? `${who ? `${who} · ` : ''}epoch ${s.epoch}${s.totalEpochs ? ` of ${s.totalEpochs}` : ''}` : '';
+    setText(p.title, runDisplayName(run));
     setText(p.status, run.status);
     setAttr(p.status, 'class', `status status-${run.status}`);
     setAttr(p.status, 'data-status', run.status);
@@ -170,6 +173,8 @@ export class DashboardApp {
     p.reason.hidden = !s?.reason;
     setText(p.noStatus, s ? '' : `No status.json in ${run.runDir}: it is not a Distill run, or it was deleted.`);
     p.noStatus.hidden = !!s;
+    // A deleted run has no files left to open.
+    for (const button of this.header.querySelectorAll<HTMLElement>('.open-config, .open-metrics')) button.hidden = !s;
     setText(p.skipped, run.skippedLines ? `${run.skippedLines} unreadable lines skipped` : '');
     p.skipped.hidden = !run.skippedLines;
     setText(p.runId, run.runId);

@@ -4,6 +4,7 @@
  * through a request to the host, which then tails them too.
  */
 import type { DistillConfig } from '../shared/config';
+import { runDisplayName } from '../shared/runName';
 import { differingKeys } from './configDiff';
 import type { RunListing } from '../shared/webviewProtocol';
 import { PlotLine } from './columns';
@@ -109,10 +110,10 @@ export class CompareTab implements TabView {
     this.chips = this.ctx.store.runs.map((r, i) => {
       const status = h(`span.status.status-${r.status}`, {}, r.status);
       this.chipStatus.set(r.runDir, status);
-      const chip = h('span.run-chip', { 'data-run': r.runId }, h('span.swatch', { 'aria-hidden': 'true' }), `${r.runId} `, status);
+      const chip = h('span.run-chip', { 'data-run': r.runId }, h('span.swatch', { 'aria-hidden': 'true' }), `${runDisplayName(r)} `, status);
       (chip.firstChild as HTMLElement).style.background = this.runColor(i);
       if (i > 0) {
-        const remove = h('button.icon', { type: 'button', title: `Remove ${r.runId} from the comparison`, 'aria-label': `Remove ${r.runId}` }, '×');
+        const remove = h('button.icon', { type: 'button', title: `Remove ${runDisplayName(r)} from the comparison`, 'aria-label': `Remove ${runDisplayName(r)}` }, '×');
         remove.addEventListener('click', () => void this.removeRun(r.runDir));
         chip.append(remove);
       }
@@ -131,7 +132,7 @@ export class CompareTab implements TabView {
       const lines: CurveLine[] = [];
       runs.forEach((r, i) => {
         const t = r.steps.get('kd');
-        if (t?.has(o.metric)) lines.push({ label: r.runId, line: new PlotLine(t.x, t.metrics[o.metric], ui.smoothing), color: this.runColor(i) });
+        if (t?.has(o.metric)) lines.push({ label: runDisplayName(r), line: new PlotLine(t.x, t.metrics[o.metric], ui.smoothing), color: this.runColor(i) });
       });
       if (lines.length) this.charts.push(new CurveChart(o.spec, lines, this.ctx.theme(), this.stepGroup, width, ui.logScale));
     }
@@ -139,7 +140,7 @@ export class CompareTab implements TabView {
       const lines: CurveLine[] = [];
       runs.forEach((r, i) => {
         const t = r.epochs.get('kd');
-        if (t) lines.push({ label: r.runId, line: new PlotLine(t.x, t.metrics[o.metric]), color: this.runColor(i) });
+        if (t) lines.push({ label: runDisplayName(r), line: new PlotLine(t.x, t.metrics[o.metric]), color: this.runColor(i) });
       });
       if (lines.length) this.charts.push(new CurveChart(o.spec, lines, this.ctx.theme(), this.epochGroup, width, ui.logScale));
     }
@@ -195,14 +196,14 @@ export class CompareTab implements TabView {
       ['Teacher accuracy kept', (r) => (r.summary?.student.teacherAccuracyKeptPct === undefined ? '—' : `${r.summary.student.teacherAccuracyKeptPct.toFixed(1)}%`)],
       ['KD ECE', (r) => formatNumber(r.summary?.student.ece)],
       ['KD macro-F1', (r) => formatPercent(r.summary?.student.macroF1, 2)],
-      ['Best val accuracy (KD)', (r) => formatPercent(maxOf(r.epochs.get('kd')?.records.map((e) => e.val.accuracy)), 2)],
+      ['Best val accuracy (KD)', (r) => formatPercent(maxOf(r.epochs.get('kd')?.records.flatMap((e) => (e.val ? [e.val.accuracy] : []))), 2)],
       ['Seconds', (r) => formatNumber(r.summary?.seconds, 4)],
       ['Backend', (r) => r.summary?.backend.name ?? '—'],
     ];
     return h(
       'table.compare-summary',
       {},
-      h('thead', {}, h('tr', {}, h('th'), ...runs.map((r) => h('th', { scope: 'col' }, r.runId)))),
+      h('thead', {}, h('tr', {}, h('th'), ...runs.map((r) => h('th', { scope: 'col', title: r.runId }, runDisplayName(r))))),
       h('tbody', {}, ...rows.map(([label, cell]) => h('tr', {}, h('th', { scope: 'row' }, label), ...runs.map((r) => h('td', {}, cell(r)))))),
     );
   }
@@ -214,7 +215,7 @@ export class CompareTab implements TabView {
     return h(
       'table.config-diff',
       {},
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'key'), ...runs.map((r) => h('th', { scope: 'col' }, r.runId)))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'key'), ...runs.map((r) => h('th', { scope: 'col', title: r.runId }, runDisplayName(r))))),
       h('tbody', {}, ...keys.map((k) => h('tr', { 'data-key': k }, h('th', { scope: 'row' }, h('code', {}, k)), ...flat.map((f) => h('td', {}, h('code', {}, f[k] ?? '—')))))),
     );
   }
@@ -251,6 +252,6 @@ function describeModel(m: DistillConfig['teacher'] | DistillConfig['student'] | 
   return 'precomputed logits';
 }
 
-const runOption = (l: RunListing): string => `${l.runId} (${l.status})`;
+const runOption = (l: RunListing): string => `${l.name ?? l.runId} (${l.status}${l.startedAt ? `, ${l.startedAt.slice(0, 16).replace('T', ' ')}` : ''})`;
 
 const maxOf = (values: number[] | undefined): number | undefined => (values?.length ? Math.max(...values) : undefined);

@@ -3,7 +3,7 @@
  * (train/validation accuracy, KL to the teacher, agreement, macro-F1, train loss), the KD student and the scratch
  * baseline overlaid. Smoothing, log scale, zoom and pan apply to all charts of a section at once.
  */
-import type { StudentKind } from '../shared/records';
+import type { TrainedRole } from '../shared/records';
 import type { StepMetric } from '../shared/webviewProtocol';
 import { PlotLine } from './columns';
 import { studentColor, studentLabel, type TabView, type ViewContext } from './context';
@@ -12,7 +12,7 @@ import { h } from './dom';
 import type { EpochMetric, RunModel, StoreEvent } from './store';
 
 /** Step metrics that are noisy per batch and worth smoothing; schedules (T, α, lr) are drawn as they are. */
-const SMOOTHED: ReadonlySet<StepMetric> = new Set(['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy']);
+const SMOOTHED: ReadonlySet<StepMetric> = new Set(['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy', 'tckd', 'nckd']);
 
 interface StepChartDef {
   spec: CurveChartSpec;
@@ -21,7 +21,7 @@ interface StepChartDef {
     label?: string;
     dash?: number[];
     scale?: 'y' | 'y2';
-    students?: StudentKind[];
+    students?: TrainedRole[];
     /** A colour of its own (an index into the theme's palette) instead of the student's. */
     palette?: number;
   }[];
@@ -30,13 +30,26 @@ interface StepChartDef {
 interface EpochChartDef {
   spec: CurveChartSpec;
   lines: { metric: EpochMetric; label?: string; dash?: number[] }[];
+  /** Models the chart is about; default all. A teacher's KL to itself (0) and agreement (1) say nothing. */
+  models?: TrainedRole[];
 }
+
+/** The students: charts of the distillation itself have no teacher line. */
+const STUDENTS: TrainedRole[] = ['kd', 'baseline'];
 
 const STEP_CHARTS: StepChartDef[] = [
   { spec: { id: 'loss', title: 'Total loss', xLabel: 'step', yLabel: 'loss', logAllowed: true }, lines: [{ metric: 'loss' }] },
   {
     spec: { id: 'kd', title: 'Distillation term: with T² (solid) and without (dashed)', xLabel: 'step', yLabel: 'divergence', logAllowed: true },
-    lines: [{ metric: 'kd', label: 'kd' }, { metric: 'kdUnscaled', label: 'kd/T²', dash: [5, 4] }],
+    lines: [
+      { metric: 'kd', label: 'kd', students: STUDENTS },
+      { metric: 'kdUnscaled', label: 'kd/T²', dash: [5, 4], students: STUDENTS },
+    ],
+  },
+  {
+    // Decoupled KD only (the chart is left out when no step has these values).
+    spec: { id: 'dkd', title: 'DKD parts before T² and weights: TCKD (solid) and NCKD (dashed)', xLabel: 'step', yLabel: 'KL', logAllowed: true },
+    lines: [{ metric: 'tckd', label: 'TCKD' }, { metric: 'nckd', label: 'NCKD', dash: [5, 4] }],
   },
   { spec: { id: 'ce', title: 'Cross-entropy with the labels', xLabel: 'step', yLabel: 'CE', logAllowed: true }, lines: [{ metric: 'ce' }] },
   { spec: { id: 'accuracy', title: 'Batch accuracy (train)', xLabel: 'step', yLabel: 'accuracy', percent: true }, lines: [{ metric: 'accuracy' }] },
@@ -52,13 +65,16 @@ const STEP_CHARTS: StepChartDef[] = [
   { spec: { id: 'lr', title: 'Learning rate', xLabel: 'step', yLabel: 'lr', logAllowed: true }, lines: [{ metric: 'lr' }] },
 ];
 
+/** Epoch metrics measured on the validation rows; a run with data.validationSplit 0 has none of them. */
+const VALIDATION_METRICS = new Set<EpochMetric>(['valAccuracy', 'valMacroF1', 'klToTeacher', 'agreement']);
+
 const EPOCH_CHARTS: EpochChartDef[] = [
   {
     spec: { id: 'epoch-accuracy', title: 'Accuracy: validation (solid) and train (dashed)', xLabel: 'epoch', yLabel: 'accuracy', percent: true, points: true },
     lines: [{ metric: 'valAccuracy', label: 'val' }, { metric: 'trainAccuracy', label: 'train', dash: [5, 4] }],
   },
-  { spec: { id: 'kl-to-teacher', title: 'KL(teacher ‖ student) on validation, T = 1', xLabel: 'epoch', yLabel: 'KL (nats)', logAllowed: true, points: true }, lines: [{ metric: 'klToTeacher' }] },
-  { spec: { id: 'agreement', title: 'Agreement with the teacher’s top-1 (validation)', xLabel: 'epoch', yLabel: 'agreement', percent: true, points: true }, lines: [{ metric: 'agreement' }] },
+  { spec: { id: 'kl-to-teacher', title: 'KL(teacher ‖ student) on validation, T = 1', xLabel: 'epoch', yLabel: 'KL (nats)', logAllowed: true, points: true }, lines: [{ metric: 'klToTeacher' }], models: STUDENTS },
+  { spec: { id: 'agreement', title: 'Agreement with the teacher’s top-1 (validation)', xLabel: 'epoch', yLabel: 'agreement', percent: true, points: true }, lines: [{ metric: 'agreement' }], models: STUDENTS },
   { spec: { id: 'macro-f1', title: 'Macro-F1 (validation)', xLabel: 'epoch', yLabel: 'macro-F1', percent: true, points: true }, lines: [{ metric: 'valMacroF1' }] },
   { spec: { id: 'train-loss', title: 'Train loss (epoch mean)', xLabel: 'epoch', yLabel: 'loss', logAllowed: true, points: true }, lines: [{ metric: 'trainLoss' }] },
 ];
@@ -162,7 +178,7 @@ export class CurvesTab implements TabView {
 
     for (const def of STEP_CHARTS) {
       const lines: CurveLine[] = [];
-      for (const student of run.students) {
+      for (const student of run.trained) {
         const table = run.steps.get(student);
         if (!table) continue;
         for (const l of def.lines) {
@@ -181,12 +197,18 @@ export class CurvesTab implements TabView {
       this.stepGrid.append(chart.root);
     }
 
+    let withoutValidation = false;
     for (const def of EPOCH_CHARTS) {
       const lines: CurveLine[] = [];
-      for (const student of run.students) {
+      for (const student of run.trained) {
         const table = run.epochs.get(student);
-        if (!table) continue;
+        if (!table || (def.models && !def.models.includes(student))) continue;
         for (const l of def.lines) {
+          // A run without validation rows has no validation curve: say so once, rather than draw empty charts.
+          if (table.records.length && !table.has(l.metric)) {
+            withoutValidation ||= VALIDATION_METRICS.has(l.metric);
+            continue;
+          }
           lines.push({
             label: l.label ? `${studentLabel(student)} ${l.label}` : studentLabel(student),
             line: new PlotLine(table.x, table.metrics[l.metric]),
@@ -202,6 +224,11 @@ export class CurvesTab implements TabView {
     }
     if (!run.steps.size) this.stepGrid.append(h('p.placeholder', {}, 'No steps recorded yet.'));
     if (!run.epochs.size) this.epochGrid.append(h('p.placeholder', {}, 'Per-epoch curves appear when the first epoch ends.'));
+    if (withoutValidation) {
+      this.epochGrid.prepend(
+        h('p.placeholder.no-validation', {}, 'No validation curves: this run holds out no validation rows (data.validationSplit is 0), so every training row trains. The test-split report comes at the end; the soft-label heatmaps show training rows.'),
+      );
+    }
     this.refresh(true);
   }
 

@@ -4,7 +4,7 @@
  * so any temperature can be applied here.
  */
 import type { DistillConfig } from '../shared/config';
-import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary } from '../shared/records';
+import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary , TrainedRole } from '../shared/records';
 import { STEP_METRICS, type DashboardView, type RunData, type RunDelta, type StepColumns, type StepMetric } from '../shared/webviewProtocol';
 import { F32Column, F64Column, type Column } from './columns';
 
@@ -39,10 +39,11 @@ export class StepTable {
 export const EPOCH_METRICS = {
   trainLoss: (r: EpochRecord) => r.train.loss,
   trainAccuracy: (r: EpochRecord) => r.train.accuracy,
-  valAccuracy: (r: EpochRecord) => r.val.accuracy,
-  valMacroF1: (r: EpochRecord) => r.val.macroF1,
-  klToTeacher: (r: EpochRecord) => r.val.klToTeacher,
-  agreement: (r: EpochRecord) => r.val.agreement,
+  // NaN for a run without validation rows (data.validationSplit 0): no point, and `has` says the curve is absent.
+  valAccuracy: (r: EpochRecord) => r.val?.accuracy ?? NaN,
+  valMacroF1: (r: EpochRecord) => r.val?.macroF1 ?? NaN,
+  klToTeacher: (r: EpochRecord) => r.val?.klToTeacher ?? NaN,
+  agreement: (r: EpochRecord) => r.val?.agreement ?? NaN,
   seconds: (r: EpochRecord) => r.seconds,
 } as const;
 export type EpochMetric = keyof typeof EPOCH_METRICS;
@@ -51,6 +52,13 @@ export class EpochTable {
   readonly x = new F64Column();
   readonly metrics = Object.fromEntries(Object.keys(EPOCH_METRICS).map((m) => [m, new F32Column()])) as unknown as Record<EpochMetric, Column>;
   readonly records: EpochRecord[] = [];
+
+  /** Whether the metric has any finite value: validation metrics are absent in a run without a validation split. */
+  has(metric: EpochMetric): boolean {
+    const column = this.metrics[metric];
+    for (let i = 0; i < column.length; i++) if (Number.isFinite(column.at(i))) return true;
+    return false;
+  }
 
   append(r: EpochRecord): void {
     this.records.push(r);
@@ -92,8 +100,8 @@ export class RunModel {
   probe?: ProbeInfo;
   summary?: Summary;
   skippedLines: number;
-  readonly steps = new Map<StudentKind, StepTable>();
-  readonly epochs = new Map<StudentKind, EpochTable>();
+  readonly steps = new Map<TrainedRole, StepTable>();
+  readonly epochs = new Map<TrainedRole, EpochTable>();
   teacherLogits?: LogitMatrix;
   readonly studentLogits = new Map<StudentKind, Map<number, LogitMatrix>>();
 
@@ -159,8 +167,14 @@ export class RunModel {
 
   /** Students in display order: the KD student first. */
   get students(): StudentKind[] {
-    const all = new Set<StudentKind>([...this.steps.keys(), ...this.epochs.keys(), ...this.studentLogits.keys()]);
+    const all = new Set<TrainedRole>([...this.steps.keys(), ...this.epochs.keys(), ...this.studentLogits.keys()]);
     return (['kd', 'baseline'] as const).filter((s) => all.has(s));
+  }
+
+  /** Every model with curves, in the order the run trains them: a preset teacher trained in this run first. */
+  get trained(): TrainedRole[] {
+    const all = new Set<TrainedRole>([...this.steps.keys(), ...this.epochs.keys()]);
+    return (['teacher', 'kd', 'baseline'] as const).filter((s) => all.has(s));
   }
 
   get classNames(): string[] {

@@ -20,10 +20,10 @@ function referenceLogSoftmax(row: number[], temperature: number): number[] {
 const kl = (a: number[], b: number[]) => a.reduce((s, ai, i) => s + ai * Math.log(ai / b[i]), 0);
 
 /**
- * One row's divergence, in float64, from the probabilities at T (p teacher, q student) or the raw logits. Keyed by
- * every divergence of src/shared/divergences.ts: a new one does not compile until it has its reference here.
+ * One row's divergence, in float64, from the probabilities at T (p teacher, q student), the raw logits, or the label.
+ * Keyed by every divergence of src/shared/divergences.ts: a new one does not compile until it has its reference here.
  */
-const REFERENCE: Record<Divergence, (p: number[], q: number[], studentRow: number[], teacherRow: number[]) => number> = {
+const REFERENCE: Record<Divergence, (p: number[], q: number[], studentRow: number[], teacherRow: number[], label: number) => number> = {
   'forward-kl': (p, q) => kl(p, q),
   'reverse-kl': (p, q) => kl(q, p),
   js: (p, q) => {
@@ -31,20 +31,30 @@ const REFERENCE: Record<Divergence, (p: number[], q: number[], studentRow: numbe
     return 0.5 * kl(p, m) + 0.5 * kl(q, m);
   },
   'mse-logits': (_p, _q, studentRow, teacherRow) => studentRow.reduce((s, v, i) => s + (v - teacherRow[i]) ** 2, 0) / studentRow.length,
+  dkd: (p, q, _s, _t, label) => {
+    // α·TCKD + β·NCKD with the paper's α = 1, β = 8 (kdLoss's defaults): binary KL on the label's class, and KL
+    // over the other classes renormalised.
+    const rest = (v: number[]) => {
+      const others = v.filter((_, c) => c !== label);
+      const sum = others.reduce((a, b) => a + b, 0);
+      return others.map((x) => x / sum);
+    };
+    return kl([p[label], 1 - p[label]], [q[label], 1 - q[label]]) + 8 * kl(rest(p), rest(q));
+  },
 };
 
-function referenceDivergence(divergence: Divergence, studentRow: number[], teacherRow: number[], temperature: number): number {
+function referenceDivergence(divergence: Divergence, studentRow: number[], teacherRow: number[], temperature: number, label: number): number {
   const reference = REFERENCE[divergence];
   assert.ok(reference, `test/engine/kd-loss.test.ts has no float64 reference for the divergence ${divergence}`);
   const p = referenceLogSoftmax(teacherRow, temperature).map(Math.exp);
   const q = referenceLogSoftmax(studentRow, temperature).map(Math.exp);
-  return reference(p, q, studentRow, teacherRow);
+  return reference(p, q, studentRow, teacherRow, label);
 }
 
 function referenceParts(student: Matrix, teacher: Matrix, labels: number[], opts: KdLossOptions): ReferenceParts {
   const batch = student.length;
   const ce = student.reduce((s, row, r) => s - referenceLogSoftmax(row, 1)[labels[r]], 0) / batch;
-  const kdUnscaled = student.reduce((s, row, r) => s + referenceDivergence(opts.divergence, row, teacher[r], opts.temperature), 0) / batch;
+  const kdUnscaled = student.reduce((s, row, r) => s + referenceDivergence(opts.divergence, row, teacher[r], opts.temperature, labels[r]), 0) / batch;
   const kd = opts.divergence === 'mse-logits' ? kdUnscaled : opts.temperature ** 2 * kdUnscaled;
   return { loss: opts.alpha * kd + (1 - opts.alpha) * ce, kd, kdUnscaled, ce };
 }
@@ -178,8 +188,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
       }
     });
 
-    it('with α = 1 the labels have no influence on the gradient', () => {
-      for (const divergence of DIVERGENCES) {
+    it('with α = 1 the labels have no influence on the gradient (but for DKD, which splits by the label\u2019s class)', () => {
+      for (const divergence of DIVERGENCES.filter((d) => d !== 'dkd')) {
         const opts = { temperature: 3, alpha: 1, divergence };
         const grad = gradientOf(STUDENT, TEACHER, [1, 2], opts);
         assert.deepEqual(gradientOf(STUDENT, TEACHER, [0, 0], opts), grad, divergence);

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
+import { DIVERGENCES } from '../../src/shared/config';
 import { diagnoseConfigText, locateJsonPath } from '../../src/shared/configDiagnostics';
 import { configRelativePath, detectFormatting, minimalEdit, setModelInConfig } from '../../src/extension/configEdit';
 import { parseConfigText } from '../../src/shared/configFile';
@@ -131,9 +132,41 @@ describe('diagnoseConfigText: problems at the right JSON position', () => {
     const text = CONFIG;
     const problems = diagnoseConfigText(text, config, exists);
     assert.equal(problems.length, 1);
-    assert.equal(problems[0].message, `data.test.labels: the test data (labels) file ${path.join(dir, 'exp', 'data', 't10k-labels-idx1-ubyte.gz')} does not exist. Fix the path (relative paths start at this config's folder).`);
+    assert.equal(problems[0].message, `data.test.labels: the test data (labels) file ${path.join(dir, 'exp', 'data', 't10k-labels-idx1-ubyte.gz')} does not exist. Fix the path (relative paths start at this config's folder), or use a Quick Fix (Ctrl+.).`);
+    assert.equal(problems[0].code, 'missing-file');
+    assert.equal(problems[0].file, path.join(dir, 'exp', 'data', 't10k-labels-idx1-ubyte.gz'));
     assert.equal(at(text, problems[0]), '"data/t10k-labels-idx1-ubyte.gz"');
     assert.equal(diagnoseConfigText(text, config, noFiles).length, 4);
+  });
+
+  it('reports missing files while another field is invalid too: one problem each', () => {
+    const text = CONFIG.replace('"alpha": 0.7', '"alpha": 1.5');
+    const problems = diagnoseConfigText(text, path.join(dir, 'a.distill.json'), (f) => !f.endsWith('t10k-labels-idx1-ubyte.gz'));
+    assert.deepEqual(problems.map((p) => p.code), ['config', 'missing-file']);
+  });
+
+  it('names the meant choice: "kl" is forward-kl; an empty student needs a preset or a model, with the presets named', () => {
+    const kl = diagnoseConfigText(CONFIG.replace('"alpha": 0.7,', '"alpha": 0.7, "divergence": "kl",'), path.join(dir, 'a.distill.json'), allFiles);
+    assert.equal(kl.length, 1);
+    assert.equal(kl[0].message, `distillation.divergence must be one of ${DIVERGENCES.map((d) => `"${d}"`).join(', ')} (got "kl"): did you mean "forward-kl"?`);
+    const empty = diagnoseConfigText(CONFIG.replace('"student": { "preset": "cnn-small" }', '"student": {}'), path.join(dir, 'a.distill.json'), allFiles);
+    assert.equal(empty.length, 1);
+    assert.equal(empty[0].message, 'student needs "model" or "preset" (one of "mlp", "cnn-small", "cnn-medium", "cnn-large") (got {})');
+  });
+
+  it('warns when values disagree: stages against epochs, a student larger than its teacher', () => {
+    const staged = CONFIG.replace('"alpha": 0.7, }', '"alpha": 0.7, "schedule": { "type": "stages", "stages": [{ "epochs": 5, "temperature": 8, "alpha": 0.9 }, { "epochs": 5, "temperature": 2, "alpha": 0.5 }] } }').replace('"student": { "preset": "cnn-small" },', '"student": { "preset": "cnn-small" }, "training": { "epochs": 5 },');
+    const [stages, ...none] = diagnoseConfigText(staged, path.join(dir, 'a.distill.json'), allFiles);
+    assert.equal(none.length, 0);
+    assert.equal(stages.severity, 'warning');
+    assert.match(stages.message, /^The stages add up to 10 epochs, but training\.epochs is 5: the stages after epoch 5 never run/);
+    assert.equal(at(staged, stages), '"stages"');
+    const withClasses = CONFIG.replace('"format": "idx",', '"format": "idx", "classNames": ["0","1","2","3","4","5","6","7","8","9"],');
+    const larger = diagnoseConfigText(withClasses.replace('"preset": "cnn-large"', '"preset": "mlp", "hidden": [16]'), path.join(dir, 'a.distill.json'), allFiles);
+    assert.equal(larger.length, 1);
+    // mlp [16] on 784 inputs: 784·16 + 16 + 16·10 + 10 = 12,730; cnn-small: 206,922 (as the engine builds them).
+    assert.match(larger[0].message, /^The student \(206,922 parameters\) is not smaller than the teacher \(12,730\)/);
+    assert.equal(diagnoseConfigText(withClasses, path.join(dir, 'a.distill.json'), allFiles).length, 0, 'cnn-large teaching cnn-small is fine');
   });
 
   it('locates paths deeper than the file at the nearest existing ancestor', () => {
@@ -151,10 +184,16 @@ describe('configTemplate', () => {
     assert.match(text, /^\/\/ Distill experiment/);
     const config = parseConfigText(text, '/w/my.distill.json');
     assert.equal(config.name, 'my experiment');
-    assert.deepEqual(config.student, { preset: 'cnn-small' });
+    assert.deepEqual(config.student, { preset: 'mlp', hidden: [32] });
     assert.equal(config.data.format, 'idx');
     assert.equal((config.data as { train: { images: string } }).train.images, '/w/data/train-images-idx3-ubyte.gz');
     assert.equal(config.compare.baseline, true);
+    // A first run that ends in about a minute: a slice of the data, an MLP teacher, few epochs; comments say how to grow it.
+    assert.deepEqual(config.data.maxSamples, { train: 6000, test: 2000 });
+    assert.deepEqual(config.teacher, { preset: 'mlp', hidden: [256], train: { epochs: 8, optimizer: 'adam', learningRate: 0.001 } });
+    assert.ok(config.training.epochs <= 6);
+    assert.match(text, /Scale up: remove "maxSamples"/);
+    assert.match(text, /Scale up: \{ "preset": "cnn-medium"/);
     assert.ok(text.includes('"classNames": ["T-shirt/top", "Trouser"'), 'short arrays stay on one line');
   });
 

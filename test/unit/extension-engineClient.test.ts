@@ -77,7 +77,7 @@ describe('EngineProcess with the real engine', () => {
     assert.equal(s.messages[0].type, 'started');
     const steps = s.messages.filter((m): m is Extract<EngineToHost, { type: 'steps' }> => m.type === 'steps');
     assert.ok(steps.length > 0);
-    assert.match(progressText(steps[steps.length - 1].progress), /^(teacher|KD student|scratch student) · epoch 1\/1 · step \d+\/\d+ · loss \d+\.\d{3}/);
+    assert.match(progressText(steps[steps.length - 1].progress), /^(teacher|KD student|scratch student)( \(\d of \d\))? · epoch 1\/1 · step \d+\/\d+ · loss \d+\.\d{3}/);
     assert.equal(exit.code, 0);
     assert.equal(exit.signal, null);
     assert.equal(exit.finished?.status, 'completed');
@@ -90,11 +90,17 @@ describe('EngineProcess with the real engine', () => {
     assert.match(runDescription(run), /^KD \d+\.\d% · teacher \d+\.\d% · scratch \d+\.\d% · T=4 α=0\.7$/);
     assert.deepEqual(resultRows(run.summary!).map((r) => r.kind), ['teacher', 'kd', 'baseline']);
 
-    // Export Student copies the deployable model, and will not overwrite without being asked.
+    // Export Student writes a self-describing folder: the deployable model, what it expects, a README; it will not
+    // overwrite without being asked.
     const target = await exportStudent(run, path.join(dir, 'export'));
     assert.equal(target, path.join(dir, 'export', `${run.runId}-student`));
-    assert.deepEqual(fs.readdirSync(target).sort(), fs.readdirSync(path.join(run.dir, RUN_FILES.student)).sort());
-    assert.ok(fs.readdirSync(target).includes('model.json'));
+    assert.deepEqual(fs.readdirSync(target).sort(), [...fs.readdirSync(path.join(run.dir, RUN_FILES.student)), 'README.md', 'distill-model.json'].sort());
+    const info = readJson<{ inputShape: number[]; classNames: string[]; normalization: { method: string }; test: { accuracy: number } }>(path.join(target, 'distill-model.json'))!;
+    assert.deepEqual(info.inputShape, [28, 28, 1]);
+    assert.equal(info.classNames.length, 10);
+    assert.equal(info.normalization.method, 'scale255');
+    assert.equal(info.test.accuracy, run.summary!.student.accuracy);
+    assert.match(fs.readFileSync(path.join(target, 'README.md'), 'utf8'), /tf\.loadLayersModel/);
     await assert.rejects(exportStudent(run, path.join(dir, 'export')), ExportTargetExists);
     await exportStudent(run, path.join(dir, 'export'), true);
   });

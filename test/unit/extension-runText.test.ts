@@ -26,6 +26,12 @@ describe('run text', () => {
     assert.equal(progressText({ student: 'teacher', epoch: 1, totalEpochs: 2, step: 0, stepsPerEpoch: 0 }), 'teacher · epoch 1/2');
   });
 
+  it('with the whole run reported, gives its phase, its percentage and its ETA, not the current model\'s', () => {
+    const p = { student: 'kd' as const, epoch: 1, totalEpochs: 2, step: 10, stepsPerEpoch: 40, etaSeconds: 20, run: { fraction: 0.634, etaSeconds: 95, phase: 2, phases: 3 } };
+    assert.equal(progressText(p), 'KD student (2 of 3) · epoch 1/2 · step 10/40 · run 63% · ETA 1m 35s');
+    assert.equal(progressPercent(p), 63.4);
+  });
+
   it('labels and describes runs by status', () => {
     const base: RunSnapshot = { runId: 'fashion-20261129-224901-a1b2', dir: '/r', status: 'completed', summary };
     assert.equal(runLabel(base), 'fashion');
@@ -34,7 +40,7 @@ describe('run text', () => {
     assert.equal(runLabel(startedAt(23)), 'fashion · Nov 30, 23:12');
     assert.equal(runDescription(base), 'KD 89.2% · teacher 91.2% · scratch 87.3%');
     assert.equal(runDescription({ ...base, status: 'failed', summary: undefined, statusFile: { status: 'failed', runId: base.runId, startedAt: '', updatedAt: '', reason: 'NaN loss at step 3.\nmore' } }), 'failed: NaN loss at step 3.');
-    assert.equal(runDescription({ ...base, status: 'stopped', summary: undefined, statusFile: { status: 'stopped', runId: base.runId, startedAt: '', updatedAt: '', epoch: 4, student: 'baseline', totalEpochs: 5 } }), 'stopped at scratch student epoch 4/5');
+    assert.equal(runDescription({ ...base, status: 'stopped', summary: undefined, statusFile: { status: 'stopped', runId: base.runId, startedAt: '', updatedAt: '', epoch: 4, student: 'baseline', totalEpochs: 5 } }), 'stopped in scratch student epoch 4/5');
   });
 
   it('lists teacher, KD student and baseline results, with what KD adds', () => {

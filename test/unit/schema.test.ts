@@ -1,11 +1,21 @@
 // The committed schema (used by VS Code for *.distill.json IntelliSense) must be what the TypeBox config generates.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import { SCHEMA_FILE, schemaText, SWEEP_SCHEMA_FILE, sweepSchemaText } from '../../scripts/gen-schema';
+import { EDITOR_SCHEMA_FILE, editorSchemaText, SCHEMA_FILE, schemaText, SWEEP_SCHEMA_FILE, sweepSchemaText } from '../../scripts/gen-schema';
 
 describe('schemas/distill.schema.json', () => {
   it('equals the schema generated from src/shared/config.ts (run `npm run schema` after changing the config)', () => {
     assert.equal(fs.readFileSync(SCHEMA_FILE, 'utf8'), schemaText());
+    assert.equal(fs.readFileSync(EDITOR_SCHEMA_FILE, 'utf8'), editorSchemaText());
+  });
+
+  it('the editor\'s copy keeps documentation, completion values and snippets, and no constraint (ours report them, once)', () => {
+    const editor = JSON.parse(editorSchemaText()) as Record<string, unknown>;
+    const text = JSON.stringify(editor);
+    for (const keyword of ['"minimum"', '"maximum"', '"exclusiveMinimum"', '"required"', '"additionalProperties"', '"minItems"']) assert.ok(!text.includes(keyword), `${keyword} is still in the editor schema`);
+    assert.ok(text.includes('"forward-kl"') && text.includes('markdownEnumDescriptions'), 'enum values and their docs for completion');
+    assert.ok(text.includes('"defaultSnippets"'));
+    assert.equal((JSON.parse(fs.readFileSync('package.json', 'utf8')) as { contributes: { jsonValidation: { url: string }[] } }).contributes.jsonValidation[0].url, './schemas/distill.editor.schema.json');
   });
 
   it('schemas/sweep.schema.json equals the schema generated from src/shared/sweepSchema.ts', () => {

@@ -261,8 +261,8 @@ describe('dashboard webview in chromium', function () {
       fs.appendFileSync(file('metrics'), metrics.slice(firstEpochEnd, firstEpochEnd + 10).join('\n') + '\n');
       writeStatus({ epoch: 2 });
     });
-    await page.waitForFunction(`document.querySelector('header .progress')?.textContent?.startsWith('epoch 2')`);
-    assert.equal(await progress(), 'epoch 2 of 2 · KD student');
+    await page.waitForFunction(`document.querySelector('header .progress')?.textContent?.endsWith('epoch 2 of 2')`);
+    assert.equal(await progress(), 'KD student · epoch 2 of 2');
     assert.deepEqual(await stillTagged('nav.tabs button'), ['tab-0', 'tab-1', 'tab-2', 'tab-3', 'tab-4', 'tab-5']);
     assert.deepEqual(await stillTagged('header button'), ['header-0', 'header-1']);
     assert.deepEqual(await stillTagged('#smoothing'), ['smoothing-0']);
@@ -292,7 +292,7 @@ describe('dashboard webview in chromium', function () {
     assert.equal(await page.inputValue('#soft-student'), 'kd');
     await page.focus('#soft-student');
     await advance(() => writeStatus({ epoch: 1, student: 'baseline' }));
-    await page.waitForFunction(`document.querySelector('header .progress')?.textContent === 'epoch 1 of 2 · scratch student'`);
+    await page.waitForFunction(`document.querySelector('header .progress')?.textContent === 'scratch baseline · epoch 1 of 2'`);
     assert.deepEqual(await stillTagged('#soft-student'), ['soft-0']);
     assert.equal(await focused(), 'soft-0');
 

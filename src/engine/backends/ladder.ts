@@ -280,7 +280,7 @@ function loadWasm(): Loaded {
  * deliberate choice, so it wins), next to this file (the bundle's folder, or the repository's node_modules when run
  * from sources), then the workspace (the current directory) and the folders above it.
  */
-function optionalModuleRequirers(): NodeRequire[] {
+export function optionalModuleRequirers(): NodeRequire[] {
   const explicit = process.env[OPTIONAL_MODULES_ENV];
   // A file name inside the folder: resolution starts at that folder, so both a node_modules folder and a folder
   // holding one are searched.
@@ -340,7 +340,7 @@ function notInstalled(pkg: string): string {
 }
 
 /** True when `pkg` itself is missing; a missing file inside an installed package (a native binding) is not that. */
-function isModuleNotFound(e: unknown, pkg: string): boolean {
+export function isModuleNotFound(e: unknown, pkg: string): boolean {
   const err = e as { code?: string; message?: string };
   return err?.code === 'MODULE_NOT_FOUND' && new RegExp(`Cannot find module '${pkg.replace(/[/.]/g, '\\$&')}(/package\\.json)?'`).test(err.message ?? '');
 }

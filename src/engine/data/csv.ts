@@ -7,8 +7,8 @@ import { dataError, type FileRole } from './sourceFile';
 
 export interface CsvOptions {
   header: boolean;
-  /** A header name, or a 0-based column index. */
-  labelColumn: string | number;
+  /** A header name, or a 0-based column index; null for a file of features only (unlabelled rows). */
+  labelColumn: string | number | null;
   /** Keep the features of the first `keepRows` rows only; all rows are still checked and their labels kept. */
   keepRows: number;
 }
@@ -70,7 +70,8 @@ export function parseNumericCsv(text: string, role: FileRole, options: CsvOption
   const describeColumn = (j: number) => (options.header ? `column "${names[j]}" (column ${j + 1})` : `column ${j + 1}`);
 
   let labelIndex: number;
-  if (typeof options.labelColumn === 'number') {
+  if (options.labelColumn === null) labelIndex = -1;
+  else if (typeof options.labelColumn === 'number') {
     labelIndex = options.labelColumn;
     if (labelIndex >= columns) throw dataError(role, `has ${columns} columns, so data.labelColumn ${labelIndex} (0-based) does not exist. Set data.labelColumn to a column index below ${columns} or to a header name.`);
   } else {
@@ -78,7 +79,7 @@ export function parseNumericCsv(text: string, role: FileRole, options: CsvOption
     labelIndex = names.indexOf(options.labelColumn);
     if (labelIndex < 0) throw dataError(role, `has no label column "${options.labelColumn}". The header is: ${listNames(names)}. Set data.labelColumn to one of these names or to a 0-based index.`);
   }
-  const features = columns - 1;
+  const features = labelIndex < 0 ? columns : columns - 1;
   if (features < 1) throw dataError(role, `has only the label column; at least one feature column is needed.`);
 
   const dataStart = options.header ? first + 1 : first;
@@ -116,7 +117,7 @@ export function parseNumericCsv(text: string, role: FileRole, options: CsvOption
       }
       out++;
     }
-    labels[rows] = Number(cells[labelIndex]);
+    labels[rows] = labelIndex < 0 ? 0 : Number(cells[labelIndex]);
     lineOfRow[rows] = lineNo;
     rows++;
   }
@@ -128,6 +129,6 @@ export function parseNumericCsv(text: string, role: FileRole, options: CsvOption
     lineOfRow: lineOfRow.subarray(0, rows),
     rows,
     features,
-    labelName: describeColumn(labelIndex),
+    labelName: labelIndex < 0 ? 'no label column' : describeColumn(labelIndex),
   };
 }

@@ -4,20 +4,23 @@
  * 'data' naming the file and the fix.
  */
 import { createHash } from 'node:crypto';
-import { LIMITS, type DataConfig } from '../../shared/config';
+import { LIMITS, type DataConfig, type ImagesDataConfig } from '../../shared/config';
+import { DistillError } from '../../shared/errors';
 import { parseNumericCsv } from './csv';
 import { parseIdxImages, parseIdxLabels, peekIdxSampleShape } from './idx';
+import { checkMemory, decodeSplit, imageSampleShape, listImages } from './images';
 import { applyNormalization, computeNormalization } from './normalize';
 import { parseNpy } from './npy';
 import { formatBytes } from '../../shared/format';
 import { dataError, readMaybeGzipped, statDataFile, type FileRole } from './sourceFile';
 import type { Dataset, NormalizationMethod, Samples } from './types';
+import { checkUnlabeledShape, readUnlabeled } from './unlabeled';
 import { findNonFinite, toFloat32, toLabels } from './values';
 
-export type { Dataset, Normalization, NormalizationMethod, Samples } from './types';
+export type { Dataset, Normalization, NormalizationMethod, Samples, UnlabeledSamples } from './types';
 export { applyNormalization } from './normalize';
 export { encodeNpy } from './npy';
-export { createRng, gatherRows, gatherSamples, selectProbe, shuffledIndices, stratifiedSplit } from './sampling';
+export { createRng, gatherRows, gatherSamples, labeledSubset, selectProbe, shuffledIndices, stratifiedSplit } from './sampling';
 export { loadTeacherLogits } from './teacherLogits';
 
 type SplitName = 'train' | 'test';
@@ -45,28 +48,43 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 /**
  * One sample's shape, known before loading: `data.inputShape`, or an IDX images file's header. Undefined when only
- * loading can tell (CSV, NumPy).
+ * loading can tell (CSV, NumPy, image folders).
  */
 export function peekInputShape(cfg: DataConfig): number[] | undefined {
   if (cfg.inputShape) return cfg.inputShape;
   return cfg.format === 'idx' ? peekIdxSampleShape(cfg.train.images) : undefined;
 }
 
-export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => {}): Promise<Dataset> {
-  const train = await loadSplit(cfg, 'train', onProgress);
-  const test = await loadSplit(cfg, 'test', onProgress);
+export interface LoadOptions {
+  /** Where decoded images are cached (the config's output.cacheDir); no cache when absent. */
+  cacheDir?: string;
+  warn?: (message: string) => void;
+}
+
+export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => {}, options: LoadOptions = {}): Promise<Dataset> {
+  const { train, test, classNames: layoutClasses } = cfg.format === 'images'
+    ? await loadImages(cfg, onProgress, options)
+    : { train: await loadSplit(cfg, 'train', onProgress), test: await loadSplit(cfg, 'test', onProgress), classNames: undefined };
   if (product(test.sampleShape) !== product(train.sampleShape) || test.sampleShape.join() !== train.sampleShape.join()) {
     throw dataError(test.features, `has samples of shape [${test.sampleShape.join(', ')}] but the training data (${train.features.file}) has [${train.sampleShape.join(', ')}]. Train and test need the same features.`);
   }
   const inputShape = resolveInputShape(cfg.inputShape, train);
-  const { numClasses, classNames } = resolveClasses(cfg.classNames, [train, test]);
+  if (cfg.format !== 'images' && cfg.unlabeled) onProgress('Reading the unlabelled rows (data.unlabeled)…');
+  await yieldToEventLoop();
+  const unlabeled = readUnlabeled(cfg);
+  if (unlabeled) checkUnlabeledShape(unlabeled, train.sampleShape, train.features.file);
+  const { numClasses, classNames } = resolveClasses(cfg.classNames ?? layoutClasses, [train, test]);
+  if (cfg.classNames && layoutClasses && cfg.classNames.length !== layoutClasses.length) {
+    throw new DistillError('config', `data.classNames lists ${cfg.classNames.length} classes, but the training images have ${layoutClasses.length} (${layoutClasses.join(', ')}). Give one name per class, in that (sorted) order, or remove data.classNames to use the folder names.`, { path: ['data', 'classNames'] });
+  }
 
-  const method: NormalizationMethod = cfg.normalize === 'auto' ? (cfg.format === 'idx' ? 'scale255' : 'none') : cfg.normalize;
+  const method: NormalizationMethod = cfg.normalize === 'auto' ? (cfg.format === 'idx' || cfg.format === 'images' ? 'scale255' : 'none') : cfg.normalize;
   if (method !== 'none') onProgress(`Normalizing (${method === 'scale255' ? 'divide by 255' : method})…`);
   const features = product(inputShape);
   const normalization = computeNormalization(method, train.x, features);
   applyNormalization(train.x, normalization);
   applyNormalization(test.x, normalization);
+  if (unlabeled) applyNormalization(unlabeled.x, normalization);
 
   const trainSamples: Samples = { x: train.x, y: train.labels.slice(0, train.count), count: train.count };
   const testSamples: Samples = { x: test.x, y: test.labels.slice(0, test.count), count: test.count };
@@ -76,15 +94,21 @@ export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => 
     inputShape,
     numClasses,
     classNames,
-    sourceRows: { train: train.sourceRows, test: test.sourceRows },
-    fingerprint: { train: fingerprint(trainSamples, inputShape), test: fingerprint(testSamples, inputShape) },
+    sourceRows: { train: train.sourceRows, test: test.sourceRows, ...(unlabeled ? { unlabeled: unlabeled.sourceRows } : {}) },
+    fingerprint: {
+      train: fingerprint(trainSamples, inputShape),
+      test: fingerprint(testSamples, inputShape),
+      ...(unlabeled ? { unlabeled: fingerprint({ x: unlabeled.x, y: new Int32Array(0), count: unlabeled.count }, inputShape) } : {}),
+    },
     normalization,
+    ...(unlabeled ? { unlabeled: { x: unlabeled.x, count: unlabeled.count } } : {}),
   };
-  onProgress(`Loaded ${train.count} train and ${test.count} test samples of shape [${inputShape.join(', ')}], ${numClasses} classes.`);
+  const extra = unlabeled ? ` and ${unlabeled.count} unlabelled` : '';
+  onProgress(`Loaded ${train.count} train${extra} and ${test.count} test samples of shape [${inputShape.join(', ')}], ${numClasses} classes.`);
   return dataset;
 }
 
-async function loadSplit(cfg: DataConfig, split: SplitName, onProgress: Progress): Promise<RawSplit> {
+async function loadSplit(cfg: Exclude<DataConfig, ImagesDataConfig>, split: SplitName, onProgress: Progress): Promise<RawSplit> {
   const keep = cfg.maxSamples?.[split] ?? Number.MAX_SAFE_INTEGER;
   let raw: RawSplit;
   if (cfg.format === 'idx') {
@@ -111,6 +135,32 @@ async function loadSplit(cfg: DataConfig, split: SplitName, onProgress: Progress
     throw dataError(raw.features, `has no rows (${what}): the ${split} split needs at least one sample. Check ${raw.features.field}.`);
   }
   return raw;
+}
+
+/** Both splits of an image dataset: listed, checked against the memory limit, then decoded (or read from the cache). */
+async function loadImages(cfg: ImagesDataConfig, onProgress: Progress, options: LoadOptions): Promise<{ train: RawSplit; test: RawSplit; classNames?: string[] }> {
+  onProgress('Listing images…');
+  const listing = listImages(cfg);
+  const keep = { train: cfg.maxSamples?.train ?? Number.MAX_SAFE_INTEGER, test: cfg.maxSamples?.test ?? Number.MAX_SAFE_INTEGER };
+  const shape = imageSampleShape(cfg, listing.train[0]);
+  const entries = { train: listing.train.slice(0, keep.train), test: listing.test.slice(0, keep.test) };
+  checkMemory(cfg, [entries.train.length, entries.test.length], shape);
+  const splits: RawSplit[] = [];
+  for (const split of ['train', 'test'] as const) {
+    const role: FileRole = 'dir' in cfg[split] ? { file: (cfg[split] as { dir: string }).dir, field: `data.${split}.dir` } : { file: (cfg[split] as { manifest: string }).manifest, field: `data.${split}.manifest` };
+    onProgress(`Reading ${entries[split].length} ${split} images from ${role.file}…`);
+    const decoded = await decodeSplit(split, entries[split], shape, cfg, options.cacheDir, { log: onProgress, warn: options.warn ?? onProgress });
+    if (decoded.fromCache) onProgress(`${split} images: decoded once before, read from the cache.`);
+    const x = new Float32Array(decoded.pixels.length);
+    x.set(decoded.pixels);
+    // Labels of every listed image go into the class checks, as for the other formats.
+    const labels = new Int32Array([...decoded.labels, ...listing[split].slice(entries[split].length).map((e) => e.label)]);
+    splits.push({
+      x, count: decoded.count, labels, sourceRows: decoded.count + (listing[split].length - entries[split].length),
+      sampleShape: shape, features: role, labelFile: role, locate: (row) => decoded.files[row] ?? `image ${row} (0-based)`,
+    });
+  }
+  return { train: splits[0], test: splits[1], classNames: listing.classNames };
 }
 
 function readIdxSplit(imagesRole: FileRole, labelsRole: FileRole, keep: number): RawSplit {

@@ -78,7 +78,7 @@ function npyProblemText(p: NpyHeaderProblem, role: FileRole): string {
     case 'not-npy':
       return `is not a .npy file (it does not start with "\\x93NUMPY"). Save arrays with numpy.save(), or fix ${role.field}.`;
     case 'version':
-      return `has .npy format version ${p.version}; versions 1 to 3 are supported. Save it again with numpy.save().`;
+      return `has .npy format version ${p.version}; versions 1.0, 2.0 and 3.0 are supported. Save it again with numpy.save().`;
     case 'truncated':
       return 'is truncated inside its .npy header. Save it again with numpy.save().';
     case 'no-descr':

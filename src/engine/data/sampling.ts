@@ -111,3 +111,29 @@ export function gatherSamples(s: Samples, idx: ArrayLike<number>, sampleSize: nu
   const x = gatherRows(s.x.subarray(0, s.count * sampleSize), idx, sampleSize);
   return { x, y: Int32Array.from(idx, (i) => s.y[i]), count: idx.length };
 }
+
+/** `data.labeled`: how many training rows keep their label. */
+export type LabeledSpec = { perClass: number } | { fraction: number };
+
+/**
+ * The rows of `labels` that keep their label under `data.labeled`, sorted, seeded and class-stratified:
+ * `perClass` takes N random rows of each class (all of a class that has fewer), `fraction` takes round(n · f) rows
+ * shared among the classes by largest remainder, as the validation split does. The other rows become unlabelled.
+ */
+export function labeledSubset(labels: Int32Array, numClasses: number, spec: LabeledSpec, seed: number): Int32Array {
+  // A stream apart from the validation split's, which used `seed` itself on the full training split.
+  const subSeed = (seed ^ 0x1abe1) >>> 0;
+  if ('fraction' in spec) {
+    if (spec.fraction >= 1) return Int32Array.from(labels, (_, i) => i);
+    return stratifiedSplit(labels, numClasses, spec.fraction, subSeed).valIdx;
+  }
+  const rng = createRng(subSeed);
+  const keep = new Uint8Array(labels.length);
+  for (const rows of indicesByClass(labels, numClasses)) {
+    const picked = shuffleInPlace(rows.slice(), rng);
+    for (let i = 0; i < Math.min(spec.perClass, picked.length); i++) keep[picked[i]] = 1;
+  }
+  const out: number[] = [];
+  keep.forEach((k, i) => k && out.push(i));
+  return Int32Array.from(out);
+}

@@ -6,7 +6,7 @@ import { isNpy, parseNpy } from './npy';
 import { dataError, readDataFile, type FileRole } from './sourceFile';
 import { findNonFinite, toFloat32 } from './values';
 
-export function loadTeacherLogits(file: string, expectedRows: number, expectedClasses: number, role: 'train' | 'test', keepRows?: number): Float32Array {
+export function loadTeacherLogits(file: string, expectedRows: number, expectedClasses: number, role: 'train' | 'test' | 'unlabeled', keepRows?: number): Float32Array {
   const source: FileRole = { file, field: `teacher.logits.${role}` };
   const bytes = readDataFile(source);
   // A file named .npy that lacks the magic gets the .npy reader's error, not a confusing JSON one.

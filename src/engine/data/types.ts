@@ -7,6 +7,12 @@ export interface Samples {
   count: number;
 }
 
+/** Rows without labels: `x` is row-major `[count, ...inputShape]`. */
+export interface UnlabeledSamples {
+  x: Float32Array;
+  count: number;
+}
+
 export type NormalizationMethod = 'none' | 'scale255' | 'minmax' | 'standard';
 
 /**
@@ -23,14 +29,16 @@ export interface Dataset {
   /** All training rows (after `maxSamples`), BEFORE the validation split. */
   train: Samples;
   test: Samples;
+  /** `data.unlabeled`: rows with features only (after `maxSamples.unlabeled`), scaled like the training rows. */
+  unlabeled?: UnlabeledSamples;
   /** One sample's shape: IDX images `[rows, cols, 1]`; CSV `[features]`; `.npy` its trailing dims; or `data.inputShape`. */
   inputShape: number[];
   /** `classNames.length` when configured, else the largest label in the train and test files plus one. */
   numClasses: number;
   classNames: string[];
   /** Rows in the files before the `maxSamples` cut: what teacher-logit files must match. */
-  sourceRows: { train: number; test: number };
+  sourceRows: { train: number; test: number; unlabeled?: number };
   /** sha256 hex over shape, normalized `x` bytes and labels: the key of the teacher-logit cache. */
-  fingerprint: { train: string; test: string };
+  fingerprint: { train: string; test: string; unlabeled?: string };
   normalization: Normalization;
 }

@@ -1,6 +1,7 @@
 /**
  * The knowledge-distillation loss: loss = α·kd + (1 − α)·CE(y, softmax(z_s)), where kd = T²·D(p_t^T, p_s^T) for the
- * KL-type divergences (Hinton et al. 2015) and the plain logit MSE for `mse-logits`.
+ * KL-type divergences (Hinton et al. 2015), the plain logit MSE for `mse-logits`, and T²·(α_dkd·TCKD + β·NCKD) for
+ * `dkd`. Each divergence's ops are its file in kd/divergences/.
  *
  * This runs on every optimizer step, on the cpu and wasm backends as well as GPU ones, so it uses only ops that
  * every backend has, works in log-space throughout (tf.logSoftmax, never log(softmax)), and keeps the kernel count
@@ -11,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { Divergence } from '../../shared/divergences';
 import { DistillError } from '../../shared/errors';
-import { divergenceKernels } from './divergences';
+import { DKD_DEFAULTS, divergenceKernels, type DivergenceParts, type DkdWeights } from './divergences';
 
 // A type alias rather than an interface: aliases get an implicit index signature, so the parts can be returned
 // from tf.tidy and passed to tf.dispose as a TensorContainer.
@@ -24,12 +25,14 @@ export type KdLossParts = {
   kdUnscaled: tf.Scalar;
   /** Cross-entropy with the hard labels at T = 1, batch mean. */
   ce: tf.Scalar;
-};
+} & DivergenceParts;
 
 export interface KdLossOptions {
   temperature: number;
   alpha: number;
   divergence: Divergence;
+  /** `dkd` only: the weights of TCKD and NCKD (default α 1, β 8). */
+  dkd?: DkdWeights;
 }
 
 /**
@@ -68,11 +71,12 @@ export function kdLoss(
     const soften = (logits: tf.Tensor2D): tf.Tensor2D => (temperature === 1 ? logits : tf.mul(logits, tf.scalar(1 / temperature)));
     let logQ: tf.Tensor2D | undefined = temperature === 1 ? studentLogProbs : undefined;
     let logP: tf.Tensor2D | undefined;
-    const { terms, factor = 1 } = kernels.composed({
+    const { terms, factor = 1, parts } = kernels.composed({
       student: studentLogits,
       teacher: teacherLogits,
       labels,
       temperature,
+      dkd: opts.dkd ?? DKD_DEFAULTS,
       logQ: () => (logQ ??= tf.logSoftmax(soften(studentLogits))),
       logP: () => (logP ??= tf.logSoftmax(soften(teacherLogits))),
     });
@@ -80,9 +84,9 @@ export function kdLoss(
     const kdUnscaled = tf.mul(tf.sum(terms), tf.scalar(factor / count)) as tf.Scalar;
     const kd: tf.Scalar = !kernels.temperatureSquared || temperature === 1 ? kdUnscaled : tf.mul(kdUnscaled, tf.scalar(temperature * temperature));
 
-    if (alpha === 1) return { loss: kd, kd, kdUnscaled, ce };
+    if (alpha === 1) return { loss: kd, kd, kdUnscaled, ce, ...parts };
     const loss = tf.add(tf.mul(kd, tf.scalar(alpha)), tf.mul(ce, tf.scalar(1 - alpha))) as tf.Scalar;
-    return { loss, kd, kdUnscaled, ce };
+    return { loss, kd, kdUnscaled, ce, ...parts };
   });
 }
 

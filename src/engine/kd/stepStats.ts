@@ -16,16 +16,21 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { divergenceCode } from '../../shared/divergences';
-import { divergenceKernels } from './divergences';
+import { divergenceKernels, fusedKernels, isFusedDivergence } from './divergences';
 import type { Row, RowStats } from './divergences/types';
 import { kdLoss, validateKdInputs, type KdLossOptions } from './losses';
 
 export const KD_STEP_STATS = 'DistillKdStepStats';
 export const KD_STEP_STATS_GRAD = 'DistillKdStepStatsGrad';
 
-/** Where each figure sits in the stats vector. */
-export const STAT = { loss: 0, kd: 1, kdUnscaled: 2, ce: 3, accuracy: 4 } as const;
+/** Where each figure sits in the stats vector. `dkd` appends its two parts, before T² and before their weights. */
+export const STAT = { loss: 0, kd: 1, kdUnscaled: 2, ce: 3, accuracy: 4, tckd: 5, nckd: 6 } as const;
 export const STAT_COUNT = 5;
+/** The length of a `dkd` step's stats vector. */
+export const DKD_STAT_COUNT = 7;
+
+/** The divergences the fused kernels compute; the others (`dkd`) run composed from tfjs ops on every backend. */
+export { isFusedDivergence, type FusedDivergence } from './divergences';
 
 export interface KdStepAttrs {
   temperature: number;
@@ -37,12 +42,13 @@ export interface KdStepAttrs {
 /**
  * The step's stats vector, differentiable with respect to `studentLogits` (the teacher's logits are data: their
  * gradient is zero). Without teacher logits (a preset teacher learning from labels) it is plain cross-entropy.
+ * For `dkd` it has DKD_STAT_COUNT entries (TCKD and NCKD appended) and comes from the composed ops.
  */
 export function kdStepStats(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D | undefined, labels: tf.Tensor1D, opts: KdLossOptions): tf.Tensor1D {
   const teacher = teacherLogits ?? studentLogits;
   const options = teacherLogits ? opts : { ...opts, alpha: 0 };
   validateKdInputs(studentLogits, teacher, labels, options);
-  if (hasFusedStepStats()) {
+  if (hasFusedStepStats() && isFusedDivergence(options.divergence)) {
     const attrs: KdStepAttrs = { temperature: options.temperature, alpha: options.alpha, divergence: divergenceCode(options.divergence) };
     return tf.engine().runKernel(KD_STEP_STATS, { student: studentLogits, teacher, labels }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor1D;
   }
@@ -53,7 +59,9 @@ export function kdStepStats(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor
 export function composedStepStats(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, labels: tf.Tensor1D, opts: KdLossOptions): tf.Tensor1D {
   return tf.tidy(() => {
     const parts = kdLoss(studentLogits, teacherLogits, labels, opts);
-    return tf.stack([parts.loss, parts.kd, parts.kdUnscaled, parts.ce, batchAccuracy(studentLogits, labels)]) as tf.Tensor1D;
+    const stats = [parts.loss, parts.kd, parts.kdUnscaled, parts.ce, batchAccuracy(studentLogits, labels)];
+    if (opts.divergence === 'dkd') stats.push(parts.tckd ?? tf.scalar(0), parts.nckd ?? tf.scalar(0));
+    return tf.stack(stats) as tf.Tensor1D;
   });
 }
 
@@ -129,6 +137,7 @@ const firstRow = (s: ArrayLike<number>, t: ArrayLike<number>, classes: number, i
 export function stepStatsValues(s: ArrayLike<number>, t: ArrayLike<number>, y: ArrayLike<number>, rows: number, classes: number, attrs: KdStepAttrs): Float32Array {
   const { temperature, alpha } = attrs;
   const divergence = divergenceKernels(attrs.divergence);
+  const { js } = fusedKernels(attrs.divergence);
   const row = firstRow(s, t, classes, 1 / temperature);
   let kdSum = 0;
   let ceSum = 0;
@@ -137,7 +146,7 @@ export function stepStatsValues(s: ArrayLike<number>, t: ArrayLike<number>, y: A
     const { stats: r, off } = rowAt(row, index, y);
     ceSum += r.studentMax + r.studentLse1 - s[off + y[index]];
     if (r.argmax === y[index]) correct++;
-    if (alpha !== 0) kdSum += divergence.js.term(row);
+    if (alpha !== 0) kdSum += js.term(row);
   }
   const kdUnscaled = alpha === 0 ? 0 : kdSum / (divergence.mean === 'elements' ? rows * classes : rows);
   const kd = divergence.temperatureSquared ? kdUnscaled * temperature * temperature : kdUnscaled;
@@ -152,6 +161,7 @@ export function stepStatsGradient(
 ): Float32Array {
   const { temperature, alpha } = attrs;
   const divergence = divergenceKernels(attrs.divergence);
+  const { js } = fusedKernels(attrs.divergence);
   const row = firstRow(s, t, classes, 1 / temperature);
   const scale = divergence.temperatureSquared ? temperature * temperature : 1;
   const kdCount = divergence.mean === 'elements' ? rows * classes : rows;
@@ -160,11 +170,11 @@ export function stepStatsGradient(
   const out = new Float32Array(rows * classes);
   for (let index = 0; index < rows; index++) {
     const { stats: r, off } = rowAt(row, index, y);
-    const prepared = kdCoef !== 0 && divergence.js.prepare ? divergence.js.prepare(row) : undefined;
+    const prepared = kdCoef !== 0 && js.prepare ? js.prepare(row) : undefined;
     for (let c = 0; c < classes; c++) {
       const q1 = Math.exp(s[off + c] - r.studentMax - r.studentLse1);
       const gradCe = (q1 - (c === y[index] ? 1 : 0)) / rows;
-      const gradKd = kdCoef === 0 ? 0 : divergence.js.gradient(row, c, prepared) / kdCount;
+      const gradKd = kdCoef === 0 ? 0 : js.gradient(row, c, prepared) / kdCount;
       out[off + c] = kdCoef * gradKd + ceCoef * gradCe;
     }
   }

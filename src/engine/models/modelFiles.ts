@@ -205,7 +205,8 @@ export async function loadStudentModel(file: string): Promise<tfl.LayersModel> {
 export function hashModelFile(file: string): string {
   const json = readModelJson(file, 'teacher');
   const hash = crypto.createHash('sha256').update(fs.readFileSync(file));
-  for (const group of Array.isArray(json.weightsManifest) ? json.weightsManifest : []) for (const shard of Array.isArray(group?.paths) ? group.paths : []) {
+  // The manifest is checked here too: the hash comes before loading, and must not trip over a malformed entry.
+  for (const shard of Array.isArray(json.weightsManifest) ? checkManifest(file, json.weightsManifest).paths : []) {
     const shardFile = path.join(path.dirname(file), shard);
     if (fs.existsSync(shardFile)) hash.update(fs.readFileSync(shardFile));
   }

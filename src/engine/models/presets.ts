@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { ModelPreset } from '../../shared/config';
+import { CNN_WIDTHS, DEFAULT_MLP_HIDDEN, type ModelPreset } from '../../shared/config';
 import { DistillError } from '../../shared/errors';
 
 export interface PresetSpec {
@@ -13,14 +13,6 @@ export interface PresetSpec {
   dropout?: number;
 }
 
-/** Filter widths and dense width of the CNN presets. `cnn-large` matches the peer benchmark's teacher. */
-const CNN_WIDTHS: Record<Exclude<ModelPreset, 'mlp'>, { filters: [number, number]; dense: number }> = {
-  'cnn-small': { filters: [16, 32], dense: 128 },
-  'cnn-medium': { filters: [32, 64], dense: 256 },
-  'cnn-large': { filters: [64, 128], dense: 128 },
-};
-
-const DEFAULT_MLP_HIDDEN = [128];
 
 export function buildPreset(spec: PresetSpec, inputShape: number[], numClasses: number, seed: number, role: 'teacher' | 'student'): tfl.LayersModel {
   let layerSeed = seed * 7919;

@@ -7,22 +7,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchSizeOf, type DistillConfig, type TrainSettingsConfig } from '../../shared/config';
 import type { Progress } from '../../shared/protocol';
-import type { StepRecord, StudentKind } from '../../shared/records';
+import type { StepRecord, TrainedRole } from '../../shared/records';
 import { createRng, shuffledIndices } from '../data';
-import { kdStepStats, STAT, STAT_COUNT } from '../kd/stepStats';
+import { DKD_STAT_COUNT, isFusedDivergence, kdStepStats, STAT } from '../kd/stepStats';
+import { labeledFirst, transferStepStats } from '../kd/transferSet';
 import { scheduleAt } from '../kd/schedule';
 import type { TrainPosition } from './checkpoint';
+import { DataParallel } from './dataParallel';
+import type { StepSettings, TrainingData } from './stepLoss';
 
+export type { TrainingData };
 /** `compress`: the KD fine-tuning of a compression stage (its step records are not part of metrics.jsonl). */
-export type TrainerRole = StudentKind | 'teacher' | 'compress';
-
-export interface TrainingData {
-  x: tf.Tensor;
-  y: tf.Tensor1D;
-  /** Teacher logits aligned with `x`; absent for CE-only training (a preset teacher). */
-  teacherLogits?: tf.Tensor2D;
-  count: number;
-}
+export type TrainerRole = TrainedRole | 'compress';
 
 export interface TrainJob {
   role: TrainerRole;
@@ -34,11 +30,18 @@ export interface TrainJob {
   distillation?: DistillConfig['distillation'];
   alphaOverride?: number;
   seed: number;
+  /** Threads to train on (engine.threads, resolved): more than 1 splits every batch over replicas (dataParallel.ts). */
+  threads?: number;
+  /**
+   * Optimizer steps per epoch, when more than one pass over the rows takes: the rows are cycled (fresh shuffles,
+   * full batches). The scratch baseline of a transfer-set run gets the KD student's step count this way.
+   */
+  stepsPerEpoch?: number;
   start?: TrainPosition;
   /** Receives step records as they are read back (about every 100 ms). */
   onSteps(records: StepRecord[], progress: Progress): void;
   /** Called after each epoch's last step; its promise is awaited before the next epoch. */
-  onEpochEnd(epoch: number, train: { loss: number; accuracy: number }, position: TrainPosition): Promise<void>;
+  onEpochEnd(epoch: number, train: EpochTrainStats, position: TrainPosition): Promise<void>;
   /** Polled between steps; true ends training at this step boundary. */
   shouldStop(): boolean;
   /**
@@ -46,6 +49,14 @@ export interface TrainJob {
    * constraint is re-imposed on the weights (compression re-applies its pruning masks here).
    */
   afterStep?(step: number): void;
+}
+
+/** An epoch's train figures: means over its steps (accuracy over its labelled rows), and the rows it saw. */
+export interface EpochTrainStats {
+  loss: number;
+  accuracy: number;
+  /** Row visits of the epoch, with and without a label (a cycled row counts each time). */
+  rows: { labeled: number; unlabeled: number };
 }
 
 export type TrainOutcome = { kind: 'completed' } | { kind: 'stopped'; position: TrainPosition };
@@ -57,20 +68,77 @@ const MAX_PENDING_STEPS = 64;
 
 export const stepsPerEpoch = (count: number, batchSize: number) => Math.ceil(count / batchSize);
 
+/**
+ * The epoch's row order: a seeded shuffle, and when `rows` exceeds `count`, further shuffles after it (cycling).
+ * The first shuffle is the one a single pass uses, so cycling changes nothing for runs that do not need it.
+ */
+export function epochOrder(count: number, rows: number, seed: number, epoch: number): Int32Array {
+  const base = seed * 100003 + epoch;
+  const first = shuffledIndices(count, createRng(base));
+  if (rows <= count) return first;
+  const order = new Int32Array(rows);
+  order.set(first);
+  for (let k = 1, at = count; at < rows; k++, at += count) {
+    const next = shuffledIndices(count, createRng((base ^ Math.imul(k, 0x9e3779b1)) >>> 0));
+    order.set(next.subarray(0, Math.min(count, rows - at)), at);
+  }
+  return order;
+}
+
 /** Trainable variables of the model only: a teacher living in the same engine must never be updated. */
 const trainableVariables = (model: tfl.LayersModel) => model.trainableWeights.map((w) => w.read() as tf.Variable);
 
+/**
+ * Why a run must train on one thread whatever engine.threads says, or undefined: the data-parallel step does not
+ * carry a transfer set's unlabelled-row mask nor DKD's stats yet.
+ */
+export function singleThreadReason(config: Pick<DistillConfig, 'data' | 'distillation'>): string | undefined {
+  const data = config.data as { unlabeled?: unknown; labeled?: unknown };
+  const transfer = !!data.unlabeled || !!data.labeled;
+  const dkd = config.distillation?.divergence === 'dkd';
+  return transfer || dkd ? 'transfer sets / DKD train on one thread for now' : undefined;
+}
+
 export async function train(job: TrainJob): Promise<TrainOutcome> {
+  const { model, data } = job;
+  const threads = job.threads ?? 1;
+  // The threads compute [loss, kd, kdUnscaled, ce, accuracy] over rows that all have labels, shards weighted by rows:
+  // a transfer set's masked CE and DKD's longer stats vector are not carried through them yet (the engine resolves
+  // such runs to one thread and says so; this guard keeps any other caller correct).
+  if (threads <= 1 || data.unlabeled || job.distillation?.divergence === 'dkd') return trainSteps(job);
+  const parallel = await DataParallel.start({
+    model,
+    vars: trainableVariables(model),
+    threads,
+    maxRows: Math.ceil(batchSizeOf(job.settings) / threads),
+    inputShape: data.x.shape.slice(1),
+    classes: model.outputs[0].shape[model.outputs[0].shape.length - 1] as number,
+  });
+  try {
+    return await trainSteps(job, parallel);
+  } finally {
+    await parallel.dispose();
+  }
+}
+
+/** The loop; with `parallel`, each step is split over its threads, else it runs here. */
+async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<TrainOutcome> {
   const { model, optimizer, data, settings, role } = job;
   const batchSize = batchSizeOf(settings);
-  const perEpoch = stepsPerEpoch(data.count, batchSize);
+  const perEpoch = Math.max(stepsPerEpoch(data.count, batchSize), job.stepsPerEpoch ?? 0);
+  const rowsPerEpoch = perEpoch > stepsPerEpoch(data.count, batchSize) ? perEpoch * batchSize : data.count;
+  const mask = data.unlabeled;
+  if (mask && !data.teacherLogits) throw new Error('Internal error: unlabelled rows need teacher logits.');
+  const divergence = job.distillation?.divergence ?? 'forward-kl';
+  const fused = isFusedDivergence(divergence) ? divergence : undefined;
+  if (parallel && (mask || !fused)) throw new Error('Internal error: transfer sets and DKD train on one thread.');
   const totalSteps = perEpoch * settings.epochs;
   const vars = trainableVariables(model);
   const pos: TrainPosition = structuredClone(job.start) ?? { epoch: 0, stepInEpoch: 0, globalStep: 0, epochSums: { loss: 0, accuracy: 0, steps: 0 } };
   const startedAt = Date.now();
   const stepsAtStart = pos.globalStep;
 
-  /** Per-step [loss, kd, kdUnscaled, ce, accuracy] tensors not yet read back, with their step metadata. */
+  /** Per-step [loss, kd, kdUnscaled, ce, accuracy(, tckd, nckd)] tensors not yet read back, with their step metadata. */
   let pending: { stats: tf.Tensor1D; meta: Omit<StepRecord, 'loss' | 'kd' | 'kdUnscaled' | 'ce' | 'accuracy'> }[] = [];
   let lastFlush = Date.now();
 
@@ -93,10 +161,14 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
     pending = [];
     const stacked = tf.stack(batch.map((p) => p.stats));
     const values = (await stacked.data()) as Float32Array;
+    // A run's steps all have one width: STAT_COUNT, or DKD_STAT_COUNT with TCKD and NCKD.
+    const width = stacked.shape[1]!;
     stacked.dispose();
     batch.forEach((p) => p.stats.dispose());
     const records: StepRecord[] = batch.map((p, i) => {
-      const [loss, kd, kdUnscaled, ce, accuracy] = values.subarray(i * STAT_COUNT, (i + 1) * STAT_COUNT);
+      const row = values.subarray(i * width, (i + 1) * width);
+      const [loss, kd, kdUnscaled, ce, accuracy] = row;
+      const dkd = width >= DKD_STAT_COUNT ? { tckd: row[STAT.tckd], nckd: row[STAT.nckd] } : {};
       if (!Number.isFinite(loss)) {
         throw new NonFiniteLossError(
           `The loss became ${loss} at epoch ${p.meta.epoch}, step ${p.meta.step} (kd=${kd}, ce=${ce}, T=${p.meta.temperature}, α=${p.meta.alpha}). ` +
@@ -104,8 +176,14 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
         );
       }
       pos.epochSums.loss += loss;
-      pos.epochSums.accuracy += accuracy;
-      return { ...p.meta, loss, kd, kdUnscaled, ce, accuracy };
+      if (p.meta.labeled === undefined) {
+        pos.epochSums.accuracy += accuracy;
+        return { ...p.meta, loss, kd, kdUnscaled, ce, accuracy, ...dkd };
+      }
+      // A transfer-set batch: its accuracy is over its labelled rows, so the epoch's is weighted by them.
+      pos.epochSums.accuracy += accuracy * p.meta.labeled;
+      pos.epochSums.labeled = (pos.epochSums.labeled ?? 0) + p.meta.labeled;
+      return { ...p.meta, loss, kd, kdUnscaled, ce, ...(p.meta.labeled > 0 ? { accuracy } : {}), ...dkd };
     });
     const last = records[records.length - 1];
     job.onSteps(records, { ...progress(), loss: last.loss });
@@ -115,30 +193,33 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
   };
 
   for (; pos.epoch < settings.epochs; pos.epoch++) {
-    const order = shuffledIndices(data.count, createRng(job.seed * 100003 + pos.epoch));
+    const order = epochOrder(data.count, rowsPerEpoch, job.seed, pos.epoch);
     for (; pos.stepInEpoch < perEpoch; pos.stepInEpoch++) {
       if (job.shouldStop()) {
         await flush();
         return { kind: 'stopped', position: structuredClone(pos) };
       }
       const from = pos.stepInEpoch * batchSize;
-      const batchIdx = order.subarray(from, Math.min(from + batchSize, data.count));
+      const batchIdx = order.subarray(from, Math.min(from + batchSize, rowsPerEpoch));
       const sched = job.distillation ? scheduleAt(job.distillation, { epoch: pos.epoch, step: pos.globalStep, totalSteps, stepsPerEpoch: perEpoch }) : { temperature: 1, alpha: 0 };
       const alpha = job.alphaOverride ?? (data.teacherLogits ? sched.alpha : 0);
       const temperature = sched.temperature;
 
-      const stats = tf.tidy(() => {
-        const idx = tf.tensor1d(batchIdx, 'int32');
+      const split = mask ? labeledFirst(batchIdx, mask) : undefined;
+      const stats = parallel ? await parallel.step(data, batchIdx, { temperature, alpha, divergence: fused! } satisfies StepSettings, optimizer) : tf.tidy(() => {
+        const idx = tf.tensor1d(split ? split.order : batchIdx, 'int32');
         const xb = tf.gather(data.x, idx);
-        const yb = tf.gather(data.y, idx) as tf.Tensor1D;
+        const yIdx = split ? (split.labeled > 0 ? tf.slice(idx, [0], [split.labeled]) : undefined) : idx;
+        const yb = yIdx ? (tf.gather(data.y, yIdx) as tf.Tensor1D) : undefined;
         const tb = data.teacherLogits ? (tf.gather(data.teacherLogits, idx) as tf.Tensor2D) : undefined;
         let stepStats: tf.Tensor1D | undefined;
         optimizer.minimize(
           () => {
             const logits = model.apply(xb, { training: true }) as tf.Tensor2D;
             const divergence = job.distillation?.divergence ?? 'forward-kl';
+            const opts = { temperature, alpha, divergence, dkd: job.distillation?.dkd };
             // Kept to outlive minimize()'s own tidy; the loss it minimizes is the vector's first entry.
-            stepStats = tf.keep(kdStepStats(logits, tb, yb, { temperature, alpha, divergence }));
+            stepStats = tf.keep(split ? transferStepStats(logits, tb!, yb, split.labeled, opts) : kdStepStats(logits, tb, yb!, opts));
             return tf.reshape(tf.slice(stepStats, [STAT.loss], [1]), []) as tf.Scalar;
           },
           false,
@@ -148,7 +229,10 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
       });
       pending.push({
         stats,
-        meta: { kind: 'step', student: role === 'baseline' ? 'baseline' : 'kd', epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate },
+        meta: {
+          kind: 'step', student: role === 'compress' ? 'kd' : role, epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate,
+          ...(split ? { labeled: split.labeled } : {}),
+        },
       });
       pos.globalStep++;
       pos.epochSums.steps++;
@@ -157,11 +241,21 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
     }
     await flush();
     const n = Math.max(1, pos.epochSums.steps);
-    const trainStats = { loss: pos.epochSums.loss / n, accuracy: pos.epochSums.accuracy / n };
+    const rows = epochRows(order, mask);
+    const accuracy = mask ? pos.epochSums.accuracy / Math.max(1, pos.epochSums.labeled ?? 0) : pos.epochSums.accuracy / n;
+    const trainStats: EpochTrainStats = { loss: pos.epochSums.loss / n, accuracy, rows };
     const endOfEpoch: TrainPosition = { epoch: pos.epoch + 1, stepInEpoch: 0, globalStep: pos.globalStep, epochSums: { loss: 0, accuracy: 0, steps: 0 } };
     await job.onEpochEnd(pos.epoch + 1, trainStats, endOfEpoch);
     pos.stepInEpoch = 0;
     pos.epochSums = { loss: 0, accuracy: 0, steps: 0 };
   }
   return { kind: 'completed' };
+}
+
+/** Row visits of an epoch's order, with and without a label. */
+function epochRows(order: Int32Array, unlabeled: Uint8Array | undefined): EpochTrainStats['rows'] {
+  if (!unlabeled) return { labeled: order.length, unlabeled: 0 };
+  let without = 0;
+  for (let i = 0; i < order.length; i++) without += unlabeled[order[i]];
+  return { labeled: order.length - without, unlabeled: without };
 }

@@ -1,25 +1,20 @@
 /**
  * Commands on models and configs: Select Teacher/Student Model (quick pick), Use as Teacher/Student (from the
- * Models view, the Runs view or the Explorer), and New Config.
+ * Models view, the Runs view or the Explorer), and New Config (./newConfig.ts).
  */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DataConfig, StudentConfig, TeacherConfig } from '../../shared/config';
-import { configRelativePath, type ModelChoice, type ModelRole } from '../configEdit';
-import { configFileName, configTemplate } from '../configTemplate';
-import { SEARCH_EXCLUDE, type ConfigLocator } from '../configs';
+import type { ModelChoice, ModelRole } from '../configEdit';
+import type { ConfigLocator } from '../configs';
+import { newConfig, type NewConfigPrefill } from './newConfig';
 import type { ModelCatalog } from '../modelCatalog';
-import { choiceForFile, pickModel, relativeChoice, writeModelChoice } from '../modelChoice';
+import { choiceForFile, pickModel, writeModelChoice } from '../modelChoice';
 import type { ModelsNode, ModelsTreeProvider } from '../views/modelsView';
 import type { RunsNode } from '../views/runsView';
 
 /** What "Use as …" receives: a Models-view node, a run's result node, or a file from the Explorer. */
 type ModelArgument = ModelsNode | RunsNode | vscode.Uri | undefined;
 
-export interface NewConfigPrefill {
-  teacher?: ModelChoice;
-  student?: ModelChoice;
-}
+export type { NewConfigPrefill };
 
 export function registerModelCommands(deps: { configs: ConfigLocator; catalog: ModelCatalog; modelsView: ModelsTreeProvider }): vscode.Disposable {
   const { configs, catalog, modelsView } = deps;
@@ -70,65 +65,7 @@ export function registerModelCommands(deps: { configs: ConfigLocator; catalog: M
     vscode.commands.registerCommand('distill.selectStudent', select('student')),
     vscode.commands.registerCommand('distill.useAsTeacher', useAs('teacher')),
     vscode.commands.registerCommand('distill.useAsStudent', useAs('student')),
-    vscode.commands.registerCommand('distill.newConfig', (prefill?: NewConfigPrefill) => newConfig(configs, prefill)),
+    vscode.commands.registerCommand('distill.newConfig', (prefill?: NewConfigPrefill) => newConfig(configs, catalog, prefill)),
     vscode.commands.registerCommand('distill.refreshModels', () => modelsView.refresh()),
   );
-}
-
-async function newConfig(configs: ConfigLocator, prefill: NewConfigPrefill = {}): Promise<vscode.Uri | undefined> {
-  const folders = vscode.workspace.workspaceFolders ?? [];
-  const folder = folders.length > 1 ? (await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Where should the new config go?' }))?.uri : folders[0]?.uri;
-  const name = await vscode.window.showInputBox({
-    title: 'Distill: New Config',
-    prompt: 'A short name for the experiment (run ids start with it)',
-    value: 'fashion-kd',
-    validateInput: (v) => (v.trim() ? undefined : 'Give the experiment a name.'),
-  });
-  if (!name) return undefined;
-  let uri: vscode.Uri | undefined = folder ? vscode.Uri.joinPath(folder, configFileName(name.trim())) : undefined;
-  if (!uri) {
-    uri = await vscode.window.showSaveDialog({ filters: { 'Distill config': ['distill.json'] }, saveLabel: 'Create Config' });
-    if (!uri) return undefined;
-  }
-  try {
-    await vscode.workspace.fs.stat(uri);
-    void vscode.window.showErrorMessage(`Distill: ${uri.fsPath} already exists. Choose another name, or open it.`);
-    return undefined;
-  } catch {
-    // Does not exist yet: good.
-  }
-  const file = uri.fsPath;
-  const text = configTemplate({
-    name: name.trim(),
-    teacher: prefill.teacher ? (relativeChoice(file, prefill.teacher) as TeacherConfig) : undefined,
-    student: prefill.student ? (relativeChoice(file, prefill.student) as StudentConfig) : undefined,
-    data: await findIdxData(file),
-  });
-  await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
-  configs.setActive(uri);
-  await vscode.window.showTextDocument(uri);
-  return uri;
-}
-
-/** IDX train and test files already in the workspace (e.g. Fashion-MNIST), as data for a new config. */
-async function findIdxData(configFile: string): Promise<DataConfig | undefined> {
-  const [trainImages] = await vscode.workspace.findFiles('**/train-images-idx3-ubyte{,.gz}', SEARCH_EXCLUDE, 1);
-  if (!trainImages) return undefined;
-  const dir = path.dirname(trainImages.fsPath);
-  const gz = trainImages.fsPath.endsWith('.gz') ? '.gz' : '';
-  const rel = (f: string) => configRelativePath(configFile, path.join(dir, f + gz));
-  for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) {
-    try {
-      await vscode.workspace.fs.stat(vscode.Uri.file(path.join(dir, f + gz)));
-    } catch {
-      return undefined;
-    }
-  }
-  return {
-    format: 'idx',
-    train: { images: rel('train-images-idx3-ubyte'), labels: rel('train-labels-idx1-ubyte') },
-    test: { images: rel('t10k-images-idx3-ubyte'), labels: rel('t10k-labels-idx1-ubyte') },
-    validationSplit: 0.1,
-    normalize: 'auto',
-  };
 }

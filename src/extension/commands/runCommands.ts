@@ -15,6 +15,9 @@ import { exportableModels } from '../../shared/exportable';
 import { canResume, exportStudent, ExportTargetExists, hasStudentModel } from '../runFiles';
 import { runDescription, runLabel } from '../runText';
 import type { RunNode, RunsNode, RunsTreeProvider } from '../views/runsView';
+import { runOnnxExport } from '../exportOnnx';
+import { readSettings } from '../settings';
+import { INSTALL_ONNX_COMMAND, needsOnnxRuntime } from './onnxRuntimeCommands';
 
 /** What run commands receive: a node from the Runs view, a run directory, or nothing (then they ask). */
 export type RunArgument = RunsNode | string | vscode.Uri | undefined;
@@ -32,8 +35,42 @@ export function registerRunCommands(deps: {
   configs: ConfigLocator;
   dashboard: DashboardController;
   log: vscode.LogOutputChannel;
+  /** The extension's folder: its dist/cli.js runs the ONNX export. */
+  extensionPath: string;
 }): vscode.Disposable {
-  const { runs, runsView, configs, dashboard, log } = deps;
+  const { runs, runsView, configs, dashboard, log, extensionPath } = deps;
+
+  /** The student as one ONNX file, through `distill export` in a child process, with progress. */
+  const exportOnnx = async (run: RunSnapshot): Promise<string | undefined> => {
+    const target = await vscode.window.showSaveDialog({
+      title: `Export the student of ${run.runId} as ONNX`,
+      saveLabel: 'Export',
+      filters: { ONNX: ['onnx'] },
+      defaultUri: vscode.Uri.file(path.join(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? path.dirname(run.dir), `${run.runId}-student.onnx`)),
+    });
+    if (!target) return undefined;
+    const { nodePath, optionalModules } = readSettings();
+    try {
+      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Distill: exporting ${run.runId} as ONNX` }, (progress) =>
+        runOnnxExport({ cliPath: path.join(extensionPath, 'dist', 'cli.js'), runDir: run.dir, out: target.fsPath, nodePath, optionalModules, onLine: (line) => {
+          log.info(`[export] ${line}`);
+          progress.report({ message: line });
+        } }),
+      );
+      const text = `exported the student to ${result.out}: it gives the tfjs student's logits on ${result.parity.rows} test rows within ${result.parity.maxAbsDiff.toExponential(1)} (${result.parity.runtime}).`;
+      log.info(`Distill: ${text}`);
+      const reveal = 'Reveal';
+      void vscode.window.showInformationMessage(`Distill: ${text}`, reveal).then((c) => {
+        if (c === reveal) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.out));
+      });
+      return result.out;
+    } catch (e) {
+      const install = needsOnnxRuntime(errorMessage(e)) ? ['Install ONNX Runtime'] : [];
+      const choice = await vscode.window.showErrorMessage(`Distill: ONNX export failed: ${errorMessage(e)}`, ...install);
+      if (choice) void vscode.commands.executeCommand(INSTALL_ONNX_COMMAND);
+      return undefined;
+    }
+  };
 
   /** The run the argument names, else a quick pick of the runs that pass `filter`. */
   const resolveRun = async (arg: RunArgument, purpose: string, filter: (r: RunSnapshot) => boolean = () => true): Promise<RunSnapshot | undefined> => {
@@ -100,7 +137,7 @@ export function registerRunCommands(deps: {
       if (others.length) dashboard.compare([run.dir, ...others]);
     }),
 
-    vscode.commands.registerCommand('distill.exportStudent', async (arg?: RunArgument) => {
+    vscode.commands.registerCommand('distill.exportStudent', async (arg?: RunArgument, format?: 'onnx' | 'tfjs') => {
       const run = await resolveRun(arg, 'export the student of', (r) => hasStudentModel(r.dir));
       if (!run) return undefined;
       // A run with compression stages offers each stage's model beside the float32 student.
@@ -110,6 +147,16 @@ export function registerRunCommands(deps: {
           ? (await vscode.window.showQuickPick(models.map((m) => ({ label: m.label, description: path.relative(run.dir, m.dir), id: m.id })), { placeHolder: 'Which model to export?' }))?.id
           : 'student';
       if (!model) return undefined;
+      // The ONNX exporter converts the float32 student; compression stages export as tfjs.
+      const picked = model !== 'student' ? 'tfjs' : format ?? (await vscode.window.showQuickPick(
+        [
+          { label: 'ONNX', description: 'one .onnx file for ONNX Runtime, PyTorch tooling, TensorRT…', detail: 'Converted from the tfjs student and checked against it on the test split (logits within 1e-4) before it is written. Needs ONNX Runtime (Distill: Install ONNX Runtime).', format: 'onnx' as const },
+          { label: 'TensorFlow.js', description: 'model.json + weights, as trained', detail: 'A copy of the run\'s student folder, for tfjs in Node or the browser.', format: 'tfjs' as const },
+        ],
+        { title: `Export the student of ${run.runId}`, placeHolder: 'Which format?' },
+      ))?.format;
+      if (!picked) return undefined;
+      if (picked === 'onnx') return exportOnnx(run);
       const [folder] = (await vscode.window.showOpenDialog({
         canSelectFiles: false,
         canSelectFolders: true,
@@ -132,9 +179,14 @@ export function registerRunCommands(deps: {
         return undefined;
       }
       log.info(`Exported the student of ${run.runId} to ${target}`);
-      const reveal = 'Reveal';
-      void vscode.window.showInformationMessage(`Distill: exported the student to ${target}.`, reveal).then((c) => {
-        if (c === reveal) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(target, 'model.json')));
+      const inWorkspace = !!vscode.workspace.getWorkspaceFolder(vscode.Uri.file(target));
+      const reveal = inWorkspace ? 'Show in Explorer' : 'Reveal';
+      void vscode.window.showInformationMessage(`Distill: exported the student to ${target}: the model, distill-model.json (classes, input shape, scaling) and a README on loading it.`, reveal).then((c) => {
+        if (c !== reveal) return;
+        // A folder inside the workspace is shown in VS Code's Explorer; one outside in the system's file manager
+        // (which a remote window such as code-server does not have).
+        if (inWorkspace) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(path.join(target, 'README.md')));
+        else void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(target, 'model.json')));
       });
       return target;
     }),

@@ -6,7 +6,9 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { RUN_FILES } from '../../shared/runDir';
+import type { DistillConfig } from '../../shared/config';
+import { readJson, RUN_FILES } from '../../shared/runDir';
+import { runDisplayName } from '../../shared/runName';
 import {
   OPENABLE_RUN_FILES,
   type DashboardView,
@@ -35,8 +37,9 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
   };
 }
 
+/** The tab title: the run's name (its run name, else its config's), never its id. */
 export const dashboardTitle = (view: DashboardView, runDirs: readonly string[]) =>
-  view === 'compare' && runDirs.length > 1 ? `Distill: compare ${runDirs.length} runs` : `Distill: ${path.basename(runDirs[0])}`;
+  view === 'compare' && runDirs.length > 1 ? `Distill: compare ${runDirs.length} runs` : `Distill: ${runDisplayName({ runId: path.basename(runDirs[0]), config: readJson<DistillConfig>(path.join(runDirs[0], RUN_FILES.config)) })}`;
 
 export class DashboardPanel implements vscode.Disposable {
   private readonly sources = new Map<string, RunSource>();

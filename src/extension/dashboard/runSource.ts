@@ -6,18 +6,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DistillConfig } from '../../shared/config';
-import type { EpochRecord, MetricsRecord, ProbeInfo, SoftLabelRecord, StepRecord, StudentKind, Summary } from '../../shared/records';
+import type { EpochRecord, MetricsRecord, ProbeInfo, SoftLabelRecord, StepRecord, TrainedRole, Summary } from '../../shared/records';
 import { listRuns, readJson, readRun, RUN_FILES } from '../../shared/runDir';
 import { STEP_METRICS, type RunData, type RunDelta, type RunListing, type StepColumns } from '../../shared/webviewProtocol';
+import { runDisplayName } from '../../shared/runName';
 import { JsonlTail } from './jsonlTail';
 
 /** Turns step records into per-student columns, numbering each student's steps across epochs. */
 export class StepColumnsBuilder {
-  private readonly stepsSoFar = new Map<StudentKind, number>();
+  private readonly stepsSoFar = new Map<TrainedRole, number>();
 
   /** Columns for `records` (in file order), one entry per student, continuing the numbering of earlier calls. */
   build(records: readonly StepRecord[]): StepColumns[] {
-    const byStudent = new Map<StudentKind, StepRecord[]>();
+    const byStudent = new Map<TrainedRole, StepRecord[]>();
     for (const r of records) {
       let list = byStudent.get(r.student);
       if (!list) byStudent.set(r.student, (list = []));
@@ -39,7 +40,7 @@ export class StepColumnsBuilder {
   }
 }
 
-export function emptyStepColumns(student: StudentKind, length = 0): StepColumns {
+export function emptyStepColumns(student: TrainedRole, length = 0): StepColumns {
   const columns = { student, globalStep: new Float64Array(length), epoch: new Float32Array(length) } as StepColumns;
   for (const m of STEP_METRICS) columns[m] = new Float32Array(length);
   return columns;
@@ -214,7 +215,7 @@ export function listSiblingRuns(runDir: string): RunListing[] {
     runDir: r.dir,
     runId: r.runId,
     status: r.status,
-    name: r.config?.name,
+    name: r.config ? runDisplayName({ runId: r.runId, config: r.config }) : undefined,
     startedAt: r.statusFile?.startedAt,
   }));
 }

@@ -96,7 +96,7 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
       const item = new vscode.TreeItem('Model files in the workspace', vscode.TreeItemCollapsibleState.Expanded);
       item.id = 'distill.models/files';
       item.contextValue = 'distill:modelFiles';
-      item.tooltip = 'TensorFlow.js model.json files (Layers or Graph) and teacher-logit files (.npy, .jsonl whose name says "logits" or "teacher"). Run folders are not listed here: their models show under each run.';
+      item.tooltip = 'TensorFlow.js model.json files (Layers or Graph), ONNX models (teachers, e.g. from PyTorch) and teacher-logit files (.npy, .jsonl whose name says "logits" or "teacher"). Run folders are not listed here: their models show under each run.';
       return item;
     }
     if (node.type === 'role') return roleItem(node);
@@ -164,7 +164,10 @@ function entryItem(entry: CatalogEntry): vscode.TreeItem {
     tooltip.appendMarkdown(`\n\nTest rows: \`${vscode.workspace.asRelativePath(entry.test.file)}\` (${entry.test.rows.toLocaleString('en-US')} rows)`);
   }
   item.tooltip = tooltip;
-  if (entry.kind === 'tfjs-model') {
+  if (entry.kind === 'onnx-model') {
+    item.iconPath = new vscode.ThemeIcon('symbol-interface');
+    item.contextValue = 'distill:modelFile+onnx';
+  } else if (entry.kind === 'tfjs-model') {
     item.iconPath = new vscode.ThemeIcon('symbol-class');
     item.contextValue = `distill:modelFile+${entry.format}`;
     item.command = { command: 'vscode.open', title: 'Open model.json', arguments: [vscode.Uri.file(file)] };

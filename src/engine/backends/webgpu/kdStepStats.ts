@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { KD_STEP_STATS, KD_STEP_STATS_GRAD, STAT_COUNT, type KdStepAttrs } from '../../kd/stepStats';
-import { divergenceKernels, wgslDivergences } from '../../kd/divergences';
+import { fusedKernels, wgslDivergences } from '../../kd/divergences';
 import { workgroupsFor, type UniformValue, type WebGpuBackendLike, type WebGpuProgram } from './program';
 
 /** Threads of the forward program's single workgroup; a power of two for the tree reduction. */
@@ -192,13 +192,13 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 function stepStats({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { student, teacher, labels } = inputs as Record<string, tf.TensorInfo>;
-  divergenceKernels((attrs as unknown as KdStepAttrs).divergence); // throws for a code the shader has no case for
+  fusedKernels((attrs as unknown as KdStepAttrs).divergence); // throws for a code the shader has no case for
   return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(statsProgram(), [student, teacher, labels], 'float32', uniformData(attrs as unknown as KdStepAttrs));
 }
 
 function stepStatsGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { student, teacher, labels, dy } = inputs as Record<string, tf.TensorInfo>;
-  divergenceKernels((attrs as unknown as KdStepAttrs).divergence);
+  fusedKernels((attrs as unknown as KdStepAttrs).divergence);
   const [rows, classes] = student.shape;
   return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(gradientProgram(rows, classes), [student, teacher, labels, dy], 'float32', uniformData(attrs as unknown as KdStepAttrs));
 }

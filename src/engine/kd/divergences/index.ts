@@ -1,22 +1,47 @@
 /**
  * Every divergence's kernels, keyed by the names of src/shared/divergences.ts: a divergence listed there and missing
- * here (or the reverse) does not compile, and `divergenceKernels` throws for a name or code it does not know.
+ * here (or the reverse) does not compile, and `divergenceKernels` throws for a name or code it does not know. A
+ * divergence either brings fused row math or says `fused: 'composed-only'`; the fused kernels (and the WGSL below)
+ * cover exactly the former, and `fusedKernels` throws for the latter.
  */
 import { DIVERGENCES, type Divergence } from '../../../shared/divergences';
+import { dkd } from './dkd';
 import { forwardKl } from './forwardKl';
 import { jensenShannon } from './jensenShannon';
 import { mseLogits } from './mseLogits';
 import { reverseKl } from './reverseKl';
-import type { DivergenceKernels } from './types';
+import type { DivergenceKernels, FusedKernels } from './types';
 
-export type { DivergenceKernels } from './types';
+export type { DivergenceKernels, DivergenceParts, DkdWeights, FusedKernels } from './types';
+export { DKD_DEFAULTS } from './types';
 
 export const DIVERGENCE_KERNELS = {
   'forward-kl': forwardKl,
   'reverse-kl': reverseKl,
   js: jensenShannon,
   'mse-logits': mseLogits,
+  dkd,
 } as const satisfies Record<Divergence, DivergenceKernels>;
+
+/** The divergences with fused kernels: those whose file does not say `fused: 'composed-only'`. */
+export type FusedDivergence = {
+  [D in Divergence]: (typeof DIVERGENCE_KERNELS)[D]['fused'] extends 'composed-only' ? never : D;
+}[Divergence];
+
+/** Whether the fused step kernels compute `divergence` (else kdStepStats composes it from tfjs ops on every backend). */
+export function isFusedDivergence(divergence: Divergence): divergence is FusedDivergence {
+  return divergenceKernels(divergence).fused !== 'composed-only';
+}
+
+/** The fused row math of a divergence, by name or code; throws for a composed-only one (a kernel must never get it). */
+export function fusedKernels(divergence: Divergence | number): FusedKernels {
+  const { fused } = divergenceKernels(divergence);
+  if (fused === 'composed-only') {
+    const name = typeof divergence === 'number' ? DIVERGENCES[divergence] : divergence;
+    throw new RangeError(`Divergence ${name} has no fused kernels (it is composed-only); kdStepStats composes it from tfjs ops.`);
+  }
+  return fused;
+}
 
 /** The kernels of a divergence, by name or by the code the fused kernels take. */
 export function divergenceKernels(divergence: Divergence | number): DivergenceKernels {
@@ -31,7 +56,8 @@ export function divergenceKernels(divergence: Divergence | number): DivergenceKe
 /** The WGSL that dispatches on the `divergence` uniform: one function per divergence and part, and a switch each. */
 export function wgslDivergences(): string {
   const parts: string[] = [];
-  const codes = DIVERGENCES.map((d, code) => ({ code, k: divergenceKernels(d) }));
+  const codes = DIVERGENCES.map((d, code) => ({ code, kernels: divergenceKernels(d) }))
+    .flatMap(({ code, kernels }) => (kernels.fused === 'composed-only' ? [] : [{ code, kernels, k: kernels.fused }]));
   const rowArgs = 'off : i32, classes : i32, invT : f32, label : i32, r : RowStats';
   const gradArgs = 'i : i32, c : i32, invT : f32, label : i32, r : RowStats, prepared : vec4<f32>';
   for (const { code, k } of codes) {
@@ -50,7 +76,7 @@ export function wgslDivergences(): string {
   parts.push(dispatch('divergencePrepare', rowArgs, 'off, classes, invT, label, r', 'vec4<f32>', 'vec4<f32>(0.0)'));
   parts.push(dispatch('divergenceGradient', gradArgs, 'i, c, invT, label, r, prepared', 'f32', zero));
   const where = (pick: (k: DivergenceKernels) => boolean) =>
-    codes.filter(({ k }) => pick(k)).map(({ code }) => `divergence == ${code}`).join(' || ') || 'false';
+    codes.filter(({ kernels }) => pick(kernels)).map(({ code }) => `divergence == ${code}`).join(' || ') || 'false';
   parts.push(`  fn divergenceMeanOverElements(divergence : i32) -> bool {\n    return ${where((k) => k.mean === 'elements')};\n  }`);
   parts.push(`  fn divergenceTemperatureSquared(divergence : i32) -> bool {\n    return ${where((k) => k.temperatureSquared)};\n  }`);
   return parts.join('\n\n');

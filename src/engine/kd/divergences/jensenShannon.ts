@@ -33,47 +33,49 @@ export const jensenShannon: DivergenceKernels = {
     const q = tf.exp(x.logQ());
     return { terms: tf.add(tf.mul(tf.add(tf.exp(x.logP()), q), u), tf.mul(q, d)), factor: 0.5 };
   },
-  js: {
-    term(row) {
-      let total = 0;
-      for (let c = 0; c < row.classes; c++) {
+  fused: {
+    js: {
+      term(row) {
+        let total = 0;
+        for (let c = 0; c < row.classes; c++) {
+          const lq = logQ(row, c);
+          const lp = logP(row, c);
+          const lm = logMean(lp, lq);
+          total += 0.5 * (Math.exp(lp) * (lp - lm) + Math.exp(lq) * (lq - lm));
+        }
+        return total;
+      },
+      prepare: jacobianTerm,
+      gradient(row, c, jacobian) {
         const lq = logQ(row, c);
-        const lp = logP(row, c);
-        const lm = logMean(lp, lq);
-        total += 0.5 * (Math.exp(lp) * (lp - lm) + Math.exp(lq) * (lq - lm));
-      }
-      return total;
+        return 0.5 * Math.exp(lq) * (lq - logMean(logP(row, c), lq) - (jacobian as number)) * row.invT;
+      },
     },
-    prepare: jacobianTerm,
-    gradient(row, c, jacobian) {
-      const lq = logQ(row, c);
-      return 0.5 * Math.exp(lq) * (lq - logMean(logP(row, c), lq) - (jacobian as number)) * row.invT;
+    wgsl: {
+      helpers: /* wgsl */ `
+    // log((p + q) / 2), without overflow.
+    fn jsLogMean(logP : f32, logQ : f32) -> f32 {
+      return max(logP, logQ) + log(1.0 + exp(-abs(logP - logQ))) - 0.6931471805599453;
+    }`,
+      term: /* wgsl */ `
+        var total = 0.0;
+        for (var c = 0; c < classes; c++) {
+          let logQ = logQAt(off + c, invT, r);
+          let logP = logPAt(off + c, invT, r);
+          let logM = jsLogMean(logP, logQ);
+          total += 0.5 * (exp(logP) * (logP - logM) + exp(logQ) * (logQ - logM));
+        }
+        return total;`,
+      prepare: /* wgsl */ `
+        var total = 0.0;
+        for (var c = 0; c < classes; c++) {
+          let logQ = logQAt(off + c, invT, r);
+          total += exp(logQ) * (logQ - jsLogMean(logPAt(off + c, invT, r), logQ));
+        }
+        return vec4<f32>(total, 0.0, 0.0, 0.0);`,
+      gradient: /* wgsl */ `
+        let logQ = logQAt(i, invT, r);
+        return 0.5 * exp(logQ) * (logQ - jsLogMean(logPAt(i, invT, r), logQ) - prepared.x) * invT;`,
     },
-  },
-  wgsl: {
-    helpers: /* wgsl */ `
-  // log((p + q) / 2), without overflow.
-  fn jsLogMean(logP : f32, logQ : f32) -> f32 {
-    return max(logP, logQ) + log(1.0 + exp(-abs(logP - logQ))) - 0.6931471805599453;
-  }`,
-    term: /* wgsl */ `
-      var total = 0.0;
-      for (var c = 0; c < classes; c++) {
-        let logQ = logQAt(off + c, invT, r);
-        let logP = logPAt(off + c, invT, r);
-        let logM = jsLogMean(logP, logQ);
-        total += 0.5 * (exp(logP) * (logP - logM) + exp(logQ) * (logQ - logM));
-      }
-      return total;`,
-    prepare: /* wgsl */ `
-      var total = 0.0;
-      for (var c = 0; c < classes; c++) {
-        let logQ = logQAt(off + c, invT, r);
-        total += exp(logQ) * (logQ - jsLogMean(logPAt(off + c, invT, r), logQ));
-      }
-      return vec4<f32>(total, 0.0, 0.0, 0.0);`,
-    gradient: /* wgsl */ `
-      let logQ = logQAt(i, invT, r);
-      return 0.5 * exp(logQ) * (logQ - jsLogMean(logPAt(i, invT, r), logQ) - prepared.x) * invT;`,
   },
 };

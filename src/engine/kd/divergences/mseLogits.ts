@@ -6,26 +6,28 @@ export const mseLogits: DivergenceKernels = {
   mean: 'elements',
   temperatureSquared: false,
   composed: (x) => ({ terms: tf.squaredDifference(x.student, x.teacher) }),
-  js: {
-    term(row) {
-      let total = 0;
-      for (let c = 0; c < row.classes; c++) {
-        const d = row.s[row.off + c] - row.t[row.off + c];
-        total += d * d;
-      }
-      return total;
+  fused: {
+    js: {
+      term(row) {
+        let total = 0;
+        for (let c = 0; c < row.classes; c++) {
+          const d = row.s[row.off + c] - row.t[row.off + c];
+          total += d * d;
+        }
+        return total;
+      },
+      gradient: (row, c) => 2 * (row.s[row.off + c] - row.t[row.off + c]),
     },
-    gradient: (row, c) => 2 * (row.s[row.off + c] - row.t[row.off + c]),
-  },
-  wgsl: {
-    term: /* wgsl */ `
-      var total = 0.0;
-      for (var c = 0; c < classes; c++) {
-        let d = student[off + c] - teacher[off + c];
-        total += d * d;
-      }
-      return total;`,
-    gradient: /* wgsl */ `
-      return 2.0 * (student[i] - teacher[i]);`,
+    wgsl: {
+      term: /* wgsl */ `
+        var total = 0.0;
+        for (var c = 0; c < classes; c++) {
+          let d = student[off + c] - teacher[off + c];
+          total += d * d;
+        }
+        return total;`,
+      gradient: /* wgsl */ `
+        return 2.0 * (student[i] - teacher[i]);`,
+    },
   },
 };

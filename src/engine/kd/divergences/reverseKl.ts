@@ -25,21 +25,23 @@ export const reverseKl: DivergenceKernels = {
   mean: 'rows',
   temperatureSquared: true,
   composed: (x) => ({ terms: tf.mul(tf.exp(x.logQ()), tf.sub(x.logQ(), x.logP())) }),
-  js: {
-    term: rowSum,
-    prepare: rowSum,
-    gradient(row, c, jacobianTerm) {
-      const lq = logQ(row, c);
-      return Math.exp(lq) * (lq - logP(row, c) - (jacobianTerm as number)) * row.invT;
+  fused: {
+    js: {
+      term: rowSum,
+      prepare: rowSum,
+      gradient(row, c, jacobianTerm) {
+        const lq = logQ(row, c);
+        return Math.exp(lq) * (lq - logP(row, c) - (jacobianTerm as number)) * row.invT;
+      },
     },
-  },
-  wgsl: {
-    term: `${WGSL_ROW_SUM}
-      return total;`,
-    prepare: `${WGSL_ROW_SUM}
-      return vec4<f32>(total, 0.0, 0.0, 0.0);`,
-    gradient: /* wgsl */ `
-      let logQ = logQAt(i, invT, r);
-      return exp(logQ) * (logQ - logPAt(i, invT, r) - prepared.x) * invT;`,
+    wgsl: {
+      term: `${WGSL_ROW_SUM}
+        return total;`,
+      prepare: `${WGSL_ROW_SUM}
+        return vec4<f32>(total, 0.0, 0.0, 0.0);`,
+      gradient: /* wgsl */ `
+        let logQ = logQAt(i, invT, r);
+        return exp(logQ) * (logQ - logPAt(i, invT, r) - prepared.x) * invT;`,
+    },
   },
 };

@@ -9,6 +9,9 @@
  * over rows × classes for `mean: 'elements'`), scales by T² where `temperatureSquared`, and combines with the CE.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { DkdWeights } from '../../../shared/divergences';
+
+export { DKD_DEFAULTS, type DkdWeights } from '../../../shared/divergences';
 
 /** One row's softmax statistics: the maxima and log-normalisers of z_s (at T = 1 and at T) and of z_t (at T). */
 export interface RowStats {
@@ -78,10 +81,28 @@ export interface ComposedInputs {
   teacher: tf.Tensor2D;
   labels: tf.Tensor1D;
   temperature: number;
+  /** `dkd`'s weights (the defaults when the config names none). */
+  dkd: DkdWeights;
   /** log softmax(z_s / T). */
   logQ(): tf.Tensor2D;
   /** log softmax(z_t / T). */
   logP(): tf.Tensor2D;
+}
+
+/**
+ * Named parts of a divergence beyond its total, batch means before T² and before their weights, reported in the
+ * step records. Only `dkd` has any: its target-class and non-target-class terms.
+ */
+// A type alias, so that KdLossParts (which extends it) keeps an implicit index signature for tf.tidy.
+export type DivergenceParts = {
+  tckd?: tf.Scalar;
+  nckd?: tf.Scalar;
+};
+
+/** The fused step kernels' row math, in both languages. */
+export interface FusedKernels {
+  js: JsDivergence;
+  wgsl: WgslDivergence;
 }
 
 export interface DivergenceKernels {
@@ -93,7 +114,11 @@ export interface DivergenceKernels {
    * From tfjs ops: a tensor whose elements sum to Σ over rows of the row's term, and a factor applied with the
    * batch mean (so that e.g. JS's ½ costs no extra kernel). Runs inside a tf.tidy.
    */
-  composed(inputs: ComposedInputs): { terms: tf.Tensor; factor?: number };
-  js: JsDivergence;
-  wgsl: WgslDivergence;
+  composed(inputs: ComposedInputs): { terms: tf.Tensor; factor?: number; parts?: DivergenceParts };
+  /**
+   * The fused kernels' row math, or `'composed-only'`: a deliberate choice that this divergence always runs the
+   * composed ops (on every backend, at some ~40 kernels a step more), e.g. because its terms need per-row weights
+   * the fused kernels' attributes do not carry. Writing neither is a compile error.
+   */
+  fused: FusedKernels | 'composed-only';
 }

@@ -1,0 +1,40 @@
+/**
+ * One interface for every kind of teacher (a tfjs model file, an ONNX model, precomputed logits, a preset the engine
+ * trains): logits for a split, and what the report card shows of it. `teachers/index.ts` caches the logits the same
+ * way for every kind; an ensemble can compose teachers through this interface alone.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ModelReport } from '../../shared/records';
+
+/** `unlabeled`: the rows of `data.unlabeled`, when the data has them. */
+export type SplitName = 'train' | 'test' | 'unlabeled';
+
+/** What the report card shows of a teacher besides its metrics. */
+export interface TeacherFacts {
+  /** Parameters (weights) of the model; null when there is no model (precomputed logits). */
+  params: number | null;
+  /** Bytes of the weights. */
+  sizeBytes?: number;
+  /** Mean inference time per sample at batch 1 and 256. */
+  latencyMs?: ModelReport['latencyMs'];
+  /** What ran it, e.g. `onnxruntime-node 1.30.0 (cpu)`. */
+  runtime?: string;
+}
+
+export interface Teacher {
+  /** For the log: the file, or what the logits came from. */
+  readonly describe: string;
+  /**
+   * Identity of the teacher for the logits cache: a hash of its files and of every setting that changes its
+   * logits. Undefined for a teacher that is not worth caching (precomputed logits are already on disk).
+   */
+  readonly cacheKey?: string;
+  /**
+   * Raw outputs for every row of a split, row-major `[rows, classes]`. `x` gives the rows as the student sees them
+   * (`[rows, ...inputShape]`, after data.normalize), made only when called.
+   */
+  outputs(split: SplitName, x: () => tf.Tensor): Promise<Float32Array>;
+  /** Params, bytes, latency (measured when `latency`) for the report card. */
+  facts(latency: boolean): Promise<TeacherFacts>;
+  dispose(): void;
+}
