@@ -1,6 +1,6 @@
 /**
  * The fused step-stats kernels against the composed tfjs ops they replace (kdLoss, itself checked against a float64
- * reference in kd-loss.test.ts), on every backend that has them: cpu and wasm (JavaScript) and webgpu (WGSL, on
+ * reference in losses.test.ts), on every backend that has them: cpu and wasm (JavaScript) and webgpu (WGSL, on
  * the SwiftShader adapter test/support/softwareGpu.ts provides).
  */
 import { strict as assert } from 'node:assert';

@@ -45,7 +45,7 @@ const REFERENCE: Record<Divergence, (p: number[], q: number[], studentRow: numbe
 
 function referenceDivergence(divergence: Divergence, studentRow: number[], teacherRow: number[], temperature: number, label: number): number {
   const reference = REFERENCE[divergence];
-  assert.ok(reference, `test/engine/kd-loss.test.ts has no float64 reference for the divergence ${divergence}`);
+  assert.ok(reference, `test/engine/losses.test.ts has no float64 reference for the divergence ${divergence}`);
   const p = referenceLogSoftmax(teacherRow, temperature).map(Math.exp);
   const q = referenceLogSoftmax(studentRow, temperature).map(Math.exp);
   return reference(p, q, studentRow, teacherRow, label);
