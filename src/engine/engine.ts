@@ -24,7 +24,7 @@ import { disposePrepared, prepareData, type Prepared } from './prepare';
 import { probeFiles, softLabelRows } from './probeFiles';
 import { TeacherTrainingStopped } from './teachers';
 import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
-import { resolveThreads, type ThreadChoice } from './train/threads';
+import { resolveThreads, threadsForModel, type ThreadChoice } from './train/threads';
 import { NonFiniteLossError, singleThreadReason, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
 import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
 import { checkOutputFolders } from './outputFolders';
@@ -322,6 +322,8 @@ export class DistillEngine {
     // So does a KD student at a constant α = 0 (a sweep's shared baseline): unlabelled rows would carry no loss.
     const scratch = student === 'baseline' || (config.distillation.alpha === 0 && config.distillation.schedule.type === 'constant');
     const labelledOnly = scratch && p.baselineTrain !== undefined;
+    const modelThreads = threadsForModel(p.threads, model, student === 'kd' ? 'KD student' : 'scratch student');
+    if (modelThreads.note) this.log('info', modelThreads.note);
     try {
       const outcome = await train({
         role: student,
@@ -332,7 +334,7 @@ export class DistillEngine {
         distillation: config.distillation,
         alphaOverride: student === 'baseline' ? 0 : undefined,
         seed: config.seed,
-        threads: p.threads,
+        threads: modelThreads.threads,
         stepsPerEpoch: labelledOnly ? stepsPerEpoch(p.train.count, settings.batchSize!) : undefined,
         start,
         onSteps: (records, progress) => this.onSteps(records, progress),

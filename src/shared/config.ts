@@ -159,6 +159,10 @@ const ImagesData = Type.Object({
     skip: 'Leave the image out, with a warning that lists the skipped files.',
   }, md('What an unreadable or corrupt image does. Default: `"error"`.'))),
   memoryLimitMB: Type.Optional(Type.Integer({ minimum: 16, ...md('Refuse to decode when the decoded images would take more memory than this (MB). Default: 4096. Estimated before decoding from the image count and `inputShape`.') })),
+  unlabeled: Type.Optional(Type.Union([
+    Type.Object({ dir: PathString('A folder of images without classes: every PNG and JPEG in it and its subfolders, sorted by path. Subfolder names are ignored.') }, { additionalProperties: false, title: 'Image folder' }),
+    Type.Object({ manifest: PathString('A `.csv` (header `path`, a `label` column is ignored) or `.jsonl` (`{"path": …}` per line) listing the images; paths relative to the manifest\u2019s folder.') }, { additionalProperties: false, title: 'Manifest' }),
+  ], md(unlabeledNote))),
   ...dataCommon,
 }, { additionalProperties: false, title: 'Image folders' });
 
@@ -424,7 +428,7 @@ export const ConfigSchema = Type.Object({
     backend: literalUnion(BACKENDS, backendDescriptions(), { default: 'auto', ...md('The compute backend.') }),
     threads: Type.Optional(Type.Integer({
       minimum: 1, maximum: MAX_THREADS,
-      ...keepUnderscores(`Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used.`),
+      ...keepUnderscores(`Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used. A dense-only model (\`mlp\`) trains on one thread whatever this says: threads gain only where weights are reused across a row, as in convolutions.`),
     })),
   }, { additionalProperties: false, default: {}, ...md('Engine settings.') }),
   output: Type.Object({

@@ -194,11 +194,15 @@ describe('engine: a run on 2 threads', function () {
   before(() => (dir = tempDir()));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const cfg = () => smallConfig(dir, { training: { epochs: 2, batchSize: 64 }, engine: { backend: 'wasm', threads: 2 } });
+  // A convolutional student: a dense-only one trains on 1 thread whatever engine.threads says (threadsForModel).
+  const cfg = () => smallConfig(dir, { student: { preset: 'cnn-small' }, training: { epochs: 2, batchSize: 64 }, engine: { backend: 'wasm', threads: 2 } });
+  const logs = (r: { messages: { type: string }[] }) => r.messages.flatMap((m) => (m.type === 'log' ? [(m as unknown as { message: string }).message] : []));
 
   it('resumes to the same result as an uninterrupted run', async () => {
     const full = await runEngine(cfg());
     assert.equal(full.finished.status, 'completed', full.finished.reason);
+    assert.ok(logs(full).includes('Threads: 2 (engine.threads is 2)'), logs(full).join('\n'));
+    assert.ok(!logs(full).some((l) => /KD student trains on 1 thread/.test(l)), 'the CNN student was kept to 1 thread');
     let seen = 0;
     const stopped = await runEngine(cfg(), (engine, m) => {
       if (m.type === 'steps' && (seen += m.records.length) >= 50) engine.requestStop();
@@ -223,5 +227,16 @@ describe('engine: a run on 2 threads', function () {
     const used = readJson<DistillConfig>(path.join(r.runDir, 'config.json'))!.engine.threads;
     assert.ok(used !== undefined && used >= 1, `engine.threads in config.json: ${used}`);
     assert.ok(r.messages.some((m) => m.type === 'log' && m.message.startsWith(`Threads: ${used} (engine.threads not set`)));
+  });
+
+  it('trains a dense-only student on 1 thread, saying why, and to the same losses as engine.threads 1', async () => {
+    const dense = (threads: number) => smallConfig(dir, { training: { epochs: 1, batchSize: 64 }, engine: { backend: 'wasm', threads } });
+    const two = await runEngine(dense(2));
+    const one = await runEngine(dense(1));
+    assert.equal(two.finished.status, 'completed', two.finished.reason);
+    const note = logs(two).find((l) => l.startsWith('The KD student trains on 1 thread, not 2'));
+    assert.ok(note && /1\.0 multiply-adds per weight per row/.test(note), logs(two).join('\n'));
+    // One thread either way: the same code path, so the same losses bit for bit.
+    assert.deepEqual(steps(metricsOf(two.runDir)).map((r) => r.loss), steps(metricsOf(one.runDir)).map((r) => r.loss));
   });
 });

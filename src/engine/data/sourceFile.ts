@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DistillError } from '../../shared/errors';
+import { formatBytes } from '../../shared/format';
 
 /** Where a file came from in the config, e.g. `data.train.images`; named in every error about it. */
 export interface FileRole {
@@ -46,13 +47,24 @@ export function readDataFile(role: FileRole): Buffer {
 
 export const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 
+/**
+ * How far a gzip file may expand. Its real size is known only by decompressing it, so a damaged file or a
+ * decompression bomb (deflate reaches ~1000:1) is stopped here rather than by running out of memory.
+ */
+export const MAX_GUNZIPPED_BYTES = 2 * 1024 ** 3;
+
 /** The file's contents, decompressed when it starts with the gzip magic bytes `1f 8b`. */
-export function readMaybeGzipped(role: FileRole): Buffer {
+export function readMaybeGzipped(role: FileRole, maxBytes = MAX_GUNZIPPED_BYTES): Buffer {
   const raw = readDataFile(role);
   if (!isGzip(raw)) return raw;
   try {
-    return gunzipSync(raw);
+    return gunzipSync(raw, { maxOutputLength: maxBytes });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw dataError(role,
+        `decompresses to more than ${formatBytes(maxBytes)} (it is ${formatBytes(raw.length)} compressed), more than Distill reads from one gzip file. ` +
+        `If the data really is that large, decompress it (gunzip) and point ${role.field} at the uncompressed file, whose size can be checked before reading; otherwise the file is damaged.`);
+    }
     throw dataError(role,
       `is gzip-compressed (starts with 1f 8b) but does not decompress: ${(e as Error).message}. The file is probably ` +
       `incomplete or damaged; download it again.`);

@@ -12,6 +12,7 @@ import { saveLayersModel } from '../models/modelFiles';
 import { buildPreset } from '../models/presets';
 import { readCheckpointState, removeCheckpoint, restoreCheckpoint, writeCheckpoint, type TrainPosition } from '../train/checkpoint';
 import { stepsPerEpoch, train } from '../train/trainer';
+import { threadsForModel } from '../train/threads';
 import type { TeacherContext } from './index';
 
 const sha256 = (...parts: string[]) => parts.reduce((h, p) => h.update(p).update('\0'), crypto.createHash('sha256')).digest('hex');
@@ -49,6 +50,8 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
       : `Training the ${teacher.preset} teacher for ${settings.epochs} epochs (once; later runs reuse it)…`,
   );
   let epochStart = Date.now();
+  const modelThreads = threadsForModel(ctx.threads, model, `${teacher.preset} teacher`);
+  if (modelThreads.note) ctx.log(modelThreads.note);
   try {
     await ctx.teacherTrainingStarts(model, totalSteps, start);
     const outcome = await train({
@@ -59,7 +62,7 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
       settings,
       seed: config.seed + 1,
       start,
-      threads: ctx.threads,
+      threads: modelThreads.threads,
       onSteps: (records, progress) => ctx.teacherSteps(records, progress),
       onEpochEnd: async (epoch, stats, position) => {
         await ctx.teacherEpoch(model, epoch, stats, (Date.now() - epochStart) / 1000);

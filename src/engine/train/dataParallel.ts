@@ -245,13 +245,21 @@ export class DataParallel {
 
     // g = Σ_k (rows_k / rows) · g_k, shard by shard in index order, accumulated in float64.
     const share = counts.map((c) => c / rows);
+    // The shards that ran, as (weight, gradients) pairs hoisted out of the element loop, which is the hot part.
+    const others = this.replicas.flatMap((r, k) => (counts[k + 1] > 0 ? [{ w: share[k + 1], g: r.slot.grads }] : []));
     const combined = this.vars.map((v, i) => {
       const out = new Float32Array(v.size);
       const offset = this.gradOffsets[i];
       const g0 = ownGrads[i];
+      const w0 = share[0];
+      if (others.length === 1) {
+        const { w: w1, g: g1 } = others[0];
+        for (let j = 0; j < out.length; j++) out[j] = w0 * g0[j] + w1 * g1[offset + j];
+        return out;
+      }
       for (let j = 0; j < out.length; j++) {
-        let acc = share[0] * g0[j];
-        for (let k = 1; k < this.threads; k++) if (counts[k] > 0) acc += share[k] * this.replicas[k - 1].slot.grads[offset + j];
+        let acc = w0 * g0[j];
+        for (const o of others) acc += o.w * o.g[offset + j];
         out[j] = acc;
       }
       return out;

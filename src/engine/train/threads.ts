@@ -4,7 +4,9 @@
  */
 import * as os from 'node:os';
 import { DistillError } from '../../shared/errors';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { MAX_THREADS, THREADS_ENV, type ConcreteBackend } from '../../shared/config';
+import { forwardMacs } from '../runPlan';
 
 /** Backends whose training runs on one JavaScript thread, and so gains from replicas on worker threads. */
 export const DATA_PARALLEL_BACKENDS: readonly ConcreteBackend[] = ['wasm', 'cpu'];
@@ -36,4 +38,24 @@ export function resolveThreads(requested: number | undefined, backend: ConcreteB
   }
   const threads = Math.max(1, Math.min(MAX_THREADS, cores));
   return { threads, reason: `engine.threads not set: ${threads}, the cores of this machine`, filled: true };
+}
+
+/**
+ * Forward multiply-adds per weight below which training threads do not pay. Each data-parallel step ships every
+ * weight to the threads and combines every gradient on this one, so it gains only where a weight is reused across a
+ * row: convolutions (cnn-small: ~6 per weight). A dense-only model computes one multiply-add per weight per row, and
+ * measured slower on 2 threads than on 1 (bench, mlp, batch 256: 0.82×).
+ */
+export const MIN_MACS_PER_WEIGHT = 2;
+
+/**
+ * The threads `model` trains on out of the run's `threads`: all of them, or 1 for a dense-only model, with the
+ * reason for the log. Decided from the architecture alone, so a resumed run decides the same.
+ */
+export function threadsForModel(threads: number, model: tfl.LayersModel, what: string): { threads: number; note?: string } {
+  if (threads <= 1) return { threads };
+  const macs = forwardMacs(model);
+  const perWeight = macs / Math.max(1, model.countParams());
+  if (perWeight >= MIN_MACS_PER_WEIGHT) return { threads };
+  return { threads: 1, note: `The ${what} trains on 1 thread, not ${threads}: it computes ${perWeight.toFixed(1)} multiply-adds per weight per row (dense layers), too few for training threads to gain (they pay from ${MIN_MACS_PER_WEIGHT}, e.g. convolutions).` };
 }
