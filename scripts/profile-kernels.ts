@@ -44,7 +44,7 @@ const stockKernels = new Map<string, tf.KernelConfig>();
 async function main(): Promise<void> {
   // Snapshot the stock kernels, then register ours.
   for (const k of tf.getKernelsForBackend('wasm')) stockKernels.set(k.kernelName, k);
-  await import('../src/engine/backends/wasm');
+  (await import('../src/engine/backends/kernels')).registerBackendKernels('wasm');
   await tf.setBackend('wasm');
   type Shape4 = [number, number, number, number];
   const conv: { name: string; x: Shape4; f: Shape4 }[] = [
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     bench(`${name} Conv2DBackpropFilter`, 'Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: fs });
     bench(`${name} Conv2DBackpropInput`, 'Conv2DBackpropInput', { dy, filter }, { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: xs });
     const relu = tf.relu(dy);
-    const pooled = tf.maxPool(relu as tf.Tensor4D, 2, 2, 'valid');
+    const pooled = tf.maxPool(relu, 2, 2, 'valid');
     bench(`${name} MaxPoolGrad 2x2`, 'MaxPoolGrad', { dy: pooled, input: relu, output: pooled }, { filterSize: 2, strides: 2, pad: 'valid' });
     bench(`${name} Sum (bias gradient)`, 'Sum', { x: dy }, { axis: [0, 1, 2], keepDims: false });
   }

@@ -49,7 +49,7 @@ function instrumentKernels(backend: string, table: Map<string, { ms: number; cal
 async function main(): Promise<void> {
   const backend = process.argv[2] ?? 'wasm';
   const steps = Number(process.argv[3] ?? 10);
-  if (!process.argv.includes('--stock')) await import('../src/engine/backends/wasm');
+  if (!process.argv.includes('--stock')) (await import('../src/engine/backends/kernels')).registerBackendKernels(backend);
   const table = new Map<string, { ms: number; calls: number }>();
   let profiling = false;
   instrumentKernels(backend, table, () => profiling);

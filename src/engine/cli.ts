@@ -17,21 +17,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import { BACKENDS, type Backend } from '../shared/config';
 import { loadConfigFile } from '../shared/configFile';
 import { errorMessage, isDistillError } from '../shared/errors';
 import type { EngineToHost } from '../shared/protocol';
 import { compressionLabel } from '../shared/compression';
 import { isCompressionSkipped, type BackendSurveyEntry, type ModelReport, type Summary } from '../shared/records';
 import { newRunId } from '../shared/runDir';
-import { OPTIONAL_MODULES_ENV, surveyBackends } from './backends/ladder';
+import { surveyBackends } from './backends/ladder';
+import { BACKENDS, OPTIONAL_MODULES_ENV, type Backend } from '../shared/backends';
+import { formatBytes, modelName } from '../shared/format';
 import { formatSeconds, parseConcurrency, runSweepCommand, type SweepCliOptions } from '../sweep/cli';
 import { DistillEngine } from './engine';
-import { GPU_TARGETS, installGpuEngine, isGpuTarget, isInstallCancelled, type GpuTarget, type InstallProgress } from './install/gpuEngine';
+import { installGpuEngine, isInstallCancelled, type InstallProgress } from '../install/gpuEngine';
+import { GPU_TARGETS, isGpuTarget, targetsInWords, type GpuTarget } from '../install/targets';
 import { installOnnxRuntime, ONNX_RUNTIME_PACKAGE } from '../install/onnxRuntime';
 import { defaultExportPath, EXPORT_FORMATS, exportStudent, type ExportFormat } from './export';
 
 /** BullMQ and ioredis load only for `sweep --queue` and `worker`. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: only these two commands need Redis
 const redisModule = (): typeof import('../sweep/redis') => require('../sweep/redis');
 
 const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 130 } as const;
@@ -86,7 +89,7 @@ class Reporter {
           entry.epoch = p.epoch;
         }
         entry.bar.update(p.step, {
-          who: p.student === 'kd' ? 'KD student' : p.student === 'baseline' ? 'baseline' : p.student === 'compress' ? 'fine-tune' : 'teacher',
+          who: modelName(p.student),
           epoch: p.epoch,
           epochs: p.totalEpochs,
           loss: p.loss?.toFixed(4) ?? '…',
@@ -119,14 +122,13 @@ class Reporter {
 
 const pct = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(2)}%`);
 const num = (v: number | undefined | null, digits = 4) => (v === undefined || v === null ? '–' : v.toFixed(digits));
-const bytes = (v: number | undefined) => (v === undefined ? '–' : v >= 1 << 20 ? `${(v / (1 << 20)).toFixed(2)} MiB` : `${(v / 1024).toFixed(1)} KiB`);
 
 export function summaryTable(s: Summary): string {
   const rows: [string, ModelReport | undefined][] = [
-    ['Teacher', s.teacher],
+    [modelName('teacher', { capital: true }), s.teacher],
     ...(s.teachers ?? []).map((t, i): [string, ModelReport] => [`  teacher ${i + 1} (w ${t.weight.toFixed(2)})`, t]),
-    ['Scratch student', s.baseline],
-    ['KD student', s.student],
+    [modelName('baseline', { capital: true }), s.baseline],
+    [modelName('kd', { capital: true }), s.student],
   ];
   const skipped: string[] = [];
   for (const c of s.compression ?? []) {
@@ -141,11 +143,11 @@ export function summaryTable(s: Summary): string {
       name,
       pct(r!.accuracy),
       num(r!.macroF1),
-      name === 'Teacher' ? '–' : num(r!.klToTeacher),
-      name === 'Teacher' ? '–' : pct(r!.agreement),
+      r === s.teacher ? '–' : num(r!.klToTeacher),
+      r === s.teacher ? '–' : pct(r!.agreement),
       num(r!.ece),
       r!.params === null ? '–' : r!.params.toLocaleString('en-US'),
-      bytes(r!.sizeBytes),
+      formatBytes(r!.sizeBytes),
       teacherBytes && r!.sizeBytes ? `${(teacherBytes / r!.sizeBytes).toFixed(1)}×` : '–',
       num(r!.latencyMs?.batch1, 3),
       num(r!.latencyMs?.batch256, 4),
@@ -296,7 +298,7 @@ async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; 
 /** The folder optional packages go into: DISTILL_OPTIONAL_MODULES when set (the engine reads it), else the default. */
 const defaultOptionalModulesDir = () => process.env[OPTIONAL_MODULES_ENV] || path.join(os.homedir(), '.distill', 'gpu-engine');
 
-const backendOption = new Option('--backend <name>', 'override engine.backend').choices(BACKENDS as unknown as string[]);
+const backendOption = new Option('--backend <name>', 'override engine.backend').choices(BACKENDS);
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -395,7 +397,7 @@ export function buildProgram(): Command {
     .command('install-gpu')
     .description(`install a GPU backend with npm into a folder the engine reads through ${OPTIONAL_MODULES_ENV}, and check it loads`)
     .addArgument(
-      new Argument('[target]', 'webgpu: any Vulkan, Metal or D3D12 GPU (about 65 MB download); tensorflow-gpu: NVIDIA with CUDA 11.2 + cuDNN 8.1 (its install downloads libtensorflow from Google)')
+      new Argument('[target]', targetsInWords())
         .choices(GPU_TARGETS as unknown as string[])
         .default('webgpu'),
     )

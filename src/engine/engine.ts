@@ -8,20 +8,22 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchSizeOf, inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
+import { modelName } from '../shared/format';
 import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
-import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole, TransferRows } from '../shared/records';
+import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole } from '../shared/records';
 import { listRuns, readJson, RUN_FILES, RunWriter } from '../shared/runDir';
 import { defaultRunName } from '../shared/runName';
 import { selectBackend } from './backends/ladder';
-import { gatherSamples, labeledSubset, loadDataset, selectProbe, stratifiedSplit, type Dataset } from './data';
+import { probeTraining } from './backends/probe';
 import { compressionReports, folderBytes, plannedStages, runCompression } from './compress';
 import { measureLatency, modelReport, validationMetrics } from './eval/report';
-import { kdLoss } from './kd/losses';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
 import { PARALLEL_ENV, parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
-import { teacherLogits, TeacherTrainingStopped, type Teacher } from './teachers';
-import { ensembleReports, type EnsembleMember } from './teachers/ensemble';
+import { disposePrepared, prepareData, type Prepared } from './prepare';
+import { probeFiles, softLabelRows } from './probeFiles';
+import { TeacherTrainingStopped } from './teachers';
+import { ensembleReports } from './teachers/ensemble';
 import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
 import { resolveThreads, threadsForModel, type ThreadChoice } from './train/threads';
 import { NonFiniteLossError, singleThreadReason, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
@@ -43,36 +45,6 @@ type Finished = Extract<EngineToHost, { type: 'finished' }>;
 
 /** Why training ends early: the user's stop, or the parent process going away. */
 export type StopReason = 'stopped' | 'interrupted';
-
-interface Prepared {
-  /** What later stages need of the dataset; its large arrays are not kept once they live in tensors. */
-  dataset: Pick<Dataset, 'inputShape' | 'classNames' | 'normalization'>;
-  numClasses: number;
-  /** Rows per forward pass when computing logits: larger on a GPU. */
-  inferenceBatch: number;
-  /** Threads each training step is split over (engine.threads, resolved for the backend). */
-  threads: number;
-  /**
-   * The KD student's rows: the training split after the validation split, then `data.unlabeled`'s rows. `unlabeled`
-   * marks the rows without a label (those of `data.unlabeled`, and those `data.labeled` leaves out).
-   */
-  train: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number; unlabeled?: Uint8Array };
-  /** A transfer-set run's scratch baseline trains on the labelled rows only, with as many steps as the KD student. */
-  baselineTrain?: { x: tf.Tensor; y: tf.Tensor1D; teacherLogits: tf.Tensor2D; count: number };
-  transfer?: TransferRows;
-  /** The held-out rows; `count` 0 when data.validationSplit is 0. */
-  val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array; count: number };
-  test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
-  /** Probe rows for the heatmaps: from the validation rows, or the training rows when there are none. */
-  probe: { x: tf.Tensor; indices: number[]; labels: number[]; teacher: Float32Array; split: 'validation' | 'train' };
-  /** The open teacher, for its params, bytes and latency in the report. */
-  teacher: Teacher;
-  /** A preset teacher's cached model.json: what a sweep's trials use instead of training it again. */
-  teacherFile?: string;
-  teacherSource: string;
-  /** A list of teachers: each member's test logits and teacher, for its row of the report. */
-  teacherMembers?: EnsembleMember[];
-}
 
 export class DistillEngine {
   private stopReason: StopReason | undefined;
@@ -192,148 +164,36 @@ export class DistillEngine {
     }
   }
 
-  private async prepare(config: DistillConfig, inferenceBatch: number, threads: number): Promise<Prepared> {
-    this.phase('loading-data', 'Loading data…');
-    const dataset = await loadDataset(config.data, (m) => this.log('info', m), { cacheDir: config.output.cacheDir, warn: (m) => this.log('warn', m) });
-    const sample = dataset.inputShape.reduce((a, b) => a * b, 1);
-    const numClasses = dataset.numClasses;
-    const split = stratifiedSplit(dataset.train.y, numClasses, config.data.validationSplit, config.seed);
-    const trainRows = gatherSamples(dataset.train, split.trainIdx, sample);
-    const valRows = gatherSamples(dataset.train, split.valIdx, sample);
-    if (trainRows.count === 0) throw new DistillError('data', `No training rows remain after the validation split (data.validationSplit = ${config.data.validationSplit}). Lower it or use more rows.`, { path: ['data', 'validationSplit'] });
-    const toX = (s: { x: Float32Array; count: number }) => tf.tensor(s.x, [s.count, ...dataset.inputShape]);
-
-    const xTrain = toX(trainRows);
-    const yTrain = tf.tensor1d(trainRows.y, 'int32');
-    const xTest = toX(dataset.test);
-    const xVal = toX(valRows);
-    // All training rows are needed only to compute uncached teacher logits; the wasm heap never shrinks, so
-    // this copy is made only then.
-    let xTrainAll: tf.Tensor | undefined;
-    let xUnlabeled: tf.Tensor | undefined;
-    try {
-      const teacher = await teacherLogits({
-        config,
-        dataset,
-        trainRows: { x: xTrain, y: yTrain, count: trainRows.count },
-        xTrainAll: () => (xTrainAll ??= toX(dataset.train)),
-        xTest,
-        xUnlabeled: () => (xUnlabeled ??= toX(dataset.unlabeled!)),
-        inferenceBatch,
-        threads,
-        runDir: (this.writer as RunWriter | undefined)?.dir,
-        log: (m) => this.log('info', m),
-        warn: (m) => this.log('warn', m),
-        phase: (p, m) => this.phase(p, m),
-        teacherTrainingStarts: async (model, totalSteps, position, settings) => {
-          if (!this.writer) return;
-          this.rewindRole('teacher', position);
-          const teacherCost = forwardMacs(model) * batchSizeOf(settings);
-          const teacherEpochs = settings.epochs;
-          this.plan = await this.makePlan(config, dataset.inputShape, numClasses, trainRows.count, { steps: totalSteps, stepsPerEpoch: totalSteps / teacherEpochs, costPerStep: teacherCost });
-        },
-        teacherSteps: (records, progress) => (this.writer ? this.onSteps(records, progress) : this.send({ type: 'steps', records: [], progress })),
-        teacherEpoch: async (model, epoch, train, seconds, totalEpochs) => {
-          if (!this.writer) return;
-          // Without validation rows (data.validationSplit 0) the teacher's epochs have no validation metrics either.
-          const val = valRows.count ? await predictLogits({ kind: 'layers', model }, xVal, inferenceBatch).then((logits) => validationMetrics(logits, valRows.y, logits, numClasses)) : undefined;
-          const record: EpochRecord = { kind: 'epoch', student: 'teacher', epoch, ...(val ? { val } : {}), train, seconds };
-          this.writer.appendMetrics([record]);
-          this.status = { ...this.status, epoch, student: 'teacher', totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
-          this.writer.writeStatus(this.status);
-          this.send({ type: 'epoch', record, progress: this.withRun({ student: 'teacher', epoch, totalEpochs, step: 0, stepsPerEpoch: 0 }) });
-        },
-        shouldStop: () => this.stopReason !== undefined,
-      });
-      this.log('info', `Teacher: ${teacher.source}`);
-      const pick = (all: Float32Array, idx: Int32Array) => {
-        const out = new Float32Array(idx.length * numClasses);
-        idx.forEach((r, i) => out.set(all.subarray(r * numClasses, (r + 1) * numClasses), i * numClasses));
-        return out;
-      };
-      const valTeacher = pick(teacher.train, split.valIdx);
-      const trainTeacherRows = pick(teacher.train, split.trainIdx);
-      // Without validation rows, the heatmaps follow training rows: what the student fits, not what it generalises.
-      const probeSplit = valRows.count ? 'validation' : 'train';
-      const probeFrom = valRows.count ? { rows: valRows, teacher: valTeacher } : { rows: trainRows, teacher: trainTeacherRows };
-      const probeIdx = selectProbe(probeFrom.rows.y, numClasses, Math.min(config.evaluation.probeSize, probeFrom.rows.count), config.seed);
-      const probeRows = gatherSamples(probeFrom.rows, probeIdx, sample);
-      const probeTeacher = pick(probeFrom.teacher, Int32Array.from(probeIdx));
-      const note = valRows.count ? undefined : 'data.validationSplit is 0: every training row trains, epochs have no validation metrics, and the soft-label heatmaps show training rows.';
-      if (note) this.log('info', note);
-      // Only a run has a status file; preparing a sweep's teacher (prepareTeacher) has none.
-      if (this.writer && this.status) {
-        this.status = { ...this.status, validationRows: valRows.count, ...(note ? { note } : {}) };
+  private prepare(config: DistillConfig, inferenceBatch: number, threads: number): Promise<Prepared> {
+    return prepareData(config, inferenceBatch, threads, {
+      log: (m) => this.log('info', m),
+      warn: (m) => this.log('warn', m),
+      phase: (p, m) => this.phase(p, m),
+      runDir: (this.writer as RunWriter | undefined)?.dir,
+      teacherTrainingStarts: async (model, totalSteps, position, data, settings) => {
+        if (!this.writer) return;
+        this.rewindRole('teacher', position);
+        const teacherCost = forwardMacs(model) * batchSizeOf(settings);
+        this.plan = await this.makePlan(config, data.inputShape, data.numClasses, data.trainRows, { steps: totalSteps, stepsPerEpoch: totalSteps / settings.epochs, costPerStep: teacherCost });
+      },
+      teacherSteps: (records, progress) => (this.writer ? this.onSteps(records, progress) : this.send({ type: 'steps', records: [], progress })),
+      teacherEpoch: async (epoch, train, seconds, totalEpochs, validation) => {
+        if (!this.writer) return;
+        const val = await validation();
+        const record: EpochRecord = { kind: 'epoch', student: 'teacher', epoch, ...(val ? { val } : {}), train, seconds };
+        this.writer.appendMetrics([record]);
+        this.status = { ...this.status, epoch, student: 'teacher', totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
         this.writer.writeStatus(this.status);
-      }
-      const trainTeacher = tf.tensor2d(trainTeacherRows, [trainRows.count, numClasses]);
-      // The unlabelled rows as a tensor: made above if their teacher logits were computed, else now.
-      const unlabeledX = teacher.unlabeled ? (xUnlabeled ??= toX(dataset.unlabeled!)) : undefined;
-      xUnlabeled = undefined; // owned by the transfer set from here on
-      const transfer = this.transferSet(config, trainRows.y, numClasses, { x: xTrain, y: yTrain, teacherLogits: trainTeacher, count: trainRows.count }, unlabeledX, teacher.unlabeled);
-      return {
-        dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames, normalization: dataset.normalization },
-        numClasses,
-        inferenceBatch,
-        threads,
-        ...transfer,
-        val: { x: xVal, labels: valRows.y, teacher: valTeacher, count: valRows.count },
-        test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
-        probe: { x: toX(probeRows), indices: probeIdx, labels: Array.from(probeRows.y), teacher: probeTeacher, split: probeSplit },
-        teacher: teacher.teacher,
-        teacherFile: teacher.modelFile,
-        teacherSource: teacher.source,
-        teacherMembers: teacher.members,
-      };
-    } catch (e) {
-      tf.dispose([xTrain, yTrain, xTest, xVal]);
-      throw e;
-    } finally {
-      xTrainAll?.dispose();
-      xUnlabeled?.dispose();
-    }
-  }
-
-  /**
-   * The KD student's training rows and, for a transfer-set run (`data.unlabeled`, `data.labeled`), which of them have
-   * no label and the labelled rows the scratch baseline trains on. Takes ownership of the tensors it is given.
-   */
-  private transferSet(
-    config: DistillConfig, labels: Int32Array, numClasses: number, split: NonNullable<Prepared['baselineTrain']>,
-    xUnlabeled: tf.Tensor | undefined, unlabeledTeacher: Float32Array | undefined,
-  ): Pick<Prepared, 'train' | 'baselineTrain' | 'transfer'> {
-    const spec = config.data.labeled;
-    const extra = unlabeledTeacher ? unlabeledTeacher.length / numClasses : 0;
-    const keptIdx = spec ? labeledSubset(labels, numClasses, spec, config.seed) : undefined;
-    const labeled = keptIdx ? keptIdx.length : split.count;
-    if (labeled === split.count && extra === 0) {
-      xUnlabeled?.dispose();
-      return { train: split };
-    }
-    if (labeled === 0) {
-      throw new DistillError('config', `data.labeled ${JSON.stringify(spec)} keeps no labelled rows of the ${split.count} training rows. Raise it so that each class keeps at least one label.`, { path: ['data', 'labeled'] });
-    }
-    const count = split.count + extra;
-    const unlabeled = new Uint8Array(count).fill(1);
-    if (keptIdx) for (const i of keptIdx) unlabeled[i] = 0;
-    else unlabeled.fill(0, 0, split.count);
-    const labeledIdx = keptIdx ?? Int32Array.from({ length: split.count }, (_, i) => i);
-    const train = extra === 0 ? { ...split, unlabeled, count } : tf.tidy(() => ({
-      x: tf.concat([split.x, xUnlabeled!]),
-      y: tf.concat([split.y, tf.zeros([extra], 'int32')]) as tf.Tensor1D,
-      teacherLogits: tf.concat([split.teacherLogits, tf.tensor2d(unlabeledTeacher!, [extra, numClasses])]) as tf.Tensor2D,
-      count,
-      unlabeled,
-    }));
-    const baselineTrain = tf.tidy(() => {
-      const idx = tf.tensor1d(labeledIdx, 'int32');
-      return { x: tf.gather(split.x, idx), y: tf.gather(split.y, idx) as tf.Tensor1D, teacherLogits: tf.gather(split.teacherLogits, idx) as tf.Tensor2D, count: labeled };
+        this.send({ type: 'epoch', record, progress: this.withRun({ student: 'teacher', epoch, totalEpochs, step: 0, stepsPerEpoch: 0 }) });
+      },
+      validationRows: (count, note) => {
+        // Only a run has a status file; preparing a sweep's teacher (prepareTeacher) has none.
+        if (!this.writer || !this.status) return;
+        this.status = { ...this.status, validationRows: count, ...(note ? { note } : {}) };
+        this.writer.writeStatus(this.status);
+      },
+      shouldStop: () => this.stopReason !== undefined,
     });
-    if (extra > 0) tf.dispose([split.x, split.y, split.teacherLogits, xUnlabeled!]);
-    const transfer: TransferRows = { labeled, unlabeled: count - labeled };
-    this.log('info', `Transfer set: ${labeled} labelled and ${count - labeled} unlabelled training rows; unlabelled rows are learnt from the teacher only.` +
-      (config.compare.baseline ? ` The scratch baseline trains on the ${labeled} labelled rows, cycled to the KD student's step count.` : ''));
-    return { train, baselineTrain, transfer };
   }
 
   /**
@@ -455,7 +315,7 @@ export class DistillEngine {
       : { model: await loadInitialModel(runDir), start: undefined };
     if (checkpoint) this.log('info', `Resuming the ${student} student at epoch ${checkpoint.position.epoch + 1}, step ${checkpoint.position.stepInEpoch}.`);
     this.plan?.startPhase(student, start?.globalStep ?? 0);
-    this.phase('training', `Training the ${student === 'kd' ? 'KD' : 'scratch baseline'} student (${settings.epochs} epochs, batch ${settings.batchSize})…`);
+    this.phase('training', `Training the ${modelName(student)} (${settings.epochs} epochs, batch ${settings.batchSize})…`);
     const epochStart = { at: Date.now() };
     // A transfer set's scratch student learns from the labelled rows only, cycled to the KD student's step count.
     // So does a KD student at a constant α = 0 (a sweep's shared baseline): unlabelled rows would carry no loss.
@@ -508,7 +368,7 @@ export class DistillEngine {
     const record: EpochRecord = { kind: 'epoch', student, epoch, ...(val ? { val } : {}), train, rows: seen, seconds };
     this.writer.appendMetrics([record]);
     const probeLogits = await predictLogits(layers, p.probe.x, p.inferenceBatch);
-    const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: rows(probeLogits, p.numClasses) };
+    const soft: SoftLabelRecord = { kind: 'student', student, epoch, logits: softLabelRows(probeLogits, p.numClasses) };
     this.writer.appendSoftLabels(soft);
     this.status = { ...this.status, epoch, student, totalEpochs, updatedAt: new Date().toISOString(), activeSeconds: this.activeSeconds() };
     this.writer.writeStatus(this.status);
@@ -521,24 +381,9 @@ export class DistillEngine {
   }
 
   private async writeProbeFiles(p: Prepared): Promise<void> {
-    const probeTeacher = p.probe.teacher;
-    const info: ProbeInfo = {
-      indices: p.probe.indices,
-      ...(p.probe.split === 'train' ? { split: 'train' as const } : {}),
-      labels: p.probe.labels,
-      classNames: p.dataset.classNames,
-      inputShape: p.dataset.inputShape,
-      thumbnails: thumbnails((await p.probe.x.data()) as Float32Array, p.probe.indices.length, p.dataset.inputShape),
-    };
+    const { info, teacher, inputSpec } = await probeFiles(p);
     this.writer.writeProbe(info);
-    const norm = p.dataset.normalization;
-    const perFeature = norm.method === 'minmax' || norm.method === 'standard';
-    this.writer.writeInputSpec({
-      inputShape: p.dataset.inputShape,
-      classNames: p.dataset.classNames,
-      normalization: { method: norm.method, ...(perFeature ? { shift: Array.from(norm.shift), scale: Array.from(norm.scale) } : {}) },
-    });
-    const teacher: SoftLabelRecord = { kind: 'teacher', logits: rows(probeTeacher, p.numClasses) };
+    this.writer.writeInputSpec(inputSpec);
     this.writer.appendSoftLabels(teacher);
     this.send({ type: 'softLabels', record: teacher });
   }
@@ -682,52 +527,4 @@ function systemErrorReason(e: unknown): string | undefined {
   if (!(err instanceof Error) || typeof err.code !== 'string' || !err.syscall) return undefined;
   const what: Record<string, string> = { ENOSPC: 'the disk is full', EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only', ENOTDIR: 'a part of the path is a file, not a folder', EISDIR: 'it is a folder', ENAMETOOLONG: 'the path is too long', EMFILE: 'too many open files', EEXIST: 'it already exists' };
   return `Could not ${err.syscall} ${err.path ?? 'a file'}: ${what[err.code] ?? err.code}. Free space or fix the permissions and paths (output.runsDir, output.cacheDir), then resume or start the run again.`;
-}
-
-/** One training step of the configured student on a tiny random batch: proves the backend has every kernel. */
-async function probeTraining(config: DistillConfig): Promise<void> {
-  const inputShape = config.data.inputShape ?? (config.data.format === 'idx' ? [28, 28, 1] : undefined);
-  if (!inputShape && !('model' in config.student)) return;
-  const model = 'model' in config.student ? await loadStudentModel(config.student.model) : buildPreset(config.student, inputShape!, 3, 0, 'student');
-  const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
-  const shape = model.inputs[0].shape.slice(1).map((d) => d ?? 1);
-  const optimizer = tf.train.adam(1e-3);
-  try {
-    tf.tidy(() => {
-      const x = tf.randomUniform([2, ...shape]);
-      const y = tf.tensor1d([0, 1 % classes], 'int32');
-      const t = tf.randomNormal([2, classes]) as tf.Tensor2D;
-      optimizer.minimize(() => kdLoss(model.apply(x, { training: true }) as tf.Tensor2D, t, y, { temperature: 2, alpha: 0.5, divergence: config.distillation.divergence }).loss, false, model.trainableWeights.map((w) => w.read() as tf.Variable));
-    });
-  } finally {
-    optimizer.dispose();
-    model.dispose();
-  }
-}
-
-function disposePrepared(p: Prepared) {
-  tf.dispose([p.train.x, p.train.y, p.train.teacherLogits, p.val.x, p.test.x, p.probe.x]);
-  if (p.baselineTrain) tf.dispose([p.baselineTrain.x, p.baselineTrain.y, p.baselineTrain.teacherLogits]);
-  p.teacher.dispose();
-}
-
-const rows = (flat: Float32Array, classes: number): number[][] =>
-  Array.from({ length: flat.length / classes }, (_, i) => Array.from(flat.subarray(i * classes, (i + 1) * classes), (v) => Math.round(v * 1e4) / 1e4));
-
-/** 8-bit thumbnails of image-like probe samples, rescaled per sample to the full grey range. */
-function thumbnails(data: Float32Array, count: number, inputShape: number[]): ProbeInfo['thumbnails'] {
-  if (inputShape.length !== 3 || ![1, 3].includes(inputShape[2])) return undefined;
-  const [height, width, channels] = inputShape;
-  const size = height * width * channels;
-  const pixels: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const row = data.subarray(i * size, (i + 1) * size);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of row) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-    const bytes = Buffer.alloc(size);
-    for (let j = 0; j < size; j++) bytes[j] = hi > lo ? Math.round(((row[j] - lo) / (hi - lo)) * 255) : 0;
-    pixels.push(bytes.toString('base64'));
-  }
-  return { width, height, channels, pixels };
 }

@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { configRelativePath } from '../shared/configEdit';
-import { SYSTEM_FASHION_MNIST_DIR } from '../shared/configTemplate';
+import { configRelativePath } from './configEdit';
+import { SYSTEM_FASHION_MNIST_DIR } from './configTemplate';
 import { MISSING_FILE } from './diagnostics';
 
 interface MissingFile {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { configRelativePath, setImageDataInConfig } from '../shared/configEdit';
+import { configRelativePath, setImageDataInConfig } from './configEdit';
 import { errorMessage } from '../shared/errors';
 import type { ConfigLocator } from './configs';
 import { editConfig } from './modelChoice';

@@ -1,6 +1,6 @@
 /**
  * The model files in the workspace: tfjs `model.json` (Layers or Graph), ONNX models and teacher-logit files, each
- * described from its metadata (`shared/modelInfo.ts`), and image datasets (class folders, `imageDatasets.ts`). Run directories and caches are left out: a run's outputs show under
+ * described from its metadata (`modelInfo.ts`), and image datasets (class folders, `imageDatasets.ts`). Run directories and caches are left out: a run's outputs show under
  * the run in the Runs view. Refreshed by a file-system watcher; descriptions are cached by modification time.
  */
 import * as fs from 'node:fs/promises';
@@ -15,7 +15,7 @@ import {
   type NotAModel,
   type OnnxFileInfo,
   type TfjsModelInfo,
-} from '../shared/modelInfo';
+} from './modelInfo';
 import { SEARCH_EXCLUDE } from './configs';
 import { IMAGE_FILE, imageDatasets, type ImageDatasetEntry } from './imageDatasets';
 

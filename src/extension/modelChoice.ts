@@ -5,9 +5,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelPreset } from '../shared/config';
-import { configRelativePath, setModelInConfig, type ModelChoice, type ModelRole, type TextEdit } from '../shared/configEdit';
+import { configRelativePath, setModelInConfig, type ModelChoice, type ModelRole, type TextEdit } from './configEdit';
 import { errorMessage } from '../shared/errors';
-import { summarizeModel, type ModelFileInfo, type NotAModel } from '../shared/modelInfo';
+import { summarizeModel, type ModelFileInfo, type NotAModel } from './modelInfo';
 import { configModule } from './lazy';
 import { entryFile, type CatalogEntry, type ModelCatalog } from './modelCatalog';
 

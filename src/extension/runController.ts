@@ -1,31 +1,28 @@
 /**
  * Starting, stopping and resuming runs from VS Code. One run at a time: a second Start or Resume while one is
  * active is refused with a message that says which run is active and offers to stop it (queueing would hide a
- * long wait behind a click). The engine runs in a child process (`engineClient.ts`); this class turns its
- * messages into one progress notification for the whole run (a determinate bar over teacher, KD student and
- * baseline; cancel = Stop), log lines, and the final message. There is no status-bar item of our own: VS Code shows
- * the notification's progress in the status bar when it is hidden, and a second item beside it said the same twice.
+ * long wait behind a click). The engine runs in a child process (`engineClient.ts`); this class owns its lifecycle
+ * and turns its messages into log lines and the state that the progress notification and the end-of-run message
+ * (runNotifications.ts) show. What a start sends is decided in runLaunch.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DistillConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
-import type { EnginePhase, EngineToHost, HostToEngine, Progress } from '../shared/protocol';
-import { newRunId, readRun } from '../shared/runDir';
-import { INSTALL_ONNX_COMMAND, needsOnnxRuntime } from './commands/onnxRuntimeCommands';
+import type { EngineToHost, HostToEngine, Progress } from '../shared/protocol';
+import { readRun } from '../shared/runDir';
 import type { ConfigDiagnostics } from './diagnostics';
 import { EngineProcess, type EngineExit } from './engineClient';
 import { canResume, describeExit, resumeFromNotification, settleRunAfterExit } from './runFiles';
-import { completionText, progressPercent, progressText } from './runText';
+import { engineEnv, PHASES, planStart } from './runLaunch';
+import { reportRunEnd, showRunProgress } from './runNotifications';
 import { readSettings } from './settings';
 import { requireTrust } from './trust';
-import { configFileModule, configModule } from './lazy';
+import { configFileModule } from './lazy';
 
 /** How long a stopping engine gets to finish its step and write a checkpoint before it is killed. */
 export const STOP_GRACE_MS = 30_000;
-/** Progress updates reach the UI at most this often. */
-const UI_INTERVAL_MS = 250;
 
 export interface ActiveRun {
   runDir: string;
@@ -83,21 +80,15 @@ export class RunController implements vscode.Disposable {
       void vscode.window.showErrorMessage(`Distill: ${e instanceof ConfigError ? e.message : `cannot read the config: ${errorMessage(e)}`}`);
       return undefined;
     }
-    const settings = readSettings(configUri);
-    if (settings.runsDirectory) config.output.runsDir = settings.runsDirectory;
-    if (settings.backend) {
-      const backends: readonly string[] = configModule().BACKENDS;
-      if (!backends.includes(settings.backend)) {
-        const open = 'Open Settings';
-        void vscode.window
-          .showErrorMessage(`Distill: the setting "distill.engine.backend" is "${settings.backend}", which is not a backend. Use one of ${backends.join(', ')}, or leave it empty to use the config's.`, open)
-          .then((c) => c === open && vscode.commands.executeCommand('workbench.action.openSettings', 'distill.engine.backend'));
-        return undefined;
-      }
-      config.engine.backend = settings.backend as DistillConfig['engine']['backend'];
+    const plan = planStart(config, readSettings(configUri));
+    if ('refused' in plan) {
+      const open = 'Open Settings';
+      void vscode.window
+        .showErrorMessage(`Distill: ${plan.refused}`, open)
+        .then((c) => c === open && vscode.commands.executeCommand('workbench.action.openSettings', plan.setting));
+      return undefined;
     }
-    const runDir = path.join(config.output.runsDir, newRunId(config.name));
-    return this.launch({ type: 'start', config, runDir }, runDir, config.name);
+    return this.launch(plan.request, plan.runDir, config.name);
   }
 
   /** Continue a stopped, interrupted or failed run from its last checkpoint. */
@@ -159,17 +150,24 @@ export class RunController implements vscode.Disposable {
       enginePath: this.enginePath,
       nodePath,
       // The engine's backend ladder looks here first for tfjs-node(-gpu) and webgpu (see backends/ladder.ts).
-      env: optionalModules ? { DISTILL_OPTIONAL_MODULES: optionalModules } : undefined,
+      env: engineEnv(optionalModules),
       onOutput: (stream, line) => (stream === 'stderr' ? this.log.warn(`[engine] ${line}`) : this.log.info(`[engine] ${line}`)),
     });
     const active: ActiveRun = { runDir, title, engine };
+    let lastProgress: Progress | undefined;
     this.activeRun = active;
     void vscode.commands.executeCommand('setContext', 'distill.runActive', true);
     this.log.info(`${request.type === 'start' ? 'Starting' : 'Resuming'} ${runDir} (engine pid ${engine.pid ?? '?'}, Node ${nodePath || process.execPath})`);
     engine.onMessage((m) => this.onEngineMessage(active, m));
     engine.send(request);
     this.events.onProgress(runDir);
-    this.showProgress(active);
+    showRunProgress(active, {
+      stop: () => void this.stop(),
+      onTick: () => {
+        if (active.progress !== lastProgress) this.events.onProgress(active.runDir, active.progress);
+        lastProgress = active.progress;
+      },
+    });
     void engine.exited.then((exit) => this.onEngineExit(active, exit));
     return runDir;
   }
@@ -201,37 +199,6 @@ export class RunController implements vscode.Disposable {
     }
   }
 
-  /** A notification that follows the run until it ends; its Cancel button stops the run. */
-  private showProgress(active: ActiveRun): void {
-    void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Distill: ${active.title}`, cancellable: true },
-      (progress, token) =>
-        new Promise<void>((resolve) => {
-          token.onCancellationRequested(() => void this.stop());
-          let last = '';
-          let lastProgress: Progress | undefined;
-          // The bar is determinate: `increment`s add up to the run's percentage (whole run, not per model).
-          let reported = 0;
-          const update = () => {
-            const text = statusText(active);
-            const percent = active.progress ? Math.floor(progressPercent(active.progress)) : 0;
-            const increment = percent > reported ? percent - reported : undefined;
-            if (text !== last || increment) progress.report({ message: text, increment });
-            if (increment) reported = percent;
-            last = text;
-            if (active.progress !== lastProgress) this.events.onProgress(active.runDir, active.progress);
-            lastProgress = active.progress;
-          };
-          update();
-          const timer = setInterval(update, UI_INTERVAL_MS);
-          void active.engine.exited.then(() => {
-            clearInterval(timer);
-            resolve();
-          });
-        }),
-    );
-  }
-
   private onEngineExit(active: ActiveRun, exit: EngineExit): void {
     if (this.activeRun === active) this.activeRun = undefined;
     void vscode.commands.executeCommand('setContext', 'distill.runActive', false);
@@ -242,47 +209,7 @@ export class RunController implements vscode.Disposable {
     const settled = exit.finished ? undefined : settleRunAfterExit(active.runDir, exit, reason);
     if (settled) this.log.warn(`Marked ${active.runDir} as ${settled.status}: ${reason}`);
     this.events.onRunsChanged();
-    void this.report(active, exit, reason);
-  }
-
-  private async report(active: ActiveRun, exit: EngineExit, reason: string): Promise<void> {
-    const openLog = 'Open Log';
-    const resume = 'Resume';
-    const dashboard = 'Open Dashboard';
-    const exportStudent = 'Export Student';
-    const run = readRun(active.runDir);
-    const resumable = run ? canResume(run) : false;
-    let choice: string | undefined;
-    if (exit.spawnError) {
-      const settings = 'Open Settings';
-      choice = await vscode.window.showErrorMessage(`Distill: ${reason}. Check the setting "distill.engine.nodePath" (empty uses VS Code's own Node).`, settings, openLog);
-      if (choice === settings) void vscode.commands.executeCommand('workbench.action.openSettings', 'distill.engine.nodePath');
-    } else if (exit.finished?.status === 'completed') {
-      const summary = exit.finished.summary ?? run?.summary;
-      choice = await vscode.window.showInformationMessage(`Distill: "${active.title}" completed. ${summary ? completionText(summary) : ''}`, dashboard, exportStudent);
-    } else if (exit.finished?.status === 'stopped') {
-      choice = await vscode.window.showInformationMessage(
-        `Distill: "${active.title}" stopped${exit.finished.reason ? ` ${stopWhere(exit.finished.reason)}` : ''}${resumable ? '; Resume continues from its checkpoint' : ''}.`,
-        ...(resumable ? [resume] : []),
-        dashboard,
-      );
-    } else if (exit.finished) {
-      const installOnnx = needsOnnxRuntime(exit.finished.reason) ? ['Install ONNX Runtime'] : [];
-      choice = await vscode.window.showErrorMessage(`Distill: "${active.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`, ...installOnnx, openLog, ...(resumable ? [resume] : []));
-      if (choice === 'Install ONNX Runtime') void vscode.commands.executeCommand(INSTALL_ONNX_COMMAND);
-    } else if (exit.killedAfterTimeout) {
-      choice = await vscode.window.showWarningMessage(`Distill: "${active.title}": ${reason}. Metrics written so far are kept${resumable ? '; Resume continues from the last checkpoint' : ''}.`, openLog, ...(resumable ? [resume] : []));
-    } else {
-      choice = await vscode.window.showErrorMessage(
-        `Distill: the engine stopped unexpectedly during "${active.title}": ${reason}. The run is marked ${run?.status ?? 'interrupted'}; metrics written so far are kept.`,
-        openLog,
-        ...(resumable ? [resume] : []),
-      );
-    }
-    if (choice === openLog) this.log.show();
-    if (choice === resume) await this.resumeFromNotification(active);
-    if (choice === dashboard) void vscode.commands.executeCommand('distill.openDashboard', active.runDir);
-    if (choice === exportStudent) void vscode.commands.executeCommand('distill.exportStudent', active.runDir);
+    void reportRunEnd(active, exit, reason, { showLog: () => this.log.show(), resume: () => this.resumeFromNotification(active) });
   }
 
   /** The Resume button of an earlier notification: the run may have moved on since, so it is read again first. */
@@ -305,21 +232,3 @@ export class RunController implements vscode.Disposable {
     this.activeRun?.engine.send({ type: 'stop' });
   }
 }
-
-/** "while training the teacher (epoch 2 of 3, step 10)" from the engine's stop reason, when it says where. */
-const stopWhere = (reason: string): string => /^Stopped (while [^;]*)/.exec(reason)?.[1] ?? '';
-
-const statusText = (active: ActiveRun): string =>
-  active.stopping
-    ? 'Stopping: finishing the step and writing a checkpoint…'
-    : active.phase ?? (active.progress ? progressText(active.progress) : 'Starting the engine…');
-
-const PHASES: Record<EnginePhase, string> = {
-  'loading-data': 'Loading data…',
-  'teacher-training': 'Training the teacher…',
-  'teacher-logits': 'Computing teacher logits…',
-  training: 'Training…',
-  compressing: 'Compressing the student…',
-  evaluating: 'Evaluating…',
-  writing: 'Writing results…',
-};

@@ -3,9 +3,9 @@
  * vscode), so the unit tests check the exact text.
  */
 import type { Progress } from '../shared/protocol';
-import type { ModelReport, StudentKind, Summary } from '../shared/records';
+import type { ModelReport, Summary } from '../shared/records';
 import type { RunSnapshot } from '../shared/runDir';
-import { formatCount } from '../shared/modelInfo';
+import { formatCount, modelName } from '../shared/format';
 import { runDisplayName } from '../shared/runName';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -17,14 +17,12 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-const WHO: Record<StudentKind | 'teacher' | 'compress', string> = { teacher: 'teacher', kd: 'KD student', baseline: 'baseline', compress: 'compression fine-tune' };
-
 /**
  * `KD student (2 of 3) · epoch 3/10 · step 120/469 · loss 0.532 · run 47% · ETA 2m 10s`: the model in training, and the
- * whole run (teacher, KD student, baseline) in one percentage and one ETA when the engine reports them.
+ * whole run (teacher, KD student, scratch student) in one percentage and one ETA when the engine reports them.
  */
 export function progressText(p: Progress): string {
-  const parts = [p.run && p.run.phases > 1 ? `${WHO[p.student]} (${p.run.phase} of ${p.run.phases})` : WHO[p.student], `epoch ${p.epoch}/${p.totalEpochs}`];
+  const parts = [p.run && p.run.phases > 1 ? `${modelName(p.student)} (${p.run.phase} of ${p.run.phases})` : modelName(p.student), `epoch ${p.epoch}/${p.totalEpochs}`];
   if (p.stepsPerEpoch > 0) parts.push(`step ${p.step}/${p.stepsPerEpoch}`);
   if (p.loss !== undefined && Number.isFinite(p.loss)) parts.push(`loss ${p.loss.toFixed(3)}`);
   if (p.run) parts.push(`run ${progressPercent(p).toFixed(0)}%`);
@@ -55,7 +53,7 @@ export function runLabel(run: RunSnapshot): string {
 function epochAt(run: RunSnapshot, word = 'at'): string {
   const s = run.statusFile;
   if (!s?.epoch) return '';
-  return ` ${word} ${s.student ? `${WHO[s.student]} ` : ''}epoch ${s.epoch}${s.totalEpochs ? `/${s.totalEpochs}` : ''}`;
+  return ` ${word} ${s.student ? `${modelName(s.student)} ` : ''}epoch ${s.epoch}${s.totalEpochs ? `/${s.totalEpochs}` : ''}`;
 }
 
 /** The key figures beside a run in the tree. `live` is the engine's latest progress for the run being trained now. */
@@ -66,8 +64,8 @@ export function runDescription(run: RunSnapshot, live?: Progress): string {
     case 'completed': {
       const s = run.summary;
       if (!s) return 'completed';
-      const parts = [`KD ${pct(s.student.accuracy)}`, `teacher ${pct(s.teacher.accuracy)}`];
-      if (s.baseline) parts.push(`scratch ${pct(s.baseline.accuracy)}`);
+      const parts = [`${modelName('kd', { short: true })} ${pct(s.student.accuracy)}`, `${modelName('teacher')} ${pct(s.teacher.accuracy)}`];
+      if (s.baseline) parts.push(`${modelName('baseline', { short: true })} ${pct(s.baseline.accuracy)}`);
       const t = run.config?.distillation;
       if (t) parts.push(`T=${t.temperature} α=${t.alpha}`);
       return parts.join(' · ');
@@ -96,23 +94,23 @@ export interface ResultRow {
 /** The children of a completed run: teacher, KD student, and the scratch baseline when there is one. */
 export function resultRows(summary: Summary): ResultRow[] {
   const figures = (r: ModelReport) => [pct(r.accuracy), r.params === null ? 'logits' : `${formatCount(r.params)} params`];
-  const rows: ResultRow[] = [{ kind: 'teacher', label: 'Teacher', description: figures(summary.teacher).join(' · '), report: summary.teacher }];
+  const rows: ResultRow[] = [{ kind: 'teacher', label: modelName('teacher', { capital: true }), description: figures(summary.teacher).join(' · '), report: summary.teacher }];
   const kd = figures(summary.student);
   if (summary.student.teacherAccuracyKeptPct !== undefined) kd.push(`${summary.student.teacherAccuracyKeptPct.toFixed(1)}% of teacher`);
   if (summary.student.agreement !== undefined) kd.push(`agrees ${pct(summary.student.agreement)}`);
-  rows.push({ kind: 'kd', label: 'KD student', description: kd.join(' · '), report: summary.student });
+  rows.push({ kind: 'kd', label: modelName('kd', { capital: true }), description: kd.join(' · '), report: summary.student });
   if (summary.baseline) {
     const gain = (summary.student.accuracy - summary.baseline.accuracy) * 100;
     const base = figures(summary.baseline);
     base.push(`KD ${gain >= 0 ? '+' : '−'}${Math.abs(gain).toFixed(1)} pts`);
-    rows.push({ kind: 'baseline', label: 'Scratch baseline', description: base.join(' · '), report: summary.baseline });
+    rows.push({ kind: 'baseline', label: modelName('baseline', { capital: true }), description: base.join(' · '), report: summary.baseline });
   }
   return rows;
 }
 
 /** One sentence for the "run completed" message. */
 export function completionText(summary: Summary): string {
-  const parts = [`KD student ${pct(summary.student.accuracy)}`, `teacher ${pct(summary.teacher.accuracy)}`];
-  if (summary.baseline) parts.push(`scratch ${pct(summary.baseline.accuracy)}`);
+  const parts = [`${modelName('kd')} ${pct(summary.student.accuracy)}`, `${modelName('teacher')} ${pct(summary.teacher.accuracy)}`];
+  if (summary.baseline) parts.push(`${modelName('baseline', { short: true })} ${pct(summary.baseline.accuracy)}`);
   return `${parts.join(', ')} on ${summary.testSamples.toLocaleString('en-US')} test samples, in ${formatDuration(summary.seconds)}.`;
 }

@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { DistillError, errorMessage } from '../shared/errors';
-import { installPackages, InstallCancelled, type Dependencies, type InstallProgress } from '../engine/install/gpuEngine';
+import { installPackages, InstallCancelled, type Dependencies, type InstallProgress } from './stagedInstall';
 
 export const ONNX_RUNTIME_PACKAGE = 'onnxruntime-node';
 /** The version Distill is tested with (its devDependency). */

@@ -4,6 +4,11 @@
  * No vscode, no tfjs, no DOM: the engine, the CLI, the extension host and the webview all import this.
  */
 import { Kind, Type, TypeRegistry, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { backendDescriptions, BACKENDS, isGpuBackend, type ConcreteBackend } from './backends';
+import { DIVERGENCE_INFO, DIVERGENCES, DKD_DEFAULTS } from './divergences';
+
+export { BACKENDS, GPU_BACKENDS, isGpuBackend, type Backend, type ConcreteBackend } from './backends';
+export { DIVERGENCES, type Divergence } from './divergences';
 
 const md = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*_]/g, '') });
 
@@ -15,10 +20,8 @@ const PathString = (what: string) => Type.String({ minLength: 1, maxLength: LIMI
 const Split = <P extends TProperties>(props: P, what: string) =>
   Type.Object(props, { additionalProperties: false, ...md(what) });
 
-export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 /** Batch sizes of a config that names none (see defaultBatchSize). */
 export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
-export const DIVERGENCES = ['forward-kl', 'reverse-kl', 'js', 'mse-logits', 'dkd'] as const;
 export const MODEL_PRESETS = ['mlp', 'cnn-small', 'cnn-medium', 'cnn-large'] as const;
 /** Most threads a run may ask for (engine.threads). */
 export const MAX_THREADS = 64;
@@ -52,6 +55,9 @@ export const LIMITS = {
 
 // TypeBox's documented pattern for a flat `enum` (VS Code shows `markdownEnumDescriptions` only on `enum`).
 TypeRegistry.Set('StringEnum', (schema: { enum: string[] }, value) => typeof value === 'string' && schema.enum.includes(value));
+
+const descriptionsOf = <K extends string>(info: Record<K, { description: string }>) =>
+  Object.fromEntries(Object.entries<{ description: string }>(info).map(([k, v]) => [k, v.description])) as Record<K, string>;
 
 /** A string enum with a description per value, as VS Code shows them in completion. */
 const literalUnion = <T extends readonly string[]>(values: T, descriptions: { [K in T[number]]: string }, opts: object = {}) =>
@@ -353,16 +359,10 @@ export const ScheduleSchema = Type.Union([ConstantSchedule, StagesSchedule, Ramp
 const Distillation = Type.Object({
   temperature: Type.Number({ ...temperature(), default: 4 }),
   alpha: Type.Number({ ...alpha(), default: 0.7 }),
-  divergence: literalUnion(DIVERGENCES, {
-    'forward-kl': 'KL(p_t ‖ p_s) at temperature T, times T² (Hinton 2015). Mass-covering: the student spreads probability wherever the teacher does.',
-    'reverse-kl': 'KL(p_s ‖ p_t) at T, times T². Mode-seeking: the student concentrates on the teacher\u2019s main modes; useful for small students that cannot cover everything.',
-    js: 'Jensen–Shannon divergence at T, times T². Symmetric and bounded; robust when the teacher is over-confident.',
-    'mse-logits': 'Mean squared error between raw logits (T is not used). The T → ∞ limit of KD.',
-    dkd: 'Decoupled KD (Zhao et al., CVPR 2022): α_dkd·TCKD + β·NCKD at T, times T². TCKD is the binary KL on the target class\u2019s probability, NCKD the KL over the other classes renormalised; weights in `dkd`. Needs labels: on unlabelled rows the teacher\u2019s top-1 is the target.',
-  }, { default: 'forward-kl', ...md('The distillation term.') }),
+  divergence: literalUnion(DIVERGENCES, descriptionsOf(DIVERGENCE_INFO), { default: 'forward-kl', ...md('The distillation term.') }),
   dkd: Type.Optional(Type.Object({
-    alpha: Type.Number({ minimum: 0, maximum: 1000, default: 1, ...md('`dkd` only: weight of the target-class term TCKD. The paper: `1`.') }),
-    beta: Type.Number({ minimum: 0, maximum: 1000, default: 8, ...md('`dkd` only: weight of the non-target-class term NCKD. The paper: `8` on CIFAR-100 (1–8 elsewhere).') }),
+    alpha: Type.Number({ minimum: 0, maximum: 1000, default: DKD_DEFAULTS.alpha, ...md(`\`dkd\` only: weight of the target-class term TCKD. The paper: \`${DKD_DEFAULTS.alpha}\`.`) }),
+    beta: Type.Number({ minimum: 0, maximum: 1000, default: DKD_DEFAULTS.beta, ...md(`\`dkd\` only: weight of the non-target-class term NCKD. The paper: \`${DKD_DEFAULTS.beta}\` on CIFAR-100 (1–8 elsewhere).`) }),
   }, { additionalProperties: false, default: {}, ...md('Weights of decoupled KD\u2019s two parts (`divergence: "dkd"`). The distillation term is T²·(alpha·TCKD + beta·NCKD); `distillation.alpha` still mixes it with the CE.') })),
   teacherEnsemble: Type.Optional(literalUnion(TEACHER_ENSEMBLES, {
     logits: 'The weighted mean of the teachers\u2019 logits: one set of logits, softened at each step\u2019s T like a single teacher\u2019s.',
@@ -446,14 +446,7 @@ export const ConfigSchema = Type.Object({
     latency: Type.Boolean({ default: true, ...md('Measure inference latency per sample (batch 1 and batch 256) for the report card.') }),
   }, { additionalProperties: false, default: {}, ...md('What is measured besides accuracy.') }),
   engine: Type.Object({
-    backend: literalUnion(BACKENDS, {
-      auto: 'Walk the ladder: tensorflow-gpu, webgpu, tensorflow, wasm, cpu; the first that loads and supports the model wins.',
-      'tensorflow-gpu': '`@tensorflow/tfjs-node-gpu` (CUDA 11.2 + cuDNN 8.1). Install it separately.',
-      webgpu: 'WebGPU through Dawn (npm `webgpu`). Any modern GPU.',
-      tensorflow: '`@tensorflow/tfjs-node` (native CPU). Install it separately.',
-      wasm: 'WebAssembly with SIMD; always available. Fast on CPU.',
-      cpu: 'Pure JavaScript. Slow; the reference for correctness.',
-    }, { default: 'auto', ...md('The compute backend.') }),
+    backend: literalUnion(BACKENDS, backendDescriptions(), { default: 'auto', ...md('The compute backend.') }),
     threads: Type.Optional(Type.Integer({
       minimum: 1, maximum: MAX_THREADS,
       ...keepUnderscores(`Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used. A dense-only model (\`mlp\`) trains on one thread whatever this says: threads gain only where weights are reused across a row, as in convolutions.`),
@@ -492,12 +485,6 @@ export type ScheduleConfig = Static<typeof ScheduleSchema>;
 export type CompressConfig = Static<typeof CompressSchema>;
 export type Quantization = (typeof QUANTIZATIONS)[number];
 export type TrainSettingsConfig = Static<TObject<typeof TrainSettings>>;
-export type Backend = (typeof BACKENDS)[number];
-export type ConcreteBackend = Exclude<Backend, 'auto'>;
-
-/** The ladder's GPU backends. */
-export const GPU_BACKENDS: readonly ConcreteBackend[] = ['tensorflow-gpu', 'webgpu'];
-export const isGpuBackend = (backend: ConcreteBackend) => GPU_BACKENDS.includes(backend);
 
 /**
  * The batch size of a config that names none, chosen by the backend a run gets: on a GPU a step is dispatch-bound
@@ -536,7 +523,6 @@ export function batchSizeOf(settings: TrainSettingsConfig): number {
   if (settings.batchSize === undefined) throw new Error('Internal error: the batch size was not resolved before training.');
   return settings.batchSize;
 }
-export type Divergence = (typeof DIVERGENCES)[number];
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
 
 /** Filter widths and dense width of the CNN presets (src/engine/models/presets.ts builds them). `cnn-large` matches the peer benchmark's teacher. */

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, printParseErrorCode, visit, type ParseError } from 'jsonc-parser';
-import type { DataConfig, DistillConfig } from './config';
+import type { DistillConfig } from './config';
 import { DistillError, formatJsonPath } from './errors';
 import { validateConfig, type ConfigIssue } from './validate';
 
@@ -131,7 +131,7 @@ export function loadConfigFile(file: string): DistillConfig {
 export function resolveConfigPaths(config: DistillConfig, baseDir: string): DistillConfig {
   const abs = (p: string) => path.resolve(baseDir, p);
   const c = structuredClone(config);
-  const data = c.data as DataConfig;
+  const data = c.data;
   if (data.format === 'idx') {
     for (const s of [data.train, data.test]) Object.assign(s, { images: abs(s.images), labels: abs(s.labels) });
     if (data.unlabeled) data.unlabeled.images = abs(data.unlabeled.images);

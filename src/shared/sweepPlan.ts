@@ -134,7 +134,7 @@ export function planSweep(raw: unknown, file: string, options: { sweepsDir?: str
     rawBase = parsed.value as Record<string, unknown>;
     baseDir = path.dirname(baseFile);
   } else {
-    rawBase = sweep.base as unknown as Record<string, unknown>;
+    rawBase = sweep.base;
   }
   const baseResult = validateConfig(rawBase);
   if (!baseResult.ok) {

@@ -61,7 +61,7 @@ function arraysForObjects(schema: Record<string, unknown>, value: unknown, at: (
   for (const b of branches) {
     const bProps = b.properties as Record<string, Record<string, unknown>> | undefined;
     if (!bProps) continue;
-    for (const [k, sub] of Object.entries(bProps)) if (k in (value as object) && !props?.[k]) issues.push(...arraysForObjects(sub, (value as Record<string, unknown>)[k], [...at, k]));
+    for (const [k, sub] of Object.entries(bProps)) if (k in (value) && !props?.[k]) issues.push(...arraysForObjects(sub, (value as Record<string, unknown>)[k], [...at, k]));
   }
   return issues.filter((i, n) => issues.findIndex((j) => j.message === i.message) === n);
 }
@@ -161,7 +161,7 @@ function describe(e: ErrorObject, root: unknown): ConfigIssue {
   const path = pathOf(e.instancePath);
   const got = valueAt(root, path);
   const p = e.params as Record<string, unknown>;
-  const schema = e.parentSchema as Record<string, unknown> | undefined;
+  const schema = e.parentSchema;
   switch (e.keyword) {
     case 'required': {
       const full = [...path, p.missingProperty as string];
@@ -192,7 +192,7 @@ function describe(e: ErrorObject, root: unknown): ConfigIssue {
       return { path, message: `${label(path)} must be ${range} (got ${show(got)})` };
     }
     case 'type':
-      return { path, message: `${label(path)} must be ${p.type === 'integer' ? 'an integer' : `of type ${p.type}`} (got ${show(got)})` };
+      return { path, message: `${label(path)} must be ${p.type === 'integer' ? 'an integer' : `of type ${String(p.type)}`} (got ${show(got)})` };
     case 'enum': {
       const allowed = (p.allowedValues as unknown[]).map(show).join(', ');
       const near = typeof got === 'string' ? closest(got, (p.allowedValues as unknown[]).map(String)) : undefined;
@@ -201,13 +201,13 @@ function describe(e: ErrorObject, root: unknown): ConfigIssue {
     case 'const':
       return { path, message: `${label(path)} must be ${show(p.allowedValue)} (got ${show(got)})` };
     case 'minItems':
-      return { path, message: `${label(path)} must have at least ${p.limit} item(s)` };
+      return { path, message: `${label(path)} must have at least ${String(p.limit)} item(s)` };
     case 'maxItems':
-      return { path, message: `${label(path)} must have at most ${p.limit} item(s)` };
+      return { path, message: `${label(path)} must have at most ${String(p.limit)} item(s)` };
     case 'minLength':
       return { path, message: `${label(path)} must not be empty` };
     case 'maxLength':
-      return { path, message: `${label(path)} must be at most ${p.limit} characters long (got ${String(got).length})` };
+      return { path, message: `${label(path)} must be at most ${String(p.limit)} characters long (got ${String(got).length})` };
     default:
       return { path, message: `${label(path)} ${e.message ?? 'is invalid'}` };
   }

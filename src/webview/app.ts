@@ -4,6 +4,7 @@
  * The header and the tab bar are built once and patched as deltas arrive: a button rebuilt under the pointer
  * would swallow the user's click and drop the keyboard focus.
  */
+import { modelName } from '../shared/format';
 import {
   DASHBOARD_STATE_VERSION,
   defaultUiState,
@@ -160,7 +161,7 @@ export class DashboardApp {
     if (!run) return;
     const s = run.statusFile;
     // Where a run stands while it runs or after it stopped; a completed run has trained every model, so no epoch.
-    const who = s?.student === 'kd' ? 'KD student' : s?.student === 'baseline' ? 'scratch baseline' : s?.student === 'teacher' ? 'teacher' : '';
+    const who = s?.student ? modelName(s.student) : '';
     const progress = s?.epoch !== undefined && run.status !== 'completed' ? `${who ? `${who} · ` : ''}epoch ${s.epoch}${s.totalEpochs ? ` of ${s.totalEpochs}` : ''}` : '';
     setText(p.title, runDisplayName(run));
     setText(p.status, run.status);

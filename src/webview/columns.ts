@@ -350,7 +350,8 @@ export function downsample(lines: readonly LineData[], xMin: number, xMax: numbe
       const hi = b === buckets - 1 ? upperBound(l.x, l.length, xMax) : lowerBound(l.x, l.length, xMin + (b + 1) * width, lo);
       if (hi > lo) {
         l.pyramid.range(l.y, lo, hi, mm);
-        let { min, max } = mm;
+        let min = mm.min;
+        const max = mm.max;
         if (positiveOnly && min <= 0) min = max;
         if (keep(min) && keep(max)) {
           // Falling within the bucket: visit the max first, so the line does not zigzag back up.

@@ -8,7 +8,8 @@
 import { compressionLabel, paretoFrontier } from '../shared/compression';
 import { isCompressionSkipped, type CompressionResult, type ModelReport, type Summary } from '../shared/records';
 import type { ViewContext } from './context';
-import { append, formatBytes, formatNumber, formatPercent, h, sizeCanvas } from './dom';
+import { formatBytes, modelName } from '../shared/format';
+import { append, formatNumber, formatPercent, h, sizeCanvas } from './dom';
 import { SummaryTab } from './summaryTab';
 import { canvasFont, type Theme } from './theme';
 
@@ -211,9 +212,9 @@ export class CompressionTab extends SummaryTab {
 
   private points(summary: Summary): Point[] {
     const palette = this.ctx.theme().palette;
-    const out: Point[] = [{ label: 'Teacher', report: summary.teacher, color: palette[2] ?? palette[0] }];
-    if (summary.baseline) out.push({ label: 'Scratch student', report: summary.baseline, color: palette[1] });
-    out.push({ label: 'KD student', report: summary.student, color: palette[0] });
+    const out: Point[] = [{ label: modelName('teacher', { capital: true }), report: summary.teacher, color: palette[2] ?? palette[0] }];
+    if (summary.baseline) out.push({ label: modelName('baseline', { capital: true }), report: summary.baseline, color: palette[1] });
+    out.push({ label: modelName('kd', { capital: true }), report: summary.student, color: palette[0] });
     (summary.compression ?? []).forEach((c, i) => {
       if (!isCompressionSkipped(c)) out.push({ label: compressionLabel(c), report: c, stage: c, color: palette[(3 + i) % palette.length] });
     });
@@ -262,7 +263,7 @@ export class CompressionTab extends SummaryTab {
             'tr',
             {},
             h('th', { scope: 'row', title: c.notes.join(' ') }, compressionLabel(c)),
-            h('td', {}, c.input === 'student' ? 'KD student' : c.input),
+            h('td', {}, c.input === 'student' ? modelName('kd', { capital: true }) : c.input),
             h('td', {}, formatPercent(c.accuracy, 2)),
             h('td', {}, `${c.accuracyChangePts >= 0 ? '+' : ''}${c.accuracyChangePts.toFixed(2)} pt`),
             h('td', {}, formatBytes(c.sizeBytes)),

@@ -3,6 +3,7 @@
  * difference (where distillation moved predictions), and per-class F1 of all three. From summary.json, so they
  * appear when a run completes.
  */
+import { modelName } from '../shared/format';
 import type { ModelReport, Summary } from '../shared/records';
 import { drawGroupedBars, drawMatrix } from './canvasCharts';
 import { differenceColor, fractionColor } from './colorScale';
@@ -40,9 +41,9 @@ export class ConfusionTab extends SummaryTab {
     };
 
     const grid = h('div.matrix-grid');
-    grid.append(matrix('teacher', 'Teacher', summary.teacher));
-    if (summary.baseline) grid.append(matrix('scratch', 'Scratch student', summary.baseline));
-    grid.append(matrix('kd', 'KD student', summary.student));
+    grid.append(matrix('teacher', modelName('teacher', { capital: true }), summary.teacher));
+    if (summary.baseline) grid.append(matrix('scratch', modelName('baseline', { capital: true }), summary.baseline));
+    grid.append(matrix('kd', modelName('kd', { capital: true }), summary.student));
     if (summary.baseline) {
       const kd = summary.student.confusion;
       const scratch = summary.baseline.confusion;

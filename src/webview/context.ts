@@ -1,4 +1,5 @@
 /** What every dashboard view gets: the data, the UI selections (persisted), the theme and the host channel. */
+import { modelName } from '../shared/format';
 import type { TrainedRole } from '../shared/records';
 import type { DashboardUiState } from '../shared/webviewProtocol';
 import type { HostChannel } from './host';
@@ -25,7 +26,7 @@ export interface TabView {
   destroy(): void;
 }
 
-export const studentLabel = (s: TrainedRole): string => (s === 'kd' ? 'KD' : s === 'baseline' ? 'Scratch' : 'Teacher');
+export const studentLabel = (s: TrainedRole): string => modelName(s, { short: true, capital: true });
 
 /** The KD student in the theme's first chart colour, the scratch baseline in its second, the teacher in its third, everywhere. */
 export const studentColor = (ctx: ViewContext, s: TrainedRole): string => ctx.theme().palette[s === 'kd' ? 0 : s === 'baseline' ? 1 : 2];

@@ -257,7 +257,7 @@ export class CurveChart {
   /** Redraw for the x range: downsample to the plot's pixel width, then let uPlot fit y to what is visible. */
   draw(range: [number, number] | undefined): void {
     const u = this.plot;
-    const log = u.scales.y.distr === 3;
+    const log = Number(u.scales.y.distr) === 3;
     const pixels = Math.max(16, Math.floor(u.bbox.width / (window.devicePixelRatio || 1)) || u.width);
     const data = range ? downsample(this.lines.map((l) => l.line), range[0], range[1], pixels, log) : { x: [], ys: this.lines.map(() => []), mode: 'exact' as const };
     this.lastData = data;

@@ -79,9 +79,3 @@ export const formatNumber = (v: number | undefined, digits = 3): string => {
 
 export const formatPercent = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(digits)}%`);
 
-export const formatBytes = (n: number | undefined): string => {
-  if (n === undefined || !Number.isFinite(n)) return '—';
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
-};

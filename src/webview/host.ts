@@ -43,7 +43,7 @@ export class HostChannel {
         this.pending.delete(id);
         reject(new Error(`The extension did not answer "${method}" within ${REQUEST_TIMEOUT_MS / 1000} s.`));
       }, REQUEST_TIMEOUT_MS);
-      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject, timer });
+      this.pending.set(id, { resolve: resolve, reject, timer });
       this.post({ type: 'request', id, method, params } as WebviewToHost);
     });
   }

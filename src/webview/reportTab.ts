@@ -5,7 +5,8 @@
 import { compressionLabel } from '../shared/compression';
 import { isCompressionSkipped, type ModelReport, type Summary } from '../shared/records';
 import type { ViewContext } from './context';
-import { append, formatBytes, formatNumber, formatPercent, h } from './dom';
+import { formatBytes, modelName } from '../shared/format';
+import { append, formatNumber, formatPercent, h } from './dom';
 import { SummaryTab } from './summaryTab';
 
 interface Row {
@@ -32,11 +33,11 @@ const ROWS: Row[] = [
 ];
 
 export function reportTable(summary: Summary): HTMLTableElement {
-  const models: { name: string; title?: string; report: ModelReport; student: boolean }[] = [{ name: summary.teachers ? 'Teacher ensemble' : 'Teacher', report: summary.teacher, student: false }];
+  const models: { name: string; title?: string; report: ModelReport; student: boolean }[] = [{ name: summary.teachers ? 'Teacher ensemble' : modelName('teacher', { capital: true }), report: summary.teacher, student: false }];
   // Each teacher of a list, beside the ensemble: its KL and agreement are to the ensemble.
   summary.teachers?.forEach((t, i) => models.push({ name: `Teacher ${i + 1} (w ${t.weight.toFixed(2)})`, title: `${t.name}. KL to teacher and agreement: to the ensemble.`, report: t, student: false }));
-  if (summary.baseline) models.push({ name: 'Scratch student', report: summary.baseline, student: true });
-  models.push({ name: 'KD student', report: summary.student, student: true });
+  if (summary.baseline) models.push({ name: modelName('baseline', { capital: true }), report: summary.baseline, student: true });
+  models.push({ name: modelName('kd', { capital: true }), report: summary.student, student: true });
   for (const c of summary.compression ?? []) if (!isCompressionSkipped(c)) models.push({ name: compressionLabel(c), report: c, student: true });
   const body = ROWS.map((row) => {
     const scores = models.map((m) => (m.student ? row.score?.(m.report) : undefined));

@@ -82,7 +82,7 @@ describe('data: Fashion-MNIST (real IDX files)', () => {
     for (const n of classCounts(ds.test.y, 10)) assert.ok(n > 20 && n < 90, `test class count ${n}`);
     assert.match(ds.fingerprint.train, /^[0-9a-f]{64}$/);
     assert.notEqual(ds.fingerprint.train, ds.fingerprint.test);
-    assert.ok(messages.some((m) => m.startsWith('Reading train images (') && m.includes('MB')), messages.join('\n'));
+    assert.ok(messages.some((m) => m.startsWith('Reading train images (') && m.includes('MiB')), messages.join('\n'));
   });
 
   it('loads all 60000 / 10000 rows with exactly balanced classes', async () => {

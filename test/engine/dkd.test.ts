@@ -9,7 +9,7 @@ import type { MetricsRecord, StepRecord, Summary } from '../../src/shared/record
 import { readJson, readJsonLines } from '../../src/shared/runDir';
 import { runEngine, smallConfig, tempDir } from './helpers';
 import { selectBackend } from '../../src/engine/backends/ladder';
-import { dkdParts } from '../../src/engine/kd/dkd';
+import { dkdParts } from '../../src/engine/kd/divergences/dkd';
 import { kdLoss } from '../../src/engine/kd/losses';
 import { createRng } from '../../src/shared/random';
 import { centralDifference, type Matrix } from '../support/finiteDifferences';

@@ -148,7 +148,7 @@ describe('engine: the loss weights', function () {
     assert.deepEqual(steps(records).map((s) => s.loss), steps(records, 'baseline').map((s) => s.loss));
   });
 
-  // That the labels get no gradient at α = 1 is checked on the loss itself in kd-loss.test.ts.
+  // That the labels get no gradient at α = 1 is checked on the loss itself in losses.test.ts.
   it('α = 1 trains on the teacher alone: every step\'s loss is its KD term', async () => {
     const r = await runEngine(smallConfig(dir, { distillation: { alpha: 1 }, training: { epochs: 1, batchSize: 64 } }));
     assert.equal(r.finished.status, 'completed', r.finished.reason);

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkBackend, installPackages, isInstallCancelled, type InstallProgress } from '../../src/engine/install/gpuEngine';
+import { checkBackend } from '../../src/install/gpuEngine';
+import { installPackages, isInstallCancelled, type InstallProgress } from '../../src/install/stagedInstall';
 import { errorMessage } from '../../src/shared/errors';
 import { tempDir } from './helpers';
 

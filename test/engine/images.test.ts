@@ -214,7 +214,7 @@ describe('engine: image-folder datasets', function () {
 
     it('over the memory limit, before decoding, naming the fixes', async () => {
       make({ 'train/a/1.png': good(), 'train/b/1.png': good(), 'test/a/1.png': good() });
-      await refusal(cfg({ inputShape: [2048, 2048, 3], memoryLimitMB: 16 }), /would take 180\.0 MB of memory once decoded \(2 \+ 1 images of \[2048, 2048, 3\].*over the limit of 16\.0 MB\. Use fewer images \(data\.maxSamples\), a smaller data\.inputShape, or raise data\.memoryLimitMB/);
+      await refusal(cfg({ inputShape: [2048, 2048, 3], memoryLimitMB: 16 }), /would take 180\.00 MiB of memory once decoded \(2 \+ 1 images of \[2048, 2048, 3\].*over the limit of 16\.00 MiB\. Use fewer images \(data\.maxSamples\), a smaller data\.inputShape, or raise data\.memoryLimitMB/);
     });
 
     it('a manifest label that is not a training class', async () => {

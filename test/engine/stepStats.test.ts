@@ -1,16 +1,15 @@
 /**
  * The fused step-stats kernels against the composed tfjs ops they replace (kdLoss, itself checked against a float64
- * reference in kd-loss.test.ts), on every backend that has them: cpu and wasm (JavaScript) and webgpu (WGSL, on
+ * reference in losses.test.ts), on every backend that has them: cpu and wasm (JavaScript) and webgpu (WGSL, on
  * the SwiftShader adapter test/support/softwareGpu.ts provides).
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/engine/backends/ladder';
-import { composedStepStats, hasFusedStepStats, kdStepStats, KD_STEP_STATS, KD_STEP_STATS_GRAD, STAT } from '../../src/engine/kd/stepStats';
-import type { Divergence } from '../../src/shared/config';
+import { composedStepStats, DKD_STAT_COUNT, hasFusedStepStats, isFusedDivergence, kdStepStats, KD_STEP_STATS, KD_STEP_STATS_GRAD, STAT, STAT_COUNT, stepStatsGradient, stepStatsValues } from '../../src/engine/kd/stepStats';
+import { DIVERGENCES, divergenceCode, type Divergence } from '../../src/shared/divergences';
 import { createRng } from '../../src/shared/random';
 
-const DIVERGENCES: Divergence[] = ['forward-kl', 'reverse-kl', 'js', 'mse-logits'];
 const BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
 
 interface Case {
@@ -22,7 +21,14 @@ interface Case {
   divergence: Divergence;
 }
 
-/** Logits, labels and a weighting of the five stats, so that the gradient check covers every component. */
+/**
+ * How long a divergence's stats vector is: five entries, or seven for a composed-only divergence (dkd appends its
+ * two parts). A composed-only divergence runs the composed ops on every backend (kdStepStats falls back for it), so
+ * the cases below check that fallback on each backend too.
+ */
+const statCount = (d: Divergence) => (isFusedDivergence(d) ? STAT_COUNT : DKD_STAT_COUNT);
+
+/** Logits, labels and a weighting of the stats, so that the gradient check covers every component. */
 function inputs(c: Case, seed: number) {
   const rng = createRng(seed);
   const logits = () => Float32Array.from({ length: c.rows * c.classes }, () => (rng() * 2 - 1) * c.scale);
@@ -30,7 +36,7 @@ function inputs(c: Case, seed: number) {
     student: logits(),
     teacher: logits(),
     labels: Int32Array.from({ length: c.rows }, () => Math.floor(rng() * c.classes)),
-    weights: Float32Array.from([1, rng(), rng(), rng(), 0]),
+    weights: Float32Array.from({ length: statCount(c.divergence) }, (_, i) => (i === 0 ? 1 : i === STAT.accuracy ? 0 : rng())),
   };
 }
 
@@ -67,6 +73,25 @@ function assertClose(actual: Float32Array, expected: Float32Array, what: string,
 describe('fused KD step stats (one kernel forward, one backward)', function () {
   this.timeout(300_000);
 
+  it('refuses a divergence code it has no kernels for, rather than computing another divergence', () => {
+    const attrs = { temperature: 2, alpha: 0.5, divergence: DIVERGENCES.length };
+    const one = Float32Array.of(0.5, 1);
+    assert.throws(() => stepStatsValues(one, one, Int32Array.of(0), 1, 2, attrs), new RegExp(`No kernels for divergence ${DIVERGENCES.length}`));
+    assert.throws(() => stepStatsGradient(one, one, Int32Array.of(0), new Float32Array(5), 1, 2, attrs), /No kernels for divergence/);
+    assert.equal(divergenceCode(DIVERGENCES[DIVERGENCES.length - 1]), DIVERGENCES.length - 1);
+  });
+
+  it('refuses the code of a composed-only divergence (dkd): kdStepStats composes it instead', () => {
+    const composedOnly = DIVERGENCES.filter((d) => !isFusedDivergence(d));
+    assert.deepEqual(composedOnly, ['dkd']);
+    const one = Float32Array.of(0.5, 1);
+    for (const d of composedOnly) {
+      const attrs = { temperature: 2, alpha: 0.5, divergence: divergenceCode(d) };
+      assert.throws(() => stepStatsValues(one, one, Int32Array.of(0), 1, 2, attrs), /has no fused kernels \(it is composed-only\)/);
+      assert.throws(() => stepStatsGradient(one, one, Int32Array.of(0), new Float32Array(5), 1, 2, attrs), /composed-only/);
+    }
+  });
+
   after(async () => {
     await tf.setBackend('cpu');
   });
@@ -94,6 +119,7 @@ describe('fused KD step stats (one kernel forward, one backward)', function () {
             await tf.setBackend(backend);
             const actual = await evaluate(c, data, true);
             const label = `${backend} ${divergence} ${c.rows}×${c.classes} T=${c.temperature} α=${c.alpha}`;
+            assert.equal(actual.stats.length, statCount(divergence), `${label}: stats vector length`);
             assertClose(actual.stats, expected.stats, `${label} stats`);
             assertClose(actual.grad, expected.grad, `${label} gradient`);
           }

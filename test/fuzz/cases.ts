@@ -134,7 +134,7 @@ function configCase(rng: Rng, index: number): FuzzCase {
       const bad = outOfRange(rng, leaf)!;
       const marker = 987654321.125;
       const body = text(setAt(base, leaf.path, bad.text ? marker : bad.value)).replace(String(marker), bad.text ?? '');
-      return { index, what: `config: ${jsonPath(leaf.path)} = ${bad.text ?? bad.value} (out of range)`, expect: 2, configText: body, files: {} };
+      return { index, what: `config: ${jsonPath(leaf.path)} = ${bad.text ?? (typeof bad.value === 'object' ? JSON.stringify(bad.value) : String(bad.value))} (out of range)`, expect: 2, configText: body, files: {} };
     }
     case 'missing': {
       const path = pick(rng, REQUIRED);
@@ -508,7 +508,7 @@ function modelCase(rng: Rng, index: number, base: FileSet): FuzzCase {
       what = 'weightsManifest paths is not a list of names';
       break;
     case 'huge-shape':
-      manifest[0].weights[0].shape = pick(rng, [[1e9, 1e9], [4294967296], [-1, 8], [2 ** 53], ['16', 8], [1e999 as number]] as Json[]);
+      manifest[0].weights[0].shape = pick(rng, [[1e9, 1e9], [4294967296], [-1, 8], [2 ** 53], ['16', 8], [Infinity]] as Json[]);
       what = `a weight of shape ${JSON.stringify(manifest[0].weights[0].shape)}`;
       break;
     case 'dtype':
@@ -532,7 +532,7 @@ function modelCase(rng: Rng, index: number, base: FileSet): FuzzCase {
       what = 'an unknown layer class';
       break;
     case 'units-huge':
-      layers[1].config.units = pick(rng, [1e29, 2 ** 40, 1e999 as number, -5, 'eight'] as Json[]);
+      layers[1].config.units = pick(rng, [1e29, 2 ** 40, Infinity, -5, 'eight'] as Json[]);
       what = `a dense layer of ${JSON.stringify(layers[1].config.units)} units`;
       break;
     case 'deep':

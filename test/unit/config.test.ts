@@ -90,7 +90,7 @@ describe('config files', () => {
   });
 
   it('resolves the transfer set\'s paths too: data.unlabeled in every format, teacher.logits.unlabeled', () => {
-    const base = minimal() as Record<string, any>;
+    const base = minimal() as { data: object } & Record<string, unknown>;
     const at = (p: string) => path.join(dir, 'sub', p);
     const parse = (over: object) => parseConfigText(JSON.stringify({ ...base, ...over }), at('t.distill.json'));
     const idx = parse({ data: { ...base.data, unlabeled: { images: 'u.gz' } }, teacher: { logits: { train: 'lt.npy', test: 'ls.npy', unlabeled: 'lu.npy' } } });

@@ -3,16 +3,10 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { version_core } from '@tensorflow/tfjs-core';
-import { OPTIONAL_MODULES_ENV as LADDER_ENV } from '../../src/engine/backends/ladder';
-import {
-  explainNpmFailure,
-  gpuTargetSpecs,
-  meaningfulNpmErrorLines,
-  mergeDependencies,
-  npmLineProgress,
-  OPTIONAL_MODULES_ENV,
-  readInstalledDependencies,
-} from '../../src/engine/install/gpuEngine';
+import { explainNpmFailure, meaningfulNpmErrorLines, npmLineProgress } from '../../src/install/npmOutput';
+import { mergeDependencies, readInstalledDependencies } from '../../src/install/stagedInstall';
+import { gpuTargetSpecs, managedPackages } from '../../src/install/targets';
+import { TFJS_VERSION } from '../../src/shared/backends';
 import { isDistillError } from '../../src/shared/errors';
 import { tempDir } from '../support/tempDirs';
 
@@ -162,28 +156,28 @@ describe('GPU engine installer: package table', () => {
     assert.equal(gpuTargetSpecs().webgpu.packages['@tensorflow/tfjs-backend-webgpu'], peer);
   });
 
-  it('names the environment variable the ladder reads', () => {
-    assert.equal(OPTIONAL_MODULES_ENV, LADDER_ENV);
+  it("knows the bundled tfjs version without loading tfjs (src/shared/backends.ts TFJS_VERSION)", () => {
+    assert.equal(TFJS_VERSION, version_core);
   });
 });
 
 describe('GPU engine installer: merging dependencies', () => {
   it('keeps what the folder has when another target is added (CUDA after WebGPU keeps WebGPU)', () => {
     const specs = gpuTargetSpecs('4.22.0');
-    const merged = mergeDependencies(specs.webgpu.packages, specs['tensorflow-gpu'].packages, specs);
+    const merged = mergeDependencies(specs.webgpu.packages, specs['tensorflow-gpu'].packages, managedPackages(specs));
     assert.deepEqual(merged, { '@tensorflow/tfjs-backend-webgpu': '4.22.0', '@tensorflow/tfjs-node-gpu': '4.22.0', webgpu: '0.6.2' });
     assert.deepEqual(Object.keys(merged), ['@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-node-gpu', 'webgpu'], 'sorted, as npm writes them');
   });
 
   it("keeps the user's own packages at their versions, and lets the wanted version win", () => {
     const specs = gpuTargetSpecs('4.22.0');
-    const merged = mergeDependencies({ '@tensorflow/tfjs-node': '^4.20.0', webgpu: '0.5.0' }, { webgpu: '0.6.2' }, specs);
+    const merged = mergeDependencies({ '@tensorflow/tfjs-node': '^4.20.0', webgpu: '0.5.0' }, { webgpu: '0.6.2' }, managedPackages(specs));
     assert.deepEqual(merged, { '@tensorflow/tfjs-node': '^4.20.0', webgpu: '0.6.2' });
   });
 
   it('moves a kept package of our table to the bundled tfjs version', () => {
     const specs = gpuTargetSpecs('4.22.0');
-    const merged = mergeDependencies({ '@tensorflow/tfjs-backend-webgpu': '4.21.0', webgpu: '0.6.1' }, specs['tensorflow-gpu'].packages, specs);
+    const merged = mergeDependencies({ '@tensorflow/tfjs-backend-webgpu': '4.21.0', webgpu: '0.6.1' }, specs['tensorflow-gpu'].packages, managedPackages(specs));
     assert.deepEqual(merged, { '@tensorflow/tfjs-backend-webgpu': '4.22.0', '@tensorflow/tfjs-node-gpu': '4.22.0', webgpu: '0.6.2' });
   });
 });

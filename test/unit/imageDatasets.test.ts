@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
-import { setImageDataInConfig } from '../../src/shared/configEdit';
+import { setImageDataInConfig } from '../../src/extension/configEdit';
 import { validateConfig } from '../../src/shared/validate';
 import { describeImageDataset, findImageFolders, imageDatasets } from '../../src/extension/imageDatasets';
 

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { isSoftwareAdapter, LADDER, missingKernel, OPTIONAL_MODULES_ENV, selectBackend } from '../../src/engine/backends/ladder';
+import { isSoftwareAdapter, missingKernel, selectBackend } from '../../src/engine/backends/ladder';
+import { LADDER, OPTIONAL_MODULES_ENV } from '../../src/shared/backends';
 import { isDistillError } from '../../src/shared/errors';
 
 /** One real training-step-sized computation with a gradient, as the engine's probe does. */

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeOnnx, encodeModel, OnnxFormatError } from '../../src/shared/onnx';
-import { describeModelFile, detailModel, summarizeModel } from '../../src/shared/modelInfo';
+import { describeModelFile, detailModel, summarizeModel } from '../../src/extension/modelInfo';
 import { tempDir } from '../support/tempDirs';
 
 const FIXTURES = path.join(__dirname, '..', 'engine', 'fixtures', 'onnx');

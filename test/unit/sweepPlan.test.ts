@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { diagnoseSweepText } from '../../src/shared/sweepDiagnostics';
+import { diagnoseSweepText } from '../../src/extension/sweepDiagnostics';
 import { planSweep, planSweepText } from '../../src/shared/sweepPlan';
 import { fashionMnistData } from '../fixtures/fashionMnist';
 import { removeTempDir, tempDir } from '../support/tempDirs';

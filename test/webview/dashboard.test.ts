@@ -292,7 +292,7 @@ describe('dashboard webview in chromium', function () {
     assert.equal(await page.inputValue('#soft-student'), 'kd');
     await page.focus('#soft-student');
     await advance(() => writeStatus({ epoch: 1, student: 'baseline' }));
-    await page.waitForFunction(`document.querySelector('header .progress')?.textContent === 'scratch baseline · epoch 1 of 2'`);
+    await page.waitForFunction(`document.querySelector('header .progress')?.textContent === 'scratch student · epoch 1 of 2'`);
     assert.deepEqual(await stillTagged('#soft-student'), ['soft-0']);
     assert.equal(await focused(), 'soft-0');
 

@@ -117,7 +117,7 @@ type Api = PageTestApi;
 /** A typed call into the page's `__test` API. */
 export async function call<K extends keyof Api>(page: Page, name: K, ...args: Parameters<Api[K]>): Promise<Awaited<ReturnType<Api[K]>>> {
   return (await page.evaluate(
-    ([n, a]) => ((globalThis as unknown as { __test: Record<string, (...x: unknown[]) => unknown> }).__test[n] as (...x: unknown[]) => unknown)(...a),
+    ([n, a]) => ((globalThis as unknown as { __test: Record<string, (...x: unknown[]) => unknown> }).__test[n])(...a),
     [name, args] as [string, unknown[]],
   )) as Awaited<ReturnType<Api[K]>>;
 }

@@ -15,10 +15,9 @@ import * as tf from '@tensorflow/tfjs-core';
 // and with it the registration of the cpu backend.
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import './wasm';
 import { probeDawn, type DawnAdapterInfo } from './dawnProbe';
-import { registerWebGpuKernels } from './webgpu';
-import type { Backend, ConcreteBackend } from '../../shared/config';
+import { registerBackendKernels } from './kernels';
+import { BACKEND_INFO, LADDER, OPTIONAL_MODULES_ENV, type Backend, type ConcreteBackend } from '../../shared/backends';
 import { DistillError, errorMessage, isDistillError } from '../../shared/errors';
 import type { BackendReport, BackendSurveyEntry } from '../../shared/records';
 
@@ -30,15 +29,6 @@ export interface LadderOptions {
   /** A trial run on the freshly selected backend; a missing kernel makes the ladder move on (under `auto`). */
   probe?: () => Promise<void> | void;
 }
-
-/**
- * An extra folder the optional packages are looked for in first: a node_modules folder, or a folder holding one
- * (an `npm install --prefix` target). The extension maps a setting to it; scripts set it by hand.
- */
-export const OPTIONAL_MODULES_ENV = 'DISTILL_OPTIONAL_MODULES';
-
-/** The order `auto` tries, fastest first. */
-export const LADDER: readonly ConcreteBackend[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** A backend that loaded: the tfjs backend name to activate, and what to say about it once it is active. */
 interface Loaded {
@@ -63,18 +53,7 @@ class Unavailable extends Error {
 let probeOutput: Partial<Record<ConcreteBackend, string>> = {};
 const nativeOutputLine = (name: ConcreteBackend, output: string) => `What ${name === 'webgpu' ? 'Dawn and the Vulkan loader' : name} printed while probing:\n${output}`;
 
-/** Where optional packages may live: the workspace, or a folder named by the setting / environment variable. */
-const INSTALL_WHERE = 'in the workspace, or with `npm install --prefix <folder>` and the setting distill.engine.optionalModules (DISTILL_OPTIONAL_MODULES for the CLI) set to <folder>';
-/** The one-step installers of the GPU backends: the extension's command and the CLI's. */
-const GPU_INSTALLER = (target: string) => `Run "Distill: Install GPU Engine" in VS Code (or \`distill install-gpu ${target}\`), or install it yourself`;
-
-const FIXES: Record<ConcreteBackend, string> = {
-  'tensorflow-gpu': `${GPU_INSTALLER('tensorflow-gpu')}: @tensorflow/tfjs-node-gpu ${INSTALL_WHERE} (it needs CUDA 11.2, cuDNN 8.1 and an NVIDIA GPU), or set engine.backend to "auto".`,
-  webgpu: `${GPU_INSTALLER('webgpu')}: the npm packages webgpu and @tensorflow/tfjs-backend-webgpu ${INSTALL_WHERE} (they need a Vulkan, Metal or D3D12 GPU), or set engine.backend to "auto".`,
-  tensorflow: `Install @tensorflow/tfjs-node ${INSTALL_WHERE}, or set engine.backend to "auto".`,
-  wasm: 'Reinstall the extension: its tfjs-backend-wasm .wasm files are missing or damaged. engine.backend "cpu" works meanwhile.',
-  cpu: 'Reinstall the extension.',
-};
+const FIXES: Record<ConcreteBackend, string> = Object.fromEntries(LADDER.map((b) => [b, BACKEND_INFO[b].fix])) as Record<ConcreteBackend, string>;
 
 export async function selectBackend(requested: Backend, opts: LadderOptions = {}): Promise<BackendReport> {
   const log = opts.log ?? (() => undefined);
@@ -158,6 +137,8 @@ async function activate(name: ConcreteBackend, mode: LoadMode): Promise<string> 
     throw new Unavailable(`it failed to initialise (${firstLine(e)})`, FIXES[name]);
   }
   if (!ok || tf.getBackend() !== loaded.tfName) throw new Unavailable('it failed to initialise (see the log for the backend\'s own message)', FIXES[name]);
+  // Our kernels go in once the backend is chosen and up, before any probe runs on it.
+  registerBackendKernels(loaded.tfName);
   return loaded.describe();
 }
 
@@ -276,7 +257,6 @@ async function loadWebGpu(mode: LoadMode): Promise<Loaded> {
   if (!g.window) g.window = globalThis;
   // Its own copy of tfjs-core registers into the same global engine and kernel registry as the bundled one.
   await requireOptional('webgpu', '@tensorflow/tfjs-backend-webgpu');
-  registerWebGpuKernels();
   webGpuLoaded = { tfName: 'webgpu', software, describe: () => `webgpu (${device}${software ? ', a software adapter' : ''})` };
   return webGpuLoaded;
 }

@@ -244,7 +244,7 @@ async function fineTune(
         ctx.log(`[${name}] fine-tune epoch ${epoch}/${settings.epochs}: loss ${stats.loss.toFixed(4)}, train accuracy ${(stats.accuracy * 100).toFixed(2)}%`);
         await writeCheckpoint(ctx.runDir, m, optimizer, { student: name, position, done: false, savedAt: new Date().toISOString() });
       },
-      shouldStop: ctx.shouldStop,
+      shouldStop: () => ctx.shouldStop(),
     });
     if (outcome.kind === 'stopped') {
       await writeCheckpoint(ctx.runDir, m, optimizer, { student: name, position: outcome.position, done: false, savedAt: new Date().toISOString() });

@@ -3,7 +3,9 @@
  * dimensions, then one uint32 per dimension) followed by the values. We read unsigned-byte images
  * `[N, rows, cols]` or `[N, rows, cols, channels]` and unsigned-byte labels `[N]`.
  */
-import { dataError, type FileRole } from './sourceFile';
+import * as fs from 'node:fs';
+import { constants, gunzipSync } from 'node:zlib';
+import { dataError, isGzip, type FileRole } from './sourceFile';
 
 const UNSIGNED_BYTE = 0x08;
 const IMAGES_MAGIC = 0x00000803;
@@ -66,4 +68,30 @@ export function parseIdxImages(bytes: Buffer, role: FileRole): IdxImages {
 export function parseIdxLabels(bytes: Buffer, role: FileRole): Uint8Array {
   const { bodyOffset } = readHeader(bytes, role, 'labels');
   return bytes.subarray(bodyOffset);
+}
+
+/**
+ * One image's shape `[rows, cols, channels]` from the header of an IDX images file (raw or gzip), without reading
+ * the rest; undefined for anything that is not a readable IDX images file (loading it later says what is wrong).
+ */
+export function peekIdxSampleShape(file: string): number[] | undefined {
+  try {
+    const head = Buffer.alloc(4096);
+    const fd = fs.openSync(file, 'r');
+    let bytes: Buffer;
+    try {
+      bytes = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+    // A sync flush lets zlib hand back what the first block holds instead of failing on the truncated stream.
+    if (isGzip(bytes)) bytes = gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH });
+    const ndims = bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0 && bytes[2] === UNSIGNED_BYTE ? bytes[3] : 0;
+    if ((ndims !== 3 && ndims !== 4) || bytes.length < 4 + 4 * ndims) return undefined;
+    const dims = Array.from({ length: ndims }, (_, d) => bytes.readUInt32BE(4 + 4 * d));
+    const [, rows, cols, channels = 1] = dims;
+    return [rows, cols, channels];
+  } catch {
+    return undefined;
+  }
 }

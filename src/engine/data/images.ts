@@ -13,7 +13,8 @@ import { PNG } from 'pngjs';
 import type { ImagesDataConfig } from '../../shared/config';
 import { DistillError } from '../../shared/errors';
 import { writeFileAtomic } from '../../shared/runDir';
-import { dataError, formatBytes, type FileRole } from './sourceFile';
+import { formatBytes } from '../../shared/format';
+import { dataError, type FileRole } from './sourceFile';
 
 type LabeledSplit = 'train' | 'test';
 type SplitName = LabeledSplit | 'unlabeled';

@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import { LIMITS, type DataConfig, type ImagesDataConfig } from '../../shared/config';
 import { DistillError } from '../../shared/errors';
 import { parseNumericCsv } from './csv';
-import { parseIdxImages, parseIdxLabels } from './idx';
+import { parseIdxImages, parseIdxLabels, peekIdxSampleShape } from './idx';
 import { checkMemory, decodeSplit, imageSampleShape, listImages, listUnlabeledImages } from './images';
 import { applyNormalization, computeNormalization } from './normalize';
 import { parseNpy } from './npy';
-import { dataError, formatBytes, readMaybeGzipped, statDataFile, type FileRole } from './sourceFile';
+import { formatBytes } from '../../shared/format';
+import { dataError, readMaybeGzipped, statDataFile, type FileRole } from './sourceFile';
 import type { Dataset, NormalizationMethod, Samples } from './types';
 import { checkUnlabeledShape, readUnlabeled, type RawUnlabeled } from './unlabeled';
 import { findNonFinite, toFloat32, toLabels } from './values';
@@ -19,7 +20,7 @@ import { findNonFinite, toFloat32, toLabels } from './values';
 export type { Dataset, Normalization, NormalizationMethod, Samples, UnlabeledSamples } from './types';
 export { applyNormalization } from './normalize';
 export { encodeNpy } from './npy';
-export { createRng, gatherSamples, labeledSubset, selectProbe, shuffledIndices, stratifiedSplit } from './sampling';
+export { createRng, gatherRows, gatherSamples, labeledSubset, selectProbe, shuffledIndices, stratifiedSplit } from './sampling';
 export { loadTeacherLogits } from './teacherLogits';
 
 type SplitName = 'train' | 'test';
@@ -44,6 +45,15 @@ const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 const sizeOf = (role: FileRole) => formatBytes(statDataFile(role));
 /** Lets queued progress messages go out (IPC) between the synchronous parsing steps. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * One sample's shape, known before loading: `data.inputShape`, or an IDX images file's header. Undefined when only
+ * loading can tell (CSV, NumPy, image folders).
+ */
+export function peekInputShape(cfg: DataConfig): number[] | undefined {
+  if (cfg.inputShape) return cfg.inputShape;
+  return cfg.format === 'idx' ? peekIdxSampleShape(cfg.train.images) : undefined;
+}
 
 export interface LoadOptions {
   /** Where decoded images are cached (the config's output.cacheDir); no cache when absent. */

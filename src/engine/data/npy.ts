@@ -3,7 +3,10 @@
  * dict literal `{'descr': '<f4', 'fortran_order': False, 'shape': (N, 28, 28), }` padded with spaces, then the raw
  * values. See numpy/lib/format.py. Only little-endian (or single-byte) numeric dtypes in C order are read.
  */
+import { isNpyProblem, NPY_MAGIC, readNpyHeader, type NpyHeaderProblem } from '../../shared/npyHeader';
 import { dataError, type FileRole } from './sourceFile';
+
+export { isNpy } from '../../shared/npyHeader';
 
 export type NpyData =
   | Float32Array | Float64Array
@@ -41,33 +44,13 @@ export interface NpyArray {
   data: NpyData;
 }
 
-const MAGIC = '\x93NUMPY';
 const SUPPORTED = "'<f4', '<f8', '|u1', '|i1', '<i2', '<u2', '<i4', '<u4', '<i8', '<u8'";
 
-export function isNpy(bytes: Uint8Array): boolean {
-  return bytes.length >= 6 && Buffer.from(bytes.buffer, bytes.byteOffset, 6).toString('latin1') === MAGIC;
-}
-
 export function parseNpy(bytes: Buffer, role: FileRole): NpyArray {
-  if (!isNpy(bytes)) throw dataError(role, `is not a .npy file (it does not start with "\\x93NUMPY"). Save arrays with numpy.save(), or fix ${role.field}.`);
-  const major = bytes[6];
-  // numpy itself reads only 1.0, 2.0 and 3.0 (numpy/lib/format.py, _check_version).
-  if (major < 1 || major > 3 || bytes[7] !== 0) throw dataError(role, `has .npy format version ${major}.${bytes[7]}; versions 1.0, 2.0 and 3.0 are supported. Save it again with numpy.save().`);
-  const headerLengthBytes = major === 1 ? 2 : 4;
-  if (bytes.length < 8 + headerLengthBytes) throw dataError(role, 'is truncated inside its .npy header. Save it again with numpy.save().');
-  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
-  const dataOffset = 8 + headerLengthBytes + headerLength;
-  if (bytes.length < dataOffset) throw dataError(role, 'is truncated inside its .npy header. Save it again with numpy.save().');
-  const header = bytes.toString(major === 3 ? 'utf8' : 'latin1', 8 + headerLengthBytes, dataOffset);
-
-  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined) throw dataError(role, `has a structured or unreadable dtype in its .npy header (${header.trim()}); expected one plain numeric dtype such as ${SUPPORTED}.`);
-  if (fortran === undefined || shapeText === undefined) throw dataError(role, `has an unreadable .npy header: ${header.trim()}. Save it again with numpy.save().`);
-  if (fortran === 'True') throw dataError(role, 'is stored in Fortran (column-major) order; only C order is read. Save it with numpy.save(file, numpy.ascontiguousarray(array)).');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw dataError(role, `has an unreadable shape (${shapeText}) in its .npy header. Save it again with numpy.save().`);
+  const head = readNpyHeader(bytes);
+  if (isNpyProblem(head)) throw dataError(role, npyProblemText(head, role));
+  const { descr, shape, dataOffset } = head;
+  if (head.fortranOrder) throw dataError(role, 'is stored in Fortran (column-major) order; only C order is read. Save it with numpy.save(file, numpy.ascontiguousarray(array)).');
 
   const order = descr[0];
   const info = DTYPES[descr.slice(1)];
@@ -89,6 +72,24 @@ export function parseNpy(bytes: Buffer, role: FileRole): NpyArray {
   return { dtype: descr, kind: info.kind, shape, data };
 }
 
+/** What to tell the user about a header that cannot be read, and the fix. */
+function npyProblemText(p: NpyHeaderProblem, role: FileRole): string {
+  switch (p.problem) {
+    case 'not-npy':
+      return `is not a .npy file (it does not start with "\\x93NUMPY"). Save arrays with numpy.save(), or fix ${role.field}.`;
+    case 'version':
+      return `has .npy format version ${p.version}; versions 1.0, 2.0 and 3.0 are supported. Save it again with numpy.save().`;
+    case 'truncated':
+      return 'is truncated inside its .npy header. Save it again with numpy.save().';
+    case 'no-descr':
+      return `has a structured or unreadable dtype in its .npy header (${p.header.trim()}); expected one plain numeric dtype such as ${SUPPORTED}.`;
+    case 'unreadable':
+      return `has an unreadable .npy header: ${p.header.trim()}. Save it again with numpy.save().`;
+    case 'bad-shape':
+      return `has an unreadable shape (${p.shapeText}) in its .npy header. Save it again with numpy.save().`;
+  }
+}
+
 export type EncodableArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array;
 
 /** Encode a C-order array as .npy version 1.0, e.g. for the teacher-logit cache. */
@@ -101,10 +102,10 @@ export function encodeNpy(data: EncodableArray, shape: number[]): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   // numpy pads magic + version + length + header + newline to a multiple of 64 bytes.
-  const unpadded = MAGIC.length + 2 + 2 + header.length + 1;
+  const unpadded = NPY_MAGIC.length + 2 + 2 + header.length + 1;
   header += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
   const prefix = Buffer.alloc(10);
-  prefix.write(MAGIC, 0, 'latin1');
+  prefix.write(NPY_MAGIC, 0, 'latin1');
   prefix[6] = 1;
   prefix[7] = 0;
   prefix.writeUInt16LE(header.length, 8);

@@ -94,18 +94,22 @@ export function selectProbe(valLabels: Int32Array, numClasses: number, k: number
   return picked.flat();
 }
 
+/** Copies the rows `idx` of a row-major matrix of `rowSize` values a row into a new one. */
+export function gatherRows(flat: Float32Array, idx: ArrayLike<number>, rowSize: number): Float32Array {
+  const rows = flat.length / rowSize;
+  const out = new Float32Array(idx.length * rowSize);
+  for (let j = 0; j < idx.length; j++) {
+    const i = idx[j];
+    if (!(i >= 0 && i < rows)) throw new RangeError(`row index ${i} is outside 0..${rows - 1}`);
+    out.set(flat.subarray(i * rowSize, (i + 1) * rowSize), j * rowSize);
+  }
+  return out;
+}
+
 /** Copies the rows `idx` of `s` into new arrays; `sampleSize` is the number of values per row. */
 export function gatherSamples(s: Samples, idx: ArrayLike<number>, sampleSize: number): Samples {
-  const count = idx.length;
-  const x = new Float32Array(count * sampleSize);
-  const y = new Int32Array(count);
-  for (let j = 0; j < count; j++) {
-    const i = idx[j];
-    if (!(i >= 0 && i < s.count)) throw new RangeError(`row index ${i} is outside 0..${s.count - 1}`);
-    x.set(s.x.subarray(i * sampleSize, (i + 1) * sampleSize), j * sampleSize);
-    y[j] = s.y[i];
-  }
-  return { x, y, count };
+  const x = gatherRows(s.x.subarray(0, s.count * sampleSize), idx, sampleSize);
+  return { x, y: Int32Array.from(idx, (i) => s.y[i]), count: idx.length };
 }
 
 /** `data.labeled`: how many training rows keep their label. */

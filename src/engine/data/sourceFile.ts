@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DistillError } from '../../shared/errors';
+import { formatBytes } from '../../shared/format';
 
 /** Where a file came from in the config, e.g. `data.train.images`; named in every error about it. */
 export interface FileRole {
@@ -15,13 +16,6 @@ export interface FileRole {
 
 export function dataError(role: FileRole, message: string): DistillError {
   return new DistillError('data', `${role.file}: ${message}`, { file: role.file, path: role.field.split('.') });
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  if (bytes < 1024 ** 3) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 }
 
 /** The file's size in bytes; a missing file is a user error naming the config field to fix. */
@@ -51,7 +45,7 @@ export function readDataFile(role: FileRole): Buffer {
   }
 }
 
-const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+export const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 
 /**
  * How far a gzip file may expand. Its real size is known only by decompressing it, so a damaged file or a

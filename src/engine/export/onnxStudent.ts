@@ -97,7 +97,7 @@ export function studentToOnnx(model: tfl.LayersModel, opts: { name?: string; pro
     }
   };
   const activation = (name: unknown, layer: LayerLike) => {
-    const a = String(name ?? 'linear');
+    const a = name == null ? 'linear' : typeof name === 'string' ? name : JSON.stringify(name);
     switch (a) {
       case 'linear': return;
       case 'relu': x = g.node('Relu', [x]); return;
@@ -123,7 +123,7 @@ export function studentToOnnx(model: tfl.LayersModel, opts: { name?: string; pro
     const cls = layer.getClassName();
     const cfg = layer.getConfig();
     const w = layer.getWeights();
-    if ((cfg.dataFormat ?? 'channelsLast') !== 'channelsLast') throw unsupported(layer, `has dataFormat "${cfg.dataFormat}"`);
+    if ((cfg.dataFormat ?? 'channelsLast') !== 'channelsLast') throw unsupported(layer, `has dataFormat ${JSON.stringify(cfg.dataFormat)}`);
     switch (cls) {
       case 'InputLayer':
       case 'Dropout':
@@ -145,7 +145,7 @@ export function studentToOnnx(model: tfl.LayersModel, opts: { name?: string; pro
         const [kh, kw] = pair(cfg.kernelSize);
         const attrs: Record<string, OnnxAttribute> = { kernel_shape: [kh, kw], strides: pair(cfg.strides ?? 1), dilations: pair(cfg.dilationRate ?? 1) };
         if (cfg.padding === 'same') attrs.auto_pad = 'SAME_UPPER';
-        else if (cfg.padding !== 'valid' && cfg.padding !== undefined) throw unsupported(layer, `has padding "${cfg.padding}"`);
+        else if (cfg.padding !== 'valid' && cfg.padding !== undefined) throw unsupported(layer, `has padding ${JSON.stringify(cfg.padding)}`);
         const useBias = cfg.useBias !== false;
         if (cls === 'Conv2D') {
           const [kernel, bias] = w;
@@ -235,7 +235,7 @@ export function studentToOnnx(model: tfl.LayersModel, opts: { name?: string; pro
         break;
       case 'Softmax':
         // tfjs' Softmax layer says axis 1 by default: the last axis of a [batch, classes] tensor.
-        if (![-1, rank - 1].includes(Number(cfg.axis ?? -1))) throw unsupported(layer, `normalizes axis ${cfg.axis}, not the last`);
+        if (![-1, rank - 1].includes(Number(cfg.axis ?? -1))) throw unsupported(layer, `normalizes axis ${JSON.stringify(cfg.axis)}, not the last`);
         toNhwc();
         x = g.node('Softmax', [x], { axis: -1 });
         break;

@@ -1,6 +1,7 @@
 /**
  * The knowledge-distillation loss: loss = α·kd + (1 − α)·CE(y, softmax(z_s)), where kd = T²·D(p_t^T, p_s^T) for the
- * KL-type divergences (Hinton et al. 2015) and the plain logit MSE for `mse-logits`.
+ * KL-type divergences (Hinton et al. 2015), the plain logit MSE for `mse-logits`, and T²·(α_dkd·TCKD + β·NCKD) for
+ * `dkd`. Each divergence's ops are its file in kd/divergences/.
  *
  * This runs on every optimizer step, on the cpu and wasm backends as well as GPU ones, so it uses only ops that
  * every backend has, works in log-space throughout (tf.logSoftmax, never log(softmax)), and keeps the kernel count
@@ -9,9 +10,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients by itself; this loss is differentiated by optimizer.minimize / tf.variableGrads.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import type { Divergence } from '../../shared/config';
+import type { Divergence } from '../../shared/divergences';
 import { DistillError } from '../../shared/errors';
-import { DKD_DEFAULTS, dkdParts, type DkdWeights } from './dkd';
+import { DKD_DEFAULTS, divergenceKernels, type DivergenceParts, type DkdWeights } from './divergences';
 
 // A type alias rather than an interface: aliases get an implicit index signature, so the parts can be returned
 // from tf.tidy and passed to tf.dispose as a TensorContainer.
@@ -24,10 +25,7 @@ export type KdLossParts = {
   kdUnscaled: tf.Scalar;
   /** Cross-entropy with the hard labels at T = 1, batch mean. */
   ce: tf.Scalar;
-  /** `dkd` only: the target-class and non-target-class parts, before T² and before their weights. */
-  tckd?: tf.Scalar;
-  nckd?: tf.Scalar;
-};
+} & DivergenceParts;
 
 export interface KdLossOptions {
   temperature: number;
@@ -36,8 +34,6 @@ export interface KdLossOptions {
   /** `dkd` only: the weights of TCKD and NCKD (default α 1, β 8). */
   dkd?: DkdWeights;
 }
-
-const LOG_2 = Math.log(2);
 
 /**
  * The KD loss and its named parts, batch means. Differentiable with respect to `studentLogits`.
@@ -71,65 +67,27 @@ export function kdLoss(
       return { loss: ce, kd: zero, kdUnscaled: zero, ce };
     }
 
-    let dkd: ReturnType<typeof dkdParts> | undefined;
-    let kdUnscaled: tf.Scalar;
-    if (divergence === 'dkd') {
-      dkd = dkdParts(studentLogits, teacherLogits, labels, temperature);
-      const weights = opts.dkd ?? DKD_DEFAULTS;
-      kdUnscaled = tf.add(tf.mul(dkd.tckd, tf.scalar(weights.alpha)), tf.mul(dkd.nckd, tf.scalar(weights.beta))) as tf.Scalar;
-    } else {
-      kdUnscaled = divergence === 'mse-logits'
-        ? (tf.mean(tf.squaredDifference(studentLogits, teacherLogits)) as tf.Scalar)
-        : softDivergence(divergence, studentLogits, teacherLogits, temperature, temperature === 1 ? studentLogProbs : undefined);
-    }
-    const kd: tf.Scalar =
-      divergence === 'mse-logits' || temperature === 1 ? kdUnscaled : tf.mul(kdUnscaled, tf.scalar(temperature * temperature));
+    const kernels = divergenceKernels(divergence);
+    const soften = (logits: tf.Tensor2D): tf.Tensor2D => (temperature === 1 ? logits : tf.mul(logits, tf.scalar(1 / temperature)));
+    let logQ: tf.Tensor2D | undefined = temperature === 1 ? studentLogProbs : undefined;
+    let logP: tf.Tensor2D | undefined;
+    const { terms, factor = 1, parts } = kernels.composed({
+      student: studentLogits,
+      teacher: teacherLogits,
+      labels,
+      temperature,
+      dkd: opts.dkd ?? DKD_DEFAULTS,
+      logQ: () => (logQ ??= tf.logSoftmax(soften(studentLogits))),
+      logP: () => (logP ??= tf.logSoftmax(soften(teacherLogits))),
+    });
+    const count = kernels.mean === 'elements' ? batchSize * numClasses : batchSize;
+    const kdUnscaled = tf.mul(tf.sum(terms), tf.scalar(factor / count)) as tf.Scalar;
+    const kd: tf.Scalar = !kernels.temperatureSquared || temperature === 1 ? kdUnscaled : tf.mul(kdUnscaled, tf.scalar(temperature * temperature));
 
-    if (alpha === 1) return { loss: kd, kd, kdUnscaled, ce, ...dkd };
+    if (alpha === 1) return { loss: kd, kd, kdUnscaled, ce, ...parts };
     const loss = tf.add(tf.mul(kd, tf.scalar(alpha)), tf.mul(ce, tf.scalar(1 - alpha))) as tf.Scalar;
-    return { loss, kd, kdUnscaled, ce, ...dkd };
+    return { loss, kd, kdUnscaled, ce, ...parts };
   });
-}
-
-/**
- * Batch mean over rows of D(p_t^T, p_s^T), summed over classes, without the T² factor. `studentLogProbsAtT` may be
- * passed in when it has already been computed (T = 1), to save a log-softmax.
- */
-function softDivergence(
-  divergence: Exclude<Divergence, 'mse-logits' | 'dkd'>,
-  studentLogits: tf.Tensor2D,
-  teacherLogits: tf.Tensor2D,
-  temperature: number,
-  studentLogProbsAtT: tf.Tensor2D | undefined,
-): tf.Scalar {
-  const batchSize = studentLogits.shape[0];
-  const soften = (logits: tf.Tensor2D) => (temperature === 1 ? logits : tf.mul(logits, tf.scalar(1 / temperature)));
-  const logQ = studentLogProbsAtT ?? tf.logSoftmax(soften(studentLogits));
-  const logP = tf.logSoftmax(soften(teacherLogits));
-
-  let perElement: tf.Tensor;
-  let scale = 1 / batchSize;
-  switch (divergence) {
-    case 'forward-kl': // Σ p·(log p − log q)
-      perElement = tf.mul(tf.exp(logP), tf.sub(logP, logQ));
-      break;
-    case 'reverse-kl': // Σ q·(log q − log p)
-      perElement = tf.mul(tf.exp(logQ), tf.sub(logQ, logP));
-      break;
-    case 'js': {
-      // With m = (p + q)/2 and log m = log ½ + logaddexp(log p, log q) = −log 2 + log p + softplus(d), d = log q − log p:
-      //   log p − log m = log 2 − softplus(d) =: u,   log q − log m = d + u,
-      //   JS = ½·Σ [p·u + q·(d + u)] = ½·Σ [(p + q)·u + q·d].
-      // softplus is overflow-safe on every backend, and all terms stay finite for finite log-probabilities.
-      const d = tf.sub(logQ, logP);
-      const u = tf.sub(tf.scalar(LOG_2), tf.softplus(d));
-      const q = tf.exp(logQ);
-      perElement = tf.add(tf.mul(tf.add(tf.exp(logP), q), u), tf.mul(q, d));
-      scale = 0.5 / batchSize;
-      break;
-    }
-  }
-  return tf.mul(tf.sum(perElement), tf.scalar(scale)) as tf.Scalar;
 }
 
 export function validateKdInputs(student: tf.Tensor2D, teacher: tf.Tensor2D, labels: tf.Tensor1D, opts: KdLossOptions): void {

@@ -5,17 +5,19 @@
  * Composed from tfjs ops (kdLoss plus an accuracy), the loss, its parts and their gradient take about a hundred kernels
  * per step: on a GPU each one is a dispatch, and at KD's sizes (a few hundred rows of ten logits) dispatch overhead
  * is all they cost. The fused kernels compute every row's softmaxes once, in log space, and write the batch means
- * (forward) or the logits' gradient (backward) directly. Backends get them registered where we have them: cpu and
- * wasm here (plain loops over the tensors' memory), webgpu in kd/webgpuStepStats.ts. Elsewhere (tfjs-node) the
- * composed ops run, with the same numbers to float32 rounding.
+ * (forward) or the logits' gradient (backward) directly. Backends get them registered where we have them (see
+ * backends/registry.ts): cpu and wasm with the plain loops here, webgpu in WGSL (backends/webgpu/kdStepStats.ts).
+ * Elsewhere (tfjs-node) the composed ops run, with the same numbers to float32 rounding.
  *
  * The gradient is exact for every component, not only the loss: d/dz of kd, kdUnscaled and ce follow from the same
  * two per-row gradients, g_kd (of kdUnscaled) and g_ce, since loss = α·s·kdUnscaled + (1 − α)·ce with s = T² for
- * the KL-type divergences and 1 for `mse-logits`.
+ * the KL-type divergences and 1 for `mse-logits`. The kernels own the row loop, the CE and the accuracy; each
+ * divergence's row math (both languages) is in kd/divergences/.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { Divergence } from '../../shared/config';
+import { divergenceCode } from '../../shared/divergences';
+import { divergenceKernels, fusedKernels, isFusedDivergence } from './divergences';
+import type { Row, RowStats } from './divergences/types';
 import { kdLoss, validateKdInputs, type KdLossOptions } from './losses';
 
 export const KD_STEP_STATS = 'DistillKdStepStats';
@@ -27,16 +29,13 @@ export const STAT_COUNT = 5;
 /** The length of a `dkd` step's stats vector. */
 export const DKD_STAT_COUNT = 7;
 
-/** The divergences the fused kernels compute. `dkd` runs composed from tfjs ops on every backend (kd/dkd.ts). */
-export type FusedDivergence = Exclude<Divergence, 'dkd'>;
-export const isFusedDivergence = (d: Divergence): d is FusedDivergence => d !== 'dkd';
-
-/** Divergences as the kernels take them (an attribute, and a uniform in WGSL). */
-export const DIVERGENCE_CODE: Record<FusedDivergence, number> = { 'forward-kl': 0, 'reverse-kl': 1, js: 2, 'mse-logits': 3 };
+/** The divergences the fused kernels compute; the others (`dkd`) run composed from tfjs ops on every backend. */
+export { isFusedDivergence, type FusedDivergence } from './divergences';
 
 export interface KdStepAttrs {
   temperature: number;
   alpha: number;
+  /** The divergence's code (src/shared/divergences.ts divergenceCode). */
   divergence: number;
 }
 
@@ -50,7 +49,7 @@ export function kdStepStats(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor
   const options = teacherLogits ? opts : { ...opts, alpha: 0 };
   validateKdInputs(studentLogits, teacher, labels, options);
   if (hasFusedStepStats() && isFusedDivergence(options.divergence)) {
-    const attrs: KdStepAttrs = { temperature: options.temperature, alpha: options.alpha, divergence: DIVERGENCE_CODE[options.divergence] };
+    const attrs: KdStepAttrs = { temperature: options.temperature, alpha: options.alpha, divergence: divergenceCode(options.divergence) };
     return tf.engine().runKernel(KD_STEP_STATS, { student: studentLogits, teacher, labels }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor1D;
   }
   return composedStepStats(studentLogits, teacher, labels, options);
@@ -98,20 +97,7 @@ export function hasFusedStepStats(backend = tf.getBackend()): boolean {
   return !!tf.getKernel(KD_STEP_STATS, backend) && !!tf.getKernel(KD_STEP_STATS_GRAD, backend);
 }
 
-// ---- The math, once, for the JavaScript kernels (cpu, wasm). WGSL mirrors it line for line. -------------------
-
-/** One row's softmax statistics: the maxima and log-normalisers of z_s (at T = 1 and at T) and of z_t (at T). */
-interface RowStats {
-  studentMax: number;
-  teacherMax: number;
-  /** log Σ exp(z_s − max), at T = 1. */
-  studentLse1: number;
-  /** log Σ exp((z_s − max)/T). */
-  studentLseT: number;
-  /** log Σ exp((z_t − max)/T). */
-  teacherLseT: number;
-  argmax: number;
-}
+// ---- The JavaScript kernels (cpu, wasm): the row loop; each divergence's row math is in kd/divergences/. ---------
 
 function rowStats(s: ArrayLike<number>, t: ArrayLike<number>, off: number, classes: number, invT: number): RowStats {
   let studentMax = s[off];
@@ -136,133 +122,81 @@ function rowStats(s: ArrayLike<number>, t: ArrayLike<number>, off: number, class
   return { studentMax, teacherMax, studentLse1: Math.log(sum1), studentLseT: Math.log(sumS), teacherLseT: Math.log(sumT), argmax };
 }
 
-const LOG_HALF = Math.log(0.5);
-
-/** log((p + q)/2) from log p and log q, without overflow. */
-const logMean = (logP: number, logQ: number) => Math.max(logP, logQ) + Math.log1p(Math.exp(-Math.abs(logP - logQ))) + LOG_HALF;
-
-/** The row's divergence term: D(p_t^T, p_s^T) summed over classes (½ included for JS), or Σ (z_s − z_t)² for MSE. */
-function rowDivergence(s: ArrayLike<number>, t: ArrayLike<number>, off: number, classes: number, invT: number, divergence: number, r: RowStats): number {
-  let total = 0;
-  for (let c = 0; c < classes; c++) {
-    if (divergence === DIVERGENCE_CODE['mse-logits']) {
-      const d = s[off + c] - t[off + c];
-      total += d * d;
-      continue;
-    }
-    const logQ = (s[off + c] - r.studentMax) * invT - r.studentLseT;
-    const logP = (t[off + c] - r.teacherMax) * invT - r.teacherLseT;
-    if (divergence === DIVERGENCE_CODE['forward-kl']) total += Math.exp(logP) * (logP - logQ);
-    else if (divergence === DIVERGENCE_CODE['reverse-kl']) total += Math.exp(logQ) * (logQ - logP);
-    else {
-      const logM = logMean(logP, logQ);
-      total += 0.5 * (Math.exp(logP) * (logP - logM) + Math.exp(logQ) * (logQ - logM));
-    }
-  }
-  return total;
+/** The row view the divergences read, moved along the batch. */
+function rowAt(row: Row, index: number, y: ArrayLike<number>): Row {
+  row.off = index * row.classes;
+  row.label = y[index];
+  row.stats = rowStats(row.s, row.t, row.off, row.classes, row.invT);
+  return row;
 }
+
+const firstRow = (s: ArrayLike<number>, t: ArrayLike<number>, classes: number, invT: number): Row =>
+  ({ s, t, off: 0, classes, invT, label: 0, stats: undefined as unknown as RowStats });
 
 /** Batch means from the rows: the forward kernel. */
 export function stepStatsValues(s: ArrayLike<number>, t: ArrayLike<number>, y: ArrayLike<number>, rows: number, classes: number, attrs: KdStepAttrs): Float32Array {
-  const { temperature, alpha, divergence } = attrs;
-  const invT = 1 / temperature;
+  const { temperature, alpha } = attrs;
+  const divergence = divergenceKernels(attrs.divergence);
+  const { js } = fusedKernels(attrs.divergence);
+  const row = firstRow(s, t, classes, 1 / temperature);
   let kdSum = 0;
   let ceSum = 0;
   let correct = 0;
-  for (let row = 0; row < rows; row++) {
-    const off = row * classes;
-    const r = rowStats(s, t, off, classes, invT);
-    ceSum += r.studentMax + r.studentLse1 - s[off + y[row]];
-    if (r.argmax === y[row]) correct++;
-    if (alpha !== 0) kdSum += rowDivergence(s, t, off, classes, invT, divergence, r);
+  for (let index = 0; index < rows; index++) {
+    const { stats: r, off } = rowAt(row, index, y);
+    ceSum += r.studentMax + r.studentLse1 - s[off + y[index]];
+    if (r.argmax === y[index]) correct++;
+    if (alpha !== 0) kdSum += js.term(row);
   }
-  const mse = divergence === DIVERGENCE_CODE['mse-logits'];
-  const kdUnscaled = alpha === 0 ? 0 : kdSum / (mse ? rows * classes : rows);
-  const kd = mse ? kdUnscaled : kdUnscaled * temperature * temperature;
+  const kdUnscaled = alpha === 0 ? 0 : kdSum / (divergence.mean === 'elements' ? rows * classes : rows);
+  const kd = divergence.temperatureSquared ? kdUnscaled * temperature * temperature : kdUnscaled;
   const ce = ceSum / rows;
   const loss = alpha === 0 ? ce : alpha === 1 ? kd : alpha * kd + (1 - alpha) * ce;
   return Float32Array.of(loss, kd, kdUnscaled, ce, correct / rows);
-}
-
-/**
- * Σ_c q_c·(log q_c − log r_c), the term the softmax Jacobian subtracts in the reverse-KL (r = p) and JS (r = m)
- * gradients. Zero (unused) for the other divergences.
- */
-function rowJacobianTerm(s: ArrayLike<number>, t: ArrayLike<number>, off: number, classes: number, invT: number, divergence: number, r: RowStats): number {
-  if (divergence !== DIVERGENCE_CODE['reverse-kl'] && divergence !== DIVERGENCE_CODE.js) return 0;
-  let total = 0;
-  for (let c = 0; c < classes; c++) {
-    const logQ = (s[off + c] - r.studentMax) * invT - r.studentLseT;
-    const logP = (t[off + c] - r.teacherMax) * invT - r.teacherLseT;
-    total += Math.exp(logQ) * (logQ - (divergence === DIVERGENCE_CODE.js ? logMean(logP, logQ) : logP));
-  }
-  return total;
 }
 
 /** d(dy · stats)/d(z_s): the backward kernel. */
 export function stepStatsGradient(
   s: ArrayLike<number>, t: ArrayLike<number>, y: ArrayLike<number>, dy: ArrayLike<number>, rows: number, classes: number, attrs: KdStepAttrs,
 ): Float32Array {
-  const { temperature, alpha, divergence } = attrs;
-  const invT = 1 / temperature;
-  const mse = divergence === DIVERGENCE_CODE['mse-logits'];
-  const scale = mse ? 1 : temperature * temperature;
+  const { temperature, alpha } = attrs;
+  const divergence = divergenceKernels(attrs.divergence);
+  const { js } = fusedKernels(attrs.divergence);
+  const row = firstRow(s, t, classes, 1 / temperature);
+  const scale = divergence.temperatureSquared ? temperature * temperature : 1;
+  const kdCount = divergence.mean === 'elements' ? rows * classes : rows;
   const kdCoef = alpha === 0 ? 0 : dy[STAT.loss] * alpha * scale + dy[STAT.kd] * scale + dy[STAT.kdUnscaled];
   const ceCoef = dy[STAT.loss] * (1 - alpha) + dy[STAT.ce];
   const out = new Float32Array(rows * classes);
-  for (let row = 0; row < rows; row++) {
-    const off = row * classes;
-    const r = rowStats(s, t, off, classes, invT);
-    const jacobianTerm = kdCoef === 0 ? 0 : rowJacobianTerm(s, t, off, classes, invT, divergence, r);
+  for (let index = 0; index < rows; index++) {
+    const { stats: r, off } = rowAt(row, index, y);
+    const prepared = kdCoef !== 0 && js.prepare ? js.prepare(row) : undefined;
     for (let c = 0; c < classes; c++) {
       const q1 = Math.exp(s[off + c] - r.studentMax - r.studentLse1);
-      const gradCe = (q1 - (c === y[row] ? 1 : 0)) / rows;
-      let gradKd = 0;
-      if (kdCoef !== 0 && mse) gradKd = (2 * (s[off + c] - t[off + c])) / (rows * classes);
-      else if (kdCoef !== 0) {
-        const logQ = (s[off + c] - r.studentMax) * invT - r.studentLseT;
-        const logP = (t[off + c] - r.teacherMax) * invT - r.teacherLseT;
-        const q = Math.exp(logQ);
-        // d D / d(z_s/T), per divergence; the chain rule through z_s/T gives the 1/T below.
-        let perLogit: number;
-        if (divergence === DIVERGENCE_CODE['forward-kl']) perLogit = q - Math.exp(logP);
-        else if (divergence === DIVERGENCE_CODE['reverse-kl']) perLogit = q * (logQ - logP - jacobianTerm);
-        else perLogit = 0.5 * q * (logQ - logMean(logP, logQ) - jacobianTerm);
-        gradKd = (perLogit * invT) / rows;
-      }
+      const gradCe = (q1 - (c === y[index] ? 1 : 0)) / rows;
+      const gradKd = kdCoef === 0 ? 0 : js.gradient(row, c, prepared) / kdCount;
       out[off + c] = kdCoef * gradKd + ceCoef * gradCe;
     }
   }
   return out;
 }
 
-// ---- Registration -----------------------------------------------------------------------------------------------
+// ---- Kernel functions for the JavaScript backends: each backend's file (backends/cpu, backends/wasm) says how to
+// read its tensors and write the output, and registers the configs through backends/registry.ts.
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type Inputs = { student: tf.TensorInfo; teacher: tf.TensorInfo; labels: tf.TensorInfo; dy?: tf.TensorInfo };
 
-/** Reads a tensor's values on the cpu backend, or views them in the wasm heap. */
-type Reader = (backend: KernelArgs['backend'], info: tf.TensorInfo) => ArrayLike<number>;
-/** Makes the output tensor from values. */
-type Writer = (backend: KernelArgs['backend'], shape: number[], values: Float32Array) => tf.TensorInfo;
+/** How a JavaScript backend hands its tensors' values to the kernels, and takes the output back. */
+export interface TensorIo {
+  /** A tensor's values (a copy, or a view of the backend's memory valid until the next allocation). */
+  read(backend: KernelArgs['backend'], info: tf.TensorInfo): ArrayLike<number>;
+  /** The output tensor, from values. */
+  write(backend: KernelArgs['backend'], shape: number[], values: Float32Array): tf.TensorInfo;
+}
 
-const cpuIo: { read: Reader; write: Writer } = {
-  read: (backend, info) => (backend as tf.KernelBackend).readSync(info.dataId) as Float32Array | Int32Array,
-  write: (backend, shape, values) => (backend as unknown as { makeTensorInfo(s: number[], d: tf.DataType, v: Float32Array): tf.TensorInfo }).makeTensorInfo(shape, 'float32', values),
-};
-
-const wasmIo: { read: Reader; write: Writer } = {
-  // Views of the heap: safe because the output is allocated only after the arithmetic, from a plain array.
-  read: (backend, info) => (backend as BackendWasm).typedArrayFromHeap(info) as Float32Array | Int32Array,
-  write: (backend, shape, values) => {
-    const wasm = backend as BackendWasm;
-    const out = wasm.makeOutput(shape, 'float32');
-    (wasm.typedArrayFromHeap(out) as Float32Array).set(values);
-    return out;
-  },
-};
-
-function jsKernels(backendName: 'cpu' | 'wasm', io: { read: Reader; write: Writer }): tf.KernelConfig[] {
+/** The forward and backward fused kernels for a backend whose tensors `io` reads and writes. */
+export function jsStepStatsKernels(backendName: string, io: TensorIo): [forward: tf.KernelConfig, backward: tf.KernelConfig] {
   const forward = ({ inputs, backend, attrs }: KernelArgs) => {
     const { student, teacher, labels } = inputs as Inputs;
     const [rows, classes] = student.shape;
@@ -276,35 +210,21 @@ function jsKernels(backendName: 'cpu' | 'wasm', io: { read: Reader; write: Write
     return io.write(backend, [rows, classes], grad);
   };
   return [
-    { kernelName: KD_STEP_STATS, backendName, kernelFunc: forward as tf.KernelFunc },
-    { kernelName: KD_STEP_STATS_GRAD, backendName, kernelFunc: backward as tf.KernelFunc },
+    { kernelName: KD_STEP_STATS, backendName, kernelFunc: forward },
+    { kernelName: KD_STEP_STATS_GRAD, backendName, kernelFunc: backward },
   ];
 }
 
-/** Registers a kernel unless it already is (modules may be evaluated more than once across bundles and tests). */
-export function registerOnce(config: tf.KernelConfig): void {
-  if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
-}
-
-let gradientRegistered = false;
-
-/** The gradient of the stats vector: the fused backward kernel for the logits, zero for the data inputs. */
-function registerStepStatsGradient(): void {
-  if (gradientRegistered || tf.getGradient(KD_STEP_STATS)) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: KD_STEP_STATS,
-    inputsToSave: ['student', 'teacher', 'labels'],
-    gradFunc: (dy, saved, attrs) => {
-      const [student, teacher, labels] = saved;
-      return {
-        student: () => tf.engine().runKernel(KD_STEP_STATS_GRAD, { student, teacher, labels, dy: dy as tf.Tensor }, attrs) as tf.Tensor,
-        teacher: () => tf.zerosLike(teacher),
-        labels: () => tf.zerosLike(labels),
-      };
-    },
-  });
-}
-
-for (const config of [...jsKernels('cpu', cpuIo), ...jsKernels('wasm', wasmIo)]) registerOnce(config);
-registerStepStatsGradient();
+/** The gradient of the stats vector, on every backend: the fused backward kernel for the logits, zero for the data. */
+export const kdStepStatsGradConfig: tf.GradConfig = {
+  kernelName: KD_STEP_STATS,
+  inputsToSave: ['student', 'teacher', 'labels'],
+  gradFunc: (dy, saved, attrs) => {
+    const [student, teacher, labels] = saved;
+    return {
+      student: () => tf.engine().runKernel(KD_STEP_STATS_GRAD, { student, teacher, labels, dy: dy as tf.Tensor }, attrs) as tf.Tensor,
+      teacher: () => tf.zerosLike(teacher),
+      labels: () => tf.zerosLike(labels),
+    };
+  },
+};

@@ -89,7 +89,7 @@ async function openConfiguredTeacher(ctx: TeacherContext): Promise<{ teacher: Te
   if ('logits' in teacher) return { teacher: openLogitsTeacher(teacher, dataset) };
   const data = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   if ('model' in teacher && isOnnxFile(teacher.model)) {
-    return { teacher: await openOnnxTeacher(teacher, { ...data, batchSize: ctx.inferenceBatch, log: ctx.log }) };
+    return { teacher: await openOnnxTeacher(teacher, { ...data, batchSize: ctx.inferenceBatch, log: (m) => ctx.log(m) }) };
   }
   if ('model' in teacher) return { teacher: await openTfjsTeacher(teacher, data, ctx.inferenceBatch) };
   const presetFile = await presetTeacherFile(ctx);

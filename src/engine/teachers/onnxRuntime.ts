@@ -5,7 +5,8 @@
  */
 import type * as Ort from 'onnxruntime-node';
 import { DistillError, errorMessage } from '../../shared/errors';
-import { isModuleNotFound, OPTIONAL_MODULES_ENV, optionalModuleRequirers } from '../backends/ladder';
+import { OPTIONAL_MODULES_ENV } from '../../shared/backends';
+import { isModuleNotFound, optionalModuleRequirers } from '../backends/ladder';
 
 export type OnnxRuntime = typeof Ort;
 

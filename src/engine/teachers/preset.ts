@@ -72,7 +72,7 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
         ctx.log(`Teacher epoch ${epoch}/${settings.epochs}: loss ${stats.loss.toFixed(4)}, train accuracy ${(stats.accuracy * 100).toFixed(2)}%`);
         if (runDir) await writeCheckpoint(runDir, model, optimizer, { student: 'teacher', position, done: false, savedAt: new Date().toISOString(), key });
       },
-      shouldStop: ctx.shouldStop,
+      shouldStop: () => ctx.shouldStop(),
     });
     if (outcome.kind === 'stopped') {
       if (runDir) await writeCheckpoint(runDir, model, optimizer, { student: 'teacher', position: outcome.position, done: false, savedAt: new Date().toISOString(), key });

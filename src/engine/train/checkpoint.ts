@@ -1,7 +1,8 @@
 /**
  * What resume needs: the model (topology + weights), the optimizer's slots, and where in the schedule we were.
- * Shuffling is derived from (seed, epoch), so no RNG state needs saving. Each checkpoint is written into a temp
- * folder and renamed into place: a crash mid-write leaves the previous checkpoint intact.
+ * Shuffling is derived from (seed, epoch), so no RNG state needs saving. Every write to checkpoints/ goes through
+ * this file and is atomic: a checkpoint is written into a temp folder and renamed into place, and marking one done
+ * rewrites its state.json by tmp + rename, so a crash mid-write leaves the previous checkpoint intact.
  *
  * Resume is exact, bit for bit: tfjs' Adam (and Adamax) keep β₁ᵗ and β₂ᵗ as running products, multiplied once per
  * step, but `setWeights` recomputes them as `pow(β, t + 1)`, which differs in the last float32 bits. The bias

@@ -22,7 +22,8 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { DistillError, errorMessage } from '../../shared/errors';
-import { DIVERGENCE_CODE, STAT_COUNT } from '../kd/stepStats';
+import { divergenceCode } from '../../shared/divergences';
+import { STAT_COUNT } from '../kd/stepStats';
 import { batchStepStats, type StepSettings, type TrainingData } from './stepLoss';
 
 /** Rows per shard, as even as possible, larger shards first: shard 0 (this thread's) is never smaller. */
@@ -211,7 +212,7 @@ export class DataParallel {
     this.writeWeights();
     this.params[PARAM.temperature] = settings.temperature;
     this.params[PARAM.alpha] = settings.alpha;
-    this.params[PARAM.divergence] = DIVERGENCE_CODE[settings.divergence];
+    this.params[PARAM.divergence] = divergenceCode(settings.divergence);
     this.params[PARAM.hasTeacher] = data.teacherLogits ? 1 : 0;
     let from = counts[0];
     for (let k = 1; k < this.threads; k++) {

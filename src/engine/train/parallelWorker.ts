@@ -8,14 +8,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { DIVERGENCES } from '../../shared/config';
+import { DIVERGENCES } from '../../shared/divergences';
 import { errorMessage } from '../../shared/errors';
-import { DIVERGENCE_CODE, isFusedDivergence } from '../kd/stepStats';
+import { isFusedDivergence } from '../kd/stepStats';
 import { activateWorkerBackend } from './workerBackend';
 import { CTRL, PARAM, type FromWorker, type ToWorker, type WorkerSetup } from './dataParallel';
 import { batchStepStats } from './stepLoss';
 
-const DIVERGENCE_BY_CODE = new Map(DIVERGENCES.filter(isFusedDivergence).map((d) => [DIVERGENCE_CODE[d], d]));
+/** The divergence of a code (its position in src/shared/divergences.ts); only fused ones reach a training thread. */
+function fusedDivergenceOf(code: number) {
+  const divergence = DIVERGENCES[code];
+  return divergence !== undefined && isFusedDivergence(divergence) ? divergence : undefined;
+}
 
 async function main(setup: WorkerSetup): Promise<void> {
   await activateWorkerBackend(setup.backend);
@@ -52,7 +56,7 @@ async function main(setup: WorkerSetup): Promise<void> {
       const xb = tf.tensor(slot.x.slice(0, rows * sampleSize), [rows, ...setup.inputShape]);
       const yb = tf.tensor1d(slot.y.slice(0, rows), 'int32');
       const tb = params[PARAM.hasTeacher] ? tf.tensor2d(slot.teacher.slice(0, rows * setup.classes), [rows, setup.classes]) : undefined;
-      const divergence = DIVERGENCE_BY_CODE.get(params[PARAM.divergence]);
+      const divergence = fusedDivergenceOf(params[PARAM.divergence]);
       if (!divergence) throw new Error(`unknown divergence code ${params[PARAM.divergence]}`);
       let stats: tf.Tensor1D | undefined;
       const { grads } = tf.variableGrads(() => {

@@ -1,35 +1,25 @@
 /**
  * Install GPU Engine: npm-installs WebGPU (Dawn) or tfjs-node-gpu into the extension's global storage, checks the
  * backend loads there with the engine's own ladder, and points the setting distill.engine.optionalModules at it.
- * The work is src/engine/install/gpuEngine.ts, shared with `distill install-gpu`; this file is the UI around it.
+ * The work is src/install/ (gpuEngine.ts), shared with `distill install-gpu`; this file is the UI around it.
  */
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { OPTIONAL_MODULES_SETTING } from '../../shared/backends';
 import { errorMessage } from '../../shared/errors';
-import { installGpuEngine, isInstallCancelled, type GpuInstallResult, type GpuTarget } from '../../engine/install/gpuEngine';
+import { installGpuEngine, isInstallCancelled, type GpuInstallResult } from '../../install/gpuEngine';
+import { GPU_TARGETS, gpuTargetSpecs, type GpuTarget } from '../../install/targets';
 import { readSettings } from '../settings';
 
 interface TargetItem extends vscode.QuickPickItem {
   target: GpuTarget;
 }
 
-const TARGET_ITEMS: TargetItem[] = [
-  {
-    target: 'webgpu',
-    label: 'WebGPU',
-    description: 'recommended · any GPU with a Vulkan, Metal or D3D12 driver',
-    detail: 'npm packages webgpu (Dawn) and @tensorflow/tfjs-backend-webgpu: about 65 MB to download, 200 MB on disk.',
-  },
-  {
-    target: 'tensorflow-gpu',
-    label: 'CUDA (TensorFlow)',
-    description: 'NVIDIA GPU with CUDA 11.2 and cuDNN 8.1 already installed',
-    detail: '@tensorflow/tfjs-node-gpu: its install also downloads libtensorflow (about 400 MB) from storage.googleapis.com.',
-  },
-];
+const TARGET_ITEMS: TargetItem[] = GPU_TARGETS.map((target) => {
+  const { label, description, detail } = gpuTargetSpecs()[target];
+  return { target, label, description, detail };
+});
 
-const SETTING_SECTION = 'distill';
-const SETTING_KEY = 'engine.optionalModules';
 const OPEN_LOG = 'Open Log';
 
 export function registerGpuEngineCommands(deps: { extensionUri: vscode.Uri; globalStorageUri: vscode.Uri; log: vscode.LogOutputChannel }): vscode.Disposable {
@@ -73,8 +63,8 @@ export function registerGpuEngineCommands(deps: { extensionUri: vscode.Uri; glob
           });
         },
       );
-      if (optionalModules && optionalModules !== result.dir) log.info(`Setting distill.engine.optionalModules was ${optionalModules}; now ${result.dir}.`);
-      await vscode.workspace.getConfiguration(SETTING_SECTION).update(SETTING_KEY, result.dir, vscode.ConfigurationTarget.Global);
+      if (optionalModules && optionalModules !== result.dir) log.info(`Setting ${OPTIONAL_MODULES_SETTING} was ${optionalModules}; now ${result.dir}.`);
+      await vscode.workspace.getConfiguration().update(OPTIONAL_MODULES_SETTING, result.dir, vscode.ConfigurationTarget.Global);
       if (result.warning) {
         log.warn(result.warning);
         void vscode.window.showWarningMessage(`Distill: ${result.warning}`, OPEN_LOG).then(showLogOn);

@@ -3,7 +3,7 @@
  * Models view, the Runs view or the Explorer), Use as Data (an image dataset), and New Config (./newConfig.ts).
  */
 import * as vscode from 'vscode';
-import type { ModelChoice, ModelRole } from '../../shared/configEdit';
+import type { ModelChoice, ModelRole } from '../configEdit';
 import type { ConfigLocator } from '../configs';
 import { newConfig, type NewConfigPrefill } from './newConfig';
 import type { ModelCatalog } from '../modelCatalog';

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DataConfig, StudentConfig, TeacherConfig } from '../../shared/config';
-import { configRelativePath, type ModelChoice } from '../../shared/configEdit';
-import { configFileName, configTemplate, fashionMnistData, SYSTEM_FASHION_MNIST_DIR } from '../../shared/configTemplate';
+import { configRelativePath, type ModelChoice } from '../configEdit';
+import { configFileName, configTemplate, fashionMnistData, SYSTEM_FASHION_MNIST_DIR } from '../configTemplate';
 import { detectDataInFolder } from '../../shared/dataDetect';
 import { SEARCH_EXCLUDE, type ConfigLocator } from '../configs';
 import type { ModelCatalog } from '../modelCatalog';
@@ -88,7 +88,7 @@ async function findData(): Promise<FoundData[]> {
   const system = path.join(SYSTEM_FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz');
   if (fs.existsSync(system)) {
     out.push({
-      data: fashionMnistData(SYSTEM_FASHION_MNIST_DIR, path.join),
+      data: fashionMnistData(SYSTEM_FASHION_MNIST_DIR, (d, f) => path.join(d, f)),
       label: 'Fashion-MNIST',
       detail: `Installed at ${SYSTEM_FASHION_MNIST_DIR} (Debian's dataset-fashion-mnist): 60,000 training and 10,000 test images of clothes`,
       source: `Fashion-MNIST, as Debian's dataset-fashion-mnist installs it in ${SYSTEM_FASHION_MNIST_DIR}`,
@@ -97,7 +97,7 @@ async function findData(): Promise<FoundData[]> {
   for (const images of await vscode.workspace.findFiles('**/train-images{-,.}idx3-ubyte{,.gz}', SEARCH_EXCLUDE, 5)) {
     const dir = path.dirname(images.fsPath);
     if (dir === SYSTEM_FASHION_MNIST_DIR) continue;
-    const detected = detectDataInFolder(dir, fs.readdirSync(dir), path.join);
+    const detected = detectDataInFolder(dir, fs.readdirSync(dir), (d, f) => path.join(d, f));
     if (!('data' in detected)) continue;
     const fashion = /fashion/i.test(dir);
     out.push({
@@ -133,7 +133,7 @@ export async function pickData(): Promise<FoundData | undefined> {
       })) ?? [];
     if (!picked) return undefined;
     const dir = fs.statSync(picked.fsPath).isDirectory() ? picked.fsPath : path.dirname(picked.fsPath);
-    const detected = detectDataInFolder(dir, fs.readdirSync(dir), path.join);
+    const detected = detectDataInFolder(dir, fs.readdirSync(dir), (d, f) => path.join(d, f));
     if ('data' in detected) {
       return { data: detected.data, label: `${detected.what} in ${dir}`, detail: dir, source: `the ${detected.what} in ${vscode.workspace.asRelativePath(dir)}` };
     }

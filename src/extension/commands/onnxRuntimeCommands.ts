@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { errorMessage } from '../../shared/errors';
-import { isInstallCancelled } from '../../engine/install/gpuEngine';
+import { isInstallCancelled } from '../../install/stagedInstall';
 import { installOnnxRuntime, type OnnxInstallResult } from '../../install/onnxRuntime';
 import { readSettings } from '../settings';
 

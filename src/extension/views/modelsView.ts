@@ -6,8 +6,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findNodeAtLocation, parse as parseJsonc, parseTree } from 'jsonc-parser';
-import type { ModelRole } from '../../shared/configEdit';
-import { detailModel, summarizeModel, type ModelFileInfo, type NotAModel } from '../../shared/modelInfo';
+import type { ModelRole } from '../configEdit';
+import { detailModel, summarizeModel, type ModelFileInfo, type NotAModel } from '../modelInfo';
 import type { ConfigLocator } from '../configs';
 import { describeImageDataset, type ImageDatasetEntry } from '../imageDatasets';
 import { entryFile, type CatalogEntry, type ModelCatalog } from '../modelCatalog';

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { Progress } from '../../shared/protocol';
 import type { RunStatus } from '../../shared/records';
 import { RUN_FILES, listRuns, type RunSnapshot } from '../../shared/runDir';
-import { formatBytes } from '../../shared/modelInfo';
+import { formatBytes } from '../../shared/format';
 import { canResume, hasStudentModel } from '../runFiles';
 import { formatDuration, resultRows, runDescription, runLabel, type ResultRow } from '../runText';
 import { SWEEP_FILES } from '../../shared/sweepDir';

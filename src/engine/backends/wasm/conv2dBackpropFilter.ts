@@ -69,5 +69,5 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: Parameters<KernelFunc>
 export const conv2DBackpropFilterConfig: KernelConfig = {
   kernelName: Conv2DBackpropFilter,
   backendName: 'wasm',
-  kernelFunc: conv2DBackpropFilter as unknown as KernelFunc,
+  kernelFunc: conv2DBackpropFilter,
 };

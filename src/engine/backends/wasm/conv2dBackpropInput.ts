@@ -69,5 +69,5 @@ function conv2DBackpropInput({ inputs, backend, attrs }: Parameters<KernelFunc>[
 export const conv2DBackpropInputConfig: KernelConfig = {
   kernelName: Conv2DBackpropInput,
   backendName: 'wasm',
-  kernelFunc: conv2DBackpropInput as unknown as KernelFunc,
+  kernelFunc: conv2DBackpropInput,
 };

@@ -146,11 +146,11 @@ function backpropInput({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): T
 export const depthwiseBackpropFilterConfig: KernelConfig = {
   kernelName: DepthwiseConv2dNativeBackpropFilter,
   backendName: 'wasm',
-  kernelFunc: backpropFilter as unknown as KernelFunc,
+  kernelFunc: backpropFilter,
 };
 
 export const depthwiseBackpropInputConfig: KernelConfig = {
   kernelName: DepthwiseConv2dNativeBackpropInput,
   backendName: 'wasm',
-  kernelFunc: backpropInput as unknown as KernelFunc,
+  kernelFunc: backpropInput,
 };

@@ -17,5 +17,5 @@ function identity({ inputs, backend }: Parameters<KernelFunc>[0]): TensorInfo {
 export const identityConfig: KernelConfig = {
   kernelName: Identity,
   backendName: 'wasm',
-  kernelFunc: identity as unknown as KernelFunc,
+  kernelFunc: identity,
 };

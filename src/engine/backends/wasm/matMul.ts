@@ -60,5 +60,5 @@ function batchMatMulKernel({ inputs, backend, attrs }: Parameters<KernelFunc>[0]
 export const batchMatMulConfig: KernelConfig = {
   kernelName: BatchMatMul,
   backendName: 'wasm',
-  kernelFunc: batchMatMulKernel as unknown as KernelFunc,
+  kernelFunc: batchMatMulKernel,
 };

@@ -57,5 +57,5 @@ function maxPoolGrad({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): Ten
 export const maxPoolGradConfig: KernelConfig = {
   kernelName: MaxPoolGrad,
   backendName: 'wasm',
-  kernelFunc: maxPoolGrad as unknown as KernelFunc,
+  kernelFunc: maxPoolGrad,
 };

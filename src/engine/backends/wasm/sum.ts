@@ -39,5 +39,5 @@ function sum({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo 
 export const sumConfig: KernelConfig = {
   kernelName: Sum,
   backendName: 'wasm',
-  kernelFunc: sum as unknown as KernelFunc,
+  kernelFunc: sum,
 };

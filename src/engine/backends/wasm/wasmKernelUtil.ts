@@ -4,28 +4,21 @@
  * (matMul, conv2d), called as plain functions the way the stock wasm kernels call each other. Calling them through
  * the engine instead would create tracked tensors, tape nodes and profiler entries for every intermediate.
  */
-import { backend_util, getKernel, type DataType, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, type DataType, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { stockKernel } from '../registry';
 
 export type { BackendWasm };
 
 export type Conv2DInfo = backend_util.Conv2DInfo;
 export type ExplicitPadding = backend_util.ExplicitPadding;
 
-/** Stock kernels that ours replace, kept so that ours can delegate the cases they leave to them. */
-const stockKernels = new Map<string, KernelConfig>();
-
-/** Remembers the stock kernel of that name, once, before ours replaces it. */
-export function rememberStockKernel(config: KernelConfig): void {
-  if (!stockKernels.has(config.kernelName)) stockKernels.set(config.kernelName, config);
-}
-
 /**
  * Runs a stock wasm kernel as a function (ours never call each other, so a replaced kernel means its stock
  * version); the output belongs to the caller, who disposes it with `release`.
  */
 export function runWasmKernel(kernelName: string, backend: BackendWasm, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
-  const config = stockKernels.get(kernelName) ?? getKernel(kernelName, 'wasm');
+  const config = stockKernel(kernelName, 'wasm') ?? getKernel(kernelName, 'wasm');
   if (!config) throw new Error(`Kernel '${kernelName}' not registered for backend 'wasm' (needed by Distill's wasm training kernels).`);
   const out = config.kernelFunc({ inputs, backend, attrs });
   if (Array.isArray(out)) throw new Error('Distill wasm kernels only compose single-output kernels.');

@@ -9,6 +9,7 @@
  * Same arithmetic, in another order: results agree with cpu to float32 rounding.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { stockKernel } from '../registry';
 import { workgroupsFor, type UniformValue, type WebGpuBackendLike, type WebGpuProgram } from './program';
 
 const WORKGROUP = 64;
@@ -95,17 +96,15 @@ function partialSumsProgram(weights: number, chunks: number): WebGpuProgram {
   };
 }
 
-/** The stock kernel, for what ours leaves to it (channels-first tensors). */
-let stockKernel: tf.KernelConfig | undefined;
-
 function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { inputs, backend, attrs } = args;
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Attrs;
   const format = tf.backend_util.convertConv2DDataFormat(dataFormat);
   if (format !== 'channelsLast') {
-    if (!stockKernel) throw new Error(`Conv2DBackpropFilter on webgpu: dataFormat ${dataFormat} needs tfjs' own kernel, which is not registered.`);
-    return stockKernel.kernelFunc(args) as tf.TensorInfo;
+    const stock = stockKernel(tf.Conv2DBackpropFilter, 'webgpu');
+    if (!stock) throw new Error(`Conv2DBackpropFilter on webgpu: dataFormat ${dataFormat} needs tfjs' own kernel, which is not registered.`);
+    return stock.kernelFunc(args) as tf.TensorInfo;
   }
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, format);
   const weights = filterShape.reduce((a, b) => a * b, 1);
@@ -127,7 +126,7 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   ];
   const partial = webgpu.runWebGPUProgram(partialSumsProgram(weights, chunks), [x, dy], 'float32', uniforms);
   if (chunks === 1) return { ...partial, shape: filterShape };
-  const sum = tf.getKernel('Sum', 'webgpu');
+  const sum = tf.getKernel(tf.Sum, 'webgpu');
   if (!sum) throw new Error("Conv2DBackpropFilter on webgpu needs the backend's Sum kernel, which is not registered.");
   const total = sum.kernelFunc({ inputs: { x: partial }, backend, attrs: { axis: [1], keepDims: false } }) as tf.TensorInfo;
   webgpu.disposeData(partial.dataId);
@@ -135,18 +134,7 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
 }
 
 export const conv2DBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: 'Conv2DBackpropFilter',
+  kernelName: tf.Conv2DBackpropFilter,
   backendName: 'webgpu',
-  kernelFunc: conv2DBackpropFilter as tf.KernelFunc,
+  kernelFunc: conv2DBackpropFilter,
 };
-
-/** Puts ours in place of tfjs' kernel, remembering that one for the cases ours delegates. Idempotent. */
-export function replaceConv2DBackpropFilter(): void {
-  const current = tf.getKernel(conv2DBackpropFilterConfig.kernelName, 'webgpu');
-  if (current?.kernelFunc === conv2DBackpropFilterConfig.kernelFunc) return;
-  if (current) {
-    stockKernel ??= current;
-    tf.unregisterKernel(current.kernelName, current.backendName);
-  }
-  tf.registerKernel(conv2DBackpropFilterConfig);
-}

@@ -5,6 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { KD_STEP_STATS, KD_STEP_STATS_GRAD, STAT_COUNT, type KdStepAttrs } from '../../kd/stepStats';
+import { fusedKernels, wgslDivergences } from '../../kd/divergences';
 import { workgroupsFor, type UniformValue, type WebGpuBackendLike, type WebGpuProgram } from './program';
 
 /** Threads of the forward program's single workgroup; a power of two for the tree reduction. */
@@ -18,7 +19,7 @@ const uniformData = (attrs: KdStepAttrs): UniformValue[] => [
   { type: 'int32', data: [attrs.divergence] },
 ];
 
-/** Row statistics and per-divergence terms: kd/stepStats.ts's JavaScript, line for line. */
+/** Row statistics (kd/stepStats.ts's JavaScript, line for line) and every divergence's row math (kd/divergences/). */
 const ROW_MATH = /* wgsl */ `
   struct RowStats {
     studentMax : f32,
@@ -63,51 +64,8 @@ const ROW_MATH = /* wgsl */ `
   fn logPAt(i : i32, invT : f32, r : RowStats) -> f32 {
     return (teacher[i] - r.teacherMax) * invT - r.teacherLseT;
   }
-  // log((p + q) / 2), without overflow.
-  fn logMean(logP : f32, logQ : f32) -> f32 {
-    return max(logP, logQ) + log(1.0 + exp(-abs(logP - logQ))) - 0.6931471805599453;
-  }
 
-  // 0 forward KL, 1 reverse KL, 2 JS (with its 1/2), 3 squared logit differences.
-  fn rowDivergence(off : i32, classes : i32, invT : f32, divergence : i32, r : RowStats) -> f32 {
-    var total = 0.0;
-    for (var c = 0; c < classes; c++) {
-      let i = off + c;
-      if (divergence == 3) {
-        let d = student[i] - teacher[i];
-        total += d * d;
-        continue;
-      }
-      let logQ = logQAt(i, invT, r);
-      let logP = logPAt(i, invT, r);
-      if (divergence == 0) {
-        total += exp(logP) * (logP - logQ);
-      } else if (divergence == 1) {
-        total += exp(logQ) * (logQ - logP);
-      } else {
-        let logM = logMean(logP, logQ);
-        total += 0.5 * (exp(logP) * (logP - logM) + exp(logQ) * (logQ - logM));
-      }
-    }
-    return total;
-  }
-
-  fn rowJacobianTerm(off : i32, classes : i32, invT : f32, divergence : i32, r : RowStats) -> f32 {
-    if (divergence != 1 && divergence != 2) {
-      return 0.0;
-    }
-    var total = 0.0;
-    for (var c = 0; c < classes; c++) {
-      let logQ = logQAt(off + c, invT, r);
-      let logP = logPAt(off + c, invT, r);
-      var logR = logP;
-      if (divergence == 2) {
-        logR = logMean(logP, logQ);
-      }
-      total += exp(logQ) * (logQ - logR);
-    }
-    return total;
-  }
+${wgslDivergences()}
 `;
 
 /** One workgroup walks all rows and reduces [Σ divergence, Σ ce, correct] in shared memory. */
@@ -141,7 +99,7 @@ function statsProgram(): WebGpuProgram {
             sums.z += 1.0;
           }
           if (alpha != 0.0) {
-            sums.x += rowDivergence(off, classes, invT, uniforms.divergence, r);
+            sums.x += divergenceTerm(uniforms.divergence, off, classes, invT, y, r);
           }
         }
         partial[lid] = sums;
@@ -154,12 +112,11 @@ function statsProgram(): WebGpuProgram {
         }
         if (lid == 0) {
           let total = partial[0];
-          let mse = uniforms.divergence == 3;
           var kdUnscaled = 0.0;
           if (alpha != 0.0) {
-            kdUnscaled = total.x / f32(select(rows, rows * classes, mse));
+            kdUnscaled = total.x / f32(select(rows, rows * classes, divergenceMeanOverElements(uniforms.divergence)));
           }
-          let kd = select(kdUnscaled * uniforms.temperature * uniforms.temperature, kdUnscaled, mse);
+          let kd = select(kdUnscaled, kdUnscaled * uniforms.temperature * uniforms.temperature, divergenceTemperatureSquared(uniforms.divergence));
           let ce = total.y / f32(rows);
           var loss = alpha * kd + (1.0 - alpha) * ce;
           if (alpha == 0.0) {
@@ -201,8 +158,7 @@ function gradientProgram(rows: number, classes: number): WebGpuProgram {
         let invT = 1.0 / uniforms.temperature;
         let alpha = uniforms.alpha;
         let divergence = uniforms.divergence;
-        let mse = divergence == 3;
-        let scale = select(uniforms.temperature * uniforms.temperature, 1.0, mse);
+        let scale = select(1.0, uniforms.temperature * uniforms.temperature, divergenceTemperatureSquared(divergence));
         var kdCoef = 0.0;
         if (alpha != 0.0) {
           kdCoef = dy[0] * alpha * scale + dy[1] * scale + dy[2];
@@ -210,30 +166,20 @@ function gradientProgram(rows: number, classes: number): WebGpuProgram {
         let ceCoef = dy[0] * (1.0 - alpha) + dy[3];
         let off = row * classes;
         let r = rowStats(off, classes, invT);
-        var jacobianTerm = 0.0;
-        if (kdCoef != 0.0) {
-          jacobianTerm = rowJacobianTerm(off, classes, invT, divergence, r);
-        }
         let y = labels[row];
+        var prepared = vec4<f32>(0.0);
+        if (kdCoef != 0.0) {
+          prepared = divergencePrepare(divergence, off, classes, invT, y, r);
+        }
         let n = f32(rows);
+        let kdCount = f32(select(rows, rows * classes, divergenceMeanOverElements(divergence)));
         for (var c = 0; c < classes; c++) {
           let i = off + c;
           let q1 = exp(student[i] - r.studentMax - r.studentLse1);
           let gradCe = (q1 - select(0.0, 1.0, c == y)) / n;
           var gradKd = 0.0;
-          if (kdCoef != 0.0 && mse) {
-            gradKd = 2.0 * (student[i] - teacher[i]) / (n * f32(classes));
-          } else if (kdCoef != 0.0) {
-            let logQ = logQAt(i, invT, r);
-            let logP = logPAt(i, invT, r);
-            let q = exp(logQ);
-            var perLogit = q - exp(logP);
-            if (divergence == 1) {
-              perLogit = q * (logQ - logP - jacobianTerm);
-            } else if (divergence == 2) {
-              perLogit = 0.5 * q * (logQ - logMean(logP, logQ) - jacobianTerm);
-            }
-            gradKd = perLogit * invT / n;
+          if (kdCoef != 0.0) {
+            gradKd = divergenceGradient(divergence, i, c, invT, y, r, prepared) / kdCount;
           }
           result[i] = kdCoef * gradKd + ceCoef * gradCe;
         }
@@ -246,14 +192,16 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 function stepStats({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { student, teacher, labels } = inputs as Record<string, tf.TensorInfo>;
+  fusedKernels((attrs as unknown as KdStepAttrs).divergence); // throws for a code the shader has no case for
   return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(statsProgram(), [student, teacher, labels], 'float32', uniformData(attrs as unknown as KdStepAttrs));
 }
 
 function stepStatsGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { student, teacher, labels, dy } = inputs as Record<string, tf.TensorInfo>;
+  fusedKernels((attrs as unknown as KdStepAttrs).divergence);
   const [rows, classes] = student.shape;
   return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(gradientProgram(rows, classes), [student, teacher, labels, dy], 'float32', uniformData(attrs as unknown as KdStepAttrs));
 }
 
-export const kdStepStatsConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS, backendName: 'webgpu', kernelFunc: stepStats as tf.KernelFunc };
-export const kdStepStatsGradConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS_GRAD, backendName: 'webgpu', kernelFunc: stepStatsGrad as tf.KernelFunc };
+export const kdStepStatsConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS, backendName: 'webgpu', kernelFunc: stepStats };
+export const kdStepStatsGradConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS_GRAD, backendName: 'webgpu', kernelFunc: stepStatsGrad };

@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import { parse } from 'jsonc-parser';
 import { DIVERGENCES } from '../../src/shared/config';
 import { diagnoseConfigText, locateJsonPath } from '../../src/shared/configDiagnostics';
-import { configRelativePath, detectFormatting, minimalEdit, setModelInConfig } from '../../src/shared/configEdit';
+import { configRelativePath, detectFormatting, minimalEdit, setModelInConfig } from '../../src/extension/configEdit';
 import { parseConfigText } from '../../src/shared/configFile';
-import { configFileName, configTemplate } from '../../src/shared/configTemplate';
+import { configFileName, configTemplate } from '../../src/extension/configTemplate';
 import { parseTree } from 'jsonc-parser';
 
 const CONFIG = `// My experiment: keep this comment.
@@ -42,7 +42,7 @@ describe('setModelInConfig', () => {
     assert.ok(edit.offset > CONFIG.indexOf('"teacher"'));
     assert.ok(edit.offset + edit.length < CONFIG.indexOf('"student"'));
     // The edited config is still valid.
-    assert.equal(parseConfigText(text, '/w/fashion.distill.json').teacher.hasOwnProperty('model'), true);
+    assert.equal(Object.hasOwn(parseConfigText(text, '/w/fashion.distill.json').teacher, 'model'), true);
   });
 
   it('changes only the path when the kind stays, keeping a comment inside the object', () => {

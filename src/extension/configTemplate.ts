@@ -3,7 +3,8 @@
  * is and learn the knobs from. Its first run is small on purpose (6,000 training rows, an MLP teacher, a few
  * epochs: about a minute on 2 CPU cores), and the comments say what to change to scale it up. Pure; no vscode, no fs.
  */
-import type { DataConfig, StudentConfig, TeacherConfig } from './config';
+import type { DataConfig, StudentConfig, TeacherConfig } from '../shared/config';
+import { divergencesInWords } from '../shared/divergences';
 
 export interface ConfigTemplateOptions {
   name: string;
@@ -101,7 +102,7 @@ export function configTemplate(options: ConfigTemplateOptions): string {
     "temperature": 4,
     // Weight of the distillation term; 1 \u2212 \u03b1 goes to the hard labels. Typical 0.5\u20130.9.
     "alpha": 0.7,
-    // forward-kl (Hinton), reverse-kl (mode-seeking, for small students), js, mse-logits, or dkd (decoupled KD).
+    // ${divergencesInWords()}.
     "divergence": "forward-kl",
     // "constant", or a two-stage / linear / cosine schedule of T and \u03b1 (Ctrl+Space for snippets).
     "schedule": { "type": "constant" }

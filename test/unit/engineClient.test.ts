@@ -77,7 +77,7 @@ describe('EngineProcess with the real engine', () => {
     assert.equal(s.messages[0].type, 'started');
     const steps = s.messages.filter((m): m is Extract<EngineToHost, { type: 'steps' }> => m.type === 'steps');
     assert.ok(steps.length > 0);
-    assert.match(progressText(steps[steps.length - 1].progress), /^(teacher|KD student|baseline)( \(\d of \d\))? · epoch 1\/1 · step \d+\/\d+ · loss \d+\.\d{3}/);
+    assert.match(progressText(steps[steps.length - 1].progress), /^(teacher|KD student|scratch student)( \(\d of \d\))? · epoch 1\/1 · step \d+\/\d+ · loss \d+\.\d{3}/);
     assert.equal(exit.code, 0);
     assert.equal(exit.signal, null);
     assert.equal(exit.finished?.status, 'completed');

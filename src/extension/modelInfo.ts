@@ -6,7 +6,9 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { describeOnnx, formatOnnxShape, OnnxFormatError } from './onnx';
+import { formatBytes, formatCount } from '../shared/format';
+import { isNpyProblem, readNpyHeader, type NpyHeaderProblem } from '../shared/npyHeader';
+import { describeOnnx, formatOnnxShape, OnnxFormatError } from '../shared/onnx';
 
 export interface TfjsModelInfo {
   kind: 'tfjs-model';
@@ -95,7 +97,7 @@ const sampleShape = (dims: unknown[]): (number | null)[] => dims.slice(1).map((d
 /** The Keras model config, whether tfjs saved it (`{class_name, config}`) or the Python converter did (`model_config`). */
 function kerasModel(topology: Record<string, unknown>): KerasLayer | undefined {
   const root = isRecord(topology.model_config) ? topology.model_config : topology;
-  return isRecord(root.config) ? (root as KerasLayer) : undefined;
+  return isRecord(root.config) ? (root) : undefined;
 }
 
 function layersOf(model: KerasLayer): KerasLayer[] {
@@ -210,24 +212,6 @@ export async function describeTfjsModel(file: string): Promise<TfjsModelInfo | N
 
 // ---------------------------------------------------------------- teacher logits
 
-/** Parse the header of a `.npy` file (format versions 1–3): dtype, shape, and where the data starts. */
-export function parseNpyHeader(head: Buffer): { dtype: string; shape: number[]; fortranOrder: boolean; dataOffset: number } {
-  if (head.length < 10 || head.readUInt8(0) !== 0x93 || head.toString('latin1', 1, 6) !== 'NUMPY') {
-    throw new Error('not a .npy file (the magic string \\x93NUMPY is missing)');
-  }
-  const major = head.readUInt8(6);
-  const lenBytes = major === 1 ? 2 : 4;
-  const headerLen = major === 1 ? head.readUInt16LE(8) : head.readUInt32LE(8);
-  const start = 8 + lenBytes;
-  if (head.length < start + headerLen) throw new Error('the .npy header is truncated');
-  const header = head.toString(major === 3 ? 'utf8' : 'latin1', start, start + headerLen);
-  const dtype = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!dtype || shapeText === undefined) throw new Error(`the .npy header has no descr or shape: ${header.trim()}`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  return { dtype, shape, fortranOrder: /'fortran_order'\s*:\s*True/.test(header), dataOffset: start + headerLen };
-}
-
 async function readHead(file: string, bytes: number): Promise<Buffer> {
   const handle = await fs.open(file, 'r');
   try {
@@ -241,13 +225,25 @@ async function readHead(file: string, bytes: number): Promise<Buffer> {
 
 const FLOAT_DTYPES = /^[<>=|]?f[248]$/;
 
+/** A tooltip's words for a `.npy` header that cannot be read. */
+const NPY_PROBLEMS: Record<NpyHeaderProblem['problem'], string> = {
+  'not-npy': 'not a .npy file (the magic string \\x93NUMPY is missing)',
+  version: 'a .npy format version other than 1 to 3',
+  truncated: 'the .npy header is truncated',
+  'no-descr': 'the .npy header has no plain dtype (descr)',
+  unreadable: 'the .npy header has no shape or fortran_order',
+  'bad-shape': 'the .npy header has an unreadable shape',
+};
+
 async function describeNpyLogits(file: string): Promise<LogitsFileInfo | NotAModel> {
-  let header: ReturnType<typeof parseNpyHeader>;
+  let head: ReturnType<typeof readNpyHeader>;
   try {
-    header = parseNpyHeader(await readHead(file, 4096));
+    head = readNpyHeader(await readHead(file, 4096));
   } catch (e) {
     return { kind: 'invalid', file, reason: (e as Error).message };
   }
+  if (isNpyProblem(head)) return { kind: 'invalid', file, reason: NPY_PROBLEMS[head.problem] };
+  const header = { dtype: head.descr, shape: head.shape };
   if (header.shape.length !== 2) return { kind: 'invalid', file, reason: `teacher logits must be 2-D [rows, classes]; this array is [${header.shape.join(', ')}]` };
   if (!FLOAT_DTYPES.test(header.dtype)) return { kind: 'invalid', file, reason: `teacher logits must be floating point; this array is ${header.dtype}` };
   return { kind: 'logits', file, format: 'npy', rows: header.shape[0], classes: header.shape[1], dtype: header.dtype };
@@ -334,12 +330,6 @@ export function pairLogitsFiles(files: readonly string[]): { pairs: LogitsPair[]
 }
 
 // ---------------------------------------------------------------- words
-
-export const formatCount = (n: number): string =>
-  n >= 1e6 ? `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(n >= 1e4 ? 0 : 1)}k` : String(n);
-
-export const formatBytes = (n: number): string =>
-  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1 << 10 ? `${(n / (1 << 10)).toFixed(0)} kB` : `${n} B`;
 
 const shapeText = (shape: (number | null)[] | undefined) => (shape ? `[${shape.map((d) => d ?? '?').join('×')}]` : '[?]');
 

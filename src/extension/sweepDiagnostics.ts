@@ -5,10 +5,10 @@
  * config file; no vscode.
  */
 import { parseTree } from 'jsonc-parser';
-import { locateJsonPath, referencedFiles, type ConfigProblem } from './configDiagnostics';
-import { parseJsonc } from './configFile';
-import { formatJsonPath } from './errors';
-import { planSweep } from './sweepPlan';
+import { locateJsonPath, referencedFiles, type ConfigProblem } from '../shared/configDiagnostics';
+import { parseJsonc } from '../shared/configFile';
+import { formatJsonPath } from '../shared/errors';
+import { planSweep } from '../shared/sweepPlan';
 
 export const SWEEP_SUFFIX = '.sweep.json';
 

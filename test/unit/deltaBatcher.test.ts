@@ -51,7 +51,7 @@ describe('dashboard: DeltaBatcher (≤ 20 posts a second)', () => {
     const reset: RunData = { runId: 'r', runDir: '/r', status: 'running', steps: builder.build([step(1), step(2)]), epochs: [], softLabels: [], skippedLines: 0 };
     const merged = mergeDeltas({ runDir: '/r', reset }, { runDir: '/r', steps: builder.build([step(3)]), status: 'completed' });
     assert.equal(merged.reset?.status, 'completed');
-    assert.deepEqual([...merged.reset!.steps[0].globalStep], [1, 2, 3]);
-    assert.deepEqual([...merged.reset!.steps[0].loss].map((v) => Math.round(v * 10)), [1, 2, 3]);
+    assert.deepEqual([...merged.reset.steps[0].globalStep], [1, 2, 3]);
+    assert.deepEqual([...merged.reset.steps[0].loss].map((v) => Math.round(v * 10)), [1, 2, 3]);
   });
 });

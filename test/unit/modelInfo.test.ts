@@ -13,11 +13,10 @@ import {
   detailModel,
   looksLikeLogitsFile,
   pairLogitsFiles,
-  parseNpyHeader,
   summarizeModel,
   type LogitsFileInfo,
   type TfjsModelInfo,
-} from '../../src/shared/modelInfo';
+} from '../../src/extension/modelInfo';
 
 let dir: string;
 
@@ -207,17 +206,6 @@ describe('teacher logits', () => {
     assert.match(((await describeModelFile(file)) as { reason: string }).reason, /floating point/);
     fs.writeFileSync(file, 'not numpy');
     assert.match(((await describeModelFile(file)) as { reason: string }).reason, /not a \.npy file/);
-  });
-
-  it('parses version-2 .npy headers', () => {
-    const header = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 7), }\n";
-    const buf = Buffer.alloc(12 + header.length);
-    buf.writeUInt8(0x93, 0);
-    buf.write('NUMPY', 1, 'latin1');
-    buf.writeUInt8(2, 6);
-    buf.writeUInt32LE(header.length, 8);
-    buf.write(header, 12, 'latin1');
-    assert.deepEqual(parseNpyHeader(buf), { dtype: '<f8', shape: [3, 7], fortranOrder: false, dataOffset: 12 + header.length });
   });
 
   it('reads rows and classes from .jsonl, and rejects lines that are not arrays of numbers', async () => {

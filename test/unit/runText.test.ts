@@ -40,7 +40,7 @@ describe('run text', () => {
     assert.equal(runLabel(startedAt(23)), 'fashion · Nov 30, 23:12');
     assert.equal(runDescription(base), 'KD 89.2% · teacher 91.2% · scratch 87.3%');
     assert.equal(runDescription({ ...base, status: 'failed', summary: undefined, statusFile: { status: 'failed', runId: base.runId, startedAt: '', updatedAt: '', reason: 'NaN loss at step 3.\nmore' } }), 'failed: NaN loss at step 3.');
-    assert.equal(runDescription({ ...base, status: 'stopped', summary: undefined, statusFile: { status: 'stopped', runId: base.runId, startedAt: '', updatedAt: '', epoch: 4, student: 'baseline', totalEpochs: 5 } }), 'stopped in baseline epoch 4/5');
+    assert.equal(runDescription({ ...base, status: 'stopped', summary: undefined, statusFile: { status: 'stopped', runId: base.runId, startedAt: '', updatedAt: '', epoch: 4, student: 'baseline', totalEpochs: 5 } }), 'stopped in scratch student epoch 4/5');
   });
 
   it('lists teacher, KD student and baseline results, with what KD adds', () => {
@@ -48,7 +48,7 @@ describe('run text', () => {
     assert.deepEqual(rows.map((r) => [r.label, r.description]), [
       ['Teacher', '91.2% · logits'],
       ['KD student', '89.2% · 210k params · 97.8% of teacher · agrees 93.0%'],
-      ['Scratch baseline', '87.3% · 210k params · KD +1.9 pts'],
+      ['Scratch student', '87.3% · 210k params · KD +1.9 pts'],
     ]);
     assert.equal(completionText(summary), 'KD student 89.2%, teacher 91.2%, scratch 87.3% on 10,000 test samples, in 12m 34s.');
   });

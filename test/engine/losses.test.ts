@@ -17,33 +17,38 @@ function referenceLogSoftmax(row: number[], temperature: number): number[] {
   return z.map((v) => v - logSumExp);
 }
 
+const kl = (a: number[], b: number[]) => a.reduce((s, ai, i) => s + ai * Math.log(ai / b[i]), 0);
+
+/**
+ * One row's divergence, in float64, from the probabilities at T (p teacher, q student), the raw logits, or the label.
+ * Keyed by every divergence of src/shared/divergences.ts: a new one does not compile until it has its reference here.
+ */
+const REFERENCE: Record<Divergence, (p: number[], q: number[], studentRow: number[], teacherRow: number[], label: number) => number> = {
+  'forward-kl': (p, q) => kl(p, q),
+  'reverse-kl': (p, q) => kl(q, p),
+  js: (p, q) => {
+    const m = p.map((pi, i) => (pi + q[i]) / 2);
+    return 0.5 * kl(p, m) + 0.5 * kl(q, m);
+  },
+  'mse-logits': (_p, _q, studentRow, teacherRow) => studentRow.reduce((s, v, i) => s + (v - teacherRow[i]) ** 2, 0) / studentRow.length,
+  dkd: (p, q, _s, _t, label) => {
+    // α·TCKD + β·NCKD with the paper's α = 1, β = 8 (kdLoss's defaults): binary KL on the label's class, and KL
+    // over the other classes renormalised.
+    const rest = (v: number[]) => {
+      const others = v.filter((_, c) => c !== label);
+      const sum = others.reduce((a, b) => a + b, 0);
+      return others.map((x) => x / sum);
+    };
+    return kl([p[label], 1 - p[label]], [q[label], 1 - q[label]]) + 8 * kl(rest(p), rest(q));
+  },
+};
+
 function referenceDivergence(divergence: Divergence, studentRow: number[], teacherRow: number[], temperature: number, label: number): number {
-  if (divergence === 'mse-logits') {
-    return studentRow.reduce((s, v, i) => s + (v - teacherRow[i]) ** 2, 0) / studentRow.length;
-  }
+  const reference = REFERENCE[divergence];
+  assert.ok(reference, `test/engine/losses.test.ts has no float64 reference for the divergence ${divergence}`);
   const p = referenceLogSoftmax(teacherRow, temperature).map(Math.exp);
   const q = referenceLogSoftmax(studentRow, temperature).map(Math.exp);
-  const kl = (a: number[], b: number[]) => a.reduce((s, ai, i) => s + ai * Math.log(ai / b[i]), 0);
-  switch (divergence) {
-    case 'forward-kl':
-      return kl(p, q);
-    case 'reverse-kl':
-      return kl(q, p);
-    case 'js': {
-      const m = p.map((pi, i) => (pi + q[i]) / 2);
-      return 0.5 * kl(p, m) + 0.5 * kl(q, m);
-    }
-    case 'dkd': {
-      // α·TCKD + β·NCKD with the paper's α = 1, β = 8 (kdLoss's defaults): binary KL on the label's class, and KL
-      // over the other classes renormalised.
-      const rest = (v: number[]) => {
-        const others = v.filter((_, c) => c !== label);
-        const sum = others.reduce((a, b) => a + b, 0);
-        return others.map((x) => x / sum);
-      };
-      return kl([p[label], 1 - p[label]], [q[label], 1 - q[label]]) + 8 * kl(rest(p), rest(q));
-    }
-  }
+  return reference(p, q, studentRow, teacherRow, label);
 }
 
 function referenceParts(student: Matrix, teacher: Matrix, labels: number[], opts: KdLossOptions): ReferenceParts {

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { applyEdits, modify, parseTree, findNodeAtLocation, type FormattingOptions, type Node, type ParseError } from 'jsonc-parser';
-import { DistillError } from './errors';
+import { DistillError } from '../shared/errors';
 
 export type ModelRole = 'teacher' | 'student';
 
