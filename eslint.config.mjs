@@ -26,6 +26,8 @@ export default tseslint.config(
       // JSON off disk and out of jsonc-parser, ajv's error params and tfjs' kernel API are untyped; they are checked by
       // hand or by ajv where they enter, so the no-unsafe-* family would only ask for casts. The other type-aware rules
       // (floating and misused promises, awaits of non-thenables, base-to-string) stay on.
+      // A `let` that a callback reads before its one assignment (a process handle its own events refer to) stays a let.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',

@@ -27,7 +27,7 @@ export function formatValue(v: unknown): string {
     // A student or teacher block: its preset and what sets it apart, e.g. `mlp [32]`.
     const { preset, ...rest } = v as Record<string, unknown>;
     const extra = Object.values(rest).map((x) => (Array.isArray(x) ? `[${x.join(', ')}]` : JSON.stringify(x))).join(' ');
-    return `${preset}${extra ? ` ${extra}` : ''}`;
+    return `${String(preset)}${extra ? ` ${extra}` : ''}`;
   }
   return JSON.stringify(v);
 }

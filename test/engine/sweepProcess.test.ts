@@ -30,16 +30,16 @@ describe('a sweep run the extension’s way (fork + IPC stop)', function () {
 
     const events: SweepEvent[] = [];
     const progress = new SweepProgressModel();
-    let proc: SweepProcess | undefined;
     let stopping: Promise<unknown> | undefined;
-    proc = SweepProcess.start({
+    // Events arrive asynchronously, after `proc` is assigned.
+    const proc: SweepProcess = SweepProcess.start({
       cliPath: CLI,
       file,
       onEvent: (e) => {
         events.push(e);
         progress.handle(e);
         // Past the first of 4 epochs: that epoch's checkpoint is written.
-        if (!stopping && e.type === 'trialProgress' && e.fraction > 0.3) stopping = proc!.stop(120_000);
+        if (!stopping && e.type === 'trialProgress' && e.fraction > 0.3) stopping = proc.stop(120_000);
       },
     });
     const first = await proc.exited;
