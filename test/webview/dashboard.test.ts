@@ -427,7 +427,46 @@ describe('dashboard webview in chromium', function () {
     const table = (await page.textContent('table.report')) ?? '';
     for (const m of [summary.teacher, summary.baseline!, summary.student]) assert.ok(table.includes(`${(m.accuracy * 100).toFixed(2)}%`));
     assert.ok(table.includes(summary.student.params!.toLocaleString('en-US')));
+    // The fixture's KD student (58.9%) lost to scratch (69.7%) on 1,000 samples: far beyond the ±4.2-point noise.
+    assert.match((await page.textContent('.verdict')) ?? '', /KD hurt: the KD student is 10\.8 points less accurate than the scratch student/);
+    // Scratch is best beyond noise in accuracy, macro-F1 and accuracy kept; agreement (72.7% vs 72.4%) is within noise,
+    // and the latencies are single means (no spread, written before rounds), so neither is marked.
+    assert.deepEqual(await page.locator('td.best').allTextContents(), ['69.70%', '67.17%', '87.8%']);
     await screenshot(page, 'report-dark');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('report card: latency with its spread, best only beyond noise, sizes of every model, the verdict', async () => {
+    const dir = copyRealRun(runsDir, 'report-spread');
+    const s = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.summary), 'utf8')) as Summary;
+    const spread = (min: number, median: number, max: number) => ({ rounds: 7, min, q1: (min + median) / 2, median, q3: (median + max) / 2, max });
+    const latency = (b1: ReturnType<typeof spread>, b256: ReturnType<typeof spread>) => ({ batch1: b1.median, batch256: b256.median, spread: { batch1: b1, batch256: b256 } });
+    // The issue's case: two identical students measured 0.139 vs 0.036 ms at batch 1, their ranges overlapping.
+    s.baseline!.latencyMs = latency(spread(0.03, 0.139, 0.2), spread(0.01, 0.011, 0.012));
+    s.student.latencyMs = latency(spread(0.031, 0.036, 0.16), spread(0.002, 0.003, 0.004));
+    s.teacher = { ...s.teacher, sizeBytes: 407_560, diskBytes: 409_000, gzipBytes: 370_000, latencyMs: latency(spread(0.2, 0.25, 0.3), spread(0.05, 0.06, 0.07)) };
+    fs.writeFileSync(path.join(dir, RUN_FILES.summary), JSON.stringify(s));
+    const page = await harness.open();
+    await snapshotOf(page, 'run', dir);
+    await page.click('button[data-tab="report"]');
+    const row = async (label: string) => page.locator('table.report tbody tr', { has: page.locator(`th:text-is("${label}")`) });
+    const cells = async (label: string) => (await row(label)).locator('td').allTextContents();
+    const bold = async (label: string) => (await row(label)).locator('td.best').allTextContents();
+    assert.deepEqual(await bold('Latency, batch 1'), [], 'overlapping ranges: no best at batch 1');
+    assert.deepEqual(await bold('Latency, batch 256'), ['0.003 ms 0.002–0.004'], 'the KD student is faster beyond its range at batch 256');
+    assert.equal((await cells('Latency, batch 1'))[1], '0.139 ms 0.03–0.2');
+    assert.equal((await cells('Size'))[0], '398.0 KiB');
+    for (const label of ['Size', 'Size on disk', 'Size, gzip']) assert.ok(!(await cells(label))[0].includes('—'), `the teacher's ${label} is shown`);
+    const verdict = (await page.textContent('.verdict')) ?? '';
+    assert.match(verdict, /KD hurt/);
+    // The teacher's batch-1 range (0.2–0.3 ms) is clear of the KD student's (0.031–0.16): a speed-up, median over median.
+    assert.match(verdict, /16× smaller than the teacher \(12,730 vs 203,530 parameters\) and 6\.9× faster at batch 1, keeping 74\.2% of its accuracy\./, verdict);
+    await page.setViewportSize({ width: 1000, height: 800 });
+    await screenshot(page, 'report-spread-dark');
+    await call(page, 'applyTheme', 'high-contrast');
+    await page.waitForFunction(`document.body.classList.contains('vscode-high-contrast')`);
+    await screenshot(page, 'report-spread-high-contrast');
     await assertClean(page);
     await page.close();
   });
