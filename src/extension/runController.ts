@@ -13,6 +13,7 @@ import type { DistillConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import type { EnginePhase, EngineToHost, HostToEngine, Progress } from '../shared/protocol';
 import { newRunId, readRun } from '../shared/runDir';
+import { backendCanStart } from './backendCheck';
 import { INSTALL_ONNX_COMMAND, needsOnnxRuntime } from './commands/onnxRuntimeCommands';
 import type { ConfigDiagnostics } from './diagnostics';
 import { EngineProcess, type EngineExit } from './engineClient';
@@ -96,6 +97,9 @@ export class RunController implements vscode.Disposable {
       }
       config.engine.backend = settings.backend as DistillConfig['engine']['backend'];
     }
+    // A named backend that cannot load here is found now, before a run directory exists (backendCheck.ts).
+    const startAgain = () => void this.start(configUri);
+    if (!(await backendCanStart({ backend: config.engine.backend, fromSetting: !!settings.backend, configUri, enginePath: this.enginePath, log: this.log, startAgain }))) return undefined;
     const runDir = path.join(config.output.runsDir, newRunId(config.name));
     return this.launch({ type: 'start', config, runDir }, runDir, config.name);
   }

@@ -102,6 +102,8 @@ export interface BackendSurveyEntry {
   detail: string;
   /** What the user can do about it, when unavailable. */
   fix?: string;
+  /** Unavailable to `auto` only (a software WebGPU adapter): `engine.backend` naming it loads it. */
+  byName?: boolean;
   /** What the backend's native code (Dawn, the Vulkan loader) printed while it was probed: for --verbose. */
   output?: string;
 }
