@@ -27,10 +27,12 @@ const expectedProbabilityColor = (theme: ThemeName, p: number) => {
   const hi = hex(THEME_VARIABLES[theme]['--vscode-charts-blue']);
   return bg.map((b, i) => Math.round(b + (hi[i] - b) * Math.sqrt(p)));
 };
+/** The difference scale: background → orange (below) or purple (above) on √|d|, or the 4th root in high contrast. */
 const expectedDifferenceColor = (theme: ThemeName, d: number) => {
   const bg = hex(THEME_VARIABLES[theme]['--vscode-editor-background']);
   const end = hex(THEME_VARIABLES[theme][d < 0 ? '--vscode-charts-orange' : '--vscode-charts-purple']);
-  return bg.map((b, i) => Math.round(b + (end[i] - b) * Math.sqrt(Math.abs(d))));
+  const root = theme === 'high-contrast' ? 4 : 2;
+  return bg.map((b, i) => Math.round(b + (end[i] - b) * Math.pow(Math.abs(d), 1 / root)));
 };
 const assertColorNear = (actual: number[], expected: number[], what: string) =>
   assert.ok(expected.every((v, i) => Math.abs(v - actual[i]) <= 2), `${what}: expected rgb(${expected}) but the canvas has rgb(${actual.slice(0, 3)})`);
@@ -378,6 +380,90 @@ describe('dashboard webview in chromium', function () {
     // The epoch scrubber: epoch 1 of the KD student.
     await call(page, 'setRange', '#epoch-scrubber', 1);
     assert.equal(await page.textContent('#epoch-label'), '1 of 2');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('tabs are a WAI-ARIA tablist: ←/→ wrap, Home/End, roving tabindex, the panel labelled by the selected tab', async () => {
+    const page = await harness.open();
+    await snapshotOf(page, 'run', realDir);
+    await page.waitForSelector('[data-chart="loss"] .uplot');
+    // Evaluated in the page (strings: the test's own tsconfig has no DOM types).
+    const selected = () => page.evaluate<string[]>(`[...document.querySelectorAll('[role=tab]')].filter((t) => t.getAttribute('aria-selected') === 'true').map((t) => t.dataset.tab)`);
+    const tabbable = () => page.evaluate<string[]>(`[...document.querySelectorAll('[role=tab]')].filter((t) => t.tabIndex === 0).map((t) => t.dataset.tab)`);
+    assert.deepEqual(await tabbable(), ['curves'], 'only the selected tab is in the Tab order');
+    await page.focus('#tab-curves');
+    await page.keyboard.press('ArrowRight');
+    assert.deepEqual(await selected(), ['softLabels']);
+    assert.equal(await page.evaluate<string>('document.activeElement?.id'), 'tab-softLabels', 'focus moves with the selection');
+    await page.waitForSelector('#heatmap-teacher[data-rows]');
+    assert.equal(await page.getAttribute('#tab-panel', 'aria-labelledby'), 'tab-softLabels');
+    await page.keyboard.press('End');
+    assert.deepEqual(await selected(), ['compare']);
+    await page.keyboard.press('ArrowRight');
+    assert.deepEqual(await selected(), ['curves'], '→ on the last tab wraps to the first');
+    await page.keyboard.press('ArrowLeft');
+    assert.deepEqual(await selected(), ['compare'], '← on the first wraps to the last');
+    await page.keyboard.press('Home');
+    assert.deepEqual(await selected(), ['curves']);
+    assert.deepEqual(await tabbable(), ['curves']);
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('soft labels in an 800 px-high view: bars, legends and hint beside the maps in view; ↑/↓ anywhere; whole class names', async () => {
+    const page = await harness.open({ width: 1280, height: 800 });
+    await snapshotOf(page, 'run', realDir);
+    await page.click('button[data-tab="softLabels"]');
+    await page.waitForSelector('#heatmap-teacher[data-rows]');
+    for (const sel of ['#row-bars', '#legend-probability', '#legend-difference', '#row-caption', '.soft-side .hint', '#heatmap-teacher']) {
+      const box = (await page.locator(sel).boundingBox())!;
+      assert.ok(box.y >= 0 && box.y + box.height <= 800, `${sel} is in view without scrolling: y ${box.y.toFixed(0)} + ${box.height.toFixed(0)} in 800`);
+    }
+    // Click row 4: the caption and bars (beside the maps, no scrolling) follow; then ↑/↓ with the focus on the tab button.
+    const box = (await page.locator('#heatmap-teacher').boundingBox())!;
+    const g = await page.locator('#heatmap-teacher').evaluate((c) => ({ ...(c as unknown as { dataset: Record<string, string> }).dataset }));
+    await page.mouse.click(box.x + Number(g.left) + 3, box.y + Number(g.top) + 3.5 * Number(g.cell));
+    const row = async () => ((await call(page, 'state')) as DashboardState).ui.row;
+    assert.equal(await row(), 3);
+    assert.match((await page.textContent('#row-caption')) ?? '', /^Probe row 4 /);
+    await page.focus('#tab-softLabels');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await row(), 5, '↓ moves the row while the focus is on the tab');
+    await page.evaluate('document.activeElement?.blur()');
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await row(), 4, '↑ with nothing focused');
+    assert.match((await page.textContent('#row-caption')) ?? '', /^Probe row 5 /);
+    await page.focus('#temperature');
+    const t0 = await page.inputValue('#temperature');
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await row(), 4, 'a slider keeps its own arrows');
+    assert.notEqual(await page.inputValue('#temperature'), t0);
+    // Class names are drawn whole: no ellipsis on the bars' axis, and the column labels fit the canvas.
+    const barTexts = await call(page, 'textsDrawn', '#row-bars');
+    assert.ok(barTexts.includes('Ankle boot') && !barTexts.some((t) => t.endsWith('…')), `bar labels: ${barTexts.join(' | ')}`);
+    // The rightmost column of pixels above the cells is empty: the last label ("Ankle boot") ends inside the canvas.
+    const last = await page.evaluate<boolean>(`(() => {
+      const canvas = document.querySelector('#heatmap-teacher');
+      const top = Number(canvas.dataset.top) * (canvas.width / canvas.clientWidth);
+      const data = canvas.getContext('2d').getImageData(canvas.width - 1, 0, 1, Math.floor(top)).data;
+      return data.some((v, i) => i % 4 === 3 && v > 0);
+    })()`);
+    assert.equal(last, false, 'the last column label is not cut off at the canvas edge');
+    await screenshot(page, 'soft-labels-800');
+
+    // High contrast: the difference map on the 4th-root scale, so small differences stand out from black.
+    await call(page, 'applyTheme', 'high-contrast');
+    await page.waitForFunction(`document.body.classList.contains('vscode-high-contrast')`);
+    await page.waitForSelector('#heatmap-diff[data-rows]');
+    const T = Number(((await page.textContent('#temperature-label')) ?? '').replace('T = ', ''));
+    const studentRecords = readJsonLines<SoftLabelRecord>(path.join(realDir, RUN_FILES.softLabels)).filter((r) => r.kind === 'student' && r.student === 'kd');
+    const lastEpoch = studentRecords[studentRecords.length - 1] as Extract<SoftLabelRecord, { kind: 'student' }>;
+    const ps = Array.from(softmaxRow(lastEpoch.logits[0], T));
+    const pt = Array.from(softmaxRow(teacherLogits(realDir)[0], T));
+    for (const col of [0, 4, 9]) assertColorNear(await call(page, 'cellPixel', '#heatmap-diff', 0, col), expectedDifferenceColor('high-contrast', ps[col] - pt[col]), `high-contrast difference cell (0, ${col})`);
+    await screenshot(page, 'soft-labels-800-high-contrast');
     await assertClean(page);
     await page.close();
   });
