@@ -300,22 +300,25 @@ describe('dashboard webview in chromium', function () {
 
     // The comparison's run list stays put (and focused) while the run completes.
     await page.click('button[data-tab="compare"]');
-    await page.waitForSelector('#add-run');
+    await page.waitForSelector('#run-filter');
     await answerListRuns(page, dir);
-    await page.focus('#add-run');
+    await page.focus('#run-filter');
     await answerListRuns(page, dir);
-    await tag('#add-run', 'add-run');
-    await tag('#add-run option, .run-chip', 'compare');
-    const compareTagged = await stillTagged('#add-run, #add-run option, .run-chip');
+    await page.waitForSelector('.run-row');
+    await page.fill('#run-filter', 'e'); // half-typed: kept through the update
+    await tag('#run-filter', 'run-filter');
+    await tag('.run-row, .run-row input', 'compare');
+    const compareTagged = await stillTagged('#run-filter, .run-row, .run-row input');
     await advance(() => {
       fs.appendFileSync(file('metrics'), metrics.slice(firstEpochEnd + 10).join('\n') + '\n');
       fs.writeFileSync(file('softLabels'), softLabels.join('\n') + '\n');
       fs.writeFileSync(file('summary'), summaryText);
       writeStatus({ ...status });
     });
-    await page.waitForFunction(`document.querySelector('.run-chip .status')?.textContent === 'completed'`);
-    assert.deepEqual(await stillTagged('#add-run, #add-run option, .run-chip'), compareTagged);
-    assert.equal(await focused(), 'add-run-0');
+    await page.waitForFunction(`document.querySelector('.run-row .status')?.textContent === 'completed'`);
+    assert.deepEqual(await stillTagged('#run-filter, .run-row, .run-row input'), compareTagged);
+    assert.equal(await focused(), 'run-filter-0');
+    assert.equal(await page.inputValue('#run-filter'), 'e');
     assert.equal(await page.textContent('header .status'), 'completed');
     await assertClean(page);
     await page.close();
@@ -581,20 +584,43 @@ describe('dashboard webview in chromium', function () {
       }
     };
     await answerListRuns();
-    await page.waitForSelector(`#add-run option[value="${third}"]`, { state: 'attached' });
-    await page.focus('#add-run'); // opening the list asks the host again
+    const row = (dir: string) => page.locator(`.run-row[data-run-dir="${dir}"]`);
+    await row(third).waitFor();
+    // The picker: every run of the folder with a checkbox; the compared ones checked, the dashboard's own fixed.
+    const checked = () => page.locator('.run-row[data-checked="true"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-dir')));
+    assert.deepEqual((await checked()).sort(), [realDir, other].sort());
+    assert.equal(await row(realDir).locator('input').isDisabled(), true, 'the dashboard’s own run cannot be unchecked');
+    const all = listSiblingRuns(realDir).length; // this folder's runs, those of earlier tests too
+    assert.equal(await page.textContent('.run-count'), `${all} of ${all} runs listed · 2 compared`);
+    await screenshot(page, 'compare-picker-dark');
+    // The filter: a regular expression over names, ids and statuses; plain text when it is not a valid one.
+    await page.focus('#run-filter'); // turning to the picker asks the host again
     await answerListRuns();
-    await page.waitForSelector(`#add-run option[value="${third}"]`, { state: 'attached' });
-    await page.selectOption('#add-run', third);
+    await page.fill('#run-filter', 't2$');
+    assert.deepEqual(await page.locator('.run-row:not([hidden])').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-dir'))), [third]);
+    assert.equal(await page.textContent('.run-count'), `1 of ${all} runs listed · 2 compared`);
+    await page.fill('#run-filter', 'synthetic-t[');
+    assert.equal(await page.locator('.run-row:not([hidden])').count(), 0, 'an invalid regex is matched as text');
+    await page.fill('#run-filter', 'synthetic');
+    assert.equal(await page.locator('.run-row:not([hidden])').count(), 2);
+    await row(third).locator('input').check();
     await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'addRun'));
     const add = (await requests()).find((r) => r.method === 'addRun')!;
     assert.deepEqual(add.params, { runDir: third });
     await call(page, 'deliver', { type: 'reply', id: add.id, ok: true, result: RunSource.read(third) } satisfies HostToWebview);
-    await page.waitForFunction(`document.querySelectorAll('.run-chip').length === 3`);
+    await page.waitForFunction(`document.querySelectorAll('.run-row[data-checked="true"]').length === 3`);
     assert.equal(await seriesCount(page, 'cmp-loss'), 4);
     assert.deepEqual(((await call(page, 'state')) as DashboardState).runDirs, [realDir, other, third]);
     assert.equal(await page.locator('table.compare-summary thead th').count(), 4);
     await screenshot(page, 'compare-dark');
+    // Unchecking removes a run from the comparison (and asks the host to stop tailing it).
+    await row(other).locator('input').uncheck();
+    await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'removeRun'));
+    const remove = (await requests()).find((r) => r.method === 'removeRun')!;
+    assert.deepEqual(remove.params, { runDir: other });
+    await call(page, 'deliver', { type: 'reply', id: remove.id, ok: true, result: null } satisfies HostToWebview);
+    assert.deepEqual(((await call(page, 'state')) as DashboardState).runDirs, [realDir, third]);
+    assert.equal(await seriesCount(page, 'cmp-loss'), 3);
     await assertClean(page);
     await page.close();
   });
