@@ -13,7 +13,8 @@ import type { DistillConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import type { EnginePhase, EngineToHost, HostToEngine, Progress } from '../shared/protocol';
 import { newRunId, readRun } from '../shared/runDir';
-import { backendCanStart } from './backendCheck';
+import { backendCanStart, INSTALL_GPU_ENGINE_COMMAND } from './backendCheck';
+import { needsGpuEngine } from '../shared/backendCheck';
 import { INSTALL_ONNX_COMMAND, needsOnnxRuntime } from './commands/onnxRuntimeCommands';
 import type { ConfigDiagnostics } from './diagnostics';
 import { EngineProcess, type EngineExit } from './engineClient';
@@ -272,8 +273,11 @@ export class RunController implements vscode.Disposable {
       );
     } else if (exit.finished) {
       const installOnnx = needsOnnxRuntime(exit.finished.reason) ? ['Install ONNX Runtime'] : [];
-      choice = await vscode.window.showErrorMessage(`Distill: "${active.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`, ...installOnnx, openLog, ...(resumable ? [resume] : []));
+      // A resumed run names its backend in its own config.json, which the check before a start does not see.
+      const installGpu = needsGpuEngine(exit.finished.reason) ? ['Install GPU Engine'] : [];
+      choice = await vscode.window.showErrorMessage(`Distill: "${active.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`, ...installOnnx, ...installGpu, openLog, ...(resumable ? [resume] : []));
       if (choice === 'Install ONNX Runtime') void vscode.commands.executeCommand(INSTALL_ONNX_COMMAND);
+      if (choice === 'Install GPU Engine') void vscode.commands.executeCommand(INSTALL_GPU_ENGINE_COMMAND);
     } else if (exit.killedAfterTimeout) {
       choice = await vscode.window.showWarningMessage(`Distill: "${active.title}": ${reason}. Metrics written so far are kept${resumable ? '; Resume continues from the last checkpoint' : ''}.`, openLog, ...(resumable ? [resume] : []));
     } else {

@@ -44,3 +44,6 @@ export function backendProblemMessage(problem: BackendProblem, where: { configNa
 export function useAutoBackendEdits(text: string, formattingOptions: FormattingOptions = { insertSpaces: true, tabSize: 2 }): EditResult {
   return modify(text, ['engine', 'backend'], 'auto', { formattingOptions });
 }
+
+/** A run that failed because a GPU backend it named cannot load (the engine's words, backends/ladder.ts). */
+export const needsGpuEngine = (reason: string | undefined): boolean => /^engine\.backend is "(webgpu|tensorflow-gpu)", but it cannot be used here/.test(reason ?? '');

@@ -1,7 +1,7 @@
 // A named backend that cannot load is found before the run starts (src/shared/backendCheck.ts).
 import { strict as assert } from 'node:assert';
 import { applyEdits } from 'jsonc-parser';
-import { backendProblem, backendProblemMessage, needsBackendCheck, useAutoBackendEdits } from '../../src/shared/backendCheck';
+import { backendProblem, backendProblemMessage, needsBackendCheck, needsGpuEngine, useAutoBackendEdits } from '../../src/shared/backendCheck';
 import type { BackendSurveyEntry } from '../../src/shared/records';
 
 // The survey of a machine without a GPU, as `distill backends --json` printed it here (fixes shortened).
@@ -39,6 +39,12 @@ describe('backend check before a run', () => {
     const native = backendProblemMessage(backendProblem(survey, 'tensorflow')!, { configName: 'x.distill.json', setting: true });
     assert.match(native, /^Distill: The setting "distill\.engine\.backend" is "tensorflow", but/);
     assert.doesNotMatch(native, /Install GPU Engine/, 'the GPU engine does not install the native CPU backend');
+  });
+
+  it('a run that failed on its GPU backend (a resume: the check before a start does not see its config) offers the GPU engine', () => {
+    assert.equal(needsGpuEngine('engine.backend is "webgpu", but it cannot be used here: no WebGPU adapter was found (…). Install or update the GPU driver'), true);
+    assert.equal(needsGpuEngine('engine.backend is "tensorflow", but it cannot be used here: package @tensorflow/tfjs-node is not installed.'), false);
+    assert.equal(needsGpuEngine(undefined), false);
   });
 
   it('"Use auto" edits only the value, keeping comments and formatting', () => {
