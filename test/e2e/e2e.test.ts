@@ -371,7 +371,8 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       await waitFor('the filter to leave the newer run alone', async () => ((await dashboard.locator('.run-row:not([hidden])').count()) === 1 ? true : undefined));
       await ui.screenshot('compare-picker-filtered');
       await row(newer.dir).locator('input').check();
-      await dashboard.locator('.run-row[data-checked="true"]').nth(1).waitFor({ timeout: TIMEOUTS.ui });
+      // Checked rows, the one the filter hides included: the host's reply to the add has come.
+      await waitFor('two runs compared', async () => ((await dashboard.locator('.run-row[data-checked="true"]').count()) === 2 ? true : undefined));
       await dashboard.locator('#run-filter').fill('');
       await dashboard.locator('[data-chart="cmp-loss"] .uplot').waitFor({ timeout: TIMEOUTS.ui });
       assert.equal(await dashboard.locator('table.compare-summary thead th').count(), 3, 'a summary column per compared run');
