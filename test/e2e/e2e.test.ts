@@ -391,7 +391,7 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       for (const f of ['model.json', 'weights.bin', 'distill-model.json', 'README.md']) assert.ok(fs.existsSync(path.join(target, f)), `${f} in ${target}`);
       const described = JSON.parse(fs.readFileSync(path.join(target, 'distill-model.json'), 'utf8')) as { classNames?: string[]; inputShape?: number[] };
       assert.equal(described.classNames?.[9], 'Ankle boot');
-      assert.deepEqual(described.inputShape, [784]);
+      assert.deepEqual(described.inputShape, [28, 28, 1]);
       await ui.notificationToast(/exported the student/).getByRole('button', { name: 'Show in Explorer' }).click({ timeout: TIMEOUTS.ui });
       await ui.page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: 'README.md' }).waitFor({ timeout: TIMEOUTS.ui });
       await ui.screenshot('export-shown-in-explorer');
