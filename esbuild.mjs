@@ -37,8 +37,9 @@ const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' } },
   // The sweep benchmark forks dist/engine.js like `distill sweep`; it loads no tfjs itself.
   { ...node, entryPoints: { sweepBench: 'src/sweep/bench.ts' } },
-  // The shebang makes dist/cli.js the package's `distill` bin; Node ignores it in the other two.
-  { ...node, entryPoints: { engine: 'src/engine/main.ts', cli: 'src/engine/cli.ts', bench: 'src/engine/bench/bench.ts' }, plugins: [copyWasm], banner: { js: '#!/usr/bin/env node' } },
+  // The shebang makes dist/cli.js the package's `distill` bin; Node ignores it in the others. trainWorker is a
+  // training thread (engine.threads > 1), started by the other three.
+  { ...node, entryPoints: { engine: 'src/engine/main.ts', cli: 'src/engine/cli.ts', bench: 'src/engine/bench/bench.ts', trainWorker: 'src/engine/train/parallelWorker.ts' }, plugins: [copyWasm], banner: { js: '#!/usr/bin/env node' } },
   {
     ...common,
     platform: 'browser',

@@ -19,12 +19,23 @@ import { measureLatency, modelReport, validationMetrics } from './eval/report';
 import { kdLoss } from './kd/losses';
 import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } from './models/modelFiles';
 import { buildPreset, weightBytes } from './models/presets';
-import { parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
+import { PARALLEL_ENV, parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
 import { teacherLogits, TeacherTrainingStopped, type Teacher } from './teachers';
 import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
-import { NonFiniteLossError, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
+import { resolveThreads, threadsForModel, type ThreadChoice } from './train/threads';
+import { NonFiniteLossError, singleThreadReason, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
 import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
 import { checkOutputFolders } from './outputFolders';
+
+/**
+ * engine.threads resolved for the backend, except that a run the data-parallel step cannot train yet (a transfer
+ * set's masked CE, DKD) trains on one thread, and the reason goes to the log line.
+ */
+function threadsFor(config: DistillConfig, backend: ConcreteBackend): ThreadChoice {
+  const choice = resolveThreads(config.engine.threads, backend);
+  const why = choice.threads > 1 ? singleThreadReason(config) : undefined;
+  return why ? { threads: 1, reason: why, filled: choice.filled } : choice;
+}
 
 export type Send = (message: EngineToHost) => void;
 type Finished = Extract<EngineToHost, { type: 'finished' }>;
@@ -38,6 +49,8 @@ interface Prepared {
   numClasses: number;
   /** Rows per forward pass when computing logits: larger on a GPU. */
   inferenceBatch: number;
+  /** Threads each training step is split over (engine.threads, resolved for the backend). */
+  threads: number;
   /**
    * The KD student's rows: the training split after the validation split, then `data.unlabeled`'s rows. `unlabeled`
    * marks the rows without a label (those of `data.unlabeled`, and those `data.labeled` leaves out).
@@ -100,7 +113,7 @@ export class DistillEngine {
     resolveBatchSizes(config, backend.name);
     let prepared: Prepared | undefined;
     try {
-      prepared = await this.prepare(config, inferenceBatchSize(backend.name));
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name), threadsFor(config, backend.name).threads);
       return { modelFile: prepared.teacherFile, source: prepared.teacherSource };
     } catch (e) {
       if (e instanceof TeacherTrainingStopped) return undefined;
@@ -149,11 +162,12 @@ export class DistillEngine {
       this.log('info', `Backend: ${backend.name} — ${backend.reason}`);
       this.backendName = backend.name;
       const filled = resolveBatchSizes(config, backend.name);
-      if (filled) {
-        this.log('info', filled);
-        this.writer.writeConfig(config);
-      }
-      prepared = await this.prepare(config, inferenceBatchSize(backend.name));
+      const threads = threadsFor(config, backend.name);
+      if (threads.filled) config.engine.threads = threads.threads;
+      if (filled) this.log('info', filled);
+      this.log('info', `Threads: ${threads.threads} (${threads.reason})`);
+      if (filled || threads.filled) this.writer.writeConfig(config);
+      prepared = await this.prepare(config, inferenceBatchSize(backend.name), threads.threads);
       const outcome = await this.trainStudents(config, runDir, prepared);
       const compressed = outcome === 'completed' ? await this.compress(config, runDir, prepared) : outcome;
       if (compressed !== 'completed') return this.finish(compressed, compressed === 'stopped' ? `Stopped ${this.stoppedWhere ?? 'by the user'}; resume continues from the checkpoint.` : 'The parent process went away; resume continues from the checkpoint.');
@@ -175,7 +189,7 @@ export class DistillEngine {
     }
   }
 
-  private async prepare(config: DistillConfig, inferenceBatch: number): Promise<Prepared> {
+  private async prepare(config: DistillConfig, inferenceBatch: number, threads: number): Promise<Prepared> {
     this.phase('loading-data', 'Loading data…');
     const dataset = await loadDataset(config.data, (m) => this.log('info', m), { cacheDir: config.output.cacheDir, warn: (m) => this.log('warn', m) });
     const sample = dataset.inputShape.reduce((a, b) => a * b, 1);
@@ -203,6 +217,7 @@ export class DistillEngine {
         xTest,
         xUnlabeled: () => (xUnlabeled ??= toX(dataset.unlabeled!)),
         inferenceBatch,
+        threads,
         runDir: (this.writer as RunWriter | undefined)?.dir,
         log: (m) => this.log('info', m),
         warn: (m) => this.log('warn', m),
@@ -258,6 +273,7 @@ export class DistillEngine {
         dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames, normalization: dataset.normalization },
         numClasses,
         inferenceBatch,
+        threads,
         ...transfer,
         val: { x: xVal, labels: valRows.y, teacher: valTeacher, count: valRows.count },
         test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
@@ -331,7 +347,9 @@ export class DistillEngine {
       initial.dispose();
     }
     this.plan ??= await this.makePlan(config, p.dataset.inputShape, p.numClasses, p.train.count);
-    const decision = students.length === 2 ? parallelStudentsDecision(this.backendName) : undefined;
+    // A run on several threads (engine.threads) already uses the cores; a second process only when forced.
+    const threaded = p.threads > 1 && process.env[PARALLEL_ENV] !== '1' ? { parallel: false, why: `each trains on ${p.threads} threads (engine.threads)` } : undefined;
+    const decision = students.length === 2 ? (threaded ?? parallelStudentsDecision(this.backendName)) : undefined;
     if (decision?.parallel) return this.trainBesideBaseline(config, runDir, p, decision.why);
     if (decision) this.log('info', `The KD and scratch students train one after the other: ${decision.why}.`);
     for (const student of students) {
@@ -379,7 +397,7 @@ export class DistillEngine {
     try {
       await selectBackend(backend);
       this.backendName = backend;
-      prepared = await this.prepare(config, inferenceBatchSize(backend));
+      prepared = await this.prepare(config, inferenceBatchSize(backend), threadsFor(config, backend).threads);
       const outcome = await this.trainOne(config, runDir, prepared, student);
       return this.finish(outcome);
     } catch (e) {
@@ -440,6 +458,8 @@ export class DistillEngine {
     // So does a KD student at a constant α = 0 (a sweep's shared baseline): unlabelled rows would carry no loss.
     const scratch = student === 'baseline' || (config.distillation.alpha === 0 && config.distillation.schedule.type === 'constant');
     const labelledOnly = scratch && p.baselineTrain !== undefined;
+    const modelThreads = threadsForModel(p.threads, model, student === 'kd' ? 'KD student' : 'scratch student');
+    if (modelThreads.note) this.log('info', modelThreads.note);
     try {
       const outcome = await train({
         role: student,
@@ -450,6 +470,7 @@ export class DistillEngine {
         distillation: config.distillation,
         alphaOverride: student === 'baseline' ? 0 : undefined,
         seed: config.seed,
+        threads: modelThreads.threads,
         stepsPerEpoch: labelledOnly ? stepsPerEpoch(p.train.count, settings.batchSize!) : undefined,
         start,
         onSteps: (records, progress) => this.onSteps(records, progress),

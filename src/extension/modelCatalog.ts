@@ -1,6 +1,6 @@
 /**
- * The model files in the workspace: tfjs `model.json` (Layers or Graph) and teacher-logit files, each described
- * from its metadata (`shared/modelInfo.ts`). Run directories and caches are left out: a run's outputs show under
+ * The model files in the workspace: tfjs `model.json` (Layers or Graph), ONNX models and teacher-logit files, each
+ * described from its metadata (`shared/modelInfo.ts`), and image datasets (class folders, `imageDatasets.ts`). Run directories and caches are left out: a run's outputs show under
  * the run in the Runs view. Refreshed by a file-system watcher; descriptions are cached by modification time.
  */
 import * as fs from 'node:fs/promises';
@@ -17,6 +17,7 @@ import {
   type TfjsModelInfo,
 } from '../shared/modelInfo';
 import { SEARCH_EXCLUDE } from './configs';
+import { IMAGE_FILE, imageDatasets, type ImageDatasetEntry } from './imageDatasets';
 
 export interface LogitsPairEntry {
   kind: 'logits-pair';
@@ -24,9 +25,11 @@ export interface LogitsPairEntry {
   test: LogitsFileInfo;
 }
 
-export type CatalogEntry = TfjsModelInfo | OnnxFileInfo | LogitsFileInfo | LogitsPairEntry | NotAModel;
+export type CatalogEntry = TfjsModelInfo | OnnxFileInfo | LogitsFileInfo | LogitsPairEntry | ImageDatasetEntry | NotAModel;
 
 const MAX_FILES = 300;
+/** Image files searched for datasets: enough to count a Fashion-MNIST-sized folder, bounded for huge workspaces. */
+export const MAX_IMAGE_FILES = 100_000;
 
 export class ModelCatalog implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -37,11 +40,16 @@ export class ModelCatalog implements vscode.Disposable {
 
   /** @param excludedDirs folders whose files are not offered as models (the runs and cache directories). */
   constructor(private readonly excludedDirs: () => Promise<string[]>) {
-    const watcher = vscode.workspace.createFileSystemWatcher('**/{model.json,*.onnx,*.npy,*.jsonl}');
+    const watcher = vscode.workspace.createFileSystemWatcher('**/{model.json,*.onnx,*.npy,*.jsonl,*.png,*.jpg,*.jpeg}');
+    // Writing a dataset creates thousands of images: one rescan after they stop coming, not one per file.
+    let imagesSettling: NodeJS.Timeout | undefined;
     const invalidate = (uri: vscode.Uri) => {
-      if (uri.fsPath.endsWith('.json') || uri.fsPath.toLowerCase().endsWith('.onnx') || looksLikeLogitsFile(uri.fsPath)) this.refresh();
+      if (IMAGE_FILE.test(uri.fsPath)) {
+        clearTimeout(imagesSettling);
+        imagesSettling = setTimeout(() => this.refresh(), 1500);
+      } else if (uri.fsPath.endsWith('.json') || uri.fsPath.toLowerCase().endsWith('.onnx') || looksLikeLogitsFile(uri.fsPath)) this.refresh();
     };
-    this.disposables.push(watcher, watcher.onDidCreate(invalidate), watcher.onDidDelete(invalidate), watcher.onDidChange(invalidate));
+    this.disposables.push(watcher, watcher.onDidCreate(invalidate), watcher.onDidDelete(invalidate), watcher.onDidChange(invalidate), { dispose: () => clearTimeout(imagesSettling) });
   }
 
   refresh(): void {
@@ -70,10 +78,11 @@ export class ModelCatalog implements vscode.Disposable {
   }
 
   private async scan(): Promise<CatalogEntry[]> {
-    const [models, onnx, arrays, excluded] = await Promise.all([
+    const [models, onnx, arrays, images, excluded] = await Promise.all([
       vscode.workspace.findFiles('**/model.json', SEARCH_EXCLUDE, MAX_FILES),
       vscode.workspace.findFiles('**/*.onnx', SEARCH_EXCLUDE, MAX_FILES),
       vscode.workspace.findFiles('**/*.{npy,jsonl}', SEARCH_EXCLUDE, MAX_FILES),
+      vscode.workspace.findFiles('**/*.{png,jpg,jpeg,PNG,JPG,JPEG}', SEARCH_EXCLUDE, MAX_IMAGE_FILES),
       this.excludedDirs(),
     ]);
     const inExcluded = (file: string) => excluded.some((dir) => file === dir || file.startsWith(dir + path.sep));
@@ -88,6 +97,7 @@ export class ModelCatalog implements vscode.Disposable {
       ...described.filter((d) => d.kind === 'tfjs-model' || d.kind === 'onnx-model' || (d.kind === 'invalid' && (d.file.endsWith('model.json') || d.file.toLowerCase().endsWith('.onnx')))),
       ...pairs.map((p): LogitsPairEntry => ({ kind: 'logits-pair', train: byFile.get(p.train)!, test: byFile.get(p.test)! })),
       ...unpaired.map((f) => byFile.get(f)!),
+      ...imageDatasets(images.map((u) => u.fsPath).filter((f) => !inExcluded(f))),
     ];
     return entries.sort((a, b) => entryFile(a).localeCompare(entryFile(b)));
   }
@@ -97,4 +107,4 @@ export class ModelCatalog implements vscode.Disposable {
   }
 }
 
-export const entryFile = (entry: CatalogEntry): string => (entry.kind === 'logits-pair' ? entry.train.file : entry.file);
+export const entryFile = (entry: CatalogEntry): string => (entry.kind === 'logits-pair' ? entry.train.file : entry.kind === 'image-folders' ? entry.train.dir : entry.file);

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelPreset } from '../shared/config';
-import { configRelativePath, setModelInConfig, type ModelChoice, type ModelRole } from '../shared/configEdit';
+import { configRelativePath, setModelInConfig, type ModelChoice, type ModelRole, type TextEdit } from '../shared/configEdit';
 import { errorMessage } from '../shared/errors';
 import { summarizeModel, type ModelFileInfo, type NotAModel } from '../shared/modelInfo';
 import { configModule } from './lazy';
@@ -35,6 +35,7 @@ export function unusableAs(role: ModelRole, info: ModelFileInfo | NotAModel): st
 }
 
 function itemFor(role: ModelRole, entry: CatalogEntry): ChoiceItem | undefined {
+  if (entry.kind === 'image-folders') return undefined;
   const detail = vscode.workspace.asRelativePath(entryFile(entry));
   if (entry.kind === 'logits-pair') {
     if (role === 'student') return undefined;
@@ -107,11 +108,19 @@ export function relativeChoice(configFile: string, choice: ModelChoice): ModelCh
 }
 
 /** Write the pick into the config as one undoable edit; saves the file when it had no unsaved changes before. */
-export async function writeModelChoice(configUri: vscode.Uri, role: ModelRole, choice: ModelChoice): Promise<boolean> {
+export function writeModelChoice(configUri: vscode.Uri, role: ModelRole, choice: ModelChoice): Promise<boolean> {
+  return editConfig(configUri, (text) => setModelInConfig(text, role, relativeChoice(configUri.fsPath, choice), configUri.fsPath).edit, `${role} set`);
+}
+
+/**
+ * Apply the edit `makeEdit` computes from the config's current text as one undoable `WorkspaceEdit`; saves the file
+ * when it had no unsaved changes before. `done` goes into the status bar ("… in fashion.distill.json").
+ */
+export async function editConfig(configUri: vscode.Uri, makeEdit: (text: string) => TextEdit, done: string): Promise<boolean> {
   const doc = await vscode.workspace.openTextDocument(configUri);
-  let edit;
+  let edit: TextEdit;
   try {
-    edit = setModelInConfig(doc.getText(), role, relativeChoice(configUri.fsPath, choice), configUri.fsPath).edit;
+    edit = makeEdit(doc.getText());
   } catch (e) {
     void vscode.window.showErrorMessage(`Distill: ${errorMessage(e)}`);
     return false;
@@ -124,6 +133,6 @@ export async function writeModelChoice(configUri: vscode.Uri, role: ModelRole, c
     return false;
   }
   if (!wasDirty) await doc.save();
-  vscode.window.setStatusBarMessage(`Distill: ${role} set in ${path.basename(configUri.fsPath)}`, 4000);
+  vscode.window.setStatusBarMessage(`Distill: ${done} in ${path.basename(configUri.fsPath)}`, 4000);
   return true;
 }

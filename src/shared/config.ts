@@ -7,6 +7,9 @@ import { Kind, Type, TypeRegistry, type Static, type TObject, type TProperties }
 
 const md = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*_]/g, '') });
 
+/** md() for a text naming an environment variable: its plain description keeps the underscores. */
+const keepUnderscores = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*]/g, '') });
+
 const PathString = (what: string) => Type.String({ minLength: 1, maxLength: LIMITS.text, ...md(`${what} Relative paths resolve against the folder of this config file.`) });
 
 const Split = <P extends TProperties>(props: P, what: string) =>
@@ -17,6 +20,10 @@ export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm
 export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
 export const DIVERGENCES = ['forward-kl', 'reverse-kl', 'js', 'mse-logits', 'dkd'] as const;
 export const MODEL_PRESETS = ['mlp', 'cnn-small', 'cnn-medium', 'cnn-large'] as const;
+/** Most threads a run may ask for (engine.threads). */
+export const MAX_THREADS = 64;
+/** The thread budget a parent gives an engine process when `engine.threads` is unset (sweeps running several side by side). */
+export const THREADS_ENV = 'DISTILL_THREADS';
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const NORMALIZATIONS = ['auto', 'none', 'minmax', 'standard'] as const;
 
@@ -146,6 +153,10 @@ const ImagesData = Type.Object({
     skip: 'Leave the image out, with a warning that lists the skipped files.',
   }, md('What an unreadable or corrupt image does. Default: `"error"`.'))),
   memoryLimitMB: Type.Optional(Type.Integer({ minimum: 16, ...md('Refuse to decode when the decoded images would take more memory than this (MB). Default: 4096. Estimated before decoding from the image count and `inputShape`.') })),
+  unlabeled: Type.Optional(Type.Union([
+    Type.Object({ dir: PathString('A folder of images without classes: every PNG and JPEG in it and its subfolders, sorted by path. Subfolder names are ignored.') }, { additionalProperties: false, title: 'Image folder' }),
+    Type.Object({ manifest: PathString('A `.csv` (header `path`, a `label` column is ignored) or `.jsonl` (`{"path": …}` per line) listing the images; paths relative to the manifest\u2019s folder.') }, { additionalProperties: false, title: 'Manifest' }),
+  ], md(unlabeledNote))),
   ...dataCommon,
 }, { additionalProperties: false, title: 'Image folders' });
 
@@ -422,6 +433,10 @@ export const ConfigSchema = Type.Object({
       wasm: 'WebAssembly with SIMD; always available. Fast on CPU.',
       cpu: 'Pure JavaScript. Slow; the reference for correctness.',
     }, { default: 'auto', ...md('The compute backend.') }),
+    threads: Type.Optional(Type.Integer({
+      minimum: 1, maximum: MAX_THREADS,
+      ...keepUnderscores(`Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used. A dense-only model (\`mlp\`) trains on one thread whatever this says: threads gain only where weights are reused across a row, as in convolutions.`),
+    })),
   }, { additionalProperties: false, default: {}, ...md('Engine settings.') }),
   output: Type.Object({
     runsDir: Type.String({ minLength: 1, maxLength: LIMITS.text, default: 'runs', ...md('Where runs are written, one folder each. Relative to this config file.') }),

@@ -79,13 +79,12 @@ export function referencedFilesRaw(value: unknown, dir: string): { path: (string
     const v = at(p);
     if (typeof v === 'string' && v.trim()) refs.push({ path: p, file: path.resolve(dir, v), what });
   };
-  for (const split of ['train', 'test'] as const) {
+  for (const split of ['train', 'test', 'unlabeled'] as const) {
     const s = at(['data', split]);
     if (s && typeof s === 'object') for (const key of Object.keys(s)) add(['data', split, key], `${split} data (${key})`);
   }
   add(['teacher', 'model'], 'teacher model');
-  add(['teacher', 'logits', 'train'], 'teacher logits (train)');
-  add(['teacher', 'logits', 'test'], 'teacher logits (test)');
+  for (const split of ['train', 'test', 'unlabeled'] as const) add(['teacher', 'logits', split], `teacher logits (${split})`);
   add(['student', 'model'], 'student model');
   return refs;
 }

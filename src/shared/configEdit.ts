@@ -84,3 +84,31 @@ export function setModelInConfig(text: string, role: ModelRole, choice: ModelCho
   }
   return { text: next, edit: minimalEdit(text, next) };
 }
+
+/** The data an image dataset gives a config: folders per split, paths as they should be written. */
+export interface ImageDataChoice {
+  train: string;
+  test: string;
+}
+
+/**
+ * Point the config's data at image folders. The keys that mean the same in every format (validationSplit,
+ * maxSamples, inputShape, normalize, …) stay; the old format's own keys (files, CSV columns, transfer set) go, and
+ * `classNames` goes too, since the folder names now give the classes.
+ */
+export function setImageDataInConfig(text: string, choice: ImageDataChoice, file = 'config'): { text: string; edit: TextEdit } {
+  const formattingOptions = detectFormatting(text);
+  const root = rootObject(text, file);
+  const current = findNodeAtLocation(root, ['data']);
+  const wanted: Record<string, unknown> = { format: 'images', train: { dir: choice.train }, test: { dir: choice.test } };
+  let next = text;
+  if (current?.type === 'object') {
+    const formatOwn = ['header', 'labelColumn', 'unlabeled', 'classNames'];
+    const existing = (current.children ?? []).map((p) => p.children?.[0]?.value as string);
+    for (const key of existing.filter((k) => formatOwn.includes(k))) next = applyEdits(next, modify(next, ['data', key], undefined, { formattingOptions }));
+    for (const [key, value] of Object.entries(wanted)) next = applyEdits(next, modify(next, ['data', key], value, { formattingOptions }));
+  } else {
+    next = applyEdits(next, modify(next, ['data'], wanted, { formattingOptions }));
+  }
+  return { text: next, edit: minimalEdit(text, next) };
+}

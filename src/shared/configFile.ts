@@ -134,18 +134,23 @@ export function resolveConfigPaths(config: DistillConfig, baseDir: string): Dist
   const data = c.data as DataConfig;
   if (data.format === 'idx') {
     for (const s of [data.train, data.test]) Object.assign(s, { images: abs(s.images), labels: abs(s.labels) });
+    if (data.unlabeled) data.unlabeled.images = abs(data.unlabeled.images);
   } else if (data.format === 'csv') {
-    for (const s of [data.train, data.test]) s.path = abs(s.path);
+    for (const s of [data.train, data.test, ...(data.unlabeled ? [data.unlabeled] : [])]) s.path = abs(s.path);
   } else if (data.format === 'images') {
-    for (const s of [data.train, data.test]) {
+    for (const s of [data.train, data.test, ...(data.unlabeled ? [data.unlabeled] : [])]) {
       if ('dir' in s) s.dir = abs(s.dir);
       else s.manifest = abs(s.manifest);
     }
   } else {
     for (const s of [data.train, data.test]) Object.assign(s, { x: abs(s.x), y: abs(s.y) });
+    if (data.unlabeled) data.unlabeled.x = abs(data.unlabeled.x);
   }
   if ('model' in c.teacher) c.teacher.model = abs(c.teacher.model);
-  if ('logits' in c.teacher) c.teacher.logits = { train: abs(c.teacher.logits.train), test: abs(c.teacher.logits.test) };
+  if ('logits' in c.teacher) {
+    const { train, test, unlabeled } = c.teacher.logits;
+    c.teacher.logits = { train: abs(train), test: abs(test), ...(unlabeled ? { unlabeled: abs(unlabeled) } : {}) };
+  }
   if ('model' in c.student) c.student.model = abs(c.student.model);
   c.output.runsDir = abs(c.output.runsDir);
   c.output.cacheDir = abs(c.output.cacheDir);

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyEdits, modify, parse as parseJsonc } from 'jsonc-parser';
 import type { Frame } from 'playwright-core';
+import { PNG } from 'pngjs';
 import type { BackendSurveyEntry } from '../../src/shared/records';
 import { readRun, type RunSnapshot } from '../../src/shared/runDir';
 import { createFashionWorkspace, writeFashionConfig, type FashionWorkspace } from './fashionWorkspace';
@@ -313,6 +314,47 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       await ui.waitForNotification(/problems?, so the run did not start/);
       assert.equal(runDirs().length, 2, 'a run started from an invalid config');
       await ui.screenshot('start-run-refused');
+    });
+  });
+
+  describe('Models view: an image dataset as the data', function () {
+    this.timeout(3 * 60_000);
+
+    it('lists class folders of PNGs with their test split, and "Use as Data" points the config at them', async function () {
+      const ui = session();
+      const configPath = path.join(workspace.dir, workspace.configFile);
+      const before = fs.readFileSync(configPath, 'utf8');
+      const root = path.join(workspace.dir, 'pets');
+      // Two classes of 4×4 grayscale PNGs, seeded by position: train/ with 3 per class, test/ with 1.
+      for (const [split, perClass] of [['train', 3], ['test', 1]] as const) {
+        for (const cls of ['cat', 'dog']) {
+          fs.mkdirSync(path.join(root, split, cls), { recursive: true });
+          for (let i = 0; i < perClass; i++) {
+            const png = new PNG({ width: 4, height: 4, colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
+            png.data = Buffer.from(Array.from({ length: 16 }, (_, k) => (k * 16 + i * 5) % 256));
+            fs.writeFileSync(path.join(root, split, cls, `${i}.png`), PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 }));
+          }
+        }
+      }
+      try {
+        // The catalog's file watcher sees the new images and rescans once they stop coming.
+        await ui.openViewContainer('Distill');
+        const row = await ui.waitForTreeItem('Models', { label: /^pets\/train\b/ });
+        assert.match(await row.innerText(), /2 classes · 6 images \+ 2 in test\//);
+        await ui.screenshot('models-image-dataset');
+        await ui.contextMenu(row, 'Use as Data');
+        const data = await waitFor('the config to name the image folders', async () => {
+          const d = (parseJsonc(fs.readFileSync(configPath, 'utf8')) as { data?: Record<string, unknown> }).data;
+          return d?.format === 'images' ? d : undefined;
+        });
+        const dirs = [data.train, data.test].map((s) => path.resolve(workspace.dir, (s as { dir: string }).dir));
+        assert.deepEqual(dirs, [path.join(root, 'train'), path.join(root, 'test')]);
+        assert.match(fs.readFileSync(configPath, 'utf8'), /\/\/ End-to-end test experiment/, 'the edit dropped the config’s comment');
+      } finally {
+        // The steps after this one read the Fashion-MNIST config as the scenario left it.
+        fs.writeFileSync(configPath, before);
+        fs.rmSync(root, { recursive: true, force: true });
+      }
     });
   });
 

@@ -4,8 +4,8 @@ import { DistillError } from '../../src/shared/errors';
 import {
   createRng, encodeNpy, gatherSamples, loadDataset, loadTeacherLogits, selectProbe, shuffledIndices, stratifiedSplit,
 } from '../../src/engine/data';
+import { readMaybeGzipped } from '../../src/engine/data/sourceFile';
 import { FixtureDir, gzip, idxBytes, npyWithHeader, NUMPY_WRITTEN, syntheticIdx } from './fixtures/dataFiles';
-
 import { FASHION_DIR as FASHION } from '../fixtures/fashionMnist';
 
 type IdxConfig = Extract<DataConfig, { format: 'idx' }>;
@@ -146,6 +146,13 @@ describe('data: IDX files', () => {
     const gz = gzip(good.images);
     const cut = fx.write('cut-images.gz', gz.subarray(0, gz.length >> 1));
     await rejectsWithData(loadDataset(idxConfig({ ...files, trainImages: cut })), 'cut-images.gz', 'gzip', 'download it again');
+  });
+
+  it('stops a gzip file that expands past the limit (a decompression bomb) without decompressing it all', () => {
+    // 8 MiB of zeros deflate to ~8 KiB; with a 1 MiB limit zlib stops after the first MiB of output.
+    const bomb = fx.write('bomb-images.gz', gzip(new Uint8Array(8 * 1024 * 1024)));
+    throwsData(() => readMaybeGzipped({ file: bomb, field: 'data.train.images' }, 1024 * 1024), 'bomb-images.gz', 'decompresses to more than 1.0 MB', 'gunzip', 'data.train.images');
+    assert.equal(readMaybeGzipped({ file: bomb, field: 'data.train.images' }, 8 * 1024 * 1024).length, 8 * 1024 * 1024);
   });
 
   it('rejects images and labels of different counts', async () => {

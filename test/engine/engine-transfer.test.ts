@@ -4,6 +4,7 @@
  * run directory saying how many rows of each kind every epoch saw.
  */
 import { strict as assert } from 'node:assert';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EpochRecord, MetricsRecord, StepRecord, Summary } from '../../src/shared/records';
 import { readJson, readJsonLines } from '../../src/shared/runDir';
@@ -40,6 +41,11 @@ describe('engine: transfer sets (unlabelled rows learnt from the teacher only)',
     const summary = readJson<Summary>(path.join(run.runDir, 'summary.json'))!;
     assert.deepEqual(summary.transfer, { labeled: 200, unlabeled: 2500 + 500 });
     assert.ok(summary.baseline, 'the baseline is reported');
+  });
+
+  it('trains on one thread whatever engine.threads would give, and says why in its Threads line', function () {
+    if (os.availableParallelism() < 2 || process.env.DISTILL_THREADS) this.skip(); // 1 thread anyway, or a parent's budget
+    assert.ok(run.messages.some((m) => m.type === 'log' && m.message === 'Threads: 1 (transfer sets / DKD train on one thread for now)'));
   });
 
   it('each KD epoch record counts the rows it saw; the baseline cycles its 200 labelled rows to the same step count', () => {

@@ -105,6 +105,27 @@ describe('engine: image-folder datasets', function () {
     assert.ok(Math.abs(ece! - idxEce!) < 1e-12);
   });
 
+  it('data.unlabeled: a folder of images at any depth (sorted by path), or a manifest whose labels are ignored', async () => {
+    const fromIdx = await loadDataset(idx);
+    const flat = await loadDataset({ ...byManifest(), unlabeled: { manifest: path.join(manifestDir, 'train.csv') } } as DataConfig);
+    assert.equal(flat.unlabeled!.count, SLICE.train);
+    assert.equal(flat.sourceRows.unlabeled, SLICE.train);
+    // The same pixels as the labelled training rows, scaled the same way (divide by 255).
+    assert.deepEqual(flat.unlabeled!.x, fromIdx.train.x);
+
+    const tree = await loadDataset({ ...byManifest(), unlabeled: { dir: path.join(folders, 'test') }, maxSamples: { unlabeled: 50 } } as DataConfig);
+    const fromFolders = await loadDataset({ ...byFolder(), classNames: undefined });
+    // Class subfolders are walked in path order ("0/00003.png" …), the order the class-folder test split has.
+    assert.equal(tree.unlabeled!.count, 50);
+    assert.equal(tree.sourceRows.unlabeled, SLICE.test);
+    assert.deepEqual(tree.unlabeled!.x, fromFolders.test.x.subarray(0, 50 * 784));
+
+    await refusal({ ...byManifest(), unlabeled: { dir: path.join(dir, 'nowhere') } } as DataConfig, /Image folder not found: .*nowhere\. Fix data\.unlabeled\.dir/);
+    const empty = path.join(dir, 'no-images');
+    fs.mkdirSync(path.join(empty, 'sub'), { recursive: true });
+    await refusal({ ...byManifest(), unlabeled: { dir: empty } } as DataConfig, /no-images: holds no PNG or JPEG images \(subfolders included\)\. Point data\.unlabeled\.dir/);
+  });
+
   it('decodes once: the second load reads the cache, with the same rows', async () => {
     const cacheDir = path.join(dir, 'decode-cache');
     const first: string[] = [];

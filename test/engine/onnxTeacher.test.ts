@@ -75,6 +75,7 @@ describe('engine: ONNX teachers', function () {
         throw new Error('no unlabelled rows here');
       },
       inferenceBatch: 256,
+      threads: 1,
       runDir: undefined,
       log: (m) => logs.push(m),
       warn: (m) => warnings.push(m),

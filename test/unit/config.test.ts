@@ -89,6 +89,22 @@ describe('config files', () => {
     assert.equal(c.output.runsDir, path.join(dir, 'sub', 'runs'));
   });
 
+  it('resolves the transfer set\'s paths too: data.unlabeled in every format, teacher.logits.unlabeled', () => {
+    const base = minimal() as Record<string, any>;
+    const at = (p: string) => path.join(dir, 'sub', p);
+    const parse = (over: object) => parseConfigText(JSON.stringify({ ...base, ...over }), at('t.distill.json'));
+    const idx = parse({ data: { ...base.data, unlabeled: { images: 'u.gz' } }, teacher: { logits: { train: 'lt.npy', test: 'ls.npy', unlabeled: 'lu.npy' } } });
+    assert.ok(idx.data.format === 'idx' && 'logits' in idx.teacher);
+    assert.equal(idx.data.unlabeled!.images, at('u.gz'));
+    assert.deepEqual(idx.teacher.logits, { train: at('lt.npy'), test: at('ls.npy'), unlabeled: at('lu.npy') });
+    const csv = parse({ data: { format: 'csv', train: { path: 'a.csv' }, test: { path: 'b.csv' }, unlabeled: { path: 'u.csv' } } });
+    assert.ok(csv.data.format === 'csv' && csv.data.unlabeled!.path === at('u.csv'));
+    const npy = parse({ data: { format: 'npy', train: { x: 'x.npy', y: 'y.npy' }, test: { x: 'tx.npy', y: 'ty.npy' }, unlabeled: { x: 'ux.npy' } } });
+    assert.ok(npy.data.format === 'npy' && npy.data.unlabeled!.x === at('ux.npy'));
+    const images = parse({ data: { format: 'images', train: { dir: 'tr' }, test: { manifest: 'te.csv' }, unlabeled: { dir: 'pool' } } });
+    assert.ok(images.data.format === 'images' && images.data.unlabeled && 'dir' in images.data.unlabeled && images.data.unlabeled.dir === at('pool'));
+  });
+
   it('gives line and column for malformed JSON', () => {
     const text = '{\n  "name": "x",\n  "seed": 1 2\n}';
     assert.throws(

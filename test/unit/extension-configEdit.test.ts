@@ -139,6 +139,16 @@ describe('diagnoseConfigText: problems at the right JSON position', () => {
     assert.equal(diagnoseConfigText(text, config, noFiles).length, 4);
   });
 
+  it('reports a missing transfer set (data.unlabeled) and its teacher logits like any other file', () => {
+    const config = path.join(dir, 'exp', 'a.distill.json');
+    const raw = parse(CONFIG);
+    raw.data.unlabeled = { images: 'pool-images.gz' };
+    raw.teacher = { logits: { train: 'lt.npy', test: 'ls.npy', unlabeled: 'lu.npy' } };
+    const problems = diagnoseConfigText(JSON.stringify(raw), config, (f) => !/pool-images|lu\.npy/.test(f));
+    assert.deepEqual(problems.map((p) => [p.code, p.path.join('.')]), [['missing-file', 'data.unlabeled.images'], ['missing-file', 'teacher.logits.unlabeled']]);
+    assert.match(problems[0].message, /the unlabeled data \(images\) file .*pool-images\.gz does not exist/);
+  });
+
   it('reports missing files while another field is invalid too: one problem each', () => {
     const text = CONFIG.replace('"alpha": 0.7', '"alpha": 1.5');
     const problems = diagnoseConfigText(text, path.join(dir, 'a.distill.json'), (f) => !f.endsWith('t10k-labels-idx1-ubyte.gz'));

@@ -18,6 +18,10 @@
  * Usage: node dist/bench.js [--json] [--quick] [--seconds N] [--batch N] [--cpu-batch N]
  *                           [--backends wasm,cpu] [--cases kd-train,kd-composed,ce-train,teacher-infer,epoch,torch]
  *                           [--torch-device cpu|cuda] [--torch-script FILE] [--fashion-mnist DIR] [--epoch-rows N]
+ *                           [--threads 1,2]
+ *
+ * `--threads` is the engine.threads axis (default: 1 and every core): kd-train and the epoch run once per count on
+ * the CPU backends, and the ratios line gives the scaling (N threads ÷ 1) beside PyTorch on all cores.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,9 +29,10 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { GPU_BACKENDS, type ConcreteBackend } from '../../shared/config';
+import { GPU_BACKENDS, MAX_THREADS, type ConcreteBackend } from '../../shared/config';
 import { errorMessage } from '../../shared/errors';
 import { LADDER, selectBackend } from '../backends/ladder';
+import { DATA_PARALLEL_BACKENDS } from '../train/threads';
 import type { PresetSpec } from '../models/presets';
 import { epochUnavailable, FASHION_MNIST, measureEpoch } from './epoch';
 import { hasFusedStepStats, withComposedStepStats } from '../kd/stepStats';
@@ -66,6 +71,8 @@ interface Options {
   fashionMnist: string;
   /** Training rows the epoch case reads at most; undefined: all of the file's. */
   epochRows?: number;
+  /** engine.threads values to measure kd-train and the epoch at, on the CPU backends; ascending, 1 first. */
+  threads: number[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -98,6 +105,7 @@ function parseOptions(argv: string[]): Options {
     .option('--torch-script <file>', 'the PyTorch peer script (default: shared/bench/torch_kd_student.py beside the repository)')
     .option('--fashion-mnist <dir>', 'folder with the four Fashion-MNIST IDX .gz files for the epoch case', FASHION_MNIST)
     .option('--epoch-rows <n>', `training rows the epoch case reads at most (default: all, or ${QUICK.epochTrainRows} with --quick)`, integer('--epoch-rows'))
+    .option('--threads <list>', `engine.threads values for kd-train and the epoch on wasm and cpu (default: 1,${os.availableParallelism()}, i.e. 1 and every core)`, threadList)
     .parse(argv)
     .opts<{
       json: boolean;
@@ -111,6 +119,7 @@ function parseOptions(argv: string[]): Options {
       torchScript?: string;
       fashionMnist: string;
       epochRows?: number;
+      threads?: number[];
     }>();
   return {
     json: opts.json,
@@ -124,7 +133,17 @@ function parseOptions(argv: string[]): Options {
     torchScript: opts.torchScript && path.resolve(opts.torchScript),
     fashionMnist: path.resolve(opts.fashionMnist),
     epochRows: opts.epochRows ?? (opts.quick ? QUICK.epochTrainRows : undefined),
+    threads: opts.threads ?? [...new Set([1, Math.min(MAX_THREADS, os.availableParallelism())])],
   };
+}
+
+function threadList(value: string): number[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const counts = items.map(Number);
+  if (!items.length || counts.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_THREADS)) {
+    throw new InvalidArgumentError(`--threads: use a comma-separated list of whole numbers from 1 to ${MAX_THREADS}, e.g. 1,2; got "${value}".`);
+  }
+  return [...new Set(counts)].sort((a, b) => a - b);
 }
 
 class Bench {
@@ -141,7 +160,7 @@ class Bench {
     this.measurements.push(m);
     if (this.opts.json) process.stdout.write(JSON.stringify(m) + '\n');
     // The table comes only at the end: a run cut short (the GPU check's time limit) still logs each figure.
-    this.progress(`${m.case} ${m.model} on ${m.backend} (${m.engine}): ${m.samplesPerSec} samples/s`);
+    this.progress(`${m.case} ${m.model} on ${m.backend} (${m.engine}, ${m.threads ?? 1} thread${m.threads === 1 ? '' : 's'}): ${m.samplesPerSec} samples/s`);
   }
 
   skip(s: Skipped): void {
@@ -154,8 +173,8 @@ class Bench {
   }
 
   /** Runs one distill measurement, turning a failure (a missing kernel, say) into a skipped line. */
-  async measure(c: CaseName, model: ModelName, backend: ConcreteBackend, batch: number, run: () => Promise<Throughput>, note?: string): Promise<void> {
-    this.progress(`${c} ${model} on ${backend}, batch ${batch}…`);
+  async measure(c: CaseName, model: ModelName, backend: ConcreteBackend, batch: number, run: () => Promise<Throughput>, note?: string, threads = 1): Promise<void> {
+    this.progress(`${c} ${model} on ${backend}, batch ${batch}${threads > 1 ? `, ${threads} threads` : ''}…`);
     try {
       const t = await run();
       this.record({
@@ -164,6 +183,7 @@ class Bench {
         backend,
         engine: 'distill',
         batch,
+        threads,
         samplesPerSec: round(t.samples / t.seconds),
         seconds: round(t.seconds),
         samples: t.samples,
@@ -204,9 +224,16 @@ async function measureBackend(bench: Bench, backend: ConcreteBackend, opts: Opti
 
   // The engine's KD step, and beside it the same step with the loss composed from tfjs ops (what it was before the
   // fused kernels, and what tfjs-node still runs), with the kernels each runs per step.
-  const kdTrain = async (spec: PresetSpec, batch: number) => ({ ...(await measureKdTrain(spec, batch, budget)), kernelsPerStep: await countKdStepKernels(spec, batch) });
+  const kdTrain = async (spec: PresetSpec, batch: number, threads = 1) => ({
+    ...(await measureKdTrain(spec, batch, budget, threads)),
+    kernelsPerStep: threads === 1 ? await countKdStepKernels(spec, batch) : undefined,
+  });
+  // One thread only where the step is not split: tfjs-node and the GPU backends use the machine by themselves.
+  const threadCounts = DATA_PARALLEL_BACKENDS.includes(backend) ? opts.threads : [1];
   for (const { name, spec } of STUDENTS) {
-    if (bench.wants('kd-train')) await bench.measure('kd-train', name, backend, batchFor(name), () => kdTrain(spec, batchFor(name)), noteFor(name));
+    for (const threads of threadCounts) {
+      if (bench.wants('kd-train')) await bench.measure('kd-train', name, backend, batchFor(name), () => kdTrain(spec, batchFor(name), threads), noteFor(name), threads);
+    }
     if (bench.wants('kd-composed') && hasFusedStepStats()) {
       await bench.measure('kd-composed', name, backend, batchFor(name), () => withComposedStepStats(() => kdTrain(spec, batchFor(name))), noteFor(name) ?? 'KD loss composed from tfjs ops');
     }
@@ -248,30 +275,35 @@ async function measureEpochs(bench: Bench, available: ConcreteBackend[], opts: O
       bench.skip({ case: 'epoch', model: 'cnn-small', backend, reason: `too slow on the pure-JS backend${estimate}` });
       continue;
     }
-    const rows = opts.epochRows;
-    bench.progress(`epoch of Fashion-MNIST (${rows ?? 'all'} train rows), cnn-small on ${backend}, the whole engine…`);
-    try {
-      const r = await measureEpoch(backend, opts.batch, workDir, rows, opts.fashionMnist);
-      bench.record({
-        case: 'epoch',
-        model: 'cnn-small',
-        backend,
-        engine: 'distill',
-        batch: opts.batch,
-        samplesPerSec: round(r.trainRows / r.seconds),
-        seconds: round(r.seconds),
-        samplesPerCpuSec: round(r.trainRows / r.cpuSeconds),
-        trainRows: r.trainRows,
-        loadSeconds: round(r.loadSeconds),
-        trainSeconds: round(r.trainSeconds),
-        evalSeconds: round(r.evalSeconds),
-        tensorDelta: r.tensorDelta,
-        testAccuracy: r.testAccuracy,
-        note: rows ? `at most ${rows} rows of the training file` : undefined,
-      });
-    } catch (e) {
-      bench.skip({ case: 'epoch', model: 'cnn-small', backend, reason: firstLine(errorMessage(e)) });
-    }
+    for (const threads of DATA_PARALLEL_BACKENDS.includes(backend) ? opts.threads : [1]) await measureEpochOn(bench, backend, opts, workDir, threads);
+  }
+}
+
+async function measureEpochOn(bench: Bench, backend: ConcreteBackend, opts: Options, workDir: string, threads: number): Promise<void> {
+  const rows = opts.epochRows;
+  bench.progress(`epoch of Fashion-MNIST (${rows ?? 'all'} train rows), cnn-small on ${backend}, ${threads} thread${threads === 1 ? '' : 's'}, the whole engine…`);
+  try {
+    const r = await measureEpoch(backend, opts.batch, workDir, rows, opts.fashionMnist, threads);
+    bench.record({
+      case: 'epoch',
+      model: 'cnn-small',
+      backend,
+      engine: 'distill',
+      batch: opts.batch,
+      threads,
+      samplesPerSec: round(r.trainRows / r.seconds),
+      seconds: round(r.seconds),
+      samplesPerCpuSec: round(r.trainRows / r.cpuSeconds),
+      trainRows: r.trainRows,
+      loadSeconds: round(r.loadSeconds),
+      trainSeconds: round(r.trainSeconds),
+      evalSeconds: round(r.evalSeconds),
+      tensorDelta: r.tensorDelta,
+      testAccuracy: r.testAccuracy,
+      note: rows ? `at most ${rows} rows of the training file` : undefined,
+    });
+  } catch (e) {
+    bench.skip({ case: 'epoch', model: 'cnn-small', backend, reason: firstLine(errorMessage(e)) });
   }
 }
 

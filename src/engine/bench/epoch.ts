@@ -82,7 +82,7 @@ function gaussian(seed: number, sd: number): () => number {
 }
 
 /** `maxTrainRows` cuts the training file (for --quick); undefined uses all its rows. `dataDir` holds the dataset. */
-export async function measureEpoch(backend: ConcreteBackend, batch: number, workDir: string, maxTrainRows?: number, dataDir = FASHION_MNIST): Promise<EpochResult> {
+export async function measureEpoch(backend: ConcreteBackend, batch: number, workDir: string, maxTrainRows?: number, dataDir = FASHION_MNIST, threads = 1): Promise<EpochResult> {
   const files = fashionMnistFiles(dataDir);
   const { files: logits, trainFileRows } = teacherLogitFiles(files, path.join(workDir, 'cache'));
   const rows = Math.min(trainFileRows, maxTrainRows ?? Infinity);
@@ -101,7 +101,7 @@ export async function measureEpoch(backend: ConcreteBackend, batch: number, work
     training: { epochs: 1, batchSize: batch, optimizer: 'adam', learningRate: 0.001 },
     compare: { baseline: false },
     evaluation: { latency: false },
-    engine: { backend },
+    engine: { backend, threads },
     output: { runsDir: path.join(workDir, 'runs'), cacheDir: path.join(workDir, 'cache') },
   };
   const config = parseConfigText(JSON.stringify(raw), path.join(workDir, 'bench.distill.json'));

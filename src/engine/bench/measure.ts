@@ -58,21 +58,30 @@ function syntheticData(rows: number) {
   };
 }
 
-/** KD training of `spec` through the engine's trainer: the gather, the KD loss, Adam, the batched stat read-back. */
-export async function measureKdTrain(spec: PresetSpec, batch: number, budget: Budget): Promise<Throughput> {
+/**
+ * KD training of `spec` through the engine's trainer: the gather, the KD loss, Adam, the batched stat read-back, and
+ * with `threads` > 1 the training threads (started before the clock, as a run starts them once per student).
+ */
+export async function measureKdTrain(spec: PresetSpec, batch: number, budget: Budget, threads = 1): Promise<Throughput> {
   return withKdTrainer(spec, batch, async (run) => {
-    let stepsRead = 0;
-    const countSteps = (n: number) => (stepsRead += n);
-    let started = 0;
-    await run(() => started++ >= 1, countSteps);
-    stepsRead = 0;
+    // A warm-up run of one step allocates Adam's slots and compiles the wasm code, outside the tensor count.
+    let warm = 0;
+    await run(() => warm++ >= 1, () => undefined, threads);
     const tensorsBefore = tf.memory().numTensors;
-    const elapsed = stopwatch();
-    started = 0;
-    // Polled before each step; on the synchronous CPU backends the previous step has finished by then.
-    await run(() => started++ >= budget.minSteps && elapsed().seconds >= budget.seconds, countSteps);
-    const time = elapsed();
-    return { samples: stepsRead * batch, ...time, tensorDelta: tf.memory().numTensors - tensorsBefore };
+    let elapsed: (() => { seconds: number; cpuSeconds: number }) | undefined;
+    let time: { seconds: number; cpuSeconds: number } | undefined;
+    let measured = 0;
+    // Polled before each step, once the previous one has finished: the poll after the first step starts the clock
+    // (the training threads are up by then), and each later poll counts one measured step.
+    let polls = 0;
+    await run(() => {
+      if (polls++ === 1) elapsed = stopwatch();
+      else if (elapsed) measured++;
+      if (!elapsed || measured < budget.minSteps || elapsed().seconds < budget.seconds) return false;
+      time = elapsed();
+      return true;
+    }, () => undefined, threads);
+    return { samples: measured * batch, ...time!, tensorDelta: tf.memory().numTensors - tensorsBefore };
   });
 }
 
@@ -88,7 +97,7 @@ export async function countKdStepKernels(spec: PresetSpec, batch: number): Promi
   });
 }
 
-type TrainerRun = (shouldStop: () => boolean, onSteps: (count: number) => void) => Promise<unknown>;
+type TrainerRun = (shouldStop: () => boolean, onSteps: (count: number) => void, threads?: number) => Promise<unknown>;
 
 /** A student, its optimizer and synthetic data for `use`, which runs the engine's trainer on them; all disposed after. */
 async function withKdTrainer<T>(spec: PresetSpec, batch: number, use: (run: TrainerRun) => Promise<T>): Promise<T> {
@@ -96,7 +105,7 @@ async function withKdTrainer<T>(spec: PresetSpec, batch: number, use: (run: Trai
   const data = syntheticData(rows);
   const model = buildPreset(spec, INPUT_SHAPE, NUM_CLASSES, SEED, 'student');
   const optimizer = tf.train.adam(1e-3);
-  const run: TrainerRun = (shouldStop, onSteps) => {
+  const run: TrainerRun = (shouldStop, onSteps, threads = 1) => {
     const job: TrainJob = {
       role: 'kd',
       model,
@@ -106,6 +115,7 @@ async function withKdTrainer<T>(spec: PresetSpec, batch: number, use: (run: Trai
       settings: { epochs: 10000, batchSize: batch, optimizer: 'adam', learningRate: 1e-3 },
       distillation: KD_SETTINGS,
       seed: SEED,
+      threads,
       onSteps: (records) => onSteps(records.length),
       onEpochEnd: async () => {},
       shouldStop,

@@ -15,7 +15,8 @@ import { DistillError } from '../../shared/errors';
 import { writeFileAtomic } from '../../shared/runDir';
 import { dataError, formatBytes, type FileRole } from './sourceFile';
 
-type SplitName = 'train' | 'test';
+type LabeledSplit = 'train' | 'test';
+type SplitName = LabeledSplit | 'unlabeled';
 
 export interface ImageEntry {
   file: string;
@@ -44,7 +45,7 @@ const IMAGE_EXT = /\.(png|jpe?g)$/i;
 const DEFAULT_MEMORY_LIMIT_MB = 4096;
 const CACHE_VERSION = 1;
 
-const splitRole = (split: SplitName, cfg: ImagesDataConfig): FileRole => {
+const splitRole = (split: LabeledSplit, cfg: ImagesDataConfig): FileRole => {
   const s = cfg[split];
   return 'dir' in s ? { file: s.dir, field: `data.${split}.dir` } : { file: s.manifest, field: `data.${split}.manifest` };
 };
@@ -75,7 +76,7 @@ function listClassFolders(role: FileRole): { classes: string[]; files: string[][
 }
 
 /** `path,label` rows of a `.csv` (header required) or `.jsonl` manifest, paths resolved against its folder. */
-function readManifest(role: FileRole): { file: string; label: string | number; line: number }[] {
+function readManifest(role: FileRole, withLabels = true): { file: string; label: string | number; line: number }[] {
   let text: string;
   try {
     text = fs.readFileSync(role.file, 'utf8');
@@ -95,19 +96,24 @@ function readManifest(role: FileRole): { file: string; label: string | number; l
       } catch (e) {
         throw dataError(role, `line ${i + 1} is not valid JSON (${(e as Error).message}). Each line must be {"path": "…", "label": …}.`);
       }
-      if (typeof o?.path !== 'string' || (typeof o.label !== 'string' && typeof o.label !== 'number')) {
+      if (typeof o?.path !== 'string' || (withLabels && typeof o.label !== 'string' && typeof o.label !== 'number')) {
         throw dataError(role, `line ${i + 1} needs a string "path" and a "label" (a class index or name), e.g. {"path": "cat/1.png", "label": "cat"}.`);
       }
-      rows.push({ file: path.resolve(base, o.path), label: o.label, line: i + 1 });
+      rows.push({ file: path.resolve(base, o.path), label: withLabels ? (o.label as string | number) : -1, line: i + 1 });
     });
   } else {
     const header = (lines[0] ?? '').split(',').map((h) => h.trim().replace(/^"|"$/g, '').toLowerCase());
     const pi = header.indexOf('path');
     const li = header.indexOf('label');
-    if (pi < 0 || li < 0) throw dataError(role, `needs a header row naming the columns "path" and "label" (it has ${JSON.stringify(lines[0] ?? '')}).`);
+    if (pi < 0 || (withLabels && li < 0)) throw dataError(role, `needs a header row naming the columns ${withLabels ? '"path" and "label"' : '"path"'} (it has ${JSON.stringify(lines[0] ?? '')}).`);
     lines.slice(1).forEach((l, i) => {
       if (!l.trim()) return;
       const cells = l.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+      if (!withLabels) {
+        if (!cells[pi]) throw dataError(role, `line ${i + 2} has no path.`);
+        rows.push({ file: path.resolve(base, cells[pi]), label: -1, line: i + 2 });
+        return;
+      }
       const label = cells[li];
       if (!cells[pi] || label === undefined || label === '') throw dataError(role, `line ${i + 2} has no path or no label.`);
       rows.push({ file: path.resolve(base, cells[pi]), label: /^\d+$/.test(label) ? Number(label) : label, line: i + 2 });
@@ -115,6 +121,34 @@ function readManifest(role: FileRole): { file: string; label: string | number; l
   }
   if (rows.length === 0) throw dataError(role, 'lists no images.');
   return rows;
+}
+
+/** Every PNG and JPEG under `dir`, at any depth, sorted by path: a transfer set needs no classes. */
+function listImageTree(role: FileRole): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(role.file, { recursive: true, encoding: 'utf8' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new DistillError('data', `Image folder not found: ${role.file}. Fix ${role.field} in the config (relative paths resolve against the config file's folder).`, { file: role.file, path: role.field.split('.') });
+    if (code === 'ENOTDIR') throw dataError(role, `is a file, not a folder. ${role.field} names a folder of images; for a list of images use data.unlabeled.manifest.`);
+    throw dataError(role, `cannot be read (${(e as Error).message}).`);
+  }
+  const files = names.filter((n) => IMAGE_EXT.test(n) && !n.split(path.sep).some((part) => part.startsWith('.'))).sort().map((n) => path.join(role.file, n));
+  if (files.length === 0) throw dataError(role, `holds no PNG or JPEG images (subfolders included). Point ${role.field} at the folder of unlabelled images.`);
+  return files;
+}
+
+/** The images of `data.unlabeled` (label -1: they have none), or undefined when the config has none. */
+export function listUnlabeledImages(cfg: ImagesDataConfig): { role: FileRole; entries: ImageEntry[] } | undefined {
+  const u = cfg.unlabeled;
+  if (!u) return undefined;
+  if ('dir' in u) {
+    const role: FileRole = { file: u.dir, field: 'data.unlabeled.dir' };
+    return { role, entries: listImageTree(role).map((file) => ({ file, label: -1 })) };
+  }
+  const role: FileRole = { file: u.manifest, field: 'data.unlabeled.manifest' };
+  return { role, entries: readManifest(role, false).map((r) => ({ file: r.file, label: -1 })) };
 }
 
 export interface ImageListing {
@@ -133,7 +167,7 @@ export function listImages(cfg: ImagesDataConfig): ImageListing {
   const test = list(testRole, cfg.test);
 
   let classNames: string[] | undefined;
-  const entries: Record<SplitName, ImageEntry[]> = { train: [], test: [] };
+  const entries: Record<LabeledSplit, ImageEntry[]> = { train: [], test: [] };
   if (train.kind === 'dir') classNames = train.classes;
   else {
     const named = train.rows.filter((r) => typeof r.label === 'string');

@@ -8,12 +8,12 @@ import { LIMITS, type DataConfig, type ImagesDataConfig } from '../../shared/con
 import { DistillError } from '../../shared/errors';
 import { parseNumericCsv } from './csv';
 import { parseIdxImages, parseIdxLabels } from './idx';
-import { checkMemory, decodeSplit, imageSampleShape, listImages } from './images';
+import { checkMemory, decodeSplit, imageSampleShape, listImages, listUnlabeledImages } from './images';
 import { applyNormalization, computeNormalization } from './normalize';
 import { parseNpy } from './npy';
 import { dataError, formatBytes, readMaybeGzipped, statDataFile, type FileRole } from './sourceFile';
 import type { Dataset, NormalizationMethod, Samples } from './types';
-import { checkUnlabeledShape, readUnlabeled } from './unlabeled';
+import { checkUnlabeledShape, readUnlabeled, type RawUnlabeled } from './unlabeled';
 import { findNonFinite, toFloat32, toLabels } from './values';
 
 export type { Dataset, Normalization, NormalizationMethod, Samples, UnlabeledSamples } from './types';
@@ -52,16 +52,16 @@ export interface LoadOptions {
 }
 
 export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => {}, options: LoadOptions = {}): Promise<Dataset> {
-  const { train, test, classNames: layoutClasses } = cfg.format === 'images'
+  const { train, test, classNames: layoutClasses, unlabeled: unlabeledImages } = cfg.format === 'images'
     ? await loadImages(cfg, onProgress, options)
-    : { train: await loadSplit(cfg, 'train', onProgress), test: await loadSplit(cfg, 'test', onProgress), classNames: undefined };
+    : { train: await loadSplit(cfg, 'train', onProgress), test: await loadSplit(cfg, 'test', onProgress), classNames: undefined, unlabeled: undefined };
   if (product(test.sampleShape) !== product(train.sampleShape) || test.sampleShape.join() !== train.sampleShape.join()) {
     throw dataError(test.features, `has samples of shape [${test.sampleShape.join(', ')}] but the training data (${train.features.file}) has [${train.sampleShape.join(', ')}]. Train and test need the same features.`);
   }
   const inputShape = resolveInputShape(cfg.inputShape, train);
   if (cfg.format !== 'images' && cfg.unlabeled) onProgress('Reading the unlabelled rows (data.unlabeled)…');
   await yieldToEventLoop();
-  const unlabeled = readUnlabeled(cfg);
+  const unlabeled = unlabeledImages ?? readUnlabeled(cfg);
   if (unlabeled) checkUnlabeledShape(unlabeled, train.sampleShape, train.features.file);
   const { numClasses, classNames } = resolveClasses(cfg.classNames ?? layoutClasses, [train, test]);
   if (cfg.classNames && layoutClasses && cfg.classNames.length !== layoutClasses.length) {
@@ -128,13 +128,15 @@ async function loadSplit(cfg: Exclude<DataConfig, ImagesDataConfig>, split: Spli
 }
 
 /** Both splits of an image dataset: listed, checked against the memory limit, then decoded (or read from the cache). */
-async function loadImages(cfg: ImagesDataConfig, onProgress: Progress, options: LoadOptions): Promise<{ train: RawSplit; test: RawSplit; classNames?: string[] }> {
+async function loadImages(cfg: ImagesDataConfig, onProgress: Progress, options: LoadOptions): Promise<{ train: RawSplit; test: RawSplit; classNames?: string[]; unlabeled?: RawUnlabeled }> {
   onProgress('Listing images…');
   const listing = listImages(cfg);
+  const transfer = listUnlabeledImages(cfg);
   const keep = { train: cfg.maxSamples?.train ?? Number.MAX_SAFE_INTEGER, test: cfg.maxSamples?.test ?? Number.MAX_SAFE_INTEGER };
   const shape = imageSampleShape(cfg, listing.train[0]);
   const entries = { train: listing.train.slice(0, keep.train), test: listing.test.slice(0, keep.test) };
-  checkMemory(cfg, [entries.train.length, entries.test.length], shape);
+  const transferEntries = transfer?.entries.slice(0, cfg.maxSamples?.unlabeled ?? Number.MAX_SAFE_INTEGER);
+  checkMemory(cfg, [entries.train.length, entries.test.length, ...(transferEntries ? [transferEntries.length] : [])], shape);
   const splits: RawSplit[] = [];
   for (const split of ['train', 'test'] as const) {
     const role: FileRole = 'dir' in cfg[split] ? { file: (cfg[split] as { dir: string }).dir, field: `data.${split}.dir` } : { file: (cfg[split] as { manifest: string }).manifest, field: `data.${split}.manifest` };
@@ -150,7 +152,16 @@ async function loadImages(cfg: ImagesDataConfig, onProgress: Progress, options: 
       sampleShape: shape, features: role, labelFile: role, locate: (row) => decoded.files[row] ?? `image ${row} (0-based)`,
     });
   }
-  return { train: splits[0], test: splits[1], classNames: listing.classNames };
+  let unlabeled: RawUnlabeled | undefined;
+  if (transfer && transferEntries) {
+    onProgress(`Reading ${transferEntries.length} unlabelled images from ${transfer.role.file} (data.unlabeled)…`);
+    const decoded = await decodeSplit('unlabeled', transferEntries, shape, cfg, options.cacheDir, { log: onProgress, warn: options.warn ?? onProgress });
+    if (decoded.fromCache) onProgress('unlabelled images: decoded once before, read from the cache.');
+    const x = new Float32Array(decoded.pixels.length);
+    x.set(decoded.pixels);
+    unlabeled = { x, count: decoded.count, sourceRows: transfer.entries.length, sampleShape: shape, role: transfer.role };
+  }
+  return { train: splits[0], test: splits[1], classNames: listing.classNames, unlabeled };
 }
 
 function readIdxSplit(imagesRole: FileRole, labelsRole: FileRole, keep: number): RawSplit {

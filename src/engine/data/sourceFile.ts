@@ -20,7 +20,8 @@ export function dataError(role: FileRole, message: string): DistillError {
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  if (bytes < 1024 ** 3) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 }
 
 /** The file's size in bytes; a missing file is a user error naming the config field to fix. */
@@ -52,13 +53,24 @@ export function readDataFile(role: FileRole): Buffer {
 
 const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 
+/**
+ * How far a gzip file may expand. Its real size is known only by decompressing it, so a damaged file or a
+ * decompression bomb (deflate reaches ~1000:1) is stopped here rather than by running out of memory.
+ */
+export const MAX_GUNZIPPED_BYTES = 2 * 1024 ** 3;
+
 /** The file's contents, decompressed when it starts with the gzip magic bytes `1f 8b`. */
-export function readMaybeGzipped(role: FileRole): Buffer {
+export function readMaybeGzipped(role: FileRole, maxBytes = MAX_GUNZIPPED_BYTES): Buffer {
   const raw = readDataFile(role);
   if (!isGzip(raw)) return raw;
   try {
-    return gunzipSync(raw);
+    return gunzipSync(raw, { maxOutputLength: maxBytes });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw dataError(role,
+        `decompresses to more than ${formatBytes(maxBytes)} (it is ${formatBytes(raw.length)} compressed), more than Distill reads from one gzip file. ` +
+        `If the data really is that large, decompress it (gunzip) and point ${role.field} at the uncompressed file, whose size can be checked before reading; otherwise the file is damaged.`);
+    }
     throw dataError(role,
       `is gzip-compressed (starts with 1f 8b) but does not decompress: ${(e as Error).message}. The file is probably ` +
       `incomplete or damaged; download it again.`);

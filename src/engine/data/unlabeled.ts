@@ -22,7 +22,7 @@ const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 /** The raw unlabelled rows, or undefined when the config has none. */
 export function readUnlabeled(cfg: DataConfig): RawUnlabeled | undefined {
-  // Image folders have no data.unlabeled (yet): their unlabelled rows would be a folder of images.
+  // Image folders' unlabelled rows are decoded with their other images (images.ts).
   if (cfg.format === 'images' || !cfg.unlabeled) return undefined;
   const keep = cfg.maxSamples?.unlabeled ?? Number.MAX_SAFE_INTEGER;
   if (cfg.format === 'idx') {

@@ -49,6 +49,8 @@ export interface TeacherContext {
   xUnlabeled: () => tf.Tensor;
   /** Rows per forward pass of the teacher (larger on a GPU). */
   inferenceBatch: number;
+  /** Threads a preset teacher trains on (engine.threads, resolved for the backend). */
+  threads: number;
   /** The run directory: a preset teacher's training is checkpointed there, so a stop keeps it. None for a sweep's
    *  shared teacher, which is prepared before any trial has a run directory. */
   runDir: string | undefined;

@@ -12,6 +12,7 @@ import { saveLayersModel } from '../models/modelFiles';
 import { buildPreset } from '../models/presets';
 import { readCheckpointState, removeCheckpoint, restoreCheckpoint, writeCheckpoint, type TrainPosition } from '../train/checkpoint';
 import { stepsPerEpoch, train } from '../train/trainer';
+import { threadsForModel } from '../train/threads';
 import type { TeacherContext } from './index';
 
 const sha256 = (...parts: string[]) => parts.reduce((h, p) => h.update(p).update('\0'), crypto.createHash('sha256')).digest('hex');
@@ -24,6 +25,8 @@ const sha256 = (...parts: string[]) => parts.reduce((h, p) => h.update(p).update
 export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const { config, dataset } = ctx;
   const teacher = config.teacher as Extract<DistillConfig['teacher'], { preset: string }>;
+  // Not keyed by the thread count, which changes the trained weights by rounding only: a sweep prepares its teacher
+  // once, in a process that may have more threads than each trial's.
   const key = sha256(JSON.stringify(teacher), String(config.seed), dataset.fingerprint.train, String(ctx.trainRows.count));
   const dir = path.join(config.output.cacheDir, 'teachers', key.slice(0, 24));
   const file = path.join(dir, 'model.json');
@@ -47,6 +50,8 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
       : `Training the ${teacher.preset} teacher for ${settings.epochs} epochs (once; later runs reuse it)…`,
   );
   let epochStart = Date.now();
+  const modelThreads = threadsForModel(ctx.threads, model, `${teacher.preset} teacher`);
+  if (modelThreads.note) ctx.log(modelThreads.note);
   try {
     await ctx.teacherTrainingStarts(model, totalSteps, start);
     const outcome = await train({
@@ -57,6 +62,7 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
       settings,
       seed: config.seed + 1,
       start,
+      threads: modelThreads.threads,
       onSteps: (records, progress) => ctx.teacherSteps(records, progress),
       onEpochEnd: async (epoch, stats, position) => {
         await ctx.teacherEpoch(model, epoch, stats, (Date.now() - epochStart) / 1000);

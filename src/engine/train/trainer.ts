@@ -9,26 +9,16 @@ import { batchSizeOf, type DistillConfig, type TrainSettingsConfig } from '../..
 import type { Progress } from '../../shared/protocol';
 import type { StepRecord, TrainedRole } from '../../shared/records';
 import { createRng, shuffledIndices } from '../data';
-import { DKD_STAT_COUNT, kdStepStats, STAT } from '../kd/stepStats';
+import { DKD_STAT_COUNT, isFusedDivergence, kdStepStats, STAT } from '../kd/stepStats';
 import { labeledFirst, transferStepStats } from '../kd/transferSet';
 import { scheduleAt } from '../kd/schedule';
 import type { TrainPosition } from './checkpoint';
+import { DataParallel } from './dataParallel';
+import type { StepSettings, TrainingData } from './stepLoss';
 
+export type { TrainingData };
 /** `compress`: the KD fine-tuning of a compression stage (its step records are not part of metrics.jsonl). */
 export type TrainerRole = TrainedRole | 'compress';
-
-export interface TrainingData {
-  x: tf.Tensor;
-  y: tf.Tensor1D;
-  /** Teacher logits aligned with `x`; absent for CE-only training (a preset teacher). */
-  teacherLogits?: tf.Tensor2D;
-  count: number;
-  /**
-   * 1 for each row without a label (a transfer set): it is learnt from the teacher only, its CE term masked out.
-   * Its entry in `y` is ignored. Needs `teacherLogits`.
-   */
-  unlabeled?: Uint8Array;
-}
 
 export interface TrainJob {
   role: TrainerRole;
@@ -40,6 +30,8 @@ export interface TrainJob {
   distillation?: DistillConfig['distillation'];
   alphaOverride?: number;
   seed: number;
+  /** Threads to train on (engine.threads, resolved): more than 1 splits every batch over replicas (dataParallel.ts). */
+  threads?: number;
   /**
    * Optimizer steps per epoch, when more than one pass over the rows takes: the rows are cycled (fresh shuffles,
    * full batches). The scratch baseline of a transfer-set run gets the KD student's step count this way.
@@ -96,13 +88,50 @@ export function epochOrder(count: number, rows: number, seed: number, epoch: num
 /** Trainable variables of the model only: a teacher living in the same engine must never be updated. */
 const trainableVariables = (model: tfl.LayersModel) => model.trainableWeights.map((w) => w.read() as tf.Variable);
 
+/**
+ * Why a run must train on one thread whatever engine.threads says, or undefined: the data-parallel step does not
+ * carry a transfer set's unlabelled-row mask nor DKD's stats yet.
+ */
+export function singleThreadReason(config: Pick<DistillConfig, 'data' | 'distillation'>): string | undefined {
+  const data = config.data as { unlabeled?: unknown; labeled?: unknown };
+  const transfer = !!data.unlabeled || !!data.labeled;
+  const dkd = config.distillation?.divergence === 'dkd';
+  return transfer || dkd ? 'transfer sets / DKD train on one thread for now' : undefined;
+}
+
 export async function train(job: TrainJob): Promise<TrainOutcome> {
+  const { model, data } = job;
+  const threads = job.threads ?? 1;
+  // The threads compute [loss, kd, kdUnscaled, ce, accuracy] over rows that all have labels, shards weighted by rows:
+  // a transfer set's masked CE and DKD's longer stats vector are not carried through them yet (the engine resolves
+  // such runs to one thread and says so; this guard keeps any other caller correct).
+  if (threads <= 1 || data.unlabeled || job.distillation?.divergence === 'dkd') return trainSteps(job);
+  const parallel = await DataParallel.start({
+    model,
+    vars: trainableVariables(model),
+    threads,
+    maxRows: Math.ceil(batchSizeOf(job.settings) / threads),
+    inputShape: data.x.shape.slice(1),
+    classes: model.outputs[0].shape[model.outputs[0].shape.length - 1] as number,
+  });
+  try {
+    return await trainSteps(job, parallel);
+  } finally {
+    await parallel.dispose();
+  }
+}
+
+/** The loop; with `parallel`, each step is split over its threads, else it runs here. */
+async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<TrainOutcome> {
   const { model, optimizer, data, settings, role } = job;
   const batchSize = batchSizeOf(settings);
   const perEpoch = Math.max(stepsPerEpoch(data.count, batchSize), job.stepsPerEpoch ?? 0);
   const rowsPerEpoch = perEpoch > stepsPerEpoch(data.count, batchSize) ? perEpoch * batchSize : data.count;
   const mask = data.unlabeled;
   if (mask && !data.teacherLogits) throw new Error('Internal error: unlabelled rows need teacher logits.');
+  const divergence = job.distillation?.divergence ?? 'forward-kl';
+  const fused = isFusedDivergence(divergence) ? divergence : undefined;
+  if (parallel && (mask || !fused)) throw new Error('Internal error: transfer sets and DKD train on one thread.');
   const totalSteps = perEpoch * settings.epochs;
   const vars = trainableVariables(model);
   const pos: TrainPosition = structuredClone(job.start) ?? { epoch: 0, stepInEpoch: 0, globalStep: 0, epochSums: { loss: 0, accuracy: 0, steps: 0 } };
@@ -177,7 +206,7 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
       const temperature = sched.temperature;
 
       const split = mask ? labeledFirst(batchIdx, mask) : undefined;
-      const stats = tf.tidy(() => {
+      const stats = parallel ? await parallel.step(data, batchIdx, { temperature, alpha, divergence: fused! } satisfies StepSettings, optimizer) : tf.tidy(() => {
         const idx = tf.tensor1d(split ? split.order : batchIdx, 'int32');
         const xb = tf.gather(data.x, idx);
         const yIdx = split ? (split.labeled > 0 ? tf.slice(idx, [0], [split.labeled]) : undefined) : idx;

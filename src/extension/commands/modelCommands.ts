@@ -1,6 +1,6 @@
 /**
  * Commands on models and configs: Select Teacher/Student Model (quick pick), Use as Teacher/Student (from the
- * Models view, the Runs view or the Explorer), and New Config (./newConfig.ts).
+ * Models view, the Runs view or the Explorer), Use as Data (an image dataset), and New Config (./newConfig.ts).
  */
 import * as vscode from 'vscode';
 import type { ModelChoice, ModelRole } from '../../shared/configEdit';
@@ -8,6 +8,7 @@ import type { ConfigLocator } from '../configs';
 import { newConfig, type NewConfigPrefill } from './newConfig';
 import type { ModelCatalog } from '../modelCatalog';
 import { choiceForFile, pickModel, writeModelChoice } from '../modelChoice';
+import { useAsData } from '../dataChoice';
 import type { ModelsNode, ModelsTreeProvider } from '../views/modelsView';
 import type { RunsNode } from '../views/runsView';
 
@@ -42,6 +43,10 @@ export function registerModelCommands(deps: { configs: ConfigLocator; catalog: M
     if (arg.type === 'entry') {
       const e = arg.entry;
       if (e.kind === 'logits-pair') return role === 'teacher' ? { logits: { train: e.train.file, test: e.test.file } } : choiceForFile(role, e.train.file, catalog);
+      if (e.kind === 'image-folders') {
+        void vscode.window.showErrorMessage(`Distill: ${e.train.dir} is an image dataset, not a model. Use "Use as Data" on it.`);
+        return undefined;
+      }
       return choiceForFile(role, e.file, catalog);
     }
     return pickModel(role, catalog);
@@ -66,6 +71,7 @@ export function registerModelCommands(deps: { configs: ConfigLocator; catalog: M
     vscode.commands.registerCommand('distill.useAsTeacher', useAs('teacher')),
     vscode.commands.registerCommand('distill.useAsStudent', useAs('student')),
     vscode.commands.registerCommand('distill.newConfig', (prefill?: NewConfigPrefill) => newConfig(configs, catalog, prefill)),
+    vscode.commands.registerCommand('distill.useAsData', (arg?: ModelsNode | vscode.Uri) => useAsData(configs, arg)),
     vscode.commands.registerCommand('distill.refreshModels', () => modelsView.refresh()),
   );
 }

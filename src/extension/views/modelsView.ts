@@ -9,6 +9,7 @@ import { findNodeAtLocation, parse as parseJsonc, parseTree } from 'jsonc-parser
 import type { ModelRole } from '../../shared/configEdit';
 import { detailModel, summarizeModel, type ModelFileInfo, type NotAModel } from '../../shared/modelInfo';
 import type { ConfigLocator } from '../configs';
+import { describeImageDataset, type ImageDatasetEntry } from '../imageDatasets';
 import { entryFile, type CatalogEntry, type ModelCatalog } from '../modelCatalog';
 
 export interface RoleNode {
@@ -96,7 +97,7 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
       const item = new vscode.TreeItem('Model files in the workspace', vscode.TreeItemCollapsibleState.Expanded);
       item.id = 'distill.models/files';
       item.contextValue = 'distill:modelFiles';
-      item.tooltip = 'TensorFlow.js model.json files (Layers or Graph), ONNX models (teachers, e.g. from PyTorch) and teacher-logit files (.npy, .jsonl whose name says "logits" or "teacher"). Run folders are not listed here: their models show under each run.';
+      item.tooltip = 'TensorFlow.js model.json files (Layers or Graph), ONNX models (teachers, e.g. from PyTorch), teacher-logit files (.npy, .jsonl whose name says "logits" or "teacher") and image datasets (a folder per class). Run folders are not listed here: their models show under each run.';
       return item;
     }
     if (node.type === 'role') return roleItem(node);
@@ -141,7 +142,25 @@ function rangeOf(uri: vscode.Uri, role: ModelRole): vscode.Range | undefined {
   return key ? new vscode.Range(doc.positionAt(key.offset), doc.positionAt(key.offset + key.length)) : undefined;
 }
 
+function imageDatasetItem(entry: ImageDatasetEntry): vscode.TreeItem {
+  const item = new vscode.TreeItem(vscode.workspace.asRelativePath(entry.train.dir));
+  item.id = `distill.models/images/${entry.train.dir}`;
+  item.resourceUri = vscode.Uri.file(entry.train.dir);
+  item.iconPath = new vscode.ThemeIcon('file-media');
+  item.description = describeImageDataset(entry);
+  item.contextValue = 'distill:imageFolder';
+  const classes = entry.train.classes;
+  item.tooltip = new vscode.MarkdownString(
+    `\`${vscode.workspace.asRelativePath(entry.train.dir)}\`: images in one folder per class (torchvision's ImageFolder layout)\n\n` +
+    `Classes: ${classes.slice(0, 12).join(', ')}${classes.length > 12 ? `, … (${classes.length})` : ''}\n\n` +
+    (entry.test ? `Test split: \`${vscode.workspace.asRelativePath(entry.test.dir)}\` (${entry.test.images.toLocaleString('en-US')} images)\n\n` : 'No test/ or val/ folder beside it: "Use as Data" asks for one.\n\n') +
+    '"Use as Data" points the config\'s `data` at these folders (`format: "images"`).',
+  );
+  return item;
+}
+
 function entryItem(entry: CatalogEntry): vscode.TreeItem {
+  if (entry.kind === 'image-folders') return imageDatasetItem(entry);
   const file = entryFile(entry);
   const rel = vscode.workspace.asRelativePath(file);
   // A model is named by its folder (the file is always model.json); a logits pair by its train file.
