@@ -425,8 +425,8 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       const ui = session();
       const [, newer] = completedRuns();
       await ui.runCommand('Distill: Export Student');
-      await ui.pickQuickItem(newer.runId);
-      await ui.pickQuickItem('TensorFlow.js');
+      await ui.acceptQuickItemTyped(newer.runId);
+      await ui.acceptQuickItemTyped('TensorFlow.js');
       await ui.answerFolderDialog(workspace.dir, 'Export Here');
       const target = path.join(workspace.dir, `${newer.runId}-student`);
       await ui.waitForNotification(/exported the student to .*distill-model\.json/);
