@@ -13,6 +13,7 @@
  *
  * Exit codes: 0 completed, 1 the run (or install) failed, 2 bad config or usage, 130 stopped (Ctrl-C).
  */
+import { reportVerdict, type VerdictTone } from '../shared/reportVerdict';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Argument, Command, Option } from 'commander';
@@ -171,8 +172,12 @@ export function summaryTable(s: Summary): string {
     ...body.map(fmt),
     ...(s.compression?.length ? ['', 'Compressed rows: size = weight shards on disk; ÷ teacher = how many times smaller than the teacher; kept = % of the teacher\'s accuracy.'] : []),
     ...skipped,
+    '',
+    ...reportVerdict(s).map((l) => `${VERDICT_MARK[l.tone]} ${l.text}`),
   ].join('\n');
 }
+
+const VERDICT_MARK: Record<VerdictTone, string> = { good: '✓', bad: '✗', warn: '!', neutral: '·' };
 
 async function runEngine(task: (engine: DistillEngine) => Promise<{ status: string }>, options: OutputOptions): Promise<number> {
   const reporter = new Reporter(!!options.json, !!options.verbose);

@@ -12,6 +12,7 @@ import type { DistillConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import type { EngineToHost, HostToEngine, Progress } from '../shared/protocol';
 import { readRun } from '../shared/runDir';
+import { backendCanStart } from './backendCheck';
 import type { ConfigDiagnostics } from './diagnostics';
 import { EngineProcess, type EngineExit } from './engineClient';
 import { canResume, describeExit, resumeFromNotification, settleRunAfterExit } from './runFiles';
@@ -80,7 +81,8 @@ export class RunController implements vscode.Disposable {
       void vscode.window.showErrorMessage(`Distill: ${e instanceof ConfigError ? e.message : `cannot read the config: ${errorMessage(e)}`}`);
       return undefined;
     }
-    const plan = planStart(config, readSettings(configUri));
+    const settings = readSettings(configUri);
+    const plan = planStart(config, settings);
     if ('refused' in plan) {
       const open = 'Open Settings';
       void vscode.window
@@ -88,6 +90,9 @@ export class RunController implements vscode.Disposable {
         .then((c) => c === open && vscode.commands.executeCommand('workbench.action.openSettings', plan.setting));
       return undefined;
     }
+    // A named backend that cannot load here is found now, before a run directory exists (backendCheck.ts).
+    const startAgain = () => void this.start(configUri);
+    if (!(await backendCanStart({ backend: config.engine.backend, fromSetting: !!settings.backend, configUri, enginePath: this.enginePath, log: this.log, startAgain }))) return undefined;
     return this.launch(plan.request, plan.runDir, config.name);
   }
 

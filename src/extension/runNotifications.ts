@@ -1,13 +1,15 @@
 /**
  * The notifications of a run: one that follows it while it trains (a determinate bar over the whole run: teacher,
  * KD student and scratch student; its Cancel button stops the run), and one when it ends, saying how, with the
- * buttons that make sense then (Open Log, Resume, Open Dashboard, Export Student, Install ONNX Runtime). There is no
+ * buttons that make sense then (Open Log, Resume, Open Dashboard, Export Student, Install ONNX Runtime, Install GPU Engine). There is no
  * status-bar item of our own: VS Code shows the notification's progress in the status bar when it is hidden, and a
  * second item beside it said the same twice.
  */
 import * as vscode from 'vscode';
 import type { Progress } from '../shared/protocol';
 import { readRun } from '../shared/runDir';
+import { needsGpuEngine } from '../shared/backendCheck';
+import { INSTALL_GPU_ENGINE_COMMAND } from './backendCheck';
 import { INSTALL_ONNX_COMMAND, needsOnnxRuntime } from './commands/onnxRuntimeCommands';
 import type { EngineExit, EngineProcess } from './engineClient';
 import { canResume } from './runFiles';
@@ -82,8 +84,11 @@ export async function reportRunEnd(run: ShownRun, exit: EngineExit, reason: stri
     );
   } else if (exit.finished) {
     const installOnnx = needsOnnxRuntime(exit.finished.reason) ? ['Install ONNX Runtime'] : [];
-    choice = await vscode.window.showErrorMessage(`Distill: "${run.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`, ...installOnnx, openLog, ...(resumable ? [resume] : []));
+    // A resumed run names its backend in its own config.json, which the check before a start does not see.
+    const installGpu = needsGpuEngine(exit.finished.reason) ? ['Install GPU Engine'] : [];
+    choice = await vscode.window.showErrorMessage(`Distill: "${run.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`, ...installOnnx, ...installGpu, openLog, ...(resumable ? [resume] : []));
     if (choice === 'Install ONNX Runtime') void vscode.commands.executeCommand(INSTALL_ONNX_COMMAND);
+    if (choice === 'Install GPU Engine') void vscode.commands.executeCommand(INSTALL_GPU_ENGINE_COMMAND);
   } else if (exit.killedAfterTimeout) {
     choice = await vscode.window.showWarningMessage(`Distill: "${run.title}": ${reason}. Metrics written so far are kept${resumable ? '; Resume continues from the last checkpoint' : ''}.`, openLog, ...(resumable ? [resume] : []));
   } else {

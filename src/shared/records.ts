@@ -102,6 +102,8 @@ export interface BackendSurveyEntry {
   detail: string;
   /** What the user can do about it, when unavailable. */
   fix?: string;
+  /** Unavailable to `auto` only (a software WebGPU adapter): `engine.backend` naming it loads it. */
+  byName?: boolean;
   /** What the backend's native code (Dawn, the Vulkan loader) printed while it was probed: for --verbose. */
   output?: string;
 }
@@ -131,6 +133,16 @@ export interface PerClassMetrics {
   f1: number[];
 }
 
+/** Latency measured in `rounds` rounds (each the mean of several calls): per-sample ms, its median, quartiles and range. */
+export interface LatencySpread {
+  rounds: number;
+  min: number;
+  q1: number;
+  median: number;
+  q3: number;
+  max: number;
+}
+
 export interface ModelReport {
   accuracy: number;
   macroF1: number;
@@ -140,7 +152,8 @@ export interface ModelReport {
   klToTeacher?: number;
   agreement?: number;
   ece?: number;
-  latencyMs?: { batch1: number; batch256: number };
+  /** Per-sample milliseconds: the median over `spread`'s rounds (older summaries: one mean, no spread). */
+  latencyMs?: { batch1: number; batch256: number; spread?: { batch1: LatencySpread; batch256: LatencySpread } };
   /** What ran the model when it is not the run's backend, e.g. `onnxruntime-node 1.30.0 (cpu)` for an ONNX teacher. */
   runtime?: string;
   /** % of the teacher's test accuracy this model keeps. */

@@ -23,6 +23,7 @@ import { h, setAttr, setText } from './dom';
 import { HostChannel } from './host';
 import { ReportTab } from './reportTab';
 import { SoftLabelsTab } from './softLabelsTab';
+import { selectTab, wireTablist } from './tablist';
 import { DashboardStore, type StoreEvent } from './store';
 import { readTheme, watchTheme, type Theme } from './theme';
 
@@ -56,7 +57,7 @@ export class DashboardApp {
   };
   private readonly tabBar = h('nav.tabs', { role: 'tablist' });
   private readonly tabButtons = new Map<DashboardTab, HTMLButtonElement>();
-  private readonly content = h('main.tab-content', { role: 'tabpanel' });
+  private readonly content = h('main.tab-content#tab-panel', { role: 'tabpanel' });
   private readonly errorBanner = h('div.error-banner', { role: 'alert', hidden: true });
   private readonly ctx: ViewContext;
 
@@ -183,20 +184,24 @@ export class DashboardApp {
 
   private buildTabBar(): void {
     for (const t of TABS) {
-      const button = h('button.tab', { type: 'button', role: 'tab', 'aria-selected': 'false', 'data-tab': t.id }, t.label);
+      const button = h('button.tab', { type: 'button', role: 'tab', id: `tab-${t.id}`, 'aria-controls': 'tab-panel', 'aria-selected': 'false', 'data-tab': t.id }, t.label);
       button.addEventListener('click', () => {
         if (t.id !== this.uiState.tab || !this.view) this.showTab(t.id);
       });
       this.tabButtons.set(t.id, button);
       this.tabBar.append(button);
     }
+    wireTablist(this.tabBar, [...this.tabButtons.values()], (i) => {
+      const id = TABS[i].id;
+      if (id !== this.uiState.tab || !this.view) this.showTab(id);
+    });
   }
 
   /** Patches the tabs: which one is selected, and how many runs the comparison holds. */
   private renderTabBar(): void {
+    selectTab([...this.tabButtons.values()], Math.max(0, TABS.findIndex((t) => t.id === this.uiState.tab)), this.content);
     for (const t of TABS) {
       const button = this.tabButtons.get(t.id)!;
-      setAttr(button, 'aria-selected', String(t.id === this.uiState.tab));
       setText(button, t.id === 'compare' && this.store.runs.length > 1 ? `${t.label} (${this.store.runs.length})` : t.label);
     }
   }

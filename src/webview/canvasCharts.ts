@@ -31,8 +31,12 @@ export function drawGroupedBars(canvas: HTMLCanvasElement, theme: Theme, o: BarC
   const left = 44;
   const right = 8;
   const top = o.title ? 40 : 24;
-  const bottom = 44;
   const plotW = Math.max(10, o.width - left - right);
+  // Category labels that do not fit under their group are written at 45°, whole, with the room they need below.
+  ctx.font = canvasFont(theme, 0.85);
+  const labelW = Math.max(0, ...o.categories.map((c) => ctx.measureText(c).width));
+  const slanted = labelW > plotW / Math.max(1, o.categories.length) - 2;
+  const bottom = slanted ? Math.ceil(labelW * Math.SQRT1_2) + 20 : 44;
   const plotH = Math.max(10, o.height - top - bottom);
   let yMax = o.yMax ?? 0;
   if (o.yMax === undefined) for (const g of o.groups) for (let i = 0; i < g.values.length; i++) yMax = Math.max(yMax, g.values[i]);
@@ -88,6 +92,18 @@ export function drawGroupedBars(canvas: HTMLCanvasElement, theme: Theme, o: BarC
   });
 
   ctx.fillStyle = theme.foreground;
+  if (slanted) {
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (let i = 0; i < n; i++) {
+      ctx.save();
+      ctx.translate(left + (i + 0.5) * groupW, top + plotH + 8);
+      ctx.rotate(-Math.PI / 4);
+      ctx.fillText(o.categories[i], 0, 0);
+      ctx.restore();
+    }
+    return;
+  }
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
   for (let i = 0; i < n; i++) fitText(ctx, o.categories[i], left + (i + 0.5) * groupW, top + plotH + 6, groupW - 2);
@@ -126,11 +142,28 @@ export interface MatrixLayout {
   cols: number;
 }
 
+/** Column labels of a matrix are drawn rotated up-right by this angle. */
+const LABEL_ANGLE = Math.PI / 3;
+let measuring: CanvasRenderingContext2D | undefined;
+
+/**
+ * Room that a matrix's rotated column labels need, at their font: `header` above the cells, and `right` beyond the
+ * last column's centre (a label leans right as it rises). Pass `header` as the matrix's header to fit every label.
+ */
+export function columnLabelRoom(theme: Theme, labels: readonly string[]): { header: number; right: number } {
+  measuring ??= document.createElement('canvas').getContext('2d')!;
+  measuring.font = canvasFont(theme, 0.8);
+  const w = Math.max(0, ...labels.map((l) => measuring!.measureText(l).width));
+  return { header: Math.ceil(w * Math.sin(LABEL_ANGLE)) + 12, right: Math.ceil(w * Math.cos(LABEL_ANGLE)) + 4 };
+}
+
 /** A labelled grid of coloured cells. Returns where the cells are (also stored on the canvas as data-*). */
 export function drawMatrix(canvas: HTMLCanvasElement, theme: Theme, o: MatrixOptions): MatrixLayout {
   const left = o.gutter ?? 0;
   const top = o.header;
-  const width = left + o.cols * o.cell + 2;
+  // The last column's label leans right past the cells: widen the canvas so it is not cut off.
+  const labelRight = o.cols ? columnLabelRoom(theme, [o.colLabels[o.cols - 1] ?? '']).right : 0;
+  const width = left + o.cols * o.cell + 2 + Math.max(0, labelRight - o.cell / 2);
   const height = top + o.rows * o.cell + 2;
   const ctx = sizeCanvas(canvas, width, height);
   ctx.clearRect(0, 0, width, height);
@@ -170,8 +203,8 @@ export function drawMatrix(canvas: HTMLCanvasElement, theme: Theme, o: MatrixOpt
   for (let c = 0; c < o.cols; c++) {
     ctx.save();
     ctx.translate(left + (c + 0.5) * o.cell, top - 4);
-    ctx.rotate(-Math.PI / 3);
-    ctx.fillText(o.colLabels[c] ?? String(c), 0, 0, o.header - 8);
+    ctx.rotate(-LABEL_ANGLE);
+    ctx.fillText(o.colLabels[c] ?? String(c), 0, 0, (o.header - 8) / Math.sin(LABEL_ANGLE));
     ctx.restore();
   }
   if (o.rowLabels && left > 0) {

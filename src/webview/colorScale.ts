@@ -35,6 +35,11 @@ export interface HeatmapColors {
   /** Difference −1 (student below teacher) and +1 (student above teacher). */
   negative: Rgb;
   positive: Rgb;
+  /**
+   * Root taken of |difference| before mixing: 2 (the probabilities' square root) by default; 4 in high-contrast
+   * themes, whose black or white background would otherwise swallow the small differences that make up most cells.
+   */
+  differenceRoot?: number;
 }
 
 /** Where a probability sits on the scale, 0 to 1. */
@@ -46,8 +51,11 @@ export const probabilityColor = (c: HeatmapColors, p: number): Rgb => mix(c.zero
 /** Colour of a signed difference in [−1, 1], on the same square-root scale as probabilities. */
 export function differenceColor(c: HeatmapColors, d: number): Rgb {
   const v = Number.isFinite(d) ? d : 0;
-  return v < 0 ? mix(c.zero, c.negative, probabilityPosition(-v)) : mix(c.zero, c.positive, probabilityPosition(v));
+  return v < 0 ? mix(c.zero, c.negative, differencePosition(c, -v)) : mix(c.zero, c.positive, differencePosition(c, v));
 }
+
+/** Where |d| sits on the difference scale, 0 to 1 (see `differenceRoot`). */
+export const differencePosition = (c: HeatmapColors, magnitude: number): number => Math.pow(Math.min(1, Math.max(0, Number.isFinite(magnitude) ? magnitude : 0)), 1 / (c.differenceRoot ?? 2));
 
 /** Colour of a fraction (row-normalised confusion counts), linear. */
 export const fractionColor = (c: HeatmapColors, f: number): Rgb => mix(c.zero, c.high, f);

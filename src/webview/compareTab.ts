@@ -8,10 +8,11 @@ import { runDisplayName } from '../shared/runName';
 import { differingKeys } from './configDiff';
 import type { RunListing } from '../shared/webviewProtocol';
 import { PlotLine } from './columns';
+import { RunPicker } from './runPicker';
 import type { TabView, ViewContext } from './context';
 import { ChartGroup, CurveChart, type CurveChartSpec, type CurveLine } from './curves';
 import { chartWidth } from './curvesTab';
-import { formatNumber, formatPercent, h, replaceIfChanged, setAttr, setText } from './dom';
+import { formatNumber, formatPercent, h, replaceIfChanged } from './dom';
 import type { EpochMetric, RunModel, StoreEvent } from './store';
 import type { StepMetric } from '../shared/webviewProtocol';
 
@@ -37,11 +38,8 @@ export class CompareTab implements TabView {
    * Built once and patched: the run list is open in the user's hand while a compared run is still training, and
    * a live status change must not close it, nor reset the charts' zoom.
    */
-  private readonly runsBar = h('div.runs-bar');
-  private readonly addRunSelect = h('select#add-run', { 'aria-label': 'Run to add' }, h('option', { value: '' }, 'Add a run…'));
-  private chips: HTMLElement[] = [];
-  private readonly chipStatus = new Map<string, HTMLElement>();
-  private readonly emptyHint = h('p.placeholder', {}, 'Add a run from the same runs folder to compare curves, summaries and configs.');
+  private readonly picker: RunPicker;
+  private readonly emptyHint = h('p.placeholder', {}, 'Check a run of the same runs folder to compare curves, summaries and configs.');
   private readonly curves = h('div.chart-grid', { 'data-section': 'compare' });
   private readonly summaryHost = h('div');
   private readonly configDiffHost = h('div');
@@ -51,17 +49,15 @@ export class CompareTab implements TabView {
     width: number,
   ) {
     this.width = width;
-    // Runs come and go (a new one may have started): ask again whenever the list is opened.
-    this.addRunSelect.addEventListener('focus', () => void this.fillRunList(true));
-    this.addRunSelect.addEventListener('change', () => {
-      if (this.addRunSelect.value) void this.addRun(this.addRunSelect.value);
+    this.picker = new RunPicker({
+      toggle: (runDir, on) => (on ? this.addRun(runDir) : this.removeRun(runDir)),
+      refresh: () => void this.fillRunList(true),
     });
-    this.runsBar.append(this.addRunSelect);
     this.element = h(
       'section.tab-compare',
       {},
       h('h2', {}, 'Runs'),
-      this.runsBar,
+      this.picker.element,
       this.emptyHint,
       h('h2', {}, 'Curves'),
       this.curves,
@@ -87,39 +83,15 @@ export class CompareTab implements TabView {
     const runs = this.ctx.store.runs;
     if (this.shapeOf() !== this.shape) {
       this.shape = this.shapeOf();
-      this.buildChips();
       this.buildCharts();
       void this.fillRunList(false);
     }
     this.emptyHint.hidden = runs.length >= 2;
-    for (const r of runs) {
-      const status = this.chipStatus.get(r.runDir);
-      if (!status) continue;
-      setText(status, r.status);
-      setAttr(status, 'class', `status status-${r.status}`);
-    }
+    for (const r of runs) this.picker.setLive(r.runDir, { status: r.status, name: runDisplayName(r) });
     replaceIfChanged(this.summaryHost, this.summaryTable(runs));
     replaceIfChanged(this.configDiffHost, this.configDiff(runs));
     this.stepGroup.refreshNow();
     this.epochGroup.refreshNow();
-  }
-
-  private buildChips(): void {
-    for (const chip of this.chips) chip.remove();
-    this.chipStatus.clear();
-    this.chips = this.ctx.store.runs.map((r, i) => {
-      const status = h(`span.status.status-${r.status}`, {}, r.status);
-      this.chipStatus.set(r.runDir, status);
-      const chip = h('span.run-chip', { 'data-run': r.runId }, h('span.swatch', { 'aria-hidden': 'true' }), `${runDisplayName(r)} `, status);
-      (chip.firstChild as HTMLElement).style.background = this.runColor(i);
-      if (i > 0) {
-        const remove = h('button.icon', { type: 'button', title: `Remove ${runDisplayName(r)} from the comparison`, 'aria-label': `Remove ${runDisplayName(r)}` }, '×');
-        remove.addEventListener('click', () => void this.removeRun(r.runDir));
-        chip.append(remove);
-      }
-      return chip;
-    });
-    this.addRunSelect.before(...this.chips);
   }
 
   private buildCharts(): void {
@@ -147,7 +119,7 @@ export class CompareTab implements TabView {
     this.curves.replaceChildren(...this.charts.map((c) => c.root));
   }
 
-  /** The runs that can be added: the listing (asked of the host when `refresh` or not known yet) minus those shown. */
+  /** The picker's list: the folder's runs (asked of the host when `refresh` or not known yet) and those compared. */
   private async fillRunList(refresh: boolean): Promise<void> {
     try {
       if (refresh || !this.listing) this.listing = await this.ctx.channel.request('listRuns', {});
@@ -155,12 +127,19 @@ export class CompareTab implements TabView {
       this.ctx.reportError(e);
       return;
     }
-    const shown = new Set(this.ctx.store.runs.map((r) => r.runDir));
-    const offered = this.listing.filter((l) => !shown.has(l.runDir));
-    const current = [...this.addRunSelect.options].slice(1);
-    const same = current.length === offered.length && offered.every((l, i) => current[i].value === l.runDir && current[i].text === runOption(l));
-    // Rewriting the options of an open list would close it.
-    if (!same) this.addRunSelect.replaceChildren(h('option', { value: '' }, 'Add a run…'), ...offered.map((l) => h('option', { value: l.runDir }, runOption(l))));
+    this.updatePicker();
+  }
+
+  private updatePicker(): void {
+    const runs = this.ctx.store.runs;
+    const shown = new Map(runs.map((r, i) => [r.runDir, this.runColor(i)]));
+    const live = new Map(runs.map((r) => [r.runDir, r]));
+    const listed = (this.listing ?? []).map((l) => {
+      const r = live.get(l.runDir);
+      return { ...l, ...(r ? { status: r.status, name: runDisplayName(r) } : {}) };
+    });
+    for (const r of runs) if (!listed.some((l) => l.runDir === r.runDir)) listed.push({ runDir: r.runDir, runId: r.runId, name: runDisplayName(r), status: r.status, startedAt: r.statusFile?.startedAt });
+    this.picker.update(listed, shown, runs[0]?.runDir ?? '');
   }
 
   private async addRun(runDir: string): Promise<void> {
@@ -174,6 +153,7 @@ export class CompareTab implements TabView {
 
   private async removeRun(runDir: string): Promise<void> {
     this.ctx.store.removeRun(runDir);
+    this.updatePicker();
     try {
       await this.ctx.channel.request('removeRun', { runDir });
     } catch (e) {
@@ -251,7 +231,5 @@ function describeModel(m: DistillConfig['teacher'] | DistillConfig['student'] | 
   if ('model' in m) return m.model.split(/[\\/]/).slice(-2).join('/');
   return 'precomputed logits';
 }
-
-const runOption = (l: RunListing): string => `${l.name ?? l.runId} (${l.status}${l.startedAt ? `, ${l.startedAt.slice(0, 16).replace('T', ' ')}` : ''})`;
 
 const maxOf = (values: number[] | undefined): number | undefined => (values?.length ? Math.max(...values) : undefined);

@@ -6,8 +6,8 @@
  */
 import { entropy, softmaxRows } from '../shared/math';
 import type { StudentKind } from '../shared/records';
-import { cellAt, drawColorLegend, drawGroupedBars, drawMatrix, rowAt } from './canvasCharts';
-import { differenceColor, probabilityColor, probabilityPosition } from './colorScale';
+import { cellAt, columnLabelRoom, drawColorLegend, drawGroupedBars, drawMatrix, rowAt } from './canvasCharts';
+import { differenceColor, differencePosition, probabilityColor, probabilityPosition } from './colorScale';
 import { studentColor, studentLabel, type TabView, type ViewContext } from './context';
 import { h, setText, sizeCanvas } from './dom';
 import type { LogitMatrix, RunModel, StoreEvent } from './store';
@@ -58,6 +58,9 @@ export class SoftLabelsTab implements TabView {
   /** Probabilities at the current T, kept for the tooltip and the bars. */
   private current: { teacher: Float32Array; student?: Float32Array; classes: number; rows: number } | undefined;
   private thumbnailSheet: HTMLCanvasElement | undefined;
+  /** Width of the panel beside the heatmaps (bars, legends). */
+  private sideWidth = 400;
+  private barsHeight = 260;
 
   constructor(
     private readonly ctx: ViewContext,
@@ -91,11 +94,6 @@ export class SoftLabelsTab implements TabView {
       });
       canvas.addEventListener('mousemove', (e) => this.showTooltip(canvas, e));
       canvas.addEventListener('mouseleave', () => (this.tooltip.hidden = true));
-      canvas.addEventListener('keydown', (e) => {
-        if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
-        e.preventDefault();
-        this.selectRow(ctx.ui().row + (e.key === 'ArrowDown' ? 1 : -1));
-      });
     }
 
     this.body = h(
@@ -111,22 +109,54 @@ export class SoftLabelsTab implements TabView {
         this.resetTemperature,
       ),
       h('p.entropy', {}, 'Mean entropy at T — teacher: ', this.teacherEntropy, ' · student: ', this.studentEntropy, ' (uniform: ', this.uniformEntropy, ')'),
+      // The heatmaps, and beside them (below them in a narrow view) what a click shows: the row's bars, the
+      // legends and the explanation, sized so that all of it fits an ~800 px-high view without scrolling.
       h(
-        'div.heatmaps',
+        'div.soft-main',
         {},
-        h('figure.heatmap', {}, h('figcaption', {}, 'Sample'), this.thumbs),
-        h('figure.heatmap', {}, h('figcaption', {}, 'Teacher p_t at T'), this.teacherCanvas),
-        h('figure.heatmap', {}, h('figcaption', {}, 'Student p_s at T'), this.studentCanvas),
-        h('figure.heatmap', {}, h('figcaption', {}, 'Difference p_s − p_t'), this.diffCanvas),
-        this.tooltip,
+        h(
+          'div.heatmaps',
+          {},
+          h('figure.heatmap', {}, h('figcaption', {}, 'Sample'), this.thumbs),
+          h('figure.heatmap', {}, h('figcaption', {}, 'Teacher p_t at T'), this.teacherCanvas),
+          h('figure.heatmap', {}, h('figcaption', {}, 'Student p_s at T'), this.studentCanvas),
+          h('figure.heatmap', {}, h('figcaption', {}, 'Difference p_s − p_t'), this.diffCanvas),
+          this.tooltip,
+        ),
+        h(
+          'aside.soft-side',
+          {},
+          this.barsCaption,
+          this.bars,
+          h('div.legends', {}, this.probLegend, this.diffLegend),
+          h('p.hint', {}, 'Raise T to see how the teacher spreads probability over similar classes: that is what the student learns beyond the label. Click a row, or use ↑/↓, to compare the two distributions.'),
+        ),
       ),
-      h('div.legends', {}, this.probLegend, this.diffLegend),
-      h('p.hint', {}, 'Raise T to see how the teacher spreads probability over similar classes: that is what the student learns beyond the label. Click a row (or use ↑/↓) to compare the two distributions.'),
-      this.barsCaption,
-      this.bars,
     );
     this.element = h('section.tab-soft', {}, this.placeholder, this.body);
+    // ↑/↓ move the selected row wherever the focus is while this tab shows, except in a control that uses them.
+    document.addEventListener('keydown', this.onKey);
     this.render();
+  }
+
+  private readonly onKey = (e: KeyboardEvent): void => {
+    if ((e.key !== 'ArrowDown' && e.key !== 'ArrowUp') || e.altKey || e.ctrlKey || e.metaKey || this.body.hidden) return;
+    const target = e.target as HTMLElement | null;
+    if (target?.closest('input, select, textarea, [contenteditable="true"]')) return;
+    e.preventDefault();
+    this.selectRow(this.ctx.ui().row + (e.key === 'ArrowDown' ? 1 : -1));
+  };
+
+  /** Heatmap cells and the side panel's width: the cells fit the width left beside the panel and the view's height. */
+  private geometry(rows: number, classes: number, header: number, labelRight: number): { cell: number; sideWidth: number; beside: boolean } {
+    const thumbW = 96;
+    const beside = this.width >= 900;
+    const sideWidth = beside ? Math.round(Math.min(560, Math.max(340, this.width * 0.36))) : Math.min(this.width - 8, 120 + classes * 64);
+    const heatWidth = (beside ? this.width - sideWidth - 24 : this.width) - thumbW - 3 * labelRight - 40;
+    // Above the heatmaps: header, tabs, toolbar and entropy line (about 170 px); below them in a narrow view, the side panel (about 330).
+    const heightLeft = (window.innerHeight || 800) - 170 - header - (beside ? 0 : 330);
+    const cell = Math.max(8, Math.min(28, Math.floor(heatWidth / (3 * classes)), Math.floor(heightLeft / Math.max(1, rows))));
+    return { cell, sideWidth, beside };
   }
 
   private get run(): RunModel | undefined {
@@ -197,11 +227,16 @@ export class SoftLabelsTab implements TabView {
     this.studentEntropy.dataset.value = ps ? String(meanEntropy(ps, classes)) : '';
     setText(this.uniformEntropy, `ln ${classes} = ${hMax.toFixed(3)} nats`);
 
-    // Geometry: three heatmaps and the thumbnail column share the width.
+    // Geometry: three heatmaps and the thumbnail column share the width beside the side panel; the header holds
+    // the longest class name ("Ankle boot") whole.
     const rows = teacher.rows;
-    const thumbW = 96;
-    const cell = Math.max(8, Math.min(28, Math.floor((this.width - thumbW - 60) / (3 * classes))));
-    const header = 64;
+    const room = columnLabelRoom(theme, classNames.slice(0, classes));
+    const header = Math.max(40, room.header);
+    const { cell, sideWidth, beside } = this.geometry(rows, classes, header, room.right);
+    this.sideWidth = sideWidth;
+    this.barsHeight = beside ? 260 : 200;
+    const side = this.body.querySelector<HTMLElement>('.soft-side');
+    if (side) side.style.width = `${sideWidth}px`;
     const selected = Math.min(Math.max(0, this.ctx.ui().row), rows - 1);
     const common = { rows, cols: classes, cell, header, colLabels: classNames, selectedRow: selected };
     drawMatrix(this.teacherCanvas, theme, { ...common, color: (r, c) => probabilityColor(theme.heat, pt[r * classes + c]) });
@@ -214,16 +249,17 @@ export class SoftLabelsTab implements TabView {
     this.teacherCanvas.setAttribute('aria-label', `Teacher probabilities at T = ${T.toFixed(2)} for ${rows} probe samples`);
     this.drawThumbnails(cell, header, rows, selected);
 
-    const legendW = Math.min(320, Math.max(160, classes * cell));
+    const legendW = Math.min(320, Math.max(160, Math.floor((sideWidth - 24) / 2)));
     const ticks = [0, 0.01, 0.1, 0.25, 0.5, 1].map((p) => ({ at: probabilityPosition(p), text: String(p) }));
     drawColorLegend(this.probLegend, theme, { width: legendW, label: 'probability (√ scale)', ticks, color: (t) => probabilityColor(theme.heat, t * t) });
+    const root = theme.heat.differenceRoot ?? 2;
     drawColorLegend(this.diffLegend, theme, {
       width: legendW,
-      label: 'p_s − p_t (√ scale)',
-      ticks: [-1, -0.25, 0, 0.25, 1].map((d) => ({ at: (Math.sign(d) * probabilityPosition(Math.abs(d)) + 1) / 2, text: String(d) })),
+      label: `p_s − p_t (${root === 2 ? '√' : `${root}th-root`} scale)`,
+      ticks: [-1, -0.25, 0, 0.25, 1].map((d) => ({ at: (Math.sign(d) * differencePosition(theme.heat, Math.abs(d)) + 1) / 2, text: String(d) })),
       color: (t) => {
         const s = t * 2 - 1;
-        return differenceColor(theme.heat, Math.sign(s) * s * s);
+        return differenceColor(theme.heat, Math.sign(s) * Math.pow(Math.abs(s), root));
       },
     });
     this.drawBars(selected);
@@ -293,7 +329,7 @@ export class SoftLabelsTab implements TabView {
     setText(this.barsCaption, caption);
     const groups = [{ label: 'teacher p_t', color: theme.palette[2], values: teacherRow }];
     if (studentRow) groups.push({ label: `${studentLabel(this.student)} student p_s`, color: studentColor(this.ctx, this.student), values: studentRow });
-    drawGroupedBars(this.bars, theme, { width: Math.min(this.width - 8, 120 + classes * 64), height: 220, categories: run.classNames, groups, yMax: 1, percent: true });
+    drawGroupedBars(this.bars, theme, { width: this.sideWidth, height: this.barsHeight, categories: run.classNames, groups, yMax: 1, percent: true });
     this.bars.setAttribute('aria-label', caption);
   }
 
@@ -369,6 +405,7 @@ export class SoftLabelsTab implements TabView {
   }
 
   destroy(): void {
+    document.removeEventListener('keydown', this.onKey);
     this.stopPlay();
     this.element.remove();
   }

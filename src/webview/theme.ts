@@ -75,6 +75,7 @@ export function readTheme(): Theme {
       high: rgb(blue, fallback.blue),
       negative: rgb(orange, fallback.orange),
       positive: rgb(purple, fallback.purple),
+      differenceRoot: kind.startsWith('high-contrast') ? 4 : 2,
     },
   };
 }

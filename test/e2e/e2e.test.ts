@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parse as parseJsonc } from 'jsonc-parser';
+import { applyEdits, modify, parse as parseJsonc } from 'jsonc-parser';
 import type { Frame } from 'playwright-core';
 import { PNG } from 'pngjs';
 import type { BackendSurveyEntry } from '../../src/shared/records';
@@ -383,6 +383,87 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
   });
 
   // After the scenario, whose steps are done with both runs by now, and before the GPU engine step, which reads no run.
+  describe('report card, compare with the run picker, export', function () {
+    this.timeout(4 * 60_000);
+
+    /** The dashboard frame showing `runId` (a dashboard tab per run; an older one may be open beside it). */
+    const dashboardOf = (ui: VSCodeSession, runId: string) =>
+      waitFor(`the dashboard of ${runId}`, async () => {
+        for (const frame of await ui.webviewFrames()) {
+          if ((await frame.locator('header .run-id').textContent({ timeout: 1000 }).catch(() => undefined))?.trim() === runId) return frame;
+        }
+        return undefined;
+      });
+    const completedRuns = () =>
+      runDirs()
+        .map((dir) => readRun(dir))
+        .filter((run): run is RunSnapshot => run?.status === 'completed')
+        .sort((a, b) => (a.statusFile?.startedAt ?? '').localeCompare(b.statusFile?.startedAt ?? ''));
+
+    it('the report card says what the numbers mean: a verdict line, and sizes of every model', async function () {
+      const ui = session();
+      const [older] = completedRuns();
+      await ui.runCommand('Distill: Open Dashboard');
+      await ui.pickQuickItem(older.runId);
+      const dashboard = await dashboardOf(ui, older.runId);
+      await showDashboardTab(dashboard, 'report');
+      const verdict = (await dashboard.locator('.verdict').textContent({ timeout: TIMEOUTS.ui })) ?? '';
+      // This workspace's config has no scratch student, and its student (picked in the Models view) is the larger
+      // MLP: the verdict says both, with the parameter counts of summary.json.
+      const { teacher, student } = older.summary!;
+      assert.match(verdict, /No scratch student to compare with: set compare\.baseline/, verdict);
+      const counts = `${student.params!.toLocaleString('en-US')} vs ${teacher.params!.toLocaleString('en-US')} parameters`;
+      if (student.params! >= teacher.params!) assert.ok(verdict.includes(`The student is not smaller than its teacher (${counts})`), verdict);
+      else assert.ok(verdict.includes(`smaller than the teacher (${counts})`), verdict);
+      // Sizes for every model, the model-file teacher's too.
+      const sizes = (await dashboard.locator('table.report tr', { hasText: 'Size on disk' }).locator('td').allTextContents());
+      assert.ok(sizes.length >= 2 && sizes.every((t) => t !== '—'), `sizes on disk for every model: ${sizes.join(' | ')}`);
+      await ui.screenshot('report-card-verdict');
+    });
+
+    it('Compare: the run picker lists the folder\'s runs with checkboxes and a filter; checking one overlays it', async function () {
+      const ui = session();
+      const [older, newer] = completedRuns();
+      const dashboard = await dashboardOf(ui, older.runId);
+      // The tab bar by keyboard (a WAI-ARIA tablist): End selects the last tab, Compare.
+      await dashboard.locator('nav.tabs button.tab[aria-selected="true"]').focus();
+      await dashboard.locator('nav.tabs button.tab[aria-selected="true"]').press('End');
+      await dashboard.locator('nav.tabs button.tab[data-tab="compare"][aria-selected="true"]').waitFor({ timeout: TIMEOUTS.ui });
+      const row = (dir: string) => dashboard.locator(`.run-row[data-run-dir="${dir}"]`);
+      await row(newer.dir).waitFor({ timeout: TIMEOUTS.ui });
+      assert.equal(await row(older.dir).locator('input').isChecked(), true, 'the dashboard’s own run is checked');
+      assert.equal(await row(newer.dir).locator('input').isChecked(), false);
+      await dashboard.locator('#run-filter').fill(newer.runId.slice(-4));
+      await waitFor('the filter to leave the newer run alone', async () => ((await dashboard.locator('.run-row:not([hidden])').count()) === 1 ? true : undefined));
+      await ui.screenshot('compare-picker-filtered');
+      await row(newer.dir).locator('input').check();
+      // Checked rows, the one the filter hides included: the host's reply to the add has come.
+      await waitFor('two runs compared', async () => ((await dashboard.locator('.run-row[data-checked="true"]').count()) === 2 ? true : undefined));
+      await dashboard.locator('#run-filter').fill('');
+      await dashboard.locator('[data-chart="cmp-loss"] .uplot').waitFor({ timeout: TIMEOUTS.ui });
+      assert.equal(await dashboard.locator('table.compare-summary thead th').count(), 3, 'a summary column per compared run');
+      await ui.screenshot('compare-two-runs');
+    });
+
+    it('exports the student as a self-describing TensorFlow.js folder and shows it in the Explorer', async function () {
+      const ui = session();
+      const [, newer] = completedRuns();
+      await ui.runCommand('Distill: Export Student');
+      await ui.acceptQuickItemTyped(newer.runId);
+      await ui.acceptQuickItemTyped('TensorFlow.js');
+      await ui.answerFolderDialog(workspace.dir, 'Export Here');
+      const target = path.join(workspace.dir, `${newer.runId}-student`);
+      await ui.waitForNotification(/exported the student to .*distill-model\.json/);
+      for (const f of ['model.json', 'weights.bin', 'distill-model.json', 'README.md']) assert.ok(fs.existsSync(path.join(target, f)), `${f} in ${target}`);
+      const described = JSON.parse(fs.readFileSync(path.join(target, 'distill-model.json'), 'utf8')) as { classNames?: string[]; inputShape?: number[] };
+      assert.equal(described.classNames?.[9], 'Ankle boot');
+      assert.deepEqual(described.inputShape, [28, 28, 1]);
+      await ui.notificationToast(/exported the student/).getByRole('button', { name: 'Show in Explorer' }).click({ timeout: TIMEOUTS.ui });
+      await ui.page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: 'README.md' }).waitFor({ timeout: TIMEOUTS.ui });
+      await ui.screenshot('export-shown-in-explorer');
+    });
+  });
+
   describe('Runs view: delete a run', function () {
     this.timeout(4 * 60_000);
 
@@ -556,6 +637,54 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       const survey = backendSurvey(ui, engineDir);
       assert.equal(survey.find((entry) => entry.name === 'webgpu')?.available, false, `webgpu in ${JSON.stringify(survey)}`);
       assert.equal(survey.find((entry) => entry.available)?.name, 'wasm', `first available rung in ${JSON.stringify(survey)}`);
+    });
+  });
+
+  describe('a backend that cannot load here is found before the run starts', function () {
+    this.timeout(2 * RUN_TIMEOUT);
+
+    it('engine.backend "webgpu" without a GPU: no run starts, the message offers Use auto and Install GPU Engine; Use auto edits and starts', async function () {
+      const ui = session();
+      await ui.clearNotifications();
+      const configPath = path.join(workspace.dir, workspace.configFile);
+      const text = fs.readFileSync(configPath, 'utf8');
+      // The temperature goes back to a valid 4 (an earlier step left -1 to show its problem), the backend to webgpu.
+      const valid = applyEdits(text, modify(text, ['distillation', 'temperature'], 4, {}));
+      fs.writeFileSync(configPath, applyEdits(valid, modify(valid, ['engine', 'backend'], 'webgpu', {})));
+      await ui.showProblems();
+      await waitFor('the temperature problem to go', async () => ((await ui.problemRows()).some((row) => /temperature/i.test(row)) ? undefined : true), {
+        lastSeen: async () => `problems [${(await ui.problemRows()).join(' | ')}]`,
+      });
+      const before = runDirs().length;
+      await ui.runCommand('Distill: Start Run');
+      const message = await ui.waitForNotification(/sets engine\.backend to "webgpu", but it cannot run on this machine: .*The run did not start/);
+      assert.match(message, /no WebGPU adapter was found|only a software/, message);
+      const toast = ui.notificationToast(/cannot run on this machine/);
+      for (const name of ['Use auto', 'Install GPU Engine', 'Open Log']) await toast.getByRole('button', { name, exact: true }).waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+      assert.equal(runDirs().length, before, 'no run directory was written');
+      await ui.screenshot('backend-cannot-load-before-start');
+
+      await toast.getByRole('button', { name: 'Use auto', exact: true }).click({ timeout: TIMEOUTS.ui });
+      await waitFor('engine.backend to be "auto" in the config', async () =>
+        (parseJsonc(fs.readFileSync(configPath, 'utf8')) as { engine?: { backend?: string } }).engine?.backend === 'auto' ? true : undefined,
+      );
+      await ui.waitForNotification(/run \d+%/, RUN_TIMEOUT);
+      assert.equal(runDirs().length, before + 1, 'Use auto started the run');
+      await ui.runCommand('Distill: Stop Run');
+      await ui.waitForNotification(/stopped/, RUN_TIMEOUT);
+    });
+
+    it('the Delete key on a run row asks before deleting, as the context menu does', async function () {
+      const ui = session();
+      await ui.openViewContainer('Distill');
+      const row = await ui.waitForTreeItem('Runs', /stopped/);
+      await row.click({ timeout: TIMEOUTS.ui });
+      await ui.page.keyboard.press('Delete');
+      const question = await ui.waitForDialog();
+      assert.match(question.message, /^Delete run .+\? Its metrics, checkpoints and exported student go with it\.$/);
+      await ui.screenshot('delete-key-confirmation');
+      await ui.answerDialog(/^\s*Cancel\s*$/, TIMEOUTS.ui);
+      await ui.waitForTreeItem('Runs', /stopped/);
     });
   });
 });

@@ -357,6 +357,33 @@ export class VSCodeSession {
     await row.click({ timeout: TIMEOUTS.ui });
   }
 
+  /** Types `text` into the open quick pick and accepts its first match with Enter (no pointer: a hover can cover rows). */
+  async acceptQuickItemTyped(text: string): Promise<void> {
+    const input = this.quickInput.locator('input.input');
+    await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+    await input.fill(text);
+    await waitFor(`quick pick item matching ${text}`, async () => ((await this.quickInputRows().count()) === 1 ? true : undefined), {
+      lastSeen: async () => `quick pick rows [${(await this.quickInputLabels()).join(' | ')}]`,
+    });
+    await input.press('Enter');
+  }
+
+  /**
+   * Answers a folder dialog (showOpenDialog): in a remote window such as code-server's it is VS Code's own simple
+   * file dialog, a quick input holding a path. Types `folder`, then presses its OK button (`okLabel`), as a user does.
+   */
+  async answerFolderDialog(folder: string, okLabel: string): Promise<void> {
+    const input = this.quickInput.locator('input.input');
+    await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+    await input.fill(folder.endsWith(path.sep) ? folder : folder + path.sep);
+    // The dialog lists the folder's entries once it has read it; accepting before that would use the old folder.
+    await waitFor(`the file dialog to show ${folder}`, async () => ((await this.quickInputRows().count()) > 0 ? true : undefined));
+    const ok = this.quickInput.getByRole('button', { name: okLabel });
+    if (await ok.isVisible().catch(() => false)) await ok.click({ timeout: TIMEOUTS.ui });
+    else await input.press('Enter');
+    await this.quickInput.waitFor({ state: 'hidden', timeout: TIMEOUTS.ui });
+  }
+
   // ─── Screenshots ───────────────────────────────────────────────────────────────────────────────────────────────
 
   /** Saves a numbered screenshot of the whole window to test-artifacts/e2e/ and returns its path. */

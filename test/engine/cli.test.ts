@@ -161,6 +161,10 @@ describe('distill CLI', function () {
     assert.equal(byName['tensorflow-gpu'].available, false);
     assert.match(byName['tensorflow-gpu'].detail, /@tensorflow\/tfjs-node-gpu is not installed/);
     assert.match(byName['tensorflow-gpu'].fix!, /npm install --prefix/);
+    // SwiftShader (test/support/softwareGpu.ts): skipped by auto, but a config naming webgpu gets it, so the
+    // extension's check before a run (shared/backendCheck.ts) lets such a run start.
+    if (/software WebGPU adapter/.test(byName.webgpu.detail)) assert.equal(byName.webgpu.byName, true);
+    assert.equal(byName['tensorflow-gpu'].byName, undefined);
   });
 
   it('`backends` prints the same as a table, with the fix under an unavailable backend', () => {

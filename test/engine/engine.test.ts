@@ -48,6 +48,8 @@ describe('engine: distillation on real Fashion-MNIST', function () {
     assert.equal(summary.testSamples, 1000);
     for (const key of ['accuracy', 'macroF1', 'params', 'sizeBytes', 'klToTeacher', 'agreement', 'ece'] as const) assert.equal(typeof summary.student[key], 'number', key);
     assert.equal(summary.student.confusion.length, 10);
+    // Sizes for every model, the preset teacher's (a cached model.json and its shard) too.
+    for (const m of [summary.teacher, summary.student, summary.baseline!]) assert.ok(m.sizeBytes! > 0 && m.diskBytes! > m.sizeBytes! && m.gzipBytes! > 0, JSON.stringify(m));
   });
 
   it('teacher and students learn far above chance, and KD agrees with the teacher more than scratch', () => {

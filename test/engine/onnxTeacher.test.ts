@@ -149,6 +149,15 @@ describe('engine: ONNX teachers', function () {
     assert.equal(summary.teacher.sizeBytes, reference.params * 4);
     assert.match(summary.teacher.runtime ?? '', /^onnxruntime-node \d+\.\d+\.\d+ \(cpu\)$/);
     assert.ok(summary.teacher.latencyMs!.batch1 > 0 && summary.teacher.latencyMs!.batch256 > 0);
+    // Latency in rounds: the reported figure is the median of its spread, for the teacher (ONNX Runtime) and the student (tfjs).
+    for (const m of [summary.teacher, summary.student]) {
+      const { batch1, spread } = m.latencyMs!;
+      assert.equal(batch1, spread!.batch1.median);
+      assert.ok(spread!.batch1.rounds >= 5 && spread!.batch1.min <= spread!.batch1.q1 && spread!.batch1.q3 <= spread!.batch1.max, JSON.stringify(spread));
+    }
+    // Sizes for every model: the teacher's file on disk, and gzipped.
+    assert.equal(summary.teacher.diskBytes, fs.statSync(CNN).size);
+    assert.ok(summary.teacher.gzipBytes! > 0 && summary.teacher.gzipBytes! < summary.teacher.diskBytes!);
     // 2000 rows, 2 epochs of a 16-unit MLP: ≈ 70%; chance is 10%.
     assert.ok(summary.student.accuracy > 0.55, `student ${summary.student.accuracy}`);
 

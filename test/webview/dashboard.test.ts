@@ -27,10 +27,12 @@ const expectedProbabilityColor = (theme: ThemeName, p: number) => {
   const hi = hex(THEME_VARIABLES[theme]['--vscode-charts-blue']);
   return bg.map((b, i) => Math.round(b + (hi[i] - b) * Math.sqrt(p)));
 };
+/** The difference scale: background → orange (below) or purple (above) on √|d|, or the 4th root in high contrast. */
 const expectedDifferenceColor = (theme: ThemeName, d: number) => {
   const bg = hex(THEME_VARIABLES[theme]['--vscode-editor-background']);
   const end = hex(THEME_VARIABLES[theme][d < 0 ? '--vscode-charts-orange' : '--vscode-charts-purple']);
-  return bg.map((b, i) => Math.round(b + (end[i] - b) * Math.sqrt(Math.abs(d))));
+  const root = theme === 'high-contrast' ? 4 : 2;
+  return bg.map((b, i) => Math.round(b + (end[i] - b) * Math.pow(Math.abs(d), 1 / root)));
 };
 const assertColorNear = (actual: number[], expected: number[], what: string) =>
   assert.ok(expected.every((v, i) => Math.abs(v - actual[i]) <= 2), `${what}: expected rgb(${expected}) but the canvas has rgb(${actual.slice(0, 3)})`);
@@ -298,22 +300,25 @@ describe('dashboard webview in chromium', function () {
 
     // The comparison's run list stays put (and focused) while the run completes.
     await page.click('button[data-tab="compare"]');
-    await page.waitForSelector('#add-run');
+    await page.waitForSelector('#run-filter');
     await answerListRuns(page, dir);
-    await page.focus('#add-run');
+    await page.focus('#run-filter');
     await answerListRuns(page, dir);
-    await tag('#add-run', 'add-run');
-    await tag('#add-run option, .run-chip', 'compare');
-    const compareTagged = await stillTagged('#add-run, #add-run option, .run-chip');
+    await page.waitForSelector('.run-row');
+    await page.fill('#run-filter', 'e'); // half-typed: kept through the update
+    await tag('#run-filter', 'run-filter');
+    await tag('.run-row, .run-row input', 'compare');
+    const compareTagged = await stillTagged('#run-filter, .run-row, .run-row input');
     await advance(() => {
       fs.appendFileSync(file('metrics'), metrics.slice(firstEpochEnd + 10).join('\n') + '\n');
       fs.writeFileSync(file('softLabels'), softLabels.join('\n') + '\n');
       fs.writeFileSync(file('summary'), summaryText);
       writeStatus({ ...status });
     });
-    await page.waitForFunction(`document.querySelector('.run-chip .status')?.textContent === 'completed'`);
-    assert.deepEqual(await stillTagged('#add-run, #add-run option, .run-chip'), compareTagged);
-    assert.equal(await focused(), 'add-run-0');
+    await page.waitForFunction(`document.querySelector('.run-row .status')?.textContent === 'completed'`);
+    assert.deepEqual(await stillTagged('#run-filter, .run-row, .run-row input'), compareTagged);
+    assert.equal(await focused(), 'run-filter-0');
+    assert.equal(await page.inputValue('#run-filter'), 'e');
     assert.equal(await page.textContent('header .status'), 'completed');
     await assertClean(page);
     await page.close();
@@ -382,6 +387,90 @@ describe('dashboard webview in chromium', function () {
     await page.close();
   });
 
+  it('tabs are a WAI-ARIA tablist: ←/→ wrap, Home/End, roving tabindex, the panel labelled by the selected tab', async () => {
+    const page = await harness.open();
+    await snapshotOf(page, 'run', realDir);
+    await page.waitForSelector('[data-chart="loss"] .uplot');
+    // Evaluated in the page (strings: the test's own tsconfig has no DOM types).
+    const selected = () => page.evaluate<string[]>(`[...document.querySelectorAll('[role=tab]')].filter((t) => t.getAttribute('aria-selected') === 'true').map((t) => t.dataset.tab)`);
+    const tabbable = () => page.evaluate<string[]>(`[...document.querySelectorAll('[role=tab]')].filter((t) => t.tabIndex === 0).map((t) => t.dataset.tab)`);
+    assert.deepEqual(await tabbable(), ['curves'], 'only the selected tab is in the Tab order');
+    await page.focus('#tab-curves');
+    await page.keyboard.press('ArrowRight');
+    assert.deepEqual(await selected(), ['softLabels']);
+    assert.equal(await page.evaluate<string>('document.activeElement?.id'), 'tab-softLabels', 'focus moves with the selection');
+    await page.waitForSelector('#heatmap-teacher[data-rows]');
+    assert.equal(await page.getAttribute('#tab-panel', 'aria-labelledby'), 'tab-softLabels');
+    await page.keyboard.press('End');
+    assert.deepEqual(await selected(), ['compare']);
+    await page.keyboard.press('ArrowRight');
+    assert.deepEqual(await selected(), ['curves'], '→ on the last tab wraps to the first');
+    await page.keyboard.press('ArrowLeft');
+    assert.deepEqual(await selected(), ['compare'], '← on the first wraps to the last');
+    await page.keyboard.press('Home');
+    assert.deepEqual(await selected(), ['curves']);
+    assert.deepEqual(await tabbable(), ['curves']);
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('soft labels in an 800 px-high view: bars, legends and hint beside the maps in view; ↑/↓ anywhere; whole class names', async () => {
+    const page = await harness.open({ width: 1280, height: 800 });
+    await snapshotOf(page, 'run', realDir);
+    await page.click('button[data-tab="softLabels"]');
+    await page.waitForSelector('#heatmap-teacher[data-rows]');
+    for (const sel of ['#row-bars', '#legend-probability', '#legend-difference', '#row-caption', '.soft-side .hint', '#heatmap-teacher']) {
+      const box = (await page.locator(sel).boundingBox())!;
+      assert.ok(box.y >= 0 && box.y + box.height <= 800, `${sel} is in view without scrolling: y ${box.y.toFixed(0)} + ${box.height.toFixed(0)} in 800`);
+    }
+    // Click row 4: the caption and bars (beside the maps, no scrolling) follow; then ↑/↓ with the focus on the tab button.
+    const box = (await page.locator('#heatmap-teacher').boundingBox())!;
+    const g = await page.locator('#heatmap-teacher').evaluate((c) => ({ ...(c as unknown as { dataset: Record<string, string> }).dataset }));
+    await page.mouse.click(box.x + Number(g.left) + 3, box.y + Number(g.top) + 3.5 * Number(g.cell));
+    const row = async () => ((await call(page, 'state')) as DashboardState).ui.row;
+    assert.equal(await row(), 3);
+    assert.match((await page.textContent('#row-caption')) ?? '', /^Probe row 4 /);
+    await page.focus('#tab-softLabels');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await row(), 5, '↓ moves the row while the focus is on the tab');
+    await page.evaluate('document.activeElement?.blur()');
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await row(), 4, '↑ with nothing focused');
+    assert.match((await page.textContent('#row-caption')) ?? '', /^Probe row 5 /);
+    await page.focus('#temperature');
+    const t0 = await page.inputValue('#temperature');
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await row(), 4, 'a slider keeps its own arrows');
+    assert.notEqual(await page.inputValue('#temperature'), t0);
+    // Class names are drawn whole: no ellipsis on the bars' axis, and the column labels fit the canvas.
+    const barTexts = await call(page, 'textsDrawn', '#row-bars');
+    assert.ok(barTexts.includes('Ankle boot') && !barTexts.some((t) => t.endsWith('…')), `bar labels: ${barTexts.join(' | ')}`);
+    // The rightmost column of pixels above the cells is empty: the last label ("Ankle boot") ends inside the canvas.
+    const last = await page.evaluate<boolean>(`(() => {
+      const canvas = document.querySelector('#heatmap-teacher');
+      const top = Number(canvas.dataset.top) * (canvas.width / canvas.clientWidth);
+      const data = canvas.getContext('2d').getImageData(canvas.width - 1, 0, 1, Math.floor(top)).data;
+      return data.some((v, i) => i % 4 === 3 && v > 0);
+    })()`);
+    assert.equal(last, false, 'the last column label is not cut off at the canvas edge');
+    await screenshot(page, 'soft-labels-800');
+
+    // High contrast: the difference map on the 4th-root scale, so small differences stand out from black.
+    await call(page, 'applyTheme', 'high-contrast');
+    await page.waitForFunction(`document.body.classList.contains('vscode-high-contrast')`);
+    await page.waitForSelector('#heatmap-diff[data-rows]');
+    const T = Number(((await page.textContent('#temperature-label')) ?? '').replace('T = ', ''));
+    const studentRecords = readJsonLines<SoftLabelRecord>(path.join(realDir, RUN_FILES.softLabels)).filter((r) => r.kind === 'student' && r.student === 'kd');
+    const lastEpoch = studentRecords[studentRecords.length - 1] as Extract<SoftLabelRecord, { kind: 'student' }>;
+    const ps = Array.from(softmaxRow(lastEpoch.logits[0], T));
+    const pt = Array.from(softmaxRow(teacherLogits(realDir)[0], T));
+    for (const col of [0, 4, 9]) assertColorNear(await call(page, 'cellPixel', '#heatmap-diff', 0, col), expectedDifferenceColor('high-contrast', ps[col] - pt[col]), `high-contrast difference cell (0, ${col})`);
+    await screenshot(page, 'soft-labels-800-high-contrast');
+    await assertClean(page);
+    await page.close();
+  });
+
   it('follows a theme switch on its canvases (heatmaps and uPlot)', async () => {
     const page = await harness.open({ theme: 'dark' });
     await snapshotOf(page, 'run', realDir);
@@ -427,7 +516,46 @@ describe('dashboard webview in chromium', function () {
     const table = (await page.textContent('table.report')) ?? '';
     for (const m of [summary.teacher, summary.baseline!, summary.student]) assert.ok(table.includes(`${(m.accuracy * 100).toFixed(2)}%`));
     assert.ok(table.includes(summary.student.params!.toLocaleString('en-US')));
+    // The fixture's KD student (58.9%) lost to scratch (69.7%) on 1,000 samples: far beyond the ±4.2-point noise.
+    assert.match((await page.textContent('.verdict')) ?? '', /KD hurt: the KD student is 10\.8 points less accurate than the scratch student/);
+    // Scratch is best beyond noise in accuracy, macro-F1 and accuracy kept; agreement (72.7% vs 72.4%) is within noise,
+    // and the latencies are single means (no spread, written before rounds), so neither is marked.
+    assert.deepEqual(await page.locator('td.best').allTextContents(), ['69.70%', '67.17%', '87.8%']);
     await screenshot(page, 'report-dark');
+    await assertClean(page);
+    await page.close();
+  });
+
+  it('report card: latency with its spread, best only beyond noise, sizes of every model, the verdict', async () => {
+    const dir = copyRealRun(runsDir, 'report-spread');
+    const s = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.summary), 'utf8')) as Summary;
+    const spread = (min: number, median: number, max: number) => ({ rounds: 7, min, q1: (min + median) / 2, median, q3: (median + max) / 2, max });
+    const latency = (b1: ReturnType<typeof spread>, b256: ReturnType<typeof spread>) => ({ batch1: b1.median, batch256: b256.median, spread: { batch1: b1, batch256: b256 } });
+    // The issue's case: two identical students measured 0.139 vs 0.036 ms at batch 1, their ranges overlapping.
+    s.baseline!.latencyMs = latency(spread(0.03, 0.139, 0.2), spread(0.01, 0.011, 0.012));
+    s.student.latencyMs = latency(spread(0.031, 0.036, 0.16), spread(0.002, 0.003, 0.004));
+    s.teacher = { ...s.teacher, sizeBytes: 407_560, diskBytes: 409_000, gzipBytes: 370_000, latencyMs: latency(spread(0.2, 0.25, 0.3), spread(0.05, 0.06, 0.07)) };
+    fs.writeFileSync(path.join(dir, RUN_FILES.summary), JSON.stringify(s));
+    const page = await harness.open();
+    await snapshotOf(page, 'run', dir);
+    await page.click('button[data-tab="report"]');
+    const row = async (label: string) => page.locator('table.report tbody tr', { has: page.locator(`th:text-is("${label}")`) });
+    const cells = async (label: string) => (await row(label)).locator('td').allTextContents();
+    const bold = async (label: string) => (await row(label)).locator('td.best').allTextContents();
+    assert.deepEqual(await bold('Latency, batch 1'), [], 'overlapping ranges: no best at batch 1');
+    assert.deepEqual(await bold('Latency, batch 256'), ['0.003 ms 0.002–0.004'], 'the KD student is faster beyond its range at batch 256');
+    assert.equal((await cells('Latency, batch 1'))[1], '0.139 ms 0.03–0.2');
+    assert.equal((await cells('Size'))[0], '398.0 KiB');
+    for (const label of ['Size', 'Size on disk', 'Size, gzip']) assert.ok(!(await cells(label))[0].includes('—'), `the teacher's ${label} is shown`);
+    const verdict = (await page.textContent('.verdict')) ?? '';
+    assert.match(verdict, /KD hurt/);
+    // The teacher's batch-1 range (0.2–0.3 ms) is clear of the KD student's (0.031–0.16): a speed-up, median over median.
+    assert.match(verdict, /16× smaller than the teacher \(12,730 vs 203,530 parameters\) and 6\.9× faster at batch 1, keeping 74\.2% of its accuracy\./, verdict);
+    await page.setViewportSize({ width: 1000, height: 800 });
+    await screenshot(page, 'report-spread-dark');
+    await call(page, 'applyTheme', 'high-contrast');
+    await page.waitForFunction(`document.body.classList.contains('vscode-high-contrast')`);
+    await screenshot(page, 'report-spread-high-contrast');
     await assertClean(page);
     await page.close();
   });
@@ -456,20 +584,43 @@ describe('dashboard webview in chromium', function () {
       }
     };
     await answerListRuns();
-    await page.waitForSelector(`#add-run option[value="${third}"]`, { state: 'attached' });
-    await page.focus('#add-run'); // opening the list asks the host again
+    const row = (dir: string) => page.locator(`.run-row[data-run-dir="${dir}"]`);
+    await row(third).waitFor();
+    // The picker: every run of the folder with a checkbox; the compared ones checked, the dashboard's own fixed.
+    const checked = () => page.locator('.run-row[data-checked="true"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-dir')));
+    assert.deepEqual((await checked()).sort(), [realDir, other].sort());
+    assert.equal(await row(realDir).locator('input').isDisabled(), true, 'the dashboard’s own run cannot be unchecked');
+    const all = listSiblingRuns(realDir).length; // this folder's runs, those of earlier tests too
+    assert.equal(await page.textContent('.run-count'), `${all} of ${all} runs listed · 2 compared`);
+    await screenshot(page, 'compare-picker-dark');
+    // The filter: a regular expression over names, ids and statuses; plain text when it is not a valid one.
+    await page.focus('#run-filter'); // turning to the picker asks the host again
     await answerListRuns();
-    await page.waitForSelector(`#add-run option[value="${third}"]`, { state: 'attached' });
-    await page.selectOption('#add-run', third);
+    await page.fill('#run-filter', 't2$');
+    assert.deepEqual(await page.locator('.run-row:not([hidden])').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-dir'))), [third]);
+    assert.equal(await page.textContent('.run-count'), `1 of ${all} runs listed · 2 compared`);
+    await page.fill('#run-filter', 'synthetic-t[');
+    assert.equal(await page.locator('.run-row:not([hidden])').count(), 0, 'an invalid regex is matched as text');
+    await page.fill('#run-filter', 'synthetic');
+    assert.equal(await page.locator('.run-row:not([hidden])').count(), 2);
+    await row(third).locator('input').check();
     await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'addRun'));
     const add = (await requests()).find((r) => r.method === 'addRun')!;
     assert.deepEqual(add.params, { runDir: third });
     await call(page, 'deliver', { type: 'reply', id: add.id, ok: true, result: RunSource.read(third) } satisfies HostToWebview);
-    await page.waitForFunction(`document.querySelectorAll('.run-chip').length === 3`);
+    await page.waitForFunction(`document.querySelectorAll('.run-row[data-checked="true"]').length === 3`);
     assert.equal(await seriesCount(page, 'cmp-loss'), 4);
     assert.deepEqual(((await call(page, 'state')) as DashboardState).runDirs, [realDir, other, third]);
     assert.equal(await page.locator('table.compare-summary thead th').count(), 4);
     await screenshot(page, 'compare-dark');
+    // Unchecking removes a run from the comparison (and asks the host to stop tailing it).
+    await row(other).locator('input').uncheck();
+    await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'removeRun'));
+    const remove = (await requests()).find((r) => r.method === 'removeRun')!;
+    assert.deepEqual(remove.params, { runDir: other });
+    await call(page, 'deliver', { type: 'reply', id: remove.id, ok: true, result: null } satisfies HostToWebview);
+    assert.deepEqual(((await call(page, 'state')) as DashboardState).runDirs, [realDir, third]);
+    assert.equal(await seriesCount(page, 'cmp-loss'), 3);
     await assertClean(page);
     await page.close();
   });

@@ -49,6 +49,9 @@ class Unavailable extends Error {
   }
 }
 
+/** Skipped by `auto` only (a software WebGPU adapter): a config that names the backend gets it. */
+class SkippedByAuto extends Unavailable {}
+
 /** What a backend's native code printed while it was looked at, for the log. */
 let probeOutput: Partial<Record<ConcreteBackend, string>> = {};
 const nativeOutputLine = (name: ConcreteBackend, output: string) => `What ${name === 'webgpu' ? 'Dawn and the Vulkan loader' : name} printed while probing:\n${output}`;
@@ -117,7 +120,7 @@ export async function surveyBackends(): Promise<BackendSurveyEntry[]> {
       entries.push({ name, available: true, detail: await activate(name, 'auto') });
     } catch (e) {
       if (!(e instanceof Unavailable)) throw e;
-      entries.push({ name, available: false, detail: e.reason, fix: e.fix });
+      entries.push({ name, available: false, detail: e.reason, fix: e.fix, ...(e instanceof SkippedByAuto ? { byName: true } : {}) });
     }
     const output = probeOutput[name];
     if (output) entries[entries.length - 1].output = output;
@@ -229,7 +232,7 @@ async function loadWebGpu(mode: LoadMode): Promise<Loaded> {
   if (!probe.adapter) throw noAdapter();
   const describeDevice = (info: DawnAdapterInfo) => [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter without a name';
   if (isSoftwareAdapter(probe.adapter) && mode === 'auto') {
-    throw new Unavailable(
+    throw new SkippedByAuto(
       `only a software WebGPU adapter was found (${describeDevice(probe.adapter)}): it emulates a GPU on the CPU and trains slower than wasm`,
       'Set engine.backend to "webgpu" to use it anyway (useful for testing shaders), or install the GPU\u2019s Vulkan, Metal or D3D12 driver.',
       probe.output,
@@ -243,7 +246,7 @@ async function loadWebGpu(mode: LoadMode): Promise<Loaded> {
   const device = describeDevice(info);
   const software = isSoftwareAdapter(info);
   if (software && mode === 'auto') {
-    throw new Unavailable(
+    throw new SkippedByAuto(
       `only a software WebGPU adapter was found (${device}): it emulates a GPU on the CPU and trains slower than wasm`,
       'Set engine.backend to "webgpu" to use it anyway (useful for testing shaders), or install the GPU\u2019s Vulkan, Metal or D3D12 driver.',
     );

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelReport, ValidationMetrics } from '../../shared/records';
 import type { LoadedModel } from '../models/modelFiles';
+import { BATCH1_ROUNDS, BATCH256_ROUNDS, latencyReport, timeRounds, type RoundPlan } from './latency';
 import { agreement, classificationMetrics, expectedCalibrationError, klToTeacher } from './metrics';
 
 export function validationMetrics(logits: Float32Array, labels: Int32Array, teacher: Float32Array, numClasses: number): ValidationMetrics {
@@ -21,7 +22,7 @@ export function modelReport(
   logits: Float32Array,
   labels: Int32Array,
   numClasses: number,
-  extra: { teacher?: Float32Array; teacherAccuracy?: number; params: number | null; sizeBytes?: number; latencyMs?: ModelReport['latencyMs'] },
+  extra: { teacher?: Float32Array; teacherAccuracy?: number; params: number | null; sizeBytes?: number; diskBytes?: number; gzipBytes?: number; latencyMs?: ModelReport['latencyMs'] },
 ): ModelReport {
   const m = classificationMetrics(logits, labels, numClasses);
   return {
@@ -36,28 +37,28 @@ export function modelReport(
     teacherAccuracyKeptPct: extra.teacherAccuracy ? (100 * m.accuracy) / extra.teacherAccuracy : undefined,
     perClass: m.perClass,
     confusion: m.confusion,
+    ...(extra.diskBytes !== undefined ? { diskBytes: extra.diskBytes, gzipBytes: extra.gzipBytes } : {}),
   };
 }
 
-/** Mean inference time per sample, at batch 1 and batch 256, after a warm-up. Reads back like a real caller. */
-export async function measureLatency(model: LoadedModel, sampleShape: number[]): Promise<{ batch1: number; batch256: number }> {
-  const perSample = async (batch: number, repeats: number) => {
+/**
+ * Inference time per sample at batch 1 and batch 256, in rounds after a warm-up (eval/latency.ts): the median and
+ * its spread. Reads back like a real caller.
+ */
+export async function measureLatency(model: LoadedModel, sampleShape: number[]): Promise<NonNullable<ModelReport['latencyMs']>> {
+  const perSample = async (batch: number, plan: RoundPlan) => {
     const x = tf.randomUniform([batch, ...(model.feedShape ?? sampleShape)]);
-    const run = async () => {
-      const y = model.model.predict(x) as tf.Tensor;
-      await y.data();
-      y.dispose();
-    };
-    // Several warm-up calls: the first predictions of a process also pay for JIT and kernel setup, which
-    // otherwise lands on whichever model is measured first.
-    for (let i = 0; i < 5; i++) await run();
-    const t0 = performance.now();
-    for (let i = 0; i < repeats; i++) await run();
-    const ms = (performance.now() - t0) / repeats / batch;
-    x.dispose();
-    return ms;
+    try {
+      return await timeRounds(async () => {
+        const y = model.model.predict(x) as tf.Tensor;
+        await y.data();
+        y.dispose();
+      }, batch, plan);
+    } finally {
+      x.dispose();
+    }
   };
-  return { batch1: await perSample(1, 50), batch256: await perSample(256, 8) };
+  return latencyReport(await perSample(1, BATCH1_ROUNDS), await perSample(256, BATCH256_ROUNDS));
 }
 
 export function countParams(model: LoadedModel): number {

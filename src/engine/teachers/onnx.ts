@@ -8,8 +8,11 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as Ort from 'onnxruntime-node';
 import type { ExecutionProvider, TeacherModelConfig } from '../../shared/config';
+import type { ModelReport } from '../../shared/records';
 import { DistillError, errorMessage } from '../../shared/errors';
 import { describeOnnx, formatOnnxShape, OnnxFormatError, type OnnxDim, type OnnxModelInfo } from '../../shared/onnx';
+import { BATCH1_ROUNDS, BATCH256_ROUNDS, latencyReport, timeRounds, type RoundPlan } from '../eval/latency';
+import { modelFileBytes } from '../eval/modelBytes';
 import { loadOnnxRuntime, onnxRuntimeVersion, type OnnxRuntime } from './onnxRuntime';
 import { applyPreprocess, preprocessedShape } from './preprocess';
 import type { Teacher, TeacherFacts } from './types';
@@ -252,32 +255,32 @@ class OnnxTeacher implements Teacher {
     return {
       params: this.info.params,
       sizeBytes: this.info.weightBytes,
+      ...modelFileBytes(this.cfg.model),
       runtime: `${onnxRuntimeVersion(this.ort)} (${this.provider})`,
       latencyMs: latency ? await this.measureLatency() : undefined,
     };
   }
 
-  /** Per-sample time of a model run at batch 1 and 256 (or its fixed batch), after a warm-up, input already in layout. */
-  private async measureLatency(): Promise<{ batch1: number; batch256: number }> {
+  /** Per-sample time of a model run at batch 1 and 256 (or its fixed batch), in rounds after a warm-up, input already in layout. */
+  private async measureLatency(): Promise<NonNullable<ModelReport['latencyMs']>> {
     const per = this.io.feedShape.reduce((a, b) => a * b, 1);
-    const time = async (rows: number, repeats: number) => {
+    const time = async (rows: number, plan: RoundPlan) => {
       const data = new Float32Array(rows * per).fill(0.5);
       const tensor = new this.ort.Tensor('float32', data, [rows, ...this.io.feedShape]);
-      const once = async () => {
-        const r = await this.session.run({ [this.io.input]: tensor }, [this.io.output]);
-        r[this.io.output].dispose();
-      };
-      for (let i = 0; i < 3; i++) await once();
-      const t0 = performance.now();
-      for (let i = 0; i < repeats; i++) await once();
-      tensor.dispose();
-      return (performance.now() - t0) / repeats / rows;
+      try {
+        return await timeRounds(async () => {
+          const r = await this.session.run({ [this.io.input]: tensor }, [this.io.output]);
+          r[this.io.output].dispose();
+        }, rows, plan);
+      } finally {
+        tensor.dispose();
+      }
     };
     if (this.io.fixedBatch) {
-      const ms = await time(this.io.fixedBatch, 20);
-      return { batch1: ms, batch256: ms };
+      const spread = await time(this.io.fixedBatch, BATCH256_ROUNDS);
+      return latencyReport(spread, spread);
     }
-    return { batch1: await time(1, 30), batch256: await time(256, 4) };
+    return latencyReport(await time(1, BATCH1_ROUNDS), await time(256, BATCH256_ROUNDS));
   }
 
   dispose(): void {

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TeacherModelConfig, TeacherPreprocess } from '../../shared/config';
 import { DistillError } from '../../shared/errors';
+import { modelFileBytes } from '../eval/modelBytes';
 import { countParams, loadedWeightBytes, measureLatency } from '../eval/report';
 import { hashModelFile, loadModelFile, modelSignature, predictLogits, type LoadedModel } from '../models/modelFiles';
 import { applyPreprocess, preprocessedShape } from './preprocess';
@@ -98,7 +99,7 @@ class TfjsTeacher implements Teacher {
   }
 
   async facts(latency: boolean): Promise<TeacherFacts> {
-    return { params: countParams(this.model), sizeBytes: loadedWeightBytes(this.model), latencyMs: latency ? await measureLatency(this.model, this.sample) : undefined };
+    return { params: countParams(this.model), sizeBytes: loadedWeightBytes(this.model), ...modelFileBytes(this.file), latencyMs: latency ? await measureLatency(this.model, this.sample) : undefined };
   }
 
   dispose(): void {

@@ -15,6 +15,9 @@ export interface TeacherFacts {
   params: number | null;
   /** Bytes of the weights. */
   sizeBytes?: number;
+  /** Bytes of the model's files on disk, and the same files gzipped one by one (as for the students). */
+  diskBytes?: number;
+  gzipBytes?: number;
   /** Mean inference time per sample at batch 1 and 256. */
   latencyMs?: ModelReport['latencyMs'];
   /** What ran it, e.g. `onnxruntime-node 1.30.0 (cpu)`. */

@@ -202,6 +202,11 @@ export function registerRunCommands(deps: {
     }),
 
     vscode.commands.registerCommand('distill.deleteRun', async (arg?: RunArgument, selected?: RunsNode[]) => {
+      // The Delete key in the Runs view (a keybinding) acts on the view's selection, like the Explorer's.
+      if (!arg && !selected && runsView.view.visible && runsView.view.selection.length) {
+        selected = [...runsView.view.selection];
+        arg = selected[0];
+      }
       const chosen = (selected ?? []).filter((n): n is RunNode => n.type === 'run').map((n) => n.run);
       const targets = chosen.length > 1 ? chosen : [await resolveRun(arg, 'delete')].filter((r): r is RunSnapshot => !!r);
       if (!targets.length) return false;
