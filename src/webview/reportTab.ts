@@ -15,13 +15,13 @@ interface Row {
   title: string;
   value(m: ModelReport): string | HTMLElement;
   /** For marking the best student: a number where larger (or smaller) is better. */
-  score?(m: ModelReport): number | undefined;
+  score?: (m: ModelReport) => number | undefined;
   lowerIsBetter?: boolean;
   /**
    * Whether two models' values differ beyond noise (n: test samples). Only a row that can tell noise marks a best
    * student, and only when the best differs so from every other student.
    */
-  differs?(a: ModelReport, b: ModelReport, n: number): boolean;
+  differs?: (a: ModelReport, b: ModelReport, n: number) => boolean;
 }
 
 const SAMPLING = '; bold only beyond the 95% sampling interval of the test split';
