@@ -361,8 +361,10 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
         }
       }
       try {
-        // The catalog's file watcher sees the new images and rescans once they stop coming.
+        // The catalog's file watcher rescans once new images stop coming, but code-server's watcher can miss files
+        // written in a burst before it settles; a user would refresh, and so does the test.
         await ui.openViewContainer('Distill');
+        await ui.runCommand('Distill: Refresh Models');
         const row = await ui.waitForTreeItem('Models', { label: /^pets\/train\b/ });
         assert.match(await row.innerText(), /2 classes · 6 images \+ 2 in test\//);
         await ui.screenshot('models-image-dataset');
