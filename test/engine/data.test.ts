@@ -151,7 +151,7 @@ describe('data: IDX files', () => {
   it('stops a gzip file that expands past the limit (a decompression bomb) without decompressing it all', () => {
     // 8 MiB of zeros deflate to ~8 KiB; with a 1 MiB limit zlib stops after the first MiB of output.
     const bomb = fx.write('bomb-images.gz', gzip(new Uint8Array(8 * 1024 * 1024)));
-    throwsData(() => readMaybeGzipped({ file: bomb, field: 'data.train.images' }, 1024 * 1024), 'bomb-images.gz', 'decompresses to more than 1.0 MB', 'gunzip', 'data.train.images');
+    throwsData(() => readMaybeGzipped({ file: bomb, field: 'data.train.images' }, 1024 * 1024), 'bomb-images.gz', 'decompresses to more than 1.00 MiB', 'gunzip', 'data.train.images');
     assert.equal(readMaybeGzipped({ file: bomb, field: 'data.train.images' }, 8 * 1024 * 1024).length, 8 * 1024 * 1024);
   });
 
