@@ -664,6 +664,8 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
         lastSeen: async () => `problems [${(await ui.problemRows()).join(' | ')}]`,
       });
       const before = runDirs().length;
+      // The sweep step left its best.distill.json beside this config: Start Run runs the config in the editor.
+      await ui.openFile(workspace.configFile);
       await ui.runCommand('Distill: Start Run');
       const message = await ui.waitForNotification(/sets engine\.backend to "webgpu", but it cannot run on this machine: .*The run did not start/);
       assert.match(message, /no WebGPU adapter was found|only a software/, message);
