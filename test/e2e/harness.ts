@@ -312,6 +312,12 @@ export class VSCodeSession {
     await this.page.keyboard.press('Escape');
     await this.page.keyboard.press('Control+Shift+P');
     const input = this.quickInput.locator('input.input');
+    // A focused webview (a dashboard clicked in the step before) can keep the keys from the workbench: then move
+    // the focus to the workbench's status bar, as a user clicking beside the webview would, and ask again.
+    if (!(await input.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false))) {
+      await this.page.locator('.part.statusbar').click({ position: { x: 5, y: 5 }, timeout: TIMEOUTS.ui }).catch(() => undefined);
+      await this.page.keyboard.press('Control+Shift+P');
+    }
     await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
     await input.fill(`>${text}`);
     // The list filters asynchronously (and adds "similar commands" rows), so wait until it stops changing.
