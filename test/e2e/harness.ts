@@ -381,9 +381,22 @@ export class VSCodeSession {
   async answerFolderDialog(folder: string, okLabel: string): Promise<void> {
     const input = this.quickInput.locator('input.input');
     await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
-    await input.fill(folder.endsWith(path.sep) ? folder : folder + path.sep);
+    const typed = folder.endsWith(path.sep) ? folder : folder + path.sep;
+    await input.fill(typed);
     // The dialog lists the folder's entries once it has read it; accepting before that would use the old folder.
-    await waitFor(`the file dialog to show ${folder}`, async () => ((await this.quickInputRows().count()) > 0 ? true : undefined));
+    // It also writes its starting folder into the box once it has resolved it, which can land after our fill and
+    // prefix it ("/ws//ws/"): then the path is typed again, as a user would retype it.
+    await waitFor(
+      `the file dialog to show ${folder}`,
+      async () => {
+        if ((await input.inputValue()) !== typed) {
+          await input.fill(typed);
+          return undefined;
+        }
+        return (await this.quickInputRows().count()) > 0 ? true : undefined;
+      },
+      { lastSeen: async () => `the path box holds "${await input.inputValue()}"` },
+    );
     const ok = this.quickInput.getByRole('button', { name: okLabel });
     if (await ok.isVisible().catch(() => false)) await ok.click({ timeout: TIMEOUTS.ui });
     else await input.press('Enter');

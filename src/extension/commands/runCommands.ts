@@ -18,6 +18,7 @@ import type { RunNode, RunsNode, RunsTreeProvider } from '../views/runsView';
 import { runOnnxExport } from '../exportOnnx';
 import { readSettings } from '../settings';
 import { INSTALL_ONNX_COMMAND, needsOnnxRuntime } from './onnxRuntimeCommands';
+import { panelOpeningOf } from '../panelOpening';
 
 /** What run commands receive: a node from the Runs view, a run directory, or nothing (then they ask). */
 export type RunArgument = RunsNode | string | vscode.Uri | undefined;
@@ -118,9 +119,9 @@ export function registerRunCommands(deps: {
       return run ? runs.resume(run.dir) : undefined;
     }),
 
-    vscode.commands.registerCommand('distill.openDashboard', async (arg?: RunArgument) => {
+    vscode.commands.registerCommand('distill.openDashboard', async (arg?: RunArgument, opening?: unknown) => {
       const dir = runDirOf(arg) ?? runs.active?.runDir ?? (await resolveRun(undefined, 'open'))?.dir;
-      if (dir) dashboard.open(dir);
+      if (dir) dashboard.open(dir, panelOpeningOf(opening));
     }),
 
     vscode.commands.registerCommand('distill.compareRuns', async (_clicked?: RunArgument, selected?: RunsNode[]) => {

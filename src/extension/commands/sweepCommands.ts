@@ -11,6 +11,7 @@ import { isSweepFile, SWEEP_SUFFIX, type SweepLocator } from '../sweeps';
 import { sweepDescription } from '../sweepText';
 import { readSweepNodes, type SweepNode } from '../views/sweepNodes';
 import type { RunsTreeProvider } from '../views/runsView';
+import { panelOpeningOf } from '../panelOpening';
 
 export type SweepArgument = SweepNode | string | vscode.Uri | undefined;
 
@@ -56,9 +57,9 @@ export function registerSweepCommands(deps: { sweeps: SweepController; locator: 
       if (dir) await sweeps.stop(dir);
       runsView.refresh();
     }),
-    vscode.commands.registerCommand('distill.openSweep', async (arg?: SweepArgument) => {
+    vscode.commands.registerCommand('distill.openSweep', async (arg?: SweepArgument, opening?: unknown) => {
       const dir = arg === undefined && sweeps.active?.dir ? sweeps.active.dir : await resolveSweep(arg, 'open');
-      if (dir) sweepView.open(dir);
+      if (dir) sweepView.open(dir, panelOpeningOf(opening));
       return dir;
     }),
   );

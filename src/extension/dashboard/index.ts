@@ -5,12 +5,13 @@
 import * as vscode from 'vscode';
 import { isDashboardState, type DashboardView } from '../../shared/webviewProtocol';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel, dashboardTitle, webviewOptions } from './dashboardPanel';
+import { panelShowOptions, type PanelOpening } from '../panelOpening';
 
 export { DASHBOARD_VIEW_TYPE } from './dashboardPanel';
 
 export interface DashboardController {
   /** Show one run's dashboard, revealing it if it is already open. */
-  open(runDir: string): void;
+  open(runDir: string, opening?: PanelOpening): void;
   /** Show several runs side by side: overlaid curves, a summary table and a config diff. */
   compare(runDirs: string[]): void;
 }
@@ -20,14 +21,15 @@ export function registerDashboard(context: vscode.ExtensionContext, log?: vscode
   const panels = new Set<DashboardPanel>();
   const forget = (p: DashboardPanel) => panels.delete(p);
 
-  const show = (view: DashboardView, runDirs: string[]) => {
+  const show = (view: DashboardView, runDirs: string[], opening: PanelOpening = {}) => {
     if (!runDirs.length) return;
+    const { viewColumn, preserveFocus } = panelShowOptions(opening);
     const existing = [...panels].find((p) => p.shows(view, runDirs));
     if (existing) {
-      existing.panel.reveal();
+      existing.panel.reveal(viewColumn, preserveFocus);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, dashboardTitle(view, runDirs), vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, dashboardTitle(view, runDirs), { viewColumn, preserveFocus }, webviewOptions(context.extensionUri));
     panels.add(new DashboardPanel(panel, context.extensionUri, view, runDirs, log, forget));
   };
 
@@ -46,7 +48,7 @@ export function registerDashboard(context: vscode.ExtensionContext, log?: vscode
   );
 
   return {
-    open: (runDir) => show('run', [runDir]),
+    open: (runDir, opening) => show('run', [runDir], opening),
     compare: (runDirs) => show('compare', runDirs),
   };
 }

@@ -13,6 +13,7 @@ import { isSweepViewState, OPENABLE_SWEEP_FILES, type HostToSweepView, type Swee
 import { webviewOptions } from './dashboardPanel';
 import { dashboardHtml, newNonce } from './html';
 import { readSweepData } from './sweepSource';
+import { panelShowOptions, type PanelOpening } from '../panelOpening';
 
 export const SWEEP_VIEW_TYPE = 'distill.sweep';
 const SAFETY_POLL_MS = 2000;
@@ -20,7 +21,7 @@ const WATCH_DEBOUNCE_MS = 100;
 
 export interface SweepViewController {
   /** Show a sweep folder's Sweep view, revealing it if it is open. */
-  open(sweepDir: string): void;
+  open(sweepDir: string, opening?: PanelOpening): void;
 }
 
 const sweepTitle = (sweepDir: string, data?: SweepData) => `Distill sweep: ${data?.name ?? path.basename(sweepDir)}`;
@@ -163,13 +164,14 @@ export function registerSweepView(context: vscode.ExtensionContext, log?: vscode
     { dispose: () => [...panels].forEach((p) => p.dispose()) },
   );
   return {
-    open(sweepDir) {
+    open(sweepDir, opening = {}) {
+      const { viewColumn, preserveFocus } = panelShowOptions(opening);
       const existing = [...panels].find((p) => path.resolve(p.sweepDir) === path.resolve(sweepDir));
       if (existing) {
-        existing.panel.reveal();
+        existing.panel.reveal(viewColumn, preserveFocus);
         return;
       }
-      const panel = vscode.window.createWebviewPanel(SWEEP_VIEW_TYPE, sweepTitle(sweepDir), vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
+      const panel = vscode.window.createWebviewPanel(SWEEP_VIEW_TYPE, sweepTitle(sweepDir), { viewColumn, preserveFocus }, webviewOptions(context.extensionUri));
       panels.add(new SweepPanel(panel, context.extensionUri, sweepDir, log, forget));
     },
   };

@@ -14,6 +14,7 @@ import { canResume, hasStudentModel } from '../runFiles';
 import { formatDuration, resultRows, runDescription, runLabel, type ResultRow } from '../runText';
 import { SWEEP_FILES } from '../../shared/sweepDir';
 import { readSweepNodes, sweepItem, sweepTrialRuns, type SweepNode } from './sweepNodes';
+import { OPENED_FROM_TREE_ROW } from '../panelOpening';
 
 export interface RunNode {
   type: 'run';
@@ -176,7 +177,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.contextValue = `distill:run+${modifiers.join('+')}`;
     item.tooltip = runTooltip(run);
     item.resourceUri = vscode.Uri.file(run.dir);
-    item.command = { command: 'distill.openDashboard', title: 'Open Dashboard', arguments: [{ type: 'run', run } satisfies RunNode] };
+    item.command = { command: 'distill.openDashboard', title: 'Open Dashboard', arguments: [{ type: 'run', run } satisfies RunNode, OPENED_FROM_TREE_ROW] };
     return item;
   }
 }

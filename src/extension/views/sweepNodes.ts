@@ -10,6 +10,7 @@ import type { SweepData } from '../../shared/sweepProtocol';
 import { formatObjective } from '../../shared/sweepView';
 import { readSweepData } from '../dashboard/sweepSource';
 import { formatParams, listedTrials, sweepDescription, trialDescription } from '../sweepText';
+import { OPENED_FROM_TREE_ROW } from '../panelOpening';
 
 export interface SweepNode {
   type: 'sweep';
@@ -63,6 +64,6 @@ export function sweepItem(node: SweepNode, active: boolean): vscode.TreeItem {
   md.appendMarkdown(`\`${node.dir}\``);
   item.tooltip = md;
   item.resourceUri = vscode.Uri.file(node.dir);
-  item.command = { command: 'distill.openSweep', title: 'Open Sweep View', arguments: [node] };
+  item.command = { command: 'distill.openSweep', title: 'Open Sweep View', arguments: [node, OPENED_FROM_TREE_ROW] };
   return item;
 }
