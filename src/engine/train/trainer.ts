@@ -98,7 +98,8 @@ export function singleThreadReason(config: Pick<DistillConfig, 'data' | 'distill
   const transfer = !!data.unlabeled || !!data.labeled;
   const divergence = config.distillation?.divergence ?? 'forward-kl';
   if (transfer || divergence === 'dkd') return 'transfer sets / DKD train on one thread for now';
-  return isFusedDivergence(divergence) ? undefined : `the ${divergence} divergence has no fused kernels, which training threads need: it trains on one thread`;
+  // `never` today (dkd is the one composed-only divergence, answered above), hence String(): the line is for the next.
+  return isFusedDivergence(divergence) ? undefined : `the ${String(divergence)} divergence has no fused kernels, which training threads need: it trains on one thread`;
 }
 
 export async function train(job: TrainJob): Promise<TrainOutcome> {
