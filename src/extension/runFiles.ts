@@ -4,9 +4,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { exportModelFolder, ExportTargetExists } from '../shared/modelExport';
+import { exportModelFolder, ExportTargetExists } from './modelExport';
 import type { StatusFile } from '../shared/records';
-import { exportableModels } from '../shared/exportable';
+import { exportableModels } from './exportable';
 import { RUN_FILES, readJson, readRun, writeJsonAtomic, type RunSnapshot } from '../shared/runDir';
 import type { EngineExit } from './engineClient';
 
@@ -77,7 +77,7 @@ export const hasStudentModel = (runDir: string): boolean => fs.existsSync(path.j
 
 /**
  * Export the run's deployable student (T = 1), or one of its compression stages (`model`: a stage name from
- * `exportableModels`), as a self-describing folder (shared/modelExport.ts): `targetParent/<runId>-student`
+ * `exportableModels`), as a self-describing folder (modelExport.ts): `targetParent/<runId>-student`
  * (`<runId>-<stage>`). Refuses to overwrite unless `overwrite`; returns the folder written.
  */
 export async function exportStudent(run: Pick<RunSnapshot, 'dir' | 'runId'>, targetParent: string, overwrite = false, model = 'student'): Promise<string> {

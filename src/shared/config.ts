@@ -158,7 +158,7 @@ const ImagesData = Type.Object({
     error: 'Stop with an error naming the image.',
     skip: 'Leave the image out, with a warning that lists the skipped files.',
   }, md('What an unreadable or corrupt image does. Default: `"error"`.'))),
-  memoryLimitMB: Type.Optional(Type.Integer({ minimum: 16, ...md('Refuse to decode when the decoded images would take more memory than this (MB). Default: 4096. Estimated before decoding from the image count and `inputShape`.') })),
+  memoryLimitMB: Type.Optional(Type.Integer({ minimum: 16, ...md('Refuse to decode when the decoded images would take more memory than this, in MiB (1 MiB = 1024 × 1024 bytes; the name says MB for compatibility). Default: 4096 MiB (4 GiB). Estimated before decoding from the image count and `inputShape`.') })),
   unlabeled: Type.Optional(Type.Union([
     Type.Object({ dir: PathString('A folder of images without classes: every PNG and JPEG in it and its subfolders, sorted by path. Subfolder names are ignored.') }, { additionalProperties: false, title: 'Image folder' }),
     Type.Object({ manifest: PathString('A `.csv` (header `path`, a `label` column is ignored) or `.jsonl` (`{"path": …}` per line) listing the images; paths relative to the manifest\u2019s folder.') }, { additionalProperties: false, title: 'Manifest' }),

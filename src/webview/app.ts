@@ -14,18 +14,18 @@ import {
   type HostToWebview,
 } from '../shared/webviewProtocol';
 import { runDisplayName } from '../shared/runName';
-import { CompareTab } from './compareTab';
-import { CompressionTab } from './compressionTab';
-import { ConfusionTab } from './confusionTab';
+import { CompareTab } from './tabs/compareTab';
+import { CompressionTab } from './tabs/compressionTab';
+import { ConfusionTab } from './tabs/confusionTab';
 import type { TabView, ViewContext } from './context';
-import { CurvesTab } from './curvesTab';
+import { CurvesTab } from './tabs/curvesTab';
 import { h, setAttr, setText } from './dom';
 import { HostChannel } from './host';
-import { ReportTab } from './reportTab';
-import { SoftLabelsTab } from './softLabelsTab';
+import { ReportTab } from './tabs/reportTab';
+import { SoftLabelsTab } from './tabs/softLabelsTab';
 import { selectTab, wireTablist } from './tablist';
 import { DashboardStore, type StoreEvent } from './store';
-import { readTheme, watchTheme, type Theme } from './theme';
+import { readTheme, watchTheme, type Theme } from './charts/theme';
 
 const TABS: { id: DashboardTab; label: string }[] = [
   { id: 'curves', label: 'Curves' },

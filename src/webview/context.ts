@@ -4,7 +4,7 @@ import type { TrainedRole } from '../shared/records';
 import type { DashboardUiState } from '../shared/webviewProtocol';
 import type { HostChannel } from './host';
 import type { DashboardStore, StoreEvent } from './store';
-import type { Theme } from './theme';
+import type { Theme } from './charts/theme';
 
 export interface ViewContext {
   readonly store: DashboardStore;

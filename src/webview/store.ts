@@ -6,7 +6,7 @@
 import type { DistillConfig } from '../shared/config';
 import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary , TrainedRole } from '../shared/records';
 import { STEP_METRICS, type DashboardView, type RunData, type RunDelta, type StepColumns, type StepMetric } from '../shared/webviewProtocol';
-import { F32Column, F64Column, type Column } from './columns';
+import { F32Column, F64Column, type Column } from './charts/columns';
 
 export class StepTable {
   readonly x = new F64Column();

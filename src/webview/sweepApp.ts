@@ -8,9 +8,9 @@
  * keyboard focus put back on the same cell or row. Keyboard: Tab reaches each map and the table; arrow keys move
  * between cells (Home/End: row ends); Enter or Space opens; the table's column headers are buttons that sort.
  */
-import { mix, luminance, parseCssColor, rgbCss, type Rgb } from './colorScale';
+import { mix, luminance, parseCssColor, rgbCss, type Rgb } from './charts/colorScale';
 import { h, setAttr, setText } from './dom';
-import { readTheme, watchTheme, type Theme } from './theme';
+import { readTheme, watchTheme, type Theme } from './charts/theme';
 import {
   SWEEP_VIEW_STATE_VERSION,
   isSweepViewState,

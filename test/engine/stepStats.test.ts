@@ -22,11 +22,11 @@ interface Case {
 }
 
 /**
- * How long a divergence's stats vector is: five entries, or seven for a composed-only divergence (dkd appends its
- * two parts). A composed-only divergence runs the composed ops on every backend (kdStepStats falls back for it), so
- * the cases below check that fallback on each backend too.
+ * How long a divergence's stats vector is: five entries, or seven for dkd (it appends its two parts, as
+ * composedStepStats does). A composed-only divergence (dkd) runs the composed ops on every backend (kdStepStats falls
+ * back for it), so the cases below check that fallback on each backend too.
  */
-const statCount = (d: Divergence) => (isFusedDivergence(d) ? STAT_COUNT : DKD_STAT_COUNT);
+const statCount = (d: Divergence) => (d === 'dkd' ? DKD_STAT_COUNT : STAT_COUNT);
 
 /** Logits, labels and a weighting of the stats, so that the gradient check covers every component. */
 function inputs(c: Case, seed: number) {

@@ -1,9 +1,9 @@
 /** The DOM-free parts of the dashboard: page and CSP, colour scales, config diff, downsampling. */
 import assert from 'node:assert/strict';
 import { contentSecurityPolicy, dashboardHtml, newNonce } from '../../src/extension/dashboard/html';
-import { differenceColor, parseCssColor, probabilityColor } from '../../src/webview/colorScale';
+import { differenceColor, parseCssColor, probabilityColor } from '../../src/webview/charts/colorScale';
 import { differingKeys } from '../../src/webview/configDiff';
-import { downsample, EmaSmoother, F32Column, F64Column, MinMaxPyramid, PlotLine } from '../../src/webview/columns';
+import { downsample, EmaSmoother, F32Column, F64Column, MinMaxPyramid, PlotLine } from '../../src/webview/charts/columns';
 import { isDashboardState } from '../../src/shared/webviewProtocol';
 import { rng, syntheticConfig, defaultSyntheticOptions } from '../webview/synthetic';
 

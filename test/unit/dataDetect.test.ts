@@ -1,6 +1,6 @@
-// Which dataset a picked folder holds (src/shared/dataDetect.ts), for New Config and its Quick Fixes.
+// Which dataset a picked folder holds (src/extension/dataDetect.ts), for New Config and its Quick Fixes.
 import { strict as assert } from 'node:assert';
-import { detectDataInFolder } from '../../src/shared/dataDetect';
+import { detectDataInFolder } from '../../src/extension/dataDetect';
 
 const join = (d: string, n: string) => `${d}/${n}`;
 

@@ -32,6 +32,9 @@ describe('import rules (eslint.config.mjs)', function () {
     ['src/extension/commands/planted.ts', "import { selectBackend } from '../../engine/backends/ladder'; void selectBackend;", /the extension never loads the engine/],
     ['src/webview/planted.ts', "import '../engine/kd/losses';", /the webview never imports the engine/],
     ['src/webview/planted.ts', "import '../extension/runText';", /the webview never imports the extension/],
+    ['src/webview/tabs/planted.ts', "import '../../engine/kd/losses';", /the webview never imports the engine/],
+    ['src/webview/charts/planted.ts', "import '../../extension/runText';", /the webview never imports the extension/],
+    ['src/webview/charts/planted.ts', "import '../tabs/curvesTab';", /a chart never imports a tab/],
     ['src/install/planted.ts', "import '@tensorflow/tfjs-core/dist/version';", /tfjs loads only in the engine/],
   ];
   for (const [file, source, why] of breaches) {
@@ -46,6 +49,8 @@ describe('import rules (eslint.config.mjs)', function () {
     assert.deepEqual(await refused('src/engine/planted.ts', "import * as tf from '@tensorflow/tfjs-core'; import '../shared/config'; void tf;"), []);
     assert.deepEqual(await refused('src/extension/planted.ts', "import * as vscode from 'vscode'; import '../shared/protocol'; import '../install/targets'; void vscode;"), []);
     assert.deepEqual(await refused('src/webview/planted.ts', "import '../shared/format';"), []);
+    assert.deepEqual(await refused('src/webview/tabs/planted.ts', "import '../charts/curves'; import '../store'; import '../../shared/format';"), []);
+    assert.deepEqual(await refused('src/webview/charts/planted.ts', "import './theme'; import '../dom'; import '../../shared/format';"), []);
     assert.deepEqual(await refused('src/shared/planted.ts', "import './format'; import { Type } from '@sinclair/typebox'; void Type;"), []);
   });
 });

@@ -1,9 +1,9 @@
-// The export folder (src/shared/modelExport.ts) on a run directory made by hand: what it writes, and that a failed
+// The export folder (src/extension/modelExport.ts) on a run directory made by hand: what it writes, and that a failed
 // export leaves nothing behind.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { exportModelFolder, ExportTargetExists } from '../../src/shared/modelExport';
+import { exportModelFolder, ExportTargetExists } from '../../src/extension/modelExport';
 import { tempDir } from '../support/tempDirs';
 
 function runDir(root: string, input = true): string {
@@ -30,6 +30,15 @@ describe('model export folder', () => {
     assert.match(readme, /0: a, 1: b/);
     assert.match(readme, /Standard scaling per feature/);
     await assert.rejects(exportModelFolder({ runDir: runDir(root), targetParent: path.join(root, 'out') }), ExportTargetExists);
+  });
+
+  it('names the scratch student as the product does, in its README and when it is missing', async () => {
+    const root = tempDir('distill-export-');
+    const dir = runDir(root);
+    await assert.rejects(exportModelFolder({ runDir: dir, role: 'baseline', targetParent: path.join(root, 'out') }), /has no scratch student \(.*baseline.*model\.json is missing\)/);
+    fs.cpSync(path.join(dir, 'student'), path.join(dir, 'baseline'), { recursive: true });
+    const target = await exportModelFolder({ runDir: dir, role: 'baseline', targetParent: path.join(root, 'out') });
+    assert.match(fs.readFileSync(path.join(target, 'README.md'), 'utf8'), /^# fashion-kd · T 8 — scratch student\n/);
   });
 
   it('an extra writer that fails leaves no folder, half or whole', async () => {

@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import { isDistillError } from '../../src/shared/errors';
 import { resolveThreads } from '../../src/engine/train/threads';
 import { singleThreadReason } from '../../src/engine/train/trainer';
+import { isFusedDivergence } from '../../src/engine/kd/stepStats';
+import { DIVERGENCES } from '../../src/shared/divergences';
 
 describe('engine.threads: how many threads a run trains on', () => {
   it('is every core when the config names none and no parent set a budget, and is recorded', () => {
@@ -39,5 +41,13 @@ describe('engine.threads: how many threads a run trains on', () => {
     assert.equal(singleThreadReason({ data: { labeled: { perClass: 10 } }, distillation: {} } as never), why);
     assert.equal(singleThreadReason({ data: {}, distillation: { divergence: 'dkd' } } as never), why);
     assert.equal(singleThreadReason({ data: {}, distillation: { divergence: 'forward-kl' } } as never), undefined);
+  });
+
+  it('is 1 for every divergence without fused kernels, which the training threads run: only the fused ones get threads', () => {
+    // A divergence added as `fused: 'composed-only'` must not reach a thread (it would fail there, mid-run).
+    for (const divergence of DIVERGENCES) {
+      const why = singleThreadReason({ data: {}, distillation: { divergence } } as never);
+      assert.equal(why !== undefined, !isFusedDivergence(divergence), `${divergence}: ${why}`);
+    }
   });
 });

@@ -43,7 +43,7 @@ export interface ImagesProgress {
 }
 
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
-const DEFAULT_MEMORY_LIMIT_MB = 4096;
+const DEFAULT_MEMORY_LIMIT_MIB = 4096;
 const CACHE_VERSION = 1;
 
 const splitRole = (split: LabeledSplit, cfg: ImagesDataConfig): FileRole => {
@@ -319,11 +319,11 @@ export function imageSampleShape(cfg: ImagesDataConfig, first: ImageEntry): numb
 export function checkMemory(cfg: ImagesDataConfig, counts: number[], shape: number[]): void {
   const values = counts.reduce((a, b) => a + b, 0) * shape.reduce((a, b) => a * b, 1);
   const bytes = values * 5;
-  const limit = (cfg.memoryLimitMB ?? DEFAULT_MEMORY_LIMIT_MB) * 1024 * 1024;
+  const limit = (cfg.memoryLimitMB ?? DEFAULT_MEMORY_LIMIT_MIB) * 1024 * 1024;
   if (bytes > limit) {
     throw new DistillError('data',
       `The images would take ${formatBytes(bytes)} of memory once decoded (${counts.join(' + ')} images of [${shape.join(', ')}], as bytes and float32), over the limit of ${formatBytes(limit)}. ` +
-      `Use fewer images (data.maxSamples), a smaller data.inputShape, or raise data.memoryLimitMB.`,
+      `Use fewer images (data.maxSamples), a smaller data.inputShape, or raise data.memoryLimitMB (in MiB).`,
       { path: ['data', 'memoryLimitMB'] });
   }
 }

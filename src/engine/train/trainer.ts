@@ -90,22 +90,26 @@ const trainableVariables = (model: tfl.LayersModel) => model.trainableWeights.ma
 
 /**
  * Why a run must train on one thread whatever engine.threads says, or undefined: the data-parallel step does not
- * carry a transfer set's unlabelled-row mask nor DKD's stats yet.
+ * carry a transfer set's unlabelled-row mask yet, and its threads run the fused step kernels only, so a composed-only
+ * divergence (DKD, with its longer stats vector) trains here.
  */
 export function singleThreadReason(config: Pick<DistillConfig, 'data' | 'distillation'>): string | undefined {
   const data = config.data as { unlabeled?: unknown; labeled?: unknown };
   const transfer = !!data.unlabeled || !!data.labeled;
-  const dkd = config.distillation?.divergence === 'dkd';
-  return transfer || dkd ? 'transfer sets / DKD train on one thread for now' : undefined;
+  const divergence = config.distillation?.divergence ?? 'forward-kl';
+  if (transfer || divergence === 'dkd') return 'transfer sets / DKD train on one thread for now';
+  // `never` today (dkd is the one composed-only divergence, answered above), hence String(): the line is for the next.
+  return isFusedDivergence(divergence) ? undefined : `the ${String(divergence)} divergence has no fused kernels, which training threads need: it trains on one thread`;
 }
 
 export async function train(job: TrainJob): Promise<TrainOutcome> {
   const { model, data } = job;
   const threads = job.threads ?? 1;
   // The threads compute [loss, kd, kdUnscaled, ce, accuracy] over rows that all have labels, shards weighted by rows:
-  // a transfer set's masked CE and DKD's longer stats vector are not carried through them yet (the engine resolves
-  // such runs to one thread and says so; this guard keeps any other caller correct).
-  if (threads <= 1 || data.unlabeled || job.distillation?.divergence === 'dkd') return trainSteps(job);
+  // a transfer set's masked CE is not carried through them yet, and they run the fused kernels only, so not a
+  // composed-only divergence such as DKD (the engine resolves such runs to one thread and says so; this guard keeps
+  // any other caller correct).
+  if (threads <= 1 || data.unlabeled || !isFusedDivergence(job.distillation?.divergence ?? 'forward-kl')) return trainSteps(job);
   const parallel = await DataParallel.start({
     model,
     vars: trainableVariables(model),

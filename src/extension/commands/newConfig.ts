@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { DataConfig, StudentConfig, TeacherConfig } from '../../shared/config';
 import { configRelativePath, type ModelChoice } from '../configEdit';
 import { configFileName, configTemplate, fashionMnistData, SYSTEM_FASHION_MNIST_DIR } from '../configTemplate';
-import { detectDataInFolder } from '../../shared/dataDetect';
+import { detectDataInFolder } from '../dataDetect';
 import { SEARCH_EXCLUDE, type ConfigLocator } from '../configs';
 import type { ModelCatalog } from '../modelCatalog';
 import { pickModel, relativeChoice } from '../modelChoice';

@@ -11,7 +11,7 @@ import { readRun, type RunSnapshot } from '../../shared/runDir';
 import type { ConfigLocator } from '../configs';
 import type { DashboardController } from '../dashboard';
 import type { RunController } from '../runController';
-import { exportableModels } from '../../shared/exportable';
+import { exportableModels } from '../exportable';
 import { canResume, exportStudent, ExportTargetExists, hasStudentModel } from '../runFiles';
 import { runDescription, runLabel } from '../runText';
 import type { RunNode, RunsNode, RunsTreeProvider } from '../views/runsView';

@@ -2,10 +2,10 @@
  * A tab drawn from summary.json alone (confusion matrices, the report card). Status changes stream in while a run
  * trains; only a new summary changes what such a tab shows, so it redraws then and on a real width change.
  */
-import type { Summary } from '../shared/records';
-import type { TabView, ViewContext } from './context';
-import { h } from './dom';
-import type { StoreEvent } from './store';
+import type { Summary } from '../../shared/records';
+import type { TabView, ViewContext } from '../context';
+import { h } from '../dom';
+import type { StoreEvent } from '../store';
 
 export abstract class SummaryTab implements TabView {
   readonly element: HTMLElement;

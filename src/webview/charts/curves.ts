@@ -6,7 +6,7 @@
  */
 import uPlot from 'uplot';
 import { downsample, type AlignedData, type LineData } from './columns';
-import { h } from './dom';
+import { h } from '../dom';
 import type { Theme } from './theme';
 
 export interface CurveLine {

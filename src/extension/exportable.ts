@@ -1,10 +1,10 @@
 /**
  * The deployable models of a run: the KD student (`student/`) and each compression stage that wrote a model
- * (`compressed/<stage>/`). Export (the extension's Export Student, a CLI `export`) offers these. Node only: no DOM.
+ * (`compressed/<stage>/`). The extension's Export Student offers these. Node only: no DOM.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RUN_FILES } from './runDir';
+import { RUN_FILES } from '../shared/runDir';
 
 export interface ExportableModel {
   /** `student`, or the stage name (`prune`, `uint8`, …). */

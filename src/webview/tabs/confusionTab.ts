@@ -3,12 +3,12 @@
  * difference (where distillation moved predictions), and per-class F1 of all three. From summary.json, so they
  * appear when a run completes.
  */
-import { modelName } from '../shared/format';
-import type { ModelReport, Summary } from '../shared/records';
-import { drawGroupedBars, drawMatrix } from './canvasCharts';
-import { differenceColor, fractionColor } from './colorScale';
-import type { ViewContext } from './context';
-import { h } from './dom';
+import { modelName } from '../../shared/format';
+import type { ModelReport, Summary } from '../../shared/records';
+import { drawGroupedBars, drawMatrix } from '../charts/canvasCharts';
+import { differenceColor, fractionColor } from '../charts/colorScale';
+import type { ViewContext } from '../context';
+import { h } from '../dom';
 import { SummaryTab } from './summaryTab';
 
 const rowTotals = (m: number[][]) => m.map((row) => row.reduce((a, b) => a + b, 0));

@@ -1,16 +1,18 @@
 /**
  * Exporting a trained model out of its run as a self-describing folder: the tfjs model (model.json + weights, T = 1)
  * beside `distill-model.json` (what it expects and predicts: input shape, class names, the input scaling, where it
- * came from and how it scored) and a README on loading it in TensorFlow.js. Node only (fs); no vscode, no tfjs:
- * the extension and the CLI both call it. Other formats (ONNX, compressed stages) add files to the same folder
+ * came from and how it scored) and a README on loading it in TensorFlow.js. Node only (fs); no vscode, no tfjs, so
+ * unit tests run it in plain Node. The extension's Export Student calls it (the CLI's `distill export` is
+ * src/engine/export/). Other formats (ONNX, compressed stages) add files to the same folder
  * through `extraFiles`, so one folder describes every form of the model.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DistillConfig } from './config';
-import type { InputSpec, ModelReport, Summary } from './records';
-import { readJson, RUN_FILES } from './runDir';
-import { runDisplayName } from './runName';
+import type { DistillConfig } from '../shared/config';
+import type { InputSpec, ModelReport, Summary } from '../shared/records';
+import { readJson, RUN_FILES } from '../shared/runDir';
+import { modelName } from '../shared/format';
+import { runDisplayName } from '../shared/runName';
 
 export type ExportableModel = 'student' | 'baseline';
 
@@ -58,6 +60,9 @@ export interface ExportOptions {
 export const modelDirOf = (runDir: string, role: ExportableModel = 'student') => path.join(runDir, role === 'student' ? RUN_FILES.student : RUN_FILES.baseline);
 export const hasExportableModel = (runDir: string, role: ExportableModel = 'student') => fs.existsSync(path.join(modelDirOf(runDir, role), 'model.json'));
 
+/** What the product calls the model of a role: `KD student`, `scratch student`. */
+const roleName = (role: ExportableModel): string => modelName(role === 'student' ? 'kd' : 'baseline');
+
 /** Writes `<targetParent>/<runId>-<role>/` and returns its path. Nothing is written when the model is missing. */
 export async function exportModelFolder(options: ExportOptions): Promise<string> {
   const { runDir, targetParent } = options;
@@ -65,7 +70,8 @@ export async function exportModelFolder(options: ExportOptions): Promise<string>
   const runId = path.basename(runDir);
   const source = options.sourceDir ?? modelDirOf(runDir, role);
   if (!fs.existsSync(path.join(source, 'model.json'))) {
-    throw new Error(`Run ${runId} has no ${role} model (${path.join(source, 'model.json')} is missing). Only a completed run exports a ${role}.`);
+    const name = roleName(role);
+    throw new Error(`Run ${runId} has no ${name} (${path.join(source, 'model.json')} is missing). Only a completed run exports its ${name}.`);
   }
   const target = path.join(targetParent, `${runId}-${options.stage ?? role}`);
   if (fs.existsSync(target)) {
@@ -129,7 +135,7 @@ export function exportReadme(info: ExportedModelInfo): string {
   const shape = info.inputShape ? `[${info.inputShape.join(', ')}]` : '(the training data\u2019s sample shape)';
   const classes = info.classNames?.length ? info.classNames.map((c, i) => `${i}: ${c}`).join(', ') : '(class indices)';
   const scaled = info.normalization?.method === 'scale255' ? 'tf.div(tf.tensor(pixels, [1, ...inputShape]), 255)' : 'tf.tensor(features, [1, ...inputShape])';
-  return `# ${info.source.runName} \u2014 ${info.role === 'student' ? 'KD student' : 'scratch baseline'}${info.stage ? `, ${info.stage} stage` : ''}
+  return `# ${info.source.runName} \u2014 ${roleName(info.role)}${info.stage ? `, ${info.stage} stage` : ''}
 
 Exported by Distill from run \`${info.source.runId}\`${info.test ? `: ${(info.test.accuracy * 100).toFixed(1)}% accuracy on ${info.test.samples.toLocaleString('en-US')} test samples, ${info.test.params?.toLocaleString('en-US') ?? '?'} parameters` : ''}.
 

@@ -3,7 +3,7 @@
  * an MNIST-style folder, a train/test pair of CSV files, or x/y train/test `.npy` arrays. Pure: it gets the folder's
  * file names, not the disk.
  */
-import type { DataConfig } from './config';
+import type { DataConfig } from '../shared/config';
 
 export type DetectedData = { data: DataConfig; what: string } | { error: string };
 

@@ -4,13 +4,13 @@
  * the cached logits right here (no retraining), so the user sees how T exposes the teacher's "dark knowledge"
  * between similar classes; the epoch scrubber replays how the student's soft labels converged.
  */
-import { entropy, softmaxRows } from '../shared/math';
-import type { StudentKind } from '../shared/records';
-import { cellAt, columnLabelRoom, drawColorLegend, drawGroupedBars, drawMatrix, rowAt } from './canvasCharts';
-import { differenceColor, differencePosition, probabilityColor, probabilityPosition } from './colorScale';
-import { studentColor, studentLabel, type TabView, type ViewContext } from './context';
-import { h, setText, sizeCanvas } from './dom';
-import type { LogitMatrix, RunModel, StoreEvent } from './store';
+import { entropy, softmaxRows } from '../../shared/math';
+import type { StudentKind } from '../../shared/records';
+import { cellAt, columnLabelRoom, drawColorLegend, drawGroupedBars, drawMatrix, rowAt } from '../charts/canvasCharts';
+import { differenceColor, differencePosition, probabilityColor, probabilityPosition } from '../charts/colorScale';
+import { studentColor, studentLabel, type TabView, type ViewContext } from '../context';
+import { h, setText, sizeCanvas } from '../dom';
+import type { LogitMatrix, RunModel, StoreEvent } from '../store';
 
 export const MIN_TEMPERATURE = 0.5;
 export const MAX_TEMPERATURE = 20;

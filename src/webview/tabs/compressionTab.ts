@@ -5,13 +5,13 @@
  * Each canvas records its points' pixel positions in `data-points`, which is how hover and the browser tests find
  * them.
  */
-import { compressionLabel, paretoFrontier } from '../shared/compression';
-import { isCompressionSkipped, type CompressionResult, type ModelReport, type Summary } from '../shared/records';
-import type { ViewContext } from './context';
-import { formatBytes, modelName } from '../shared/format';
-import { append, formatNumber, formatPercent, h, sizeCanvas } from './dom';
+import { compressionLabel, paretoFrontier } from '../../shared/compression';
+import { isCompressionSkipped, type CompressionResult, type ModelReport, type Summary } from '../../shared/records';
+import type { ViewContext } from '../context';
+import { formatBytes, modelName } from '../../shared/format';
+import { append, formatNumber, formatPercent, h, sizeCanvas } from '../dom';
 import { SummaryTab } from './summaryTab';
-import { canvasFont, type Theme } from './theme';
+import { canvasFont, type Theme } from '../charts/theme';
 
 interface Point {
   label: string;

@@ -3,13 +3,13 @@
  * (train/validation accuracy, KL to the teacher, agreement, macro-F1, train loss), the KD student and the scratch
  * baseline overlaid. Smoothing, log scale, zoom and pan apply to all charts of a section at once.
  */
-import type { TrainedRole } from '../shared/records';
-import type { StepMetric } from '../shared/webviewProtocol';
-import { PlotLine } from './columns';
-import { studentColor, studentLabel, type TabView, type ViewContext } from './context';
-import { ChartGroup, CurveChart, type CurveChartSpec, type CurveLine } from './curves';
-import { h } from './dom';
-import type { EpochMetric, RunModel, StoreEvent } from './store';
+import type { TrainedRole } from '../../shared/records';
+import type { StepMetric } from '../../shared/webviewProtocol';
+import { PlotLine } from '../charts/columns';
+import { studentColor, studentLabel, type TabView, type ViewContext } from '../context';
+import { ChartGroup, CurveChart, type CurveChartSpec, type CurveLine } from '../charts/curves';
+import { h } from '../dom';
+import type { EpochMetric, RunModel, StoreEvent } from '../store';
 
 /** Step metrics that are noisy per batch and worth smoothing; schedules (T, α, lr) are drawn as they are. */
 const SMOOTHED: ReadonlySet<StepMetric> = new Set(['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy', 'tckd', 'nckd']);

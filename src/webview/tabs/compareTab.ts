@@ -3,18 +3,18 @@
  * compare), a table of their summaries, and a diff of their configs. Runs are added from the same runs folder
  * through a request to the host, which then tails them too.
  */
-import type { DistillConfig } from '../shared/config';
-import { runDisplayName } from '../shared/runName';
-import { differingKeys } from './configDiff';
-import type { RunListing } from '../shared/webviewProtocol';
-import { PlotLine } from './columns';
-import { RunPicker } from './runPicker';
-import type { TabView, ViewContext } from './context';
-import { ChartGroup, CurveChart, type CurveChartSpec, type CurveLine } from './curves';
+import type { DistillConfig } from '../../shared/config';
+import { runDisplayName } from '../../shared/runName';
+import { differingKeys } from '../configDiff';
+import type { RunListing } from '../../shared/webviewProtocol';
+import { PlotLine } from '../charts/columns';
+import { RunPicker } from '../runPicker';
+import type { TabView, ViewContext } from '../context';
+import { ChartGroup, CurveChart, type CurveChartSpec, type CurveLine } from '../charts/curves';
 import { chartWidth } from './curvesTab';
-import { formatNumber, formatPercent, h, replaceIfChanged } from './dom';
-import type { EpochMetric, RunModel, StoreEvent } from './store';
-import type { StepMetric } from '../shared/webviewProtocol';
+import { formatNumber, formatPercent, h, replaceIfChanged } from '../dom';
+import type { EpochMetric, RunModel, StoreEvent } from '../store';
+import type { StepMetric } from '../../shared/webviewProtocol';
 
 const STEP_OVERLAYS: { spec: CurveChartSpec; metric: StepMetric }[] = [
   { spec: { id: 'cmp-loss', title: 'Total loss (KD student)', xLabel: 'step', yLabel: 'loss', logAllowed: true }, metric: 'loss' },

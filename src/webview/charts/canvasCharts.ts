@@ -4,7 +4,7 @@
  * click handlers and the browser tests find a cell.
  */
 import { luminance, rgbCss, type Rgb } from './colorScale';
-import { sizeCanvas } from './dom';
+import { sizeCanvas } from '../dom';
 import { canvasFont, type Theme } from './theme';
 
 export interface BarGroup {

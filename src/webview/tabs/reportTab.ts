@@ -2,12 +2,12 @@
  * The report card: teacher vs scratch vs KD student on the test set — accuracy, macro-F1, how much of the teacher's
  * accuracy is kept, calibration (ECE), closeness to the teacher, size and latency.
  */
-import { compressionLabel } from '../shared/compression';
-import { isCompressionSkipped, type ModelReport, type Summary } from '../shared/records';
-import { accuracyDiffers, clearlyBest, latencyDiffers, reportVerdict, type VerdictTone } from '../shared/reportVerdict';
-import type { ViewContext } from './context';
-import { formatBytes, modelName } from '../shared/format';
-import { append, formatNumber, formatPercent, h } from './dom';
+import { compressionLabel } from '../../shared/compression';
+import { isCompressionSkipped, type ModelReport, type Summary } from '../../shared/records';
+import { accuracyDiffers, clearlyBest, latencyDiffers, reportVerdict, type VerdictTone } from '../../shared/reportVerdict';
+import type { ViewContext } from '../context';
+import { formatBytes, modelName } from '../../shared/format';
+import { append, formatNumber, formatPercent, h } from '../dom';
 import { SummaryTab } from './summaryTab';
 
 interface Row {
