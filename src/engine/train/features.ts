@@ -71,10 +71,10 @@ export class FeatureDistiller {
         const pair = `distillation.features[${i}] (teacher "${p.teacher}" ${perSample(t)}, student "${p.student}" ${perSample(s)})`;
         const bad = (why: string) => new DistillError('config', `${pair}: ${why}`, { path: featurePath(i) });
         const rank = s.shape.length;
-        if (rank !== t.rank) throw bad(`the ranks differ (${rank - 1}-D per sample vs ${t.rank - 1}-D). Pair layers of the same kind: feature maps [H, W, C] with feature maps, vectors [C] with vectors.`);
+        if (rank !== t.rank) throw bad(`the ranks differ (student ${rank - 1}-D per sample, teacher ${t.rank - 1}-D). Pair layers of the same kind: feature maps [H, W, C] with feature maps, vectors [C] with vectors.`);
         if (rank !== 2 && rank !== 4) throw bad(`features must be vectors [C] or feature maps [H, W, C] per sample; these are ${rank - 1}-D. Name a dense or convolutional layer.`);
         if (rank === 4 && (s.shape[1] !== t.shape[1] || s.shape[2] !== t.shape[2])) {
-          throw bad(`the spatial sizes differ (${s.shape[1]}×${s.shape[2]} vs ${t.shape[1]}×${t.shape[2]}); the ${p.loss === 'attention' ? 'attention maps are compared position by position' : '1×1 adapter keeps the spatial size'}. Pair layers whose outputs have the same height and width.`);
+          throw bad(`the spatial sizes differ (student ${s.shape[1]}×${s.shape[2]}, teacher ${t.shape[1]}×${t.shape[2]}); the ${p.loss === 'attention' ? 'attention maps are compared position by position' : '1×1 adapter keeps the spatial size'}. Pair layers whose outputs have the same height and width.`);
         }
         if (p.loss === 'attention') {
           if (rank !== 4) throw bad('attention transfer compares spatial attention maps, so both layers must output feature maps [H, W, C]. Use loss "mse" for vectors.');
