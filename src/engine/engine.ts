@@ -6,12 +6,12 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { batchSizeOf, inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
+import { batchSizeOf, FEATURE_DEFAULT_WEIGHT, inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import { modelName } from '../shared/format';
 import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
 import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole } from '../shared/records';
-import { listRuns, readJson, RUN_FILES, RunWriter } from '../shared/runDir';
+import { listRuns, readJson, readJsonLines, RUN_FILES, RunWriter } from '../shared/runDir';
 import { defaultRunName } from '../shared/runName';
 import { selectBackend } from './backends/ladder';
 import { probeTraining } from './backends/probe';
@@ -510,8 +510,16 @@ export class DistillEngine {
       student,
       baseline: config.compare.baseline ? await studentReport(path.join(runDir, RUN_FILES.baseline)) : undefined,
       transfer: p.transfer,
+      ...(config.distillation.features?.length ? { features: this.featureSummary(config) } : {}),
       compression,
     };
+  }
+
+  /** The feature pairs with their weights, and the KD student's feature term in its first and last epoch. */
+  private featureSummary(config: DistillConfig): NonNullable<Summary['features']> {
+    const epochs = readJsonLines<MetricsRecord>(path.join(this.writer.dir, RUN_FILES.metrics)).flatMap((r) => (r.kind === 'epoch' && r.student === 'kd' && r.train.feature !== undefined ? [r.train.feature] : []));
+    const pairs = config.distillation.features!.map((f) => ({ teacher: f.teacher, student: f.student, loss: f.loss, weight: f.weight ?? FEATURE_DEFAULT_WEIGHT[f.loss] }));
+    return { pairs, ...(epochs.length ? { firstEpoch: epochs[0], lastEpoch: epochs[epochs.length - 1] } : {}) };
   }
 
   private finish(status: Exclude<RunStatus, 'running'>, reason?: string, summary?: Summary): Finished {

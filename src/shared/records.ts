@@ -270,6 +270,11 @@ export interface Summary {
    * baseline on the labelled ones only (cycled to the same number of optimizer steps).
    */
   transfer?: TransferRows;
+  /**
+   * Set for a run with `distillation.features`: each pair with its resolved weight, and the KD student's feature term
+   * (the epoch mean of Σ weight·loss) in its first and last epoch.
+   */
+  features?: { pairs: { teacher: string; student: string; loss: 'mse' | 'attention'; weight: number }[]; firstEpoch?: number; lastEpoch?: number };
   /** The `compress` stages in the order they ran (prune → low-rank → quantize), when the config has any. */
   compression?: CompressionEntry[];
 }

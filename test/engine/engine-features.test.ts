@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import type { EngineToHost } from '../../src/shared/protocol';
 import type { MetricsRecord, StepRecord, Summary } from '../../src/shared/records';
 import { readJson, readJsonLines } from '../../src/shared/runDir';
+import { summaryTable } from '../../src/engine/cli';
 import { fashionMnistData, FASHION_CLASS_NAMES } from '../fixtures/fashionMnist';
 import { resumeEngine, runEngine, smallConfig, tempDir } from './helpers';
 
@@ -81,6 +82,11 @@ describe('engine: feature distillation (distillation.features)', function () {
     assert.ok(names.every((n) => !n.includes('adapter')), names.join(', '));
     // cnn-small on 28×28×1, 10 classes: 160 + 4,640 + 200,832 + 1,290 weights.
     assert.equal(summary.student.params, 206_922);
+    // The summary and the CLI's table name the pairs, their resolved weights and the term's first and last epoch.
+    const f = summary.features!;
+    assert.deepEqual(f.pairs.map((p) => p.weight), [1, 500]);
+    assert.ok(f.lastEpoch! < f.firstEpoch!, `feature term by epoch: ${f.firstEpoch} → ${f.lastEpoch}`);
+    assert.match(summaryTable(summary), /\nFeature distillation: teacher_conv2 → student_conv2 \(mse, weight 1\); teacher_pool1 → student_pool1 \(attention, weight 500\); feature term \d+\.\d{4} in the first epoch, \d+\.\d{4} in the last\.\n/);
   });
 
   it('a stop mid-KD, then resume, continues the adapter from the checkpoint: the same losses as the uninterrupted run', async () => {
