@@ -173,7 +173,7 @@ async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<Train
     pending = [];
     const stacked = tf.stack(batch.map((p) => p.stats));
     const values = (await stacked.data()) as Float32Array;
-    // A run's steps all have one width: STAT_COUNT, or DKD_STAT_COUNT with TCKD and NCKD.
+    // A run's steps all have one width: STAT_COUNT, or DKD_STAT_COUNT with TCKD and NCKD; with features, 1 + pairs more.
     const width = stacked.shape[1]!;
     const dkdStats = baseWidth === DKD_STAT_COUNT;
     stacked.dispose();
