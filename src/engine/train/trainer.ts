@@ -188,7 +188,7 @@ async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<Train
       if (width > baseWidth) pos.epochSums.feature = (pos.epochSums.feature ?? 0) + row[baseWidth];
       if (!Number.isFinite(loss)) {
         throw new NonFiniteLossError(
-          `The loss became ${loss} at epoch ${p.meta.epoch}, step ${p.meta.step} (kd=${kd}, ce=${ce}, T=${p.meta.temperature}, α=${p.meta.alpha}). ` +
+          `The loss became ${loss} at epoch ${p.meta.epoch}, step ${p.meta.step} (kd=${kd}, ce=${ce}${width > baseWidth ? `, feature=${row[baseWidth]}` : ''}, T=${p.meta.temperature}, α=${p.meta.alpha}). ` +
             `Lower training.learningRate (now ${settings.learningRate}), or check the data and teacher logits for extreme values.`,
         );
       }
