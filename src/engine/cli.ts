@@ -165,7 +165,7 @@ export function summaryTable(s: Summary): string {
     : [];
   const f = s.features;
   const features = f
-    ? [`Feature distillation: ${f.pairs.map((p) => `${p.teacher} → ${p.student} (${p.loss}, weight ${p.weight})`).join('; ')}${f.firstEpoch !== undefined && f.lastEpoch !== undefined ? `; feature term ${num(f.firstEpoch, 4)} in the first epoch, ${num(f.lastEpoch, 4)} in the last` : ''}.`]
+    ? [`Feature distillation: ${f.pairs.map((p) => `${p.teacher}${p.teacherIndex !== undefined ? ` (teacher ${p.teacherIndex + 1})` : ''} → ${p.student} (${p.loss}, weight ${p.weight})`).join('; ')}${f.firstEpoch !== undefined && f.lastEpoch !== undefined ? `; feature term ${num(f.firstEpoch, 4)} in the first epoch, ${num(f.lastEpoch, 4)} in the last` : ''}.`]
     : [];
   return [
     `Test split: ${s.testSamples} samples · backend ${s.backend.name} · ${formatSeconds(s.seconds)}`,

@@ -334,7 +334,7 @@ export class DistillEngine {
         // from the checkpoint when resuming.
         const sample = tf.slice(p.train.x, 0, 1);
         try {
-          features = await FeatureDistiller.create(pairs, model, p.teacher, sample, config.seed);
+          features = await FeatureDistiller.create(pairs, model, p.teacherMembers?.map((m) => m.teacher) ?? [p.teacher], sample, config.seed);
         } finally {
           sample.dispose();
         }
@@ -346,7 +346,7 @@ export class DistillEngine {
             saved.forEach((t) => t.dispose());
           }
         }
-        this.log('info', `Feature distillation: ${pairs.map((f, i) => `${f.teacher} → ${f.student} (${f.loss}, weight ${features!.weights[i]})`).join('; ')}; the teacher's features are computed per batch.`);
+        this.log('info', `Feature distillation: ${pairs.map((f, i) => `${f.teacher}${p.teacherMembers ? ` of teacher ${f.teacherIndex ?? 0}` : ''} → ${f.student} (${f.loss}, weight ${features!.weights[i]})`).join('; ')}; the teacher's features are computed per batch.`);
       }
       const outcome = await train({
         role: student,
@@ -518,7 +518,7 @@ export class DistillEngine {
   /** The feature pairs with their weights, and the KD student's feature term in its first and last epoch. */
   private featureSummary(config: DistillConfig): NonNullable<Summary['features']> {
     const epochs = readJsonLines<MetricsRecord>(path.join(this.writer.dir, RUN_FILES.metrics)).flatMap((r) => (r.kind === 'epoch' && r.student === 'kd' && r.train.feature !== undefined ? [r.train.feature] : []));
-    const pairs = config.distillation.features!.map((f) => ({ teacher: f.teacher, student: f.student, loss: f.loss, weight: f.weight ?? FEATURE_DEFAULT_WEIGHT[f.loss] }));
+    const pairs = config.distillation.features!.map((f) => ({ teacher: f.teacher, student: f.student, loss: f.loss, weight: f.weight ?? FEATURE_DEFAULT_WEIGHT[f.loss], ...(Array.isArray(config.teacher) ? { teacherIndex: f.teacherIndex ?? 0 } : {}) }));
     return { pairs, ...(epochs.length ? { firstEpoch: epochs[0], lastEpoch: epochs[epochs.length - 1] } : {}) };
   }
 

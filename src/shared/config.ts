@@ -374,6 +374,7 @@ const FeaturePair = Type.Object({
     mse: 'FitNets (Romero et al. 2015): a learned adapter maps the student’s features to the teacher’s channels (a 1×1 convolution on 4-D feature maps, a dense layer on 2-D features), then the mean squared error. The adapter trains with the student and is not part of the saved student.',
     attention: 'Attention transfer (Zagoruyko & Komodakis 2017): each 4-D feature map becomes the mean over channels of its squares, flattened and L2-normalised per sample; the loss is the mean squared difference of the two maps (the paper’s at_loss). No adapter: channels may differ, the spatial sizes must match.',
   }, { default: 'mse', ...md('How the two features are compared.') }),
+  teacherIndex: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, ...md('With a list of teachers: which one (0-based, in the list\u2019s order) gives this pair\u2019s feature; it must be a model teacher. Default `0`. A single teacher is teacher 0.') })),
   weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1e6, ...md(`Weight of this pair’s loss in the total: loss = α·kd + (1 − α)·CE + Σ weight·feature loss. Default: \`${FEATURE_DEFAULT_WEIGHT.mse}\` for \`mse\`, \`${FEATURE_DEFAULT_WEIGHT.attention}\` for \`attention\` (β/2 with the paper’s β = 1000).`) })),
 }, { additionalProperties: false });
 
@@ -391,7 +392,7 @@ const Distillation = Type.Object({
   }, md('How a list of teachers is combined. Default: `"logits"`. A single teacher ignores it.'))),
   features: Type.Optional(Type.Array(FeaturePair, {
     minItems: 1, maxItems: MAX_FEATURE_PAIRS,
-    ...md('Feature (hint) distillation: pairs of a teacher layer and a student layer whose outputs are matched, each adding weight × its loss to the KD student’s loss. Needs one model teacher (TensorFlow.js, ONNX or a preset), not precomputed logits nor a list of teachers. The teacher’s features are computed per batch (never cached: they can be large), so a step also runs the teacher forward. Trains on one thread. The scratch baseline and compression fine-tuning do not use it.'),
+    ...md('Feature (hint) distillation: pairs of a teacher layer and a student layer whose outputs are matched, each adding weight × its loss to the KD student’s loss. Needs a model teacher (TensorFlow.js, ONNX or a preset), not precomputed logits; with a list of teachers, each pair names its teacher by `teacherIndex`. The teacher’s features are computed per batch (never cached: they can be large), so a step also runs the teacher forward. Trains on one thread. The scratch baseline and compression fine-tuning do not use it.'),
     defaultSnippets: [{ label: 'FitNets hint', body: [{ teacher: '${1:teacher layer}', student: '${2:student layer}', loss: 'mse' }] }],
   })),
   schedule: ScheduleSchema,

@@ -274,7 +274,7 @@ export interface Summary {
    * Set for a run with `distillation.features`: each pair with its resolved weight, and the KD student's feature term
    * (the epoch mean of Σ weight·loss) in its first and last epoch.
    */
-  features?: { pairs: { teacher: string; student: string; loss: 'mse' | 'attention'; weight: number }[]; firstEpoch?: number; lastEpoch?: number };
+  features?: { pairs: { teacher: string; student: string; loss: 'mse' | 'attention'; weight: number; teacherIndex?: number }[]; firstEpoch?: number; lastEpoch?: number };
   /** The `compress` stages in the order they ran (prune → low-rank → quantize), when the config has any. */
   compression?: CompressionEntry[];
 }

@@ -4,7 +4,7 @@
  * attention pair (pool1 → pool1). The step records carry the feature term and its parts, the term falls, the adapter
  * trains and lives in the checkpoints (not in the saved student), and a stopped run resumes to the uninterrupted
  * run's losses bit for bit. Then the errors: unknown layers (both sides), spatial, rank and loss mismatches, and
- * teachers without layers.
+ * teachers without layers; and a list of teachers, each pair naming its teacher.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -19,6 +19,8 @@ import { resumeEngine, runEngine, smallConfig, tempDir } from './helpers';
 const kdSteps = (runDir: string) => readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl')).filter((r): r is StepRecord => r.kind === 'step' && r.student === 'kd');
 const extraOf = (runDir: string) => fs.readFileSync(path.join(runDir, 'checkpoints', 'kd', 'extra.bin'));
 
+const TEACHER = { preset: 'cnn-small', train: { epochs: 1, batchSize: 64 } };
+const MLP_TEACHER = { preset: 'mlp', hidden: [32], train: { epochs: 1, batchSize: 64 } };
 const PAIRS = [
   { teacher: 'teacher_conv2', student: 'student_conv2', loss: 'mse' },
   { teacher: 'teacher_pool1', student: 'student_pool1', loss: 'attention' },
@@ -31,7 +33,7 @@ describe('engine: feature distillation (distillation.features)', function () {
   const config = (features: unknown[] = PAIRS, extra: Record<string, unknown> = {}) =>
     smallConfig(dir, {
       data: fashionMnistData({ train: 1200, test: 300 }, { classNames: FASHION_CLASS_NAMES }),
-      teacher: { preset: 'cnn-small', train: { epochs: 1, batchSize: 64 } },
+      teacher: TEACHER,
       student: { preset: 'cnn-small' },
       distillation: { temperature: 4, alpha: 0.9, features },
       training: { epochs: 2, batchSize: 64, learningRate: 0.002 },
@@ -130,13 +132,28 @@ describe('engine: feature distillation (distillation.features)', function () {
       assert.match(attention, /attention transfer compares spatial attention maps, so both layers must output feature maps/);
     });
 
-    it('a list of teachers, or precomputed logits, is refused before any work', async () => {
-      const list = await failure(PAIRS, { teacher: [{ preset: 'cnn-small', train: { epochs: 1, batchSize: 64 } }, { preset: 'mlp', train: { epochs: 1, batchSize: 64 } }] });
-      assert.match(list, /distillation\.features needs a single model teacher, but teacher is a list of teachers/);
+    it('precomputed logits, or a teacherIndex beyond the list, are refused before any work', async () => {
       const logitsFile = path.join(dir, 'train-logits.npy');
       fs.writeFileSync(logitsFile, '');
       const logits = await failure(PAIRS, { teacher: { logits: { train: logitsFile, test: logitsFile } } });
       assert.match(logits, /teacher\.logits gives precomputed logits only/);
+      const beyond = await failure([{ ...PAIRS[0], teacherIndex: 2 }], { teacher: [TEACHER, MLP_TEACHER] });
+      assert.match(beyond, /distillation\.features\[0\]\.teacherIndex is 2, but the list has 2 teachers \(0 to 1\)/);
     });
+  });
+
+  it('with a list of teachers, each pair distils from the teacher it names (teacherIndex)', async () => {
+    // Teacher 0 is the cached cnn-small of the runs above; teacher 1 an MLP (seed + 1) with a 32-wide hidden layer.
+    const run = await runEngine(config([PAIRS[0], { teacher: 'teacher_dense1', student: 'student_dense1', teacherIndex: 1 }], { teacher: [TEACHER, MLP_TEACHER], training: { epochs: 1, batchSize: 64, learningRate: 0.002 } }));
+    assert.equal(run.finished.status, 'completed', run.finished.reason);
+    const logs = run.messages.flatMap((m) => (m.type === 'log' ? [m.message] : []));
+    assert.ok(logs.some((l) => l.includes('teacher_conv2 of teacher 0 → student_conv2 (mse, weight 1); teacher_dense1 of teacher 1 → student_dense1 (mse, weight 1)')), logs.join('\n'));
+    // Two adapters: 32×32 + 32 for conv2, and 128 → 32 (4,096 + 32) for the dense pair.
+    assert.equal(extraOf(run.runDir).length, (32 * 32 + 32 + 128 * 32 + 32) * 4);
+    const steps = kdSteps(run.runDir);
+    assert.equal(steps.length, 17);
+    assert.ok(steps.every((s) => s.featureParts?.length === 2 && s.featureParts.every((v) => v > 0)));
+    const summary = readJson<Summary>(path.join(run.runDir, 'summary.json'))!;
+    assert.deepEqual(summary.features!.pairs.map((p) => p.teacherIndex), [0, 1]);
   });
 });

@@ -34,11 +34,15 @@ describe('config: distillation.features', () => {
     assert.match(issues([])[0], /distillation\.features must have at least 1 item/);
   });
 
-  it('trains on one thread, saying why; teachers without layers are refused naming the fix', () => {
+  it('trains on one thread, saying why; teachers without layers, and teacherIndex out of the list, are refused naming the fix', () => {
     assert.match(singleThreadReason({ data: {}, distillation: { features: [{ teacher: 'a', student: 'b', loss: 'mse' }] } } as never) ?? '', /^feature distillation \(distillation\.features\) trains on one thread/);
     const features = [{ teacher: 'a', student: 'b', loss: 'mse' as const }];
     assert.throws(() => checkFeatureTeacher({ teacher: { logits: { train: 'a.npy', test: 'b.npy' } }, distillation: { features } } as never), /teacher\.logits gives precomputed logits only\. Set teacher\.model/);
-    assert.throws(() => checkFeatureTeacher({ teacher: [{ preset: 'mlp' }, { preset: 'mlp' }], distillation: { features } } as never), /needs a single model teacher/);
+    assert.throws(() => checkFeatureTeacher({ teacher: { preset: 'mlp' }, distillation: { features: [{ ...features[0], teacherIndex: 1 }] } } as never), /distillation\.features\[0\]\.teacherIndex is 1, but there is a single teacher \(index 0\)/);
+    const list = [{ preset: 'mlp' }, { logits: { train: 'a.npy', test: 'b.npy' } }];
+    assert.doesNotThrow(() => checkFeatureTeacher({ teacher: list, distillation: { features } } as never));
+    assert.throws(() => checkFeatureTeacher({ teacher: list, distillation: { features: [features[0], { ...features[0], teacherIndex: 1 }] } } as never), /distillation\.features\[1\] needs a model teacher .* but teacher\[1\]\.logits gives precomputed logits only\. Set the pair’s teacherIndex to a model teacher/);
+    assert.throws(() => checkFeatureTeacher({ teacher: list, distillation: { features: [{ ...features[0], teacherIndex: 2 }] } } as never), /teacherIndex is 2, but the list has 2 teachers \(0 to 1\)/);
     assert.doesNotThrow(() => checkFeatureTeacher({ teacher: { model: 't.onnx' }, distillation: { features } } as never));
     assert.doesNotThrow(() => checkFeatureTeacher({ teacher: [{ preset: 'mlp' }, { preset: 'mlp' }], distillation: {} } as never));
   });

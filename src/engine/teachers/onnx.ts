@@ -256,12 +256,12 @@ class OnnxTeacher implements Teacher {
    * forward that returns (logits, features) with torch.onnx.export(..., output_names=[...])). 4-D outputs are taken
    * to be in the input's layout and come back channels-last.
    */
-  features(names: string[]): TeacherFeatures {
+  features(names: string[], pairs: number[] = names.map((_, k) => k)): TeacherFeatures {
     const file = this.cfg.model;
     const available = [...this.session.outputNames];
     names.forEach((n, i) => {
       if (!available.includes(n)) {
-        throw new DistillError('config', `${unknownLayerMessage('teacher', i, n, available, `ONNX model ${file}`)} ONNX Runtime returns graph outputs only: export the feature as an extra output of the model.`, { file, path: ['distillation', 'features', String(i), 'teacher'] });
+        throw new DistillError('config', `${unknownLayerMessage('teacher', pairs[i], n, available, `ONNX model ${file}`)} ONNX Runtime returns graph outputs only: export the feature as an extra output of the model.`, { file, path: ['distillation', 'features', String(pairs[i]), 'teacher'] });
       }
     });
     const unique = [...new Set(names)];

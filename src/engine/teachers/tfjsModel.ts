@@ -99,7 +99,7 @@ class TfjsTeacher implements Teacher {
     return out;
   }
 
-  features(names: string[]): TeacherFeatures {
+  features(names: string[], pairs: number[] = names.map((_, k) => k)): TeacherFeatures {
     if (this.model.kind !== 'layers') {
       throw new DistillError('config', `distillation.features: the teacher ${this.file} is a TensorFlow.js GraphModel, whose intermediate tensors are not named layers. Export the teacher as a LayersModel (Keras), or as ONNX and name its outputs.`, { file: this.file, path: ['distillation', 'features'] });
     }
@@ -107,7 +107,7 @@ class TfjsTeacher implements Teacher {
     const available = model.layers.map((l) => l.name);
     const unique = [...new Set(names)];
     names.forEach((n, i) => {
-      if (!available.includes(n)) throw new DistillError('config', unknownLayerMessage('teacher', i, n, available, this.file), { file: this.file, path: ['distillation', 'features', String(i), 'teacher'] });
+      if (!available.includes(n)) throw new DistillError('config', unknownLayerMessage('teacher', pairs[i], n, available, this.file), { file: this.file, path: ['distillation', 'features', String(pairs[i]), 'teacher'] });
     });
     let outputs: tfl.SymbolicTensor[];
     try {

@@ -39,10 +39,11 @@ export interface Teacher {
   outputs(split: SplitName, x: () => tf.Tensor): Promise<Float32Array>;
   /**
    * Intermediate outputs for feature distillation (`distillation.features`): the teacher's layers (or ONNX outputs)
-   * of these names. Throws a config error naming the unknown name and the available ones. Absent for teachers
+   * of these names. Throws a config error naming the unknown name (as `distillation.features[pairs[k]]`, default k)
+   * and the available ones. Absent for teachers
    * without intermediate outputs (precomputed logits, a list of teachers).
    */
-  features?(names: string[]): TeacherFeatures;
+  features?(names: string[], pairs?: number[]): TeacherFeatures;
   /** Params, bytes, latency (measured when `latency`) for the report card. */
   facts(latency: boolean): Promise<TeacherFacts>;
   dispose(): void;

@@ -21,14 +21,20 @@ const featurePath = (i: number, field?: string) => ['distillation', 'features', 
  * checked when the models are open (FeatureDistiller.create).
  */
 export function checkFeatureTeacher(config: Pick<DistillConfig, 'teacher' | 'distillation'>): void {
-  if (!config.distillation.features?.length) return;
-  const teacher = config.teacher;
-  if (Array.isArray(teacher)) {
-    throw new DistillError('config', 'distillation.features needs a single model teacher, but teacher is a list of teachers. Feature distillation from an ensemble is not supported: name one teacher (its features and logits are then used), or remove distillation.features.', { path: ['distillation', 'features'] });
-  }
-  if ('logits' in teacher) {
-    throw new DistillError('config', 'distillation.features needs a model teacher whose layers can be run (a TensorFlow.js or ONNX model file, or a preset), but teacher.logits gives precomputed logits only. Set teacher.model, or remove distillation.features.', { path: ['distillation', 'features'] });
-  }
+  const pairs = config.distillation.features;
+  if (!pairs?.length) return;
+  const list = Array.isArray(config.teacher) ? config.teacher : [config.teacher];
+  pairs.forEach((p, i) => {
+    const index = p.teacherIndex ?? 0;
+    if (index >= list.length) {
+      const what = Array.isArray(config.teacher) ? `the list has ${list.length} teachers (0 to ${list.length - 1})` : 'there is a single teacher (index 0)';
+      throw new DistillError('config', `distillation.features[${i}].teacherIndex is ${index}, but ${what}. Name a teacher of the list.`, { path: featurePath(i, 'teacherIndex') });
+    }
+    if ('logits' in list[index]) {
+      const which = Array.isArray(config.teacher) ? `teacher[${index}]` : 'teacher';
+      throw new DistillError('config', `distillation.features[${i}] needs a model teacher whose layers can be run (a TensorFlow.js or ONNX model file, or a preset), but ${which}.logits gives precomputed logits only. ${Array.isArray(config.teacher) ? 'Set the pair\u2019s teacherIndex to a model teacher' : 'Set teacher.model'}, or remove distillation.features.`, { path: featurePath(i) });
+    }
+  });
 }
 
 const perSample = (t: tf.Tensor | tfl.SymbolicTensor) => `[${t.shape.slice(1).map((d) => d ?? '?').join(', ')}]`;
@@ -48,8 +54,7 @@ export class FeatureDistiller {
    * Opens the pairs on the student and the teacher, checking names, ranks and sizes on one row of `sample` (a
    * [1, ...inputShape] batch) so that every mismatch is one error naming the pair, before any step.
    */
-  static async create(pairs: FeaturePairConfig[], student: tfl.LayersModel, teacher: Teacher, sample: tf.Tensor, seed: number): Promise<FeatureDistiller> {
-    if (!teacher.features) throw new DistillError('config', `distillation.features: the teacher (${teacher.describe}) has no intermediate outputs to distil from. Use a TensorFlow.js, ONNX or preset teacher.`, { path: ['distillation', 'features'] });
+  static async create(pairs: FeaturePairConfig[], student: tfl.LayersModel, teachers: Teacher[], sample: tf.Tensor, seed: number): Promise<FeatureDistiller> {
     const available = student.layers.map((l) => l.name);
     const outputs = pairs.map((p, i) => {
       if (!available.includes(p.student)) throw new DistillError('config', unknownLayerMessage('student', i, p.student, available, 'model'), { path: featurePath(i, 'student') });
@@ -60,7 +65,7 @@ export class FeatureDistiller {
       }
     });
     const studentModel = tfl.model({ inputs: student.inputs, outputs: [student.outputs[0], ...outputs] });
-    const features = teacher.features(pairs.map((p) => p.teacher));
+    const features = teacherFeatures(pairs, teachers);
     const probe = await features.compute(sample);
     const adapters: (({ kernel: tf.Variable; bias: tf.Variable }) | undefined)[] = [];
     const rng = createRng((seed ^ 0x5eed_fea7) >>> 0);
@@ -145,3 +150,38 @@ export class FeatureDistiller {
 }
 
 let adapterIds = 0;
+
+/**
+ * The pairs' teacher features as one source: each teacher (`teacherIndex`) runs once per batch for all its pairs, and
+ * the outputs come back in pair order.
+ */
+function teacherFeatures(pairs: FeaturePairConfig[], teachers: Teacher[]): TeacherFeatures {
+  const groups = new Map<number, number[]>();
+  pairs.forEach((p, i) => groups.set(p.teacherIndex ?? 0, [...(groups.get(p.teacherIndex ?? 0) ?? []), i]));
+  const opened: { pairs: number[]; source: TeacherFeatures }[] = [];
+  try {
+    for (const [index, members] of groups) {
+      const teacher = teachers[index];
+      if (!teacher?.features) {
+        throw new DistillError('config', `distillation.features[${members[0]}]: the teacher ${teacher?.describe ?? index} has no intermediate outputs to distil from. Use a TensorFlow.js, ONNX or preset teacher.`, { path: featurePath(members[0]) });
+      }
+      opened.push({ pairs: members, source: teacher.features(members.map((i) => pairs[i].teacher), members) });
+    }
+  } catch (e) {
+    opened.forEach((o) => o.source.dispose());
+    throw e;
+  }
+  return {
+    compute: async (x) => {
+      const out: tf.Tensor[] = new Array(pairs.length);
+      try {
+        for (const o of opened) (await o.source.compute(x)).forEach((t, k) => (out[o.pairs[k]] = t));
+      } catch (e) {
+        tf.dispose(out.filter(Boolean));
+        throw e;
+      }
+      return out;
+    },
+    dispose: () => opened.forEach((o) => o.source.dispose()),
+  };
+}
