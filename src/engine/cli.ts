@@ -163,9 +163,14 @@ export function summaryTable(s: Summary): string {
   const ensemble = s.teachers
     ? [`Teacher: an ensemble of ${s.teachers.length} (${s.ensemble?.mode === 'probabilities' ? `mean of the probabilities at T = ${s.ensemble.temperature}` : 'mean of the logits'}); each teacher's KL→teacher and agreement are to the ensemble. ${s.teachers.map((t, i) => `${i + 1}: ${t.name}`).join('; ')}.`]
     : [];
+  const f = s.features;
+  const features = f
+    ? [`Feature distillation: ${f.pairs.map((p) => `${p.teacher}${p.teacherIndex !== undefined ? ` (teacher ${p.teacherIndex + 1})` : ''} → ${p.student} (${p.loss}, weight ${p.weight})`).join('; ')}${f.firstEpoch !== undefined && f.lastEpoch !== undefined ? `; feature term ${num(f.firstEpoch, 4)} in the first epoch, ${num(f.lastEpoch, 4)} in the last` : ''}.`]
+    : [];
   return [
     `Test split: ${s.testSamples} samples · backend ${s.backend.name} · ${formatSeconds(s.seconds)}`,
     ...transfer,
+    ...features,
     ...ensemble,
     fmt(header),
     widths.map((w) => '─'.repeat(w)).join('  '),

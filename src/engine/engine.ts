@@ -6,12 +6,12 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { batchSizeOf, inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
+import { batchSizeOf, FEATURE_DEFAULT_WEIGHT, inferenceBatchSize, resolveBatchSizes, type ConcreteBackend, type DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import { modelName } from '../shared/format';
 import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
 import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole } from '../shared/records';
-import { listRuns, readJson, RUN_FILES, RunWriter } from '../shared/runDir';
+import { listRuns, readJson, readJsonLines, RUN_FILES, RunWriter } from '../shared/runDir';
 import { defaultRunName } from '../shared/runName';
 import { selectBackend } from './backends/ladder';
 import { probeTraining } from './backends/probe';
@@ -24,7 +24,8 @@ import { disposePrepared, prepareData, type Prepared } from './prepare';
 import { probeFiles, softLabelRows } from './probeFiles';
 import { TeacherTrainingStopped } from './teachers';
 import { ensembleReports } from './teachers/ensemble';
-import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
+import { checkFeatureTeacher, FeatureDistiller } from './train/features';
+import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointExtras, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
 import { resolveThreads, threadsForModel, type ThreadChoice } from './train/threads';
 import { NonFiniteLossError, singleThreadReason, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
 import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
@@ -142,6 +143,8 @@ export class DistillEngine {
       if (filled) this.log('info', filled);
       this.log('info', `Threads: ${threads.threads} (${threads.reason})`);
       if (filled || threads.filled) this.writer.writeConfig(config);
+      // Before any teacher is trained or run: a teacher without layers cannot give features.
+      checkFeatureTeacher(config);
       prepared = await this.prepare(config, inferenceBatchSize(backend.name), threads.threads);
       const outcome = await this.trainStudents(config, runDir, prepared);
       const compressed = outcome === 'completed' ? await this.compress(config, runDir, prepared) : outcome;
@@ -323,9 +326,31 @@ export class DistillEngine {
     const labelledOnly = scratch && p.baselineTrain !== undefined;
     const modelThreads = threadsForModel(p.threads, model, student === 'kd' ? 'KD student' : 'scratch student');
     if (modelThreads.note) this.log('info', modelThreads.note);
+    let features: FeatureDistiller | undefined;
     try {
+      const pairs = student === 'kd' ? config.distillation.features : undefined;
+      if (pairs?.length) {
+        // Names, ranks and sizes are checked on one training row before the first step; the adapters come back
+        // from the checkpoint when resuming.
+        const sample = tf.slice(p.train.x, 0, 1);
+        try {
+          features = await FeatureDistiller.create(pairs, model, p.teacherMembers?.map((m) => m.teacher) ?? [p.teacher], sample, config.seed);
+        } finally {
+          sample.dispose();
+        }
+        if (checkpoint) {
+          const saved = readCheckpointExtras(runDir, student);
+          try {
+            features.load(saved);
+          } finally {
+            saved.forEach((t) => t.dispose());
+          }
+        }
+        this.log('info', `Feature distillation: ${pairs.map((f, i) => `${f.teacher}${p.teacherMembers ? ` of teacher ${f.teacherIndex ?? 0}` : ''} → ${f.student} (${f.loss}, weight ${features!.weights[i]})`).join('; ')}; the teacher's features are computed per batch.`);
+      }
       const outcome = await train({
         role: student,
+        features,
         model,
         optimizer,
         data: labelledOnly ? p.baselineTrain! : p.train,
@@ -340,12 +365,12 @@ export class DistillEngine {
         onEpochEnd: async (epoch, trainStats, position) => {
           await this.endEpoch(p, model, student, epoch, trainStats, (Date.now() - epochStart.at) / 1000, settings.epochs);
           epochStart.at = Date.now();
-          await writeCheckpoint(runDir, model, optimizer, { student, position, done: false, savedAt: new Date().toISOString() });
+          await writeCheckpoint(runDir, model, optimizer, { student, position, done: false, savedAt: new Date().toISOString() }, features?.namedTensors());
         },
         shouldStop: () => this.stopReason !== undefined,
       });
       if (outcome.kind === 'stopped') {
-        await writeCheckpoint(runDir, model, optimizer, { student, position: outcome.position, done: false, savedAt: new Date().toISOString() });
+        await writeCheckpoint(runDir, model, optimizer, { student, position: outcome.position, done: false, savedAt: new Date().toISOString() }, features?.namedTensors());
         const at = outcome.position;
         this.stoppedWhere = `while training the ${student === 'kd' ? 'KD student' : 'baseline'} (epoch ${at.epoch + 1} of ${settings.epochs}, step ${at.stepInEpoch})`;
         this.status = { ...this.status, student, epoch: at.epoch + 1, totalEpochs: settings.epochs };
@@ -356,6 +381,7 @@ export class DistillEngine {
       markCheckpointDone(runDir, student);
       return 'completed';
     } finally {
+      features?.dispose();
       model.dispose();
       optimizer.dispose();
     }
@@ -377,7 +403,7 @@ export class DistillEngine {
     this.send({ type: 'softLabels', record: soft });
     const v = record.val;
     const valText = v ? `, val accuracy ${(v.accuracy * 100).toFixed(2)}%, agreement ${(v.agreement * 100).toFixed(2)}%, KL ${v.klToTeacher.toFixed(4)}` : `, train accuracy ${(trainStats.accuracy * 100).toFixed(2)}%`;
-    this.log('info', `[${student}] epoch ${epoch}/${totalEpochs}: loss ${trainStats.loss.toFixed(4)}${valText}`);
+    this.log('info', `[${student}] epoch ${epoch}/${totalEpochs}: loss ${trainStats.loss.toFixed(4)}${trainStats.feature !== undefined ? ` (feature term ${trainStats.feature.toFixed(4)})` : ''}${valText}`);
   }
 
   private async writeProbeFiles(p: Prepared): Promise<void> {
@@ -484,8 +510,16 @@ export class DistillEngine {
       student,
       baseline: config.compare.baseline ? await studentReport(path.join(runDir, RUN_FILES.baseline)) : undefined,
       transfer: p.transfer,
+      ...(config.distillation.features?.length ? { features: this.featureSummary(config) } : {}),
       compression,
     };
+  }
+
+  /** The feature pairs with their weights, and the KD student's feature term in its first and last epoch. */
+  private featureSummary(config: DistillConfig): NonNullable<Summary['features']> {
+    const epochs = readJsonLines<MetricsRecord>(path.join(this.writer.dir, RUN_FILES.metrics)).flatMap((r) => (r.kind === 'epoch' && r.student === 'kd' && r.train.feature !== undefined ? [r.train.feature] : []));
+    const pairs = config.distillation.features!.map((f) => ({ teacher: f.teacher, student: f.student, loss: f.loss, weight: f.weight ?? FEATURE_DEFAULT_WEIGHT[f.loss], ...(Array.isArray(config.teacher) ? { teacherIndex: f.teacherIndex ?? 0 } : {}) }));
+    return { pairs, ...(epochs.length ? { firstEpoch: epochs[0], lastEpoch: epochs[epochs.length - 1] } : {}) };
   }
 
   private finish(status: Exclude<RunStatus, 'running'>, reason?: string, summary?: Summary): Finished {

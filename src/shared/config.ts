@@ -356,6 +356,28 @@ export const ScheduleSchema = Type.Union([ConstantSchedule, StagesSchedule, Ramp
   ],
 });
 
+export const FEATURE_LOSSES = ['mse', 'attention'] as const;
+export type FeatureLoss = (typeof FEATURE_LOSSES)[number];
+/**
+ * A feature pair's weight when it names none. `mse`: 1 (FitNets' hint loss as torchdistill weighs it). `attention`:
+ * 500 = β/2 with the paper's β = 1000: Zagoruyko & Komodakis' reference code adds β/2·Σ at_loss, where at_loss is
+ * the mean over the batch and the map's positions of the squared difference of the normalised maps.
+ */
+export const FEATURE_DEFAULT_WEIGHT: Record<FeatureLoss, number> = { mse: 1, attention: 500 };
+/** Most feature pairs one run may name. */
+export const MAX_FEATURE_PAIRS = 16;
+
+const FeaturePair = Type.Object({
+  teacher: Type.String({ minLength: 1, maxLength: LIMITS.text, ...md('The teacher layer whose output is the hint: a layer name of a TensorFlow.js teacher (a preset teacher’s too), or an output name of an ONNX teacher.') }),
+  student: Type.String({ minLength: 1, maxLength: LIMITS.text, ...md('The student layer (a layer name of the student model) that learns the hint.') }),
+  loss: literalUnion(FEATURE_LOSSES, {
+    mse: 'FitNets (Romero et al. 2015): a learned adapter maps the student’s features to the teacher’s channels (a 1×1 convolution on 4-D feature maps, a dense layer on 2-D features), then the mean squared error. The adapter trains with the student and is not part of the saved student.',
+    attention: 'Attention transfer (Zagoruyko & Komodakis 2017): each 4-D feature map becomes the mean over channels of its squares, flattened and L2-normalised per sample; the loss is the mean squared difference of the two maps (the paper’s at_loss). No adapter: channels may differ, the spatial sizes must match.',
+  }, { default: 'mse', ...md('How the two features are compared.') }),
+  teacherIndex: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, ...md('With a list of teachers: which one (0-based, in the list\u2019s order) gives this pair\u2019s feature; it must be a model teacher. Default `0`. A single teacher is teacher 0.') })),
+  weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1e6, ...md(`Weight of this pair’s loss in the total: loss = α·kd + (1 − α)·CE + Σ weight·feature loss. Default: \`${FEATURE_DEFAULT_WEIGHT.mse}\` for \`mse\`, \`${FEATURE_DEFAULT_WEIGHT.attention}\` for \`attention\` (β/2 with the paper’s β = 1000).`) })),
+}, { additionalProperties: false });
+
 const Distillation = Type.Object({
   temperature: Type.Number({ ...temperature(), default: 4 }),
   alpha: Type.Number({ ...alpha(), default: 0.7 }),
@@ -368,6 +390,11 @@ const Distillation = Type.Object({
     logits: 'The weighted mean of the teachers\u2019 logits: one set of logits, softened at each step\u2019s T like a single teacher\u2019s.',
     probabilities: 'The weighted mean of the teachers\u2019 probabilities at `distillation.temperature` T: p = Σ w_i softmax(z_i / T). The student learns from p through the logits T·log p (softmax(T·log p / T) = p). A schedule that moves T sees that mixture sharpened or softened: softmax(T·log p / T\u2032).',
   }, md('How a list of teachers is combined. Default: `"logits"`. A single teacher ignores it.'))),
+  features: Type.Optional(Type.Array(FeaturePair, {
+    minItems: 1, maxItems: MAX_FEATURE_PAIRS,
+    ...md('Feature (hint) distillation: pairs of a teacher layer and a student layer whose outputs are matched, each adding weight × its loss to the KD student’s loss. Needs a model teacher (TensorFlow.js, ONNX or a preset), not precomputed logits; with a list of teachers, each pair names its teacher by `teacherIndex`. The teacher’s features are computed per batch (never cached: they can be large), so a step also runs the teacher forward. Trains on one thread. The scratch baseline and compression fine-tuning do not use it.'),
+    defaultSnippets: [{ label: 'FitNets hint', body: [{ teacher: '${1:teacher layer}', student: '${2:student layer}', loss: 'mse' }] }],
+  })),
   schedule: ScheduleSchema,
 }, { additionalProperties: false, default: {}, ...md('The knowledge-distillation loss: α·T²·D(p_t^T, p_s^T) + (1 − α)·CE(y, p_s).') });
 
@@ -471,6 +498,7 @@ export type TeacherConfig = Static<typeof TeacherSchema>;
 export type SingleTeacherConfig = Exclude<TeacherConfig, unknown[]>;
 export type TeacherMemberConfig = Static<typeof TeacherMemberSchema>;
 export type TeacherEnsemble = (typeof TEACHER_ENSEMBLES)[number];
+export type FeaturePairConfig = Static<typeof FeaturePair>;
 
 /** The configured teachers with their weights (undefined: 1), whether one or a list. */
 export function teacherList(teacher: TeacherConfig): { teacher: SingleTeacherConfig; weight: number }[] {

@@ -26,6 +26,12 @@ export interface StepRecord {
   /** `divergence: "dkd"` only: the batch's TCKD and NCKD, before T² and before their weights (dkd.alpha, dkd.beta). */
   tckd?: number;
   nckd?: number;
+  /**
+   * `distillation.features` only: Σ weight·loss over the feature pairs, the part of `loss` they add; and each pair's
+   * loss before its weight, in the config's order.
+   */
+  feature?: number;
+  featureParts?: number[];
   /** Training accuracy of this batch (before the update); in a transfer-set run, over its labelled rows only. */
   accuracy?: number;
   /**
@@ -50,7 +56,7 @@ export interface EpochRecord {
   /** Absent when the run holds out no validation rows (data.validationSplit 0). */
   val?: ValidationMetrics;
   /** Mean over the epoch's steps (accuracy: over its labelled rows). */
-  train: { loss: number; accuracy: number };
+  train: { loss: number; accuracy: number; feature?: number };
   /** Row visits of the epoch with and without a label (a row cycled twice counts twice). */
   rows?: { labeled: number; unlabeled: number };
   seconds: number;
@@ -264,6 +270,11 @@ export interface Summary {
    * baseline on the labelled ones only (cycled to the same number of optimizer steps).
    */
   transfer?: TransferRows;
+  /**
+   * Set for a run with `distillation.features`: each pair with its resolved weight, and the KD student's feature term
+   * (the epoch mean of Σ weight·loss) in its first and last epoch.
+   */
+  features?: { pairs: { teacher: string; student: string; loss: 'mse' | 'attention'; weight: number; teacherIndex?: number }[]; firstEpoch?: number; lastEpoch?: number };
   /** The `compress` stages in the order they ran (prune → low-rank → quantize), when the config has any. */
   compression?: CompressionEntry[];
 }

@@ -16,7 +16,7 @@ import type { DistillConfig } from './config';
 import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole } from './records';
 
 /** The per-step values the dashboard plots, in `StepRecord` field names. */
-export const STEP_METRICS = ['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy', 'temperature', 'alpha', 'lr', 'tckd', 'nckd'] as const;
+export const STEP_METRICS = ['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy', 'temperature', 'alpha', 'lr', 'tckd', 'nckd', 'feature'] as const;
 export type StepMetric = (typeof STEP_METRICS)[number] & keyof StepRecord;
 
 /**

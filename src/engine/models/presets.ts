@@ -16,20 +16,21 @@ export interface PresetSpec {
 
 export function buildPreset(spec: PresetSpec, inputShape: number[], numClasses: number, seed: number, role: 'teacher' | 'student'): tfl.LayersModel {
   let layerSeed = seed * 7919;
+  // Stable layer names (`student_conv1`, `teacher_dense1`, …): distillation.features names them.
   const init = () => ({
     kernelInitializer: tfl.initializers.glorotUniform({ seed: layerSeed++ }),
     biasInitializer: 'zeros' as const,
   });
   const model = tfl.sequential({ name: `${role}_${spec.preset.replace(/-/g, '_')}` });
   const dropout = () => {
-    if (spec.dropout) model.add(tfl.layers.dropout({ rate: spec.dropout, seed: layerSeed++ }));
+    if (spec.dropout) model.add(tfl.layers.dropout({ rate: spec.dropout, seed: layerSeed++, name: `${role}_dropout` }));
   };
 
   if (spec.preset === 'mlp') {
     const hidden = spec.hidden ?? DEFAULT_MLP_HIDDEN;
     // Flatten needs rank ≥ 3 with the batch axis; flat features go straight into the first dense layer.
-    if (inputShape.length > 1) model.add(tfl.layers.flatten({ inputShape }));
-    hidden.forEach((units, i) => model.add(tfl.layers.dense({ units, activation: 'relu', ...(i === 0 && inputShape.length === 1 ? { inputShape } : {}), ...init() })));
+    if (inputShape.length > 1) model.add(tfl.layers.flatten({ inputShape, name: `${role}_flatten` }));
+    hidden.forEach((units, i) => model.add(tfl.layers.dense({ units, activation: 'relu', ...(i === 0 && inputShape.length === 1 ? { inputShape } : {}), ...init(), name: `${role}_dense${i + 1}` })));
     dropout();
   } else {
     if (inputShape.length !== 3) {
@@ -44,12 +45,12 @@ export function buildPreset(spec: PresetSpec, inputShape: number[], numClasses: 
       throw new DistillError('config', `${role}.hidden applies to the "mlp" preset only; remove it for "${spec.preset}".`, { path: [role, 'hidden'] });
     }
     const { filters, dense } = CNN_WIDTHS[spec.preset];
-    model.add(tfl.layers.conv2d({ inputShape, filters: filters[0], kernelSize: 3, padding: 'same', activation: 'relu', ...init() }));
-    model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
-    model.add(tfl.layers.conv2d({ filters: filters[1], kernelSize: 3, padding: 'same', activation: 'relu', ...init() }));
-    model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
-    model.add(tfl.layers.flatten());
-    model.add(tfl.layers.dense({ units: dense, activation: 'relu', ...init() }));
+    model.add(tfl.layers.conv2d({ inputShape, filters: filters[0], kernelSize: 3, padding: 'same', activation: 'relu', ...init(), name: `${role}_conv1` }));
+    model.add(tfl.layers.maxPooling2d({ poolSize: 2, name: `${role}_pool1` }));
+    model.add(tfl.layers.conv2d({ filters: filters[1], kernelSize: 3, padding: 'same', activation: 'relu', ...init(), name: `${role}_conv2` }));
+    model.add(tfl.layers.maxPooling2d({ poolSize: 2, name: `${role}_pool2` }));
+    model.add(tfl.layers.flatten({ name: `${role}_flatten` }));
+    model.add(tfl.layers.dense({ units: dense, activation: 'relu', ...init(), name: `${role}_dense1` }));
     dropout();
   }
   model.add(tfl.layers.dense({ units: numClasses, ...init(), name: `${role}_logits` }));

@@ -154,6 +154,8 @@ function memoFacts(teacher: Teacher): Teacher {
     cacheKey: teacher.cacheKey,
     outputs: (split, x) => teacher.outputs(split, x),
     facts: (latency) => memo.get(latency) ?? memo.set(latency, teacher.facts(latency)).get(latency)!,
+    // A member's layers, for feature distillation's pairs that name it (teacherIndex).
+    ...(teacher.features ? { features: (names: string[], pairs?: number[]) => teacher.features!(names, pairs) } : {}),
     dispose: () => teacher.dispose(),
   };
 }

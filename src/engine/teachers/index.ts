@@ -22,7 +22,7 @@ import { presetTeacherFile } from './preset';
 import { openTfjsTeacher } from './tfjsModel';
 import type { SplitName, Teacher } from './types';
 
-export type { SplitName, Teacher, TeacherFacts } from './types';
+export type { SplitName, Teacher, TeacherFacts, TeacherFeatures } from './types';
 export { TeacherTrainingStopped } from './preset';
 
 export interface TeacherOutputs {

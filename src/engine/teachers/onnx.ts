@@ -15,7 +15,7 @@ import { BATCH1_ROUNDS, BATCH256_ROUNDS, latencyReport, timeRounds, type RoundPl
 import { modelFileBytes } from '../eval/modelBytes';
 import { loadOnnxRuntime, onnxRuntimeVersion, type OnnxRuntime } from './onnxRuntime';
 import { applyPreprocess, preprocessedShape } from './preprocess';
-import type { Teacher, TeacherFacts } from './types';
+import { unknownLayerMessage, type Teacher, type TeacherFacts, type TeacherFeatures } from './types';
 
 type Layout = 'NCHW' | 'NHWC' | 'NHW' | 'flat';
 
@@ -248,6 +248,87 @@ class OnnxTeacher implements Teacher {
       return (y.data as Float32Array).slice(0, count * this.opts.numClasses);
     } finally {
       y.dispose();
+    }
+  }
+
+  /**
+   * Graph outputs by name (ONNX Runtime returns graph outputs only: export the features as extra outputs, e.g. a
+   * forward that returns (logits, features) with torch.onnx.export(..., output_names=[...])). 4-D outputs are taken
+   * to be in the input's layout and come back channels-last.
+   */
+  features(names: string[], pairs: number[] = names.map((_, k) => k)): TeacherFeatures {
+    const file = this.cfg.model;
+    const available = [...this.session.outputNames];
+    names.forEach((n, i) => {
+      if (!available.includes(n)) {
+        throw new DistillError('config', `${unknownLayerMessage('teacher', pairs[i], n, available, `ONNX model ${file}`)} ONNX Runtime returns graph outputs only: export the feature as an extra output of the model.`, { file, path: ['distillation', 'features', String(pairs[i]), 'teacher'] });
+      }
+    });
+    const unique = [...new Set(names)];
+    const batchOf = this.io.fixedBatch;
+    return {
+      compute: async (x) => {
+        // A model with a fixed batch runs on chunks of it (the last one padded); else on the whole batch at once.
+        const step = batchOf ?? x.shape[0];
+        const chunks: tf.Tensor[][] = [];
+        try {
+          for (let start = 0; start < x.shape[0]; start += step) {
+            const part = tf.slice(x, start, Math.min(step, x.shape[0] - start));
+            try {
+              chunks.push(await this.featureChunk(part, unique));
+            } finally {
+              part.dispose();
+            }
+          }
+          const joined = unique.map((_, k) => (chunks.length === 1 ? chunks[0][k] : tf.concat(chunks.map((c) => c[k]))));
+          if (chunks.length > 1) chunks.forEach((c) => tf.dispose(c));
+          return names.map((n, i) => (names.indexOf(n) === i ? joined[unique.indexOf(n)] : joined[unique.indexOf(n)].clone()));
+        } catch (e) {
+          chunks.forEach((c) => tf.dispose(c));
+          throw e;
+        }
+      },
+      dispose: () => {},
+    };
+  }
+
+  /** The named outputs for at most one (fixed) batch of rows, channels-last. */
+  private async featureChunk(x: tf.Tensor, names: string[]): Promise<tf.Tensor[]> {
+    const file = this.cfg.model;
+    const count = x.shape[0];
+    const batch = this.io.fixedBatch ?? count;
+    const feed = tf.tidy(() => this.toFeed(x));
+    const data = (await feed.data()) as Float32Array;
+    feed.dispose();
+    const per = this.io.feedShape.reduce((a, b) => a * b, 1);
+    const tensor = new this.ort.Tensor('float32', batch === count ? data : padded(data, batch * per), [batch, ...this.io.feedShape]);
+    let result: Ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await this.session.run({ [this.io.input]: tensor }, names);
+    } catch (e) {
+      throw modelError(file, `failed computing the outputs ${names.map((n) => `"${n}"`).join(', ')} for distillation.features: ${errorMessage(e).split('\n')[0].slice(0, 300)}.`);
+    } finally {
+      tensor.dispose();
+    }
+    const out: tf.Tensor[] = [];
+    try {
+      for (const name of names) {
+        const y = result[name] as Ort.Tensor;
+        const dims = y.dims.map(Number);
+        if (y.type !== 'float32') throw modelError(file, `output "${name}" is ${y.type}; distillation.features needs float32 features.`);
+        if (dims[0] !== batch) throw modelError(file, `output "${name}" has ${dims[0]} rows for a batch of ${batch}. Export the model with the batch as the first dimension of every output.`);
+        out.push(tf.tidy(() => {
+          const all = tf.tensor(y.data as Float32Array, dims);
+          const rows = batch === count ? all : tf.slice(all, 0, count);
+          return rows.rank === 4 && this.io.layout === 'NCHW' ? tf.transpose(rows, [0, 2, 3, 1]) : rows.clone();
+        }));
+      }
+      return out;
+    } catch (e) {
+      tf.dispose(out);
+      throw e;
+    } finally {
+      for (const name of Object.keys(result)) result[name].dispose();
     }
   }
 

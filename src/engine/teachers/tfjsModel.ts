@@ -1,12 +1,13 @@
 /** A TensorFlow.js teacher (`model.json`, LayersModel or GraphModel), run in the engine's own backend. */
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import type { TeacherModelConfig, TeacherPreprocess } from '../../shared/config';
 import { DistillError } from '../../shared/errors';
 import { modelFileBytes } from '../eval/modelBytes';
 import { countParams, loadedWeightBytes, measureLatency } from '../eval/report';
 import { hashModelFile, loadModelFile, modelSignature, predictLogits, type LoadedModel } from '../models/modelFiles';
 import { applyPreprocess, preprocessedShape } from './preprocess';
-import type { Teacher, TeacherFacts } from './types';
+import { unknownLayerMessage, type Teacher, type TeacherFacts, type TeacherFeatures } from './types';
 
 const ONNX_ONLY = ['input', 'output', 'executionProviders'] as const;
 
@@ -98,6 +99,38 @@ class TfjsTeacher implements Teacher {
     return out;
   }
 
+  features(names: string[], pairs: number[] = names.map((_, k) => k)): TeacherFeatures {
+    if (this.model.kind !== 'layers') {
+      throw new DistillError('config', `distillation.features: the teacher ${this.file} is a TensorFlow.js GraphModel, whose intermediate tensors are not named layers. Export the teacher as a LayersModel (Keras), or as ONNX and name its outputs.`, { file: this.file, path: ['distillation', 'features'] });
+    }
+    const model = this.model.model;
+    const available = model.layers.map((l) => l.name);
+    const unique = [...new Set(names)];
+    names.forEach((n, i) => {
+      if (!available.includes(n)) throw new DistillError('config', unknownLayerMessage('teacher', pairs[i], n, available, this.file), { file: this.file, path: ['distillation', 'features', String(pairs[i]), 'teacher'] });
+    });
+    let outputs: tfl.SymbolicTensor[];
+    try {
+      outputs = unique.map((n) => model.getLayer(n).output as tfl.SymbolicTensor);
+    } catch (e) {
+      throw new DistillError('config', `distillation.features: a teacher layer of ${this.file} is used more than once in the model, so it has no single output: ${errorText(e)}. Name another layer.`, { file: this.file, path: ['distillation', 'features'] });
+    }
+    // A second model over the same layers (no weights of its own): the teacher's outputs at those layers.
+    const featureModel = tfl.model({ inputs: model.inputs, outputs });
+    const feedShape = this.model.feedShape;
+    return {
+      compute: async (x) => tf.tidy(() => {
+        const pre = applyPreprocess(x, this.preprocess);
+        const fed = feedShape ? tf.reshape(pre, [pre.shape[0], ...feedShape]) : pre;
+        const out = featureModel.predict(fed);
+        const list = Array.isArray(out) ? out : [out];
+        return names.map((n) => list[unique.indexOf(n)].clone());
+      }),
+      // The feature model shares the teacher's layers: disposing it would dispose their weights. Nothing to free.
+      dispose: () => {},
+    };
+  }
+
   async facts(latency: boolean): Promise<TeacherFacts> {
     return { params: countParams(this.model), sizeBytes: loadedWeightBytes(this.model), ...modelFileBytes(this.file), latencyMs: latency ? await measureLatency(this.model, this.sample) : undefined };
   }
@@ -106,3 +139,5 @@ class TfjsTeacher implements Teacher {
     this.model.model.dispose();
   }
 }
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];

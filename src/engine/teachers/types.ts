@@ -37,7 +37,30 @@ export interface Teacher {
    * (`[rows, ...inputShape]`, after data.normalize), made only when called.
    */
   outputs(split: SplitName, x: () => tf.Tensor): Promise<Float32Array>;
+  /**
+   * Intermediate outputs for feature distillation (`distillation.features`): the teacher's layers (or ONNX outputs)
+   * of these names. Throws a config error naming the unknown name (as `distillation.features[pairs[k]]`, default k)
+   * and the available ones. Absent for teachers
+   * without intermediate outputs (precomputed logits, a list of teachers).
+   */
+  features?(names: string[], pairs?: number[]): TeacherFeatures;
   /** Params, bytes, latency (measured when `latency`) for the report card. */
   facts(latency: boolean): Promise<TeacherFacts>;
   dispose(): void;
+}
+
+/** A teacher's named intermediate outputs, computed per batch (never cached: feature maps can be large). */
+export interface TeacherFeatures {
+  /**
+   * The named outputs for a batch of rows as the student sees them (after data.normalize), in the order named; 4-D
+   * maps channels-last [B, H, W, C]. Computed without gradients; the caller disposes them.
+   */
+  compute(x: tf.Tensor): Promise<tf.Tensor[]>;
+  dispose(): void;
+}
+
+/** The error for a layer name a model does not have: it lists the names it has. */
+export function unknownLayerMessage(side: 'teacher' | 'student', index: number, name: string, available: string[], where: string): string {
+  const shown = available.length > 60 ? [...available.slice(0, 60), `… (${available.length - 60} more)`] : available;
+  return `distillation.features[${index}].${side}: the ${side} ${where} has no ${side === 'teacher' && where.includes('ONNX') ? 'output' : 'layer'} named "${name}". Available: ${shown.map((n) => `"${n}"`).join(', ')}.`;
 }

@@ -27,7 +27,7 @@ export interface TrainPosition {
   /** Steps done over the whole training of this model. */
   globalStep: number;
   /** Running sums for the epoch's train record. */
-  epochSums: { loss: number; accuracy: number; steps: number; labeled?: number };
+  epochSums: { loss: number; accuracy: number; steps: number; labeled?: number; feature?: number };
 }
 
 /** Whose checkpoint: a student, a preset teacher, or the KD fine-tuning of a compression stage (`compress-prune`, …). */
@@ -64,7 +64,12 @@ const STATE_FILE = 'state.json';
 
 export const checkpointDir = (runDir: string, student: CheckpointName | 'initial') => path.join(runDir, 'checkpoints', student);
 
-export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, optimizer: tf.Optimizer, state: CheckpointState): Promise<void> {
+/** Tensors trained beside the model but not part of it (feature-distillation adapters), by name. */
+export type ExtraTensors = { name: string; tensor: tf.Tensor }[];
+const EXTRA_FILE = 'extra.bin';
+const EXTRA_SPEC = 'extra.json';
+
+export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, optimizer: tf.Optimizer, state: CheckpointState, extra?: ExtraTensors): Promise<void> {
   const dir = checkpointDir(runDir, state.student);
   const tmp = `${dir}.writing`;
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -88,6 +93,20 @@ export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, op
   for (const { tensor } of named) if (!(tensor instanceof tf.Variable)) tensor.dispose();
   fs.writeFileSync(path.join(tmp, OPTIMIZER_FILE), Buffer.concat(chunks));
   fs.writeFileSync(path.join(tmp, OPTIMIZER_SPEC), JSON.stringify(specs));
+  if (extra?.length) {
+    const parts: Buffer[] = [];
+    const extraSpecs: { name: string; shape: number[]; offset: number; length: number }[] = [];
+    let at = 0;
+    for (const { name, tensor } of extra) {
+      const values = (await tensor.data()) as Float32Array;
+      const data = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+      extraSpecs.push({ name, shape: tensor.shape, offset: at, length: data.length });
+      parts.push(data);
+      at += data.length;
+    }
+    fs.writeFileSync(path.join(tmp, EXTRA_FILE), Buffer.concat(parts));
+    fs.writeFileSync(path.join(tmp, EXTRA_SPEC), JSON.stringify(extraSpecs));
+  }
   fs.writeFileSync(path.join(tmp, STATE_FILE), JSON.stringify(state, null, 2));
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);
@@ -118,6 +137,17 @@ export async function restoreCheckpoint(runDir: string, student: CheckpointName,
     }
   }
   return { model, state };
+}
+
+/** The extra tensors a checkpoint holds (none: an empty map); the caller disposes them. */
+export function readCheckpointExtras(runDir: string, student: CheckpointName): Map<string, tf.Tensor> {
+  const dir = checkpointDir(runDir, student);
+  const specs = readJson<{ name: string; shape: number[]; offset: number; length: number }[]>(path.join(dir, EXTRA_SPEC));
+  const out = new Map<string, tf.Tensor>();
+  if (!specs) return out;
+  const bytes = fs.readFileSync(path.join(dir, EXTRA_FILE));
+  for (const s of specs) out.set(s.name, tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset + s.offset, bytes.byteOffset + s.offset + s.length)), s.shape));
+  return out;
 }
 
 /** Drop a checkpoint that is no longer needed (the teacher's, once the teacher is cached). */

@@ -9,11 +9,12 @@ import { batchSizeOf, type DistillConfig, type TrainSettingsConfig } from '../..
 import type { Progress } from '../../shared/protocol';
 import type { StepRecord, TrainedRole } from '../../shared/records';
 import { createRng, shuffledIndices } from '../data';
-import { DKD_STAT_COUNT, isFusedDivergence, kdStepStats, STAT } from '../kd/stepStats';
+import { DKD_STAT_COUNT, isFusedDivergence, kdStepStats, STAT, STAT_COUNT } from '../kd/stepStats';
 import { labeledFirst, transferStepStats } from '../kd/transferSet';
 import { scheduleAt } from '../kd/schedule';
 import type { TrainPosition } from './checkpoint';
 import { DataParallel } from './dataParallel';
+import type { FeatureDistiller } from './features';
 import type { StepSettings, TrainingData } from './stepLoss';
 
 export type { TrainingData };
@@ -38,6 +39,11 @@ export interface TrainJob {
    */
   stepsPerEpoch?: number;
   start?: TrainPosition;
+  /**
+   * Feature (hint) distillation (`distillation.features`): the student's and teacher's named layers, compared per
+   * batch; its adapters train with the model. Trains on one thread.
+   */
+  features?: FeatureDistiller;
   /** Receives step records as they are read back (about every 100 ms). */
   onSteps(records: StepRecord[], progress: Progress): void;
   /** Called after each epoch's last step; its promise is awaited before the next epoch. */
@@ -57,6 +63,8 @@ export interface EpochTrainStats {
   accuracy: number;
   /** Row visits of the epoch, with and without a label (a cycled row counts each time). */
   rows: { labeled: number; unlabeled: number };
+  /** Mean over the steps of the feature term (distillation.features only). */
+  feature?: number;
 }
 
 export type TrainOutcome = { kind: 'completed' } | { kind: 'stopped'; position: TrainPosition };
@@ -97,6 +105,7 @@ export function singleThreadReason(config: Pick<DistillConfig, 'data' | 'distill
   const data = config.data as { unlabeled?: unknown; labeled?: unknown };
   const transfer = !!data.unlabeled || !!data.labeled;
   const divergence = config.distillation?.divergence ?? 'forward-kl';
+  if (config.distillation?.features?.length) return 'feature distillation (distillation.features) trains on one thread for now: the threads do not run the teacher nor the adapters';
   if (transfer || divergence === 'dkd') return 'transfer sets / DKD train on one thread for now';
   // `never` today (dkd is the one composed-only divergence, answered above), hence String(): the line is for the next.
   return isFusedDivergence(divergence) ? undefined : `the ${String(divergence)} divergence has no fused kernels, which training threads need: it trains on one thread`;
@@ -107,9 +116,9 @@ export async function train(job: TrainJob): Promise<TrainOutcome> {
   const threads = job.threads ?? 1;
   // The threads compute [loss, kd, kdUnscaled, ce, accuracy] over rows that all have labels, shards weighted by rows:
   // a transfer set's masked CE is not carried through them yet, and they run the fused kernels only, so not a
-  // composed-only divergence such as DKD (the engine resolves such runs to one thread and says so; this guard keeps
-  // any other caller correct).
-  if (threads <= 1 || data.unlabeled || !isFusedDivergence(job.distillation?.divergence ?? 'forward-kl')) return trainSteps(job);
+  // composed-only divergence such as DKD; nor do they run a teacher's features or the adapters (the engine resolves
+  // such runs to one thread and says so; this guard keeps any other caller correct).
+  if (threads <= 1 || data.unlabeled || job.features || !isFusedDivergence(job.distillation?.divergence ?? 'forward-kl')) return trainSteps(job);
   const parallel = await DataParallel.start({
     model,
     vars: trainableVariables(model),
@@ -135,9 +144,12 @@ async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<Train
   if (mask && !data.teacherLogits) throw new Error('Internal error: unlabelled rows need teacher logits.');
   const divergence = job.distillation?.divergence ?? 'forward-kl';
   const fused = isFusedDivergence(divergence) ? divergence : undefined;
-  if (parallel && (mask || !fused)) throw new Error('Internal error: transfer sets and DKD train on one thread.');
+  if (parallel && (mask || !fused || job.features)) throw new Error('Internal error: transfer sets, DKD and features train on one thread.');
   const totalSteps = perEpoch * settings.epochs;
-  const vars = trainableVariables(model);
+  const features = job.features;
+  const vars = [...trainableVariables(model), ...(features?.variables ?? [])];
+  // The stats vector: the divergence's entries, then (with features) the feature term and each pair's loss.
+  const baseWidth = divergence === 'dkd' ? DKD_STAT_COUNT : STAT_COUNT;
   const pos: TrainPosition = structuredClone(job.start) ?? { epoch: 0, stepInEpoch: 0, globalStep: 0, epochSums: { loss: 0, accuracy: 0, steps: 0 } };
   const startedAt = Date.now();
   const stepsAtStart = pos.globalStep;
@@ -165,17 +177,22 @@ async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<Train
     pending = [];
     const stacked = tf.stack(batch.map((p) => p.stats));
     const values = (await stacked.data()) as Float32Array;
-    // A run's steps all have one width: STAT_COUNT, or DKD_STAT_COUNT with TCKD and NCKD.
+    // A run's steps all have one width: STAT_COUNT, or DKD_STAT_COUNT with TCKD and NCKD; with features, 1 + pairs more.
     const width = stacked.shape[1]!;
+    const dkdStats = baseWidth === DKD_STAT_COUNT;
     stacked.dispose();
     batch.forEach((p) => p.stats.dispose());
     const records: StepRecord[] = batch.map((p, i) => {
       const row = values.subarray(i * width, (i + 1) * width);
       const [loss, kd, kdUnscaled, ce, accuracy] = row;
-      const dkd = width >= DKD_STAT_COUNT ? { tckd: row[STAT.tckd], nckd: row[STAT.nckd] } : {};
+      const dkd = {
+        ...(dkdStats ? { tckd: row[STAT.tckd], nckd: row[STAT.nckd] } : {}),
+        ...(width > baseWidth ? { feature: row[baseWidth], featureParts: Array.from(row.subarray(baseWidth + 1)) } : {}),
+      };
+      if (width > baseWidth) pos.epochSums.feature = (pos.epochSums.feature ?? 0) + row[baseWidth];
       if (!Number.isFinite(loss)) {
         throw new NonFiniteLossError(
-          `The loss became ${loss} at epoch ${p.meta.epoch}, step ${p.meta.step} (kd=${kd}, ce=${ce}, T=${p.meta.temperature}, α=${p.meta.alpha}). ` +
+          `The loss became ${loss} at epoch ${p.meta.epoch}, step ${p.meta.step} (kd=${kd}, ce=${ce}${width > baseWidth ? `, feature=${row[baseWidth]}` : ''}, T=${p.meta.temperature}, α=${p.meta.alpha}). ` +
             `Lower training.learningRate (now ${settings.learningRate}), or check the data and teacher logits for extreme values.`,
         );
       }
@@ -210,6 +227,16 @@ async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<Train
       const temperature = sched.temperature;
 
       const split = mask ? labeledFirst(batchIdx, mask) : undefined;
+      // The teacher's features for this batch's rows, in the step's row order (computed outside the gradient).
+      let targets: tf.Tensor[] | undefined;
+      if (features) {
+        const rows = tf.tidy(() => tf.gather(data.x, tf.tensor1d(split ? split.order : batchIdx, 'int32')));
+        try {
+          targets = await features.targets(rows);
+        } finally {
+          rows.dispose();
+        }
+      }
       const stats = parallel ? await parallel.step(data, batchIdx, { temperature, alpha, divergence: fused! } satisfies StepSettings, optimizer) : tf.tidy(() => {
         const idx = tf.tensor1d(split ? split.order : batchIdx, 'int32');
         const xb = tf.gather(data.x, idx);
@@ -219,11 +246,20 @@ async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<Train
         let stepStats: tf.Tensor1D | undefined;
         optimizer.minimize(
           () => {
-            const logits = model.apply(xb, { training: true }) as tf.Tensor2D;
+            // With features, one pass of the student gives its logits and its feature layers' outputs.
+            const outs = features ? (features.studentModel.apply(xb, { training: true }) as tf.Tensor[]) : [model.apply(xb, { training: true }) as tf.Tensor];
+            const logits = outs[0] as tf.Tensor2D;
             const divergence = job.distillation?.divergence ?? 'forward-kl';
             const opts = { temperature, alpha, divergence, dkd: job.distillation?.dkd };
+            let s = split ? transferStepStats(logits, tb!, yb, split.labeled, opts) : kdStepStats(logits, tb, yb!, opts);
+            if (features) {
+              // loss += Σ wᵢ·featureᵢ; the vector gains that term and each pair's loss after the divergence's entries.
+              const parts = features.losses(outs.slice(1), targets!);
+              const term = tf.reshape(tf.sum(tf.mul(parts, tf.tensor1d(features.weights))), [1]);
+              s = tf.concat([tf.add(tf.slice(s, [0], [1]), term), tf.slice(s, [1], [s.shape[0] - 1]), term, parts]) as tf.Tensor1D;
+            }
             // Kept to outlive minimize()'s own tidy; the loss it minimizes is the vector's first entry.
-            stepStats = tf.keep(split ? transferStepStats(logits, tb!, yb, split.labeled, opts) : kdStepStats(logits, tb, yb!, opts));
+            stepStats = tf.keep(s);
             return tf.reshape(tf.slice(stepStats, [STAT.loss], [1]), []) as tf.Scalar;
           },
           false,
@@ -231,6 +267,7 @@ async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<Train
         );
         return stepStats!;
       });
+      if (targets) tf.dispose(targets);
       pending.push({
         stats,
         meta: {
@@ -247,7 +284,7 @@ async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<Train
     const n = Math.max(1, pos.epochSums.steps);
     const rows = epochRows(order, mask);
     const accuracy = mask ? pos.epochSums.accuracy / Math.max(1, pos.epochSums.labeled ?? 0) : pos.epochSums.accuracy / n;
-    const trainStats: EpochTrainStats = { loss: pos.epochSums.loss / n, accuracy, rows };
+    const trainStats: EpochTrainStats = { loss: pos.epochSums.loss / n, accuracy, rows, ...(features ? { feature: (pos.epochSums.feature ?? 0) / n } : {}) };
     const endOfEpoch: TrainPosition = { epoch: pos.epoch + 1, stepInEpoch: 0, globalStep: pos.globalStep, epochSums: { loss: 0, accuracy: 0, steps: 0 } };
     await job.onEpochEnd(pos.epoch + 1, trainStats, endOfEpoch);
     pos.stepInEpoch = 0;

@@ -12,7 +12,7 @@ import { h } from '../dom';
 import type { EpochMetric, RunModel, StoreEvent } from '../store';
 
 /** Step metrics that are noisy per batch and worth smoothing; schedules (T, α, lr) are drawn as they are. */
-const SMOOTHED: ReadonlySet<StepMetric> = new Set(['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy', 'tckd', 'nckd']);
+const SMOOTHED: ReadonlySet<StepMetric> = new Set(['loss', 'kd', 'kdUnscaled', 'ce', 'accuracy', 'tckd', 'nckd', 'feature']);
 
 interface StepChartDef {
   spec: CurveChartSpec;
@@ -50,6 +50,11 @@ const STEP_CHARTS: StepChartDef[] = [
     // Decoupled KD only (the chart is left out when no step has these values).
     spec: { id: 'dkd', title: 'DKD parts before T² and weights: TCKD (solid) and NCKD (dashed)', xLabel: 'step', yLabel: 'KL', logAllowed: true },
     lines: [{ metric: 'tckd', label: 'TCKD' }, { metric: 'nckd', label: 'NCKD', dash: [5, 4] }],
+  },
+  {
+    // Feature (hint) distillation only (left out when no step has the value).
+    spec: { id: 'feature', title: 'Feature term: Σ weight × feature loss (distillation.features)', xLabel: 'step', yLabel: 'loss', logAllowed: true },
+    lines: [{ metric: 'feature', label: 'feature', students: ['kd'] }],
   },
   { spec: { id: 'ce', title: 'Cross-entropy with the labels', xLabel: 'step', yLabel: 'CE', logAllowed: true }, lines: [{ metric: 'ce' }] },
   { spec: { id: 'accuracy', title: 'Batch accuracy (train)', xLabel: 'step', yLabel: 'accuracy', percent: true }, lines: [{ metric: 'accuracy' }] },
