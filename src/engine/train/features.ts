@@ -28,16 +28,26 @@ export function checkFeatureTeacher(config: Pick<DistillConfig, 'teacher' | 'dis
     const index = p.teacherIndex ?? 0;
     if (index >= list.length) {
       const what = Array.isArray(config.teacher) ? `the list has ${list.length} teachers (0 to ${list.length - 1})` : 'there is a single teacher (index 0)';
-      throw new DistillError('config', `distillation.features[${i}].teacherIndex is ${index}, but ${what}. Name a teacher of the list.`, { path: featurePath(i, 'teacherIndex') });
+      throw new DistillError('config', `distillation.features[${i}].teacherIndex is ${index}, but ${what}. Name a teacher of the list.`, {
+        path: featurePath(i, 'teacherIndex'),
+      });
     }
     if ('logits' in list[index]) {
       const which = Array.isArray(config.teacher) ? `teacher[${index}]` : 'teacher';
-      throw new DistillError('config', `distillation.features[${i}] needs a model teacher whose layers can be run (a TensorFlow.js or ONNX model file, or a preset), but ${which}.logits gives precomputed logits only. ${Array.isArray(config.teacher) ? 'Set the pair\u2019s teacherIndex to a model teacher' : 'Set teacher.model'}, or remove distillation.features.`, { path: featurePath(i) });
+      throw new DistillError(
+        'config',
+        `distillation.features[${i}] needs a model teacher whose layers can be run (a TensorFlow.js or ONNX model file, or a preset), but ${which}.logits gives precomputed logits only. ${Array.isArray(config.teacher) ? 'Set the pair\u2019s teacherIndex to a model teacher' : 'Set teacher.model'}, or remove distillation.features.`,
+        { path: featurePath(i) },
+      );
     }
   });
 }
 
-const perSample = (t: tf.Tensor | tfl.SymbolicTensor) => `[${t.shape.slice(1).map((d) => d ?? '?').join(', ')}]`;
+const perSample = (t: tf.Tensor | tfl.SymbolicTensor) =>
+  `[${t.shape
+    .slice(1)
+    .map((d) => d ?? '?')
+    .join(', ')}]`;
 
 export class FeatureDistiller {
   private constructor(
@@ -47,7 +57,7 @@ export class FeatureDistiller {
     readonly pairs: FeaturePairConfig[],
     readonly weights: number[],
     /** Per pair: its adapter (`mse`), or none (`attention`). */
-    private readonly adapters: (({ kernel: tf.Variable; bias: tf.Variable }) | undefined)[],
+    private readonly adapters: ({ kernel: tf.Variable; bias: tf.Variable } | undefined)[],
   ) {}
 
   /**
@@ -57,17 +67,22 @@ export class FeatureDistiller {
   static async create(pairs: FeaturePairConfig[], student: tfl.LayersModel, teachers: Teacher[], sample: tf.Tensor, seed: number): Promise<FeatureDistiller> {
     const available = student.layers.map((l) => l.name);
     const outputs = pairs.map((p, i) => {
-      if (!available.includes(p.student)) throw new DistillError('config', unknownLayerMessage('student', i, p.student, available, 'model'), { path: featurePath(i, 'student') });
+      if (!available.includes(p.student))
+        throw new DistillError('config', unknownLayerMessage('student', i, p.student, available, 'model'), { path: featurePath(i, 'student') });
       try {
         return student.getLayer(p.student).output as tfl.SymbolicTensor;
-      } catch (e) {
-        throw new DistillError('config', `distillation.features[${i}].student: the layer "${p.student}" is used more than once in the student, so it has no single output. Name another layer.`, { path: featurePath(i, 'student') });
+      } catch {
+        throw new DistillError(
+          'config',
+          `distillation.features[${i}].student: the layer "${p.student}" is used more than once in the student, so it has no single output. Name another layer.`,
+          { path: featurePath(i, 'student') },
+        );
       }
     });
     const studentModel = tfl.model({ inputs: student.inputs, outputs: [student.outputs[0], ...outputs] });
     const features = teacherFeatures(pairs, teachers);
     const probe = await features.compute(sample);
-    const adapters: (({ kernel: tf.Variable; bias: tf.Variable }) | undefined)[] = [];
+    const adapters: ({ kernel: tf.Variable; bias: tf.Variable } | undefined)[] = [];
     const rng = createRng((seed ^ 0x5eed_fea7) >>> 0);
     try {
       pairs.forEach((p, i) => {
@@ -76,13 +91,20 @@ export class FeatureDistiller {
         const pair = `distillation.features[${i}] (teacher "${p.teacher}" ${perSample(t)}, student "${p.student}" ${perSample(s)})`;
         const bad = (why: string) => new DistillError('config', `${pair}: ${why}`, { path: featurePath(i) });
         const rank = s.shape.length;
-        if (rank !== t.rank) throw bad(`the ranks differ (student ${rank - 1}-D per sample, teacher ${t.rank - 1}-D). Pair layers of the same kind: feature maps [H, W, C] with feature maps, vectors [C] with vectors.`);
-        if (rank !== 2 && rank !== 4) throw bad(`features must be vectors [C] or feature maps [H, W, C] per sample; these are ${rank - 1}-D. Name a dense or convolutional layer.`);
+        if (rank !== t.rank)
+          throw bad(
+            `the ranks differ (student ${rank - 1}-D per sample, teacher ${t.rank - 1}-D). Pair layers of the same kind: feature maps [H, W, C] with feature maps, vectors [C] with vectors.`,
+          );
+        if (rank !== 2 && rank !== 4)
+          throw bad(`features must be vectors [C] or feature maps [H, W, C] per sample; these are ${rank - 1}-D. Name a dense or convolutional layer.`);
         if (rank === 4 && (s.shape[1] !== t.shape[1] || s.shape[2] !== t.shape[2])) {
-          throw bad(`the spatial sizes differ (student ${s.shape[1]}×${s.shape[2]}, teacher ${t.shape[1]}×${t.shape[2]}); the ${p.loss === 'attention' ? 'attention maps are compared position by position' : '1×1 adapter keeps the spatial size'}. Pair layers whose outputs have the same height and width.`);
+          throw bad(
+            `the spatial sizes differ (student ${s.shape[1]}×${s.shape[2]}, teacher ${t.shape[1]}×${t.shape[2]}); the ${p.loss === 'attention' ? 'attention maps are compared position by position' : '1×1 adapter keeps the spatial size'}. Pair layers whose outputs have the same height and width.`,
+          );
         }
         if (p.loss === 'attention') {
-          if (rank !== 4) throw bad('attention transfer compares spatial attention maps, so both layers must output feature maps [H, W, C]. Use loss "mse" for vectors.');
+          if (rank !== 4)
+            throw bad('attention transfer compares spatial attention maps, so both layers must output feature maps [H, W, C]. Use loss "mse" for vectors.');
           adapters.push(undefined);
           return;
         }
@@ -120,15 +142,27 @@ export class FeatureDistiller {
 
   /** Each pair's loss (before its weight), [n]; differentiable in the student features and the adapters. */
   losses(studentFeatures: tf.Tensor[], targets: tf.Tensor[]): tf.Tensor1D {
-    return tf.tidy(() => tf.stack(this.pairs.map((p, i) => {
-      const a = this.adapters[i];
-      return p.loss === 'attention' ? attentionLoss(studentFeatures[i], targets[i]) : mseFeatureLoss(studentFeatures[i], targets[i], a as Adapter);
-    })) as tf.Tensor1D);
+    return tf.tidy(
+      () =>
+        tf.stack(
+          this.pairs.map((p, i) => {
+            const a = this.adapters[i];
+            return p.loss === 'attention' ? attentionLoss(studentFeatures[i], targets[i]) : mseFeatureLoss(studentFeatures[i], targets[i], a as Adapter);
+          }),
+        ) as tf.Tensor1D,
+    );
   }
 
   /** The adapters' weights by a stable name, for the checkpoint. */
   namedTensors(): { name: string; tensor: tf.Tensor }[] {
-    return this.adapters.flatMap((a, i) => (a ? [{ name: `${i}.kernel`, tensor: a.kernel as tf.Tensor }, { name: `${i}.bias`, tensor: a.bias as tf.Tensor }] : []));
+    return this.adapters.flatMap((a, i) =>
+      a
+        ? [
+            { name: `${i}.kernel`, tensor: a.kernel as tf.Tensor },
+            { name: `${i}.bias`, tensor: a.bias as tf.Tensor },
+          ]
+        : [],
+    );
   }
 
   /** Puts back the adapters' weights from a checkpoint. A checkpoint without them (of another config) is an error. */
@@ -136,7 +170,11 @@ export class FeatureDistiller {
     for (const { name, tensor } of this.namedTensors()) {
       const value = saved.get(name);
       if (!value || value.shape.join() !== tensor.shape.join()) {
-        throw new DistillError('usage', `The checkpoint has no feature adapter "${name}" of shape [${tensor.shape.join(', ')}]: it was written with other distillation.features. Start the run again.`, { path: ['distillation', 'features'] });
+        throw new DistillError(
+          'usage',
+          `The checkpoint has no feature adapter "${name}" of shape [${tensor.shape.join(', ')}]: it was written with other distillation.features. Start the run again.`,
+          { path: ['distillation', 'features'] },
+        );
       }
       (tensor as tf.Variable).assign(value);
     }
@@ -163,9 +201,19 @@ function teacherFeatures(pairs: FeaturePairConfig[], teachers: Teacher[]): Teach
     for (const [index, members] of groups) {
       const teacher = teachers[index];
       if (!teacher?.features) {
-        throw new DistillError('config', `distillation.features[${members[0]}]: the teacher ${teacher?.describe ?? index} has no intermediate outputs to distil from. Use a TensorFlow.js, ONNX or preset teacher.`, { path: featurePath(members[0]) });
+        throw new DistillError(
+          'config',
+          `distillation.features[${members[0]}]: the teacher ${teacher?.describe ?? index} has no intermediate outputs to distil from. Use a TensorFlow.js, ONNX or preset teacher.`,
+          { path: featurePath(members[0]) },
+        );
       }
-      opened.push({ pairs: members, source: teacher.features(members.map((i) => pairs[i].teacher), members) });
+      opened.push({
+        pairs: members,
+        source: teacher.features(
+          members.map((i) => pairs[i].teacher),
+          members,
+        ),
+      });
     }
   } catch (e) {
     opened.forEach((o) => o.source.dispose());
