@@ -39,7 +39,17 @@ const builds = [
   { ...node, entryPoints: { sweepBench: 'src/sweep/bench.ts' } },
   // The shebang makes dist/cli.js the package's `distill` bin; Node ignores it in the others. trainWorker is a
   // training thread (engine.threads > 1), started by the other three.
-  { ...node, entryPoints: { engine: 'src/engine/main.ts', cli: 'src/engine/cli.ts', bench: 'src/engine/bench/bench.ts', trainWorker: 'src/engine/train/parallelWorker.ts' }, plugins: [copyWasm], banner: { js: '#!/usr/bin/env node' } },
+  {
+    ...node,
+    entryPoints: {
+      engine: 'src/engine/main.ts',
+      cli: 'src/engine/cli.ts',
+      bench: 'src/engine/bench/bench.ts',
+      trainWorker: 'src/engine/train/parallelWorker.ts',
+    },
+    plugins: [copyWasm],
+    banner: { js: '#!/usr/bin/env node' },
+  },
   {
     ...common,
     platform: 'browser',
@@ -49,7 +59,8 @@ const builds = [
     outdir: 'dist',
     loader: { '.css': 'css' },
   },
-].map((b) => ({ ...b, entryPoints: Object.fromEntries(Object.entries(b.entryPoints).filter(([, f]) => fs.existsSync(f))) }))
+]
+  .map((b) => ({ ...b, entryPoints: Object.fromEntries(Object.entries(b.entryPoints).filter(([, f]) => fs.existsSync(f))) }))
   .filter((b) => Object.keys(b.entryPoints).length);
 
 if (watch) {

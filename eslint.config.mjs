@@ -30,7 +30,10 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       // Numbers, booleans, arrays and nullish values print well enough in messages; objects and unknowns do not.
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowArray: true, allowNullish: true, allowRegExp: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowArray: true, allowNullish: true, allowRegExp: true },
+      ],
       // JSON off disk and out of jsonc-parser, ajv's error params and tfjs' kernel API are untyped; they are checked by
       // hand or by ajv where they enter, so the no-unsafe-* family would only ask for casts. The other type-aware rules
       // (floating and misused promises, awaits of non-thenables, base-to-string) stay on.
@@ -65,14 +68,27 @@ export default tseslint.config(
   },
   {
     files: ['src/install/**/*.ts', 'src/sweep/**/*.ts'],
-    rules: restrict(VSCODE, TFJS, room('engine', 'installers and the sweep coordinator stay tfjs-free: run the engine as a process instead.'), room('extension', 'not the extension.'), room('webview', 'not the webview.')),
+    rules: restrict(
+      VSCODE,
+      TFJS,
+      room('engine', 'installers and the sweep coordinator stay tfjs-free: run the engine as a process instead.'),
+      room('extension', 'not the extension.'),
+      room('webview', 'not the webview.'),
+    ),
   },
   {
     files: ['src/extension/**/*.ts'],
-    rules: restrict(TFJS, room('engine', 'the extension never loads the engine: fork dist/engine.js and talk through src/shared/protocol.ts.'), room('webview', 'the extension talks to the webview through src/shared/webviewProtocol.ts.')),
+    rules: restrict(
+      TFJS,
+      room('engine', 'the extension never loads the engine: fork dist/engine.js and talk through src/shared/protocol.ts.'),
+      room('webview', 'the extension talks to the webview through src/shared/webviewProtocol.ts.'),
+    ),
   },
   { files: ['src/webview/**/*.ts'], rules: restrict(...WEBVIEW) },
   // Inside the webview: tabs/ (one file per dashboard tab) draw with charts/; a chart helper never imports a tab.
   // (A later entry replaces the rule's options rather than adding to them, hence the webview's list again.)
-  { files: ['src/webview/charts/**/*.ts'], rules: restrict(...WEBVIEW, room('tabs', 'charts/ are drawing helpers the tabs use; a chart never imports a tab.')) },
+  {
+    files: ['src/webview/charts/**/*.ts'],
+    rules: restrict(...WEBVIEW, room('tabs', 'charts/ are drawing helpers the tabs use; a chart never imports a tab.')),
+  },
 );

@@ -25,14 +25,17 @@ const scenarios = [
     name: 'fashion-mnist-kd',
     title: 'Scenario 1 of 2 — every training row labelled: teacher, scratch student, KD student.',
     shows: 'With every label, KD brings this 25k-parameter student closer to its teacher (agreement, KL); at this size it need not beat scratch in accuracy.',
-    verdict: (s) => `Measured: KD vs scratch ${points(s.student.accuracy - s.baseline.accuracy)} accuracy; agreement with the teacher ${pct(s.student.agreement)} vs ${pct(s.baseline.agreement)}, KL ${s.student.klToTeacher.toFixed(3)} vs ${s.baseline.klToTeacher.toFixed(3)}.`,
+    verdict: (s) =>
+      `Measured: KD vs scratch ${points(s.student.accuracy - s.baseline.accuracy)} accuracy; agreement with the teacher ${pct(s.student.agreement)} vs ${pct(s.baseline.agreement)}, KL ${s.student.klToTeacher.toFixed(3)} vs ${s.baseline.klToTeacher.toFixed(3)}.`,
   },
   {
     config: 'few-labels.distill.json',
     name: 'fashion-mnist-1000-labels',
     title: 'Scenario 2 of 2 — labels on 1,000 rows (100 per class), the teacher\u2019s soft labels on all of the training rows.',
-    shows: 'Where distillation pays: the teacher labels data the student has no labels for; the scratch student has only the 1,000 labelled rows (as many optimizer steps).',
-    verdict: (s) => `Measured: KD on the transfer set vs scratch on ${s.transfer.labeled.toLocaleString('en-US')} labels ${points(s.student.accuracy - s.baseline.accuracy)} accuracy (${pct(s.student.accuracy)} vs ${pct(s.baseline.accuracy)}).`,
+    shows:
+      'Where distillation pays: the teacher labels data the student has no labels for; the scratch student has only the 1,000 labelled rows (as many optimizer steps).',
+    verdict: (s) =>
+      `Measured: KD on the transfer set vs scratch on ${s.transfer.labeled.toLocaleString('en-US')} labels ${points(s.student.accuracy - s.baseline.accuracy)} accuracy (${pct(s.student.accuracy)} vs ${pct(s.baseline.accuracy)}).`,
   },
 ];
 
@@ -48,7 +51,8 @@ const runsDir = (() => {
 /** The newest run directory of `name` begun since `since` (run ids start with the config's name). */
 function newestRun(name, since) {
   if (!fs.existsSync(runsDir)) return undefined;
-  return fs.readdirSync(runsDir)
+  return fs
+    .readdirSync(runsDir)
     .filter((d) => d.startsWith(`${name}-`))
     .map((d) => ({ dir: path.join(runsDir, d), at: fs.statSync(path.join(runsDir, d)).mtimeMs }))
     .filter((r) => r.at >= since - 1000)

@@ -18,7 +18,11 @@ export const sweepSchemaText = (): string => JSON.stringify(sweepJsonSchema(), n
 
 if (require.main === module) {
   fs.mkdirSync(path.dirname(SCHEMA_FILE), { recursive: true });
-  for (const [file, text] of [[SCHEMA_FILE, schemaText()], [EDITOR_SCHEMA_FILE, editorSchemaText()], [SWEEP_SCHEMA_FILE, sweepSchemaText()]]) {
+  for (const [file, text] of [
+    [SCHEMA_FILE, schemaText()],
+    [EDITOR_SCHEMA_FILE, editorSchemaText()],
+    [SWEEP_SCHEMA_FILE, sweepSchemaText()],
+  ]) {
     fs.writeFileSync(file, text);
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
   }

@@ -24,7 +24,10 @@ function minCpuMs(run: () => void): number {
 
 /** Times one kernel call with our registration, then (if it replaces one) with the stock kernel. */
 function bench(label: string, kernelName: string, inputs: Inputs, attrs: Record<string, unknown>): void {
-  const call = () => tf.tidy(() => { (tf.engine().runKernel(kernelName, inputs, attrs as tf.NamedAttrMap) as tf.Tensor).dataSync(); });
+  const call = () =>
+    tf.tidy(() => {
+      (tf.engine().runKernel(kernelName, inputs, attrs as tf.NamedAttrMap) as tf.Tensor).dataSync();
+    });
   const ours = minCpuMs(call);
   let stock = '';
   const original = stockKernels.get(kernelName);
@@ -72,9 +75,23 @@ async function main(): Promise<void> {
   const dx = tf.randomNormal([256, 14, 14, 32]);
   const dwf = tf.randomNormal([3, 3, 32, 1]);
   const ddy = tf.depthwiseConv2d(dx as tf.Tensor4D, dwf as tf.Tensor4D, 1, 'same');
-  bench('depthwise 14x14x32 BackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', { x: dx, dy: ddy }, { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, 32, 1] });
-  bench('depthwise 14x14x32 BackpropInput', 'DepthwiseConv2dNativeBackpropInput', { dy: ddy, filter: dwf }, { strides: 1, pad: 'same', dilations: 1, inputShape: [256, 14, 14, 32] });
-  bench('depthwise 14x14x32 BackpropInput stride 2', 'DepthwiseConv2dNativeBackpropInput',
-    { dy: tf.depthwiseConv2d(dx as tf.Tensor4D, dwf as tf.Tensor4D, 2, 'same'), filter: dwf }, { strides: 2, pad: 'same', dilations: 1, inputShape: [256, 14, 14, 32] });
+  bench(
+    'depthwise 14x14x32 BackpropFilter',
+    'DepthwiseConv2dNativeBackpropFilter',
+    { x: dx, dy: ddy },
+    { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, 32, 1] },
+  );
+  bench(
+    'depthwise 14x14x32 BackpropInput',
+    'DepthwiseConv2dNativeBackpropInput',
+    { dy: ddy, filter: dwf },
+    { strides: 1, pad: 'same', dilations: 1, inputShape: [256, 14, 14, 32] },
+  );
+  bench(
+    'depthwise 14x14x32 BackpropInput stride 2',
+    'DepthwiseConv2dNativeBackpropInput',
+    { dy: tf.depthwiseConv2d(dx as tf.Tensor4D, dwf as tf.Tensor4D, 2, 'same'), filter: dwf },
+    { strides: 2, pad: 'same', dilations: 1, inputShape: [256, 14, 14, 32] },
+  );
 }
 void main();

@@ -56,29 +56,34 @@ async function main(): Promise<void> {
   await tf.setBackend(backend);
   await tf.ready();
   const batch = 256;
-  const model = tfl.sequential({ layers: [
-    tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }),
-    tfl.layers.maxPooling2d({ poolSize: 2 }),
-    tfl.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }),
-    tfl.layers.maxPooling2d({ poolSize: 2 }),
-    tfl.layers.flatten(),
-    tfl.layers.dense({ units: 128, activation: 'relu' }),
-    tfl.layers.dense({ units: 10 }),
-  ] });
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 128, activation: 'relu' }),
+      tfl.layers.dense({ units: 10 }),
+    ],
+  });
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomUniform([batch, 28, 28, 1]);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10);
-  const step = () => tf.tidy(() => {
-    optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
-  });
+  const step = () =>
+    tf.tidy(() => {
+      optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+    });
   for (let i = 0; i < 2; i++) step();
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) step();
   const wall = (performance.now() - t0) / steps;
   const cpu = cpuMs(c0) / steps;
-  console.log(`${backend}: wall ${wall.toFixed(1)} ms/step = ${(batch / wall * 1000).toFixed(0)} samples/s; ` +
-    `cpu ${cpu.toFixed(1)} ms/step = ${(batch / cpu * 1000).toFixed(0)} samples/s; tensors ${tf.memory().numTensors}`);
+  console.log(
+    `${backend}: wall ${wall.toFixed(1)} ms/step = ${((batch / wall) * 1000).toFixed(0)} samples/s; ` +
+      `cpu ${cpu.toFixed(1)} ms/step = ${((batch / cpu) * 1000).toFixed(0)} samples/s; tensors ${tf.memory().numTensors}`,
+  );
 
   profiling = true;
   const p0 = process.cpuUsage();
@@ -86,7 +91,9 @@ async function main(): Promise<void> {
   const stepCpu = cpuMs(p0) / steps;
   profiling = false;
   const kernelTotal = [...table.values()].reduce((s, e) => s + e.ms, 0) / steps;
-  console.log(`per step: ${stepCpu.toFixed(1)} ms cpu, of which kernels ${kernelTotal.toFixed(1)} ms, rest (tape, JS glue) ${(stepCpu - kernelTotal).toFixed(1)} ms`);
+  console.log(
+    `per step: ${stepCpu.toFixed(1)} ms cpu, of which kernels ${kernelTotal.toFixed(1)} ms, rest (tape, JS glue) ${(stepCpu - kernelTotal).toFixed(1)} ms`,
+  );
   for (const [name, e] of [...table].sort((p, q) => q[1].ms - p[1].ms).slice(0, 20)) {
     console.log(`  ${name.padEnd(24)} ${(e.ms / steps).toFixed(2).padStart(8)} ms  ${String(e.calls / steps).padStart(4)}×`);
   }

@@ -78,7 +78,12 @@ class Reporter {
         const p = m.progress;
         if (!process.stderr.isTTY || p.stepsPerEpoch === 0) break;
         this.multibar ??= new MultiBar(
-          { format: ' {who} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps · loss {loss} · ETA {eta_run}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+          {
+            format: ' {who} epoch {epoch}/{epochs} |{bar}| {value}/{total} steps · loss {loss} · ETA {eta_run}',
+            hideCursor: true,
+            clearOnComplete: true,
+            stream: process.stderr,
+          },
           Presets.shades_classic,
         );
         let entry = this.bars.get(p.student);
@@ -101,7 +106,11 @@ class Reporter {
       case 'finished':
         this.stopBar();
         if (m.summary) process.stdout.write('\n' + summaryTable(m.summary) + '\n');
-        this.line(m.status === 'completed' ? 'Done.' : `Run ${m.status}: ${m.reason ?? ''}${m.status === 'failed' && !this.verbose && m.reason?.startsWith('Internal error') ? ' (run again with --verbose for the stack)' : ''}`);
+        this.line(
+          m.status === 'completed'
+            ? 'Done.'
+            : `Run ${m.status}: ${m.reason ?? ''}${m.status === 'failed' && !this.verbose && m.reason?.startsWith('Internal error') ? ' (run again with --verbose for the stack)' : ''}`,
+        );
         break;
       case 'softLabels':
         break;
@@ -119,7 +128,6 @@ class Reporter {
     this.bars.clear();
   }
 }
-
 
 const pct = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(2)}%`);
 const num = (v: number | undefined | null, digits = 4) => (v === undefined || v === null ? '–' : v.toFixed(digits));
@@ -158,14 +166,20 @@ export function summaryTable(s: Summary): string {
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const count = (n: number) => n.toLocaleString('en-US');
   const transfer = s.transfer
-    ? [`Training rows: ${count(s.transfer.labeled)} labelled + ${count(s.transfer.unlabeled)} unlabelled (learnt from the teacher only)${s.baseline ? `; the scratch student trained on the ${count(s.transfer.labeled)} labelled rows, as many steps` : ''}.`]
+    ? [
+        `Training rows: ${count(s.transfer.labeled)} labelled + ${count(s.transfer.unlabeled)} unlabelled (learnt from the teacher only)${s.baseline ? `; the scratch student trained on the ${count(s.transfer.labeled)} labelled rows, as many steps` : ''}.`,
+      ]
     : [];
   const ensemble = s.teachers
-    ? [`Teacher: an ensemble of ${s.teachers.length} (${s.ensemble?.mode === 'probabilities' ? `mean of the probabilities at T = ${s.ensemble.temperature}` : 'mean of the logits'}); each teacher's KL→teacher and agreement are to the ensemble. ${s.teachers.map((t, i) => `${i + 1}: ${t.name}`).join('; ')}.`]
+    ? [
+        `Teacher: an ensemble of ${s.teachers.length} (${s.ensemble?.mode === 'probabilities' ? `mean of the probabilities at T = ${s.ensemble.temperature}` : 'mean of the logits'}); each teacher's KL→teacher and agreement are to the ensemble. ${s.teachers.map((t, i) => `${i + 1}: ${t.name}`).join('; ')}.`,
+      ]
     : [];
   const f = s.features;
   const features = f
-    ? [`Feature distillation: ${f.pairs.map((p) => `${p.teacher}${p.teacherIndex !== undefined ? ` (teacher ${p.teacherIndex + 1})` : ''} → ${p.student} (${p.loss}, weight ${p.weight})`).join('; ')}${f.firstEpoch !== undefined && f.lastEpoch !== undefined ? `; feature term ${num(f.firstEpoch, 4)} in the first epoch, ${num(f.lastEpoch, 4)} in the last` : ''}.`]
+    ? [
+        `Feature distillation: ${f.pairs.map((p) => `${p.teacher}${p.teacherIndex !== undefined ? ` (teacher ${p.teacherIndex + 1})` : ''} → ${p.student} (${p.loss}, weight ${p.weight})`).join('; ')}${f.firstEpoch !== undefined && f.lastEpoch !== undefined ? `; feature term ${num(f.firstEpoch, 4)} in the first epoch, ${num(f.lastEpoch, 4)} in the last` : ''}.`,
+      ]
     : [];
   return [
     `Test split: ${s.testSamples} samples · backend ${s.backend.name} · ${formatSeconds(s.seconds)}`,
@@ -175,7 +189,9 @@ export function summaryTable(s: Summary): string {
     fmt(header),
     widths.map((w) => '─'.repeat(w)).join('  '),
     ...body.map(fmt),
-    ...(s.compression?.length ? ['', 'Compressed rows: size = weight shards on disk; ÷ teacher = how many times smaller than the teacher; kept = % of the teacher\'s accuracy.'] : []),
+    ...(s.compression?.length
+      ? ['', "Compressed rows: size = weight shards on disk; ÷ teacher = how many times smaller than the teacher; kept = % of the teacher's accuracy."]
+      : []),
     ...skipped,
     '',
     ...reportVerdict(s).map((l) => `${VERDICT_MARK[l.tone]} ${l.text}`),
@@ -211,7 +227,11 @@ export function backendsTable(survey: readonly BackendSurveyEntry[], verbose = f
     .map((e) => {
       let text = `${e.name.padEnd(width)}  ${e.available ? 'available  ' : 'unavailable'}  ${e.detail}`;
       if (e.fix && !e.available) text += `\n${indent}fix: ${e.fix}`;
-      if (verbose && e.output) text += `\n${indent}printed while probing:\n${e.output.split('\n').map((l) => `${indent}  ${l}`).join('\n')}`;
+      if (verbose && e.output)
+        text += `\n${indent}printed while probing:\n${e.output
+          .split('\n')
+          .map((l) => `${indent}  ${l}`)
+          .join('\n')}`;
       return text;
     })
     .join('\n');
@@ -275,7 +295,9 @@ async function installOnnx(opts: { dir: string; npm?: string; verbose?: boolean;
       onProgress: installProgressPrinter(),
       onLog: opts.verbose ? (line) => process.stderr.write(`  ${line}\n`) : undefined,
     });
-    process.stderr.write(`ONNX Runtime ${result.runtime.version} installed; execution providers: ${result.runtime.providers.join(', ')}. ONNX teachers (teacher.model: "….onnx") and ONNX exports now work once the engine looks in ${dir}.\n`);
+    process.stderr.write(
+      `ONNX Runtime ${result.runtime.version} installed; execution providers: ${result.runtime.providers.join(', ')}. ONNX teachers (teacher.model: "….onnx") and ONNX exports now work once the engine looks in ${dir}.\n`,
+    );
     process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
     process.stdout.write(optionalModulesAssignment(dir) + '\n');
     return EXIT.completed;
@@ -298,7 +320,11 @@ async function installGpu(target: GpuTarget, opts: { dir: string; npm?: string; 
     });
     if (result.warning) process.stderr.write(`warning: ${result.warning}\n`);
     else process.stderr.write(`GPU engine installed: ${result.backend.detail}. Runs with engine.backend "auto" now use it once the engine looks in ${dir}.\n`);
-    process.stderr.write(`Installed packages: ${Object.entries(result.dependencies).map(([n, v]) => `${n}@${v}`).join(', ')}\n`);
+    process.stderr.write(
+      `Installed packages: ${Object.entries(result.dependencies)
+        .map(([n, v]) => `${n}@${v}`)
+        .join(', ')}\n`,
+    );
     process.stderr.write(`To use it from the CLI, set (in VS Code, the setting distill.engine.optionalModules to ${dir}):\n`);
     process.stdout.write(optionalModulesAssignment(dir) + '\n');
     return EXIT.completed;
@@ -361,7 +387,11 @@ export function buildProgram(): Command {
     .description('run sweep trials from a Redis queue (`distill sweep … --queue`) until Ctrl-C; any number of machines may run one')
     .requiredOption('--queue <url>', 'the Redis URL, e.g. redis://host:6379')
     .option('--concurrency <n>', 'trials at once here, each in its own engine process ("auto" = one per core)', 'auto')
-    .option('--work-dir <dir>', 'where trials run when the sweep folder is not on this machine, and where teacher files are kept', path.join(os.homedir(), '.distill', 'worker'))
+    .option(
+      '--work-dir <dir>',
+      'where trials run when the sweep folder is not on this machine, and where teacher files are kept',
+      path.join(os.homedir(), '.distill', 'worker'),
+    )
     .option('--no-shared', 'always run trials in --work-dir and send their files back, even when the sweep folder is reachable here')
     .addOption(new Option('--lock-ms <ms>', 'how long a lost worker keeps its trial before another takes it over').default('30000').hideHelp())
     .action(async (opts: { queue: string; concurrency: string; workDir: string; shared: boolean; lockMs: string }) => {
@@ -397,7 +427,7 @@ export function buildProgram(): Command {
     .command('backends')
     .description('list the compute backends in ladder order and whether each loads here (and if not, why and the fix)')
     .option('--json', 'print the list as one JSON array')
-    .option('--verbose', 'also show what each backend\'s native code (Dawn, the Vulkan loader) printed while probed')
+    .option('--verbose', "also show what each backend's native code (Dawn, the Vulkan loader) printed while probed")
     .action(async (opts: OutputOptions) => {
       const survey = await surveyBackends();
       process.stdout.write((opts.json ? JSON.stringify(survey) : backendsTable(survey, !!opts.verbose)) + '\n');
@@ -406,11 +436,7 @@ export function buildProgram(): Command {
   program
     .command('install-gpu')
     .description(`install a GPU backend with npm into a folder the engine reads through ${OPTIONAL_MODULES_ENV}, and check it loads`)
-    .addArgument(
-      new Argument('[target]', targetsInWords())
-        .choices(GPU_TARGETS as unknown as string[])
-        .default('webgpu'),
-    )
+    .addArgument(new Argument('[target]', targetsInWords()).choices(GPU_TARGETS as unknown as string[]).default('webgpu'))
     .option('--dir <folder>', 'where to install', path.join(os.homedir(), '.distill', 'gpu-engine'))
     .option('--npm <path>', 'the npm executable (default: npm from PATH)')
     .option('--verbose', "print npm's own output")
@@ -435,8 +461,12 @@ export function buildProgram(): Command {
       });
       if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
       else {
-        const parity = result.parity ? ` It gives the tfjs student's logits on ${result.parity.rows} test rows within ${result.parity.maxAbsDiff.toExponential(1)} (≤ ${result.parity.tolerance}, ${result.parity.runtime}).` : '';
-        process.stdout.write(`Exported the student as ${result.format === 'onnx' ? `ONNX (opset ${result.opset})` : 'tfjs'}: ${result.out} (${(result.bytes / 1024).toFixed(1)} KiB).${parity}\n`);
+        const parity = result.parity
+          ? ` It gives the tfjs student's logits on ${result.parity.rows} test rows within ${result.parity.maxAbsDiff.toExponential(1)} (≤ ${result.parity.tolerance}, ${result.parity.runtime}).`
+          : '';
+        process.stdout.write(
+          `Exported the student as ${result.format === 'onnx' ? `ONNX (opset ${result.opset})` : 'tfjs'}: ${result.out} (${(result.bytes / 1024).toFixed(1)} KiB).${parity}\n`,
+        );
       }
     });
 
@@ -444,8 +474,10 @@ export function buildProgram(): Command {
     .command('install')
     .description(`install an optional package with npm into the folder the engine reads through ${OPTIONAL_MODULES_ENV}, and check it loads`)
     .addArgument(
-      new Argument('<what>', 'onnx: ONNX Runtime, for ONNX teachers and exports (about 113 MB); webgpu, tensorflow-gpu: a GPU backend (as install-gpu)')
-        .choices(['onnx', ...GPU_TARGETS]),
+      new Argument(
+        '<what>',
+        'onnx: ONNX Runtime, for ONNX teachers and exports (about 113 MB); webgpu, tensorflow-gpu: a GPU backend (as install-gpu)',
+      ).choices(['onnx', ...GPU_TARGETS]),
     )
     .option('--dir <folder>', `where to install (default: $${OPTIONAL_MODULES_ENV}, else ~/.distill/gpu-engine, the folder install-gpu uses)`)
     .option('--cuda', 'onnx: also download the CUDA 12 execution provider (from NuGet, outside the npm registry)')

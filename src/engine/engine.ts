@@ -10,7 +10,19 @@ import { batchSizeOf, FEATURE_DEFAULT_WEIGHT, inferenceBatchSize, resolveBatchSi
 import { DistillError, errorMessage } from '../shared/errors';
 import { modelName } from '../shared/format';
 import type { EngineToHost, LogLevel, Progress } from '../shared/protocol';
-import type { BackendReport, EpochRecord, MetricsRecord, ModelReport, RunStatus, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary, TrainedRole } from '../shared/records';
+import type {
+  BackendReport,
+  EpochRecord,
+  MetricsRecord,
+  ModelReport,
+  RunStatus,
+  SoftLabelRecord,
+  StatusFile,
+  StepRecord,
+  StudentKind,
+  Summary,
+  TrainedRole,
+} from '../shared/records';
 import { listRuns, readJson, readJsonLines, RUN_FILES, RunWriter } from '../shared/runDir';
 import { defaultRunName } from '../shared/runName';
 import { selectBackend } from './backends/ladder';
@@ -25,7 +37,17 @@ import { probeFiles, softLabelRows } from './probeFiles';
 import { TeacherTrainingStopped } from './teachers';
 import { ensembleReports } from './teachers/ensemble';
 import { checkFeatureTeacher, FeatureDistiller } from './train/features';
-import { hasInitialModel, loadInitialModel, markCheckpointDone, readCheckpointExtras, readCheckpointState, restoreCheckpoint, saveInitialModel, writeCheckpoint, type TrainPosition } from './train/checkpoint';
+import {
+  hasInitialModel,
+  loadInitialModel,
+  markCheckpointDone,
+  readCheckpointExtras,
+  readCheckpointState,
+  restoreCheckpoint,
+  saveInitialModel,
+  writeCheckpoint,
+  type TrainPosition,
+} from './train/checkpoint';
 import { resolveThreads, threadsForModel, type ThreadChoice } from './train/threads';
 import { NonFiniteLossError, singleThreadReason, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
 import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
@@ -67,15 +89,28 @@ export class DistillEngine {
   requestStop(reason: StopReason = 'stopped'): void {
     this.stopReason ??= reason;
     this.helper?.stop();
-    this.log('info', reason === 'stopped' ? 'Stop requested: finishing the current step and writing a checkpoint…' : 'The parent process is gone: checkpointing and exiting…');
+    this.log(
+      'info',
+      reason === 'stopped' ? 'Stop requested: finishing the current step and writing a checkpoint…' : 'The parent process is gone: checkpointing and exiting…',
+    );
   }
 
   async start(config: DistillConfig, runDir: string): Promise<Finished> {
     const runId = path.basename(runDir);
     checkOutputFolders(config);
     // A name people can tell runs apart by: the config's, plus what differs from the previous run (shared/runName.ts).
-    config.runName ??= defaultRunName(config, listRuns(path.dirname(runDir)).flatMap((r) => (r.config ? [r.config] : [])));
-    this.status = { status: 'running', runId, pid: process.pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), totalEpochs: config.training.epochs };
+    config.runName ??= defaultRunName(
+      config,
+      listRuns(path.dirname(runDir)).flatMap((r) => (r.config ? [r.config] : [])),
+    );
+    this.status = {
+      status: 'running',
+      runId,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      totalEpochs: config.training.epochs,
+    };
     this.writer = RunWriter.create(runDir, config, this.status);
     return this.execute(config, runDir, false);
   }
@@ -148,7 +183,13 @@ export class DistillEngine {
       prepared = await this.prepare(config, inferenceBatchSize(backend.name), threads.threads);
       const outcome = await this.trainStudents(config, runDir, prepared);
       const compressed = outcome === 'completed' ? await this.compress(config, runDir, prepared) : outcome;
-      if (compressed !== 'completed') return this.finish(compressed, compressed === 'stopped' ? `Stopped ${this.stoppedWhere ?? 'by the user'}; resume continues from the checkpoint.` : 'The parent process went away; resume continues from the checkpoint.');
+      if (compressed !== 'completed')
+        return this.finish(
+          compressed,
+          compressed === 'stopped'
+            ? `Stopped ${this.stoppedWhere ?? 'by the user'}; resume continues from the checkpoint.`
+            : 'The parent process went away; resume continues from the checkpoint.',
+        );
       this.phase('evaluating', 'Evaluating teacher and students on the test split…');
       const summary = await this.summarize(config, runDir, prepared, backend, this.activeSeconds());
       this.writer.writeSummary(summary);
@@ -158,7 +199,7 @@ export class DistillEngine {
         this.status = { ...this.status, student: 'teacher', epoch: e.epoch, totalEpochs: e.totalEpochs };
         return this.finish(this.stopReason === 'interrupted' ? 'interrupted' : 'stopped', e.message);
       }
-      const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : systemErrorReason(e) ?? `Internal error: ${errorMessage(e)}`;
+      const reason = e instanceof DistillError || e instanceof NonFiniteLossError ? e.message : (systemErrorReason(e) ?? `Internal error: ${errorMessage(e)}`);
       // The stack is for whoever fixes the bug: the log (and the CLI's --verbose), not the user's terminal.
       if (!(e instanceof DistillError) && !(e instanceof NonFiniteLossError)) this.log('debug', (e as Error)?.stack ?? String(e));
       return this.finish('failed', reason);
@@ -177,7 +218,11 @@ export class DistillEngine {
         if (!this.writer) return;
         this.rewindRole('teacher', position);
         const teacherCost = forwardMacs(model) * batchSizeOf(settings);
-        this.plan = await this.makePlan(config, data.inputShape, data.numClasses, data.trainRows, { steps: totalSteps, stepsPerEpoch: totalSteps / settings.epochs, costPerStep: teacherCost });
+        this.plan = await this.makePlan(config, data.inputShape, data.numClasses, data.trainRows, {
+          steps: totalSteps,
+          stepsPerEpoch: totalSteps / settings.epochs,
+          costPerStep: teacherCost,
+        });
       },
       teacherSteps: (records, progress) => (this.writer ? this.onSteps(records, progress) : this.send({ type: 'steps', records: [], progress })),
       teacherEpoch: async (epoch, train, seconds, totalEpochs, validation) => {
@@ -214,7 +259,8 @@ export class DistillEngine {
     }
     this.plan ??= await this.makePlan(config, p.dataset.inputShape, p.numClasses, p.train.count);
     // A run on several threads (engine.threads) already uses the cores; a second process only when forced.
-    const threaded = p.threads > 1 && process.env[PARALLEL_ENV] !== '1' ? { parallel: false, why: `each trains on ${p.threads} threads (engine.threads)` } : undefined;
+    const threaded =
+      p.threads > 1 && process.env[PARALLEL_ENV] !== '1' ? { parallel: false, why: `each trains on ${p.threads} threads (engine.threads)` } : undefined;
     const decision = students.length === 2 ? (threaded ?? parallelStudentsDecision(this.backendName)) : undefined;
     if (decision?.parallel) return this.trainBesideBaseline(config, runDir, p, decision.why);
     if (decision) this.log('info', `The KD and scratch students train one after the other: ${decision.why}.`);
@@ -289,18 +335,29 @@ export class DistillEngine {
   }
 
   private async buildStudent(config: DistillConfig, p: Prepared): Promise<tfl.LayersModel> {
-    const student = 'model' in config.student ? await loadStudentModel(config.student.model) : buildPreset(config.student, p.dataset.inputShape, p.numClasses, config.seed, 'student');
+    const student =
+      'model' in config.student
+        ? await loadStudentModel(config.student.model)
+        : buildPreset(config.student, p.dataset.inputShape, p.numClasses, config.seed, 'student');
     const outShape = student.outputs[0].shape;
     const outputs = outShape[outShape.length - 1];
     const where = 'model' in config.student ? config.student.model : `preset "${config.student.preset}"`;
     if (outputs !== p.numClasses) {
       student.dispose();
-      throw new DistillError('model', `Class counts disagree: the student (${where}) outputs ${outputs} classes, but the data and teacher have ${p.numClasses}. Give the student a last layer of ${p.numClasses} units.`, { path: ['student'] });
+      throw new DistillError(
+        'model',
+        `Class counts disagree: the student (${where}) outputs ${outputs} classes, but the data and teacher have ${p.numClasses}. Give the student a last layer of ${p.numClasses} units.`,
+        { path: ['student'] },
+      );
     }
     const inShape = student.inputs[0].shape.slice(1);
     if (inShape.some((d, i) => d !== null && d !== p.dataset.inputShape[i]) || inShape.length !== p.dataset.inputShape.length) {
       student.dispose();
-      throw new DistillError('model', `Input shapes disagree: the student (${where}) expects [${inShape.join(', ')}] per sample, but the data gives [${p.dataset.inputShape.join(', ')}]. Set data.inputShape or use a matching student.`, { path: ['student'] });
+      throw new DistillError(
+        'model',
+        `Input shapes disagree: the student (${where}) expects [${inShape.join(', ')}] per sample, but the data gives [${p.dataset.inputShape.join(', ')}]. Set data.inputShape or use a matching student.`,
+        { path: ['student'] },
+      );
     }
     return student;
   }
@@ -346,7 +403,10 @@ export class DistillEngine {
             saved.forEach((t) => t.dispose());
           }
         }
-        this.log('info', `Feature distillation: ${pairs.map((f, i) => `${f.teacher}${p.teacherMembers ? ` of teacher ${f.teacherIndex ?? 0}` : ''} → ${f.student} (${f.loss}, weight ${features!.weights[i]})`).join('; ')}; the teacher's features are computed per batch.`);
+        this.log(
+          'info',
+          `Feature distillation: ${pairs.map((f, i) => `${f.teacher}${p.teacherMembers ? ` of teacher ${f.teacherIndex ?? 0}` : ''} → ${f.student} (${f.loss}, weight ${features!.weights[i]})`).join('; ')}; the teacher's features are computed per batch.`,
+        );
       }
       const outcome = await train({
         role: student,
@@ -370,7 +430,13 @@ export class DistillEngine {
         shouldStop: () => this.stopReason !== undefined,
       });
       if (outcome.kind === 'stopped') {
-        await writeCheckpoint(runDir, model, optimizer, { student, position: outcome.position, done: false, savedAt: new Date().toISOString() }, features?.namedTensors());
+        await writeCheckpoint(
+          runDir,
+          model,
+          optimizer,
+          { student, position: outcome.position, done: false, savedAt: new Date().toISOString() },
+          features?.namedTensors(),
+        );
         const at = outcome.position;
         this.stoppedWhere = `while training the ${student === 'kd' ? 'KD student' : 'baseline'} (epoch ${at.epoch + 1} of ${settings.epochs}, step ${at.stepInEpoch})`;
         this.status = { ...this.status, student, epoch: at.epoch + 1, totalEpochs: settings.epochs };
@@ -387,7 +453,15 @@ export class DistillEngine {
     }
   }
 
-  private async endEpoch(p: Prepared, model: tfl.LayersModel, student: StudentKind, epoch: number, trainStats: EpochTrainStats, seconds: number, totalEpochs: number) {
+  private async endEpoch(
+    p: Prepared,
+    model: tfl.LayersModel,
+    student: StudentKind,
+    epoch: number,
+    trainStats: EpochTrainStats,
+    seconds: number,
+    totalEpochs: number,
+  ) {
     const layers: LoadedModel = { kind: 'layers', model };
     const val = p.val.count ? validationMetrics(await predictLogits(layers, p.val.x, p.inferenceBatch), p.val.labels, p.val.teacher, p.numClasses) : undefined;
     const { rows: seen, ...train } = trainStats;
@@ -402,8 +476,13 @@ export class DistillEngine {
     this.send({ type: 'epoch', record, progress });
     this.send({ type: 'softLabels', record: soft });
     const v = record.val;
-    const valText = v ? `, val accuracy ${(v.accuracy * 100).toFixed(2)}%, agreement ${(v.agreement * 100).toFixed(2)}%, KL ${v.klToTeacher.toFixed(4)}` : `, train accuracy ${(trainStats.accuracy * 100).toFixed(2)}%`;
-    this.log('info', `[${student}] epoch ${epoch}/${totalEpochs}: loss ${trainStats.loss.toFixed(4)}${trainStats.feature !== undefined ? ` (feature term ${trainStats.feature.toFixed(4)})` : ''}${valText}`);
+    const valText = v
+      ? `, val accuracy ${(v.accuracy * 100).toFixed(2)}%, agreement ${(v.agreement * 100).toFixed(2)}%, KL ${v.klToTeacher.toFixed(4)}`
+      : `, train accuracy ${(trainStats.accuracy * 100).toFixed(2)}%`;
+    this.log(
+      'info',
+      `[${student}] epoch ${epoch}/${totalEpochs}: loss ${trainStats.loss.toFixed(4)}${trainStats.feature !== undefined ? ` (feature term ${trainStats.feature.toFixed(4)})` : ''}${valText}`,
+    );
   }
 
   private async writeProbeFiles(p: Prepared): Promise<void> {
@@ -425,13 +504,22 @@ export class DistillEngine {
     const role = progress.student;
     // A compression stage's fine-tuning is not one of the plan's phases (yet): it reports its own progress.
     if (role === 'compress' || !this.plan?.roles.includes(role)) return progress;
-    const run = progress.stepsPerEpoch ? this.plan.update(role, (progress.epoch - 1) * progress.stepsPerEpoch + progress.step) : this.plan.epochDone(role, progress.epoch);
+    const run = progress.stepsPerEpoch
+      ? this.plan.update(role, (progress.epoch - 1) * progress.stepsPerEpoch + progress.step)
+      : this.plan.epochDone(role, progress.epoch);
     return { ...progress, run };
   }
 
   /** The run's training phases: the teacher's (when it trains in this run), then the students'. */
-  private async makePlan(config: DistillConfig, inputShape: number[], numClasses: number, trainCount: number, teacher?: Omit<PlannedPhase, 'role'>): Promise<RunPlan> {
-    const student = 'model' in config.student ? await loadStudentModel(config.student.model) : buildPreset(config.student, inputShape, numClasses, config.seed, 'student');
+  private async makePlan(
+    config: DistillConfig,
+    inputShape: number[],
+    numClasses: number,
+    trainCount: number,
+    teacher?: Omit<PlannedPhase, 'role'>,
+  ): Promise<RunPlan> {
+    const student =
+      'model' in config.student ? await loadStudentModel(config.student.model) : buildPreset(config.student, inputShape, numClasses, config.seed, 'student');
     const macs = forwardMacs(student);
     student.dispose();
     const perEpoch = stepsPerEpoch(trainCount, batchSizeOf(config.training));
@@ -447,8 +535,11 @@ export class DistillEngine {
 
   /** A model's training (re)starts at `position` (none: from scratch): its records after that point are dropped. */
   private rewindRole(role: TrainedRole, position: TrainPosition | undefined): void {
-    const keepStep = (epoch: number, step: number) => !!position && (epoch < position.epoch + 1 || (epoch === position.epoch + 1 && step <= position.stepInEpoch));
-    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => r.student !== role || (r.kind === 'step' ? keepStep(r.epoch, r.step) : !!position && r.epoch <= position.epoch));
+    const keepStep = (epoch: number, step: number) =>
+      !!position && (epoch < position.epoch + 1 || (epoch === position.epoch + 1 && step <= position.stepInEpoch));
+    this.writer.truncateAfterCheckpoint(
+      (r: MetricsRecord) => r.student !== role || (r.kind === 'step' ? keepStep(r.epoch, r.step) : !!position && r.epoch <= position.epoch),
+    );
   }
 
   /** Resume replays from the checkpoint: records written after it (a crash mid-epoch) are dropped. */
@@ -464,7 +555,9 @@ export class DistillEngine {
       const cp = at.get(student);
       return !!cp && (cp.done || epoch <= cp.position.epoch);
     };
-    this.writer.truncateAfterCheckpoint((r: MetricsRecord) => r.student === 'teacher' || (r.kind === 'step' ? keepStep(r.student, r.epoch, r.step) : keepEpoch(r.student, r.epoch)));
+    this.writer.truncateAfterCheckpoint(
+      (r: MetricsRecord) => r.student === 'teacher' || (r.kind === 'step' ? keepStep(r.student, r.epoch, r.step) : keepEpoch(r.student, r.epoch)),
+    );
     this.writer.truncateSoftLabels((r) => r.kind === 'teacher' || keepEpoch(r.student, r.epoch));
   }
 
@@ -517,8 +610,16 @@ export class DistillEngine {
 
   /** The feature pairs with their weights, and the KD student's feature term in its first and last epoch. */
   private featureSummary(config: DistillConfig): NonNullable<Summary['features']> {
-    const epochs = readJsonLines<MetricsRecord>(path.join(this.writer.dir, RUN_FILES.metrics)).flatMap((r) => (r.kind === 'epoch' && r.student === 'kd' && r.train.feature !== undefined ? [r.train.feature] : []));
-    const pairs = config.distillation.features!.map((f) => ({ teacher: f.teacher, student: f.student, loss: f.loss, weight: f.weight ?? FEATURE_DEFAULT_WEIGHT[f.loss], ...(Array.isArray(config.teacher) ? { teacherIndex: f.teacherIndex ?? 0 } : {}) }));
+    const epochs = readJsonLines<MetricsRecord>(path.join(this.writer.dir, RUN_FILES.metrics)).flatMap((r) =>
+      r.kind === 'epoch' && r.student === 'kd' && r.train.feature !== undefined ? [r.train.feature] : [],
+    );
+    const pairs = config.distillation.features!.map((f) => ({
+      teacher: f.teacher,
+      student: f.student,
+      loss: f.loss,
+      weight: f.weight ?? FEATURE_DEFAULT_WEIGHT[f.loss],
+      ...(Array.isArray(config.teacher) ? { teacherIndex: f.teacherIndex ?? 0 } : {}),
+    }));
     return { pairs, ...(epochs.length ? { firstEpoch: epochs[0], lastEpoch: epochs[epochs.length - 1] } : {}) };
   }
 
@@ -559,6 +660,16 @@ class SentOnlyWriter extends RunWriter {
 function systemErrorReason(e: unknown): string | undefined {
   const err = e as NodeJS.ErrnoException;
   if (!(err instanceof Error) || typeof err.code !== 'string' || !err.syscall) return undefined;
-  const what: Record<string, string> = { ENOSPC: 'the disk is full', EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only', ENOTDIR: 'a part of the path is a file, not a folder', EISDIR: 'it is a folder', ENAMETOOLONG: 'the path is too long', EMFILE: 'too many open files', EEXIST: 'it already exists' };
+  const what: Record<string, string> = {
+    ENOSPC: 'the disk is full',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'the file system is read-only',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EISDIR: 'it is a folder',
+    ENAMETOOLONG: 'the path is too long',
+    EMFILE: 'too many open files',
+    EEXIST: 'it already exists',
+  };
   return `Could not ${err.syscall} ${err.path ?? 'a file'}: ${what[err.code] ?? err.code}. Free space or fix the permissions and paths (output.runsDir, output.cacheDir), then resume or start the run again.`;
 }

@@ -14,7 +14,9 @@ export function checkOutputFolders(config: DistillConfig): void {
 
 function checkFolder(dir: string, field: 'runsDir' | 'cacheDir'): void {
   const fail = (why: string) =>
-    new DistillError('config', `output.${field} is ${dir}, but ${why}. Point output.${field} at a folder (it is created if missing).`, { path: ['output', field] });
+    new DistillError('config', `output.${field} is ${dir}, but ${why}. Point output.${field} at a folder (it is created if missing).`, {
+      path: ['output', field],
+    });
   // The nearest part of the path that exists must be a folder; everything below it will be created.
   for (let p = path.resolve(dir); ; p = path.dirname(p)) {
     let stat: fs.Stats | undefined;

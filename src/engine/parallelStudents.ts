@@ -90,7 +90,14 @@ export function startStudentHelper(runDir: string, student: 'baseline', backend:
     }
   });
   const done = new Promise<NonNullable<typeof last>>((resolve) => {
-    child.on('exit', (code, signal) => resolve(last ?? { status: 'failed', reason: `The ${student} student's process exited (${signal ?? `code ${code}`}) before finishing: ${stderr.join('').trim().slice(-500)}` }));
+    child.on('exit', (code, signal) =>
+      resolve(
+        last ?? {
+          status: 'failed',
+          reason: `The ${student} student's process exited (${signal ?? `code ${code}`}) before finishing: ${stderr.join('').trim().slice(-500)}`,
+        },
+      ),
+    );
   });
   child.on('error', () => undefined);
   child.send({ type: 'trainStudent', runDir, student, backend } satisfies HostToEngine);

@@ -62,10 +62,22 @@ export interface PrepareHooks {
   /** The run directory (a preset teacher checkpoints there); none when preparing a sweep's shared teacher. */
   runDir: string | undefined;
   /** A preset teacher's training starts (or continues from `position`). */
-  teacherTrainingStarts(model: tfl.LayersModel, totalSteps: number, position: TrainPosition | undefined, data: DataShape, settings: TrainSettingsConfig): Promise<void>;
+  teacherTrainingStarts(
+    model: tfl.LayersModel,
+    totalSteps: number,
+    position: TrainPosition | undefined,
+    data: DataShape,
+    settings: TrainSettingsConfig,
+  ): Promise<void>;
   teacherSteps(records: StepRecord[], progress: Progress): void;
   /** A preset teacher's epoch ended; `validation()` computes its metrics (undefined without validation rows). */
-  teacherEpoch(epoch: number, train: { loss: number; accuracy: number }, seconds: number, totalEpochs: number, validation: () => Promise<ValidationMetrics | undefined>): Promise<void>;
+  teacherEpoch(
+    epoch: number,
+    train: { loss: number; accuracy: number },
+    seconds: number,
+    totalEpochs: number,
+    validation: () => Promise<ValidationMetrics | undefined>,
+  ): Promise<void>;
   /** How many validation rows there are, and a note for the user when that changes what the run shows. */
   validationRows(count: number, note: string | undefined): void;
   shouldStop(): boolean;
@@ -79,7 +91,12 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
   const split = stratifiedSplit(dataset.train.y, numClasses, config.data.validationSplit, config.seed);
   const trainRows = gatherSamples(dataset.train, split.trainIdx, sample);
   const valRows = gatherSamples(dataset.train, split.valIdx, sample);
-  if (trainRows.count === 0) throw new DistillError('data', `No training rows remain after the validation split (data.validationSplit = ${config.data.validationSplit}). Lower it or use more rows.`, { path: ['data', 'validationSplit'] });
+  if (trainRows.count === 0)
+    throw new DistillError(
+      'data',
+      `No training rows remain after the validation split (data.validationSplit = ${config.data.validationSplit}). Lower it or use more rows.`,
+      { path: ['data', 'validationSplit'] },
+    );
   const toX = (s: { x: Float32Array; count: number }) => tf.tensor(s.x, [s.count, ...dataset.inputShape]);
 
   const xTrain = toX(trainRows);
@@ -108,11 +125,12 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
         hooks.teacherTrainingStarts(model, totalSteps, position, { inputShape: dataset.inputShape, numClasses, trainRows: trainRows.count }, settings),
       teacherSteps: (records, progress) => hooks.teacherSteps(records, progress),
       // Without validation rows (data.validationSplit 0) the teacher's epochs have no validation metrics either.
-      teacherEpoch: (model, epoch, train, seconds, totalEpochs) => hooks.teacherEpoch(epoch, train, seconds, totalEpochs, async () => {
-        if (!valRows.count) return undefined;
-        const logits = await predictLogits({ kind: 'layers', model }, xVal, inferenceBatch);
-        return validationMetrics(logits, valRows.y, logits, numClasses);
-      }),
+      teacherEpoch: (model, epoch, train, seconds, totalEpochs) =>
+        hooks.teacherEpoch(epoch, train, seconds, totalEpochs, async () => {
+          if (!valRows.count) return undefined;
+          const logits = await predictLogits({ kind: 'layers', model }, xVal, inferenceBatch);
+          return validationMetrics(logits, valRows.y, logits, numClasses);
+        }),
       shouldStop: () => hooks.shouldStop(),
     });
     hooks.log(`Teacher: ${teacher.source}`);
@@ -124,14 +142,24 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
     const probeIdx = selectProbe(probeFrom.rows.y, numClasses, Math.min(config.evaluation.probeSize, probeFrom.rows.count), config.seed);
     const probeRows = gatherSamples(probeFrom.rows, probeIdx, sample);
     const probeTeacher = gatherRows(probeFrom.teacher, probeIdx, numClasses);
-    const note = valRows.count ? undefined : 'data.validationSplit is 0: every training row trains, epochs have no validation metrics, and the soft-label heatmaps show training rows.';
+    const note = valRows.count
+      ? undefined
+      : 'data.validationSplit is 0: every training row trains, epochs have no validation metrics, and the soft-label heatmaps show training rows.';
     if (note) hooks.log(note);
     hooks.validationRows(valRows.count, note);
     const trainTeacher = tf.tensor2d(trainTeacherRows, [trainRows.count, numClasses]);
     // The unlabelled rows as a tensor: made above if their teacher logits were computed, else now.
     const unlabeledX = teacher.unlabeled ? (xUnlabeled ??= toX(dataset.unlabeled!)) : undefined;
     xUnlabeled = undefined; // owned by the transfer set from here on
-    const transfer = transferSet(config, trainRows.y, numClasses, { x: xTrain, y: yTrain, teacherLogits: trainTeacher, count: trainRows.count }, unlabeledX, teacher.unlabeled, hooks);
+    const transfer = transferSet(
+      config,
+      trainRows.y,
+      numClasses,
+      { x: xTrain, y: yTrain, teacherLogits: trainTeacher, count: trainRows.count },
+      unlabeledX,
+      teacher.unlabeled,
+      hooks,
+    );
     return {
       dataset: { inputShape: dataset.inputShape, classNames: dataset.classNames, normalization: dataset.normalization },
       numClasses,
@@ -160,8 +188,13 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
  * no label and the labelled rows the scratch baseline trains on. Takes ownership of the tensors it is given.
  */
 function transferSet(
-  config: DistillConfig, labels: Int32Array, numClasses: number, split: NonNullable<Prepared['baselineTrain']>,
-  xUnlabeled: tf.Tensor | undefined, unlabeledTeacher: Float32Array | undefined, hooks: Pick<PrepareHooks, 'log'>,
+  config: DistillConfig,
+  labels: Int32Array,
+  numClasses: number,
+  split: NonNullable<Prepared['baselineTrain']>,
+  xUnlabeled: tf.Tensor | undefined,
+  unlabeledTeacher: Float32Array | undefined,
+  hooks: Pick<PrepareHooks, 'log'>,
 ): Pick<Prepared, 'train' | 'baselineTrain' | 'transfer'> {
   const spec = config.data.labeled;
   const extra = unlabeledTeacher ? unlabeledTeacher.length / numClasses : 0;
@@ -172,28 +205,42 @@ function transferSet(
     return { train: split };
   }
   if (labeled === 0) {
-    throw new DistillError('config', `data.labeled ${JSON.stringify(spec)} keeps no labelled rows of the ${split.count} training rows. Raise it so that each class keeps at least one label.`, { path: ['data', 'labeled'] });
+    throw new DistillError(
+      'config',
+      `data.labeled ${JSON.stringify(spec)} keeps no labelled rows of the ${split.count} training rows. Raise it so that each class keeps at least one label.`,
+      { path: ['data', 'labeled'] },
+    );
   }
   const count = split.count + extra;
   const unlabeled = new Uint8Array(count).fill(1);
   if (keptIdx) for (const i of keptIdx) unlabeled[i] = 0;
   else unlabeled.fill(0, 0, split.count);
   const labeledIdx = keptIdx ?? Int32Array.from({ length: split.count }, (_, i) => i);
-  const train = extra === 0 ? { ...split, unlabeled, count } : tf.tidy(() => ({
-    x: tf.concat([split.x, xUnlabeled!]),
-    y: tf.concat([split.y, tf.zeros([extra], 'int32')]) as tf.Tensor1D,
-    teacherLogits: tf.concat([split.teacherLogits, tf.tensor2d(unlabeledTeacher!, [extra, numClasses])]) as tf.Tensor2D,
-    count,
-    unlabeled,
-  }));
+  const train =
+    extra === 0
+      ? { ...split, unlabeled, count }
+      : tf.tidy(() => ({
+          x: tf.concat([split.x, xUnlabeled!]),
+          y: tf.concat([split.y, tf.zeros([extra], 'int32')]) as tf.Tensor1D,
+          teacherLogits: tf.concat([split.teacherLogits, tf.tensor2d(unlabeledTeacher!, [extra, numClasses])]) as tf.Tensor2D,
+          count,
+          unlabeled,
+        }));
   const baselineTrain = tf.tidy(() => {
     const idx = tf.tensor1d(labeledIdx, 'int32');
-    return { x: tf.gather(split.x, idx), y: tf.gather(split.y, idx) as tf.Tensor1D, teacherLogits: tf.gather(split.teacherLogits, idx) as tf.Tensor2D, count: labeled };
+    return {
+      x: tf.gather(split.x, idx),
+      y: tf.gather(split.y, idx) as tf.Tensor1D,
+      teacherLogits: tf.gather(split.teacherLogits, idx) as tf.Tensor2D,
+      count: labeled,
+    };
   });
   if (extra > 0) tf.dispose([split.x, split.y, split.teacherLogits, xUnlabeled!]);
   const transfer: TransferRows = { labeled, unlabeled: count - labeled };
-  hooks.log(`Transfer set: ${labeled} labelled and ${count - labeled} unlabelled training rows; unlabelled rows are learnt from the teacher only.` +
-    (config.compare.baseline ? ` The scratch baseline trains on the ${labeled} labelled rows, cycled to the KD student's step count.` : ''));
+  hooks.log(
+    `Transfer set: ${labeled} labelled and ${count - labeled} unlabelled training rows; unlabelled rows are learnt from the teacher only.` +
+      (config.compare.baseline ? ` The scratch baseline trains on the ${labeled} labelled rows, cycled to the KD student's step count.` : ''),
+  );
   return { train, baselineTrain, transfer };
 }
 

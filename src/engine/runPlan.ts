@@ -36,7 +36,10 @@ export class RunPlan {
     const work = this.workDone();
     if (!this.sessionStart) this.sessionStart = { at: this.now(), work };
     const total = this.totalWork();
-    const index = Math.max(0, this.phases.findIndex((p) => p.role === role));
+    const index = Math.max(
+      0,
+      this.phases.findIndex((p) => p.role === role),
+    );
     const measured = work - this.sessionStart.work;
     const seconds = (this.now() - this.sessionStart.at) / 1000;
     const progress: RunProgress = { fraction: total > 0 ? Math.min(1, work / total) : 1, phase: index + 1, phases: this.phases.length };

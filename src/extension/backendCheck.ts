@@ -26,9 +26,14 @@ function survey(cliPath: string, log: vscode.LogOutputChannel): Promise<BackendS
   const env = { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...(optionalModules ? { DISTILL_OPTIONAL_MODULES: optionalModules } : {}) };
   return new Promise((resolve) => {
     execFile(node, [cliPath, 'backends', '--json'], { env, timeout: SURVEY_TIMEOUT_MS, windowsHide: true, maxBuffer: 4 << 20 }, (error, stdout, stderr) => {
-      const json = stdout.split('\n').reverse().find((l) => l.trim().startsWith('['));
+      const json = stdout
+        .split('\n')
+        .reverse()
+        .find((l) => l.trim().startsWith('['));
       if (error || !json) {
-        log.warn(`Could not survey the backends before the run (${node} ${cliPath} backends --json): ${error ? errorMessage(error) : 'no output'} ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        log.warn(
+          `Could not survey the backends before the run (${node} ${cliPath} backends --json): ${error ? errorMessage(error) : 'no output'} ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        );
         resolve(undefined);
         return;
       }
@@ -65,7 +70,9 @@ export async function backendCanStart(request: BackendCheckRequest): Promise<boo
   const key = `${nodePath ?? ''}\0${optionalModules ?? ''}`;
   if (loadedBefore.get(key)?.has(backend)) return true;
   const cliPath = path.join(path.dirname(request.enginePath), 'cli.js');
-  const entries = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Distill: checking that ${backend} loads…` }, () => survey(cliPath, log));
+  const entries = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Distill: checking that ${backend} loads…` }, () =>
+    survey(cliPath, log),
+  );
   if (!entries) return true;
   const problem = backendProblem(entries, backend);
   if (!problem) {
@@ -90,7 +97,8 @@ export async function backendCanStart(request: BackendCheckRequest): Promise<boo
 async function setAutoBackend(configUri: vscode.Uri, log: vscode.LogOutputChannel): Promise<boolean> {
   const doc = await vscode.workspace.openTextDocument(configUri);
   const edit = new vscode.WorkspaceEdit();
-  for (const e of useAutoBackendEdits(doc.getText())) edit.replace(configUri, new vscode.Range(doc.positionAt(e.offset), doc.positionAt(e.offset + e.length)), e.content);
+  for (const e of useAutoBackendEdits(doc.getText()))
+    edit.replace(configUri, new vscode.Range(doc.positionAt(e.offset), doc.positionAt(e.offset + e.length)), e.content);
   if (!(await vscode.workspace.applyEdit(edit)) || !(await doc.save())) {
     void vscode.window.showErrorMessage(`Distill: could not set engine.backend to "auto" in ${configUri.fsPath}. Is it read-only?`);
     return false;

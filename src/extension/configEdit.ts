@@ -10,10 +10,7 @@ import { DistillError } from '../shared/errors';
 export type ModelRole = 'teacher' | 'student';
 
 /** What the user picked. Paths are as they should be written into the file (usually relative to the config). */
-export type ModelChoice =
-  | { model: string }
-  | { logits: { train: string; test: string } }
-  | { preset: string };
+export type ModelChoice = { model: string } | { logits: { train: string; test: string } } | { preset: string };
 
 /** One replacement in the original text. */
 export interface TextEdit {
@@ -42,7 +39,11 @@ function rootObject(text: string, file: string): Node {
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (!root || root.type !== 'object' || errors.length) {
-    throw new DistillError('config', `${file}: the config is not a valid JSON object. Fix the syntax errors shown in the Problems panel, then pick the model again.`, { file });
+    throw new DistillError(
+      'config',
+      `${file}: the config is not a valid JSON object. Fix the syntax errors shown in the Problems panel, then pick the model again.`,
+      { file },
+    );
   }
   return root;
 }

@@ -58,7 +58,13 @@ const allMissingInDocument = (doc: vscode.TextDocument): MissingFile[] => vscode
 /** The "Pick the file…" fix: an open dialog, then the string replaced with the path relative to the config. */
 export async function pickMissingFile(uri: vscode.Uri, range: vscode.Range, missing: string): Promise<void> {
   const dir = fs.existsSync(path.dirname(missing)) ? path.dirname(missing) : path.dirname(uri.fsPath);
-  const [picked] = (await vscode.window.showOpenDialog({ title: `Distill: instead of ${path.basename(missing)}`, defaultUri: vscode.Uri.file(dir), canSelectMany: false, openLabel: 'Use This File' })) ?? [];
+  const [picked] =
+    (await vscode.window.showOpenDialog({
+      title: `Distill: instead of ${path.basename(missing)}`,
+      defaultUri: vscode.Uri.file(dir),
+      canSelectMany: false,
+      openLabel: 'Use This File',
+    })) ?? [];
   if (!picked) return;
   const edit = new vscode.WorkspaceEdit();
   edit.replace(uri, range, JSON.stringify(configRelativePath(uri.fsPath, picked.fsPath)));

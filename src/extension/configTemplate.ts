@@ -70,15 +70,16 @@ export function configTemplate(options: ConfigTemplateOptions): string {
   const data: DataConfig = { ...(options.data ?? DEFAULT_DATA), maxSamples: options.data?.maxSamples ?? FIRST_RUN_SAMPLES };
   const teacher = options.teacher ?? DEFAULT_TEACHER;
   const student = options.student ?? DEFAULT_STUDENT;
-  const source = options.dataSource ?? (options.data ? 'the data you picked' : 'Fashion-MNIST IDX files (get them from github.com/zalandoresearch/fashion-mnist) in ./data/');
+  const source =
+    options.dataSource ??
+    (options.data ? 'the data you picked' : 'Fashion-MNIST IDX files (get them from github.com/zalandoresearch/fashion-mnist) in ./data/');
   const dataNote =
     `// The dataset: ${source}. Relative paths start at this file\u2019s folder.\n` +
     `  // CSV and NumPy (.npy) work too: type "format" and press Ctrl+Space for the other shapes.\n` +
     `  // The first run uses ${FIRST_RUN_SAMPLES.train.toLocaleString('en-US')} training and ${FIRST_RUN_SAMPLES.test.toLocaleString('en-US')} test rows ("maxSamples"), so it ends in about a minute on a laptop CPU.\n` +
     `  // Scale up: remove "maxSamples" to use every row (60,000 for Fashion-MNIST).`;
-  const teacherNote = 'preset' in teacher
-    ? '\n  // Scale up: { "preset": "cnn-medium", "train": { "epochs": 3 } } is a ~90% Fashion-MNIST teacher (a few minutes on CPU).'
-    : '';
+  const teacherNote =
+    'preset' in teacher ? '\n  // Scale up: { "preset": "cnn-medium", "train": { "epochs": 3 } } is a ~90% Fashion-MNIST teacher (a few minutes on CPU).' : '';
   return `// Distill experiment. Hover a field to see what it means; Ctrl+Space completes values and whole blocks.
 // Run it with "Distill: Start Run". Knowledge distillation trains the student on
 //   loss = \u03b1\u00b7T\u00b2\u00b7KL(p_teacher^T \u2016 p_student^T) + (1 \u2212 \u03b1)\u00b7CE(labels, p_student)
@@ -126,4 +127,9 @@ export function configTemplate(options: ConfigTemplateOptions): string {
 
 /** A file name for a config called `name`: `fashion-kd.distill.json`. */
 export const configFileName = (name: string): string =>
-  `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'experiment'}.distill.json`;
+  `${
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'experiment'
+  }.distill.json`;

@@ -33,13 +33,17 @@ export async function useAsData(configs: ConfigLocator, arg?: ModelsNode | vscod
       return false;
     }
     if (!entry) {
-      void vscode.window.showErrorMessage(`Distill: ${arg.fsPath} is not an image dataset. Put each class's PNG or JPEG images in a subfolder named after the class (${path.join(arg.fsPath, 'cat', '1.png')}); at least two classes.`);
+      void vscode.window.showErrorMessage(
+        `Distill: ${arg.fsPath} is not an image dataset. Put each class's PNG or JPEG images in a subfolder named after the class (${path.join(arg.fsPath, 'cat', '1.png')}); at least two classes.`,
+      );
       return false;
     }
   } else if (arg?.type === 'entry' && arg.entry.kind === 'image-folders') {
     entry = arg.entry;
   } else {
-    void vscode.window.showInformationMessage('Distill: "Use as Data" works on an image dataset in the Models view, or on a folder of class folders in the Explorer.');
+    void vscode.window.showInformationMessage(
+      'Distill: "Use as Data" works on an image dataset in the Models view, or on a folder of class folders in the Explorer.',
+    );
     return false;
   }
   const target = await configs.active();
@@ -49,12 +53,15 @@ export async function useAsData(configs: ConfigLocator, arg?: ModelsNode | vscod
   }
   let testDir = entry.test?.dir;
   if (!testDir) {
-    const [uri] = (await vscode.window.showOpenDialog({
-      canSelectFiles: false, canSelectFolders: true, canSelectMany: false,
-      defaultUri: vscode.Uri.file(path.dirname(entry.train.dir)),
-      title: `The test images for ${path.basename(entry.train.dir)} (same class folders)`,
-      openLabel: 'Use as test data',
-    })) ?? [];
+    const [uri] =
+      (await vscode.window.showOpenDialog({
+        canSelectFiles: false,
+        canSelectFolders: true,
+        canSelectMany: false,
+        defaultUri: vscode.Uri.file(path.dirname(entry.train.dir)),
+        title: `The test images for ${path.basename(entry.train.dir)} (same class folders)`,
+        openLabel: 'Use as test data',
+      })) ?? [];
     if (!uri) return false;
     testDir = uri.fsPath;
   }

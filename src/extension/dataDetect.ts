@@ -35,7 +35,15 @@ export function detectDataInFolder(dir: string, names: readonly string[], join: 
   if (csvTrain && csvTest) {
     return {
       what: 'CSV files',
-      data: { format: 'csv', train: { path: join(dir, csvTrain) }, test: { path: join(dir, csvTest) }, labelColumn: 'label', header: true, validationSplit: 0.1, normalize: 'auto' },
+      data: {
+        format: 'csv',
+        train: { path: join(dir, csvTrain) },
+        test: { path: join(dir, csvTest) },
+        labelColumn: 'label',
+        header: true,
+        validationSplit: 0.1,
+        normalize: 'auto',
+      },
     };
   }
   const npy = (axis: 'x' | 'y', split: 'train' | 'test') => find(new RegExp(`^${axis}[-_]${split}\\.npy$|^${split}[-_]${axis}\\.npy$`, 'i'));
@@ -43,7 +51,13 @@ export function detectDataInFolder(dir: string, names: readonly string[], join: 
   if (xTrain && yTrain && xTest && yTest) {
     return {
       what: 'NumPy arrays',
-      data: { format: 'npy', train: { x: join(dir, xTrain), y: join(dir, yTrain) }, test: { x: join(dir, xTest), y: join(dir, yTest) }, validationSplit: 0.1, normalize: 'auto' },
+      data: {
+        format: 'npy',
+        train: { x: join(dir, xTrain), y: join(dir, yTrain) },
+        test: { x: join(dir, xTest), y: join(dir, yTest) },
+        validationSplit: 0.1,
+        normalize: 'auto',
+      },
     };
   }
   return {

@@ -47,7 +47,10 @@ export class ConfigDiagnostics implements vscode.Disposable {
     });
     // JSON syntax errors are the editor's JSON service's to show (it does, for every .json); repeating them here
     // would put each one twice in the Problems panel. They still stop Start Run.
-    this.collection.set(doc.uri, diagnostics.filter((d) => d.code !== 'syntax'));
+    this.collection.set(
+      doc.uri,
+      diagnostics.filter((d) => d.code !== 'syntax'),
+    );
     return diagnostics.filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
   }
 
@@ -58,7 +61,10 @@ export class ConfigDiagnostics implements vscode.Disposable {
   private schedule(doc: vscode.TextDocument): void {
     if (!isChecked(doc)) return;
     this.cancel(doc);
-    this.pending.set(doc.uri.toString(), setTimeout(() => this.check(doc), DEBOUNCE_MS));
+    this.pending.set(
+      doc.uri.toString(),
+      setTimeout(() => this.check(doc), DEBOUNCE_MS),
+    );
   }
 
   private cancel(doc: vscode.TextDocument): void {

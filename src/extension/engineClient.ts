@@ -68,7 +68,10 @@ export class EngineProcess {
   private killedAfterTimeout = false;
   private hasExited = false;
 
-  private constructor(private readonly child: ChildProcess, options: EngineProcessOptions) {
+  private constructor(
+    private readonly child: ChildProcess,
+    options: EngineProcessOptions,
+  ) {
     for (const stream of ['stdout', 'stderr'] as const) {
       const source = child[stream];
       if (!source) continue;

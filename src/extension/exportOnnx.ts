@@ -12,7 +12,14 @@ export interface OnnxExportOutcome {
   parity: { rows: number; maxAbsDiff: number; tolerance: number; runtime: string };
 }
 
-export function runOnnxExport(opts: { cliPath: string; runDir: string; out: string; nodePath?: string; optionalModules?: string; onLine?: (line: string) => void }): Promise<OnnxExportOutcome> {
+export function runOnnxExport(opts: {
+  cliPath: string;
+  runDir: string;
+  out: string;
+  nodePath?: string;
+  optionalModules?: string;
+  onLine?: (line: string) => void;
+}): Promise<OnnxExportOutcome> {
   const child = spawn(opts.nodePath || process.execPath, [opts.cliPath, 'export', opts.runDir, '--format', 'onnx', '--out', opts.out, '--force', '--json'], {
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...(opts.optionalModules ? { DISTILL_OPTIONAL_MODULES: opts.optionalModules } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -30,7 +37,17 @@ export function runOnnxExport(opts: { cliPath: string; runDir: string; out: stri
     child.on('close', (code) => {
       const line = stdout.trim().split('\n').pop() ?? '';
       if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as OnnxExportOutcome);
-      else reject(new Error(stderr.filter((l) => l.startsWith('distill: ')).map((l) => l.slice('distill: '.length)).join(' ') || stderr.slice(-3).join(' ') || `exit code ${code}`));
+      else
+        reject(
+          new Error(
+            stderr
+              .filter((l) => l.startsWith('distill: '))
+              .map((l) => l.slice('distill: '.length))
+              .join(' ') ||
+              stderr.slice(-3).join(' ') ||
+              `exit code ${code}`,
+          ),
+        );
     });
   });
 }

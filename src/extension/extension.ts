@@ -27,7 +27,10 @@ export function activate(context: vscode.ExtensionContext): void {
   const configs = new ConfigLocator();
   const diagnostics = new ConfigDiagnostics();
   const sweepFiles = new SweepLocator();
-  const runsView = new RunsTreeProvider(() => configs.runsDirectories(), () => sweepFiles.sweepsDirectories());
+  const runsView = new RunsTreeProvider(
+    () => configs.runsDirectories(),
+    () => sweepFiles.sweepsDirectories(),
+  );
   // Run folders and caches hold models too (every run saves its student); they show under the run, not here.
   // Sweep folders hold their trials' runs, so the same goes for them.
   const catalog = new ModelCatalog(async () => [...(await configs.runsDirectories()), ...(await sweepFiles.sweepsDirectories())]);

@@ -53,8 +53,7 @@ export function imageDatasets(files: readonly string[]): ImageDatasetEntry[] {
   const entries: ImageDatasetEntry[] = [];
   for (const f of folders) {
     if (!TRAIN_NAME.test(path.basename(f.dir))) continue;
-    const test = TEST_NAMES.map((n) => byDir.get(path.join(path.dirname(f.dir), n)))
-      .find((t) => t && t.classes.every((c) => f.classes.includes(c)));
+    const test = TEST_NAMES.map((n) => byDir.get(path.join(path.dirname(f.dir), n))).find((t) => t && t.classes.every((c) => f.classes.includes(c)));
     entries.push({ kind: 'image-folders', train: f, ...(test ? { test } : {}) });
     paired.add(f.dir);
     if (test) paired.add(test.dir);

@@ -49,7 +49,9 @@ export class ModelCatalog implements vscode.Disposable {
         imagesSettling = setTimeout(() => this.refresh(), 1500);
       } else if (uri.fsPath.endsWith('.json') || uri.fsPath.toLowerCase().endsWith('.onnx') || looksLikeLogitsFile(uri.fsPath)) this.refresh();
     };
-    this.disposables.push(watcher, watcher.onDidCreate(invalidate), watcher.onDidDelete(invalidate), watcher.onDidChange(invalidate), { dispose: () => clearTimeout(imagesSettling) });
+    this.disposables.push(watcher, watcher.onDidCreate(invalidate), watcher.onDidDelete(invalidate), watcher.onDidChange(invalidate), {
+      dispose: () => clearTimeout(imagesSettling),
+    });
   }
 
   refresh(): void {
@@ -94,7 +96,12 @@ export class ModelCatalog implements vscode.Disposable {
     const { pairs, unpaired } = pairLogitsFiles(logits.map((l) => l.file));
     const byFile = new Map(logits.map((l) => [l.file, l]));
     const entries: CatalogEntry[] = [
-      ...described.filter((d) => d.kind === 'tfjs-model' || d.kind === 'onnx-model' || (d.kind === 'invalid' && (d.file.endsWith('model.json') || d.file.toLowerCase().endsWith('.onnx')))),
+      ...described.filter(
+        (d) =>
+          d.kind === 'tfjs-model' ||
+          d.kind === 'onnx-model' ||
+          (d.kind === 'invalid' && (d.file.endsWith('model.json') || d.file.toLowerCase().endsWith('.onnx'))),
+      ),
       ...pairs.map((p): LogitsPairEntry => ({ kind: 'logits-pair', train: byFile.get(p.train)!, test: byFile.get(p.test)! })),
       ...unpaired.map((f) => byFile.get(f)!),
       ...imageDatasets(images.map((u) => u.fsPath).filter((f) => !inExcluded(f))),
@@ -107,4 +114,5 @@ export class ModelCatalog implements vscode.Disposable {
   }
 }
 
-export const entryFile = (entry: CatalogEntry): string => (entry.kind === 'logits-pair' ? entry.train.file : entry.kind === 'image-folders' ? entry.train.dir : entry.file);
+export const entryFile = (entry: CatalogEntry): string =>
+  entry.kind === 'logits-pair' ? entry.train.file : entry.kind === 'image-folders' ? entry.train.dir : entry.file;

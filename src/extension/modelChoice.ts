@@ -27,7 +27,8 @@ interface ChoiceItem extends vscode.QuickPickItem {
 export function unusableAs(role: ModelRole, info: ModelFileInfo | NotAModel): string | undefined {
   if (info.kind === 'invalid') return `${path.basename(info.file)} cannot be used: ${info.reason}.`;
   if (role === 'student' && info.kind === 'logits') return 'A student must be a trainable model; logits can only be a teacher.';
-  if (role === 'student' && info.kind === 'onnx-model') return `${path.basename(info.file)} is an ONNX model, which Distill runs but cannot train. Use it as the teacher; give the student as a tfjs LayersModel or a preset.`;
+  if (role === 'student' && info.kind === 'onnx-model')
+    return `${path.basename(info.file)} is an ONNX model, which Distill runs but cannot train. Use it as the teacher; give the student as a tfjs LayersModel or a preset.`;
   if (role === 'student' && info.kind === 'tfjs-model' && info.format === 'graph') {
     return `${info.file} is a GraphModel, which cannot be trained. Give the student as a tfjs LayersModel, or pick a preset.`;
   }
@@ -39,13 +40,24 @@ function itemFor(role: ModelRole, entry: CatalogEntry): ChoiceItem | undefined {
   const detail = vscode.workspace.asRelativePath(entryFile(entry));
   if (entry.kind === 'logits-pair') {
     if (role === 'student') return undefined;
-    return { label: `$(table) ${path.basename(entry.train.file)} + ${path.basename(entry.test.file)}`, description: summarizeModel(entry.train), detail, choice: { logits: { train: entry.train.file, test: entry.test.file } } };
+    return {
+      label: `$(table) ${path.basename(entry.train.file)} + ${path.basename(entry.test.file)}`,
+      description: summarizeModel(entry.train),
+      detail,
+      choice: { logits: { train: entry.train.file, test: entry.test.file } },
+    };
   }
   if (unusableAs(role, entry)) return undefined;
   if (entry.kind === 'logits') return undefined; // A lone logits file needs its partner: offered through "Browse…".
-  if (entry.kind === 'onnx-model') return { label: `$(symbol-interface) ${path.basename(entry.file)}`, description: summarizeModel(entry), detail, choice: { model: entry.file } };
+  if (entry.kind === 'onnx-model')
+    return { label: `$(symbol-interface) ${path.basename(entry.file)}`, description: summarizeModel(entry), detail, choice: { model: entry.file } };
   if (entry.kind !== 'tfjs-model') return undefined;
-  return { label: `$(symbol-class) ${path.basename(path.dirname(entry.file))}/model.json`, description: summarizeModel(entry), detail, choice: { model: entry.file } };
+  return {
+    label: `$(symbol-class) ${path.basename(path.dirname(entry.file))}/model.json`,
+    description: summarizeModel(entry),
+    detail,
+    choice: { model: entry.file },
+  };
 }
 
 /** Quick pick of the discovered models that fit `role`, the presets, and "Browse…". Paths in the result are absolute. */
@@ -56,7 +68,11 @@ export async function pickModel(role: ModelRole, catalog: ModelCatalog): Promise
     { label: role === 'teacher' ? 'Presets, trained by the engine' : 'Presets', kind: vscode.QuickPickItemKind.Separator },
     ...configModule().MODEL_PRESETS.map((preset) => ({ label: `$(gear) ${preset}`, description: PRESET_NOTES[preset], choice: { preset } })),
     { label: '', kind: vscode.QuickPickItemKind.Separator },
-    { label: '$(folder-opened) Browse…', description: role === 'teacher' ? 'an .onnx or model.json, or teacher logits (.npy, .jsonl)' : 'a model.json (tfjs LayersModel)', browse: true },
+    {
+      label: '$(folder-opened) Browse…',
+      description: role === 'teacher' ? 'an .onnx or model.json, or teacher logits (.npy, .jsonl)' : 'a model.json (tfjs LayersModel)',
+      browse: true,
+    },
   ];
   const picked = await vscode.window.showQuickPick(items, { placeHolder: `Select the ${role} model`, matchOnDescription: true, matchOnDetail: true });
   if (!picked) return undefined;
@@ -65,7 +81,8 @@ export async function pickModel(role: ModelRole, catalog: ModelCatalog): Promise
 }
 
 async function browseModel(role: ModelRole, catalog: ModelCatalog): Promise<ModelChoice | undefined> {
-  const filters: Record<string, string[]> = role === 'teacher' ? { 'Models (ONNX, TensorFlow.js)': ['onnx', 'json'], 'Teacher logits': ['npy', 'jsonl'] } : { 'TensorFlow.js model': ['json'] };
+  const filters: Record<string, string[]> =
+    role === 'teacher' ? { 'Models (ONNX, TensorFlow.js)': ['onnx', 'json'], 'Teacher logits': ['npy', 'jsonl'] } : { 'TensorFlow.js model': ['json'] };
   const [uri] = (await vscode.window.showOpenDialog({ canSelectMany: false, filters, openLabel: `Use as ${role}` })) ?? [];
   return uri ? choiceForFile(role, uri.fsPath, catalog) : undefined;
 }
@@ -87,13 +104,14 @@ export async function choiceForFile(role: ModelRole, file: string, catalog: Mode
   const guess = path.join(path.dirname(file), path.basename(file).replace(isTest ? /test/i : /train/i, wanted));
   let partner = guess !== file && (await catalog.describe(guess)).kind === 'logits' ? guess : undefined;
   if (!partner) {
-    const [uri] = (await vscode.window.showOpenDialog({
-      canSelectMany: false,
-      defaultUri: vscode.Uri.file(path.dirname(file)),
-      filters: { 'Teacher logits': ['npy', 'jsonl'] },
-      title: `Teacher logits for the ${wanted} rows (to go with ${path.basename(file)})`,
-      openLabel: `Use for ${wanted}`,
-    })) ?? [];
+    const [uri] =
+      (await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        defaultUri: vscode.Uri.file(path.dirname(file)),
+        filters: { 'Teacher logits': ['npy', 'jsonl'] },
+        title: `Teacher logits for the ${wanted} rows (to go with ${path.basename(file)})`,
+        openLabel: `Use for ${wanted}`,
+      })) ?? [];
     if (!uri) return undefined;
     partner = uri.fsPath;
   }
@@ -103,7 +121,8 @@ export async function choiceForFile(role: ModelRole, file: string, catalog: Mode
 /** The choice with its paths made relative to the config file, as it is written. */
 export function relativeChoice(configFile: string, choice: ModelChoice): ModelChoice {
   if ('model' in choice) return { model: configRelativePath(configFile, choice.model) };
-  if ('logits' in choice) return { logits: { train: configRelativePath(configFile, choice.logits.train), test: configRelativePath(configFile, choice.logits.test) } };
+  if ('logits' in choice)
+    return { logits: { train: configRelativePath(configFile, choice.logits.train), test: configRelativePath(configFile, choice.logits.test) } };
   return choice;
 }
 

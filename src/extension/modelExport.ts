@@ -113,7 +113,10 @@ export function describeExport(runDir: string, role: ExportableModel): ExportedM
     classNames: input?.classNames ?? summary?.classNames ?? config?.data.classNames,
     normalization: input?.normalization,
     source: { runId, runName: runDisplayName({ runId, config }), runDir, exportedAt: new Date().toISOString() },
-    test: report && summary ? { accuracy: report.accuracy, macroF1: report.macroF1, params: report.params, sizeBytes: report.sizeBytes, samples: summary.testSamples } : undefined,
+    test:
+      report && summary
+        ? { accuracy: report.accuracy, macroF1: report.macroF1, params: report.params, sizeBytes: report.sizeBytes, samples: summary.testSamples }
+        : undefined,
     files: [],
   };
 }

@@ -97,7 +97,7 @@ const sampleShape = (dims: unknown[]): (number | null)[] => dims.slice(1).map((d
 /** The Keras model config, whether tfjs saved it (`{class_name, config}`) or the Python converter did (`model_config`). */
 function kerasModel(topology: Record<string, unknown>): KerasLayer | undefined {
   const root = isRecord(topology.model_config) ? topology.model_config : topology;
-  return isRecord(root.config) ? (root) : undefined;
+  return isRecord(root.config) ? root : undefined;
 }
 
 function layersOf(model: KerasLayer): KerasLayer[] {
@@ -160,7 +160,7 @@ function describeGraph(json: ModelJson): Pick<TfjsModelInfo, 'inputShape' | 'cla
     if (Array.isArray(dims)) inputShape = sampleShape(dims.map((d) => Number(d.size ?? -1)));
   }
   const outShape = tensorShape(sigOutput);
-  const classes = outShape?.length ? outShape[outShape.length - 1] ?? undefined : undefined;
+  const classes = outShape?.length ? (outShape[outShape.length - 1] ?? undefined) : undefined;
   const outputNode = nodes[nodes.length - 1];
   return { inputShape, classes, layers: nodes.length || undefined, endsInSoftmax: outputNode?.op === 'Softmax' };
 }
@@ -176,7 +176,11 @@ export async function describeTfjsModel(file: string): Promise<TfjsModelInfo | N
     return { kind: 'invalid', file, reason: `not readable as JSON (${(e as Error).message})` };
   }
   if (!isRecord(json) || !isRecord(json.modelTopology) || !Array.isArray(json.weightsManifest)) {
-    return { kind: 'invalid', file, reason: 'no modelTopology or weightsManifest: not a TensorFlow.js model.json (convert the model with tensorflowjs_converter)' };
+    return {
+      kind: 'invalid',
+      file,
+      reason: 'no modelTopology or weightsManifest: not a TensorFlow.js model.json (convert the model with tensorflowjs_converter)',
+    };
   }
   const isGraph = json.format === 'graph-model' || Array.isArray(json.modelTopology.node);
   let shape: Pick<TfjsModelInfo, 'inputShape' | 'classes' | 'layers' | 'endsInSoftmax'>;
@@ -244,7 +248,8 @@ async function describeNpyLogits(file: string): Promise<LogitsFileInfo | NotAMod
   }
   if (isNpyProblem(head)) return { kind: 'invalid', file, reason: NPY_PROBLEMS[head.problem] };
   const header = { dtype: head.descr, shape: head.shape };
-  if (header.shape.length !== 2) return { kind: 'invalid', file, reason: `teacher logits must be 2-D [rows, classes]; this array is [${header.shape.join(', ')}]` };
+  if (header.shape.length !== 2)
+    return { kind: 'invalid', file, reason: `teacher logits must be 2-D [rows, classes]; this array is [${header.shape.join(', ')}]` };
   if (!FLOAT_DTYPES.test(header.dtype)) return { kind: 'invalid', file, reason: `teacher logits must be floating point; this array is ${header.dtype}` };
   return { kind: 'logits', file, format: 'npy', rows: header.shape[0], classes: header.shape[1], dtype: header.dtype };
 }
@@ -288,7 +293,17 @@ async function describeOnnxFile(file: string): Promise<OnnxFileInfo | NotAModel>
   }
   try {
     const info = describeOnnx(bytes);
-    return { kind: 'onnx-model', file, opset: info.opset, producer: info.producer, inputs: info.inputs, outputs: info.outputs, params: info.params, weightBytes: info.weightBytes, nodes: info.nodes };
+    return {
+      kind: 'onnx-model',
+      file,
+      opset: info.opset,
+      producer: info.producer,
+      inputs: info.inputs,
+      outputs: info.outputs,
+      params: info.params,
+      weightBytes: info.weightBytes,
+      nodes: info.nodes,
+    };
   } catch (e) {
     if (e instanceof OnnxFormatError) return { kind: 'invalid', file, reason: `not an ONNX model (${e.message})` };
     throw e;
@@ -319,8 +334,10 @@ export function pairLogitsFiles(files: readonly string[]): { pairs: LogitsPair[]
   for (const file of [...files].sort()) {
     const base = path.basename(file);
     if (used.has(file) || !/train/i.test(base)) continue;
-    const partner = [...set].find((f) => !used.has(f) && f !== file && path.dirname(f) === path.dirname(file)
-      && path.basename(f).toLowerCase() === base.toLowerCase().replace(/train/g, 'test'));
+    const partner = [...set].find(
+      (f) =>
+        !used.has(f) && f !== file && path.dirname(f) === path.dirname(file) && path.basename(f).toLowerCase() === base.toLowerCase().replace(/train/g, 'test'),
+    );
     if (partner) {
       pairs.push({ train: file, test: partner });
       used.add(file).add(partner);
@@ -347,7 +364,8 @@ export function summarizeModel(info: ModelFileInfo): string {
 /** Markdown lines for a tooltip, including what to fix when the file cannot be used as it is. */
 export function detailModel(info: ModelFileInfo): string[] {
   if (info.kind === 'onnx-model') {
-    const io = (vs: OnnxFileInfo['inputs']) => vs.map((v) => `\`${v.name}\` ${formatOnnxShape(v.shape)}${v.elemType && v.elemType !== 'float32' ? ` ${v.elemType}` : ''}`).join(', ');
+    const io = (vs: OnnxFileInfo['inputs']) =>
+      vs.map((v) => `\`${v.name}\` ${formatOnnxShape(v.shape)}${v.elemType && v.elemType !== 'float32' ? ` ${v.elemType}` : ''}`).join(', ');
     return [
       `**ONNX model** (opset ${info.opset ?? '?'}${info.producer.trim() ? `, from ${info.producer.trim()}` : ''}): usable as a teacher, run by ONNX Runtime`,
       `Inputs ${io(info.inputs)} · outputs ${io(info.outputs)}`,

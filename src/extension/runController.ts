@@ -92,7 +92,17 @@ export class RunController implements vscode.Disposable {
     }
     // A named backend that cannot load here is found now, before a run directory exists (backendCheck.ts).
     const startAgain = () => void this.start(configUri);
-    if (!(await backendCanStart({ backend: config.engine.backend, fromSetting: !!settings.backend, configUri, enginePath: this.enginePath, log: this.log, startAgain }))) return undefined;
+    if (
+      !(await backendCanStart({
+        backend: config.engine.backend,
+        fromSetting: !!settings.backend,
+        configUri,
+        enginePath: this.enginePath,
+        log: this.log,
+        startAgain,
+      }))
+    )
+      return undefined;
     return this.launch(plan.request, plan.runDir, config.name);
   }
 
@@ -147,7 +157,9 @@ export class RunController implements vscode.Disposable {
     // Checked again here: validation awaited, and another start may have won meanwhile.
     if (this.refuseSecondRun()) return undefined;
     if (!fs.existsSync(this.enginePath)) {
-      void vscode.window.showErrorMessage(`Distill: the engine bundle ${this.enginePath} is missing. Reinstall the extension (in a development checkout: npm run build).`);
+      void vscode.window.showErrorMessage(
+        `Distill: the engine bundle ${this.enginePath} is missing. Reinstall the extension (in a development checkout: npm run build).`,
+      );
       return undefined;
     }
     const { nodePath, optionalModules } = readSettings();

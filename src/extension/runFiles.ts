@@ -64,8 +64,13 @@ export type ResumeFromNotification = { resume: true } | { resume: false; message
 export function resumeFromNotification(runDir: string, title: string, activeRunDir: string | undefined): ResumeFromNotification {
   const run = readRun(runDir);
   if (!run) return { resume: false, runExists: false, message: `"${title}" cannot be resumed: its run folder ${runDir} is gone.` };
-  const nothingToResume = (what: string): ResumeFromNotification => ({ resume: false, runExists: true, message: `"${title}" ${what}. There is nothing to resume.` });
-  if (activeRunDir !== undefined && path.resolve(activeRunDir) === path.resolve(runDir)) return nothingToResume('is already running again: it was resumed after it stopped');
+  const nothingToResume = (what: string): ResumeFromNotification => ({
+    resume: false,
+    runExists: true,
+    message: `"${title}" ${what}. There is nothing to resume.`,
+  });
+  if (activeRunDir !== undefined && path.resolve(activeRunDir) === path.resolve(runDir))
+    return nothingToResume('is already running again: it was resumed after it stopped');
   if (run.status === 'completed') return nothingToResume('has since been resumed and completed');
   if (run.status === 'running') return nothingToResume(`is running in another window (engine pid ${run.statusFile?.pid ?? '?'})`);
   if (!canResume(run)) return { resume: false, runExists: true, message: `"${title}" has no checkpoint to resume from any more. Start a new run instead.` };

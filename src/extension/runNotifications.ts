@@ -71,11 +71,19 @@ export async function reportRunEnd(run: ShownRun, exit: EngineExit, reason: stri
   let choice: string | undefined;
   if (exit.spawnError) {
     const settings = 'Open Settings';
-    choice = await vscode.window.showErrorMessage(`Distill: ${reason}. Check the setting "distill.engine.nodePath" (empty uses VS Code's own Node).`, settings, openLog);
+    choice = await vscode.window.showErrorMessage(
+      `Distill: ${reason}. Check the setting "distill.engine.nodePath" (empty uses VS Code's own Node).`,
+      settings,
+      openLog,
+    );
     if (choice === settings) void vscode.commands.executeCommand('workbench.action.openSettings', 'distill.engine.nodePath');
   } else if (exit.finished?.status === 'completed') {
     const summary = exit.finished.summary ?? snapshot?.summary;
-    choice = await vscode.window.showInformationMessage(`Distill: "${run.title}" completed. ${summary ? completionText(summary) : ''}`, dashboard, exportStudent);
+    choice = await vscode.window.showInformationMessage(
+      `Distill: "${run.title}" completed. ${summary ? completionText(summary) : ''}`,
+      dashboard,
+      exportStudent,
+    );
   } else if (exit.finished?.status === 'stopped') {
     choice = await vscode.window.showInformationMessage(
       `Distill: "${run.title}" stopped${exit.finished.reason ? ` ${stopWhere(exit.finished.reason)}` : ''}${resumable ? '; Resume continues from its checkpoint' : ''}.`,
@@ -86,11 +94,21 @@ export async function reportRunEnd(run: ShownRun, exit: EngineExit, reason: stri
     const installOnnx = needsOnnxRuntime(exit.finished.reason) ? ['Install ONNX Runtime'] : [];
     // A resumed run names its backend in its own config.json, which the check before a start does not see.
     const installGpu = needsGpuEngine(exit.finished.reason) ? ['Install GPU Engine'] : [];
-    choice = await vscode.window.showErrorMessage(`Distill: "${run.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`, ...installOnnx, ...installGpu, openLog, ...(resumable ? [resume] : []));
+    choice = await vscode.window.showErrorMessage(
+      `Distill: "${run.title}" ${exit.finished.status}: ${exit.finished.reason ?? 'no reason given'}`,
+      ...installOnnx,
+      ...installGpu,
+      openLog,
+      ...(resumable ? [resume] : []),
+    );
     if (choice === 'Install ONNX Runtime') void vscode.commands.executeCommand(INSTALL_ONNX_COMMAND);
     if (choice === 'Install GPU Engine') void vscode.commands.executeCommand(INSTALL_GPU_ENGINE_COMMAND);
   } else if (exit.killedAfterTimeout) {
-    choice = await vscode.window.showWarningMessage(`Distill: "${run.title}": ${reason}. Metrics written so far are kept${resumable ? '; Resume continues from the last checkpoint' : ''}.`, openLog, ...(resumable ? [resume] : []));
+    choice = await vscode.window.showWarningMessage(
+      `Distill: "${run.title}": ${reason}. Metrics written so far are kept${resumable ? '; Resume continues from the last checkpoint' : ''}.`,
+      openLog,
+      ...(resumable ? [resume] : []),
+    );
   } else {
     choice = await vscode.window.showErrorMessage(
       `Distill: the engine stopped unexpectedly during "${run.title}": ${reason}. The run is marked ${snapshot?.status ?? 'interrupted'}; metrics written so far are kept.`,

@@ -22,7 +22,10 @@ export function formatDuration(seconds: number): string {
  * whole run (teacher, KD student, scratch student) in one percentage and one ETA when the engine reports them.
  */
 export function progressText(p: Progress): string {
-  const parts = [p.run && p.run.phases > 1 ? `${modelName(p.student)} (${p.run.phase} of ${p.run.phases})` : modelName(p.student), `epoch ${p.epoch}/${p.totalEpochs}`];
+  const parts = [
+    p.run && p.run.phases > 1 ? `${modelName(p.student)} (${p.run.phase} of ${p.run.phases})` : modelName(p.student),
+    `epoch ${p.epoch}/${p.totalEpochs}`,
+  ];
   if (p.stepsPerEpoch > 0) parts.push(`step ${p.step}/${p.stepsPerEpoch}`);
   if (p.loss !== undefined && Number.isFinite(p.loss)) parts.push(`loss ${p.loss.toFixed(3)}`);
   if (p.run) parts.push(`run ${progressPercent(p).toFixed(0)}%`);
@@ -94,7 +97,9 @@ export interface ResultRow {
 /** The children of a completed run: teacher, KD student, and the scratch baseline when there is one. */
 export function resultRows(summary: Summary): ResultRow[] {
   const figures = (r: ModelReport) => [pct(r.accuracy), r.params === null ? 'logits' : `${formatCount(r.params)} params`];
-  const rows: ResultRow[] = [{ kind: 'teacher', label: modelName('teacher', { capital: true }), description: figures(summary.teacher).join(' · '), report: summary.teacher }];
+  const rows: ResultRow[] = [
+    { kind: 'teacher', label: modelName('teacher', { capital: true }), description: figures(summary.teacher).join(' · '), report: summary.teacher },
+  ];
   const kd = figures(summary.student);
   if (summary.student.teacherAccuracyKeptPct !== undefined) kd.push(`${summary.student.teacherAccuracyKeptPct.toFixed(1)}% of teacher`);
   if (summary.student.agreement !== undefined) kd.push(`agrees ${pct(summary.student.agreement)}`);

@@ -64,7 +64,10 @@ export class SweepController implements vscode.Disposable {
     if (errors.length) {
       const show = 'Show Problems';
       void vscode.window
-        .showErrorMessage(`Distill: ${path.basename(uri.fsPath)} has ${errors.length} problem${errors.length > 1 ? 's' : ''}, so the sweep did not start. First: line ${errors[0].range.start.line + 1}: ${errors[0].message}`, show)
+        .showErrorMessage(
+          `Distill: ${path.basename(uri.fsPath)} has ${errors.length} problem${errors.length > 1 ? 's' : ''}, so the sweep did not start. First: line ${errors[0].range.start.line + 1}: ${errors[0].message}`,
+          show,
+        )
         .then((c) => c === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
       return undefined;
     }
@@ -75,7 +78,9 @@ export class SweepController implements vscode.Disposable {
     }
     if (this.refuseSecond()) return undefined;
     if (!fs.existsSync(this.cliPath)) {
-      void vscode.window.showErrorMessage(`Distill: the CLI bundle ${this.cliPath} is missing. Reinstall the extension (in a development checkout: npm run build).`);
+      void vscode.window.showErrorMessage(
+        `Distill: the CLI bundle ${this.cliPath} is missing. Reinstall the extension (in a development checkout: npm run build).`,
+      );
       return undefined;
     }
     const { nodePath, optionalModules } = readSettings(uri);
@@ -115,14 +120,22 @@ export class SweepController implements vscode.Disposable {
       try {
         globalThis.process.kill(state.pid, 'SIGINT');
         this.log.info(`Sent SIGINT to the coordinator of ${dir} (pid ${state.pid})`);
-        void vscode.window.showInformationMessage(`Distill: asked sweep ${state.sweepId} (process ${state.pid}) to stop; its trials checkpoint, and Start Sweep continues it.`);
+        void vscode.window.showInformationMessage(
+          `Distill: asked sweep ${state.sweepId} (process ${state.pid}) to stop; its trials checkpoint, and Start Sweep continues it.`,
+        );
         this.events.onSweepsChanged();
       } catch (e) {
-        void vscode.window.showErrorMessage(`Distill: could not stop sweep ${state.sweepId} (process ${state.pid}): ${(e as Error).message}. Press Ctrl-C in the terminal that runs it.`);
+        void vscode.window.showErrorMessage(
+          `Distill: could not stop sweep ${state.sweepId} (process ${state.pid}): ${(e as Error).message}. Press Ctrl-C in the terminal that runs it.`,
+        );
       }
       return;
     }
-    void vscode.window.showInformationMessage(state && state.status === 'running' && state.host !== os.hostname() ? `Distill: sweep ${state.sweepId} runs on ${state.host}; stop it there.` : 'Distill: no sweep is running.');
+    void vscode.window.showInformationMessage(
+      state && state.status === 'running' && state.host !== os.hostname()
+        ? `Distill: sweep ${state.sweepId} runs on ${state.host}; stop it there.`
+        : 'Distill: no sweep is running.',
+    );
   }
 
   private refuseSecond(): boolean {
@@ -131,7 +144,11 @@ export class SweepController implements vscode.Disposable {
     const stop = 'Stop Sweep';
     const open = 'Open Sweep View';
     void vscode.window
-      .showWarningMessage(`Distill runs one sweep at a time per window, and "${active.title}" is still running (it uses the cores its concurrency allows). Stop it first, or wait until it ends.`, stop, ...(active.dir ? [open] : []))
+      .showWarningMessage(
+        `Distill runs one sweep at a time per window, and "${active.title}" is still running (it uses the cores its concurrency allows). Stop it first, or wait until it ends.`,
+        stop,
+        ...(active.dir ? [open] : []),
+      )
       .then((c) => {
         if (c === stop) void this.stop();
         if (c === open && active.dir) this.events.onSweepDir(active.dir);
@@ -144,7 +161,9 @@ export class SweepController implements vscode.Disposable {
     switch (e.type) {
       case 'sweep':
         active.dir = e.dir;
-        this.log.info(`Sweep ${e.sweepId}${e.resumed ? ` continues (${e.done} of ${e.total} trials already done)` : ` started: ${e.total} trials`} → ${e.dir} (${e.executor})`);
+        this.log.info(
+          `Sweep ${e.sweepId}${e.resumed ? ` continues (${e.done} of ${e.total} trials already done)` : ` started: ${e.total} trials`} → ${e.dir} (${e.executor})`,
+        );
         this.events.onActive(e.dir);
         this.events.onSweepDir(e.dir);
         this.events.onSweepsChanged();
@@ -157,7 +176,9 @@ export class SweepController implements vscode.Disposable {
         break;
       case 'trialFinished': {
         const r = e.result;
-        this.log.info(`Trial ${e.id}${e.outcome.resumed ? ' (resumed)' : ''}: ${r ? `${r.status}${r.objective !== undefined ? `, objective ${r.objective}` : ''}${r.reason ? ` (${r.reason})` : ''}` : e.outcome.status}`);
+        this.log.info(
+          `Trial ${e.id}${e.outcome.resumed ? ' (resumed)' : ''}: ${r ? `${r.status}${r.objective !== undefined ? `, objective ${r.objective}` : ''}${r.reason ? ` (${r.reason})` : ''}` : e.outcome.status}`,
+        );
         this.events.onSweepsChanged();
         break;
       }
@@ -167,27 +188,29 @@ export class SweepController implements vscode.Disposable {
   }
 
   private showProgress(active: ActiveSweep): void {
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Distill sweep: ${active.title}`, cancellable: true }, (progress, token) =>
-      new Promise<void>((resolve) => {
-        token.onCancellationRequested(() => void this.stop());
-        let reported = 0;
-        let last = '';
-        const update = () => {
-          const view = active.progress.view();
-          const text = active.stopping ? 'Stopping: every running trial finishes its step and writes a checkpoint…' : sweepProgressText(view);
-          const percent = Math.floor(view.percent);
-          const increment = percent > reported ? percent - reported : undefined;
-          if (text !== last || increment) progress.report({ message: text, increment });
-          if (increment) reported = percent;
-          last = text;
-        };
-        update();
-        const timer = setInterval(update, UI_INTERVAL_MS);
-        void active.process.exited.then(() => {
-          clearInterval(timer);
-          resolve();
-        });
-      }),
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Distill sweep: ${active.title}`, cancellable: true },
+      (progress, token) =>
+        new Promise<void>((resolve) => {
+          token.onCancellationRequested(() => void this.stop());
+          let reported = 0;
+          let last = '';
+          const update = () => {
+            const view = active.progress.view();
+            const text = active.stopping ? 'Stopping: every running trial finishes its step and writes a checkpoint…' : sweepProgressText(view);
+            const percent = Math.floor(view.percent);
+            const increment = percent > reported ? percent - reported : undefined;
+            if (text !== last || increment) progress.report({ message: text, increment });
+            if (increment) reported = percent;
+            last = text;
+          };
+          update();
+          const timer = setInterval(update, UI_INTERVAL_MS);
+          void active.process.exited.then(() => {
+            clearInterval(timer);
+            resolve();
+          });
+        }),
     );
   }
 
@@ -214,18 +237,37 @@ export class SweepController implements vscode.Disposable {
       ? ` Best: ${formatParams(state.best.params)}: ${state.sweep.objective.metric} ${formatObjective(state.best.mean, state.sweep.objective.metric)}${state.best.n > 1 ? ` (mean of ${state.best.n})` : ''}.`
       : '';
     if (exit.spawnError) {
-      choice = await vscode.window.showErrorMessage(`Distill: the sweep could not start: ${exit.spawnError.message}. Check the setting "distill.engine.nodePath" (empty uses VS Code's own Node).`, openLog);
+      choice = await vscode.window.showErrorMessage(
+        `Distill: the sweep could not start: ${exit.spawnError.message}. Check the setting "distill.engine.nodePath" (empty uses VS Code's own Node).`,
+        openLog,
+      );
     } else if (exit.code === 0) {
       choice = await vscode.window.showInformationMessage(`Distill: sweep "${name}" completed: ${v.total} trials.${best}`, ...views);
     } else if (exit.code === 1 && state) {
-      choice = await vscode.window.showWarningMessage(`Distill: sweep "${name}" finished, but ${v.failed || 'some'} trial${v.failed === 1 ? '' : 's'} failed (see results.jsonl and the log).${best}`, ...views, openLog);
+      choice = await vscode.window.showWarningMessage(
+        `Distill: sweep "${name}" finished, but ${v.failed || 'some'} trial${v.failed === 1 ? '' : 's'} failed (see results.jsonl and the log).${best}`,
+        ...views,
+        openLog,
+      );
     } else if (exit.code === 130 || (exit.stopRequested && !exit.killedAfterTimeout)) {
-      choice = await vscode.window.showInformationMessage(`Distill: sweep "${name}" stopped with ${v.done} of ${v.total} trials done; running trials wrote checkpoints. Start Sweep continues it.`, resume, ...views);
+      choice = await vscode.window.showInformationMessage(
+        `Distill: sweep "${name}" stopped with ${v.done} of ${v.total} trials done; running trials wrote checkpoints. Start Sweep continues it.`,
+        resume,
+        ...views,
+      );
     } else if (exit.killedAfterTimeout) {
-      choice = await vscode.window.showWarningMessage(`Distill: sweep "${name}" did not stop within ${SWEEP_STOP_GRACE_MS / 1000} s and was killed; its trials checkpoint on their own. Start Sweep continues it.`, resume, openLog);
+      choice = await vscode.window.showWarningMessage(
+        `Distill: sweep "${name}" did not stop within ${SWEEP_STOP_GRACE_MS / 1000} s and was killed; its trials checkpoint on their own. Start Sweep continues it.`,
+        resume,
+        openLog,
+      );
     } else {
       // Exit 2: a bad sweep file or option; the CLI's message says which field and how to fix it.
-      const message = exit.stderrTail.filter((l) => l.trim()).slice(-3).join(' ') || `exit code ${exit.code}${exit.signal ? `, signal ${exit.signal}` : ''}`;
+      const message =
+        exit.stderrTail
+          .filter((l) => l.trim())
+          .slice(-3)
+          .join(' ') || `exit code ${exit.code}${exit.signal ? `, signal ${exit.signal}` : ''}`;
       choice = await vscode.window.showErrorMessage(`Distill: sweep "${name}" failed: ${message}`, openLog, ...views);
     }
     if (choice === openLog) this.log.show();

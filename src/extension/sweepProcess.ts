@@ -41,7 +41,10 @@ export class SweepProcess {
   private hasExited = false;
   private readonly tail: string[] = [];
 
-  private constructor(private readonly child: ChildProcess, options: SweepProcessOptions) {
+  private constructor(
+    private readonly child: ChildProcess,
+    options: SweepProcessOptions,
+  ) {
     if (child.stdout) {
       readline.createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
         if (!line.startsWith('{')) return;
@@ -107,7 +110,12 @@ export class SweepProcess {
 }
 
 /** Formats seconds as the CLI does: `45s`, `3m05s`, `1h02m`. */
-export const formatEta = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+export const formatEta = (s: number) =>
+  s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
+      : `${Math.round(s)}s`;
 
 export interface SweepProgressView {
   sweepId?: string;

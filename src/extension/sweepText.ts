@@ -7,10 +7,16 @@ import type { SweepData, SweepTrialRow } from '../shared/sweepProtocol';
 import { formatObjective, formatValue, sweepCounts } from '../shared/sweepView';
 
 /** `distillation.temperature` → `temperature`: the last segment names an axis well enough on one line. */
-const shortAxis = (axis: string) => axis.split('.').filter((s) => !/^\d+$/.test(s)).pop() ?? axis;
+const shortAxis = (axis: string) =>
+  axis
+    .split('.')
+    .filter((s) => !/^\d+$/.test(s))
+    .pop() ?? axis;
 
 export const formatParams = (params: Record<string, unknown>): string =>
-  Object.entries(params).map(([k, v]) => `${shortAxis(k)} ${formatValue(v)}`).join(', ');
+  Object.entries(params)
+    .map(([k, v]) => `${shortAxis(k)} ${formatValue(v)}`)
+    .join(', ');
 
 /** `running · 5/10 trials · best 86.20% (temperature 4, alpha 0.9)` */
 export function sweepDescription(data: SweepData, best: SweepState['best']): string {
@@ -28,6 +34,11 @@ export function listedTrials(data: SweepData): SweepTrialRow[] {
 /** A trial's line under its sweep: its parameters, and its objective once done. */
 export function trialDescription(t: SweepTrialRow, metric: string): string {
   const what = t.kind === 'baseline' ? `scratch${Object.keys(t.params).length ? `, ${formatParams(t.params)}` : ''}` : formatParams(t.params);
-  const result = t.status === 'completed' ? formatObjective(t.objective, metric) : t.status === 'running' && t.progress !== undefined ? `running ${Math.round(t.progress * 100)}%` : t.status;
+  const result =
+    t.status === 'completed'
+      ? formatObjective(t.objective, metric)
+      : t.status === 'running' && t.progress !== undefined
+        ? `running ${Math.round(t.progress * 100)}%`
+        : t.status;
   return `${what} · seed ${t.seed} · ${result}`;
 }

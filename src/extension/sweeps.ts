@@ -24,11 +24,19 @@ export class SweepLocator implements vscode.Disposable {
       this.cached = undefined;
       this.changed.fire();
     };
-    this.disposables.push(watcher, watcher.onDidCreate(invalidate), watcher.onDidDelete(invalidate), watcher.onDidChange(invalidate), vscode.workspace.onDidChangeWorkspaceFolders(invalidate));
+    this.disposables.push(
+      watcher,
+      watcher.onDidCreate(invalidate),
+      watcher.onDidDelete(invalidate),
+      watcher.onDidChange(invalidate),
+      vscode.workspace.onDidChangeWorkspaceFolders(invalidate),
+    );
   }
 
   list(): Promise<vscode.Uri[]> {
-    this.cached ??= Promise.resolve(vscode.workspace.findFiles(SWEEP_GLOB, SEARCH_EXCLUDE, 500)).then((uris) => uris.sort((a, b) => a.fsPath.localeCompare(b.fsPath)));
+    this.cached ??= Promise.resolve(vscode.workspace.findFiles(SWEEP_GLOB, SEARCH_EXCLUDE, 500)).then((uris) =>
+      uris.sort((a, b) => a.fsPath.localeCompare(b.fsPath)),
+    );
     return this.cached;
   }
 

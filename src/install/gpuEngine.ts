@@ -45,7 +45,10 @@ export async function installGpuEngine(options: GpuInstallOptions): Promise<GpuI
   const spec = gpuTargetSpecs()[options.target];
   if (!spec) throw new DistillError('usage', `Unknown GPU engine "${options.target}": choose one of ${GPU_TARGETS.join(', ')}.`);
   if (!fs.existsSync(options.cliPath)) {
-    throw new DistillError('runtime', `The engine's CLI bundle ${options.cliPath} is missing, so the install cannot be checked. Reinstall Distill (in a development checkout: npm run build).`);
+    throw new DistillError(
+      'runtime',
+      `The engine's CLI bundle ${options.cliPath} is missing, so the install cannot be checked. Reinstall Distill (in a development checkout: npm run build).`,
+    );
   }
   const { dir, dependencies, verified } = await installPackages({
     dir: options.dir,
@@ -57,7 +60,14 @@ export async function installGpuEngine(options: GpuInstallOptions): Promise<GpuI
     signal: options.signal,
     verify: async (staging, signal) => {
       options.onProgress?.({ message: `Checking that ${spec.backend} loads` });
-      const entry = await checkBackend({ dir: staging, backend: spec.backend, cliPath: options.cliPath, nodePath: options.nodePath, onLog: options.onLog, signal });
+      const entry = await checkBackend({
+        dir: staging,
+        backend: spec.backend,
+        cliPath: options.cliPath,
+        nodePath: options.nodePath,
+        onLog: options.onLog,
+        signal,
+      });
       // Installed but not found at all is a broken install, not a machine without a GPU.
       if (!entry.available && /is not installed/.test(entry.detail)) {
         throw new DistillError('runtime', `npm finished, but the engine cannot find ${spec.backend}'s packages in ${staging}: ${entry.detail}.`);
@@ -70,7 +80,9 @@ export async function installGpuEngine(options: GpuInstallOptions): Promise<GpuI
     dir,
     dependencies,
     backend: verified,
-    warning: verified.available ? undefined : `${spec.backend} is installed but cannot run on this machine: ${verified.detail}. It needs ${spec.needs}. Until then the ladder skips it.`,
+    warning: verified.available
+      ? undefined
+      : `${spec.backend} is installed but cannot run on this machine: ${verified.detail}. It needs ${spec.needs}. Until then the ladder skips it.`,
   };
 }
 
@@ -127,10 +139,15 @@ export async function checkBackend(options: BackendCheckOptions): Promise<Backen
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new DistillError(
       'runtime',
-      missing ? `The Node executable ${node} does not exist (setting distill.engine.nodePath). Fix the setting, or clear it to use VS Code's own.` : `Could not start ${node} to check the install: ${errorMessage(error)}.`,
+      missing
+        ? `The Node executable ${node} does not exist (setting distill.engine.nodePath). Fix the setting, or clear it to use VS Code's own.`
+        : `Could not start ${node} to check the install: ${errorMessage(error)}.`,
     );
   }
-  const json = stdout.split('\n').reverse().find((l) => l.trim().startsWith('['));
+  const json = stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.trim().startsWith('['));
   if (code !== 0 || !json) {
     const how = sig ? `was killed by ${sig}${sig === 'SIGKILL' ? ` (or ran past ${CHECK_TIMEOUT_MS / 1000} s)` : ''}` : `exited with code ${code}`;
     throw new DistillError(
@@ -142,6 +159,10 @@ export async function checkBackend(options: BackendCheckOptions): Promise<Backen
   const survey = JSON.parse(json) as BackendSurveyEntry[];
   for (const entry of survey) options.onLog?.(`[check] ${entry.name}: ${entry.available ? 'available' : 'unavailable'}, ${entry.detail}`);
   const entry = survey.find((e) => e.name === options.backend);
-  if (!entry) throw new DistillError('runtime', `The engine's backend survey does not list ${options.backend}; is ${options.cliPath} an older build? Rebuild or reinstall Distill.`);
+  if (!entry)
+    throw new DistillError(
+      'runtime',
+      `The engine's backend survey does not list ${options.backend}; is ${options.cliPath} an older build? Rebuild or reinstall Distill.`,
+    );
   return entry;
 }

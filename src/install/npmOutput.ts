@@ -84,7 +84,10 @@ export function explainNpmFailure(lines: readonly string[], exitCode: number | n
   const tfjsNodeFailed = !!failedPackage && /^@tensorflow\/tfjs-node(-gpu)?$/.test(failedPackage);
   if ((tfjsNodeFailed && /storage\.googleapis\.com|libtensorflow/.test(text)) || (libtensorflowUrl && /Downloading libtensorflow/.test(text))) {
     const pkg = failedPackage ?? '@tensorflow/tfjs-node-gpu';
-    const cause = /Error: (getaddrinfo \w+ \S+|connect \w+ \S+|\w+ (?:ETIMEDOUT|ECONNRESET)[^\n]*|[^\n]*(?:ENOTFOUND|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EAI_AGAIN|certificate)[^\n]*)/.exec(text)?.[1];
+    const cause =
+      /Error: (getaddrinfo \w+ \S+|connect \w+ \S+|\w+ (?:ETIMEDOUT|ECONNRESET)[^\n]*|[^\n]*(?:ENOTFOUND|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EAI_AGAIN|certificate)[^\n]*)/.exec(
+        text,
+      )?.[1];
     const detail = cause ?? [...scriptOutput(lines, pkg), ...meaningfulNpmErrorLines(lines, 3)].slice(-3).join(' | ');
     return (
       `${pkg} came from the npm registry, but its install script could not download libtensorflow (about 400 MB) from ` +

@@ -82,7 +82,11 @@ process.stdout.write(JSON.stringify({ version: (ort.env && ort.env.versions && o
 /** Loads onnxruntime-node from `dir` in a separate Node (as the engine runs), so a binding that crashes kills only the check. */
 export async function checkOnnxRuntime(dir: string, nodePath: string | undefined, signal?: AbortSignal): Promise<OnnxRuntimeCheck> {
   const node = nodePath || process.execPath;
-  const child = spawn(node, ['-e', CHECK, path.resolve(dir)], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  const child = spawn(node, ['-e', CHECK, path.resolve(dir)], {
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    windowsHide: true,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -101,8 +105,16 @@ export async function checkOnnxRuntime(dir: string, nodePath: string | undefined
   const line = stdout.trim().split('\n').pop() ?? '';
   if (code !== 0 || !line.startsWith('{')) {
     const lines = stderr.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
-    const detail = (lines.filter((l) => /^\w*Error\b/.test(l)).slice(0, 2).join(' | ') || lines.slice(0, 3).join(' | ')).replace(/^Error: /, '');
-    throw new DistillError('runtime', `npm installed ${ONNX_RUNTIME_PACKAGE}, but it does not load in ${node}: ${detail || `exit code ${code}`}. Nothing was changed.`);
+    const detail = (
+      lines
+        .filter((l) => /^\w*Error\b/.test(l))
+        .slice(0, 2)
+        .join(' | ') || lines.slice(0, 3).join(' | ')
+    ).replace(/^Error: /, '');
+    throw new DistillError(
+      'runtime',
+      `npm installed ${ONNX_RUNTIME_PACKAGE}, but it does not load in ${node}: ${detail || `exit code ${code}`}. Nothing was changed.`,
+    );
   }
   return JSON.parse(line) as OnnxRuntimeCheck;
 }

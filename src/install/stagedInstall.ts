@@ -34,17 +34,27 @@ export function readInstalledDependencies(dir: string): Dependencies {
   if (!fs.existsSync(dir)) return {};
   if (!fs.existsSync(manifest)) {
     if (fs.readdirSync(dir).length === 0) return {};
-    throw new DistillError('usage', `${dir} is not empty and has no package.json, so it is not a folder npm installed into; replacing it could lose its files. Choose another folder, or empty or remove this one.`, { file: dir });
+    throw new DistillError(
+      'usage',
+      `${dir} is not empty and has no package.json, so it is not a folder npm installed into; replacing it could lose its files. Choose another folder, or empty or remove this one.`,
+      { file: dir },
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(fs.readFileSync(manifest, 'utf8'));
   } catch (e) {
-    throw new DistillError('usage', `${manifest} is not valid JSON (${errorMessage(e)}). Fix it, or remove the folder ${dir} to install afresh.`, { file: manifest });
+    throw new DistillError('usage', `${manifest} is not valid JSON (${errorMessage(e)}). Fix it, or remove the folder ${dir} to install afresh.`, {
+      file: manifest,
+    });
   }
   const deps = (parsed as { dependencies?: unknown })?.dependencies ?? {};
   if (typeof deps !== 'object' || deps === null || Array.isArray(deps) || Object.values(deps).some((v) => typeof v !== 'string')) {
-    throw new DistillError('usage', `${manifest}: "dependencies" must be an object of package names to version strings. Fix it, or remove the folder ${dir} to install afresh.`, { file: manifest, path: ['dependencies'] });
+    throw new DistillError(
+      'usage',
+      `${manifest}: "dependencies" must be an object of package names to version strings. Fix it, or remove the folder ${dir} to install afresh.`,
+      { file: manifest, path: ['dependencies'] },
+    );
   }
   return deps as Dependencies;
 }
@@ -138,7 +148,11 @@ export async function installPackages<T = undefined>(options: PackageInstallOpti
     const lock = path.join(dir, 'package-lock.json');
     if (fs.existsSync(lock)) fs.copyFileSync(lock, path.join(staging, 'package-lock.json'));
 
-    log(`Installing ${Object.entries(dependencies).map(([n, v]) => `${n}@${v}`).join(', ')} into ${staging}`);
+    log(
+      `Installing ${Object.entries(dependencies)
+        .map(([n, v]) => `${n}@${v}`)
+        .join(', ')} into ${staging}`,
+    );
     progress.to(NPM_SPAN[0], 'Resolving packages');
     await runNpm(staging, options, (line) => {
       log(line);
@@ -195,7 +209,11 @@ function swapInto(staging: string, dir: string): void {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EPERM' || code === 'EBUSY' || code === 'EACCES') {
-        throw new DistillError('runtime', `${dir} is in use and cannot be replaced (${code}): a run may be using the GPU engine from it. Stop runs that use it and install again.`, { file: dir });
+        throw new DistillError(
+          'runtime',
+          `${dir} is in use and cannot be replaced (${code}): a run may be using the GPU engine from it. Stop runs that use it and install again.`,
+          { file: dir },
+        );
       }
       throw e;
     }
@@ -265,7 +283,7 @@ function npmSpawnError(npm: string, e: unknown, explicit: string | undefined): E
       explicit
         ? `The npm executable ${explicit} does not exist. Give the path of npm (e.g. /usr/bin/npm), or leave it out to use npm from PATH.`
         : `npm was not found on PATH: the GPU engine is installed with npm. Install Node.js 18 or newer, which includes npm (https://nodejs.org), ` +
-          `and restart VS Code or the terminal so that it sees the new PATH; or name the npm executable with the npmPath option (CLI: --npm <path>).`,
+            `and restart VS Code or the terminal so that it sees the new PATH; or name the npm executable with the npmPath option (CLI: --npm <path>).`,
     );
   }
   return new DistillError('runtime', `Could not start ${npm}: ${errorMessage(e)}.`);

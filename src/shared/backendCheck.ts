@@ -8,7 +8,8 @@ import type { Backend, ConcreteBackend } from './config';
 import type { BackendSurveyEntry } from './records';
 
 /** Backends that may not load on a machine (optional packages, a GPU): worth a survey before a run names one. */
-export const needsBackendCheck = (backend: Backend): backend is Exclude<ConcreteBackend, 'wasm' | 'cpu'> => backend !== 'auto' && backend !== 'wasm' && backend !== 'cpu';
+export const needsBackendCheck = (backend: Backend): backend is Exclude<ConcreteBackend, 'wasm' | 'cpu'> =>
+  backend !== 'auto' && backend !== 'wasm' && backend !== 'cpu';
 
 /** The GPU backends the GPU-engine installer provides. */
 export const installableBackend = (backend: Backend): boolean => backend === 'webgpu' || backend === 'tensorflow-gpu';
@@ -34,7 +35,9 @@ export function backendProblem(survey: readonly BackendSurveyEntry[], backend: C
 
 /** The message for a run that would fail on its backend, naming where the backend was set. */
 export function backendProblemMessage(problem: BackendProblem, where: { configName: string; setting: boolean }): string {
-  const source = where.setting ? `The setting "distill.engine.backend" is "${problem.backend}"` : `${where.configName} sets engine.backend to "${problem.backend}"`;
+  const source = where.setting
+    ? `The setting "distill.engine.backend" is "${problem.backend}"`
+    : `${where.configName} sets engine.backend to "${problem.backend}"`;
   const auto = problem.autoUses ? ` "auto" would use ${problem.autoUses}.` : '';
   const install = installableBackend(problem.backend) ? ' Install GPU Engine installs it (the GPU still needs its driver).' : '';
   return `Distill: ${source}, but it cannot run on this machine: ${problem.detail}. The run did not start.${auto}${install}`;
@@ -46,4 +49,5 @@ export function useAutoBackendEdits(text: string, formattingOptions: FormattingO
 }
 
 /** A run that failed because a GPU backend it named cannot load (the engine's words, backends/ladder.ts). */
-export const needsGpuEngine = (reason: string | undefined): boolean => /^engine\.backend is "(webgpu|tensorflow-gpu)", but it cannot be used here/.test(reason ?? '');
+export const needsGpuEngine = (reason: string | undefined): boolean =>
+  /^engine\.backend is "(webgpu|tensorflow-gpu)", but it cannot be used here/.test(reason ?? '');

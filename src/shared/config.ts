@@ -15,10 +15,10 @@ const md = (markdownDescription: string) => ({ markdownDescription, description:
 /** md() for a text naming an environment variable: its plain description keeps the underscores. */
 const keepUnderscores = (markdownDescription: string) => ({ markdownDescription, description: markdownDescription.replace(/[`*]/g, '') });
 
-const PathString = (what: string) => Type.String({ minLength: 1, maxLength: LIMITS.text, ...md(`${what} Relative paths resolve against the folder of this config file.`) });
+const PathString = (what: string) =>
+  Type.String({ minLength: 1, maxLength: LIMITS.text, ...md(`${what} Relative paths resolve against the folder of this config file.`) });
 
-const Split = <P extends TProperties>(props: P, what: string) =>
-  Type.Object(props, { additionalProperties: false, ...md(what) });
+const Split = <P extends TProperties>(props: P, what: string) => Type.Object(props, { additionalProperties: false, ...md(what) });
 
 /** Batch sizes of a config that names none (see defaultBatchSize). */
 export const DEFAULT_BATCH_SIZE = { cpu: 128, gpu: 512 } as const;
@@ -73,105 +73,236 @@ const literalUnion = <T extends readonly string[]>(values: T, descriptions: { [K
 
 const dataCommon = {
   validationSplit: Type.Number({
-    minimum: 0, maximum: 0.9, default: 0.1,
+    minimum: 0,
+    maximum: 0.9,
+    default: 0.1,
     ...md('Fraction of the training rows held out for per-epoch validation and the probe set. Typical: `0.1`. The split is seeded and stratified by class.'),
   }),
-  classNames: Type.Optional(Type.Array(Type.String({ maxLength: LIMITS.text }), {
-    minItems: 2, maxItems: LIMITS.classes,
-    ...md('Display names of the classes, in label order. Shown in the dashboard heatmaps and confusion matrices. Default: `"0"`, `"1"`, …'),
-  })),
-  inputShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: LIMITS.width }), {
-    minItems: 1, maxItems: 3,
-    ...md('Shape of one sample, e.g. `[28, 28, 1]` (height, width, channels). IDX images infer it; for CSV and `.npy` give it to reshape flat rows for CNN models. For `images`, every image is converted to it (`1` channel: grayscale, `3`: RGB); default: the first training image\u2019s size and channels.'),
-  })),
-  normalize: literalUnion(NORMALIZATIONS, {
-    auto: 'IDX and image-folder pixels are divided by 255; other formats are used as they are.',
-    none: 'Use the values as stored.',
-    minmax: 'Scale each feature to [0, 1] with the training rows\u2019 min and max.',
-    standard: 'Standardize each feature with the training rows\u2019 mean and standard deviation.',
-  }, { default: 'auto', ...md('How input features are scaled before training.') }),
-  maxSamples: Type.Optional(Type.Object({
-    train: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N training rows.') })),
-    test: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N test rows.') })),
-    unlabeled: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N rows of `data.unlabeled`.') })),
-  }, { additionalProperties: false, ...md('Use the first rows only: for quick experiments. Teacher logits files are cut to match.') })),
-  labeled: Type.Optional(Type.Union([
-    Type.Object({
-      perClass: Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Labelled rows kept per class, e.g. `100` for 1,000 labels on 10 classes.') }),
-    }, { additionalProperties: false, title: 'Labelled rows per class' }),
-    Type.Object({
-      fraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, ...md('Fraction of the training rows (after the validation split) that keep their label, e.g. `0.02`.') }),
-    }, { additionalProperties: false, title: 'Fraction of labelled rows' }),
-  ], md('Study the label-scarce setting on a labelled dataset: keep the labels of a seeded, class-stratified subset of the training rows (after the validation split) and treat the rest as unlabelled, learnt from the teacher only (no CE term on them). The scratch baseline trains on the labelled rows only, with as many optimizer steps as the KD student. A preset teacher still trains on every labelled training row: it stands in for a teacher trained elsewhere.'))),
+  classNames: Type.Optional(
+    Type.Array(Type.String({ maxLength: LIMITS.text }), {
+      minItems: 2,
+      maxItems: LIMITS.classes,
+      ...md('Display names of the classes, in label order. Shown in the dashboard heatmaps and confusion matrices. Default: `"0"`, `"1"`, …'),
+    }),
+  ),
+  inputShape: Type.Optional(
+    Type.Array(Type.Integer({ minimum: 1, maximum: LIMITS.width }), {
+      minItems: 1,
+      maxItems: 3,
+      ...md(
+        'Shape of one sample, e.g. `[28, 28, 1]` (height, width, channels). IDX images infer it; for CSV and `.npy` give it to reshape flat rows for CNN models. For `images`, every image is converted to it (`1` channel: grayscale, `3`: RGB); default: the first training image\u2019s size and channels.',
+      ),
+    }),
+  ),
+  normalize: literalUnion(
+    NORMALIZATIONS,
+    {
+      auto: 'IDX and image-folder pixels are divided by 255; other formats are used as they are.',
+      none: 'Use the values as stored.',
+      minmax: 'Scale each feature to [0, 1] with the training rows\u2019 min and max.',
+      standard: 'Standardize each feature with the training rows\u2019 mean and standard deviation.',
+    },
+    { default: 'auto', ...md('How input features are scaled before training.') },
+  ),
+  maxSamples: Type.Optional(
+    Type.Object(
+      {
+        train: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N training rows.') })),
+        test: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N test rows.') })),
+        unlabeled: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Use only the first N rows of `data.unlabeled`.') })),
+      },
+      { additionalProperties: false, ...md('Use the first rows only: for quick experiments. Teacher logits files are cut to match.') },
+    ),
+  ),
+  labeled: Type.Optional(
+    Type.Union(
+      [
+        Type.Object(
+          {
+            perClass: Type.Integer({ minimum: 1, maximum: LIMITS.rows, ...md('Labelled rows kept per class, e.g. `100` for 1,000 labels on 10 classes.') }),
+          },
+          { additionalProperties: false, title: 'Labelled rows per class' },
+        ),
+        Type.Object(
+          {
+            fraction: Type.Number({
+              exclusiveMinimum: 0,
+              maximum: 1,
+              ...md('Fraction of the training rows (after the validation split) that keep their label, e.g. `0.02`.'),
+            }),
+          },
+          { additionalProperties: false, title: 'Fraction of labelled rows' },
+        ),
+      ],
+      md(
+        'Study the label-scarce setting on a labelled dataset: keep the labels of a seeded, class-stratified subset of the training rows (after the validation split) and treat the rest as unlabelled, learnt from the teacher only (no CE term on them). The scratch baseline trains on the labelled rows only, with as many optimizer steps as the KD student. A preset teacher still trains on every labelled training row: it stands in for a teacher trained elsewhere.',
+      ),
+    ),
+  ),
 };
 
-const unlabeledNote = 'Rows without labels (a transfer set): the student learns them from the teacher only, the cross-entropy term is masked out for them. The teacher\u2019s logits for them are computed once and cached (a teacher given as logits needs `teacher.logits.unlabeled`). Same features as the training data, scaled the same way.';
+const unlabeledNote =
+  'Rows without labels (a transfer set): the student learns them from the teacher only, the cross-entropy term is masked out for them. The teacher\u2019s logits for them are computed once and cached (a teacher given as logits needs `teacher.logits.unlabeled`). Same features as the training data, scaled the same way.';
 
-const IdxData = Type.Object({
-  format: Type.Literal('idx', md('IDX files (MNIST / Fashion-MNIST layout), raw or `.gz`.')),
-  train: Split({ images: PathString('IDX images file (`*-images-idx3-ubyte[.gz]`).'), labels: PathString('IDX labels file (`*-labels-idx1-ubyte[.gz]`).') }, 'Training split.'),
-  test: Split({ images: PathString('IDX images file.'), labels: PathString('IDX labels file.') }, 'Test split, used for the final report.'),
-  unlabeled: Type.Optional(Split({ images: PathString('IDX images file with no labels file.') }, unlabeledNote)),
-  ...dataCommon,
-}, { additionalProperties: false, title: 'IDX data' });
+const IdxData = Type.Object(
+  {
+    format: Type.Literal('idx', md('IDX files (MNIST / Fashion-MNIST layout), raw or `.gz`.')),
+    train: Split(
+      { images: PathString('IDX images file (`*-images-idx3-ubyte[.gz]`).'), labels: PathString('IDX labels file (`*-labels-idx1-ubyte[.gz]`).') },
+      'Training split.',
+    ),
+    test: Split({ images: PathString('IDX images file.'), labels: PathString('IDX labels file.') }, 'Test split, used for the final report.'),
+    unlabeled: Type.Optional(Split({ images: PathString('IDX images file with no labels file.') }, unlabeledNote)),
+    ...dataCommon,
+  },
+  { additionalProperties: false, title: 'IDX data' },
+);
 
-const CsvData = Type.Object({
-  format: Type.Literal('csv', md('CSV with a header row and numeric features.')),
-  train: Split({ path: PathString('Training CSV file.') }, 'Training split.'),
-  test: Split({ path: PathString('Test CSV file.') }, 'Test split.'),
-  unlabeled: Type.Optional(Split({ path: PathString('CSV file of features only: the training columns without the label column, with a header row when `header` is true.') }, unlabeledNote)),
-  labelColumn: Type.Union([Type.String({ minLength: 1, maxLength: LIMITS.text }), Type.Integer({ minimum: 0, maximum: LIMITS.columns })], {
-    default: 'label', ...md('The column holding the integer class label: a header name or a 0-based index.'),
-  }),
-  header: Type.Boolean({ default: true, ...md('Whether the first row is a header.') }),
-  ...dataCommon,
-}, { additionalProperties: false, title: 'CSV data' });
+const CsvData = Type.Object(
+  {
+    format: Type.Literal('csv', md('CSV with a header row and numeric features.')),
+    train: Split({ path: PathString('Training CSV file.') }, 'Training split.'),
+    test: Split({ path: PathString('Test CSV file.') }, 'Test split.'),
+    unlabeled: Type.Optional(
+      Split(
+        { path: PathString('CSV file of features only: the training columns without the label column, with a header row when `header` is true.') },
+        unlabeledNote,
+      ),
+    ),
+    labelColumn: Type.Union([Type.String({ minLength: 1, maxLength: LIMITS.text }), Type.Integer({ minimum: 0, maximum: LIMITS.columns })], {
+      default: 'label',
+      ...md('The column holding the integer class label: a header name or a 0-based index.'),
+    }),
+    header: Type.Boolean({ default: true, ...md('Whether the first row is a header.') }),
+    ...dataCommon,
+  },
+  { additionalProperties: false, title: 'CSV data' },
+);
 
-const NpyData = Type.Object({
-  format: Type.Literal('npy', md('NumPy `.npy` arrays: `x` float32/uint8 `[N, …]`, `y` integer `[N]`.')),
-  train: Split({ x: PathString('Features `.npy`, `[N, …]`.'), y: PathString('Labels `.npy`, integer `[N]`.') }, 'Training split.'),
-  test: Split({ x: PathString('Features `.npy`.'), y: PathString('Labels `.npy`.') }, 'Test split.'),
-  unlabeled: Type.Optional(Split({ x: PathString('Features `.npy`, `[N, …]`, with no labels array.') }, unlabeledNote)),
-  ...dataCommon,
-}, { additionalProperties: false, title: 'NumPy data' });
+const NpyData = Type.Object(
+  {
+    format: Type.Literal('npy', md('NumPy `.npy` arrays: `x` float32/uint8 `[N, …]`, `y` integer `[N]`.')),
+    train: Split({ x: PathString('Features `.npy`, `[N, …]`.'), y: PathString('Labels `.npy`, integer `[N]`.') }, 'Training split.'),
+    test: Split({ x: PathString('Features `.npy`.'), y: PathString('Labels `.npy`.') }, 'Test split.'),
+    unlabeled: Type.Optional(Split({ x: PathString('Features `.npy`, `[N, …]`, with no labels array.') }, unlabeledNote)),
+    ...dataCommon,
+  },
+  { additionalProperties: false, title: 'NumPy data' },
+);
 
 export const IMAGE_FITS = ['stretch', 'crop'] as const;
 
-const ImageSplit = (what: string) => Type.Union([
-  Type.Object({ dir: PathString('A folder with one subfolder per class (torchvision\u2019s ImageFolder layout): `dir/cat/1.png`, `dir/dog/2.jpg`. Class names are the subfolder names, sorted.') }, { additionalProperties: false, title: 'Class folders' }),
-  Type.Object({ manifest: PathString('A `.csv` (header `path,label`) or `.jsonl` (`{"path": …, "label": …}` per line) listing the images; paths relative to the manifest\u2019s folder; labels integers or class names.') }, { additionalProperties: false, title: 'Manifest' }),
-], md(what));
+const ImageSplit = (what: string) =>
+  Type.Union(
+    [
+      Type.Object(
+        {
+          dir: PathString(
+            'A folder with one subfolder per class (torchvision\u2019s ImageFolder layout): `dir/cat/1.png`, `dir/dog/2.jpg`. Class names are the subfolder names, sorted.',
+          ),
+        },
+        { additionalProperties: false, title: 'Class folders' },
+      ),
+      Type.Object(
+        {
+          manifest: PathString(
+            'A `.csv` (header `path,label`) or `.jsonl` (`{"path": …, "label": …}` per line) listing the images; paths relative to the manifest\u2019s folder; labels integers or class names.',
+          ),
+        },
+        { additionalProperties: false, title: 'Manifest' },
+      ),
+    ],
+    md(what),
+  );
 
-const ImagesData = Type.Object({
-  format: Type.Literal('images', md('PNG and JPEG images: a folder per class, or a manifest. Decoded once, then cached under `output.cacheDir`.')),
-  train: ImageSplit('Training images.'),
-  test: ImageSplit('Test images. Their classes must be among the training classes.'),
-  resizeMode: Type.Optional(literalUnion(['bilinear', 'nearest'] as const, {
-    bilinear: 'Bilinear with half-pixel centres (as PIL and torchvision without antialiasing, for upsampling).',
-    nearest: 'Nearest neighbour.',
-  }, md('How images of another size are resized to `inputShape`. Default: `"bilinear"`.'))),
-  fit: Type.Optional(literalUnion(IMAGE_FITS, {
-    stretch: 'Resize the whole image to H×W, changing its aspect ratio if need be.',
-    crop: 'Crop the centre to the aspect ratio of H×W first, then resize: nothing is stretched.',
-  }, md('How an image whose aspect ratio differs from `inputShape` is fitted. Default: `"stretch"`.'))),
-  onBadImage: Type.Optional(literalUnion(['error', 'skip'] as const, {
-    error: 'Stop with an error naming the image.',
-    skip: 'Leave the image out, with a warning that lists the skipped files.',
-  }, md('What an unreadable or corrupt image does. Default: `"error"`.'))),
-  memoryLimitMB: Type.Optional(Type.Integer({ minimum: 16, ...md('Refuse to decode when the decoded images would take more memory than this, in MiB (1 MiB = 1024 × 1024 bytes; the name says MB for compatibility). Default: 4096 MiB (4 GiB). Estimated before decoding from the image count and `inputShape`.') })),
-  unlabeled: Type.Optional(Type.Union([
-    Type.Object({ dir: PathString('A folder of images without classes: every PNG and JPEG in it and its subfolders, sorted by path. Subfolder names are ignored.') }, { additionalProperties: false, title: 'Image folder' }),
-    Type.Object({ manifest: PathString('A `.csv` (header `path`, a `label` column is ignored) or `.jsonl` (`{"path": …}` per line) listing the images; paths relative to the manifest\u2019s folder.') }, { additionalProperties: false, title: 'Manifest' }),
-  ], md(unlabeledNote))),
-  ...dataCommon,
-}, { additionalProperties: false, title: 'Image folders' });
+const ImagesData = Type.Object(
+  {
+    format: Type.Literal('images', md('PNG and JPEG images: a folder per class, or a manifest. Decoded once, then cached under `output.cacheDir`.')),
+    train: ImageSplit('Training images.'),
+    test: ImageSplit('Test images. Their classes must be among the training classes.'),
+    resizeMode: Type.Optional(
+      literalUnion(
+        ['bilinear', 'nearest'] as const,
+        {
+          bilinear: 'Bilinear with half-pixel centres (as PIL and torchvision without antialiasing, for upsampling).',
+          nearest: 'Nearest neighbour.',
+        },
+        md('How images of another size are resized to `inputShape`. Default: `"bilinear"`.'),
+      ),
+    ),
+    fit: Type.Optional(
+      literalUnion(
+        IMAGE_FITS,
+        {
+          stretch: 'Resize the whole image to H×W, changing its aspect ratio if need be.',
+          crop: 'Crop the centre to the aspect ratio of H×W first, then resize: nothing is stretched.',
+        },
+        md('How an image whose aspect ratio differs from `inputShape` is fitted. Default: `"stretch"`.'),
+      ),
+    ),
+    onBadImage: Type.Optional(
+      literalUnion(
+        ['error', 'skip'] as const,
+        {
+          error: 'Stop with an error naming the image.',
+          skip: 'Leave the image out, with a warning that lists the skipped files.',
+        },
+        md('What an unreadable or corrupt image does. Default: `"error"`.'),
+      ),
+    ),
+    memoryLimitMB: Type.Optional(
+      Type.Integer({
+        minimum: 16,
+        ...md(
+          'Refuse to decode when the decoded images would take more memory than this, in MiB (1 MiB = 1024 × 1024 bytes; the name says MB for compatibility). Default: 4096 MiB (4 GiB). Estimated before decoding from the image count and `inputShape`.',
+        ),
+      }),
+    ),
+    unlabeled: Type.Optional(
+      Type.Union(
+        [
+          Type.Object(
+            {
+              dir: PathString('A folder of images without classes: every PNG and JPEG in it and its subfolders, sorted by path. Subfolder names are ignored.'),
+            },
+            { additionalProperties: false, title: 'Image folder' },
+          ),
+          Type.Object(
+            {
+              manifest: PathString(
+                'A `.csv` (header `path`, a `label` column is ignored) or `.jsonl` (`{"path": …}` per line) listing the images; paths relative to the manifest\u2019s folder.',
+              ),
+            },
+            { additionalProperties: false, title: 'Manifest' },
+          ),
+        ],
+        md(unlabeledNote),
+      ),
+    ),
+    ...dataCommon,
+  },
+  { additionalProperties: false, title: 'Image folders' },
+);
 
 export const DataSchema = Type.Union([IdxData, CsvData, NpyData, ImagesData], {
   ...md('The dataset. `format` picks the loader: `idx`, `csv`, `npy` or `images`.'),
   defaultSnippets: [
-    { label: 'Fashion-MNIST (IDX)', body: { format: 'idx', train: { images: '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz', labels: '/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz' }, test: { images: '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz', labels: '/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz' } } },
+    {
+      label: 'Fashion-MNIST (IDX)',
+      body: {
+        format: 'idx',
+        train: {
+          images: '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz',
+          labels: '/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz',
+        },
+        test: { images: '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz', labels: '/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz' },
+      },
+    },
     { label: 'CSV', body: { format: 'csv', train: { path: '${1:train.csv}' }, test: { path: '${2:test.csv}' }, labelColumn: '${3:label}' } },
-    { label: 'Image folders (one subfolder per class)', body: { format: 'images', train: { dir: '${1:images/train}' }, test: { dir: '${2:images/test}' }, inputShape: [28, 28, 1] } },
+    {
+      label: 'Image folders (one subfolder per class)',
+      body: { format: 'images', train: { dir: '${1:images/train}' }, test: { dir: '${2:images/test}' }, inputShape: [28, 28, 1] },
+    },
     { label: 'NumPy', body: { format: 'npy', train: { x: '${1:x_train.npy}', y: '${2:y_train.npy}' }, test: { x: '${3:x_test.npy}', y: '${4:y_test.npy}' } } },
   ],
 });
@@ -180,30 +311,51 @@ export const DataSchema = Type.Union([IdxData, CsvData, NpyData, ImagesData], {
 
 const TrainSettings = {
   epochs: Type.Integer({ minimum: 1, maximum: 10000, default: 10, ...md('Passes over the training split. Typical: 5–30.') }),
-  batchSize: Type.Optional(Type.Integer({
-    minimum: 1,
-    maximum: 65536,
-    ...md(`Samples per optimizer step. Default: ${DEFAULT_BATCH_SIZE.cpu} on the CPU backends, ${DEFAULT_BATCH_SIZE.gpu} on a GPU (webgpu, tensorflow-gpu), where a step of ${DEFAULT_BATCH_SIZE.gpu} rows costs about what one of ${DEFAULT_BATCH_SIZE.cpu} does. The run's \`config.json\` records the size used, and resume keeps it.`),
-  })),
-  optimizer: literalUnion(OPTIMIZERS, { adam: 'Adam (β1 0.9, β2 0.999). A robust default.', sgd: 'Plain stochastic gradient descent.' }, { default: 'adam', ...md('The optimizer.') }),
+  batchSize: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 65536,
+      ...md(
+        `Samples per optimizer step. Default: ${DEFAULT_BATCH_SIZE.cpu} on the CPU backends, ${DEFAULT_BATCH_SIZE.gpu} on a GPU (webgpu, tensorflow-gpu), where a step of ${DEFAULT_BATCH_SIZE.gpu} rows costs about what one of ${DEFAULT_BATCH_SIZE.cpu} does. The run's \`config.json\` records the size used, and resume keeps it.`,
+      ),
+    }),
+  ),
+  optimizer: literalUnion(
+    OPTIMIZERS,
+    { adam: 'Adam (β1 0.9, β2 0.999). A robust default.', sgd: 'Plain stochastic gradient descent.' },
+    { default: 'adam', ...md('The optimizer.') },
+  ),
   learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.001, ...md('Step size. Typical: `1e-3` for Adam, `1e-2`–`1e-1` for SGD.') }),
 };
 
-const presetName = literalUnion(MODEL_PRESETS, {
-  mlp: 'Multi-layer perceptron: dense layers of `hidden` widths with ReLU. Works on any input.',
-  'cnn-small': 'Reference student: conv3x3(16)+ReLU, maxpool2, conv3x3(32)+ReLU, maxpool2, dense(128)+ReLU, dense(C). ~0.2M params on 28×28.',
-  'cnn-medium': 'The same shape with 32/64 filters and dense(256): a teacher that trains quickly on CPU (≈ 90% on Fashion-MNIST in 3 epochs).',
-  'cnn-large': 'Teacher-sized CNN: the same shape with 64/128 filters and dense(128), as in the PyTorch peer benchmark. Best on a GPU.',
-}, md('A built-in architecture. The engine builds it for the data\u2019s input shape and class count.'));
+const presetName = literalUnion(
+  MODEL_PRESETS,
+  {
+    mlp: 'Multi-layer perceptron: dense layers of `hidden` widths with ReLU. Works on any input.',
+    'cnn-small': 'Reference student: conv3x3(16)+ReLU, maxpool2, conv3x3(32)+ReLU, maxpool2, dense(128)+ReLU, dense(C). ~0.2M params on 28×28.',
+    'cnn-medium': 'The same shape with 32/64 filters and dense(256): a teacher that trains quickly on CPU (≈ 90% on Fashion-MNIST in 3 epochs).',
+    'cnn-large': 'Teacher-sized CNN: the same shape with 64/128 filters and dense(128), as in the PyTorch peer benchmark. Best on a GPU.',
+  },
+  md('A built-in architecture. The engine builds it for the data\u2019s input shape and class count.'),
+);
 
 const presetOptions = {
-  hidden: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: LIMITS.width }), { minItems: 1, maxItems: LIMITS.layers, ...md('`mlp` only: hidden layer widths, e.g. `[32]` for a small student or `[1024, 512]` for a teacher.') })),
+  hidden: Type.Optional(
+    Type.Array(Type.Integer({ minimum: 1, maximum: LIMITS.width }), {
+      minItems: 1,
+      maxItems: LIMITS.layers,
+      ...md('`mlp` only: hidden layer widths, e.g. `[32]` for a small student or `[1024, 512]` for a teacher.'),
+    }),
+  ),
   dropout: Type.Optional(Type.Number({ minimum: 0, maximum: 0.9, ...md('Dropout rate before the last dense layer. Default 0.') })),
 };
 
-const ModelFile = Type.Object({
-  model: PathString('A TensorFlow.js `model.json` (LayersModel or GraphModel) whose outputs are logits (no softmax).'),
-}, { additionalProperties: false, title: 'Model file' });
+const ModelFile = Type.Object(
+  {
+    model: PathString('A TensorFlow.js `model.json` (LayersModel or GraphModel) whose outputs are logits (no softmax).'),
+  },
+  { additionalProperties: false, title: 'Model file' },
+);
 
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
 export const INPUT_LAYOUTS = ['auto', 'NCHW', 'NHWC'] as const;
@@ -211,64 +363,158 @@ export const TEACHER_OUTPUTS = ['logits', 'probabilities'] as const;
 export const TEACHER_ENSEMBLES = ['logits', 'probabilities'] as const;
 export const RESIZE_MODES = ['bilinear', 'nearest'] as const;
 
-const teacherOutputs = literalUnion(TEACHER_OUTPUTS, {
-  logits: 'The teacher gives raw logits (no softmax at the end). What Distill expects.',
-  probabilities: 'The teacher ends in a softmax: Distill takes the log of each value (log p is a valid set of logits: softmax(log p) = p).',
-}, { ...md('What the teacher\u2019s output holds. Default: `"logits"`. A teacher whose rows are non-negative and sum to 1 gets a warning suggesting `"probabilities"`.') });
+const teacherOutputs = literalUnion(
+  TEACHER_OUTPUTS,
+  {
+    logits: 'The teacher gives raw logits (no softmax at the end). What Distill expects.',
+    probabilities: 'The teacher ends in a softmax: Distill takes the log of each value (log p is a valid set of logits: softmax(log p) = p).',
+  },
+  {
+    ...md(
+      'What the teacher\u2019s output holds. Default: `"logits"`. A teacher whose rows are non-negative and sum to 1 gets a warning suggesting `"probabilities"`.',
+    ),
+  },
+);
 
-const resizeMode = (what: string) => literalUnion(RESIZE_MODES, {
-  bilinear: 'Bilinear with half-pixel centres, as PyTorch\u2019s `F.interpolate(mode="bilinear", align_corners=False)` and tf.image.resize.',
-  nearest: 'Nearest neighbour.',
-}, md(`${what} Default: \`"bilinear"\`.`));
+const resizeMode = (what: string) =>
+  literalUnion(
+    RESIZE_MODES,
+    {
+      bilinear: 'Bilinear with half-pixel centres, as PyTorch\u2019s `F.interpolate(mode="bilinear", align_corners=False)` and tf.image.resize.',
+      nearest: 'Nearest neighbour.',
+    },
+    md(`${what} Default: \`"bilinear"\`.`),
+  );
 
-export const TeacherPreprocessSchema = Type.Object({
-  channels: Type.Optional(Type.Literal(3, md('`3`: repeat a grayscale channel three times, for a teacher trained on RGB images (e.g. an ImageNet model).'))),
-  resize: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 2, maxItems: 2, ...md('`[height, width]` the teacher expects, e.g. `[224, 224]`. Each image is resized (see `resizeMode`) before the teacher sees it.') })),
-  resizeMode: Type.Optional(resizeMode('How `resize` interpolates.')),
-  scale: Type.Optional(Type.Number({ ...md('Multiply each value by this first (default 1). The values start as the student sees them (after `data.normalize`: IDX and image data in [0, 1]). E.g. `255` for a teacher trained on raw pixels.') })),
-  mean: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4, ...md('Per-channel mean to subtract after scaling, e.g. ImageNet\u2019s `[0.485, 0.456, 0.406]` (torchvision `Normalize`). One value applies to every channel.') })),
-  std: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 4, ...md('Per-channel standard deviation to divide by after subtracting `mean`, e.g. `[0.229, 0.224, 0.225]`.') })),
-}, { additionalProperties: false, ...md('Preprocessing the teacher expects when it differs from the student\u2019s, applied to the teacher\u2019s input only: `channels`, then `resize`, then `(x · scale − mean[c]) / std[c]`.') });
+export const TeacherPreprocessSchema = Type.Object(
+  {
+    channels: Type.Optional(Type.Literal(3, md('`3`: repeat a grayscale channel three times, for a teacher trained on RGB images (e.g. an ImageNet model).'))),
+    resize: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1 }), {
+        minItems: 2,
+        maxItems: 2,
+        ...md('`[height, width]` the teacher expects, e.g. `[224, 224]`. Each image is resized (see `resizeMode`) before the teacher sees it.'),
+      }),
+    ),
+    resizeMode: Type.Optional(resizeMode('How `resize` interpolates.')),
+    scale: Type.Optional(
+      Type.Number({
+        ...md(
+          'Multiply each value by this first (default 1). The values start as the student sees them (after `data.normalize`: IDX and image data in [0, 1]). E.g. `255` for a teacher trained on raw pixels.',
+        ),
+      }),
+    ),
+    mean: Type.Optional(
+      Type.Array(Type.Number(), {
+        minItems: 1,
+        maxItems: 4,
+        ...md(
+          'Per-channel mean to subtract after scaling, e.g. ImageNet\u2019s `[0.485, 0.456, 0.406]` (torchvision `Normalize`). One value applies to every channel.',
+        ),
+      }),
+    ),
+    std: Type.Optional(
+      Type.Array(Type.Number({ exclusiveMinimum: 0 }), {
+        minItems: 1,
+        maxItems: 4,
+        ...md('Per-channel standard deviation to divide by after subtracting `mean`, e.g. `[0.229, 0.224, 0.225]`.'),
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    ...md(
+      'Preprocessing the teacher expects when it differs from the student\u2019s, applied to the teacher\u2019s input only: `channels`, then `resize`, then `(x · scale − mean[c]) / std[c]`.',
+    ),
+  },
+);
 
-const TeacherModelFile = Type.Object({
-  model: PathString('The teacher: an ONNX model (`.onnx`, e.g. from `torch.onnx.export`) or a TensorFlow.js `model.json` (LayersModel or GraphModel). The format follows the file\u2019s extension. Its outputs should be logits (no softmax), or set `outputs`.'),
-  outputs: Type.Optional(teacherOutputs),
-  preprocess: Type.Optional(TeacherPreprocessSchema),
-  input: Type.Optional(Type.String({ minLength: 1, ...md('ONNX only: the name of the model input to feed. Default: the first input.') })),
-  output: Type.Optional(Type.String({ minLength: 1, ...md('ONNX only: the name of the model output holding the logits. Default: the first output.') })),
-  inputLayout: Type.Optional(literalUnion(INPUT_LAYOUTS, {
-    auto: 'Detect from the model\u2019s input shape and the data\u2019s: channels first (PyTorch) or last (TensorFlow). NCHW when both fit.',
-    NCHW: 'Channels first, `[N, C, H, W]`: PyTorch\u2019s layout.',
-    NHWC: 'Channels last, `[N, H, W, C]`: TensorFlow\u2019s and Distill\u2019s own.',
-  }, { ...md('ONNX only: the layout of the teacher\u2019s image input. Default: `"auto"`. Distill\u2019s rows are NHWC and are transposed when the teacher wants NCHW.') })),
-  executionProviders: Type.Optional(Type.Array(literalUnion(EXECUTION_PROVIDERS, {
-    cpu: 'CPU. Always present.',
-    cuda: 'NVIDIA CUDA 12 (install with `distill install onnx --cuda`, or the command Distill: Install ONNX Runtime).',
-    dml: 'DirectML (Windows).',
-    coreml: 'CoreML (macOS).',
-    webgpu: 'WebGPU (where the installed onnxruntime-node ships it).',
-  }, md('An ONNX Runtime execution provider.')), { minItems: 1, uniqueItems: true, ...md('ONNX only: the execution providers to try, in order; the first that loads runs the teacher, and the report says which. Default: `["cpu"]`.') })),
-}, { additionalProperties: false, title: 'Teacher model file (ONNX or TensorFlow.js)' });
+const TeacherModelFile = Type.Object(
+  {
+    model: PathString(
+      'The teacher: an ONNX model (`.onnx`, e.g. from `torch.onnx.export`) or a TensorFlow.js `model.json` (LayersModel or GraphModel). The format follows the file\u2019s extension. Its outputs should be logits (no softmax), or set `outputs`.',
+    ),
+    outputs: Type.Optional(teacherOutputs),
+    preprocess: Type.Optional(TeacherPreprocessSchema),
+    input: Type.Optional(Type.String({ minLength: 1, ...md('ONNX only: the name of the model input to feed. Default: the first input.') })),
+    output: Type.Optional(Type.String({ minLength: 1, ...md('ONNX only: the name of the model output holding the logits. Default: the first output.') })),
+    inputLayout: Type.Optional(
+      literalUnion(
+        INPUT_LAYOUTS,
+        {
+          auto: 'Detect from the model\u2019s input shape and the data\u2019s: channels first (PyTorch) or last (TensorFlow). NCHW when both fit.',
+          NCHW: 'Channels first, `[N, C, H, W]`: PyTorch\u2019s layout.',
+          NHWC: 'Channels last, `[N, H, W, C]`: TensorFlow\u2019s and Distill\u2019s own.',
+        },
+        {
+          ...md(
+            'ONNX only: the layout of the teacher\u2019s image input. Default: `"auto"`. Distill\u2019s rows are NHWC and are transposed when the teacher wants NCHW.',
+          ),
+        },
+      ),
+    ),
+    executionProviders: Type.Optional(
+      Type.Array(
+        literalUnion(
+          EXECUTION_PROVIDERS,
+          {
+            cpu: 'CPU. Always present.',
+            cuda: 'NVIDIA CUDA 12 (install with `distill install onnx --cuda`, or the command Distill: Install ONNX Runtime).',
+            dml: 'DirectML (Windows).',
+            coreml: 'CoreML (macOS).',
+            webgpu: 'WebGPU (where the installed onnxruntime-node ships it).',
+          },
+          md('An ONNX Runtime execution provider.'),
+        ),
+        {
+          minItems: 1,
+          uniqueItems: true,
+          ...md('ONNX only: the execution providers to try, in order; the first that loads runs the teacher, and the report says which. Default: `["cpu"]`.'),
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false, title: 'Teacher model file (ONNX or TensorFlow.js)' },
+);
 
-const TeacherLogits = Type.Object({
-  outputs: Type.Optional(teacherOutputs),
-  logits: Type.Object({
-    train: PathString('Teacher logits for the training rows: float32 `.npy` `[N, C]`, or `.jsonl` with one array per line, in data order.'),
-    test: PathString('Teacher logits for the test rows, same format.'),
-    unlabeled: Type.Optional(PathString('Teacher logits for the rows of `data.unlabeled`, same format. Required when the data has unlabelled rows.')),
-  }, { additionalProperties: false, ...md('Precomputed teacher logits, aligned row by row with the data. Lets a teacher from any framework be distilled.') }),
-}, { additionalProperties: false, title: 'Precomputed teacher logits' });
+const TeacherLogits = Type.Object(
+  {
+    outputs: Type.Optional(teacherOutputs),
+    logits: Type.Object(
+      {
+        train: PathString('Teacher logits for the training rows: float32 `.npy` `[N, C]`, or `.jsonl` with one array per line, in data order.'),
+        test: PathString('Teacher logits for the test rows, same format.'),
+        unlabeled: Type.Optional(PathString('Teacher logits for the rows of `data.unlabeled`, same format. Required when the data has unlabelled rows.')),
+      },
+      { additionalProperties: false, ...md('Precomputed teacher logits, aligned row by row with the data. Lets a teacher from any framework be distilled.') },
+    ),
+  },
+  { additionalProperties: false, title: 'Precomputed teacher logits' },
+);
 
-const TeacherPreset = Type.Object({
-  preset: presetName,
-  ...presetOptions,
-  train: Type.Object(TrainSettings, { additionalProperties: false, default: {}, ...md('How the engine trains this teacher before distilling. The trained teacher is cached and reused by later runs.') }),
-}, { additionalProperties: false, title: 'Teacher trained by the engine' });
+const TeacherPreset = Type.Object(
+  {
+    preset: presetName,
+    ...presetOptions,
+    train: Type.Object(TrainSettings, {
+      additionalProperties: false,
+      default: {},
+      ...md('How the engine trains this teacher before distilling. The trained teacher is cached and reused by later runs.'),
+    }),
+  },
+  { additionalProperties: false, title: 'Teacher trained by the engine' },
+);
 
 const StudentPreset = Type.Object({ preset: presetName, ...presetOptions }, { additionalProperties: false, title: 'Student preset' });
 
 const teacherWeight = {
-  weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e6, ...md('In a list of teachers: this teacher\u2019s weight in the ensemble, > 0. Weights are normalised to sum to 1. Default: `1` (equal weights).') })),
+  weight: Type.Optional(
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1e6,
+      ...md('In a list of teachers: this teacher\u2019s weight in the ensemble, > 0. Weights are normalised to sum to 1. Default: `1` (equal weights).'),
+    }),
+  ),
 };
 /** A teacher of a list: any single teacher, with a `weight`. */
 const member = (schema: typeof TeacherModelFile | typeof TeacherLogits | typeof TeacherPreset) =>
@@ -276,23 +522,46 @@ const member = (schema: typeof TeacherModelFile | typeof TeacherLogits | typeof 
 const TeacherMemberSchema = Type.Union([member(TeacherModelFile), member(TeacherLogits), member(TeacherPreset)]);
 
 const singleTeacherSnippets = [
-    { label: 'Teacher from an ONNX file (e.g. PyTorch)', body: { model: '${1:teacher.onnx}' } },
-    { label: 'ImageNet-style ONNX teacher on grayscale images', body: { model: '${1:resnet18.onnx}', preprocess: { channels: 3, resize: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } } },
-    { label: 'Teacher from a model file', body: { model: '${1:teacher/model.json}' } },
-    { label: 'Teacher from precomputed logits', body: { logits: { train: '${1:teacher_train.npy}', test: '${2:teacher_test.npy}' } } },
-    { label: 'Teacher trained by the engine', body: { preset: 'cnn-large', train: { epochs: 8 } } },
+  { label: 'Teacher from an ONNX file (e.g. PyTorch)', body: { model: '${1:teacher.onnx}' } },
+  {
+    label: 'ImageNet-style ONNX teacher on grayscale images',
+    body: { model: '${1:resnet18.onnx}', preprocess: { channels: 3, resize: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } },
+  },
+  { label: 'Teacher from a model file', body: { model: '${1:teacher/model.json}' } },
+  { label: 'Teacher from precomputed logits', body: { logits: { train: '${1:teacher_train.npy}', test: '${2:teacher_test.npy}' } } },
+  { label: 'Teacher trained by the engine', body: { preset: 'cnn-large', train: { epochs: 8 } } },
 ];
 
-export const TeacherSchema = Type.Union([TeacherModelFile, TeacherLogits, TeacherPreset, Type.Array(TeacherMemberSchema, {
-  minItems: 1, maxItems: 64, title: 'Several teachers (an ensemble)',
-  ...md('Several teachers of any kinds, combined into one: their logits or probabilities are averaged with their `weight`s (see `distillation.teacherEnsemble`). Each teacher\u2019s logits are cached on their own, and the report lists each teacher\u2019s test accuracy beside the ensemble\u2019s.'),
-})], {
-  ...md('The teacher: a model file (ONNX or TensorFlow.js), precomputed logits, a preset the engine trains first (once, then cached), or a list of these (an ensemble).'),
-  defaultSnippets: [
-    ...singleTeacherSnippets,
-    { label: 'Two teachers (an ensemble)', body: [{ preset: 'cnn-medium', train: { epochs: 3 } }, { model: '${1:teacher.onnx}', weight: 1 }] },
+export const TeacherSchema = Type.Union(
+  [
+    TeacherModelFile,
+    TeacherLogits,
+    TeacherPreset,
+    Type.Array(TeacherMemberSchema, {
+      minItems: 1,
+      maxItems: 64,
+      title: 'Several teachers (an ensemble)',
+      ...md(
+        'Several teachers of any kinds, combined into one: their logits or probabilities are averaged with their `weight`s (see `distillation.teacherEnsemble`). Each teacher\u2019s logits are cached on their own, and the report lists each teacher\u2019s test accuracy beside the ensemble\u2019s.',
+      ),
+    }),
   ],
-});
+  {
+    ...md(
+      'The teacher: a model file (ONNX or TensorFlow.js), precomputed logits, a preset the engine trains first (once, then cached), or a list of these (an ensemble).',
+    ),
+    defaultSnippets: [
+      ...singleTeacherSnippets,
+      {
+        label: 'Two teachers (an ensemble)',
+        body: [
+          { preset: 'cnn-medium', train: { epochs: 3 } },
+          { model: '${1:teacher.onnx}', weight: 1 },
+        ],
+      },
+    ],
+  },
+);
 
 export const StudentSchema = Type.Union([ModelFile, StudentPreset], {
   ...md('The student to train: a model file (its initial weights are used) or a preset.'),
@@ -305,34 +574,58 @@ export const StudentSchema = Type.Union([ModelFile, StudentPreset], {
 
 // ---------------------------------------------------------------- distillation
 
-const temperature = (extra = '') => Type.Number({
-  exclusiveMinimum: 0, maximum: 100,
-  ...md(`Softmax temperature T for the soft labels: p = softmax(z / T). Higher T exposes the teacher\u2019s "dark knowledge" between similar classes. Typical: 2–10.${extra}`),
-});
-const alpha = (extra = '') => Type.Number({
-  minimum: 0, maximum: 1,
-  ...md(`Weight of the distillation term: loss = α·kd + (1 − α)·CE. \`0\` trains on labels only, \`1\` on the teacher only. Typical: 0.5–0.9.${extra}`),
-});
+const temperature = (extra = '') =>
+  Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 100,
+    ...md(
+      `Softmax temperature T for the soft labels: p = softmax(z / T). Higher T exposes the teacher\u2019s "dark knowledge" between similar classes. Typical: 2–10.${extra}`,
+    ),
+  });
+const alpha = (extra = '') =>
+  Type.Number({
+    minimum: 0,
+    maximum: 1,
+    ...md(`Weight of the distillation term: loss = α·kd + (1 − α)·CE. \`0\` trains on labels only, \`1\` on the teacher only. Typical: 0.5–0.9.${extra}`),
+  });
 
-const ConstantSchedule = Type.Object({
-  type: Type.Literal('constant', md('Keep `temperature` and `alpha` fixed.')),
-}, { additionalProperties: false, title: 'Constant' });
+const ConstantSchedule = Type.Object(
+  {
+    type: Type.Literal('constant', md('Keep `temperature` and `alpha` fixed.')),
+  },
+  { additionalProperties: false, title: 'Constant' },
+);
 
-const StagesSchedule = Type.Object({
-  type: Type.Literal('stages', md('Run stages one after another, e.g. high T and α first, then lower.')),
-  stages: Type.Array(Type.Object({
-    epochs: Type.Integer({ minimum: 1, maximum: 10000, ...md('Epochs in this stage. The last stage continues until training ends.') }),
-    temperature: temperature(),
-    alpha: alpha(),
-  }, { additionalProperties: false }), { minItems: 1, maxItems: LIMITS.stages, ...md('The stages, in order.') }),
-}, { additionalProperties: false, title: 'Stages (e.g. two-stage)' });
+const StagesSchedule = Type.Object(
+  {
+    type: Type.Literal('stages', md('Run stages one after another, e.g. high T and α first, then lower.')),
+    stages: Type.Array(
+      Type.Object(
+        {
+          epochs: Type.Integer({ minimum: 1, maximum: 10000, ...md('Epochs in this stage. The last stage continues until training ends.') }),
+          temperature: temperature(),
+          alpha: alpha(),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: LIMITS.stages, ...md('The stages, in order.') },
+    ),
+  },
+  { additionalProperties: false, title: 'Stages (e.g. two-stage)' },
+);
 
-const RampSchedule = Type.Object({
-  type: literalUnion(['linear', 'cosine'] as const, { linear: 'Linear ramp per step.', cosine: 'Cosine ramp per step.' },
-    md('Move T and α from `start` to `end` over the whole run, per step.')),
-  start: Type.Object({ temperature: temperature(), alpha: alpha() }, { additionalProperties: false, ...md('Values at the first step.') }),
-  end: Type.Object({ temperature: temperature(), alpha: alpha() }, { additionalProperties: false, ...md('Values at the last step.') }),
-}, { additionalProperties: false, title: 'Linear or cosine ramp' });
+const RampSchedule = Type.Object(
+  {
+    type: literalUnion(
+      ['linear', 'cosine'] as const,
+      { linear: 'Linear ramp per step.', cosine: 'Cosine ramp per step.' },
+      md('Move T and α from `start` to `end` over the whole run, per step.'),
+    ),
+    start: Type.Object({ temperature: temperature(), alpha: alpha() }, { additionalProperties: false, ...md('Values at the first step.') }),
+    end: Type.Object({ temperature: temperature(), alpha: alpha() }, { additionalProperties: false, ...md('Values at the last step.') }),
+  },
+  { additionalProperties: false, title: 'Linear or cosine ramp' },
+);
 
 export const ScheduleSchema = Type.Union([ConstantSchedule, StagesSchedule, RampSchedule], {
   default: { type: 'constant' },
@@ -340,8 +633,15 @@ export const ScheduleSchema = Type.Union([ConstantSchedule, StagesSchedule, Ramp
   defaultSnippets: [
     {
       label: 'Two-stage schedule',
-      markdownDescription: 'Soft first, then sharp: stage 1 at high T and α, stage 2 at low T and α. The stages\u2019 epochs should add up to `training.epochs`; set them to split your run.',
-      body: { type: 'stages', stages: [{ epochs: '^${1:3}', temperature: 8, alpha: 0.9 }, { epochs: '^${2:3}', temperature: 2, alpha: 0.5 }] },
+      markdownDescription:
+        'Soft first, then sharp: stage 1 at high T and α, stage 2 at low T and α. The stages\u2019 epochs should add up to `training.epochs`; set them to split your run.',
+      body: {
+        type: 'stages',
+        stages: [
+          { epochs: '^${1:3}', temperature: 8, alpha: 0.9 },
+          { epochs: '^${2:3}', temperature: 2, alpha: 0.5 },
+        ],
+      },
     },
     {
       label: 'Linear ramp',
@@ -367,36 +667,102 @@ export const FEATURE_DEFAULT_WEIGHT: Record<FeatureLoss, number> = { mse: 1, att
 /** Most feature pairs one run may name. */
 export const MAX_FEATURE_PAIRS = 16;
 
-const FeaturePair = Type.Object({
-  teacher: Type.String({ minLength: 1, maxLength: LIMITS.text, ...md('The teacher layer whose output is the hint: a layer name of a TensorFlow.js teacher (a preset teacher’s too), or an output name of an ONNX teacher.') }),
-  student: Type.String({ minLength: 1, maxLength: LIMITS.text, ...md('The student layer (a layer name of the student model) that learns the hint.') }),
-  loss: literalUnion(FEATURE_LOSSES, {
-    mse: 'FitNets (Romero et al. 2015): a learned adapter maps the student’s features to the teacher’s channels (a 1×1 convolution on 4-D feature maps, a dense layer on 2-D features), then the mean squared error. The adapter trains with the student and is not part of the saved student.',
-    attention: 'Attention transfer (Zagoruyko & Komodakis 2017): each 4-D feature map becomes the mean over channels of its squares, flattened and L2-normalised per sample; the loss is the mean squared difference of the two maps (the paper’s at_loss). No adapter: channels may differ, the spatial sizes must match.',
-  }, { default: 'mse', ...md('How the two features are compared.') }),
-  teacherIndex: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, ...md('With a list of teachers: which one (0-based, in the list\u2019s order) gives this pair\u2019s feature; it must be a model teacher. Default `0`. A single teacher is teacher 0.') })),
-  weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1e6, ...md(`Weight of this pair’s loss in the total: loss = α·kd + (1 − α)·CE + Σ weight·feature loss. Default: \`${FEATURE_DEFAULT_WEIGHT.mse}\` for \`mse\`, \`${FEATURE_DEFAULT_WEIGHT.attention}\` for \`attention\` (β/2 with the paper’s β = 1000).`) })),
-}, { additionalProperties: false });
+const FeaturePair = Type.Object(
+  {
+    teacher: Type.String({
+      minLength: 1,
+      maxLength: LIMITS.text,
+      ...md(
+        'The teacher layer whose output is the hint: a layer name of a TensorFlow.js teacher (a preset teacher’s too), or an output name of an ONNX teacher.',
+      ),
+    }),
+    student: Type.String({ minLength: 1, maxLength: LIMITS.text, ...md('The student layer (a layer name of the student model) that learns the hint.') }),
+    loss: literalUnion(
+      FEATURE_LOSSES,
+      {
+        mse: 'FitNets (Romero et al. 2015): a learned adapter maps the student’s features to the teacher’s channels (a 1×1 convolution on 4-D feature maps, a dense layer on 2-D features), then the mean squared error. The adapter trains with the student and is not part of the saved student.',
+        attention:
+          'Attention transfer (Zagoruyko & Komodakis 2017): each 4-D feature map becomes the mean over channels of its squares, flattened and L2-normalised per sample; the loss is the mean squared difference of the two maps (the paper’s at_loss). No adapter: channels may differ, the spatial sizes must match.',
+      },
+      { default: 'mse', ...md('How the two features are compared.') },
+    ),
+    teacherIndex: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 63,
+        ...md(
+          'With a list of teachers: which one (0-based, in the list\u2019s order) gives this pair\u2019s feature; it must be a model teacher. Default `0`. A single teacher is teacher 0.',
+        ),
+      }),
+    ),
+    weight: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1e6,
+        ...md(
+          `Weight of this pair’s loss in the total: loss = α·kd + (1 − α)·CE + Σ weight·feature loss. Default: \`${FEATURE_DEFAULT_WEIGHT.mse}\` for \`mse\`, \`${FEATURE_DEFAULT_WEIGHT.attention}\` for \`attention\` (β/2 with the paper’s β = 1000).`,
+        ),
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
-const Distillation = Type.Object({
-  temperature: Type.Number({ ...temperature(), default: 4 }),
-  alpha: Type.Number({ ...alpha(), default: 0.7 }),
-  divergence: literalUnion(DIVERGENCES, descriptionsOf(DIVERGENCE_INFO), { default: 'forward-kl', ...md('The distillation term.') }),
-  dkd: Type.Optional(Type.Object({
-    alpha: Type.Number({ minimum: 0, maximum: 1000, default: DKD_DEFAULTS.alpha, ...md(`\`dkd\` only: weight of the target-class term TCKD. The paper: \`${DKD_DEFAULTS.alpha}\`.`) }),
-    beta: Type.Number({ minimum: 0, maximum: 1000, default: DKD_DEFAULTS.beta, ...md(`\`dkd\` only: weight of the non-target-class term NCKD. The paper: \`${DKD_DEFAULTS.beta}\` on CIFAR-100 (1–8 elsewhere).`) }),
-  }, { additionalProperties: false, default: {}, ...md('Weights of decoupled KD\u2019s two parts (`divergence: "dkd"`). The distillation term is T²·(alpha·TCKD + beta·NCKD); `distillation.alpha` still mixes it with the CE.') })),
-  teacherEnsemble: Type.Optional(literalUnion(TEACHER_ENSEMBLES, {
-    logits: 'The weighted mean of the teachers\u2019 logits: one set of logits, softened at each step\u2019s T like a single teacher\u2019s.',
-    probabilities: 'The weighted mean of the teachers\u2019 probabilities at `distillation.temperature` T: p = Σ w_i softmax(z_i / T). The student learns from p through the logits T·log p (softmax(T·log p / T) = p). A schedule that moves T sees that mixture sharpened or softened: softmax(T·log p / T\u2032).',
-  }, md('How a list of teachers is combined. Default: `"logits"`. A single teacher ignores it.'))),
-  features: Type.Optional(Type.Array(FeaturePair, {
-    minItems: 1, maxItems: MAX_FEATURE_PAIRS,
-    ...md('Feature (hint) distillation: pairs of a teacher layer and a student layer whose outputs are matched, each adding weight × its loss to the KD student’s loss. Needs a model teacher (TensorFlow.js, ONNX or a preset), not precomputed logits; with a list of teachers, each pair names its teacher by `teacherIndex`. The teacher’s features are computed per batch (never cached: they can be large), so a step also runs the teacher forward. Trains on one thread. The scratch baseline and compression fine-tuning do not use it.'),
-    defaultSnippets: [{ label: 'FitNets hint', body: [{ teacher: '${1:teacher layer}', student: '${2:student layer}', loss: 'mse' }] }],
-  })),
-  schedule: ScheduleSchema,
-}, { additionalProperties: false, default: {}, ...md('The knowledge-distillation loss: α·T²·D(p_t^T, p_s^T) + (1 − α)·CE(y, p_s).') });
+const Distillation = Type.Object(
+  {
+    temperature: Type.Number({ ...temperature(), default: 4 }),
+    alpha: Type.Number({ ...alpha(), default: 0.7 }),
+    divergence: literalUnion(DIVERGENCES, descriptionsOf(DIVERGENCE_INFO), { default: 'forward-kl', ...md('The distillation term.') }),
+    dkd: Type.Optional(
+      Type.Object(
+        {
+          alpha: Type.Number({
+            minimum: 0,
+            maximum: 1000,
+            default: DKD_DEFAULTS.alpha,
+            ...md(`\`dkd\` only: weight of the target-class term TCKD. The paper: \`${DKD_DEFAULTS.alpha}\`.`),
+          }),
+          beta: Type.Number({
+            minimum: 0,
+            maximum: 1000,
+            default: DKD_DEFAULTS.beta,
+            ...md(`\`dkd\` only: weight of the non-target-class term NCKD. The paper: \`${DKD_DEFAULTS.beta}\` on CIFAR-100 (1–8 elsewhere).`),
+          }),
+        },
+        {
+          additionalProperties: false,
+          default: {},
+          ...md(
+            'Weights of decoupled KD\u2019s two parts (`divergence: "dkd"`). The distillation term is T²·(alpha·TCKD + beta·NCKD); `distillation.alpha` still mixes it with the CE.',
+          ),
+        },
+      ),
+    ),
+    teacherEnsemble: Type.Optional(
+      literalUnion(
+        TEACHER_ENSEMBLES,
+        {
+          logits: 'The weighted mean of the teachers\u2019 logits: one set of logits, softened at each step\u2019s T like a single teacher\u2019s.',
+          probabilities:
+            'The weighted mean of the teachers\u2019 probabilities at `distillation.temperature` T: p = Σ w_i softmax(z_i / T). The student learns from p through the logits T·log p (softmax(T·log p / T) = p). A schedule that moves T sees that mixture sharpened or softened: softmax(T·log p / T\u2032).',
+        },
+        md('How a list of teachers is combined. Default: `"logits"`. A single teacher ignores it.'),
+      ),
+    ),
+    features: Type.Optional(
+      Type.Array(FeaturePair, {
+        minItems: 1,
+        maxItems: MAX_FEATURE_PAIRS,
+        ...md(
+          'Feature (hint) distillation: pairs of a teacher layer and a student layer whose outputs are matched, each adding weight × its loss to the KD student’s loss. Needs a model teacher (TensorFlow.js, ONNX or a preset), not precomputed logits; with a list of teachers, each pair names its teacher by `teacherIndex`. The teacher’s features are computed per batch (never cached: they can be large), so a step also runs the teacher forward. Trains on one thread. The scratch baseline and compression fine-tuning do not use it.',
+        ),
+        defaultSnippets: [{ label: 'FitNets hint', body: [{ teacher: '${1:teacher layer}', student: '${2:student layer}', loss: 'mse' }] }],
+      }),
+    ),
+    schedule: ScheduleSchema,
+  },
+  { additionalProperties: false, default: {}, ...md('The knowledge-distillation loss: α·T²·D(p_t^T, p_s^T) + (1 − α)·CE(y, p_s).') },
+);
 
 // ---------------------------------------------------------------- compression
 
@@ -404,91 +770,199 @@ export const QUANTIZATIONS = ['float16', 'uint8', 'uint8-per-channel'] as const;
 export const PRUNE_SCHEDULES = ['agp', 'one-shot'] as const;
 export const PRUNE_SCOPES = ['global', 'layer'] as const;
 
-const fineTuneRate = Type.Optional(Type.Number({
-  exclusiveMinimum: 0, maximum: 10,
-  ...md('Learning rate of the fine-tuning. Default: `training.learningRate`.'),
-}));
+const fineTuneRate = Type.Optional(
+  Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 10,
+    ...md('Learning rate of the fine-tuning. Default: `training.learningRate`.'),
+  }),
+);
 
-export const CompressSchema = Type.Object({
-  prune: Type.Optional(Type.Object({
-    sparsity: Type.Number({
-      minimum: 0, exclusiveMaximum: 1,
-      ...md('Share of the kernel weights (Dense and Conv2D kernels; not biases) set to zero, in [0, 1). Typical: `0.5`–`0.9`.'),
-    }),
-    schedule: literalUnion(PRUNE_SCHEDULES, {
-      agp: 'Gradual: Zhu & Gupta\u2019s cubic schedule s_t = s (1 − (1 − t / n)³) over the first ¾ of the fine-tuning steps, then fine-tuning at the final masks.',
-      'one-shot': 'Prune to the target at once, then fine-tune with the masks held.',
-    }, { default: 'agp', ...md('How the sparsity grows during the fine-tuning.') }),
-    epochs: Type.Integer({ minimum: 1, maximum: 1000, default: 2, ...md('Epochs of KD fine-tuning while pruning. The KD loss stays on, with the final temperature and α of `distillation`.') }),
-    scope: literalUnion(PRUNE_SCOPES, {
-      global: 'One magnitude threshold over all kernels: layers with many small weights are pruned more.',
-      layer: 'Every kernel pruned to the same sparsity.',
-    }, { default: 'global', ...md('Where the magnitude threshold is drawn.') }),
-    learningRate: fineTuneRate,
-  }, { additionalProperties: false, ...md('Magnitude pruning of the KD student, with KD fine-tuning. The masks are re-applied after every optimizer step, so pruned weights stay zero. Written to `compressed/prune/`.') })),
-  lowRank: Type.Optional(Type.Object({
-    energy: Type.Number({
-      exclusiveMinimum: 0, maximum: 1, default: 0.9,
-      ...md('Share of the squared singular values kept, in (0, 1]: each Dense (and 1×1 conv) kernel W (m×n) becomes two layers of the smallest rank r that keeps it. A layer is factorized only when r·(m + n) < m·n.'),
-    }),
-    epochs: Type.Integer({ minimum: 0, maximum: 1000, default: 1, ...md('Epochs of KD fine-tuning after the factorization; `0`: none.') }),
-    learningRate: fineTuneRate,
-  }, { additionalProperties: false, ...md('Low-rank factorization (truncated SVD) of the pruned or KD student, then KD fine-tuning. Written to `compressed/low-rank/`.') })),
-  quantize: Type.Optional(Type.Array(literalUnion(QUANTIZATIONS, {
-    float16: 'Every weight stored as float16: 2× smaller, nearly lossless.',
-    uint8: 'Kernels as uint8 with one scale and offset per tensor (zero exactly representable); biases stay float32. About 4× smaller.',
-    'uint8-per-channel': 'Kernels as uint8 with one scale per output channel (symmetric), applied by a per-channel scale layer after each kernel: more accurate than per tensor.',
-  }), { minItems: 1, uniqueItems: true, ...md('Post-training weight quantization of the last stage\u2019s model, each format written to `compressed/<format>/` as a standard tfjs model (quantized weight shards that `tf.loadLayersModel` dequantizes on load) and evaluated as loaded back.') })),
-}, {
-  additionalProperties: false,
-  ...md('Compression after distillation, in the order pruning → low-rank → quantization, each stage taking the previous stage\u2019s model. Each stage is evaluated on the test split and listed in `summary.json` under `compression`.'),
-  defaultSnippets: [
-    { label: 'Prune 80% and quantize', body: { prune: { sparsity: 0.8, epochs: 2 }, quantize: ['float16', 'uint8'] } },
-    { label: 'Low-rank and quantize', body: { lowRank: { energy: 0.9 }, quantize: ['uint8-per-channel'] } },
-  ],
-});
+export const CompressSchema = Type.Object(
+  {
+    prune: Type.Optional(
+      Type.Object(
+        {
+          sparsity: Type.Number({
+            minimum: 0,
+            exclusiveMaximum: 1,
+            ...md('Share of the kernel weights (Dense and Conv2D kernels; not biases) set to zero, in [0, 1). Typical: `0.5`–`0.9`.'),
+          }),
+          schedule: literalUnion(
+            PRUNE_SCHEDULES,
+            {
+              agp: 'Gradual: Zhu & Gupta\u2019s cubic schedule s_t = s (1 − (1 − t / n)³) over the first ¾ of the fine-tuning steps, then fine-tuning at the final masks.',
+              'one-shot': 'Prune to the target at once, then fine-tune with the masks held.',
+            },
+            { default: 'agp', ...md('How the sparsity grows during the fine-tuning.') },
+          ),
+          epochs: Type.Integer({
+            minimum: 1,
+            maximum: 1000,
+            default: 2,
+            ...md('Epochs of KD fine-tuning while pruning. The KD loss stays on, with the final temperature and α of `distillation`.'),
+          }),
+          scope: literalUnion(
+            PRUNE_SCOPES,
+            {
+              global: 'One magnitude threshold over all kernels: layers with many small weights are pruned more.',
+              layer: 'Every kernel pruned to the same sparsity.',
+            },
+            { default: 'global', ...md('Where the magnitude threshold is drawn.') },
+          ),
+          learningRate: fineTuneRate,
+        },
+        {
+          additionalProperties: false,
+          ...md(
+            'Magnitude pruning of the KD student, with KD fine-tuning. The masks are re-applied after every optimizer step, so pruned weights stay zero. Written to `compressed/prune/`.',
+          ),
+        },
+      ),
+    ),
+    lowRank: Type.Optional(
+      Type.Object(
+        {
+          energy: Type.Number({
+            exclusiveMinimum: 0,
+            maximum: 1,
+            default: 0.9,
+            ...md(
+              'Share of the squared singular values kept, in (0, 1]: each Dense (and 1×1 conv) kernel W (m×n) becomes two layers of the smallest rank r that keeps it. A layer is factorized only when r·(m + n) < m·n.',
+            ),
+          }),
+          epochs: Type.Integer({ minimum: 0, maximum: 1000, default: 1, ...md('Epochs of KD fine-tuning after the factorization; `0`: none.') }),
+          learningRate: fineTuneRate,
+        },
+        {
+          additionalProperties: false,
+          ...md('Low-rank factorization (truncated SVD) of the pruned or KD student, then KD fine-tuning. Written to `compressed/low-rank/`.'),
+        },
+      ),
+    ),
+    quantize: Type.Optional(
+      Type.Array(
+        literalUnion(QUANTIZATIONS, {
+          float16: 'Every weight stored as float16: 2× smaller, nearly lossless.',
+          uint8: 'Kernels as uint8 with one scale and offset per tensor (zero exactly representable); biases stay float32. About 4× smaller.',
+          'uint8-per-channel':
+            'Kernels as uint8 with one scale per output channel (symmetric), applied by a per-channel scale layer after each kernel: more accurate than per tensor.',
+        }),
+        {
+          minItems: 1,
+          uniqueItems: true,
+          ...md(
+            'Post-training weight quantization of the last stage\u2019s model, each format written to `compressed/<format>/` as a standard tfjs model (quantized weight shards that `tf.loadLayersModel` dequantizes on load) and evaluated as loaded back.',
+          ),
+        },
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    ...md(
+      'Compression after distillation, in the order pruning → low-rank → quantization, each stage taking the previous stage\u2019s model. Each stage is evaluated on the test split and listed in `summary.json` under `compression`.',
+    ),
+    defaultSnippets: [
+      { label: 'Prune 80% and quantize', body: { prune: { sparsity: 0.8, epochs: 2 }, quantize: ['float16', 'uint8'] } },
+      { label: 'Low-rank and quantize', body: { lowRank: { energy: 0.9 }, quantize: ['uint8-per-channel'] } },
+    ],
+  },
+);
 
 // ---------------------------------------------------------------- the whole config
 
-export const ConfigSchema = Type.Object({
-  $schema: Type.Optional(Type.String({ maxLength: LIMITS.text, ...md('Optional. The JSON schema of this file; VS Code already applies the bundled one to every `*.distill.json`.') })),
-  name: Type.String({ minLength: 1, maxLength: 200, ...md('A short name for the experiment. Run ids start with it.') }),
-  runName: Type.Optional(Type.String({
-    minLength: 1,
-    maxLength: 200,
-    ...md('A name for the next run, shown in the Runs view, dashboard tabs, compare chips and legends. Default: `name`, plus what differs from the previous run of this config (e.g. `fashion-kd · T 8 · α 0.9`).'),
-  })),
-  seed: Type.Integer({ minimum: 0, maximum: LIMITS.seed, default: 42, ...md('Random seed for weights, shuffling, splits and dropout. The same seed on the same backend gives the same metrics.') }),
-  data: DataSchema,
-  teacher: TeacherSchema,
-  student: StudentSchema,
-  distillation: Distillation,
-  training: Type.Object(TrainSettings, { additionalProperties: false, default: {}, ...md('How the student is trained.') }),
-  compare: Type.Object({
-    baseline: Type.Boolean({ default: false, ...md('Also train the same student from scratch (α = 0, same seed and initial weights) and report it beside the KD student.') }),
-  }, { additionalProperties: false, default: {}, ...md('Comparisons to run beside the KD student.') }),
-  compress: Type.Optional(CompressSchema),
-  evaluation: Type.Object({
-    probeSize: Type.Integer({ minimum: 0, maximum: 1024, default: 32, ...md('Validation samples (class-stratified) whose soft labels are logged each epoch for the dashboard heatmaps.') }),
-    latency: Type.Boolean({ default: true, ...md('Measure inference latency per sample (batch 1 and batch 256) for the report card.') }),
-  }, { additionalProperties: false, default: {}, ...md('What is measured besides accuracy.') }),
-  engine: Type.Object({
-    backend: literalUnion(BACKENDS, backendDescriptions(), { default: 'auto', ...md('The compute backend.') }),
-    threads: Type.Optional(Type.Integer({
-      minimum: 1, maximum: MAX_THREADS,
-      ...keepUnderscores(`Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used. A dense-only model (\`mlp\`) trains on one thread whatever this says: threads gain only where weights are reused across a row, as in convolutions.`),
-    })),
-  }, { additionalProperties: false, default: {}, ...md('Engine settings.') }),
-  output: Type.Object({
-    runsDir: Type.String({ minLength: 1, maxLength: LIMITS.text, default: 'runs', ...md('Where runs are written, one folder each. Relative to this config file.') }),
-    cacheDir: Type.String({ minLength: 1, maxLength: LIMITS.text, default: '.distill-cache', ...md('Where teacher logits and trained preset teachers are cached across runs. Relative to this config file.') }),
-  }, { additionalProperties: false, default: {}, ...md('Output locations.') }),
-}, {
-  additionalProperties: false,
-  $id: 'https://distill.dev/schemas/distill.schema.json',
-  title: 'Distill experiment',
-  ...md('A knowledge-distillation experiment for the Distill extension and CLI.'),
-});
+export const ConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(
+      Type.String({
+        maxLength: LIMITS.text,
+        ...md('Optional. The JSON schema of this file; VS Code already applies the bundled one to every `*.distill.json`.'),
+      }),
+    ),
+    name: Type.String({ minLength: 1, maxLength: 200, ...md('A short name for the experiment. Run ids start with it.') }),
+    runName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        ...md(
+          'A name for the next run, shown in the Runs view, dashboard tabs, compare chips and legends. Default: `name`, plus what differs from the previous run of this config (e.g. `fashion-kd · T 8 · α 0.9`).',
+        ),
+      }),
+    ),
+    seed: Type.Integer({
+      minimum: 0,
+      maximum: LIMITS.seed,
+      default: 42,
+      ...md('Random seed for weights, shuffling, splits and dropout. The same seed on the same backend gives the same metrics.'),
+    }),
+    data: DataSchema,
+    teacher: TeacherSchema,
+    student: StudentSchema,
+    distillation: Distillation,
+    training: Type.Object(TrainSettings, { additionalProperties: false, default: {}, ...md('How the student is trained.') }),
+    compare: Type.Object(
+      {
+        baseline: Type.Boolean({
+          default: false,
+          ...md('Also train the same student from scratch (α = 0, same seed and initial weights) and report it beside the KD student.'),
+        }),
+      },
+      { additionalProperties: false, default: {}, ...md('Comparisons to run beside the KD student.') },
+    ),
+    compress: Type.Optional(CompressSchema),
+    evaluation: Type.Object(
+      {
+        probeSize: Type.Integer({
+          minimum: 0,
+          maximum: 1024,
+          default: 32,
+          ...md('Validation samples (class-stratified) whose soft labels are logged each epoch for the dashboard heatmaps.'),
+        }),
+        latency: Type.Boolean({ default: true, ...md('Measure inference latency per sample (batch 1 and batch 256) for the report card.') }),
+      },
+      { additionalProperties: false, default: {}, ...md('What is measured besides accuracy.') },
+    ),
+    engine: Type.Object(
+      {
+        backend: literalUnion(BACKENDS, backendDescriptions(), { default: 'auto', ...md('The compute backend.') }),
+        threads: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            maximum: MAX_THREADS,
+            ...keepUnderscores(
+              `Threads one training run uses on the CPU backends (wasm, cpu): each trains a replica of the model on its share of every batch, and their gradients are averaged into one optimizer step. \`1\` trains on one thread. Default: every core this process may use (the environment variable \`${THREADS_ENV}\` when set, for a tool that runs several engines side by side, else all cores). The same seed and thread count give the same metrics; another thread count changes them by float rounding only. The run's \`config.json\` records the count used. A dense-only model (\`mlp\`) trains on one thread whatever this says: threads gain only where weights are reused across a row, as in convolutions.`,
+            ),
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {}, ...md('Engine settings.') },
+    ),
+    output: Type.Object(
+      {
+        runsDir: Type.String({
+          minLength: 1,
+          maxLength: LIMITS.text,
+          default: 'runs',
+          ...md('Where runs are written, one folder each. Relative to this config file.'),
+        }),
+        cacheDir: Type.String({
+          minLength: 1,
+          maxLength: LIMITS.text,
+          default: '.distill-cache',
+          ...md('Where teacher logits and trained preset teachers are cached across runs. Relative to this config file.'),
+        }),
+      },
+      { additionalProperties: false, default: {}, ...md('Output locations.') },
+    ),
+  },
+  {
+    additionalProperties: false,
+    $id: 'https://distill.dev/schemas/distill.schema.json',
+    title: 'Distill experiment',
+    ...md('A knowledge-distillation experiment for the Distill extension and CLI.'),
+  },
+);
 
 export type DistillConfig = Static<typeof ConfigSchema>;
 export type DataConfig = Static<typeof DataSchema>;

@@ -78,7 +78,8 @@ export function referencedFiles(config: DistillConfig): { path: (string | number
  * field is invalid. Only string values at the known places count; relative paths are resolved against `dir`.
  */
 export function referencedFilesRaw(value: unknown, dir: string): { path: (string | number)[]; file: string; what: string }[] {
-  const at = (p: (string | number)[]): unknown => p.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), value);
+  const at = (p: (string | number)[]): unknown =>
+    p.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), value);
   const refs: { path: (string | number)[]; file: string; what: string }[] = [];
   const add = (p: (string | number)[], what: string) => {
     const v = at(p);
@@ -104,7 +105,14 @@ export function referencedFilesRaw(value: unknown, dir: string): { path: (string
 export function diagnoseConfigText(text: string, file: string, fileExists: (absolutePath: string) => boolean): ConfigProblem[] {
   const { value, problems: syntax } = parseJsonc(text);
   if (syntax.length) {
-    return syntax.map((p) => ({ message: `Invalid JSON: ${p.message}.`, severity: 'error', code: 'syntax', path: [], offset: p.offset, length: Math.max(p.length, 1) }));
+    return syntax.map((p) => ({
+      message: `Invalid JSON: ${p.message}.`,
+      severity: 'error',
+      code: 'syntax',
+      path: [],
+      offset: p.offset,
+      length: Math.max(p.length, 1),
+    }));
   }
   const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
   const dir = path.dirname(path.resolve(file));

@@ -47,16 +47,31 @@ export function parseJsonc(text: string): { value: unknown; problems: JsonSyntax
     return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
   };
   if (text.length > MAX_CONFIG_BYTES) {
-    return { value: undefined, problems: [{ message: `the file is ${text.length} characters long; a config is a few KB (at most ${MAX_CONFIG_BYTES}). Is this the right file?`, offset: 0, length: 1, line: 1, column: 1 }] };
+    return {
+      value: undefined,
+      problems: [
+        {
+          message: `the file is ${text.length} characters long; a config is a few KB (at most ${MAX_CONFIG_BYTES}). Is this the right file?`,
+          offset: 0,
+          length: 1,
+          line: 1,
+          column: 1,
+        },
+      ],
+    };
   }
   const tooDeep = deepestOpening(text, MAX_JSON_DEPTH);
   if (tooDeep >= 0) {
-    return { value: undefined, problems: [{ message: `nested more than ${MAX_JSON_DEPTH} levels deep; a config needs far fewer`, offset: tooDeep, length: 1, ...position(tooDeep) }] };
+    return {
+      value: undefined,
+      problems: [{ message: `nested more than ${MAX_JSON_DEPTH} levels deep; a config needs far fewer`, offset: tooDeep, length: 1, ...position(tooDeep) }],
+    };
   }
   // A parsed `"__proto__"` key would become the object's prototype, invisible to validation: refuse it as written.
   let protoKey = -1;
   visit(text, { onObjectProperty: (name, offset) => void (name === '__proto__' && protoKey < 0 && (protoKey = offset)) }, { allowTrailingComma: true });
-  if (protoKey >= 0) return { value: undefined, problems: [{ message: 'the key "__proto__" is not allowed in a config', offset: protoKey, length: 11, ...position(protoKey) }] };
+  if (protoKey >= 0)
+    return { value: undefined, problems: [{ message: 'the key "__proto__" is not allowed in a config', offset: protoKey, length: 11, ...position(protoKey) }] };
   const errors: ParseError[] = [];
   const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
   const problems = errors.map((e) => ({ message: describeSyntax(printParseErrorCode(e.error)), offset: e.offset, length: e.length, ...position(e.offset) }));
@@ -118,11 +133,18 @@ export function loadConfigFile(file: string): DistillConfig {
   try {
     // Sized before it is read: a multi-GB file given by mistake is refused without loading it.
     const size = fs.statSync(abs).size;
-    if (size > MAX_CONFIG_BYTES) throw new ConfigError(abs, [{ path: [], message: `the file is ${size} bytes long; a config is a few KB (at most ${MAX_CONFIG_BYTES} bytes). Is this the right file?` }]);
+    if (size > MAX_CONFIG_BYTES)
+      throw new ConfigError(abs, [
+        { path: [], message: `the file is ${size} bytes long; a config is a few KB (at most ${MAX_CONFIG_BYTES} bytes). Is this the right file?` },
+      ]);
     text = fs.readFileSync(abs, 'utf8');
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    throw new DistillError('usage', `Cannot read config file ${abs}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: abs });
+    throw new DistillError(
+      'usage',
+      `Cannot read config file ${abs}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      { file: abs },
+    );
   }
   return parseConfigText(text, abs);
 }

@@ -20,7 +20,8 @@ export const DIVERGENCE_INFO = {
     hint: 'Hinton',
   },
   'reverse-kl': {
-    description: 'KL(p_s ‖ p_t) at T, times T². Mode-seeking: the student concentrates on the teacher\u2019s main modes; useful for small students that cannot cover everything.',
+    description:
+      'KL(p_s ‖ p_t) at T, times T². Mode-seeking: the student concentrates on the teacher\u2019s main modes; useful for small students that cannot cover everything.',
     hint: 'mode-seeking, for small students',
   },
   js: {
@@ -31,7 +32,8 @@ export const DIVERGENCE_INFO = {
   },
   dkd: {
     hint: 'decoupled KD',
-    description: 'Decoupled KD (Zhao et al., CVPR 2022): α_dkd·TCKD + β·NCKD at T, times T². TCKD is the binary KL on the target class\u2019s probability, NCKD the KL over the other classes renormalised; weights in `dkd`. Needs labels: on unlabelled rows the teacher\u2019s top-1 is the target.',
+    description:
+      'Decoupled KD (Zhao et al., CVPR 2022): α_dkd·TCKD + β·NCKD at T, times T². TCKD is the binary KL on the target class\u2019s probability, NCKD the KL over the other classes renormalised; weights in `dkd`. Needs labels: on unlabelled rows the teacher\u2019s top-1 is the target.',
   },
 } as const satisfies Record<string, DivergenceInfo>;
 

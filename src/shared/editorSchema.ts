@@ -8,9 +8,21 @@
 
 /** Keywords that only constrain; dropping them leaves hover, completion and snippets as they were. */
 const CONSTRAINTS = new Set([
-  'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf',
-  'minItems', 'maxItems', 'uniqueItems', 'minLength', 'maxLength', 'pattern',
-  'required', 'additionalProperties', 'minProperties', 'maxProperties',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'required',
+  'additionalProperties',
+  'minProperties',
+  'maxProperties',
 ]);
 
 type SchemaNode = Record<string, unknown>;
@@ -30,7 +42,10 @@ export function editorSchema(schema: SchemaNode): SchemaNode {
     // An enum still completes and documents its values, but accepts any string: ours says which are valid.
     if (!inProperties && Array.isArray(out.enum)) {
       const { enum: values, markdownEnumDescriptions, enumDescriptions, ...rest } = out;
-      return { ...rest, anyOf: [{ enum: values, ...(markdownEnumDescriptions ? { markdownEnumDescriptions } : {}), ...(enumDescriptions ? { enumDescriptions } : {}) }, {}] };
+      return {
+        ...rest,
+        anyOf: [{ enum: values, ...(markdownEnumDescriptions ? { markdownEnumDescriptions } : {}), ...(enumDescriptions ? { enumDescriptions } : {}) }, {}],
+      };
     }
     // A single literal (`format: "idx"`) is kept: it is how completion tells the data formats apart.
     return out;

@@ -44,13 +44,7 @@ export function softmaxRows(flat: Float32Array | number[], classes: number, temp
  * Writes log softmax(logits[start .. start+length) / T) into `out[0 .. length)`. Exposed for callers that walk
  * many rows and want to reuse one buffer; `temperature` is not re-checked here.
  */
-export function logSoftmaxInto(
-  logits: NumericArray,
-  start: number,
-  length: number,
-  temperature: number,
-  out: Float64Array,
-): Float64Array {
+export function logSoftmaxInto(logits: NumericArray, start: number, length: number, temperature: number, out: Float64Array): Float64Array {
   const invT = 1 / temperature;
   let max = -Infinity;
   for (let c = 0; c < length; c++) max = Math.max(max, logits[start + c] * invT);

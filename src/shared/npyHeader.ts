@@ -48,7 +48,11 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader | NpyHeaderProblem {
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined) return { problem: 'no-descr', header };
   if (fortran === undefined || shapeText === undefined) return { problem: 'unreadable', header };
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) return { problem: 'bad-shape', header, shapeText };
   return { descr, fortranOrder: fortran === 'True', shape, dataOffset };
 }

@@ -173,10 +173,20 @@ class Writer {
 
 /** TensorProto.DataType codes and their element sizes in bytes. */
 export const ONNX_DTYPES: Record<number, { name: string; bytes: number }> = {
-  1: { name: 'float32', bytes: 4 }, 2: { name: 'uint8', bytes: 1 }, 3: { name: 'int8', bytes: 1 }, 4: { name: 'uint16', bytes: 2 },
-  5: { name: 'int16', bytes: 2 }, 6: { name: 'int32', bytes: 4 }, 7: { name: 'int64', bytes: 8 }, 8: { name: 'string', bytes: 0 },
-  9: { name: 'bool', bytes: 1 }, 10: { name: 'float16', bytes: 2 }, 11: { name: 'float64', bytes: 8 }, 12: { name: 'uint32', bytes: 4 },
-  13: { name: 'uint64', bytes: 8 }, 16: { name: 'bfloat16', bytes: 2 },
+  1: { name: 'float32', bytes: 4 },
+  2: { name: 'uint8', bytes: 1 },
+  3: { name: 'int8', bytes: 1 },
+  4: { name: 'uint16', bytes: 2 },
+  5: { name: 'int16', bytes: 2 },
+  6: { name: 'int32', bytes: 4 },
+  7: { name: 'int64', bytes: 8 },
+  8: { name: 'string', bytes: 0 },
+  9: { name: 'bool', bytes: 1 },
+  10: { name: 'float16', bytes: 2 },
+  11: { name: 'float64', bytes: 8 },
+  12: { name: 'uint32', bytes: 4 },
+  13: { name: 'uint64', bytes: 8 },
+  16: { name: 'bfloat16', bytes: 2 },
 };
 export const FLOAT = 1;
 export const INT64 = 7;
@@ -219,15 +229,17 @@ function readValueInfo(buf: Uint8Array): OnnxValueInfo {
   if (!tensor) return info;
   const tfs = fields(tensor.bytes);
   const elem = tfs.find((f) => f.no === 1)?.num;
-  info.elemType = elem !== undefined ? ONNX_DTYPES[elem]?.name ?? `type ${elem}` : undefined;
+  info.elemType = elem !== undefined ? (ONNX_DTYPES[elem]?.name ?? `type ${elem}`) : undefined;
   const shape = tfs.find((f) => f.no === 2);
   if (shape) {
-    info.shape = fields(shape.bytes).filter((f) => f.no === 1).map((d) => {
-      const dfs = fields(d.bytes);
-      const value = dfs.find((f) => f.no === 1);
-      const param = dfs.find((f) => f.no === 2);
-      return value ? value.num : param ? str(param) : null;
-    });
+    info.shape = fields(shape.bytes)
+      .filter((f) => f.no === 1)
+      .map((d) => {
+        const dfs = fields(d.bytes);
+        const value = dfs.find((f) => f.no === 1);
+        const param = dfs.find((f) => f.no === 2);
+        return value ? value.num : param ? str(param) : null;
+      });
   }
   return info;
 }
@@ -238,12 +250,17 @@ export function describeOnnx(bytes: Uint8Array): OnnxModelInfo {
   const graph = model.find((f) => f.no === 7 && f.wire === WIRE.bytes);
   const ir = model.find((f) => f.no === 1 && f.wire === WIRE.varint);
   if (!graph || !ir) throw new OnnxFormatError('no graph or IR version: not an ONNX ModelProto');
-  const opsets = model.filter((f) => f.no === 8).map((f) => {
-    const o = fields(f.bytes);
-    const domain = o.find((x) => x.no === 1);
-    return { domain: domain ? str(domain) : '', version: o.find((x) => x.no === 2)?.num ?? 0 };
-  });
-  const producer = [model.find((f) => f.no === 2), model.find((f) => f.no === 3)].filter((f): f is Field => !!f).map(str).join(' ');
+  const opsets = model
+    .filter((f) => f.no === 8)
+    .map((f) => {
+      const o = fields(f.bytes);
+      const domain = o.find((x) => x.no === 1);
+      return { domain: domain ? str(domain) : '', version: o.find((x) => x.no === 2)?.num ?? 0 };
+    });
+  const producer = [model.find((f) => f.no === 2), model.find((f) => f.no === 3)]
+    .filter((f): f is Field => !!f)
+    .map(str)
+    .join(' ');
   const g = fields(graph.bytes);
   let params = 0;
   let weightBytes = 0;
@@ -265,7 +282,10 @@ export function describeOnnx(bytes: Uint8Array): OnnxModelInfo {
     opset: opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version,
     opsets,
     producer,
-    inputs: g.filter((f) => f.no === 11).map((f) => readValueInfo(f.bytes)).filter((v) => !initNames.has(v.name)),
+    inputs: g
+      .filter((f) => f.no === 11)
+      .map((f) => readValueInfo(f.bytes))
+      .filter((v) => !initNames.has(v.name)),
     outputs: g.filter((f) => f.no === 12).map((f) => readValueInfo(f.bytes)),
     params,
     weightBytes,

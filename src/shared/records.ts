@@ -65,9 +65,7 @@ export interface EpochRecord {
 export type MetricsRecord = StepRecord | EpochRecord;
 
 /** `softlabels.jsonl`: the probe set's raw logits, so any temperature can be applied later without retraining. */
-export type SoftLabelRecord =
-  | { kind: 'teacher'; logits: number[][] }
-  | { kind: 'student'; student: StudentKind; epoch: number; logits: number[][] };
+export type SoftLabelRecord = { kind: 'teacher'; logits: number[][] } | { kind: 'student'; student: StudentKind; epoch: number; logits: number[][] };
 
 /** `probe.json`: which validation rows the probe set is, and their pictures for the heatmap rows. */
 export interface ProbeInfo {
@@ -274,7 +272,11 @@ export interface Summary {
    * Set for a run with `distillation.features`: each pair with its resolved weight, and the KD student's feature term
    * (the epoch mean of Σ weight·loss) in its first and last epoch.
    */
-  features?: { pairs: { teacher: string; student: string; loss: 'mse' | 'attention'; weight: number; teacherIndex?: number }[]; firstEpoch?: number; lastEpoch?: number };
+  features?: {
+    pairs: { teacher: string; student: string; loss: 'mse' | 'attention'; weight: number; teacherIndex?: number }[];
+    firstEpoch?: number;
+    lastEpoch?: number;
+  };
   /** The `compress` stages in the order they ran (prune → low-rank → quantize), when the config has any. */
   compression?: CompressionEntry[];
 }

@@ -42,7 +42,12 @@ export const accuracyDiffers = (a: number, b: number, n: number): boolean => Mat
  * The index of the item whose value is best and differs beyond noise from every other item's, or undefined when
  * fewer than two items have a value or the best one is within noise of another.
  */
-export function clearlyBest<T>(items: readonly T[], value: (t: T) => number | undefined, differs: (a: T, b: T) => boolean, lowerIsBetter = false): number | undefined {
+export function clearlyBest<T>(
+  items: readonly T[],
+  value: (t: T) => number | undefined,
+  differs: (a: T, b: T) => boolean,
+  lowerIsBetter = false,
+): number | undefined {
   const valid = items.map((t, i) => ({ i, v: value(t) })).filter((x): x is { i: number; v: number } => x.v !== undefined && Number.isFinite(x.v));
   if (valid.length < 2) return undefined;
   const best = valid.reduce((b, x) => ((lowerIsBetter ? x.v < b.v : x.v > b.v) ? x : b));
@@ -68,7 +73,11 @@ export function reportVerdict(summary: Pick<Summary, 'teacher' | 'student' | 'ba
     const noise = accuracyNoise(student.accuracy, baseline.accuracy, n);
     const within = `the ±${(100 * noise).toFixed(1)}-point noise of ${count(n)} test samples`;
     if (d > noise) lines.push({ tone: 'good', text: `KD helped: the KD student is ${pts(d)} more accurate than the scratch student, beyond ${within}.` });
-    else if (d < -noise) lines.push({ tone: 'bad', text: `KD hurt: the KD student is ${pts(d)} less accurate than the scratch student, beyond ${within}. Try another temperature or α, or a stronger teacher.` });
+    else if (d < -noise)
+      lines.push({
+        tone: 'bad',
+        text: `KD hurt: the KD student is ${pts(d)} less accurate than the scratch student, beyond ${within}. Try another temperature or α, or a stronger teacher.`,
+      });
     else lines.push({ tone: 'neutral', text: `KD and scratch are within noise: ${pts(d)} apart, inside ${within}.` });
     if (teacher.accuracy <= baseline.accuracy) {
       const clearly = accuracyDiffers(teacher.accuracy, baseline.accuracy, n);
@@ -82,13 +91,19 @@ export function reportVerdict(summary: Pick<Summary, 'teacher' | 'student' | 'ba
   }
   const size = sizeComparison(student, teacher);
   if (size && size.ratio <= 1) {
-    lines.push({ tone: 'warn', text: `The student is not smaller than its teacher (${size.student} vs ${size.teacher} ${size.unit}): KD compresses nothing here. Pick a smaller student.` });
+    lines.push({
+      tone: 'warn',
+      text: `The student is not smaller than its teacher (${size.student} vs ${size.teacher} ${size.unit}): KD compresses nothing here. Pick a smaller student.`,
+    });
   } else if (size) {
     const b1 = student.latencyMs?.spread?.batch1;
     const t1 = teacher.latencyMs?.spread?.batch1;
     const faster = latencyDiffers(b1, t1) && b1!.median < t1!.median ? ` and ${(t1!.median / b1!.median).toFixed(1)}× faster at batch 1` : '';
     const kept = student.teacherAccuracyKeptPct !== undefined ? `, keeping ${student.teacherAccuracyKeptPct.toFixed(1)}% of its accuracy` : '';
-    lines.push({ tone: 'neutral', text: `The KD student is ${formatRatio(size.ratio)}× smaller than the teacher (${size.student} vs ${size.teacher} ${size.unit})${faster}${kept}.` });
+    lines.push({
+      tone: 'neutral',
+      text: `The KD student is ${formatRatio(size.ratio)}× smaller than the teacher (${size.student} vs ${size.teacher} ${size.unit})${faster}${kept}.`,
+    });
   }
   return lines;
 }
@@ -98,7 +113,8 @@ function sizeComparison(student: ModelReport, teacher: ModelReport): { ratio: nu
   if (teacher.params !== null && student.params !== null && student.params > 0) {
     return { ratio: teacher.params / student.params, student: count(student.params), teacher: count(teacher.params), unit: 'parameters' };
   }
-  if (teacher.sizeBytes && student.sizeBytes) return { ratio: teacher.sizeBytes / student.sizeBytes, student: count(student.sizeBytes), teacher: count(teacher.sizeBytes), unit: 'bytes of weights' };
+  if (teacher.sizeBytes && student.sizeBytes)
+    return { ratio: teacher.sizeBytes / student.sizeBytes, student: count(student.sizeBytes), teacher: count(teacher.sizeBytes), unit: 'bytes of weights' };
   return undefined;
 }
 

@@ -76,7 +76,12 @@ export function readJsonLines<T>(file: string): T[] {
 
 /** `fashion-mnist-20261129-224901-a1b2` — sortable by time, unique across quick successive runs. */
 export function newRunId(name: string, now = new Date()): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'run';
+  const slug =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'run';
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${slug}-${stamp}-${Math.random().toString(16).slice(2, 6)}`;
 }
@@ -142,12 +147,24 @@ export class RunWriter {
    */
   truncateAfterCheckpoint(keep: (r: MetricsRecord) => boolean): void {
     const records = readJsonLines<MetricsRecord>(this.file('metrics'));
-    writeFileAtomic(this.file('metrics'), records.filter(keep).map((r) => JSON.stringify(r) + '\n').join(''));
+    writeFileAtomic(
+      this.file('metrics'),
+      records
+        .filter(keep)
+        .map((r) => JSON.stringify(r) + '\n')
+        .join(''),
+    );
   }
 
   truncateSoftLabels(keep: (r: SoftLabelRecord) => boolean): void {
     const records = readJsonLines<SoftLabelRecord>(this.file('softLabels'));
-    writeFileAtomic(this.file('softLabels'), records.filter(keep).map((r) => JSON.stringify(r) + '\n').join(''));
+    writeFileAtomic(
+      this.file('softLabels'),
+      records
+        .filter(keep)
+        .map((r) => JSON.stringify(r) + '\n')
+        .join(''),
+    );
   }
 }
 

@@ -30,7 +30,9 @@ const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /** "T 8 · α 0.9": the knobs whose values differ between `config` and `previous`. */
 export function configDifferences(config: DistillConfig, previous: DistillConfig): string[] {
-  return KNOBS.filter((k) => show(k.value(config)) !== show(k.value(previous))).map((k) => (k.label ? `${k.label} ${show(k.value(config))}` : show(k.value(config))));
+  return KNOBS.filter((k) => show(k.value(config)) !== show(k.value(previous))).map((k) =>
+    k.label ? `${k.label} ${show(k.value(config))}` : show(k.value(config)),
+  );
 }
 
 /**

@@ -132,7 +132,8 @@ export function summaryNumbers(summary: Summary): Record<string, number> {
     if (typeof v === 'number' && Number.isFinite(v)) out[at] = v;
     // A list of compression stages is keyed by stage name: compression.uint8.accuracy.
     else if (Array.isArray(v) && at === 'compression') for (const e of v as { stage?: string }[]) walk(e, `${at}.${e.stage}`);
-    else if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, c] of Object.entries(v)) if (k !== 'perClass' && k !== 'confusion' && k !== 'backend') walk(c, at ? `${at}.${k}` : k);
+    else if (v && typeof v === 'object' && !Array.isArray(v))
+      for (const [k, c] of Object.entries(v)) if (k !== 'perClass' && k !== 'confusion' && k !== 'backend') walk(c, at ? `${at}.${k}` : k);
   };
   walk(summary, '');
   return out;
@@ -148,7 +149,10 @@ export function pointStats(state: Pick<SweepState, 'points' | 'trials' | 'sweep'
   const sign = state.sweep.objective.goal === 'max' ? -1 : 1;
   const stats = state.points.map((params, point): PointStats => {
     const trials = state.trials.filter((t) => t.kind === 'trial' && t.point === point);
-    const values = trials.map((t) => byId.get(t.id)).filter((r) => r?.status === 'completed' && r.objective !== undefined).map((r) => r!.objective!);
+    const values = trials
+      .map((t) => byId.get(t.id))
+      .filter((r) => r?.status === 'completed' && r.objective !== undefined)
+      .map((r) => r!.objective!);
     const baselineValues = [...new Set(trials.map((t) => t.baseline).filter((b): b is string => !!b))]
       .map((b) => byId.get(b))
       .filter((r) => r?.status === 'completed' && r.objective !== undefined)

@@ -51,7 +51,18 @@ export interface SweepPlan {
   baseDir: string;
 }
 
-const MODEL_METRICS = ['accuracy', 'macroF1', 'params', 'sizeBytes', 'klToTeacher', 'agreement', 'ece', 'teacherAccuracyKeptPct', 'latencyMs.batch1', 'latencyMs.batch256'];
+const MODEL_METRICS = [
+  'accuracy',
+  'macroF1',
+  'params',
+  'sizeBytes',
+  'klToTeacher',
+  'agreement',
+  'ece',
+  'teacherAccuracyKeptPct',
+  'latencyMs.batch1',
+  'latencyMs.batch256',
+];
 /** A compression stage's row, by stage name: `compression.uint8.accuracy` (see summaryNumbers). */
 const COMPRESSION_METRICS = [...MODEL_METRICS, 'nonZeroParams', 'diskBytes', 'gzipBytes', 'sizeRatioToTeacher', 'accuracyChangePts', 'sparsity.overall'];
 /** The numbers of a summary.json a sweep can rank by. */
@@ -72,7 +83,11 @@ export function loadSweepFile(file: string, options: { sweepsDir?: string } = {}
   try {
     text = fs.readFileSync(abs, 'utf8');
   } catch (e) {
-    throw new DistillError('usage', `Cannot read sweep file ${abs}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { file: abs });
+    throw new DistillError(
+      'usage',
+      `Cannot read sweep file ${abs}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      { file: abs },
+    );
   }
   return planSweepText(text, abs, options);
 }
@@ -93,27 +108,41 @@ function checkStructure(raw: unknown): ConfigIssue[] {
   structural ??= new Ajv({ allErrors: true, strict: false }).compile(sweepStructuralSchema());
   if (structural(raw)) return [];
   return (structural.errors ?? []).map((e) => {
-    const at = e.instancePath.slice(1).split('/').filter(Boolean).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const at = e.instancePath
+      .slice(1)
+      .split('/')
+      .filter(Boolean)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const p = e.params as Record<string, unknown>;
     const where = formatJsonPath(at) || 'the sweep';
     const message =
-      e.keyword === 'additionalProperties' ? `${formatJsonPath([...at, p.additionalProperty as string])} is not a known field (known: ${Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}).join(', ')})`
-      : e.keyword === 'required' ? `${formatJsonPath([...at, p.missingProperty as string])} is required`
-      : `${where} ${e.message}`;
+      e.keyword === 'additionalProperties'
+        ? `${formatJsonPath([...at, p.additionalProperty as string])} is not a known field (known: ${Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}).join(', ')})`
+        : e.keyword === 'required'
+          ? `${formatJsonPath([...at, p.missingProperty as string])} is required`
+          : `${where} ${e.message}`;
     return { path: e.keyword === 'additionalProperties' ? [...at, p.additionalProperty as string] : at, message };
   });
 }
 
-export function planSweep(raw: unknown, file: string, options: { sweepsDir?: string } = {}): { ok: true; plan: SweepPlan } | { ok: false; issues: ConfigIssue[] } {
+export function planSweep(
+  raw: unknown,
+  file: string,
+  options: { sweepsDir?: string } = {},
+): { ok: true; plan: SweepPlan } | { ok: false; issues: ConfigIssue[] } {
   const structuralIssues = checkStructure(raw);
   if (structuralIssues.length) return { ok: false, issues: structuralIssues };
   const sweep = Value.Default(SweepSchema, structuredClone(raw)) as SweepFile;
   const dir = path.dirname(path.resolve(file));
   const issues: ConfigIssue[] = [];
 
-  if (!!sweep.grid === !!sweep.random) return { ok: false, issues: [{ path: [], message: 'a sweep needs exactly one of "grid" (every combination) or "random" (a number of drawn points)' }] };
+  if (!!sweep.grid === !!sweep.random)
+    return { ok: false, issues: [{ path: [], message: 'a sweep needs exactly one of "grid" (every combination) or "random" (a number of drawn points)' }] };
   if (!SUMMARY_METRICS.includes(sweep.objective.metric)) {
-    issues.push({ path: ['objective', 'metric'], message: `objective.metric "${sweep.objective.metric}" is not a number of summary.json (known: ${SUMMARY_METRICS.filter((m) => !m.includes('latency')).join(', ')}, …)` });
+    issues.push({
+      path: ['objective', 'metric'],
+      message: `objective.metric "${sweep.objective.metric}" is not a number of summary.json (known: ${SUMMARY_METRICS.filter((m) => !m.includes('latency')).join(', ')}, …)`,
+    });
   }
 
   // The base: a file (relative to the sweep file) or inline.
@@ -127,10 +156,20 @@ export function planSweep(raw: unknown, file: string, options: { sweepsDir?: str
     try {
       text = fs.readFileSync(baseFile, 'utf8');
     } catch {
-      return { ok: false, issues: [...issues, { path: ['base'], message: `base: the config file ${baseFile} does not exist. Fix the path (relative paths start at this sweep file's folder).` }] };
+      return {
+        ok: false,
+        issues: [
+          ...issues,
+          { path: ['base'], message: `base: the config file ${baseFile} does not exist. Fix the path (relative paths start at this sweep file's folder).` },
+        ],
+      };
     }
     const parsed = parseJsonc(text);
-    if (parsed.problems.length) return { ok: false, issues: [...issues, { path: ['base'], message: `${baseLabel}: invalid JSON at line ${parsed.problems[0].line}: ${parsed.problems[0].message}` }] };
+    if (parsed.problems.length)
+      return {
+        ok: false,
+        issues: [...issues, { path: ['base'], message: `${baseLabel}: invalid JSON at line ${parsed.problems[0].line}: ${parsed.problems[0].message}` }],
+      };
     rawBase = parsed.value as Record<string, unknown>;
     baseDir = path.dirname(baseFile);
   } else {
@@ -147,10 +186,15 @@ export function planSweep(raw: unknown, file: string, options: { sweepsDir?: str
   const known = configAxes();
   const axes = Object.keys(sweep.grid ?? sweep.random!.space);
   const axisRoot = sweep.grid ? ['grid'] : ['random', 'space'];
-  if (axes.length === 0) issues.push({ path: axisRoot, message: `${formatJsonPath(axisRoot)} names no axis: add a config path such as "distillation.temperature"` });
+  if (axes.length === 0)
+    issues.push({ path: axisRoot, message: `${formatJsonPath(axisRoot)} names no axis: add a config path such as "distillation.temperature"` });
   for (const axis of axes) {
     if (!known.has(axisKey(axis))) {
-      const near = closest(axis, [...known.keys()].filter((k) => !k.includes('[]')), 3);
+      const near = closest(
+        axis,
+        [...known.keys()].filter((k) => !k.includes('[]')),
+        3,
+      );
       issues.push({ path: [...axisRoot, axis], message: `axis "${axis}" is not a config path${near ? `: did you mean "${near}"?` : ''}` });
     }
   }
@@ -175,8 +219,13 @@ export function planSweep(raw: unknown, file: string, options: { sweepsDir?: str
           const key = `${axis ?? ''}\0${issue.message}`;
           if (reported.has(key)) continue;
           reported.add(key);
-          const shown = Object.entries(params).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ');
-          issues.push({ path: axis ? [...axisRoot, axis] : axisRoot, message: `${axis ? `axis "${axis}"` : 'the combination'}, trial ${id} (${shown}): ${issue.message}` });
+          const shown = Object.entries(params)
+            .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+            .join(', ');
+          issues.push({
+            path: axis ? [...axisRoot, axis] : axisRoot,
+            message: `${axis ? `axis "${axis}"` : 'the combination'}, trial ${id} (${shown}): ${issue.message}`,
+          });
         }
         continue;
       }

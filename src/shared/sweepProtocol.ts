@@ -21,8 +21,7 @@ export type SweepRunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'i
  * axis is drawn from.
  */
 export type SweepAxis =
-  | { path: string; kind: 'values'; values: unknown[] }
-  | { path: string; kind: 'range'; min: number; max: number; log: boolean; integer: boolean };
+  { path: string; kind: 'values'; values: unknown[] } | { path: string; kind: 'range'; min: number; max: number; log: boolean; integer: boolean };
 
 export interface SweepTrialRow {
   id: string;
@@ -112,5 +111,13 @@ export interface SweepViewState {
 
 export function isSweepViewState(value: unknown): value is SweepViewState {
   const s = value as Partial<SweepViewState> | undefined;
-  return !!s && s.version === SWEEP_VIEW_STATE_VERSION && s.view === 'sweep' && typeof s.sweepDir === 'string' && s.sweepDir.length > 0 && !!s.ui && typeof s.ui === 'object';
+  return (
+    !!s &&
+    s.version === SWEEP_VIEW_STATE_VERSION &&
+    s.view === 'sweep' &&
+    typeof s.sweepDir === 'string' &&
+    s.sweepDir.length > 0 &&
+    !!s.ui &&
+    typeof s.ui === 'object'
+  );
 }

@@ -11,46 +11,109 @@ const md = (markdownDescription: string) => ({ markdownDescription, description:
 
 const AXIS_DOC = 'An axis: a config path in dots (`distillation.temperature`, `student`, `distillation.schedule.stages.0.alpha`).';
 
-const Distribution = Type.Union([
-  Type.Object({ uniform: Type.Tuple([Type.Number(), Type.Number()], md('`[low, high]`: uniform between them.')) }, { additionalProperties: false, title: 'Uniform' }),
-  Type.Object({ logUniform: Type.Tuple([Type.Number({ exclusiveMinimum: 0 }), Type.Number({ exclusiveMinimum: 0 })], md('`[low, high]`, both > 0: uniform in log space, for temperatures and learning rates.')) }, { additionalProperties: false, title: 'Log-uniform' }),
-  Type.Object({ intUniform: Type.Tuple([Type.Integer(), Type.Integer()], md('`[low, high]`: an integer between them, both included.')) }, { additionalProperties: false, title: 'Integer' }),
-  Type.Object({ choice: Type.Array(Type.Unknown(), { minItems: 1, ...md('One of these values, equally likely.') }) }, { additionalProperties: false, title: 'Choice' }),
-], md('How the values of this axis are drawn: `uniform`, `logUniform`, `intUniform` or `choice`.'));
+const Distribution = Type.Union(
+  [
+    Type.Object(
+      { uniform: Type.Tuple([Type.Number(), Type.Number()], md('`[low, high]`: uniform between them.')) },
+      { additionalProperties: false, title: 'Uniform' },
+    ),
+    Type.Object(
+      {
+        logUniform: Type.Tuple(
+          [Type.Number({ exclusiveMinimum: 0 }), Type.Number({ exclusiveMinimum: 0 })],
+          md('`[low, high]`, both > 0: uniform in log space, for temperatures and learning rates.'),
+        ),
+      },
+      { additionalProperties: false, title: 'Log-uniform' },
+    ),
+    Type.Object(
+      { intUniform: Type.Tuple([Type.Integer(), Type.Integer()], md('`[low, high]`: an integer between them, both included.')) },
+      { additionalProperties: false, title: 'Integer' },
+    ),
+    Type.Object(
+      { choice: Type.Array(Type.Unknown(), { minItems: 1, ...md('One of these values, equally likely.') }) },
+      { additionalProperties: false, title: 'Choice' },
+    ),
+  ],
+  md('How the values of this axis are drawn: `uniform`, `logUniform`, `intUniform` or `choice`.'),
+);
 
-export const SweepSchema = Type.Object({
-  $schema: Type.Optional(Type.String(md('Optional. The JSON schema of this file; VS Code already applies the bundled one to every `*.sweep.json`.'))),
-  name: Type.String({ minLength: 1, ...md('A short name for the sweep. Sweep and trial ids start with it; running the same sweep file again continues its unfinished sweep of this name.') }),
-  base: Type.Union([Type.String({ minLength: 1, ...md('A `*.distill.json` file, relative to this sweep file.') }), ConfigSchema], {
-    ...md('The config every trial starts from: a `*.distill.json` path (relative to this file), or a whole config inline.'),
-  }),
-  grid: Type.Optional(Type.Record(Type.String(), Type.Array(Type.Unknown(), { minItems: 1 }), {
-    ...md(`Every combination of these values is one point. ${AXIS_DOC} Example: \`{ "distillation.temperature": [1, 2, 4, 8], "distillation.alpha": [0.5, 0.7, 0.9] }\`.`),
-  })),
-  random: Type.Optional(Type.Object({
-    trials: Type.Integer({ minimum: 1, maximum: 10000, ...md('How many points to draw.') }),
-    seed: Type.Optional(Type.Integer(md('Seed of the draw. Default: the base config\u2019s `seed`.'))),
-    space: Type.Record(Type.String(), Distribution, md(`The axes and how each is drawn. ${AXIS_DOC}`)),
-  }, { additionalProperties: false, ...md('Random search: `trials` points drawn from `space`. Use instead of `grid`.') })),
-  repeats: Type.Integer({ minimum: 1, maximum: 100, default: 1, ...md('Seeds per point (the base `seed`, +1, +2, …); the table and the heatmap report mean ± std over them.') }),
-  objective: Type.Object({
-    metric: Type.String({ minLength: 1, default: 'student.accuracy', ...md('A number of the trial\u2019s `summary.json`, in dots: `student.accuracy`, `student.macroF1`, `student.klToTeacher`, `student.agreement`, `student.ece`, `seconds`, …') }),
-    goal: Type.Union([Type.Literal('max'), Type.Literal('min')], { default: 'max', ...md('Whether higher (`max`) or lower (`min`) is better.') }),
-  }, { additionalProperties: false, default: {}, ...md('What ranks the points.') }),
-  baseline: Type.Boolean({ default: true, ...md('Train one scratch student (α = 0) per distinct (student, training settings, seed, data), shared by every trial that has them, instead of `compare.baseline` in each trial.') }),
-  concurrency: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
-    default: 'auto',
-    ...md('Trials trained at once on this machine, each in its own engine process. `auto`: one per CPU core. `--concurrency` overrides it.'),
-  }),
-  output: Type.Object({
-    sweepsDir: Type.String({ minLength: 1, default: 'sweeps', ...md('Where sweeps are written, one folder each (`sweep.json`, `results.jsonl`, the trials\u2019 runs). Relative to this sweep file. `--sweeps-dir` overrides it.') }),
-  }, { additionalProperties: false, default: {}, ...md('Output locations.') }),
-}, {
-  additionalProperties: false,
-  $id: 'https://distill.dev/schemas/sweep.schema.json',
-  title: 'Distill sweep',
-  ...md('A hyperparameter sweep for the Distill CLI and extension: trials of a base config over a grid or a random space.'),
-});
+export const SweepSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String(md('Optional. The JSON schema of this file; VS Code already applies the bundled one to every `*.sweep.json`.'))),
+    name: Type.String({
+      minLength: 1,
+      ...md('A short name for the sweep. Sweep and trial ids start with it; running the same sweep file again continues its unfinished sweep of this name.'),
+    }),
+    base: Type.Union([Type.String({ minLength: 1, ...md('A `*.distill.json` file, relative to this sweep file.') }), ConfigSchema], {
+      ...md('The config every trial starts from: a `*.distill.json` path (relative to this file), or a whole config inline.'),
+    }),
+    grid: Type.Optional(
+      Type.Record(Type.String(), Type.Array(Type.Unknown(), { minItems: 1 }), {
+        ...md(
+          `Every combination of these values is one point. ${AXIS_DOC} Example: \`{ "distillation.temperature": [1, 2, 4, 8], "distillation.alpha": [0.5, 0.7, 0.9] }\`.`,
+        ),
+      }),
+    ),
+    random: Type.Optional(
+      Type.Object(
+        {
+          trials: Type.Integer({ minimum: 1, maximum: 10000, ...md('How many points to draw.') }),
+          seed: Type.Optional(Type.Integer(md('Seed of the draw. Default: the base config\u2019s `seed`.'))),
+          space: Type.Record(Type.String(), Distribution, md(`The axes and how each is drawn. ${AXIS_DOC}`)),
+        },
+        { additionalProperties: false, ...md('Random search: `trials` points drawn from `space`. Use instead of `grid`.') },
+      ),
+    ),
+    repeats: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 1,
+      ...md('Seeds per point (the base `seed`, +1, +2, …); the table and the heatmap report mean ± std over them.'),
+    }),
+    objective: Type.Object(
+      {
+        metric: Type.String({
+          minLength: 1,
+          default: 'student.accuracy',
+          ...md(
+            'A number of the trial\u2019s `summary.json`, in dots: `student.accuracy`, `student.macroF1`, `student.klToTeacher`, `student.agreement`, `student.ece`, `seconds`, …',
+          ),
+        }),
+        goal: Type.Union([Type.Literal('max'), Type.Literal('min')], { default: 'max', ...md('Whether higher (`max`) or lower (`min`) is better.') }),
+      },
+      { additionalProperties: false, default: {}, ...md('What ranks the points.') },
+    ),
+    baseline: Type.Boolean({
+      default: true,
+      ...md(
+        'Train one scratch student (α = 0) per distinct (student, training settings, seed, data), shared by every trial that has them, instead of `compare.baseline` in each trial.',
+      ),
+    }),
+    concurrency: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
+      default: 'auto',
+      ...md('Trials trained at once on this machine, each in its own engine process. `auto`: one per CPU core. `--concurrency` overrides it.'),
+    }),
+    output: Type.Object(
+      {
+        sweepsDir: Type.String({
+          minLength: 1,
+          default: 'sweeps',
+          ...md(
+            'Where sweeps are written, one folder each (`sweep.json`, `results.jsonl`, the trials\u2019 runs). Relative to this sweep file. `--sweeps-dir` overrides it.',
+          ),
+        }),
+      },
+      { additionalProperties: false, default: {}, ...md('Output locations.') },
+    ),
+  },
+  {
+    additionalProperties: false,
+    $id: 'https://distill.dev/schemas/sweep.schema.json',
+    title: 'Distill sweep',
+    ...md('A hyperparameter sweep for the Distill CLI and extension: trials of a base config over a grid or a random space.'),
+  },
+);
 
 export type SweepFile = Static<typeof SweepSchema>;
 export type SweepDistribution = Static<typeof Distribution>;
@@ -84,7 +147,8 @@ export function configAxes(): Map<string, JsonNode> {
       if (!list.some((n) => JSON.stringify(n) === JSON.stringify(node))) list.push(node);
       out.set(key, list);
     }
-    for (const [k, child] of Object.entries((node.properties as Record<string, JsonNode>) ?? {})) if (!(at.length === 0 && (k === '$schema' || k === 'name'))) walk(child, [...at, k]);
+    for (const [k, child] of Object.entries((node.properties as Record<string, JsonNode>) ?? {}))
+      if (!(at.length === 0 && (k === '$schema' || k === 'name'))) walk(child, [...at, k]);
     for (const branch of (node.anyOf as JsonNode[]) ?? []) walk(branch, at);
     if (node.items && typeof node.items === 'object' && !Array.isArray(node.items)) walk(node.items as JsonNode, [...at, '[]']);
   };
@@ -93,7 +157,11 @@ export function configAxes(): Map<string, JsonNode> {
 }
 
 /** The axis key a path is checked against: numeric segments (array indices) read as `[]`. */
-export const axisKey = (path: string) => path.split('.').map((s) => (/^\d+$/.test(s) ? '[]' : s)).join('.');
+export const axisKey = (path: string) =>
+  path
+    .split('.')
+    .map((s) => (/^\d+$/.test(s) ? '[]' : s))
+    .join('.');
 
 const describe = (schema: JsonNode) => (typeof schema.markdownDescription === 'string' ? schema.markdownDescription : '');
 
@@ -117,7 +185,9 @@ export function sweepJsonSchema(): JsonNode {
   const axes = [...configAxes()].filter(([k]) => !k.includes('[]'));
   const grid = props.grid;
   grid.properties = Object.fromEntries(axes.map(([k, s]) => [k, { type: 'array', minItems: 1, items: s, ...md(`Values of \`${k}\`. ${describe(s)}`) }]));
-  const space = ((props.random.properties as Record<string, JsonNode>).space);
-  space.properties = Object.fromEntries(axes.map(([k, s]) => [k, { ...(space.additionalProperties as JsonNode), ...md(`How \`${k}\` is drawn. ${describe(s)}`) }]));
+  const space = (props.random.properties as Record<string, JsonNode>).space;
+  space.properties = Object.fromEntries(
+    axes.map(([k, s]) => [k, { ...(space.additionalProperties as JsonNode), ...md(`How \`${k}\` is drawn. ${describe(s)}`) }]),
+  );
   return schema;
 }

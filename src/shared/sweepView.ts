@@ -26,7 +26,9 @@ export function formatValue(v: unknown): string {
   if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { preset?: unknown }).preset === 'string') {
     // A student or teacher block: its preset and what sets it apart, e.g. `mlp [32]`.
     const { preset, ...rest } = v as Record<string, unknown>;
-    const extra = Object.values(rest).map((x) => (Array.isArray(x) ? `[${x.join(', ')}]` : JSON.stringify(x))).join(' ');
+    const extra = Object.values(rest)
+      .map((x) => (Array.isArray(x) ? `[${x.join(', ')}]` : JSON.stringify(x)))
+      .join(' ');
     return `${String(preset)}${extra ? ` ${extra}` : ''}`;
   }
   return JSON.stringify(v);
@@ -128,7 +130,15 @@ export function chooseAxes(axes: readonly SweepAxis[], x?: string, y?: string | 
 export function buildHeatmap(data: Pick<SweepData, 'axes' | 'trials' | 'objective'>, xPath: string, yPath?: string): Heatmap {
   const trials = data.trials.filter((t) => t.kind === 'trial');
   const byId = new Map(data.trials.map((t) => [t.id, t]));
-  const bins = new Map(data.axes.map((a) => [a.path, axisBins(a, trials.map((t) => t.params[a.path]))]));
+  const bins = new Map(
+    data.axes.map((a) => [
+      a.path,
+      axisBins(
+        a,
+        trials.map((t) => t.params[a.path]),
+      ),
+    ]),
+  );
   const x = bins.get(xPath);
   if (!x) throw new Error(`The sweep has no axis "${xPath}".`);
   const y = yPath ? bins.get(yPath) : undefined;
@@ -140,7 +150,14 @@ export function buildHeatmap(data: Pick<SweepData, 'axes' | 'trials' | 'objectiv
   for (const t of trials) {
     const key = facetKey(t);
     let f = facets.get(key);
-    if (!f) facets.set(key, (f = { values: Object.fromEntries(facetAxes.map((p) => [p, bins.get(p)!.labels[bins.get(p)!.index(t.params[p])] ?? formatValue(t.params[p])])), trials: [] }));
+    if (!f)
+      facets.set(
+        key,
+        (f = {
+          values: Object.fromEntries(facetAxes.map((p) => [p, bins.get(p)!.labels[bins.get(p)!.index(t.params[p])] ?? formatValue(t.params[p])])),
+          trials: [],
+        }),
+      );
     f.trials.push(t);
   }
   // Facets in the axes' own order (first facet axis slowest), as the grid enumerates its points.
@@ -151,7 +168,8 @@ export function buildHeatmap(data: Pick<SweepData, 'axes' | 'trials' | 'objectiv
     return 0;
   });
 
-  const objectiveOf = (t: SweepTrialRow | undefined) => (t?.status === 'completed' && typeof t.objective === 'number' && Number.isFinite(t.objective) ? t.objective : undefined);
+  const objectiveOf = (t: SweepTrialRow | undefined) =>
+    t?.status === 'completed' && typeof t.objective === 'number' && Number.isFinite(t.objective) ? t.objective : undefined;
   let min = Infinity;
   let max = -Infinity;
   let maxDelta = 0;
@@ -175,7 +193,14 @@ export function buildHeatmap(data: Pick<SweepData, 'axes' | 'trials' | 'objectiv
       cell.failed = ts.filter((t) => t.status === 'failed').length;
       cell.value = stats(ts.map(objectiveOf).filter((v): v is number => v !== undefined));
       // Paired with the repeats that have a value: a cell with one repeat done compares it with that seed's scratch.
-      const baselineIds = [...new Set(ts.filter((t) => objectiveOf(t) !== undefined).map((t) => t.baseline).filter((b): b is string => !!b))];
+      const baselineIds = [
+        ...new Set(
+          ts
+            .filter((t) => objectiveOf(t) !== undefined)
+            .map((t) => t.baseline)
+            .filter((b): b is string => !!b),
+        ),
+      ];
       cell.baseline = stats(baselineIds.map((b) => objectiveOf(byId.get(b))).filter((v): v is number => v !== undefined));
       if (cell.value && cell.baseline) {
         cell.delta = cell.value.mean - cell.baseline.mean;
@@ -191,7 +216,10 @@ export function buildHeatmap(data: Pick<SweepData, 'axes' | 'trials' | 'objectiv
     return { label: facetAxes.map((p) => `${p} = ${f.values[p]}`).join(' · '), values: f.values, cells };
   });
 
-  const baselineValues = data.trials.filter((t) => t.kind === 'baseline').map(objectiveOf).filter((v): v is number => v !== undefined);
+  const baselineValues = data.trials
+    .filter((t) => t.kind === 'baseline')
+    .map(objectiveOf)
+    .filter((v): v is number => v !== undefined);
   return {
     x,
     y,
@@ -239,7 +267,9 @@ const STATUS_ORDER: Record<SweepTrialStatus, number> = { running: 0, failed: 1, 
 /** A trial's Δ against its scratch baseline, when both are done. */
 export function trialDelta(t: SweepTrialRow, byId: ReadonlyMap<string, SweepTrialRow>): number | undefined {
   const b = t.baseline ? byId.get(t.baseline) : undefined;
-  return t.objective !== undefined && b?.objective !== undefined && t.status === 'completed' && b.status === 'completed' ? t.objective - b.objective : undefined;
+  return t.objective !== undefined && b?.objective !== undefined && t.status === 'completed' && b.status === 'completed'
+    ? t.objective - b.objective
+    : undefined;
 }
 
 /**

@@ -41,7 +41,8 @@ export function validateConfig(raw: unknown): { ok: true; config: DistillConfig 
 
 /** Every number that JSON wrote but a double cannot hold (1e999 reads as Infinity). */
 function nonFiniteNumbers(value: unknown, at: (string | number)[] = []): ConfigIssue[] {
-  if (typeof value === 'number') return Number.isFinite(value) ? [] : [{ path: at, message: `${label(at)} is a number too large to represent (it reads as ${value}); give a finite value` }];
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? [] : [{ path: at, message: `${label(at)} is a number too large to represent (it reads as ${value}); give a finite value` }];
   if (Array.isArray(value)) return value.flatMap((v, i) => nonFiniteNumbers(v, [...at, i]));
   if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => nonFiniteNumbers(v, [...at, k]));
   return [];
@@ -52,7 +53,8 @@ function arraysForObjects(schema: Record<string, unknown>, value: unknown, at: (
   if (value === undefined) return [];
   const branches = (schema.anyOf as Record<string, unknown>[] | undefined) ?? [];
   const wantsObject = schema.type === 'object' || (branches.length > 0 && branches.every((b) => b.type === 'object'));
-  if (wantsObject && Array.isArray(value)) return [{ path: at, message: `${label(at)} must be an object { … }, not an array (got ${show(value).slice(0, 40)})` }];
+  if (wantsObject && Array.isArray(value))
+    return [{ path: at, message: `${label(at)} must be an object { … }, not an array (got ${show(value).slice(0, 40)})` }];
   if (!value || typeof value !== 'object' || Array.isArray(value)) return [];
   const issues: ConfigIssue[] = [];
   const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
@@ -61,7 +63,8 @@ function arraysForObjects(schema: Record<string, unknown>, value: unknown, at: (
   for (const b of branches) {
     const bProps = b.properties as Record<string, Record<string, unknown>> | undefined;
     if (!bProps) continue;
-    for (const [k, sub] of Object.entries(bProps)) if (k in (value) && !props?.[k]) issues.push(...arraysForObjects(sub, (value as Record<string, unknown>)[k], [...at, k]));
+    for (const [k, sub] of Object.entries(bProps))
+      if (k in value && !props?.[k]) issues.push(...arraysForObjects(sub, (value as Record<string, unknown>)[k], [...at, k]));
   }
   return issues.filter((i, n) => issues.findIndex((j) => j.message === i.message) === n);
 }
@@ -81,7 +84,7 @@ function valueAt(root: unknown, path: (string | number)[]): unknown {
   return v;
 }
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v)));
 
 /**
  * Turn ajv's errors into one issue each. Unions (`anyOf`) report every branch's failures; we keep the branch the
@@ -141,7 +144,14 @@ function unionHint(u: ErrorObject, branches: ErrorObject[][], root: unknown): st
   const objects = (parent?.anyOf ?? []).filter((b) => b.type !== 'array');
   const list = objects.length < (parent?.anyOf ?? []).length ? ', or a list of these' : '';
   const shapes = objects.map((b) => `{ ${(b.required ?? []).map((r) => `"${r}": …`).join(', ')} }`);
-  const got = v && typeof v === 'object' && !Array.isArray(v) ? (Object.keys(v).length ? `{ ${Object.keys(v).map((k) => `"${k}"`).join(', ')} }` : '{}') : show(v);
+  const got =
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.keys(v).length
+        ? `{ ${Object.keys(v)
+            .map((k) => `"${k}"`)
+            .join(', ')} }`
+        : '{}'
+      : show(v);
   // Name what each shape's key takes: `"preset": one of "mlp", "cnn-small", …` or `"model": a path`.
   const keys = objects.flatMap((b) => (b.required?.length === 1 ? [b] : []));
   if (keys.length === objects.length && keys.length > 1) {
@@ -219,7 +229,15 @@ function describe(e: ErrorObject, root: unknown): ConfigIssue {
  */
 export function closest(name: string, candidates: string[], within = 2): string | undefined {
   const lower = name.toLowerCase();
-  const part = lower.length >= 2 ? candidates.find((c) => c.toLowerCase().split(/[-_\s]/).includes(lower)) : undefined;
+  const part =
+    lower.length >= 2
+      ? candidates.find((c) =>
+          c
+            .toLowerCase()
+            .split(/[-_\s]/)
+            .includes(lower),
+        )
+      : undefined;
   if (part) return part;
   let best: string | undefined;
   let bestD = within + 1;

@@ -39,7 +39,8 @@ async function main(): Promise<void> {
   const counts = opts.workers.split(',').map(Number);
   const trials = Number(opts.trials);
   const say = (line: string) => !opts.json && process.stderr.write(line + '\n');
-  if (!fs.existsSync(path.join(FASHION, 'train-images-idx3-ubyte.gz'))) throw new Error(`Fashion-MNIST not found in ${FASHION} (apt-get install dataset-fashion-mnist)`);
+  if (!fs.existsSync(path.join(FASHION, 'train-images-idx3-ubyte.gz')))
+    throw new Error(`Fashion-MNIST not found in ${FASHION} (apt-get install dataset-fashion-mnist)`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-sweep-bench-'));
   try {
@@ -65,7 +66,9 @@ async function main(): Promise<void> {
 
     // The teacher once, before any timing; every measured sweep then finds it cached.
     say('Preparing the teacher (not timed)…');
-    await new SweepCoordinator(planSweepText(JSON.stringify({ name: 'warm', base, grid: { 'distillation.temperature': [1] }, baseline: false }), file), { executor: new LocalExecutor(1) }).run();
+    await new SweepCoordinator(planSweepText(JSON.stringify({ name: 'warm', base, grid: { 'distillation.temperature': [1] }, baseline: false }), file), {
+      executor: new LocalExecutor(1),
+    }).run();
 
     const rows: Row[] = [];
     for (let round = 0; round < Number(opts.rounds); round++) {
@@ -78,7 +81,9 @@ async function main(): Promise<void> {
         const row = { workers, round, trials: done, seconds, trialsPerMinute: (done / seconds) * 60, loadAvg1: os.loadavg()[0] };
         rows.push(row);
         process.stdout.write(JSON.stringify({ case: 'sweep', ...row }) + '\n');
-        say(`  ${workers} process${workers === 1 ? '' : 'es'}: ${done} trials in ${seconds.toFixed(1)} s = ${row.trialsPerMinute.toFixed(2)} trials/min (load average ${row.loadAvg1.toFixed(2)})`);
+        say(
+          `  ${workers} process${workers === 1 ? '' : 'es'}: ${done} trials in ${seconds.toFixed(1)} s = ${row.trialsPerMinute.toFixed(2)} trials/min (load average ${row.loadAvg1.toFixed(2)})`,
+        );
       }
     }
     const rate = (w: number) => {
@@ -87,7 +92,10 @@ async function main(): Promise<void> {
     };
     const ratios = Object.fromEntries(counts.slice(1).map((w) => [`${w}v${counts[0]}`, rate(w) / rate(counts[0])]));
     process.stdout.write(JSON.stringify({ case: 'sweep-ratios', ratios, cores: os.availableParallelism(), loadAvg: os.loadavg() }) + '\n');
-    for (const [k, v] of Object.entries(ratios)) say(`trials/min ratio ${k.replace('v', ' vs ')} processes: ${v.toFixed(2)}× (target ≥ 1.8× for 2 vs 1 on 2 free cores; ${os.availableParallelism()} cores here, load average ${os.loadavg()[0].toFixed(2)})`);
+    for (const [k, v] of Object.entries(ratios))
+      say(
+        `trials/min ratio ${k.replace('v', ' vs ')} processes: ${v.toFixed(2)}× (target ≥ 1.8× for 2 vs 1 on 2 free cores; ${os.availableParallelism()} cores here, load average ${os.loadavg()[0].toFixed(2)})`,
+      );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

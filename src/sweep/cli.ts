@@ -21,7 +21,12 @@ export interface SweepCliOptions {
   queue?: string;
 }
 
-export const formatSeconds = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+export const formatSeconds = (s: number) =>
+  s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
+      : `${Math.round(s)}s`;
 
 /** `auto` (or nothing) is one process per core. */
 export function parseConcurrency(value: string | number | undefined): number {
@@ -110,10 +115,15 @@ class SweepProgress {
         this.running.delete(e.id);
         const r = e.result;
         if (r) this.done++;
-        const what = r?.status === 'completed'
-          ? `${r.objective !== undefined ? `objective ${r.objective.toFixed(4)}` : 'done'}`
-          : r?.status === 'failed' ? `failed: ${r.reason}` : `${e.outcome.status}${e.outcome.reason ? `: ${e.outcome.reason}` : ''}`;
-        this.line(`[${this.done}/${this.total}] ${e.id}${e.outcome.resumed ? ' (resumed)' : ''}${e.outcome.host !== os.hostname() ? ` on ${e.outcome.host}` : ''}: ${what}`);
+        const what =
+          r?.status === 'completed'
+            ? `${r.objective !== undefined ? `objective ${r.objective.toFixed(4)}` : 'done'}`
+            : r?.status === 'failed'
+              ? `failed: ${r.reason}`
+              : `${e.outcome.status}${e.outcome.reason ? `: ${e.outcome.reason}` : ''}`;
+        this.line(
+          `[${this.done}/${this.total}] ${e.id}${e.outcome.resumed ? ' (resumed)' : ''}${e.outcome.host !== os.hostname() ? ` on ${e.outcome.host}` : ''}: ${what}`,
+        );
         this.draw(true);
         break;
       }
@@ -130,7 +140,10 @@ class SweepProgress {
     const elapsed = (Date.now() - this.startedAt) / 1000;
     const eta = progressed > 0.02 ? formatSeconds((elapsed / progressed) * (this.total - value)) : '…';
     if (!this.bar) {
-      this.bar = new SingleBar({ format: ' trials |{bar}| {done}/{total} · {running} running · ETA {eta_sweep}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic);
+      this.bar = new SingleBar(
+        { format: ' trials |{bar}| {done}/{total} · {running} running · ETA {eta_sweep}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+        Presets.shades_classic,
+      );
       this.bar.start(this.total, value, { done: this.done, running: this.running.size, eta_sweep: eta });
     }
     this.bar.update(value, { done: this.done, running: this.running.size, eta_sweep: eta });
@@ -162,7 +175,8 @@ export async function runSweepCommand(file: string, opts: SweepCliOptions, makeQ
     process.stderr.write(`Sweep ${existing.state.sweepId} is already complete (${existing.dir}); pass --new to run it again.\n`);
     return 0;
   }
-  const executor = opts.queue && makeQueueExecutor ? await makeQueueExecutor(opts.queue) : new LocalExecutor(parseConcurrency(opts.concurrency ?? plan.sweep.concurrency));
+  const executor =
+    opts.queue && makeQueueExecutor ? await makeQueueExecutor(opts.queue) : new LocalExecutor(parseConcurrency(opts.concurrency ?? plan.sweep.concurrency));
   const progress = new SweepProgress(!!opts.json);
   const coordinator = new SweepCoordinator(plan, { executor, fresh: opts.new, onEvent: progress.handle });
   let interrupts = 0;
@@ -170,7 +184,9 @@ export async function runSweepCommand(file: string, opts: SweepCliOptions, makeQ
     interrupts++;
     if (interrupts === 1) {
       progress.stop();
-      process.stderr.write('Stopping: every running trial finishes its step and writes a checkpoint; run the same command again to continue. (Ctrl-C again to leave now.)\n');
+      process.stderr.write(
+        'Stopping: every running trial finishes its step and writes a checkpoint; run the same command again to continue. (Ctrl-C again to leave now.)\n',
+      );
       coordinator.requestStop();
     } else process.exit(130);
   };
@@ -191,7 +207,12 @@ export async function runSweepCommand(file: string, opts: SweepCliOptions, makeQ
     const { dir, state, results } = await coordinator.run();
     progress.stop();
     if (!opts.json) process.stdout.write(`\n${sweepTable(state, results)}\n`);
-    if (state.best && !opts.json) process.stderr.write(`Best: ${Object.entries(state.best.params).map(([k, v]) => `${k} = ${show(v)}`).join(', ')} → ${path.relative(process.cwd(), sweepPath(dir, 'best')) || sweepPath(dir, 'best')}\n`);
+    if (state.best && !opts.json)
+      process.stderr.write(
+        `Best: ${Object.entries(state.best.params)
+          .map(([k, v]) => `${k} = ${show(v)}`)
+          .join(', ')} → ${path.relative(process.cwd(), sweepPath(dir, 'best')) || sweepPath(dir, 'best')}\n`,
+      );
     if (state.status !== 'completed') {
       process.stderr.write(`Sweep ${state.status}: ${state.reason ?? ''}\n`);
       return 130;

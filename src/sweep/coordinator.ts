@@ -9,7 +9,18 @@ import * as path from 'node:path';
 import type { DistillConfig } from '../shared/config';
 import { DistillError, errorMessage } from '../shared/errors';
 import { isProcessAlive, newRunId, writeJsonAtomic } from '../shared/runDir';
-import { appendResult, listSweeps, pointStats, readResults, summaryNumbers, SWEEP_FILES, sweepPath, writeSweepState, type SweepState, type TrialResult } from '../shared/sweepDir';
+import {
+  appendResult,
+  listSweeps,
+  pointStats,
+  readResults,
+  summaryNumbers,
+  SWEEP_FILES,
+  sweepPath,
+  writeSweepState,
+  type SweepState,
+  type TrialResult,
+} from '../shared/sweepDir';
 import { setPath, type PlannedTrial, type SweepPlan } from '../shared/sweepPlan';
 import { resolveConfigPaths } from '../shared/configFile';
 import { validateConfig } from '../shared/validate';
@@ -44,7 +55,10 @@ export class SweepCoordinator {
   private stopRequested = false;
   /** Trials with a results.jsonl line: never a second one, whatever an executor reports. */
   private readonly recorded = new Set<string>();
-  constructor(private readonly plan: SweepPlan, private readonly options: SweepRunOptions) {}
+  constructor(
+    private readonly plan: SweepPlan,
+    private readonly options: SweepRunOptions,
+  ) {}
 
   /** Stop every running trial at a step boundary (with a checkpoint) and start no more. */
   requestStop(): void {
@@ -56,8 +70,17 @@ export class SweepCoordinator {
     const { plan, options } = this;
     const emit = (e: SweepEvent) => options.onEvent?.(e);
     const existing = options.fresh ? undefined : findSweep(plan);
-    if (existing?.state.status === 'running' && isProcessAlive(existing.state.pid) && existing.state.host === os.hostname() && existing.state.pid !== process.pid) {
-      throw new DistillError('usage', `Sweep ${existing.state.sweepId} is being run by process ${existing.state.pid} on this machine. Stop it first, or pass --new to start another.`, { file: existing.dir });
+    if (
+      existing?.state.status === 'running' &&
+      isProcessAlive(existing.state.pid) &&
+      existing.state.host === os.hostname() &&
+      existing.state.pid !== process.pid
+    ) {
+      throw new DistillError(
+        'usage',
+        `Sweep ${existing.state.sweepId} is being run by process ${existing.state.pid} on this machine. Stop it first, or pass --new to start another.`,
+        { file: existing.dir },
+      );
     }
     const dir = existing?.dir ?? path.join(plan.sweepsDir, newRunId(plan.sweep.name));
     const all = [...plan.baselines, ...plan.trials];
@@ -78,13 +101,30 @@ export class SweepCoordinator {
       base: plan.base,
       axes: plan.axes,
       points: plan.points,
-      trials: all.map((t) => ({ id: t.id, kind: t.kind, point: t.point, repeat: t.repeat, seed: t.seed, params: t.params, runDir: path.join(SWEEP_FILES.trials, t.id), baseline: t.baseline })),
+      trials: all.map((t) => ({
+        id: t.id,
+        kind: t.kind,
+        point: t.point,
+        repeat: t.repeat,
+        seed: t.seed,
+        params: t.params,
+        runDir: path.join(SWEEP_FILES.trials, t.id),
+        baseline: t.baseline,
+      })),
     };
     writeSweepState(dir, state);
     const results = readResults(dir);
     for (const r of results) this.recorded.add(r.trial);
     const todo = all.filter((t) => !this.recorded.has(t.id));
-    emit({ type: 'sweep', dir, sweepId: state.sweepId, resumed: !!existing, total: all.length, done: all.length - todo.length, executor: options.executor.description });
+    emit({
+      type: 'sweep',
+      dir,
+      sweepId: state.sweepId,
+      resumed: !!existing,
+      total: all.length,
+      done: all.length - todo.length,
+      executor: options.executor.description,
+    });
 
     const save = (patch: Partial<SweepState>) => {
       state = { ...state, ...patch, updatedAt: new Date().toISOString() };
@@ -97,17 +137,27 @@ export class SweepCoordinator {
           save({ status: 'stopped', reason: 'Stopped while preparing the teacher.', pid: undefined });
           return { dir, state, results };
         }
-        await this.runAll(todo, dir, teachers, (r) => {
-          appendResult(dir, r);
-          results.push(r);
-          save({ best: this.best(state, results) });
-        }, emit);
+        await this.runAll(
+          todo,
+          dir,
+          teachers,
+          (r) => {
+            appendResult(dir, r);
+            results.push(r);
+            save({ best: this.best(state, results) });
+          },
+          emit,
+        );
       }
       const finished = all.every((t) => results.some((r) => r.trial === t.id));
       const failed = results.filter((r) => r.status === 'failed').length;
       save({
         status: finished ? 'completed' : 'stopped',
-        reason: finished ? (failed ? `${failed} of ${all.length} trials failed; see results.jsonl.` : undefined) : 'Stopped; run the sweep again to continue it.',
+        reason: finished
+          ? failed
+            ? `${failed} of ${all.length} trials failed; see results.jsonl.`
+            : undefined
+          : 'Stopped; run the sweep again to continue it.',
         best: this.best(state, results),
         pid: undefined,
       });
@@ -130,7 +180,10 @@ export class SweepCoordinator {
       const key = teacherKey(t.config, this.plan.base.seed);
       if (out.has(key)) continue;
       if (this.stopRequested) return undefined;
-      emit({ type: 'log', message: `Preparing the teacher once for every trial (${Array.isArray(t.config.teacher) ? `an ensemble of ${t.config.teacher.length} teachers` : 'preset' in t.config.teacher ? `${t.config.teacher.preset}, trained once and cached` : t.config.teacher.model}; its logits are cached)…` });
+      emit({
+        type: 'log',
+        message: `Preparing the teacher once for every trial (${Array.isArray(t.config.teacher) ? `an ensemble of ${t.config.teacher.length} teachers` : 'preset' in t.config.teacher ? `${t.config.teacher.preset}, trained once and cached` : t.config.teacher.model}; its logits are cached)…`,
+      });
       // The seed of the base config: repeats vary the student's seed, not the teacher.
       const teacherConfig = { ...structuredClone(t.config), seed: this.plan.base.seed };
       try {
@@ -147,7 +200,13 @@ export class SweepCoordinator {
     return out;
   }
 
-  private async runAll(todo: PlannedTrial[], dir: string, teachers: Map<string, DistillConfig['teacher'] | Error>, record: (r: TrialResult) => void, emit: (e: SweepEvent) => void): Promise<void> {
+  private async runAll(
+    todo: PlannedTrial[],
+    dir: string,
+    teachers: Map<string, DistillConfig['teacher'] | Error>,
+    record: (r: TrialResult) => void,
+    emit: (e: SweepEvent) => void,
+  ): Promise<void> {
     const queue = [...todo];
     const executor = this.options.executor;
     const lanes = Math.max(1, Math.min(queue.length, Number.isFinite(executor.concurrency) ? executor.concurrency : queue.length));
@@ -161,7 +220,11 @@ export class SweepCoordinator {
         try {
           if (teacher instanceof Error) throw teacher;
           if (teacher) config.teacher = teacher;
-          outcome = await executor.runTrial({ sweepId: path.basename(dir), id: t.id, config, runDir }, (fraction) => emit({ type: 'trialProgress', id: t.id, fraction }), (line) => emit({ type: 'log', message: line }));
+          outcome = await executor.runTrial(
+            { sweepId: path.basename(dir), id: t.id, config, runDir },
+            (fraction) => emit({ type: 'trialProgress', id: t.id, fraction }),
+            (line) => emit({ type: 'log', message: line }),
+          );
         } catch (e) {
           outcome = { status: 'failed', reason: errorMessage(e), host: os.hostname(), resumed: false };
         }
@@ -199,7 +262,10 @@ export class SweepCoordinator {
     if (!top || top.n === 0) return undefined;
     const byId = new Map(results.map((r) => [r.trial, r]));
     const sign = state.sweep.objective.goal === 'max' ? 1 : -1;
-    const trial = top.trials.map((id) => byId.get(id)).filter((r) => r?.status === 'completed').sort((a, b) => sign * (b!.objective! - a!.objective!))[0]!;
+    const trial = top.trials
+      .map((id) => byId.get(id))
+      .filter((r) => r?.status === 'completed')
+      .sort((a, b) => sign * (b!.objective! - a!.objective!))[0]!;
     return { ...top, trial: trial.trial, runDir: trial.runDir };
   }
 

@@ -87,7 +87,8 @@ export function startEngineTask(enginePath: string, message: HostToEngine, hooks
  * multi-threaded backend (engine.threads unset reads `DISTILL_THREADS`) then never runs more threads than cores, and never
  * more than engine.threads allows (MAX_THREADS).
  */
-export const threadsPerProcess = (cores: number, concurrency: number): number => Math.min(MAX_THREADS, Math.max(1, Math.floor(cores / Math.max(1, concurrency))));
+export const threadsPerProcess = (cores: number, concurrency: number): number =>
+  Math.min(MAX_THREADS, Math.max(1, Math.floor(cores / Math.max(1, concurrency))));
 
 /** How far a trial is, 0–1, from the engine's progress (one student per trial run). */
 export function progressFraction(p: Progress): number | undefined {

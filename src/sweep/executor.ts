@@ -82,7 +82,15 @@ export class LocalExecutor implements Executor {
   }
 
   async runTrial(task: TrialTask, onProgress: (fraction: number) => void, onLog?: (line: string) => void): Promise<TrialOutcome> {
-    return runTrialHere(task, this.enginePath, onProgress, onLog, (t) => this.track(t), () => this.stopped, this.childEnv);
+    return runTrialHere(
+      task,
+      this.enginePath,
+      onProgress,
+      onLog,
+      (t) => this.track(t),
+      () => this.stopped,
+      this.childEnv,
+    );
   }
 
   private async track<T>(task: EngineTask & { done: Promise<T> }): Promise<T> {
@@ -120,7 +128,8 @@ export async function runTrialHere(
   if (how === 'completed') return { status: 'completed', summary: readJson<Summary>(path.join(task.runDir, RUN_FILES.summary)), host, resumed: true };
   if (isStopped()) return { status: 'stopped', host, resumed: false };
   if (how === 'start') fs.rmSync(task.runDir, { recursive: true, force: true });
-  const message = how === 'resume' ? ({ type: 'resume', runDir: task.runDir } as const) : ({ type: 'start', config: task.config, runDir: task.runDir } as const);
+  const message =
+    how === 'resume' ? ({ type: 'resume', runDir: task.runDir } as const) : ({ type: 'start', config: task.config, runDir: task.runDir } as const);
   const engine = startEngineTask(enginePath, message, {
     env,
     onMessage: (m) => {

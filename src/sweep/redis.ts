@@ -128,7 +128,13 @@ export class RedisExecutor implements Executor {
       this.cleared.add(task.sweepId);
     }
     fs.mkdirSync(path.dirname(task.runDir), { recursive: true });
-    const data: TrialJobData = { sweepId: task.sweepId, trialId: task.id, config: task.config, runDir: task.runDir, teacherFiles: await this.shareTeacher(task.config) };
+    const data: TrialJobData = {
+      sweepId: task.sweepId,
+      trialId: task.id,
+      config: task.config,
+      runDir: task.runDir,
+      teacherFiles: await this.shareTeacher(task.config),
+    };
     const id = jobId(task.sweepId, task.id);
     // A job left from an earlier session: attach to it while it runs; a stopped or failed one is queued afresh.
     let job = await this.queue.getJob(id);
@@ -254,7 +260,12 @@ export async function runWorker(opts: WorkerOptions): Promise<{ close(): Promise
           // A checkpoint being swapped in can make this read fail; the next poll tries again.
           const files = packDir(runDir, (rel) => rel === RUN_FILES.student || rel === RUN_FILES.baseline);
           lastCheckpoint = stamp;
-          await redis.multi().del(snapshotKey(d.sweepId, d.trialId)).hset(snapshotKey(d.sweepId, d.trialId), files).expire(snapshotKey(d.sweepId, d.trialId), 7 * 24 * 3600).exec();
+          await redis
+            .multi()
+            .del(snapshotKey(d.sweepId, d.trialId))
+            .hset(snapshotKey(d.sweepId, d.trialId), files)
+            .expire(snapshotKey(d.sweepId, d.trialId), 7 * 24 * 3600)
+            .exec();
           opts.log(`${d.trialId}: checkpoint copied to Redis (epoch ${(JSON.parse(stamp) as { position: { epoch: number } }).position.epoch} done)`);
         }
       })().catch(() => undefined);

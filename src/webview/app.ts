@@ -163,7 +163,8 @@ export class DashboardApp {
     const s = run.statusFile;
     // Where a run stands while it runs or after it stopped; a completed run has trained every model, so no epoch.
     const who = s?.student ? modelName(s.student) : '';
-    const progress = s?.epoch !== undefined && run.status !== 'completed' ? `${who ? `${who} · ` : ''}epoch ${s.epoch}${s.totalEpochs ? ` of ${s.totalEpochs}` : ''}` : '';
+    const progress =
+      s?.epoch !== undefined && run.status !== 'completed' ? `${who ? `${who} · ` : ''}epoch ${s.epoch}${s.totalEpochs ? ` of ${s.totalEpochs}` : ''}` : '';
     setText(p.title, runDisplayName(run));
     setText(p.status, run.status);
     setAttr(p.status, 'class', `status status-${run.status}`);
@@ -184,7 +185,11 @@ export class DashboardApp {
 
   private buildTabBar(): void {
     for (const t of TABS) {
-      const button = h('button.tab', { type: 'button', role: 'tab', id: `tab-${t.id}`, 'aria-controls': 'tab-panel', 'aria-selected': 'false', 'data-tab': t.id }, t.label);
+      const button = h(
+        'button.tab',
+        { type: 'button', role: 'tab', id: `tab-${t.id}`, 'aria-controls': 'tab-panel', 'aria-selected': 'false', 'data-tab': t.id },
+        t.label,
+      );
       button.addEventListener('click', () => {
         if (t.id !== this.uiState.tab || !this.view) this.showTab(t.id);
       });
@@ -199,7 +204,14 @@ export class DashboardApp {
 
   /** Patches the tabs: which one is selected, and how many runs the comparison holds. */
   private renderTabBar(): void {
-    selectTab([...this.tabButtons.values()], Math.max(0, TABS.findIndex((t) => t.id === this.uiState.tab)), this.content);
+    selectTab(
+      [...this.tabButtons.values()],
+      Math.max(
+        0,
+        TABS.findIndex((t) => t.id === this.uiState.tab),
+      ),
+      this.content,
+    );
     for (const t of TABS) {
       const button = this.tabButtons.get(t.id)!;
       setText(button, t.id === 'compare' && this.store.runs.length > 1 ? `${t.label} (${this.store.runs.length})` : t.label);

@@ -78,4 +78,3 @@ export const formatNumber = (v: number | undefined, digits = 3): string => {
 };
 
 export const formatPercent = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(digits)}%`);
-

@@ -2,13 +2,7 @@
  * The webview's side of the host connection: posts typed messages, correlates requests with replies by id (with
  * a timeout), and keeps the small persisted state (`setState`), which is what the panel serializer gets back.
  */
-import type {
-  DashboardState,
-  HostToWebview,
-  WebviewRequestMethod,
-  WebviewRequests,
-  WebviewToHost,
-} from '../shared/webviewProtocol';
+import type { DashboardState, HostToWebview, WebviewRequestMethod, WebviewRequests, WebviewToHost } from '../shared/webviewProtocol';
 
 export const REQUEST_TIMEOUT_MS = 15_000;
 

@@ -42,7 +42,12 @@ interface Row {
 
 export class RunPicker {
   readonly element: HTMLElement;
-  private readonly filter = h('input#run-filter', { type: 'search', placeholder: 'Filter runs (regex)', 'aria-label': 'Filter runs by name, id or status (a regular expression)', spellcheck: 'false' });
+  private readonly filter = h('input#run-filter', {
+    type: 'search',
+    placeholder: 'Filter runs (regex)',
+    'aria-label': 'Filter runs by name, id or status (a regular expression)',
+    spellcheck: 'false',
+  });
   private readonly count = h('span.run-count', { 'aria-live': 'polite' });
   private readonly list = h('ul#run-list', { 'aria-label': 'Runs to compare' });
   private readonly rows = new Map<string, Row>();

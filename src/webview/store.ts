@@ -4,7 +4,7 @@
  * so any temperature can be applied here.
  */
 import type { DistillConfig } from '../shared/config';
-import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary , TrainedRole } from '../shared/records';
+import type { EpochRecord, ProbeInfo, RunStatus, SoftLabelRecord, StatusFile, StudentKind, Summary, TrainedRole } from '../shared/records';
 import { STEP_METRICS, type DashboardView, type RunData, type RunDelta, type StepColumns, type StepMetric } from '../shared/webviewProtocol';
 import { F32Column, F64Column, type Column } from './charts/columns';
 
@@ -199,10 +199,7 @@ export class RunModel {
   }
 }
 
-export type StoreEvent =
-  | { kind: 'snapshot' }
-  | { kind: 'runs' }
-  | { kind: 'delta'; changes: Map<RunModel, RunChanges> };
+export type StoreEvent = { kind: 'snapshot' } | { kind: 'runs' } | { kind: 'delta'; changes: Map<RunModel, RunChanges> };
 
 /** All runs shown; the first one is the dashboard's own run, the rest are being compared with it. */
 export class DashboardStore {

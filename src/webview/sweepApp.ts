@@ -150,7 +150,18 @@ export class SweepApp {
       this.data = m.data;
       if (!this.loaded) {
         this.loaded = true;
-        this.root.replaceChildren(this.errorBanner, this.header, this.parts.noSweep, this.controls, this.parts.objective, this.legend, this.facets, this.tableCaption, this.table, this.tooltip);
+        this.root.replaceChildren(
+          this.errorBanner,
+          this.header,
+          this.parts.noSweep,
+          this.controls,
+          this.parts.objective,
+          this.legend,
+          this.facets,
+          this.tableCaption,
+          this.table,
+          this.tooltip,
+        );
       }
       this.persist();
       this.render();
@@ -202,12 +213,18 @@ export class SweepApp {
     setText(p.status, d.status);
     setAttr(p.status, 'class', `status status-${d.status}`);
     setAttr(p.status, 'data-status', d.status);
-    setText(p.progress, `${c.done} of ${c.total} trials done${c.running ? ` · ${c.running} running` : ''}${c.failed ? ` · ${c.failed} failed` : ''} · ${d.executor}`);
+    setText(
+      p.progress,
+      `${c.done} of ${c.total} trials done${c.running ? ` · ${c.running} running` : ''}${c.failed ? ` · ${c.failed} failed` : ''} · ${d.executor}`,
+    );
     setText(p.reason, d.reason ?? '');
     p.reason.hidden = !d.reason;
     setText(p.sweepId, d.sweepId);
     const goal = d.objective.goal === 'max' ? 'higher is better' : 'lower is better';
-    setText(p.objective, `Objective: ${d.objective.metric} (${goal}). ${d.repeats > 1 ? `Each cell is the mean over its ${d.repeats} repeats (seeds); hover or focus a cell for mean ± std.` : 'Hover or focus a cell for its numbers.'} Enter or click opens the cell's ${d.repeats > 1 ? 'best ' : ''}trial.`);
+    setText(
+      p.objective,
+      `Objective: ${d.objective.metric} (${goal}). ${d.repeats > 1 ? `Each cell is the mean over its ${d.repeats} repeats (seeds); hover or focus a cell for mean ± std.` : 'Hover or focus a cell for its numbers.'} Enter or click opens the cell's ${d.repeats > 1 ? 'best ' : ''}trial.`,
+    );
     const best = this.header.querySelector<HTMLButtonElement>('button[data-file="best"]');
     if (best) best.disabled = !d.trials.some((t) => t.kind === 'trial' && t.status === 'completed');
   }
@@ -255,17 +272,26 @@ export class SweepApp {
         h('span.sweep-legend-end', {}, r ? `worst ${formatObjective(d.objective.goal === 'max' ? r.min : r.max, metric)}` : 'worst'),
         ...[0, 0.25, 0.5, 0.75, 1].map((t) => swatch(t, '')),
         h('span.sweep-legend-end', {}, r ? `best ${formatObjective(d.objective.goal === 'max' ? r.max : r.min, metric)}` : 'best'),
-        h('span.sweep-baseline.hint', {}, d.trials.some((t) => t.kind === 'baseline') ? 'Scratch baseline: not finished yet.' : 'This sweep trains no scratch baseline (baseline: false).'),
+        h(
+          'span.sweep-baseline.hint',
+          {},
+          d.trials.some((t) => t.kind === 'baseline') ? 'Scratch baseline: not finished yet.' : 'This sweep trains no scratch baseline (baseline: false).',
+        ),
       );
     }
   }
 
   private renderFacets(d: SweepData, map: Heatmap): void {
-    const focused = document.activeElement instanceof HTMLElement && this.facets.contains(document.activeElement) ? document.activeElement.dataset.key : undefined;
+    const focused =
+      document.activeElement instanceof HTMLElement && this.facets.contains(document.activeElement) ? document.activeElement.dataset.key : undefined;
     const colors = sweepColors(this.theme);
     const metric = d.objective.metric;
     const figures = map.facets.map((facet, fi) => {
-      const table = h('table.sweep-heatmap', { role: 'grid', 'aria-label': `${d.objective.metric} over ${map.x.path}${map.y ? ` and ${map.y.path}` : ''}${facet.label ? `, ${facet.label}` : ''}`, 'data-facet': fi });
+      const table = h('table.sweep-heatmap', {
+        role: 'grid',
+        'aria-label': `${d.objective.metric} over ${map.x.path}${map.y ? ` and ${map.y.path}` : ''}${facet.label ? `, ${facet.label}` : ''}`,
+        'data-facet': fi,
+      });
       // The x axis's name over its values; the y axis's name in the corner, over its values.
       table.append(
         h(
@@ -294,7 +320,15 @@ export class SweepApp {
 
   private cellElement(d: SweepData, map: Heatmap, cell: HeatmapCell, facet: number, colors: SweepColors, metric: string): HTMLElement {
     const tone = cellTone(cell, map, d.objective.goal);
-    const td = h('td.sweep-cell', { role: 'gridcell', tabindex: '-1', 'data-x': cell.x, 'data-y': cell.y, 'data-key': `${facet}:${cell.x}:${cell.y}`, 'data-trial': cell.open, 'aria-describedby': 'sweep-tooltip' });
+    const td = h('td.sweep-cell', {
+      role: 'gridcell',
+      tabindex: '-1',
+      'data-x': cell.x,
+      'data-y': cell.y,
+      'data-key': `${facet}:${cell.x}:${cell.y}`,
+      'data-trial': cell.open,
+      'aria-describedby': 'sweep-tooltip',
+    });
     if (!cell.trials.length) {
       td.classList.add('empty');
       td.setAttribute('aria-label', 'no trial');
@@ -332,7 +366,9 @@ export class SweepApp {
     const lines = [`${map.x.path} = ${map.x.labels[cell.x]}${map.y ? ` · ${map.y.path} = ${map.y.labels[cell.y]}` : ''}`];
     lines.push(cell.value ? `${metric}: ${formatStats(cell.value, metric)}` : `${metric}: no trial finished yet`);
     if (cell.baseline) lines.push(`scratch: ${formatStats(cell.baseline, metric)} · Δ ${formatObjective(cell.delta, metric, true)}`);
-    lines.push(`${cell.completed} of ${cell.trials.length} trials done${cell.running ? `, ${cell.running} running` : ''}${cell.failed ? `, ${cell.failed} failed` : ''}`);
+    lines.push(
+      `${cell.completed} of ${cell.trials.length} trials done${cell.running ? `, ${cell.running} running` : ''}${cell.failed ? `, ${cell.failed} failed` : ''}`,
+    );
     if (cell.open) lines.push(`Enter or click: open ${cell.open}`);
     return lines.join('\n');
   }
@@ -383,7 +419,8 @@ export class SweepApp {
   }
 
   private renderTable(d: SweepData): void {
-    const focused = document.activeElement instanceof HTMLElement && this.table.contains(document.activeElement) ? document.activeElement.dataset.key : undefined;
+    const focused =
+      document.activeElement instanceof HTMLElement && this.table.contains(document.activeElement) ? document.activeElement.dataset.key : undefined;
     const metric = d.objective.metric;
     const byId = new Map(d.trials.map((t) => [t.id, t]));
     const columns: { key: SweepSortKey; label: string; numeric?: boolean }[] = [
@@ -401,7 +438,12 @@ export class SweepApp {
       {},
       ...columns.map((c) => {
         const active = sort.key === c.key;
-        const button = h('button.sort', { type: 'button', 'data-key': `sort:${c.key}`, title: `Sort by ${c.label}` }, c.label, active ? (sort.descending ? ' ▼' : ' ▲') : '');
+        const button = h(
+          'button.sort',
+          { type: 'button', 'data-key': `sort:${c.key}`, title: `Sort by ${c.label}` },
+          c.label,
+          active ? (sort.descending ? ' ▼' : ' ▲') : '',
+        );
         button.addEventListener('click', () => this.setUi({ sort: { key: c.key, descending: active ? !sort.descending : c.numeric === true } }));
         return h('th', { scope: 'col', 'aria-sort': active ? (sort.descending ? 'descending' : 'ascending') : 'none' }, button);
       }),
@@ -417,7 +459,11 @@ export class SweepApp {
         h('td', {}, String(t.seed)),
         h(`td.trial-status.status-text-${t.status}`, {}, status),
         h('td.objective', {}, t.status === 'completed' ? formatObjective(t.objective, metric) : '—'),
-        h(`td.delta${delta === undefined ? '' : delta * (d.objective.goal === 'max' ? 1 : -1) > 0 ? '.better' : delta === 0 ? '' : '.worse'}`, {}, formatObjective(delta, metric, true)),
+        h(
+          `td.delta${delta === undefined ? '' : delta * (d.objective.goal === 'max' ? 1 : -1) > 0 ? '.better' : delta === 0 ? '' : '.worse'}`,
+          {},
+          formatObjective(delta, metric, true),
+        ),
         h('td', {}, t.seconds !== undefined ? `${t.seconds.toFixed(1)} s` : '—'),
       );
       tr.addEventListener('click', () => this.openTrial(t.id));

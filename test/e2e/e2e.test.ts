@@ -92,7 +92,10 @@ function backendSurvey(ui: VSCodeSession, optionalModules: string): BackendSurve
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: TIMEOUTS.ui,
   });
-  const json = out.split('\n').reverse().find((line) => line.trim().startsWith('['));
+  const json = out
+    .split('\n')
+    .reverse()
+    .find((line) => line.trim().startsWith('['));
   assert.ok(json, `backends --json printed no survey: ${out}`);
   return JSON.parse(json) as BackendSurveyEntry[];
 }
@@ -108,21 +111,28 @@ interface PickedModels {
  *  baseline. */
 const SWEEP_FILE = 'ta.sweep.json';
 function writeSweepFile(workspace: FashionWorkspace): void {
-  fs.writeFileSync(path.join(workspace.dir, SWEEP_FILE), JSON.stringify({
-    name: 'e2e-ta',
-    base: {
-      name: 'e2e-sweep-base',
-      seed: 3,
-      data: { ...fashionMnistData({ train: 600, test: 200 }), validationSplit: 0.1 },
-      teacher: { model: workspace.teacherModel },
-      student: { preset: 'mlp', hidden: [16] },
-      training: { epochs: 1, batchSize: 32, learningRate: 0.003 },
-      evaluation: { probeSize: 8, latency: false },
-      engine: { backend: 'wasm' },
-    },
-    grid: { 'distillation.temperature': [2, 4], 'distillation.alpha': [0.7] },
-    concurrency: 2,
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(workspace.dir, SWEEP_FILE),
+    JSON.stringify(
+      {
+        name: 'e2e-ta',
+        base: {
+          name: 'e2e-sweep-base',
+          seed: 3,
+          data: { ...fashionMnistData({ train: 600, test: 200 }), validationSplit: 0.1 },
+          teacher: { model: workspace.teacherModel },
+          student: { preset: 'mlp', hidden: [16] },
+          training: { epochs: 1, batchSize: 32, learningRate: 0.003 },
+          evaluation: { probeSize: 8, latency: false },
+          engine: { backend: 'wasm' },
+        },
+        grid: { 'distillation.temperature': [2, 4], 'distillation.alpha': [0.7] },
+        concurrency: 2,
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 describe('Distill in a real VS Code (code-server + Chromium)', function () {
@@ -205,7 +215,10 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       const ui = session();
       await ui.openViewContainer('Distill');
       await ui.waitForTreeItem('Models', /^Teacher.*preset mlp/);
-      for (const [role, file] of [['Teacher', workspace.teacherModel], ['Student', workspace.studentModel]] as const) {
+      for (const [role, file] of [
+        ['Teacher', workspace.teacherModel],
+        ['Student', workspace.studentModel],
+      ] as const) {
         // Rows name a model by its folder (models/teacher-mlp) or its model.json; match what both contain.
         const folder = path.posix.dirname(file);
         const row = await ui.waitForTreeItem('Models', { label: new RegExp(`^${folder}\\b`) });
@@ -350,13 +363,19 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       const before = fs.readFileSync(configPath, 'utf8');
       const root = path.join(workspace.dir, 'pets');
       // Two classes of 4×4 grayscale PNGs, seeded by position: train/ with 3 per class, test/ with 1.
-      for (const [split, perClass] of [['train', 3], ['test', 1]] as const) {
+      for (const [split, perClass] of [
+        ['train', 3],
+        ['test', 1],
+      ] as const) {
         for (const cls of ['cat', 'dog']) {
           fs.mkdirSync(path.join(root, split, cls), { recursive: true });
           for (let i = 0; i < perClass; i++) {
             const png = new PNG({ width: 4, height: 4, colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
             png.data = Buffer.from(Array.from({ length: 16 }, (_, k) => (k * 16 + i * 5) % 256));
-            fs.writeFileSync(path.join(root, split, cls, `${i}.png`), PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 }));
+            fs.writeFileSync(
+              path.join(root, split, cls, `${i}.png`),
+              PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 }),
+            );
           }
         }
       }
@@ -398,7 +417,15 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
     const dashboardOf = (ui: VSCodeSession, runId: string) =>
       waitFor(`the dashboard of ${runId}`, async () => {
         for (const frame of await ui.webviewFrames()) {
-          if ((await frame.locator('header .run-id').textContent({ timeout: 1000 }).catch(() => undefined))?.trim() === runId) return frame;
+          if (
+            (
+              await frame
+                .locator('header .run-id')
+                .textContent({ timeout: 1000 })
+                .catch(() => undefined)
+            )?.trim() === runId
+          )
+            return frame;
         }
         return undefined;
       });
@@ -424,12 +451,12 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       if (student.params! >= teacher.params!) assert.ok(verdict.includes(`The student is not smaller than its teacher (${counts})`), verdict);
       else assert.ok(verdict.includes(`smaller than the teacher (${counts})`), verdict);
       // Sizes for every model, the model-file teacher's too.
-      const sizes = (await dashboard.locator('table.report tr', { hasText: 'Size on disk' }).locator('td').allTextContents());
+      const sizes = await dashboard.locator('table.report tr', { hasText: 'Size on disk' }).locator('td').allTextContents();
       assert.ok(sizes.length >= 2 && sizes.every((t) => t !== '—'), `sizes on disk for every model: ${sizes.join(' | ')}`);
       await ui.screenshot('report-card-verdict');
     });
 
-    it('Compare: the run picker lists the folder\'s runs with checkboxes and a filter; checking one overlays it', async function () {
+    it("Compare: the run picker lists the folder's runs with checkboxes and a filter; checking one overlays it", async function () {
       const ui = session();
       const [older, newer] = completedRuns();
       const dashboard = await dashboardOf(ui, older.runId);
@@ -442,7 +469,9 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       assert.equal(await row(older.dir).locator('input').isChecked(), true, 'the dashboard’s own run is checked');
       assert.equal(await row(newer.dir).locator('input').isChecked(), false);
       await dashboard.locator('#run-filter').fill(newer.runId.slice(-4));
-      await waitFor('the filter to leave the newer run alone', async () => ((await dashboard.locator('.run-row:not([hidden])').count()) === 1 ? true : undefined));
+      await waitFor('the filter to leave the newer run alone', async () =>
+        (await dashboard.locator('.run-row:not([hidden])').count()) === 1 ? true : undefined,
+      );
       await ui.screenshot('compare-picker-filtered');
       await row(newer.dir).locator('input').check();
       // Checked rows, the one the filter hides included: the host's reply to the add has come.
@@ -466,7 +495,10 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       const described = JSON.parse(fs.readFileSync(path.join(target, 'distill-model.json'), 'utf8')) as { classNames?: string[]; inputShape?: number[] };
       assert.equal(described.classNames?.[9], 'Ankle boot');
       assert.deepEqual(described.inputShape, [28, 28, 1]);
-      await ui.notificationToast(/exported the student/).getByRole('button', { name: 'Show in Explorer' }).click({ timeout: TIMEOUTS.ui });
+      await ui
+        .notificationToast(/exported the student/)
+        .getByRole('button', { name: 'Show in Explorer' })
+        .click({ timeout: TIMEOUTS.ui });
       await ui.page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: 'README.md' }).waitFor({ timeout: TIMEOUTS.ui });
       await ui.screenshot('export-shown-in-explorer');
     });
@@ -504,8 +536,9 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       };
       const noTrash = new RegExp(`^The trash is not available here \\((.+)\\)\\. Delete ${target.runId} permanently\\? This cannot be undone\\.$`);
       const dialogTexts = async () =>
-        (await ui.page.locator('.monaco-dialog-box').evaluateAll((boxes) => boxes.map((box) => (box as { innerText?: string }).innerText ?? '')))
-          .map((text) => text.replace(/\s+/g, ' ').trim());
+        (await ui.page.locator('.monaco-dialog-box').evaluateAll((boxes) => boxes.map((box) => (box as { innerText?: string }).innerText ?? ''))).map((text) =>
+          text.replace(/\s+/g, ' ').trim(),
+        );
       /** After "Delete": the folder went to the trash, or a second modal asks to delete it permanently. Which one
        *  depends on the machine (code-server's file system has no trash; a desktop VS Code's has). */
       const outcome = () =>
@@ -564,16 +597,26 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       await ui.waitForNotification(/Distill sweep: ta|\d of 3 trials/, RUN_TIMEOUT);
       const view = await ui.waitForWebview('table.sweep-heatmap', RUN_TIMEOUT);
       const values = () => view.locator('table.sweep-heatmap td.sweep-cell .sweep-value').allTextContents();
-      await waitFor('both cells of the heatmap to show an accuracy', async () => ((await values()).filter((v) => /^\d+\.\d\d%$/.test(v)).length === 2 ? true : undefined), {
-        timeoutMs: RUN_TIMEOUT,
-        lastSeen: async () => `cells [${(await values()).join(' | ')}]`,
-      });
+      await waitFor(
+        'both cells of the heatmap to show an accuracy',
+        async () => ((await values()).filter((v) => /^\d+\.\d\d%$/.test(v)).length === 2 ? true : undefined),
+        {
+          timeoutMs: RUN_TIMEOUT,
+          lastSeen: async () => `cells [${(await values()).join(' | ')}]`,
+        },
+      );
       assert.deepEqual(await view.locator('table.sweep-heatmap thead th').allTextContents(), ['distillation.temperature →', 'distillation.alpha ↓', '2', '4']);
       // The scratch baseline finished and is in the legend; cells are coloured relative to it.
-      await waitFor('the scratch baseline in the legend', async () => (/^Scratch baseline: \d+\.\d\d%/.test((await view.locator('.sweep-baseline').textContent()) ?? '') ? true : undefined), { timeoutMs: RUN_TIMEOUT });
+      await waitFor(
+        'the scratch baseline in the legend',
+        async () => (/^Scratch baseline: \d+\.\d\d%/.test((await view.locator('.sweep-baseline').textContent()) ?? '') ? true : undefined),
+        { timeoutMs: RUN_TIMEOUT },
+      );
       assert.equal(await view.locator('table.sweep-heatmap td.sweep-cell[data-tone]').count(), 2);
       await ui.waitForNotification(/sweep "e2e-ta" completed: 3 trials\. Best: temperature [24], alpha 0\.7: student\.accuracy \d+\.\d\d%/, RUN_TIMEOUT);
-      await waitFor('the sweep to show as completed', async () => ((await view.locator('.sweep-header .status').textContent()) === 'completed' ? true : undefined));
+      await waitFor('the sweep to show as completed', async () =>
+        (await view.locator('.sweep-header .status').textContent()) === 'completed' ? true : undefined,
+      );
       assert.equal(await view.locator('tr.sweep-trial').count(), 3, 'two trials and one scratch baseline in the table');
       await ui.screenshot('sweep-view');
 
@@ -593,7 +636,10 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       await view.locator('table.sweep-heatmap td.sweep-cell[data-x="1"]').click();
       await ui.waitForWebview('nav.tabs button.tab[data-tab="curves"]');
       await ui.screenshot('sweep-trial-dashboard');
-      const results = fs.readFileSync(path.join(workspace.dir, 'sweeps', fs.readdirSync(path.join(workspace.dir, 'sweeps'))[0], 'results.jsonl'), 'utf8').trim().split('\n');
+      const results = fs
+        .readFileSync(path.join(workspace.dir, 'sweeps', fs.readdirSync(path.join(workspace.dir, 'sweeps'))[0], 'results.jsonl'), 'utf8')
+        .trim()
+        .split('\n');
       assert.equal(results.length, 3, 'results.jsonl has one line per trial and baseline');
     });
   });
@@ -616,11 +662,18 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
 
       // No GPU adapter reaches this VS Code's engine (nothing points Vulkan at SwiftShader here), so the packages
       // install and the check that follows reports why the backend cannot run.
-      const warning = await ui.waitForNotification(/webgpu is installed but cannot run on this machine: .*It needs a GPU with a Vulkan, Metal or D3D12 driver/, GPU_INSTALL_TIMEOUT);
+      const warning = await ui.waitForNotification(
+        /webgpu is installed but cannot run on this machine: .*It needs a GPU with a Vulkan, Metal or D3D12 driver/,
+        GPU_INSTALL_TIMEOUT,
+      );
       assert.match(warning, /no WebGPU adapter was found|only a software WebGPU adapter was found/, 'the warning gives the reason');
-      await ui.notificationToast(/installed but cannot run/).getByRole('button', { name: 'Open Log' }).waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
-      await waitFor('the progress notification to close', async () =>
-        (await ui.notifications()).some((text) => /installing the GPU engine/.test(text)) ? undefined : true,
+      await ui
+        .notificationToast(/installed but cannot run/)
+        .getByRole('button', { name: 'Open Log' })
+        .waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+      await waitFor(
+        'the progress notification to close',
+        async () => ((await ui.notifications()).some((text) => /installing the GPU engine/.test(text)) ? undefined : true),
         { lastSeen: async () => `notifications [${(await ui.notifications()).join(' | ')}]` },
       );
       await ui.waitForToastShown(/installed but cannot run/);
@@ -670,7 +723,8 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
       const message = await ui.waitForNotification(/sets engine\.backend to "webgpu", but it cannot run on this machine: .*The run did not start/);
       assert.match(message, /no WebGPU adapter was found|only a software/, message);
       const toast = ui.notificationToast(/cannot run on this machine/);
-      for (const name of ['Use auto', 'Install GPU Engine', 'Open Log']) await toast.getByRole('button', { name, exact: true }).waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+      for (const name of ['Use auto', 'Install GPU Engine', 'Open Log'])
+        await toast.getByRole('button', { name, exact: true }).waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
       assert.equal(runDirs().length, before, 'no run directory was written');
       await ui.screenshot('backend-cannot-load-before-start');
 
@@ -791,7 +845,9 @@ describe('The first hour: an empty folder, New Config, a run stopped while the t
     await ui.pickQuickItem(/Fashion-MNIST/);
     await ui.screenshot('new-config-name');
     await ui.page.keyboard.press('Enter');
-    await waitFor(`${configFile} to be written and opened`, async () => (fs.existsSync(path.join(dir, configFile)) && (await ui.editorTabs()).includes(configFile) ? true : undefined));
+    await waitFor(`${configFile} to be written and opened`, async () =>
+      fs.existsSync(path.join(dir, configFile)) && (await ui.editorTabs()).includes(configFile) ? true : undefined,
+    );
     const text = fs.readFileSync(path.join(dir, configFile), 'utf8');
     assert.match(text, /"maxSamples": \{ "train": 6000, "test": 2000 \}/);
     assert.match(text, /\/usr\/share\/datasets\/fashion-mnist\/train-images-idx3-ubyte\.gz/);
@@ -810,7 +866,9 @@ describe('The first hour: an empty folder, New Config, a run stopped while the t
     await ui.screenshot('first-run-teacher-progress');
     await ui.runCommand('Distill: Open Dashboard');
     const dashboard = await ui.waitForWebview('figure.chart[data-chart="loss"]', RUN_TIMEOUT);
-    await waitFor('the teacher\'s line in the loss chart', async () => ((await dashboard.locator('figure.chart[data-chart="loss"]').innerText()).includes('Teacher') ? true : undefined));
+    await waitFor("the teacher's line in the loss chart", async () =>
+      (await dashboard.locator('figure.chart[data-chart="loss"]').innerText()).includes('Teacher') ? true : undefined,
+    );
     await ui.screenshot('dashboard-during-the-teacher');
   });
 

@@ -248,8 +248,10 @@ export class VSCodeSession {
     const serverArgs = [
       codeServer.entry,
       ...common,
-      '--auth', 'none',
-      '--bind-addr', `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-getting-started-override',
@@ -314,21 +316,33 @@ export class VSCodeSession {
     const input = this.quickInput.locator('input.input');
     // A focused webview (a dashboard clicked in the step before) can keep the keys from the workbench: then move
     // the focus to the workbench's status bar, as a user clicking beside the webview would, and ask again.
-    if (!(await input.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false))) {
-      await this.page.locator('.part.statusbar').click({ position: { x: 5, y: 5 }, timeout: TIMEOUTS.ui }).catch(() => undefined);
+    if (
+      !(await input.waitFor({ state: 'visible', timeout: 3000 }).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      await this.page
+        .locator('.part.statusbar')
+        .click({ position: { x: 5, y: 5 }, timeout: TIMEOUTS.ui })
+        .catch(() => undefined);
       await this.page.keyboard.press('Control+Shift+P');
     }
     await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
     await input.fill(`>${text}`);
     // The list filters asynchronously (and adds "similar commands" rows), so wait until it stops changing.
     let previous: string | undefined;
-    return waitFor(`the command palette to settle on "${text}"`, async () => {
-      const labels = await this.quickInputLabels();
-      const current = labels.join('\n');
-      const settled = current === previous && (await input.inputValue()) === `>${text}`;
-      previous = current;
-      return settled ? labels : undefined;
-    }, { intervalMs: 300 });
+    return waitFor(
+      `the command palette to settle on "${text}"`,
+      async () => {
+        const labels = await this.quickInputLabels();
+        const current = labels.join('\n');
+        const settled = current === previous && (await input.inputValue()) === `>${text}`;
+        previous = current;
+        return settled ? labels : undefined;
+      },
+      { intervalMs: 300 },
+    );
   }
 
   private async quickInputLabels(): Promise<string[]> {
@@ -338,7 +352,9 @@ export class VSCodeSession {
 
   /** Runs a command by its palette title, e.g. "Distill: Start Run", choosing the row whose label is exactly it. */
   async runCommand(title: string): Promise<void> {
-    const row = this.quickInputRows().filter({ has: this.page.locator('.label-name', { hasText: exactText(title) }) }).first();
+    const row = this.quickInputRows()
+      .filter({ has: this.page.locator('.label-name', { hasText: exactText(title) }) })
+      .first();
     // The palette filters the commands known when its text was typed: one opened while the extension's contributions
     // are still being registered (a busy machine, right after the workbench came up) never lists the command, so it
     // is searched again until it does.
@@ -424,9 +440,9 @@ export class VSCodeSession {
 
   /** Titles of the activity-bar entries, top to bottom. */
   async activityBarTitles(): Promise<string[]> {
-    const labels = await this.page.locator('.part.activitybar .action-item a.action-label').evaluateAll((nodes) =>
-      nodes.map((node) => node.getAttribute('aria-label') ?? ''),
-    );
+    const labels = await this.page
+      .locator('.part.activitybar .action-item a.action-label')
+      .evaluateAll((nodes) => nodes.map((node) => node.getAttribute('aria-label') ?? ''));
     return labels.filter((label) => label.length > 0);
   }
 
@@ -500,18 +516,23 @@ export class VSCodeSession {
     });
     // The menu ignores a mouse-up that comes too soon after it opened (it takes it for the right-click's own), so a
     // click can be lost; it is repeated until the menu closes, which is what a real click does.
-    await waitFor(`the context menu to run "${entry}" and close`, async () => {
-      if ((await menu.count()) === 0 || !(await menu.first().isVisible())) return true;
-      await item.click({ timeout: 2000 }).catch(() => undefined);
-      return undefined;
-    }, { intervalMs: 500 });
+    await waitFor(
+      `the context menu to run "${entry}" and close`,
+      async () => {
+        if ((await menu.count()) === 0 || !(await menu.first().isVisible())) return true;
+        await item.click({ timeout: 2000 }).catch(() => undefined);
+        return undefined;
+      },
+      { intervalMs: 500 },
+    );
   }
 
   /** Waits for a modal dialog and returns what it says and offers, leaving it open (to screenshot it first). */
   async waitForDialog(timeoutMs: number = TIMEOUTS.ui): Promise<{ message: string; detail: string; buttons: string[] }> {
     const dialog = this.page.locator('.monaco-dialog-box');
     await dialog.waitFor({ state: 'visible', timeout: timeoutMs });
-    const text = async (selector: string) => ((await dialog.locator(selector).count()) > 0 ? ((await dialog.locator(selector).first().textContent()) ?? '').trim() : '');
+    const text = async (selector: string) =>
+      (await dialog.locator(selector).count()) > 0 ? ((await dialog.locator(selector).first().textContent()) ?? '').trim() : '';
     const buttons = (await dialog.locator('.dialog-buttons .monaco-button').allTextContents()).map((button) => button.trim());
     const [message, detail] = [await text('.dialog-message-text'), await text('.dialog-message-detail')];
     // A dialog without a detail has no message-text element: VS Code writes its message into the detail one.
@@ -544,11 +565,10 @@ export class VSCodeSession {
   }
 
   async waitForNotification(message: RegExp, timeoutMs: number = TIMEOUTS.ui): Promise<string> {
-    return waitFor(
-      `a notification matching ${message}`,
-      async () => (await this.notifications()).find((text) => message.test(text)),
-      { timeoutMs, lastSeen: async () => `notifications [${(await this.notifications()).join(' | ')}]` },
-    );
+    return waitFor(`a notification matching ${message}`, async () => (await this.notifications()).find((text) => message.test(text)), {
+      timeoutMs,
+      lastSeen: async () => `notifications [${(await this.notifications()).join(' | ')}]`,
+    });
   }
 
   /** The notification toast whose message matches, to click its buttons. */
@@ -583,11 +603,10 @@ export class VSCodeSession {
   }
 
   async waitForStatusBarItem(text: RegExp, timeoutMs: number = TIMEOUTS.ui): Promise<string> {
-    return waitFor(
-      `a status-bar item matching ${text}`,
-      async () => (await this.statusBarItems()).find((item) => text.test(item)),
-      { timeoutMs, lastSeen: async () => `status bar [${(await this.statusBarItems()).join(' | ')}]` },
-    );
+    return waitFor(`a status-bar item matching ${text}`, async () => (await this.statusBarItems()).find((item) => text.test(item)), {
+      timeoutMs,
+      lastSeen: async () => `status bar [${(await this.statusBarItems()).join(' | ')}]`,
+    });
   }
 
   /** Opens the Problems panel the way a user does, by clicking the errors/warnings counts in the status bar. */
@@ -620,9 +639,7 @@ export class VSCodeSession {
     await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
     await input.fill(relativePath);
     await this.pickQuickItem(path.basename(relativePath));
-    await waitFor(`an editor tab for ${relativePath}`, async () =>
-      (await this.editorTabs()).includes(path.basename(relativePath)) ? true : undefined,
-    );
+    await waitFor(`an editor tab for ${relativePath}`, async () => ((await this.editorTabs()).includes(path.basename(relativePath)) ? true : undefined));
   }
 
   /** Puts the cursor of the active editor at a 1-based line and column, with "Go to Line/Column" (Ctrl+G). */
@@ -633,10 +650,14 @@ export class VSCodeSession {
     await input.fill(`:${line}:${column}`);
     await this.page.keyboard.press('Enter');
     await this.quickInput.waitFor({ state: 'hidden', timeout: TIMEOUTS.ui });
-    await waitFor(`the cursor at line ${line}, column ${column}`, async () => {
-      const position = await this.statusBarItems();
-      return position.some((item) => item.startsWith(`Ln ${line}, Col ${column}`)) ? true : undefined;
-    }, { lastSeen: async () => `status bar [${(await this.statusBarItems()).join(' | ')}]` });
+    await waitFor(
+      `the cursor at line ${line}, column ${column}`,
+      async () => {
+        const position = await this.statusBarItems();
+        return position.some((item) => item.startsWith(`Ln ${line}, Col ${column}`)) ? true : undefined;
+      },
+      { lastSeen: async () => `status bar [${(await this.statusBarItems()).join(' | ')}]` },
+    );
   }
 
   /** The content frames of the webviews shown now. VS Code nests each webview's content in an `#active-frame`

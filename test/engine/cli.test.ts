@@ -68,7 +68,10 @@ describe('distill CLI', function () {
     const dir = tempDir();
     const r = cli(['run', writeConfig(dir), '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const messages = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as EngineToHost);
+    const messages = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as EngineToHost);
     assert.equal(messages[0].type, 'started');
     const finished = messages[messages.length - 1];
     assert.equal(finished.type, 'finished');
@@ -106,7 +109,10 @@ describe('distill CLI', function () {
     // The run failed before its first checkpoint: resume says so, and what to do, not a missing checkpoint path.
     const resumed = cli(['resume', path.join(dir, 'runs', runId)]);
     assert.equal(resumed.status, 2, resumed.stderr);
-    assert.match(resumed.stderr, /^distill: Run \S+ failed before its first checkpoint \(.*missing\/model\.json.*\), so there is nothing to resume\. Fix the cause and start the run again/);
+    assert.match(
+      resumed.stderr,
+      /^distill: Run \S+ failed before its first checkpoint \(.*missing\/model\.json.*\), so there is nothing to resume\. Fix the cause and start the run again/,
+    );
     assert.doesNotMatch(resumed.stderr, /checkpoints[/\\]initial/);
     assert.equal(readJson<StatusFile>(path.join(dir, 'runs', runId, 'status.json'))!.status, 'failed', 'the run stays failed');
   });
@@ -134,10 +140,13 @@ describe('distill CLI', function () {
     assert.ok(fs.existsSync(path.join(runDir, 'summary.json')));
   });
 
-  it('takes the backend\'s batch size where the config names none, and records it in the run\'s config.json', () => {
+  it("takes the backend's batch size where the config names none, and records it in the run's config.json", () => {
     const dir = tempDir();
     const file = writeConfig(dir, { training: { epochs: 1 } });
-    for (const [backend, expected] of [['wasm', 128], ['webgpu', 512]] as const) {
+    for (const [backend, expected] of [
+      ['wasm', 128],
+      ['webgpu', 512],
+    ] as const) {
       // webgpu here is SwiftShader (test/support/softwareGpu.ts), which only an explicit request takes.
       const r = cli(['run', file, '--backend', backend, '--runs-dir', path.join(dir, backend)]);
       assert.equal(r.status, 0, r.stderr);
@@ -153,7 +162,10 @@ describe('distill CLI', function () {
     const r = cli(['backends', '--json'], envWithout('DISTILL_OPTIONAL_MODULES'));
     assert.equal(r.status, 0, r.stderr);
     const survey = JSON.parse(r.stdout) as BackendSurveyEntry[];
-    assert.deepEqual(survey.map((e) => e.name), ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
+    assert.deepEqual(
+      survey.map((e) => e.name),
+      ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'],
+    );
     const byName = Object.fromEntries(survey.map((e) => [e.name, e]));
     assert.equal(byName.wasm.available, true);
     assert.match(byName.wasm.detail, /^wasm \(SIMD, \d+ threads?\)$/);
@@ -170,14 +182,17 @@ describe('distill CLI', function () {
   it('`backends` prints the same as a table, with the fix under an unavailable backend', () => {
     const r = cli(['backends'], envWithout('DISTILL_OPTIONAL_MODULES'));
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^tensorflow-gpu {2}unavailable {2}package @tensorflow\/tfjs-node-gpu is not installed\n {29}fix: Run "Distill: Install GPU Engine" in VS Code \(or `distill install-gpu tensorflow-gpu`\)/);
+    assert.match(
+      r.stdout,
+      /^tensorflow-gpu {2}unavailable {2}package @tensorflow\/tfjs-node-gpu is not installed\n {29}fix: Run "Distill: Install GPU Engine" in VS Code \(or `distill install-gpu tensorflow-gpu`\)/,
+    );
     // The tests' adapter is SwiftShader (test/support/softwareGpu.ts), which `auto` declines, saying so.
     assert.match(r.stdout, /^webgpu {10}unavailable {2}only a software WebGPU adapter was found \(google swiftshader/m);
     assert.match(r.stdout, /^wasm {12}available {4}wasm \(SIMD/m);
     assert.match(r.stdout, /^cpu {13}available {4}cpu \(pure JavaScript/m);
   });
 
-  it('probes WebGPU quietly: Dawn\'s and the Vulkan loader\'s lines reach --verbose, not the terminal', () => {
+  it("probes WebGPU quietly: Dawn's and the Vulkan loader's lines reach --verbose, not the terminal", () => {
     // What a GPU-less machine with libvulkan1 looks like: no usable driver, and no XDG_RUNTIME_DIR (root, CI).
     for (const drivers of ['/nonexistent/icd.json', process.env.VK_DRIVER_FILES ?? '/nonexistent/icd.json']) {
       const env = envWithout('XDG_RUNTIME_DIR', { VK_DRIVER_FILES: drivers });
@@ -185,12 +200,13 @@ describe('distill CLI', function () {
       const quiet = cli(['backends'], env);
       assert.equal(quiet.status, 0, quiet.stderr);
       assert.equal(quiet.stderr, '', `nothing on stderr with VK_DRIVER_FILES=${drivers}`);
-      assert.match(quiet.stdout, /^tensorflow-gpu /, 'the first line is Distill\'s own');
+      assert.match(quiet.stdout, /^tensorflow-gpu /, "the first line is Distill's own");
       assert.doesNotMatch(quiet.stdout, /Warning|XDG_RUNTIME_DIR|printed while probing/);
       const verbose = cli(['backends', '--verbose'], env);
       assert.equal(verbose.stderr, '');
       // SwiftShader itself is quiet; a missing driver makes the Vulkan loader talk.
-      if (drivers.startsWith('/nonexistent')) assert.match(verbose.stdout, /printed while probing:\n\s+[\s\S]*(vkCreateInstance|XDG_RUNTIME_DIR|Vulkan)/, verbose.stdout);
+      if (drivers.startsWith('/nonexistent'))
+        assert.match(verbose.stdout, /printed while probing:\n\s+[\s\S]*(vkCreateInstance|XDG_RUNTIME_DIR|Vulkan)/, verbose.stdout);
     }
   });
 
@@ -205,9 +221,16 @@ describe('distill CLI', function () {
       npm_config_update_notifier: 'false',
     });
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /distill: npm could not reach the registry http:\/\/127\.0\.0\.1:9 \(connect ECONNREFUSED 127\.0\.0\.1:9\)\. .*`npm config get registry`/);
+    assert.match(
+      r.stderr,
+      /distill: npm could not reach the registry http:\/\/127\.0\.0\.1:9 \(connect ECONNREFUSED 127\.0\.0\.1:9\)\. .*`npm config get registry`/,
+    );
     assert.equal(r.stdout, '', 'no export line after a failure');
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('gpu-engine')), [], 'neither the folder nor a staging folder is left');
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.startsWith('gpu-engine')),
+      [],
+      'neither the folder nor a staging folder is left',
+    );
   });
 
   it('`install-gpu` exits 2 for an unknown target', () => {

@@ -33,17 +33,31 @@ describe('engine: compression stages on real Fashion-MNIST', function () {
   it('runs prune → low-rank → quantize, each from the previous stage, into compressed/<stage>/', () => {
     assert.equal(run.finished.status, 'completed', run.finished.reason);
     const s = summaryOf(run.runDir);
-    assert.deepEqual(s.compression!.map((c) => [c.stage, c.input]), [
-      ['prune', 'student'],
-      ['low-rank', 'prune'],
-      ['float16', 'low-rank'],
-      ['uint8', 'low-rank'],
-      ['uint8-per-channel', 'low-rank'],
-    ]);
+    assert.deepEqual(
+      s.compression!.map((c) => [c.stage, c.input]),
+      [
+        ['prune', 'student'],
+        ['low-rank', 'prune'],
+        ['float16', 'low-rank'],
+        ['uint8', 'low-rank'],
+        ['uint8-per-channel', 'low-rank'],
+      ],
+    );
     for (const c of s.compression!) {
       assert.ok(!isCompressionSkipped(c), `${c.stage} was skipped`);
       assert.ok(fs.existsSync(path.join(run.runDir, 'compressed', c.stage, 'model.json')));
-      for (const key of ['accuracy', 'macroF1', 'agreement', 'klToTeacher', 'params', 'nonZeroParams', 'sizeBytes', 'diskBytes', 'gzipBytes', 'accuracyChangePts'] as const)
+      for (const key of [
+        'accuracy',
+        'macroF1',
+        'agreement',
+        'klToTeacher',
+        'params',
+        'nonZeroParams',
+        'sizeBytes',
+        'diskBytes',
+        'gzipBytes',
+        'accuracyChangePts',
+      ] as const)
         assert.equal(typeof c[key], 'number', `${c.stage}.${key}`);
       assert.ok(c.accuracy > 0.6, `${c.stage} accuracy ${c.accuracy}`);
     }
@@ -55,11 +69,29 @@ describe('engine: compression stages on real Fashion-MNIST', function () {
     const model = await loadStudentModel(path.join(run.runDir, 'compressed/prune/model.json'));
     try {
       for (const layer of p.sparsity!.layers) {
-        const w = model.weights.find((v) => v.originalName === layer.weight)!.read().dataSync();
+        const w = model.weights
+          .find((v) => v.originalName === layer.weight)!
+          .read()
+          .dataSync();
         assert.equal(w.filter((v) => v === 0).length, layer.zeros, layer.weight);
       }
       const zeros = p.sparsity!.layers.reduce((s, l) => s + l.zeros, 0);
-      assert.equal(p.nonZeroParams, p.params! - zeros - model.weights.filter((w) => !w.originalName.endsWith('kernel')).reduce((s, w) => s + w.read().dataSync().filter((v) => v === 0).length, 0));
+      assert.equal(
+        p.nonZeroParams,
+        p.params! -
+          zeros -
+          model.weights
+            .filter((w) => !w.originalName.endsWith('kernel'))
+            .reduce(
+              (s, w) =>
+                s +
+                w
+                  .read()
+                  .dataSync()
+                  .filter((v) => v === 0).length,
+              0,
+            ),
+      );
     } finally {
       model.dispose();
     }
@@ -83,7 +115,8 @@ describe('engine: compression stages on real Fashion-MNIST', function () {
 
   it('the CLI table has a row per stage with its size ratio to the teacher', () => {
     const table = summaryTable(summaryOf(run.runDir));
-    for (const label of ['pruned 60%', 'prune → low-rank', 'low-rank → float16', 'low-rank → uint8', 'low-rank → uint8-per-channel']) assert.ok(table.includes(label), `${label} row missing:\n${table}`);
+    for (const label of ['pruned 60%', 'prune → low-rank', 'low-rank → float16', 'low-rank → uint8', 'low-rank → uint8-per-channel'])
+      assert.ok(table.includes(label), `${label} row missing:\n${table}`);
     assert.match(table, /÷ teacher/);
   });
 
@@ -121,7 +154,14 @@ describe('engine: compression stages on real Fashion-MNIST', function () {
     const studentDir = path.join(dir, 'conv-student');
     await saveLayersModel(m, studentDir);
     m.dispose();
-    const r = await runEngine(smallConfig(dir, { student: { model: path.join(studentDir, 'model.json') }, data: fashionMnistData({ train: 600, test: 300 }), training: { epochs: 1, batchSize: 64, learningRate: 0.003 }, compress: { lowRank: { energy: 0.5 }, quantize: ['uint8'] } }));
+    const r = await runEngine(
+      smallConfig(dir, {
+        student: { model: path.join(studentDir, 'model.json') },
+        data: fashionMnistData({ train: 600, test: 300 }),
+        training: { epochs: 1, batchSize: 64, learningRate: 0.003 },
+        compress: { lowRank: { energy: 0.5 }, quantize: ['uint8'] },
+      }),
+    );
     assert.equal(r.finished.status, 'completed', r.finished.reason);
     const s = summaryOf(r.runDir);
     const lr = s.compression![0];

@@ -36,7 +36,10 @@ function halfValue(bits: number): number {
 
 /** A small seeded Sequential: conv → flatten → dense(relu) → dense logits. */
 function smallModel(seed: number): tfl.LayersModel {
-  const init = (s: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed: s }), biasInitializer: tfl.initializers.randomNormal({ seed: s + 100, stddev: 0.1 }) });
+  const init = (s: number) => ({
+    kernelInitializer: tfl.initializers.glorotUniform({ seed: s }),
+    biasInitializer: tfl.initializers.randomNormal({ seed: s + 100, stddev: 0.1 }),
+  });
   return tfl.sequential({
     layers: [
       tfl.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu', ...init(seed) }),
@@ -47,7 +50,8 @@ function smallModel(seed: number): tfl.LayersModel {
   });
 }
 
-const kernelValues = (model: tfl.LayersModel) => model.trainableWeights.filter((w) => w.originalName.endsWith('/kernel')).map((w) => w.read().dataSync() as Float32Array);
+const kernelValues = (model: tfl.LayersModel) =>
+  model.trainableWeights.filter((w) => w.originalName.endsWith('/kernel')).map((w) => w.read().dataSync() as Float32Array);
 
 describe('compression: quantization', function () {
   this.timeout(120_000);
@@ -107,7 +111,8 @@ describe('compression: quantization', function () {
             for (let j = 0; j < want.length; j++) {
               // float16 has an 11-bit significand: relative error ≤ 2^-11 for normal values, absolute ≤ 2^-25 below
               // 2^-14. uint8: rounding to the grid costs at most half a step (+ float32 rounding of q·scale + min).
-              const bound = format === 'float16' ? Math.max(Math.abs(want[j]) * 2 ** -11, 2 ** -25) : spec.quantization ? spec.quantization.scale! / 2 + 1e-7 : 0;
+              const bound =
+                format === 'float16' ? Math.max(Math.abs(want[j]) * 2 ** -11, 2 ** -25) : spec.quantization ? spec.quantization.scale! / 2 + 1e-7 : 0;
               assert.ok(Math.abs(got[j] - want[j]) <= bound, `${w.originalName}[${j}]: ${got[j]} vs ${want[j]} (bound ${bound})`);
             }
           });
@@ -176,7 +181,13 @@ describe('compression: pruning', function () {
       const optimizer = tf.train.adam(0.05);
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
       const x = tf.tensor(randomArray(32 * 64, 6), [32, 8, 8, 1]);
-      const y = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 5), 'int32'), 5);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: 32 }, (_, i) => i % 5),
+          'int32',
+        ),
+        5,
+      );
       let previouslyZero: boolean[][] = [];
       try {
         for (let step = 1; step <= 16; step++) {
@@ -187,7 +198,11 @@ describe('compression: pruning', function () {
           const total = kernels.reduce((s, k) => s + k.length, 0);
           const zeros = kernels.map((k) => k.filter((v) => v === 0).length);
           if (scope === 'global') {
-            assert.equal(zeros.reduce((a, b) => a + b, 0), Math.round(target * total), `step ${step}: global zeros`);
+            assert.equal(
+              zeros.reduce((a, b) => a + b, 0),
+              Math.round(target * total),
+              `step ${step}: global zeros`,
+            );
           } else {
             kernels.forEach((k, i) => assert.equal(zeros[i], Math.round(target * k.length), `step ${step}: layer ${i} zeros`));
           }
@@ -229,29 +244,34 @@ describe('compression: low-rank factorization', function () {
     }
   });
 
-  for (const [m, n] of [[40, 12], [9, 30]] as const) {
+  for (const [m, n] of [
+    [40, 12],
+    [9, 30],
+  ] as const) {
     it(`SVD of a ${m}×${n} kernel at full rank reproduces it; truncated keeps at least the asked energy`, () => {
       const w = randomArray(m * n, m + n);
       const full = factorize(w, m, n, { energy: 1 });
       assert.equal(full.rank, Math.min(m, n));
       const maxW = Math.max(...Array.from(w, Math.abs));
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-        let sum = 0;
-        for (let r = 0; r < full.rank; r++) sum += full.a[i * full.rank + r] * full.b[r * n + j];
-        // float32 factors of a float64 decomposition: a few float32 ulps of the largest entry.
-        assert.ok(Math.abs(sum - w[i * n + j]) < 1e-5 * maxW, `(${i}, ${j}): ${sum} vs ${w[i * n + j]}`);
-      }
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let r = 0; r < full.rank; r++) sum += full.a[i * full.rank + r] * full.b[r * n + j];
+          // float32 factors of a float64 decomposition: a few float32 ulps of the largest entry.
+          assert.ok(Math.abs(sum - w[i * n + j]) < 1e-5 * maxW, `(${i}, ${j}): ${sum} vs ${w[i * n + j]}`);
+        }
       const part = factorize(w, m, n, { energy: 0.6 });
       assert.ok(part.rank < full.rank && part.energy >= 0.6);
       // The residual's energy is what was dropped: ‖W − AB‖² = (1 − kept)·‖W‖² (Eckart–Young).
       let res = 0;
       let tot = 0;
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-        let sum = 0;
-        for (let r = 0; r < part.rank; r++) sum += part.a[i * part.rank + r] * part.b[r * n + j];
-        res += (sum - w[i * n + j]) ** 2;
-        tot += w[i * n + j] ** 2;
-      }
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let r = 0; r < part.rank; r++) sum += part.a[i * part.rank + r] * part.b[r * n + j];
+          res += (sum - w[i * n + j]) ** 2;
+          tot += w[i * n + j] ** 2;
+        }
       assert.ok(Math.abs(res / tot - (1 - part.energy)) < 1e-4, `residual ${res / tot} vs dropped ${1 - part.energy}`);
     });
   }

@@ -1,9 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { DataConfig } from '../../src/shared/config';
 import { DistillError } from '../../src/shared/errors';
-import {
-  createRng, encodeNpy, gatherSamples, loadDataset, loadTeacherLogits, selectProbe, shuffledIndices, stratifiedSplit,
-} from '../../src/engine/data';
+import { createRng, encodeNpy, gatherSamples, loadDataset, loadTeacherLogits, selectProbe, shuffledIndices, stratifiedSplit } from '../../src/engine/data';
 import { readMaybeGzipped } from '../../src/engine/data/sourceFile';
 import { FixtureDir, gzip, idxBytes, npyWithHeader, NUMPY_WRITTEN, syntheticIdx } from './fixtures/dataFiles';
 import { FASHION_DIR as FASHION } from '../fixtures/fashionMnist';
@@ -23,11 +21,23 @@ const idxConfig = (files: { trainImages: string; trainLabels: string; testImages
 });
 
 const csvConfig = (train: string, test: string, extra: Common & Partial<Pick<CsvConfig, 'header' | 'labelColumn'>> = {}): CsvConfig => ({
-  format: 'csv', train: { path: train }, test: { path: test }, labelColumn: 'label', header: true, validationSplit: 0.1, normalize: 'auto', ...extra,
+  format: 'csv',
+  train: { path: train },
+  test: { path: test },
+  labelColumn: 'label',
+  header: true,
+  validationSplit: 0.1,
+  normalize: 'auto',
+  ...extra,
 });
 
 const npyConfig = (x: string, y: string, testX = x, testY = y, extra: Common = {}): NpyConfig => ({
-  format: 'npy', train: { x, y }, test: { x: testX, y: testY }, validationSplit: 0.1, normalize: 'auto', ...extra,
+  format: 'npy',
+  train: { x, y },
+  test: { x: testX, y: testY },
+  validationSplit: 0.1,
+  normalize: 'auto',
+  ...extra,
 });
 
 /** Asserts a data error whose message contains every fragment. */
@@ -60,8 +70,10 @@ function range(x: Float32Array): { min: number; max: number } {
 
 describe('data: Fashion-MNIST (real IDX files)', () => {
   const files = {
-    trainImages: `${FASHION}/train-images-idx3-ubyte.gz`, trainLabels: `${FASHION}/train-labels-idx1-ubyte.gz`,
-    testImages: `${FASHION}/t10k-images-idx3-ubyte.gz`, testLabels: `${FASHION}/t10k-labels-idx1-ubyte.gz`,
+    trainImages: `${FASHION}/train-images-idx3-ubyte.gz`,
+    trainLabels: `${FASHION}/train-labels-idx1-ubyte.gz`,
+    testImages: `${FASHION}/t10k-images-idx3-ubyte.gz`,
+    testLabels: `${FASHION}/t10k-labels-idx1-ubyte.gz`,
   };
 
   it('loads a maxSamples slice as [28, 28, 1] images in [0, 1] with 10 balanced-ish classes', async () => {
@@ -82,7 +94,10 @@ describe('data: Fashion-MNIST (real IDX files)', () => {
     for (const n of classCounts(ds.test.y, 10)) assert.ok(n > 20 && n < 90, `test class count ${n}`);
     assert.match(ds.fingerprint.train, /^[0-9a-f]{64}$/);
     assert.notEqual(ds.fingerprint.train, ds.fingerprint.test);
-    assert.ok(messages.some((m) => m.startsWith('Reading train images (') && m.includes('MiB')), messages.join('\n'));
+    assert.ok(
+      messages.some((m) => m.startsWith('Reading train images (') && m.includes('MiB')),
+      messages.join('\n'),
+    );
   });
 
   it('loads all 60000 / 10000 rows with exactly balanced classes', async () => {
@@ -101,8 +116,10 @@ describe('data: IDX files', () => {
   let files: { trainImages: string; trainLabels: string; testImages: string; testLabels: string };
   before(() => {
     files = {
-      trainImages: fx.write('train-images.gz', gzip(good.images)), trainLabels: fx.write('train-labels', good.labels),
-      testImages: fx.write('test-images', good.images), testLabels: fx.write('test-labels.gz', gzip(good.labels)),
+      trainImages: fx.write('train-images.gz', gzip(good.images)),
+      trainLabels: fx.write('train-labels', good.labels),
+      testImages: fx.write('test-images', good.images),
+      testLabels: fx.write('test-labels.gz', gzip(good.labels)),
     };
   });
 
@@ -111,7 +128,10 @@ describe('data: IDX files', () => {
     assert.deepEqual(ds.inputShape, [4, 3, 1]);
     assert.equal(ds.numClasses, 3);
     assert.deepEqual(Array.from(ds.train.y), Array.from(good.labelValues));
-    assert.deepEqual(Array.from(ds.train.x.slice(0, 5)), Array.from(good.pixels.slice(0, 5), (p) => Math.fround(p / 255)));
+    assert.deepEqual(
+      Array.from(ds.train.x.slice(0, 5)),
+      Array.from(good.pixels.slice(0, 5), (p) => Math.fround(p / 255)),
+    );
     assert.equal(ds.fingerprint.train, ds.fingerprint.test, 'same rows, same fingerprint');
     const again = await loadDataset(idxConfig({ ...files, trainImages: files.testImages }));
     assert.equal(again.fingerprint.train, ds.fingerprint.train);
@@ -131,8 +151,13 @@ describe('data: IDX files', () => {
   });
 
   it('rejects a bad magic number, saying what was found and expected (swapped files)', async () => {
-    await rejectsWithData(loadDataset(idxConfig({ ...files, trainImages: files.trainLabels, trainLabels: files.trainImages })),
-      files.trainLabels, 'bad magic number 0x00000801', 'expected 0x00000803', 'swapped');
+    await rejectsWithData(
+      loadDataset(idxConfig({ ...files, trainImages: files.trainLabels, trainLabels: files.trainImages })),
+      files.trainLabels,
+      'bad magic number 0x00000801',
+      'expected 0x00000803',
+      'swapped',
+    );
     const png = fx.write('picture.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     await rejectsWithData(loadDataset(idxConfig({ ...files, testLabels: png })), 'picture.png', '0x89504e47', 'not an IDX file', 'expected 0x00000801');
   });
@@ -151,7 +176,13 @@ describe('data: IDX files', () => {
   it('stops a gzip file that expands past the limit (a decompression bomb) without decompressing it all', () => {
     // 8 MiB of zeros deflate to ~8 KiB; with a 1 MiB limit zlib stops after the first MiB of output.
     const bomb = fx.write('bomb-images.gz', gzip(new Uint8Array(8 * 1024 * 1024)));
-    throwsData(() => readMaybeGzipped({ file: bomb, field: 'data.train.images' }, 1024 * 1024), 'bomb-images.gz', 'decompresses to more than 1.00 MiB', 'gunzip', 'data.train.images');
+    throwsData(
+      () => readMaybeGzipped({ file: bomb, field: 'data.train.images' }, 1024 * 1024),
+      'bomb-images.gz',
+      'decompresses to more than 1.00 MiB',
+      'gunzip',
+      'data.train.images',
+    );
     assert.equal(readMaybeGzipped({ file: bomb, field: 'data.train.images' }, 8 * 1024 * 1024).length, 8 * 1024 * 1024);
   });
 
@@ -406,17 +437,28 @@ describe('data: splits, probe set, shuffles', () => {
   const labelList: number[] = [];
   for (let c = 0; c < 7; c++) for (let i = 0; i < Math.max(1, c * 9); i++) labelList.push(c);
   const rng = createRng(3);
-  const labels = Int32Array.from(labelList.map((l) => [l, rng()] as const).sort((a, b) => a[1] - b[1]).map(([l]) => l));
+  const labels = Int32Array.from(
+    labelList
+      .map((l) => [l, rng()] as const)
+      .sort((a, b) => a[1] - b[1])
+      .map(([l]) => l),
+  );
   const numClasses = 7;
 
   it('stratifiedSplit is disjoint, covers every row, and keeps each class within one of its share', () => {
     const fraction = 0.2;
     const { trainIdx, valIdx } = stratifiedSplit(labels, numClasses, fraction, 42);
     const all = [...trainIdx, ...valIdx].sort((a, b) => a - b);
-    assert.deepEqual(all, Array.from(labels, (_, i) => i));
+    assert.deepEqual(
+      all,
+      Array.from(labels, (_, i) => i),
+    );
     assert.equal(valIdx.length, Math.round(labels.length * fraction));
     const total = classCounts(labels, numClasses);
-    const val = classCounts(Int32Array.from(valIdx, (i) => labels[i]), numClasses);
+    const val = classCounts(
+      Int32Array.from(valIdx, (i) => labels[i]),
+      numClasses,
+    );
     val.forEach((n, c) => assert.ok(Math.abs(n - total[c] * fraction) <= 1, `class ${c}: ${n} of ${total[c]}`));
   });
 
@@ -433,12 +475,18 @@ describe('data: splits, probe set, shuffles', () => {
     const probe = selectProbe(labels, numClasses, 20, 5);
     assert.equal(probe.length, 20);
     assert.equal(new Set(probe).size, 20);
-    const perClass = classCounts(Int32Array.from(probe, (i) => labels[i]), numClasses);
+    const perClass = classCounts(
+      Int32Array.from(probe, (i) => labels[i]),
+      numClasses,
+    );
     // Round-robin: class 0 has a single row, the others share the rest evenly.
     assert.equal(perClass[0], 1);
     for (let c = 1; c < numClasses; c++) assert.ok(perClass[c] === 3 || perClass[c] === 4, `class ${c}: ${perClass[c]}`);
     const probeLabels = probe.map((i) => labels[i]);
-    assert.deepEqual(probeLabels, [...probeLabels].sort((a, b) => a - b));
+    assert.deepEqual(
+      probeLabels,
+      [...probeLabels].sort((a, b) => a - b),
+    );
     assert.deepEqual(selectProbe(labels, numClasses, 20, 5), probe);
     assert.notDeepEqual(selectProbe(labels, numClasses, 20, 6), probe);
     assert.equal(selectProbe(labels, numClasses, 10_000, 5).length, labels.length);
@@ -448,12 +496,21 @@ describe('data: splits, probe set, shuffles', () => {
     const a = createRng(9);
     const b = createRng(9);
     const seq = Array.from({ length: 1000 }, () => a());
-    assert.deepEqual(seq, Array.from({ length: 1000 }, () => b()));
+    assert.deepEqual(
+      seq,
+      Array.from({ length: 1000 }, () => b()),
+    );
     assert.ok(seq.every((v) => v >= 0 && v < 1));
     assert.ok(Math.abs(seq.reduce((s, v) => s + v, 0) / 1000 - 0.5) < 0.05);
     const perm = shuffledIndices(50, createRng(1));
-    assert.deepEqual([...perm].sort((p, q) => p - q), Array.from({ length: 50 }, (_, i) => i));
-    assert.notDeepEqual(Array.from(perm), Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      [...perm].sort((p, q) => p - q),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      Array.from(perm),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     const s = { x: Float32Array.from([0, 1, 10, 11, 20, 21]), y: Int32Array.from([5, 6, 7]), count: 3 };
     const g = gatherSamples(s, [2, 0], 2);
     assert.deepEqual(g, { x: Float32Array.from([20, 21, 0, 1]), y: Int32Array.from([7, 5]), count: 2 });

@@ -24,7 +24,11 @@ import { resumeEngine, runEngine, smallConfig, tempDir } from './helpers';
 const U = 2 ** -24;
 
 const metricsOf = (runDir: string): MetricsRecord[] =>
-  fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsRecord);
+  fs
+    .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as MetricsRecord);
 /** The students' step records: a preset teacher's (metrics.jsonl has them) are only in the run that trained it. */
 const steps = (records: MetricsRecord[]) => records.filter((r): r is StepRecord => r.kind === 'step' && r.student !== 'teacher');
 
@@ -36,10 +40,24 @@ function kerasZoo(): tfl.LayersModel {
     layers: [
       tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', ...init() }),
       tfl.layers.maxPooling2d({ poolSize: 2 }),
-      tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', useBias: false, depthwiseInitializer: tfl.initializers.glorotUniform({ seed: seed++ }) }),
+      tfl.layers.depthwiseConv2d({
+        kernelSize: 3,
+        depthMultiplier: 2,
+        padding: 'same',
+        useBias: false,
+        depthwiseInitializer: tfl.initializers.glorotUniform({ seed: seed++ }),
+      }),
       tfl.layers.batchNormalization(),
       tfl.layers.activation({ activation: 'relu' }),
-      tfl.layers.separableConv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', depthwiseInitializer: tfl.initializers.glorotUniform({ seed: seed++ }), pointwiseInitializer: tfl.initializers.glorotUniform({ seed: seed++ }) }),
+      tfl.layers.separableConv2d({
+        filters: 8,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+        depthwiseInitializer: tfl.initializers.glorotUniform({ seed: seed++ }),
+        pointwiseInitializer: tfl.initializers.glorotUniform({ seed: seed++ }),
+      }),
       tfl.layers.averagePooling2d({ poolSize: 2, padding: 'same' }),
       tfl.layers.flatten(),
       tfl.layers.dense({ units: 10, ...init() }),
@@ -74,12 +92,26 @@ describe('data-parallel training (engine.threads)', function () {
   });
   after(() => tf.dispose([data.x, data.y, data.teacherLogits!]));
 
-  it('splits a batch into shards that cover it once, the first (this thread\'s) never smaller', () => {
-    for (const [rows, threads] of [[256, 2], [255, 2], [7, 3], [1, 2], [64, 8], [3, 4]]) {
+  it("splits a batch into shards that cover it once, the first (this thread's) never smaller", () => {
+    for (const [rows, threads] of [
+      [256, 2],
+      [255, 2],
+      [7, 3],
+      [1, 2],
+      [64, 8],
+      [3, 4],
+    ]) {
       const counts = shardRows(rows, threads);
       assert.equal(counts.length, threads);
-      assert.equal(counts.reduce((a, b) => a + b, 0), rows, `${rows} rows over ${threads}`);
-      assert.ok(counts.every((c) => c <= counts[0] && counts[0] - c <= 1), `${counts}`);
+      assert.equal(
+        counts.reduce((a, b) => a + b, 0),
+        rows,
+        `${rows} rows over ${threads}`,
+      );
+      assert.ok(
+        counts.every((c) => c <= counts[0] && counts[0] - c <= 1),
+        `${counts}`,
+      );
     }
   });
 
@@ -179,7 +211,15 @@ describe('data-parallel training (engine.threads)', function () {
     const model = buildPreset({ preset: 'mlp', hidden: [8] }, [28, 28, 1], 10, 1, 'student');
     try {
       await assert.rejects(
-        DataParallel.start({ model, vars: model.trainableWeights.map((w) => w.read() as tf.Variable), threads: 2, maxRows: 8, inputShape: [28, 28, 1], classes: 10, backend: 'no-such-backend' }),
+        DataParallel.start({
+          model,
+          vars: model.trainableWeights.map((w) => w.read() as tf.Variable),
+          threads: 2,
+          maxRows: 8,
+          inputShape: [28, 28, 1],
+          classes: 10,
+          backend: 'no-such-backend',
+        }),
         /Training thread 1 failed: .*no-such-backend/,
       );
     } finally {
@@ -214,7 +254,10 @@ describe('engine: a run on 2 threads', function () {
     // round-trips Adam's state through tfjs' serialisation, which rounds), and the same accuracy.
     const a = steps(metricsOf(full.runDir));
     const b = steps(metricsOf(stopped.runDir));
-    assert.deepEqual(b.map((r) => [r.epoch, r.step]), a.map((r) => [r.epoch, r.step]));
+    assert.deepEqual(
+      b.map((r) => [r.epoch, r.step]),
+      a.map((r) => [r.epoch, r.step]),
+    );
     const maxRelDiff = Math.max(...a.map((r, i) => Math.abs(r.loss - b[i].loss) / Math.max(1e-6, Math.abs(r.loss))));
     assert.ok(maxRelDiff < 1e-4, `resumed losses differ from uninterrupted by up to ${maxRelDiff}`);
     const sa = readJson<Summary>(path.join(full.runDir, 'summary.json'))!;
@@ -222,7 +265,7 @@ describe('engine: a run on 2 threads', function () {
     assert.equal(sb.student.accuracy, sa.student.accuracy);
   });
 
-  it('records the thread count it used in the run\'s config.json, so that resume uses the same', async () => {
+  it("records the thread count it used in the run's config.json, so that resume uses the same", async () => {
     const r = await runEngine(smallConfig(dir, { training: { epochs: 1, batchSize: 128 } }));
     const used = readJson<DistillConfig>(path.join(r.runDir, 'config.json'))!.engine.threads;
     assert.ok(used !== undefined && used >= 1, `engine.threads in config.json: ${used}`);
@@ -237,6 +280,9 @@ describe('engine: a run on 2 threads', function () {
     const note = logs(two).find((l) => l.startsWith('The KD student trains on 1 thread, not 2'));
     assert.ok(note && /1\.0 multiply-adds per weight per row/.test(note), logs(two).join('\n'));
     // One thread either way: the same code path, so the same losses bit for bit.
-    assert.deepEqual(steps(metricsOf(two.runDir)).map((r) => r.loss), steps(metricsOf(one.runDir)).map((r) => r.loss));
+    assert.deepEqual(
+      steps(metricsOf(two.runDir)).map((r) => r.loss),
+      steps(metricsOf(one.runDir)).map((r) => r.loss),
+    );
   });
 });

@@ -14,7 +14,6 @@ import { kdLoss } from '../../src/engine/kd/losses';
 import { createRng } from '../../src/shared/random';
 import { centralDifference, type Matrix } from '../support/finiteDifferences';
 
-
 /** softmax(z / T) in float64. */
 function softmax(z: number[], temperature: number): number[] {
   const max = Math.max(...z);
@@ -42,7 +41,6 @@ function reference(s: Matrix, t: Matrix, labels: number[], temperature: number) 
   return { tckd: rows.reduce((a, r) => a + r.tckd, 0) / s.length, nckd: rows.reduce((a, r) => a + r.nckd, 0) / s.length };
 }
 
-
 function batch(rows: number, classes: number, scale: number, seed: number) {
   const rng = createRng(seed);
   const matrix = (): Matrix => Array.from({ length: rows }, () => Array.from({ length: classes }, () => (rng() * 2 - 1) * scale));
@@ -61,7 +59,10 @@ describe('DKD (decoupled KD): target-class and non-target-class parts', function
       s.forEach((row, r) => {
         const x = referenceRow(row, t[r], labels[r], temperature);
         // Three sums of ten float64 terms of size ≤ 20: rounding far below 1e-12.
-        assert.ok(Math.abs(x.tckd + (1 - x.pTarget) * x.nckd - x.kl) < 1e-12, `row ${r}, T ${temperature}: ${x.tckd} + (1 − ${x.pTarget})·${x.nckd} vs KL ${x.kl}`);
+        assert.ok(
+          Math.abs(x.tckd + (1 - x.pTarget) * x.nckd - x.kl) < 1e-12,
+          `row ${r}, T ${temperature}: ${x.tckd} + (1 − ${x.pTarget})·${x.nckd} vs KL ${x.kl}`,
+        );
       });
     }
   });
@@ -90,7 +91,10 @@ describe('DKD (decoupled KD): target-class and non-target-class parts', function
         }
       });
 
-      for (const c of [{ rows: 11, classes: 10, scale: 4, temperature: 4 }, { rows: 6, classes: 3, scale: 8, temperature: 1 }]) {
+      for (const c of [
+        { rows: 11, classes: 10, scale: 4, temperature: 4 },
+        { rows: 6, classes: 3, scale: 8, temperature: 1 },
+      ]) {
         it(`${c.rows}×${c.classes}, logits ±${c.scale}, T ${c.temperature}: TCKD, NCKD and their gradients match the float64 reference`, async () => {
           const { s, t, labels } = batch(c.rows, c.classes, c.scale, c.rows * 7 + c.classes);
           const student = tf.tensor2d(s);
@@ -128,10 +132,15 @@ describe('DKD in a real run (divergence "dkd")', function () {
 
   it('step records carry TCKD and NCKD; kdUnscaled is dkd.alpha·TCKD + dkd.beta·NCKD, kd is T² times it', async () => {
     const dir = tempDir();
-    const config = smallConfig(dir, { distillation: { temperature: 4, alpha: 0.9, divergence: 'dkd', dkd: { alpha: 1, beta: 2 } }, training: { epochs: 1, batchSize: 64, learningRate: 0.003 } });
+    const config = smallConfig(dir, {
+      distillation: { temperature: 4, alpha: 0.9, divergence: 'dkd', dkd: { alpha: 1, beta: 2 } },
+      training: { epochs: 1, batchSize: 64, learningRate: 0.003 },
+    });
     const { finished, runDir } = await runEngine(config);
     assert.equal(finished.status, 'completed', finished.reason);
-    const stepRecords = readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl')).filter((r): r is StepRecord => r.kind === 'step' && r.student === 'kd'); // the teacher's own steps (CE only) come first
+    const stepRecords = readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl')).filter(
+      (r): r is StepRecord => r.kind === 'step' && r.student === 'kd',
+    ); // the teacher's own steps (CE only) come first
     assert.ok(stepRecords.length > 10);
     for (const s of stepRecords) {
       assert.ok(s.tckd !== undefined && s.nckd !== undefined && s.tckd >= 0 && s.nckd >= 0, `step ${s.step}: tckd ${s.tckd}, nckd ${s.nckd}`);

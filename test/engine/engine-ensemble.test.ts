@@ -36,9 +36,10 @@ function reference(members: Float32Array[], weights: number[], mode: 'logits' | 
   for (let r = 0; r < n / C; r++) {
     const logPs = members.map((z) => logSoftmax(z, r, T));
     for (let c = 0; c < C; c++) {
-      out[r * C + c] = mode === 'logits'
-        ? members.reduce((s, z, i) => s + (weights[i] / W) * z[r * C + c], 0)
-        : T * Math.log(logPs.reduce((s, lp, i) => s + (weights[i] / W) * Math.exp(lp[c]), 0));
+      out[r * C + c] =
+        mode === 'logits'
+          ? members.reduce((s, z, i) => s + (weights[i] / W) * z[r * C + c], 0)
+          : T * Math.log(logPs.reduce((s, lp, i) => s + (weights[i] / W) * Math.exp(lp[c]), 0));
     }
   }
   return out;
@@ -81,7 +82,11 @@ describe('engine: a list of teachers (an ensemble)', function () {
     const files = fs.readdirSync(softLabelsDir).filter((f) => !before.has(f));
     const read = (f: string) => parseNpy(fs.readFileSync(path.join(softLabelsDir, f)), { file: f, field: 'test' });
     const byRows = new Map(files.map((f) => [read(f).shape[0], Float32Array.from(read(f).data as ArrayLike<number>)]));
-    assert.deepEqual([...byRows.keys()].sort((a, b) => a - b), [TEST, TRAIN], `one test and one train logits file: ${files}`);
+    assert.deepEqual(
+      [...byRows.keys()].sort((a, b) => a - b),
+      [TEST, TRAIN],
+      `one test and one train logits file: ${files}`,
+    );
     return { test: byRows.get(TEST)!, train: byRows.get(TRAIN)! };
   };
   const listing = () => new Set(fs.existsSync(softLabelsDir) ? fs.readdirSync(softLabelsDir) : []);
@@ -108,7 +113,10 @@ describe('engine: a list of teachers (an ensemble)', function () {
   it('completes; the first member is the single teacher A (from the cache), the second trains and caches its own logits', () => {
     assert.equal(logitsRun.finished.status, 'completed', logitsRun.finished.reason);
     const logs = logitsRun.messages.flatMap((m) => (m.type === 'log' ? [m.message] : []));
-    assert.ok(logs.some((l) => /Teacher: ensemble of 2 \(mean of the logits\): \[0\] .*\(logits from cache\); \[1\] /.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /Teacher: ensemble of 2 \(mean of the logits\): \[0\] .*\(logits from cache\); \[1\] /.test(l)),
+      logs.join('\n'),
+    );
     assert.ok(!logs.some((l) => /\[1\] .*\(logits from cache\)/.test(l)), 'teacher B was not cached before');
     assert.ok(logs.some((l) => /weights 0\.250, 0\.750/.test(l)));
   });
@@ -120,8 +128,14 @@ describe('engine: a list of teachers (an ensemble)', function () {
     const accuracy = (z: ArrayLike<number>) => testLabels.reduce((n, y, r) => n + (argmax(z, r) === y ? 1 : 0), 0) / TEST;
     assert.equal(s.teachers![0].accuracy, accuracy(a.test));
     assert.equal(s.teachers![1].accuracy, accuracy(b.test));
-    assert.deepEqual(s.teachers!.map((t) => t.weight), [0.25, 0.75]);
-    assert.ok(s.teachers!.every((t) => t.accuracy > 0.5), `tiny teachers still learn: ${s.teachers!.map((t) => t.accuracy)}`);
+    assert.deepEqual(
+      s.teachers!.map((t) => t.weight),
+      [0.25, 0.75],
+    );
+    assert.ok(
+      s.teachers!.every((t) => t.accuracy > 0.5),
+      `tiny teachers still learn: ${s.teachers!.map((t) => t.accuracy)}`,
+    );
     const ref = reference([a.test, b.test], [1, 3], 'logits', 4);
     assert.equal(s.teacher.accuracy, accuracy(ref));
     // Each teacher's KL and agreement are to the ensemble: computed here from the reference, in float64. The
@@ -155,7 +169,8 @@ describe('engine: a list of teachers (an ensemble)', function () {
     probe.indices.forEach((vi, k) => {
       const row = valIdx[vi];
       // softlabels.jsonl rounds to 1e-4 (±5e-5), on top of float32 rounding (≤ 1e-5 here).
-      for (let c = 0; c < C; c++) assert.ok(Math.abs(teacher.logits[k][c] - ref[row * C + c]) <= 6e-5, `probe ${k}, class ${c}: ${teacher.logits[k][c]} vs ${ref[row * C + c]}`);
+      for (let c = 0; c < C; c++)
+        assert.ok(Math.abs(teacher.logits[k][c] - ref[row * C + c]) <= 6e-5, `probe ${k}, class ${c}: ${teacher.logits[k][c]} vs ${ref[row * C + c]}`);
     });
   });
 
@@ -163,7 +178,10 @@ describe('engine: a list of teachers (an ensemble)', function () {
     const run = await runEngine(config([teacherA, { ...teacherB, weight: 3 }], { teacherEnsemble: 'probabilities' }));
     assert.equal(run.finished.status, 'completed', run.finished.reason);
     const logs = run.messages.flatMap((m) => (m.type === 'log' ? [m.message] : []));
-    assert.ok(logs.some((l) => /mean of the probabilities at T = 4\): \[0\] .*\(logits from cache\); \[1\] .*\(logits from cache\)/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /mean of the probabilities at T = 4\): \[0\] .*\(logits from cache\); \[1\] .*\(logits from cache\)/.test(l)),
+      logs.join('\n'),
+    );
     const s = readJson<Summary>(path.join(run.runDir, 'summary.json'))!;
     assert.deepEqual(s.ensemble, { mode: 'probabilities', temperature: 4 });
     const ref = reference([a.test, b.test], [1, 3], 'probabilities', 4);
@@ -181,7 +199,11 @@ describe('engine: a list of teachers (an ensemble)', function () {
   it('teachers of different kinds: preset A with B given as precomputed logits is the same ensemble as the two presets', async () => {
     // B's cached logits written out as a logits teacher's files: every source row (60,000 and 10,000); the rows past
     // data.maxSamples are never read, so zeros stand in for them.
-    const pad = (z: Float32Array, rows: number) => { const out = new Float32Array(rows * C); out.set(z); return out; };
+    const pad = (z: Float32Array, rows: number) => {
+      const out = new Float32Array(rows * C);
+      out.set(z);
+      return out;
+    };
     const trainFile = path.join(dir, 'b-train.npy');
     const testFile = path.join(dir, 'b-test.npy');
     fs.writeFileSync(trainFile, encodeNpy(pad(b.train, 60000), [60000, C]));
@@ -190,7 +212,10 @@ describe('engine: a list of teachers (an ensemble)', function () {
     assert.equal(run.finished.status, 'completed', run.finished.reason);
     const s = readJson<Summary>(path.join(run.runDir, 'summary.json'))!;
     const full = readJson<Summary>(path.join(logitsRun.runDir, 'summary.json'))!;
-    assert.deepEqual(s.teachers!.map((t) => [t.accuracy, t.klToTeacher, t.agreement]), full.teachers!.map((t) => [t.accuracy, t.klToTeacher, t.agreement]));
+    assert.deepEqual(
+      s.teachers!.map((t) => [t.accuracy, t.klToTeacher, t.agreement]),
+      full.teachers!.map((t) => [t.accuracy, t.klToTeacher, t.agreement]),
+    );
     assert.deepEqual(s.teacher.confusion, full.teacher.confusion);
     assert.equal(s.teachers![1].params, null, 'a logits teacher has no parameters');
     assert.equal(s.teacher.params, null, 'nor, then, does the ensemble');
@@ -208,16 +233,28 @@ describe('engine: a list of teachers (an ensemble)', function () {
     });
     assert.equal(stopped.finished.status, 'stopped', stopped.finished.reason);
     assert.equal(teachersStarted, 2, 'the stop caught the second teacher');
-    assert.match(stopped.finished.reason ?? '', /^Stopped while training the teacher \(epoch 1 of 1, step 0\); its checkpoint is kept, and resume continues it\.$/);
+    assert.match(
+      stopped.finished.reason ?? '',
+      /^Stopped while training the teacher \(epoch 1 of 1, step 0\); its checkpoint is kept, and resume continues it\.$/,
+    );
     const resumed = await resumeEngine(stopped.runDir);
     assert.equal(resumed.finished.status, 'completed', resumed.finished.reason);
     const logs = resumed.messages.flatMap((m) => (m.type === 'log' ? [m.message] : m.type === 'phase' ? [m.message] : []));
-    assert.ok(logs.some((l) => /Using the cached mlp teacher/.test(l)), 'the first teacher comes from the cache');
-    assert.ok(logs.some((l) => /Continuing the mlp teacher from its checkpoint \(epoch 1 of 1, step 0\)/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /Using the cached mlp teacher/.test(l)),
+      'the first teacher comes from the cache',
+    );
+    assert.ok(
+      logs.some((l) => /Continuing the mlp teacher from its checkpoint \(epoch 1 of 1, step 0\)/.test(l)),
+      logs.join('\n'),
+    );
     // Resume is exact: the same two teachers as the uninterrupted run's.
     const s = readJson<Summary>(path.join(resumed.runDir, 'summary.json'))!;
     const full = readJson<Summary>(path.join(logitsRun.runDir, 'summary.json'))!;
-    assert.deepEqual(s.teachers!.map((t) => t.accuracy), full.teachers!.map((t) => t.accuracy));
+    assert.deepEqual(
+      s.teachers!.map((t) => t.accuracy),
+      full.teachers!.map((t) => t.accuracy),
+    );
     assert.equal(s.teacher.accuracy, full.teacher.accuracy);
   });
 

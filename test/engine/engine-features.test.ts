@@ -16,7 +16,8 @@ import { summaryTable } from '../../src/engine/cli';
 import { fashionMnistData, FASHION_CLASS_NAMES } from '../fixtures/fashionMnist';
 import { resumeEngine, runEngine, smallConfig, tempDir } from './helpers';
 
-const kdSteps = (runDir: string) => readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl')).filter((r): r is StepRecord => r.kind === 'step' && r.student === 'kd');
+const kdSteps = (runDir: string) =>
+  readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl')).filter((r): r is StepRecord => r.kind === 'step' && r.student === 'kd');
 const extraOf = (runDir: string) => fs.readFileSync(path.join(runDir, 'checkpoints', 'kd', 'extra.bin'));
 
 const TEACHER = { preset: 'cnn-small', train: { epochs: 1, batchSize: 64 } };
@@ -74,21 +75,35 @@ describe('engine: feature distillation (distillation.features)', function () {
 
   it('runs on one thread with a logged reason, and the saved student holds no adapter', () => {
     const logs = full.messages.flatMap((m) => (m.type === 'log' ? [m.message] : []));
-    assert.ok(logs.some((l) => /^Threads: 1 \(feature distillation/.test(l)), logs.filter((l) => l.startsWith('Threads')).join('\n'));
+    assert.ok(
+      logs.some((l) => /^Threads: 1 \(feature distillation/.test(l)),
+      logs.filter((l) => l.startsWith('Threads')).join('\n'),
+    );
     assert.ok(logs.some((l) => l.includes('teacher_conv2 → student_conv2 (mse, weight 1); teacher_pool1 → student_pool1 (attention, weight 500)')));
     // The adapter (32×32 kernel + 32 biases = 1,056 floats, 4,224 bytes) is in the checkpoint only.
     assert.equal(extraOf(full.runDir).length, (32 * 32 + 32) * 4);
     const summary = readJson<Summary>(path.join(full.runDir, 'summary.json'))!;
-    const student = JSON.parse(fs.readFileSync(path.join(full.runDir, 'student', 'model.json'), 'utf8')) as { weightsManifest: { weights: { name: string }[] }[] };
+    const student = JSON.parse(fs.readFileSync(path.join(full.runDir, 'student', 'model.json'), 'utf8')) as {
+      weightsManifest: { weights: { name: string }[] }[];
+    };
     const names = student.weightsManifest.flatMap((g) => g.weights.map((w) => w.name));
-    assert.ok(names.every((n) => !n.includes('adapter')), names.join(', '));
+    assert.ok(
+      names.every((n) => !n.includes('adapter')),
+      names.join(', '),
+    );
     // cnn-small on 28×28×1, 10 classes: 160 + 4,640 + 200,832 + 1,290 weights.
     assert.equal(summary.student.params, 206_922);
     // The summary and the CLI's table name the pairs, their resolved weights and the term's first and last epoch.
     const f = summary.features!;
-    assert.deepEqual(f.pairs.map((p) => p.weight), [1, 500]);
+    assert.deepEqual(
+      f.pairs.map((p) => p.weight),
+      [1, 500],
+    );
     assert.ok(f.lastEpoch! < f.firstEpoch!, `feature term by epoch: ${f.firstEpoch} → ${f.lastEpoch}`);
-    assert.match(summaryTable(summary), /\nFeature distillation: teacher_conv2 → student_conv2 \(mse, weight 1\); teacher_pool1 → student_pool1 \(attention, weight 500\); feature term \d+\.\d{4} in the first epoch, \d+\.\d{4} in the last\.\n/);
+    assert.match(
+      summaryTable(summary),
+      /\nFeature distillation: teacher_conv2 → student_conv2 \(mse, weight 1\); teacher_pool1 → student_pool1 \(attention, weight 500\); feature term \d+\.\d{4} in the first epoch, \d+\.\d{4} in the last\.\n/,
+    );
   });
 
   it('a stop mid-KD, then resume, continues the adapter from the checkpoint: the same losses as the uninterrupted run', async () => {
@@ -118,16 +133,28 @@ describe('engine: feature distillation (distillation.features)', function () {
 
     it('an unknown teacher layer lists the teacher\u2019s layers; an unknown student layer lists the student\u2019s', async () => {
       const t = await failure([{ teacher: 'conv9', student: 'student_conv2' }]);
-      assert.match(t, /distillation\.features\[0\]\.teacher: the teacher .*model\.json has no layer named "conv9"\. Available: .*"teacher_conv1", "teacher_pool1", "teacher_conv2"/);
+      assert.match(
+        t,
+        /distillation\.features\[0\]\.teacher: the teacher .*model\.json has no layer named "conv9"\. Available: .*"teacher_conv1", "teacher_pool1", "teacher_conv2"/,
+      );
       const s = await failure([{ teacher: 'teacher_conv2', student: 'conv9' }]);
-      assert.match(s, /distillation\.features\[0\]\.student: the student model has no layer named "conv9"\. Available: .*"student_conv1", "student_pool1", "student_conv2", "student_pool2", "student_flatten", "student_dense1", "student_logits"/);
+      assert.match(
+        s,
+        /distillation\.features\[0\]\.student: the student model has no layer named "conv9"\. Available: .*"student_conv1", "student_pool1", "student_conv2", "student_pool2", "student_flatten", "student_dense1", "student_logits"/,
+      );
     });
 
     it('spatial sizes that differ name the pair and both shapes; so do ranks that differ, and attention on vectors', async () => {
       const spatial = await failure([{ teacher: 'teacher_pool2', student: 'student_conv1' }]);
-      assert.match(spatial, /distillation\.features\[0\] \(teacher "teacher_pool2" \[7, 7, 32\], student "student_conv1" \[28, 28, 16\]\): the spatial sizes differ \(student 28×28, teacher 7×7\)/);
+      assert.match(
+        spatial,
+        /distillation\.features\[0\] \(teacher "teacher_pool2" \[7, 7, 32\], student "student_conv1" \[28, 28, 16\]\): the spatial sizes differ \(student 28×28, teacher 7×7\)/,
+      );
       const rank = await failure([{ teacher: 'teacher_dense1', student: 'student_conv2' }]);
-      assert.match(rank, /distillation\.features\[0\] \(teacher "teacher_dense1" \[128\], student "student_conv2" \[14, 14, 32\]\): the ranks differ \(student 3-D per sample, teacher 1-D\)/);
+      assert.match(
+        rank,
+        /distillation\.features\[0\] \(teacher "teacher_dense1" \[128\], student "student_conv2" \[14, 14, 32\]\): the ranks differ \(student 3-D per sample, teacher 1-D\)/,
+      );
       const attention = await failure([{ teacher: 'teacher_dense1', student: 'student_dense1', loss: 'attention' }]);
       assert.match(attention, /attention transfer compares spatial attention maps, so both layers must output feature maps/);
     });
@@ -144,16 +171,27 @@ describe('engine: feature distillation (distillation.features)', function () {
 
   it('with a list of teachers, each pair distils from the teacher it names (teacherIndex)', async () => {
     // Teacher 0 is the cached cnn-small of the runs above; teacher 1 an MLP (seed + 1) with a 32-wide hidden layer.
-    const run = await runEngine(config([PAIRS[0], { teacher: 'teacher_dense1', student: 'student_dense1', teacherIndex: 1 }], { teacher: [TEACHER, MLP_TEACHER], training: { epochs: 1, batchSize: 64, learningRate: 0.002 } }));
+    const run = await runEngine(
+      config([PAIRS[0], { teacher: 'teacher_dense1', student: 'student_dense1', teacherIndex: 1 }], {
+        teacher: [TEACHER, MLP_TEACHER],
+        training: { epochs: 1, batchSize: 64, learningRate: 0.002 },
+      }),
+    );
     assert.equal(run.finished.status, 'completed', run.finished.reason);
     const logs = run.messages.flatMap((m) => (m.type === 'log' ? [m.message] : []));
-    assert.ok(logs.some((l) => l.includes('teacher_conv2 of teacher 0 → student_conv2 (mse, weight 1); teacher_dense1 of teacher 1 → student_dense1 (mse, weight 1)')), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => l.includes('teacher_conv2 of teacher 0 → student_conv2 (mse, weight 1); teacher_dense1 of teacher 1 → student_dense1 (mse, weight 1)')),
+      logs.join('\n'),
+    );
     // Two adapters: 32×32 + 32 for conv2, and 128 → 32 (4,096 + 32) for the dense pair.
     assert.equal(extraOf(run.runDir).length, (32 * 32 + 32 + 128 * 32 + 32) * 4);
     const steps = kdSteps(run.runDir);
     assert.equal(steps.length, 17);
     assert.ok(steps.every((s) => s.featureParts?.length === 2 && s.featureParts.every((v) => v > 0)));
     const summary = readJson<Summary>(path.join(run.runDir, 'summary.json'))!;
-    assert.deepEqual(summary.features!.pairs.map((p) => p.teacherIndex), [0, 1]);
+    assert.deepEqual(
+      summary.features!.pairs.map((p) => p.teacherIndex),
+      [0, 1],
+    );
   });
 });

@@ -25,7 +25,12 @@ describe('engine: transfer sets (unlabelled rows learnt from the teacher only)',
     const base = smallConfig(dir);
     return smallConfig(dir, {
       // The test split's images stand in for a pool of unlabelled images: the run never sees their labels.
-      data: { ...base.data, labeled: { perClass: 20 }, unlabeled: { images: `${FASHION}/t10k-images-idx3-ubyte.gz` }, maxSamples: { train: 3000, test: 1000, unlabeled: 500 } },
+      data: {
+        ...base.data,
+        labeled: { perClass: 20 },
+        unlabeled: { images: `${FASHION}/t10k-images-idx3-ubyte.gz` },
+        maxSamples: { train: 3000, test: 1000, unlabeled: 500 },
+      },
       compare: { baseline: true },
       ...overrides,
     });
@@ -62,7 +67,10 @@ describe('engine: transfer sets (unlabelled rows learnt from the teacher only)',
     const kdSteps = steps(metricsOf(run.runDir), 'kd');
     for (const epoch of [1, 2]) {
       const inEpoch = kdSteps.filter((s) => s.epoch === epoch);
-      assert.equal(inEpoch.reduce((n, s) => n + (s.labeled ?? NaN), 0), 200);
+      assert.equal(
+        inEpoch.reduce((n, s) => n + (s.labeled ?? NaN), 0),
+        200,
+      );
     }
     const empty = kdSteps.filter((s) => s.labeled === 0);
     assert.ok(empty.length > 0, 'with 200 labels among 3,200 rows, some batches of 64 have none');
@@ -85,7 +93,9 @@ describe('engine: transfer sets (unlabelled rows learnt from the teacher only)',
   });
 
   it('a teacher given as precomputed logits needs teacher.logits.unlabeled, and the run says so', async () => {
-    const failed = await runEngine(transferConfig({ teacher: { logits: { train: path.join(dir, 'missing-train.npy'), test: path.join(dir, 'missing-test.npy') } } }));
+    const failed = await runEngine(
+      transferConfig({ teacher: { logits: { train: path.join(dir, 'missing-train.npy'), test: path.join(dir, 'missing-test.npy') } } }),
+    );
     assert.equal(failed.finished.status, 'failed');
     assert.match(failed.finished.reason ?? '', /teacher\.logits\.unlabeled/);
   });

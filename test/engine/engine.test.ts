@@ -38,7 +38,17 @@ describe('engine: distillation on real Fashion-MNIST', function () {
   it('completes and writes the run-directory contract', () => {
     const { finished, runDir } = baselineRun;
     assert.equal(finished.status, 'completed', finished.reason);
-    for (const f of ['config.json', 'status.json', 'metrics.jsonl', 'softlabels.jsonl', 'probe.json', 'summary.json', 'student/model.json', 'student/weights.bin', 'baseline/model.json'])
+    for (const f of [
+      'config.json',
+      'status.json',
+      'metrics.jsonl',
+      'softlabels.jsonl',
+      'probe.json',
+      'summary.json',
+      'student/model.json',
+      'student/weights.bin',
+      'baseline/model.json',
+    ])
       assert.ok(fs.existsSync(path.join(runDir, f)), `${f} is missing`);
     const status = readJson<StatusFile>(path.join(runDir, 'status.json'))!;
     assert.equal(status.status, 'completed');
@@ -46,10 +56,12 @@ describe('engine: distillation on real Fashion-MNIST', function () {
     assert.equal(summary.status, 'completed');
     assert.equal(summary.backend.name, 'wasm');
     assert.equal(summary.testSamples, 1000);
-    for (const key of ['accuracy', 'macroF1', 'params', 'sizeBytes', 'klToTeacher', 'agreement', 'ece'] as const) assert.equal(typeof summary.student[key], 'number', key);
+    for (const key of ['accuracy', 'macroF1', 'params', 'sizeBytes', 'klToTeacher', 'agreement', 'ece'] as const)
+      assert.equal(typeof summary.student[key], 'number', key);
     assert.equal(summary.student.confusion.length, 10);
     // Sizes for every model, the preset teacher's (a cached model.json and its shard) too.
-    for (const m of [summary.teacher, summary.student, summary.baseline!]) assert.ok(m.sizeBytes! > 0 && m.diskBytes! > m.sizeBytes! && m.gzipBytes! > 0, JSON.stringify(m));
+    for (const m of [summary.teacher, summary.student, summary.baseline!])
+      assert.ok(m.sizeBytes! > 0 && m.diskBytes! > m.sizeBytes! && m.gzipBytes! > 0, JSON.stringify(m));
   });
 
   it('teacher and students learn far above chance, and KD agrees with the teacher more than scratch', () => {
@@ -71,9 +83,18 @@ describe('engine: distillation on real Fashion-MNIST', function () {
       assert.ok(Math.abs(r.kd - r.temperature ** 2 * r.kdUnscaled) < 1e-3 * Math.max(1, r.kd), 'kd = T² · kdUnscaled');
       assert.ok(Math.abs(r.loss - (r.alpha * r.kd + (1 - r.alpha) * r.ce)) < 1e-3 * Math.max(1, r.loss), 'loss = α·kd + (1−α)·ce');
     }
-    assert.equal(steps(records, 'baseline').every((r) => r.alpha === 0), true);
-    assert.deepEqual(epochs(records).map((e) => e.epoch), [1, 2]);
-    assert.deepEqual(epochs(records, 'baseline').map((e) => e.epoch), [1, 2]);
+    assert.equal(
+      steps(records, 'baseline').every((r) => r.alpha === 0),
+      true,
+    );
+    assert.deepEqual(
+      epochs(records).map((e) => e.epoch),
+      [1, 2],
+    );
+    assert.deepEqual(
+      epochs(records, 'baseline').map((e) => e.epoch),
+      [1, 2],
+    );
     const soft = readJsonLines<SoftLabelRecord>(path.join(baselineRun.runDir, 'softlabels.jsonl'));
     assert.equal(soft[0].kind, 'teacher');
     assert.equal(soft[0].logits.length, 20);
@@ -119,9 +140,15 @@ describe('engine: distillation on real Fashion-MNIST', function () {
     const a = steps(metricsOf(full.runDir));
     const b = steps(metricsOf(stopped.runDir));
     assert.equal(b.length, a.length, 'every step recorded once');
-    assert.deepEqual(b.map((r) => [r.epoch, r.step]), a.map((r) => [r.epoch, r.step]));
+    assert.deepEqual(
+      b.map((r) => [r.epoch, r.step]),
+      a.map((r) => [r.epoch, r.step]),
+    );
     // Exact: the optimizer's state, β powers included, is restored bit for bit (test/engine/resume.test.ts).
-    assert.deepEqual(b.map((r) => r.loss), a.map((r) => r.loss));
+    assert.deepEqual(
+      b.map((r) => r.loss),
+      a.map((r) => r.loss),
+    );
     const sa = readJson<Summary>(path.join(full.runDir, 'summary.json'))!;
     const sb = readJson<Summary>(path.join(stopped.runDir, 'summary.json'))!;
     assert.equal(sb.student.accuracy, sa.student.accuracy);
@@ -135,7 +162,10 @@ describe('engine: distillation on real Fashion-MNIST', function () {
     });
     assert.equal(r.finished.status, 'completed', r.finished.reason);
     assert.equal(counts.length, 4);
-    assert.ok(counts.slice(1).every((c) => c === counts[1]), `tensors after each epoch: ${counts}`);
+    assert.ok(
+      counts.slice(1).every((c) => c === counts[1]),
+      `tensors after each epoch: ${counts}`,
+    );
   });
 });
 
@@ -147,11 +177,14 @@ describe('engine: the loss weights', function () {
     const r = await runEngine(smallConfig(dir, { distillation: { alpha: 0 }, compare: { baseline: true }, training: { epochs: 1, batchSize: 64 } }));
     assert.equal(r.finished.status, 'completed', r.finished.reason);
     const records = metricsOf(r.runDir);
-    assert.deepEqual(steps(records).map((s) => s.loss), steps(records, 'baseline').map((s) => s.loss));
+    assert.deepEqual(
+      steps(records).map((s) => s.loss),
+      steps(records, 'baseline').map((s) => s.loss),
+    );
   });
 
   // That the labels get no gradient at α = 1 is checked on the loss itself in losses.test.ts.
-  it('α = 1 trains on the teacher alone: every step\'s loss is its KD term', async () => {
+  it("α = 1 trains on the teacher alone: every step's loss is its KD term", async () => {
     const r = await runEngine(smallConfig(dir, { distillation: { alpha: 1 }, training: { epochs: 1, batchSize: 64 } }));
     assert.equal(r.finished.status, 'completed', r.finished.reason);
     const kd = steps(metricsOf(r.runDir));

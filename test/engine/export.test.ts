@@ -26,12 +26,17 @@ function randomizeWeights(model: tfl.LayersModel, seed: number): void {
   for (const layer of model.layers) {
     const weights = layer.weights;
     if (!weights.length) continue;
-    layer.setWeights(weights.map((w) => {
-      const isVariance = w.name.includes('moving_variance');
-      const shape = w.shape as number[];
-      const size = shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(Float32Array.from({ length: size }, () => (isVariance ? 0.5 + rng() : (rng() - 0.5) * 0.6)), shape);
-    }));
+    layer.setWeights(
+      weights.map((w) => {
+        const isVariance = w.name.includes('moving_variance');
+        const shape = w.shape as number[];
+        const size = shape.reduce((a, b) => a * b, 1);
+        return tf.tensor(
+          Float32Array.from({ length: size }, () => (isVariance ? 0.5 + rng() : (rng() - 0.5) * 0.6)),
+          shape,
+        );
+      }),
+    );
   }
 }
 
@@ -68,8 +73,14 @@ describe('engine: exporting the student', function () {
     assert.ok(result.parity!.maxAbsDiff <= 1e-4, String(result.parity!.maxAbsDiff));
     const info = describeOnnx(fs.readFileSync(out));
     assert.equal(info.opset, 13);
-    assert.deepEqual(info.inputs.map((i) => i.shape), [['batch', 28, 28, 1]]);
-    assert.deepEqual(info.outputs.map((o) => [o.name, o.shape]), [['logits', ['batch', 10]]]);
+    assert.deepEqual(
+      info.inputs.map((i) => i.shape),
+      [['batch', 28, 28, 1]],
+    );
+    assert.deepEqual(
+      info.outputs.map((o) => [o.name, o.shape]),
+      [['logits', ['batch', 10]]],
+    );
     // The file stands alone: a fresh session on it gives logits of the right shape.
     const session = await ort.InferenceSession.create(out);
     const y = await session.run({ input: new ort.Tensor('float32', new Float32Array(2 * 784).fill(0.5), [2, 28, 28, 1]) });
@@ -79,42 +90,52 @@ describe('engine: exporting the student', function () {
 
   it('converts every supported layer type: conv, depthwise, separable, pooling, batch norm, reshape, activations', async () => {
     await tf.setBackend('cpu');
-    const convs = tfl.sequential({ layers: [
-      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
-      tfl.layers.batchNormalization(),
-      tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'valid', activation: 'relu6' }),
-      tfl.layers.separableConv2d({ filters: 6, kernelSize: [3, 2], padding: 'same', depthMultiplier: 1 }),
-      tfl.layers.leakyReLU({ alpha: 0.1 }),
-      tfl.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
-      tfl.layers.averagePooling2d({ poolSize: 2, strides: 1 }),
-      tfl.layers.conv2d({ filters: 5, kernelSize: 2, strides: 2, dilationRate: 1, activation: 'elu', useBias: false }),
-      tfl.layers.dropout({ rate: 0.3 }),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: 16, activation: 'tanh' }),
-      tfl.layers.batchNormalization({ center: false }),
-      tfl.layers.activation({ activation: 'sigmoid' }),
-      tfl.layers.dense({ units: 10 }),
-    ] });
+    const convs = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+        tfl.layers.batchNormalization(),
+        tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'valid', activation: 'relu6' }),
+        tfl.layers.separableConv2d({ filters: 6, kernelSize: [3, 2], padding: 'same', depthMultiplier: 1 }),
+        tfl.layers.leakyReLU({ alpha: 0.1 }),
+        tfl.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
+        tfl.layers.averagePooling2d({ poolSize: 2, strides: 1 }),
+        tfl.layers.conv2d({ filters: 5, kernelSize: 2, strides: 2, dilationRate: 1, activation: 'elu', useBias: false }),
+        tfl.layers.dropout({ rate: 0.3 }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 16, activation: 'tanh' }),
+        tfl.layers.batchNormalization({ center: false }),
+        tfl.layers.activation({ activation: 'sigmoid' }),
+        tfl.layers.dense({ units: 10 }),
+      ],
+    });
     randomizeWeights(convs, 3);
-    const reshaped = tfl.sequential({ layers: [
-      tfl.layers.flatten({ inputShape: [28, 28, 1] }),
-      tfl.layers.dense({ units: 98, activation: 'softplus' }),
-      tfl.layers.reshape({ targetShape: [7, 7, 2] }),
-      tfl.layers.conv2d({ filters: 3, kernelSize: 3, activation: 'selu' }),
-      tfl.layers.reLU(),
-      tfl.layers.globalAveragePooling2d({}),
-      tfl.layers.dense({ units: 10, activation: 'softmax' }),
-    ] });
+    const reshaped = tfl.sequential({
+      layers: [
+        tfl.layers.flatten({ inputShape: [28, 28, 1] }),
+        tfl.layers.dense({ units: 98, activation: 'softplus' }),
+        tfl.layers.reshape({ targetShape: [7, 7, 2] }),
+        tfl.layers.conv2d({ filters: 3, kernelSize: 3, activation: 'selu' }),
+        tfl.layers.reLU(),
+        tfl.layers.globalAveragePooling2d({}),
+        tfl.layers.dense({ units: 10, activation: 'softmax' }),
+      ],
+    });
     randomizeWeights(reshaped, 4);
-    const globalMax = tfl.sequential({ layers: [
-      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 3, kernelSize: 5, strides: 3, activation: 'swish' }),
-      tfl.layers.elu(),
-      tfl.layers.globalMaxPooling2d({}),
-      tfl.layers.dense({ units: 10, activation: 'hardSigmoid' }),
-      tfl.layers.softmax(),
-    ] });
+    const globalMax = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 3, kernelSize: 5, strides: 3, activation: 'swish' }),
+        tfl.layers.elu(),
+        tfl.layers.globalMaxPooling2d({}),
+        tfl.layers.dense({ units: 10, activation: 'hardSigmoid' }),
+        tfl.layers.softmax(),
+      ],
+    });
     randomizeWeights(globalMax, 5);
-    for (const [name, model] of [['convs', convs], ['reshaped', reshaped], ['global-max', globalMax]] as const) {
+    for (const [name, model] of [
+      ['convs', convs],
+      ['reshaped', reshaped],
+      ['global-max', globalMax],
+    ] as const) {
       const d = await withStudent(name, model);
       const result = await exportStudent(d, { format: 'onnx', out: path.join(d, 'student.onnx') });
       // Activations of magnitude ≲ 10 through ≤ 6 float32 layers: rounding differences ~1e-6, far under 1e-4;
@@ -125,18 +146,23 @@ describe('engine: exporting the student', function () {
 
   it('an unsupported layer is refused by name, and nothing is written', async () => {
     await tf.setBackend('cpu');
-    const model = tfl.sequential({ layers: [
-      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 2, kernelSize: 3 }),
-      tfl.layers.upSampling2d({ size: [2, 2] }),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: 10 }),
-    ] });
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 2, kernelSize: 3 }),
+        tfl.layers.upSampling2d({ size: [2, 2] }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 10 }),
+      ],
+    });
     const upName = model.layers[1].name;
     const d = await withStudent('unsupported', model);
     const out = path.join(d, 'student.onnx');
     await assert.rejects(exportStudent(d, { format: 'onnx', out }), (e: unknown) => {
       assert.ok(e instanceof DistillError);
-      assert.match(e.message, new RegExp(`layer "${upName}" \\(UpSampling2D\\) is a layer type, which the ONNX exporter does not convert\\. Export as tfjs instead`));
+      assert.match(
+        e.message,
+        new RegExp(`layer "${upName}" \\(UpSampling2D\\) is a layer type, which the ONNX exporter does not convert\\. Export as tfjs instead`),
+      );
       return true;
     });
     assert.ok(!fs.existsSync(out));

@@ -11,9 +11,14 @@ import { createRng } from '../../src/shared/random';
 import { centralDifference, type Matrix } from '../support/finiteDifferences';
 
 /** A feature tensor as rows (one per sample) of its flattened per-sample values, channels last. */
-interface Features { rows: Matrix; positions: number; channels: number }
+interface Features {
+  rows: Matrix;
+  positions: number;
+  channels: number;
+}
 
-const random = (rng: () => number, rows: number, cols: number, scale: number): Matrix => Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rng() * 2 - 1) * scale));
+const random = (rng: () => number, rows: number, cols: number, scale: number): Matrix =>
+  Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rng() * 2 - 1) * scale));
 
 /** FitNets in float64: mean over samples, positions and teacher channels of (Σ_c s·K + b − t)². */
 function mseReference(s: Features, t: Features, kernel: Matrix, bias: number[]): number {
@@ -73,7 +78,10 @@ describe('feature distillation losses vs a float64 reference', function () {
       });
 
       // 4-D: the adapter is a 1×1 conv (B 3, 4×4 positions, 3 → 5 channels); 2-D: a dense layer (B 4, 6 → 3).
-      for (const c of [{ name: '4-D feature maps, 1×1 conv adapter', b: 3, spatial: [4, 4], cs: 3, ct: 5 }, { name: '2-D features, dense adapter', b: 4, spatial: [] as number[], cs: 6, ct: 3 }]) {
+      for (const c of [
+        { name: '4-D feature maps, 1×1 conv adapter', b: 3, spatial: [4, 4], cs: 3, ct: 5 },
+        { name: '2-D features, dense adapter', b: 4, spatial: [] as number[], cs: 6, ct: 3 },
+      ]) {
         it(`mse (FitNets), ${c.name}: value and gradients in the features, the kernel and the bias`, async () => {
           const rng = createRng(c.b * 31 + c.cs);
           const positions = c.spatial.reduce((a, v) => a * v, 1);
@@ -91,7 +99,9 @@ describe('feature distillation losses vs a float64 reference', function () {
           // A mean of ≤ 240 float32 squares of size ≤ ~25: ~1e-6 relative rounding; 1e-5 leaves room, a wrong mean
           // (over the wrong count) or a missing bias misses by far more.
           assert.ok(Math.abs(value - ref) <= 1e-5 * ref, `mse ${value} vs ${ref}`);
-          const [gs, gk, gb] = tf.grads((a: tf.Tensor, k: tf.Tensor, b: tf.Tensor) => mseFeatureLoss(a, tt, { kernel: k as tf.Tensor2D, bias: b as tf.Tensor1D }))([st, kt, bt]);
+          const [gs, gk, gb] = tf.grads((a: tf.Tensor, k: tf.Tensor, b: tf.Tensor) =>
+            mseFeatureLoss(a, tt, { kernel: k as tf.Tensor2D, bias: b as tf.Tensor1D }),
+          )([st, kt, bt]);
           assertGradient((await gs.data()) as Float32Array, centralDifference((x) => mseReference({ ...s, rows: x }, t, kernel, bias), s.rows).flat(), 'd/ds');
           assertGradient((await gk.data()) as Float32Array, centralDifference((k) => mseReference(s, t, k, bias), kernel).flat(), 'd/dK');
           assertGradient((await gb.data()) as Float32Array, centralDifference((b) => mseReference(s, t, kernel, b[0]), [bias]).flat(), 'd/db');
@@ -123,14 +133,20 @@ describe('feature distillation losses vs a float64 reference', function () {
 
       it('attention transfer: a sample whose map is all zero (a dead ReLU block) gives a finite loss and a zero gradient there', async () => {
         const st = tf.concat([tf.zeros([1, 2, 2, 3]), tf.ones([1, 2, 2, 3])]);
-        const tt = tf.tensor4d(Array.from({ length: 2 * 2 * 2 * 2 }, (_, i) => (i % 5) - 2), [2, 2, 2, 2]);
+        const tt = tf.tensor4d(
+          Array.from({ length: 2 * 2 * 2 * 2 }, (_, i) => (i % 5) - 2),
+          [2, 2, 2, 2],
+        );
         const g = tf.grad((a: tf.Tensor) => attentionLoss(a, tt))(st);
         const value = (await attentionLoss(st, tt).data())[0];
         const grad = (await g.data()) as Float32Array;
         assert.ok(Number.isFinite(value), `loss ${value}`);
         assert.ok(grad.every(Number.isFinite), 'every gradient entry is finite');
         // The zero sample's map is 0 whatever its direction: no gradient flows into it (exactly 0: 0·finite).
-        assert.ok(grad.subarray(0, 12).every((v) => v === 0), `zero-sample gradient ${Array.from(grad.subarray(0, 12))}`);
+        assert.ok(
+          grad.subarray(0, 12).every((v) => v === 0),
+          `zero-sample gradient ${Array.from(grad.subarray(0, 12))}`,
+        );
         tf.dispose([st, tt, g]);
       });
     });

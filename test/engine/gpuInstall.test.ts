@@ -78,16 +78,29 @@ describe('GPU engine installer with real npm', function () {
     const pidFile = path.join(root, 'slow.pid');
     specs = {
       good: packFixture(root, 'distill-fixture-good', { 'index.js': 'module.exports = "good";\n' }),
-      bad: packFixture(root, 'distill-fixture-bad', { 'index.js': '' }, { install: 'node -e "console.error(\'fixture: cannot fetch the native library\'); process.exit(1)"' }),
+      bad: packFixture(
+        root,
+        'distill-fixture-bad',
+        { 'index.js': '' },
+        { install: 'node -e "console.error(\'fixture: cannot fetch the native library\'); process.exit(1)"' },
+      ),
       slow: packFixture(
         root,
         'distill-fixture-slow',
-        { 'index.js': '', 'install.js': `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); console.log('slow: started'); setTimeout(() => {}, 60000);\n` },
+        {
+          'index.js': '',
+          'install.js': `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); console.log('slow: started'); setTimeout(() => {}, 60000);\n`,
+        },
         { install: 'node install.js' },
       ),
     };
     // No network: a registry where nothing listens, a cache of its own, no retries.
-    npmEnv = { npm_config_registry: 'http://127.0.0.1:9/', npm_config_cache: path.join(root, 'npm-cache'), npm_config_fetch_retries: '0', npm_config_update_notifier: 'false' };
+    npmEnv = {
+      npm_config_registry: 'http://127.0.0.1:9/',
+      npm_config_cache: path.join(root, 'npm-cache'),
+      npm_config_fetch_retries: '0',
+      npm_config_update_notifier: 'false',
+    };
   });
 
   const engineDir = () => path.join(root, 'prefix', 'gpu-engine');
@@ -118,13 +131,19 @@ describe('GPU engine installer with real npm', function () {
     const total = progress.reduce((sum, p) => sum + (p.increment ?? 0), 0);
     assert.ok(Math.abs(total - 100) < 1e-9, `progress adds up to 100 (got ${total})`);
     assert.equal(progress[progress.length - 1].message, 'Installed');
-    assert.ok(log.some((l) => l.startsWith('npm http cache distill-fixture-good@file:')), `npm's lines reach onLog:\n${log.join('\n')}`);
+    assert.ok(
+      log.some((l) => l.startsWith('npm http cache distill-fixture-good@file:')),
+      `npm's lines reach onLog:\n${log.join('\n')}`,
+    );
   });
 
   it('keeps the folder unchanged when a package fails to install, and names it and its words', async () => {
     const before = snapshot(engineDir());
     const e = await rejection(installPackages({ dir: engineDir(), packages: { 'distill-fixture-bad': specs.bad }, env: npmEnv }));
-    assert.match(errorMessage(e), /^The install script of distill-fixture-bad failed: fixture: cannot fetch the native library\. \(npm exited with code 1\.\)$/);
+    assert.match(
+      errorMessage(e),
+      /^The install script of distill-fixture-bad failed: fixture: cannot fetch the native library\. \(npm exited with code 1\.\)$/,
+    );
     assert.deepEqual(snapshot(engineDir()), before);
     assert.deepEqual(siblings(), ['gpu-engine']);
   });
@@ -179,7 +198,11 @@ describe('GPU engine installer with real npm', function () {
     const e = await rejection(installPackages({ dir: path.join(root, 'other'), packages: {}, env: { ...npmEnv, PATH: path.join(root, 'empty-path') } }));
     assert.match(errorMessage(e), /^npm was not found on PATH: .*Install Node\.js 18 or newer, which includes npm .*npmPath option/);
     assert.ok(!fs.existsSync(path.join(root, 'other')));
-    assert.deepEqual(fs.readdirSync(root).filter((f) => f.startsWith('other')), [], 'no staging folder is left');
+    assert.deepEqual(
+      fs.readdirSync(root).filter((f) => f.startsWith('other')),
+      [],
+      'no staging folder is left',
+    );
   });
 
   describe('checking a backend with the CLI bundle', () => {
@@ -208,7 +231,10 @@ describe('GPU engine installer with real npm', function () {
     it('fails when loading the backend kills the engine, which would kill every auto run', async () => {
       const dir = fakeNodeGpu('cuda-crash', "process.stderr.write('Segmentation fault in libtensorflow\\n'); process.exit(139);\n");
       const e = await rejection(checkBackend({ dir, backend: 'tensorflow-gpu', cliPath: CLI }));
-      assert.match(errorMessage(e), /^Loading the packages in .*cuda-crash exited with code 139 .*Segmentation fault in libtensorflow\. A backend that crashes the engine/);
+      assert.match(
+        errorMessage(e),
+        /^Loading the packages in .*cuda-crash exited with code 139 .*Segmentation fault in libtensorflow\. A backend that crashes the engine/,
+      );
     });
   });
 });

@@ -31,7 +31,8 @@ describe('engine: image-folder datasets', function () {
   const idx = { ...fashionMnistData(SLICE, { classNames: FASHION_CLASS_NAMES }), normalize: 'auto' } as DataConfig;
   const folders = path.join(dir, 'folders');
   const manifestDir = path.join(dir, 'flat');
-  const imagesConfig = (train: object, test: object, extra: object = {}) => ({ format: 'images', train, test, classNames: FASHION_CLASS_NAMES, normalize: 'auto', ...extra }) as DataConfig;
+  const imagesConfig = (train: object, test: object, extra: object = {}) =>
+    ({ format: 'images', train, test, classNames: FASHION_CLASS_NAMES, normalize: 'auto', ...extra }) as DataConfig;
   const byFolder = () => imagesConfig({ dir: path.join(folders, 'train') }, { dir: path.join(folders, 'test') });
   const byManifest = () => imagesConfig({ manifest: path.join(manifestDir, 'train.csv') }, { manifest: path.join(manifestDir, 'test.jsonl') });
   const refusal = async (cfg: DataConfig, pattern: RegExp) => {
@@ -60,7 +61,14 @@ describe('engine: image-folder datasets', function () {
         lines.push(`${split}-${name},${s.y[i]}`);
       }
       if (split === 'train') fs.writeFileSync(path.join(manifestDir, 'train.csv'), lines.join('\n') + '\n');
-      else fs.writeFileSync(path.join(manifestDir, 'test.jsonl'), lines.slice(1).map((l) => JSON.stringify({ path: l.split(',')[0], label: Number(l.split(',')[1]) })).join('\n') + '\n');
+      else
+        fs.writeFileSync(
+          path.join(manifestDir, 'test.jsonl'),
+          lines
+            .slice(1)
+            .map((l) => JSON.stringify({ path: l.split(',')[0], label: Number(l.split(',')[1]) }))
+            .join('\n') + '\n',
+        );
     }
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -77,13 +85,17 @@ describe('engine: image-folder datasets', function () {
     assert.deepEqual(fromFolders.classNames, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     // The same rows, ordered by class then by file name (the IDX index): a stable sort of the IDX rows by label.
     const order = Array.from({ length: SLICE.train }, (_, i) => i).sort((a, b) => fromIdx.train.y[a] - fromIdx.train.y[b] || a - b);
-    for (const [k, i] of [[0, order[0]], [137, order[137]], [SLICE.train - 1, order[SLICE.train - 1]]]) {
+    for (const [k, i] of [
+      [0, order[0]],
+      [137, order[137]],
+      [SLICE.train - 1, order[SLICE.train - 1]],
+    ]) {
       assert.deepEqual(fromFolders.train.x.subarray(k * 784, (k + 1) * 784), fromIdx.train.x.subarray(i * 784, (i + 1) * 784));
       assert.equal(fromFolders.train.y[k], fromIdx.train.y[i]);
     }
   });
 
-  it('the same run from PNG files gives exactly the IDX run\'s metrics', async () => {
+  it("the same run from PNG files gives exactly the IDX run's metrics", async () => {
     const runWith = async (data: DataConfig, name: string) => {
       const config = smallConfig(dir, { name, data, teacher: { model: CNN }, training: { epochs: 1, batchSize: 64, learningRate: 0.003 } });
       config.output.cacheDir = path.join(dir, `cache-${name}`);
@@ -91,7 +103,14 @@ describe('engine: image-folder datasets', function () {
       assert.equal(run.finished.status, 'completed', run.finished.reason);
       return readJson<Summary>(path.join(run.runDir, 'summary.json'))!;
     };
-    const metrics = (r: ModelReport) => ({ accuracy: r.accuracy, macroF1: r.macroF1, kl: r.klToTeacher, agreement: r.agreement, ece: r.ece, confusion: r.confusion });
+    const metrics = (r: ModelReport) => ({
+      accuracy: r.accuracy,
+      macroF1: r.macroF1,
+      kl: r.klToTeacher,
+      agreement: r.agreement,
+      ece: r.ece,
+      confusion: r.confusion,
+    });
     const fromIdx = await runWith(idx, 'idx');
     const fromPng = await runWith(byManifest(), 'png');
     assert.deepEqual(metrics(fromPng.teacher), metrics(fromIdx.teacher));
@@ -120,10 +139,16 @@ describe('engine: image-folder datasets', function () {
     assert.equal(tree.sourceRows.unlabeled, SLICE.test);
     assert.deepEqual(tree.unlabeled!.x, fromFolders.test.x.subarray(0, 50 * 784));
 
-    await refusal({ ...byManifest(), unlabeled: { dir: path.join(dir, 'nowhere') } } as DataConfig, /Image folder not found: .*nowhere\. Fix data\.unlabeled\.dir/);
+    await refusal(
+      { ...byManifest(), unlabeled: { dir: path.join(dir, 'nowhere') } } as DataConfig,
+      /Image folder not found: .*nowhere\. Fix data\.unlabeled\.dir/,
+    );
     const empty = path.join(dir, 'no-images');
     fs.mkdirSync(path.join(empty, 'sub'), { recursive: true });
-    await refusal({ ...byManifest(), unlabeled: { dir: empty } } as DataConfig, /no-images: holds no PNG or JPEG images \(subfolders included\)\. Point data\.unlabeled\.dir/);
+    await refusal(
+      { ...byManifest(), unlabeled: { dir: empty } } as DataConfig,
+      /no-images: holds no PNG or JPEG images \(subfolders included\)\. Point data\.unlabeled\.dir/,
+    );
   });
 
   it('decodes once: the second load reads the cache, with the same rows', async () => {
@@ -160,13 +185,28 @@ describe('engine: image-folder datasets', function () {
     // An RGB JPEG (quality 100: lossy, but within a few levels) and an RGB PNG.
     const rgb = new Uint8Array(28 * 28 * 4).map((_, i) => (i % 4 === 3 ? 255 : i % 4 === 0 ? 200 : i % 4 === 1 ? 100 : 50));
     fs.writeFileSync(path.join(root, 'train', 'b', 'color.jpg'), jpeg.encode({ data: rgb, width: 28, height: 28 }, 100).data);
-    writePng(path.join(root, 'test', 'a', 'color.png'), 28, 28, Array.from({ length: 28 * 28 * 3 }, (_, i) => [200, 100, 50][i % 3]), true);
-    const cfg = (extra: object) => imagesConfig({ dir: path.join(root, 'train') }, { dir: path.join(root, 'test') }, { classNames: undefined, normalize: 'none', ...extra });
+    writePng(
+      path.join(root, 'test', 'a', 'color.png'),
+      28,
+      28,
+      Array.from({ length: 28 * 28 * 3 }, (_, i) => [200, 100, 50][i % 3]),
+      true,
+    );
+    const cfg = (extra: object) =>
+      imagesConfig({ dir: path.join(root, 'train') }, { dir: path.join(root, 'test') }, { classNames: undefined, normalize: 'none', ...extra });
 
-    await refusal(cfg({}), /The images mix channel counts: .*color\.jpg is colour \(RGB\) but .*wide\.png is grayscale\. Set data\.inputShape to \[28, 40, 3\]/);
+    await refusal(
+      cfg({}),
+      /The images mix channel counts: .*color\.jpg is colour \(RGB\) but .*wide\.png is grayscale\. Set data\.inputShape to \[28, 40, 3\]/,
+    );
     const gray = await loadDataset(cfg({ inputShape: [28, 28, 1], fit: 'crop' }));
     // Centre crop of 28×40 to 28×28 is the gradient exactly (the window starts at column 6, no interpolation).
-    for (const [y, x] of [[0, 0], [13, 5], [27, 27]]) assert.equal(gray.train.x[y * 28 + x], wide[y * 40 + x + 6]);
+    for (const [y, x] of [
+      [0, 0],
+      [13, 5],
+      [27, 27],
+    ])
+      assert.equal(gray.train.x[y * 28 + x], wide[y * 40 + x + 6]);
     // RGB → luma (ITU-R 601: 0.299·200 + 0.587·100 + 0.114·50 = 124.2 → 124); the JPEG within 3 levels of it.
     assert.equal(gray.test.x[0], 124);
     assert.ok(Math.abs(gray.train.x[784] - 124) <= 3, String(gray.train.x[784]));
@@ -193,7 +233,13 @@ describe('engine: image-folder datasets', function () {
     const cfg = (extra: object = {}) => imagesConfig({ dir: path.join(root, 'train') }, { dir: path.join(root, 'test') }, { classNames: undefined, ...extra });
 
     it('a corrupt image is named with its path; data.onBadImage "skip" leaves it out with a warning', async () => {
-      make({ 'train/a/1.png': good(), 'train/a/2.png': good().subarray(0, 30), 'train/b/1.jpg': 'not really a jpeg', 'train/b/2.png': good(), 'test/a/1.png': good() });
+      make({
+        'train/a/1.png': good(),
+        'train/a/2.png': good().subarray(0, 30),
+        'train/b/1.jpg': 'not really a jpeg',
+        'train/b/2.png': good(),
+        'test/a/1.png': good(),
+      });
       await refusal(cfg(), /train\/a\/2\.png: corrupt PNG .*set data\.onBadImage to "skip"/);
       const warnings: string[] = [];
       const ds = await loadDataset(cfg({ onBadImage: 'skip' }), () => undefined, { warn: (m) => warnings.push(m) });
@@ -214,12 +260,18 @@ describe('engine: image-folder datasets', function () {
 
     it('over the memory limit, before decoding, naming the fixes', async () => {
       make({ 'train/a/1.png': good(), 'train/b/1.png': good(), 'test/a/1.png': good() });
-      await refusal(cfg({ inputShape: [2048, 2048, 3], memoryLimitMB: 16 }), /would take 180\.00 MiB of memory once decoded \(2 \+ 1 images of \[2048, 2048, 3\].*over the limit of 16\.00 MiB\. Use fewer images \(data\.maxSamples\), a smaller data\.inputShape, or raise data\.memoryLimitMB/);
+      await refusal(
+        cfg({ inputShape: [2048, 2048, 3], memoryLimitMB: 16 }),
+        /would take 180\.00 MiB of memory once decoded \(2 \+ 1 images of \[2048, 2048, 3\].*over the limit of 16\.00 MiB\. Use fewer images \(data\.maxSamples\), a smaller data\.inputShape, or raise data\.memoryLimitMB/,
+      );
     });
 
     it('a manifest label that is not a training class', async () => {
       make({ 'a.png': good(), 'b.png': good(), 'train.csv': 'path,label\na.png,cat\nb.png,dog\n', 'test.jsonl': '{"path": "a.png", "label": "bird"}\n' });
-      await refusal(imagesConfig({ manifest: path.join(root, 'train.csv') }, { manifest: path.join(root, 'test.jsonl') }, { classNames: undefined }), /test\.jsonl: line 1: class "bird" is not among the training classes \(cat, dog\)/);
+      await refusal(
+        imagesConfig({ manifest: path.join(root, 'train.csv') }, { manifest: path.join(root, 'test.jsonl') }, { classNames: undefined }),
+        /test\.jsonl: line 1: class "bird" is not among the training classes \(cat, dog\)/,
+      );
     });
   });
 });

@@ -6,7 +6,12 @@ import { DIVERGENCES, type Divergence } from '../../src/shared/config';
 import { kdLoss, type KdLossOptions } from '../../src/engine/kd/losses';
 
 type Matrix = number[][];
-interface ReferenceParts { loss: number; kd: number; kdUnscaled: number; ce: number }
+interface ReferenceParts {
+  loss: number;
+  kd: number;
+  kdUnscaled: number;
+  ce: number;
+}
 
 // ------------------------------------------------------------------ an independent float64 reference
 
@@ -73,8 +78,14 @@ function centralDifferenceGradient(f: (x: Matrix) => number, x: Matrix, h = 1e-5
 
 // ------------------------------------------------------------------ helpers
 
-const STUDENT: Matrix = [[1.0, 2.0, 0.5], [-0.3, 0.8, 1.5]];
-const TEACHER: Matrix = [[2.0, 0.5, -1.0], [0.2, 0.1, 2.2]];
+const STUDENT: Matrix = [
+  [1.0, 2.0, 0.5],
+  [-0.3, 0.8, 1.5],
+];
+const TEACHER: Matrix = [
+  [2.0, 0.5, -1.0],
+  [0.2, 0.1, 2.2],
+];
 const LABELS = [1, 2];
 
 function partsOf(student: Matrix, teacher: Matrix, labels: number[], opts: KdLossOptions): ReferenceParts {
@@ -147,7 +158,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
           }
         });
 
-        for (const [temperature, alpha] of [[1, 0.7], [2, 0.7], [4, 1], [0.5, 0.3]]) {
+        for (const [temperature, alpha] of [
+          [1, 0.7],
+          [2, 0.7],
+          [4, 1],
+          [0.5, 0.3],
+        ]) {
           it(`has the finite-difference gradient at T = ${temperature}, α = ${alpha}`, () => {
             const opts = { temperature, alpha, divergence };
             const analytic = gradientOf(STUDENT, TEACHER, LABELS, opts);
@@ -161,15 +177,24 @@ for (const backend of ['cpu', 'wasm'] as const) {
         }
 
         it('gives a finite loss and gradient for logits of ±1e4 at T = 0.5 and T = 50', () => {
-          const student = [[1e4, -1e4, 0], [-1e4, 1e4, 0]];
-          const teacher = [[-1e4, 1e4, 0], [1e4, 0, -1e4]];
+          const student = [
+            [1e4, -1e4, 0],
+            [-1e4, 1e4, 0],
+          ];
+          const teacher = [
+            [-1e4, 1e4, 0],
+            [1e4, 0, -1e4],
+          ];
           for (const temperature of [0.5, 50]) {
             const opts = { temperature, alpha: 0.5, divergence };
             const parts = partsOf(student, teacher, [2, 0], opts);
             for (const [key, value] of Object.entries(parts)) assert.ok(Number.isFinite(value), `T=${temperature} ${key} = ${value}`);
             const grad = gradientOf(student, teacher, [2, 0], opts);
             assert.ok(grad.every(Number.isFinite), `T=${temperature} gradient ${grad}`);
-            assert.ok(grad.some((g) => g !== 0), `T=${temperature} gradient is all zero`);
+            assert.ok(
+              grad.some((g) => g !== 0),
+              `T=${temperature} gradient is all zero`,
+            );
           }
         });
       });
@@ -181,7 +206,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       assert.equal(parts.kdUnscaled, 0);
       assert.equal(parts.loss, parts.ce);
       assertNear(parts.ce, referenceParts(STUDENT, TEACHER, LABELS, { temperature: 1, alpha: 0, divergence: 'forward-kl' }).ce, 'ce');
-      const otherTeacher = [[9, -9, 0], [0, 0, 0]];
+      const otherTeacher = [
+        [9, -9, 0],
+        [0, 0, 0],
+      ];
       const grad = gradientOf(STUDENT, TEACHER, LABELS, { temperature: 4, alpha: 0, divergence: 'forward-kl' });
       for (const divergence of DIVERGENCES) {
         assert.deepEqual(gradientOf(STUDENT, otherTeacher, LABELS, { temperature: 0.5, alpha: 0, divergence }), grad);

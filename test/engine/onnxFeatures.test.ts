@@ -25,27 +25,34 @@ function writeModel(file: string) {
   const b1 = Float32Array.from({ length: HIDDEN }, () => rng() - 0.5);
   const W2 = Float32Array.from({ length: HIDDEN * 10 }, () => (rng() - 0.5) * 0.5);
   const b2 = Float32Array.from({ length: 10 }, () => rng() - 0.5);
-  fs.writeFileSync(file, encodeModel({
-    name: 'features',
-    opset: 13,
-    nodes: [
-      { op: 'Mul', inputs: ['x', 'two'], outputs: ['x2'] },
-      { op: 'Concat', inputs: ['x', 'x2'], outputs: ['fmap'], attributes: { axis: 1 } },
-      { op: 'Flatten', inputs: ['fmap'], outputs: ['flat'] },
-      { op: 'Gemm', inputs: ['flat', 'W1', 'b1'], outputs: ['hidden'] },
-      { op: 'Relu', inputs: ['hidden'], outputs: ['h'] },
-      { op: 'Gemm', inputs: ['h', 'W2', 'b2'], outputs: ['logits'] },
-    ],
-    initializers: [
-      { name: 'two', dims: [], data: new Float32Array([2]) },
-      { name: 'W1', dims: [inputs, HIDDEN], data: W1 },
-      { name: 'b1', dims: [HIDDEN], data: b1 },
-      { name: 'W2', dims: [HIDDEN, 10], data: W2 },
-      { name: 'b2', dims: [10], data: b2 },
-    ],
-    inputs: [{ name: 'x', shape: ['N', 1, 28, 28] }],
-    outputs: [{ name: 'logits', shape: ['N', 10] }, { name: 'fmap', shape: ['N', 2, 28, 28] }, { name: 'hidden', shape: ['N', HIDDEN] }],
-  }));
+  fs.writeFileSync(
+    file,
+    encodeModel({
+      name: 'features',
+      opset: 13,
+      nodes: [
+        { op: 'Mul', inputs: ['x', 'two'], outputs: ['x2'] },
+        { op: 'Concat', inputs: ['x', 'x2'], outputs: ['fmap'], attributes: { axis: 1 } },
+        { op: 'Flatten', inputs: ['fmap'], outputs: ['flat'] },
+        { op: 'Gemm', inputs: ['flat', 'W1', 'b1'], outputs: ['hidden'] },
+        { op: 'Relu', inputs: ['hidden'], outputs: ['h'] },
+        { op: 'Gemm', inputs: ['h', 'W2', 'b2'], outputs: ['logits'] },
+      ],
+      initializers: [
+        { name: 'two', dims: [], data: new Float32Array([2]) },
+        { name: 'W1', dims: [inputs, HIDDEN], data: W1 },
+        { name: 'b1', dims: [HIDDEN], data: b1 },
+        { name: 'W2', dims: [HIDDEN, 10], data: W2 },
+        { name: 'b2', dims: [10], data: b2 },
+      ],
+      inputs: [{ name: 'x', shape: ['N', 1, 28, 28] }],
+      outputs: [
+        { name: 'logits', shape: ['N', 10] },
+        { name: 'fmap', shape: ['N', 2, 28, 28] },
+        { name: 'hidden', shape: ['N', HIDDEN] },
+      ],
+    }),
+  );
   return { W1, b1 };
 }
 
@@ -84,11 +91,17 @@ describe('engine: feature distillation from an ONNX teacher\u2019s outputs', fun
         }
       }
       tf.dispose([fmap, hidden]);
-      assert.throws(() => teacher.features!(['hidden', 'conv3']), (e: unknown) => {
-        assert.ok(e instanceof DistillError);
-        assert.match(e.message, /distillation\.features\[1\]\.teacher: the teacher ONNX model .*features\.onnx has no output named "conv3"\. Available: "logits", "fmap", "hidden"\. ONNX Runtime returns graph outputs only/);
-        return true;
-      });
+      assert.throws(
+        () => teacher.features!(['hidden', 'conv3']),
+        (e: unknown) => {
+          assert.ok(e instanceof DistillError);
+          assert.match(
+            e.message,
+            /distillation\.features\[1\]\.teacher: the teacher ONNX model .*features\.onnx has no output named "conv3"\. Available: "logits", "fmap", "hidden"\. ONNX Runtime returns graph outputs only/,
+          );
+          return true;
+        },
+      );
     } finally {
       teacher.dispose();
     }
@@ -106,6 +119,9 @@ describe('engine: feature distillation from an ONNX teacher\u2019s outputs', fun
     assert.equal(run.finished.status, 'completed', run.finished.reason);
     const steps = readJsonLines<MetricsRecord>(path.join(run.runDir, 'metrics.jsonl')).filter((r): r is StepRecord => r.kind === 'step' && r.student === 'kd');
     assert.equal(steps.length, 9);
-    assert.ok(steps.every((s) => s.featureParts?.length === 1 && s.feature === s.featureParts[0] && s.feature > 0), JSON.stringify(steps[0]));
+    assert.ok(
+      steps.every((s) => s.featureParts?.length === 1 && s.feature === s.featureParts[0] && s.feature > 0),
+      JSON.stringify(steps[0]),
+    );
   });
 });

@@ -13,7 +13,15 @@ import { tempDir } from './helpers';
 function packOrt(root: string, name: string, index: string): string {
   const dir = path.join(root, name);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'onnxruntime-node', version: '1.30.0', main: 'index.js', scripts: { postinstall: 'node -e "require(\'fs\').writeFileSync(\'install-flag.txt\', String(process.env.ONNXRUNTIME_NODE_INSTALL))"' } }));
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'onnxruntime-node',
+      version: '1.30.0',
+      main: 'index.js',
+      scripts: { postinstall: "node -e \"require('fs').writeFileSync('install-flag.txt', String(process.env.ONNXRUNTIME_NODE_INSTALL))\"" },
+    }),
+  );
   fs.writeFileSync(path.join(dir, 'index.js'), index);
   // Each into its own folder: both tarballs are named onnxruntime-node-1.30.0.tgz.
   const packed = spawnSync('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: dir, encoding: 'utf8' });
@@ -26,7 +34,11 @@ describe('install: ONNX Runtime', function () {
   const root = tempDir('distill-onnx-install-');
   // Nothing listens on port 9: a package that is not the local tarball would fail to resolve, not download.
   const env = { npm_config_registry: 'http://127.0.0.1:9/', npm_config_offline: 'true', npm_config_ignore_scripts: 'false' };
-  const good = packOrt(root, 'good', "module.exports = { env: { versions: { node: '1.30.0' } }, listSupportedBackends: () => [{ name: 'cpu', bundled: true }, { name: 'cuda', bundled: false }] };\n");
+  const good = packOrt(
+    root,
+    'good',
+    "module.exports = { env: { versions: { node: '1.30.0' } }, listSupportedBackends: () => [{ name: 'cpu', bundled: true }, { name: 'cuda', bundled: false }] };\n",
+  );
   const broken = packOrt(root, 'broken', "throw new Error('libonnxruntime.so.1: cannot open shared object file');\n");
   after(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -53,7 +65,10 @@ describe('install: ONNX Runtime', function () {
     const dir = path.join(root, 'kept');
     await installOnnxRuntime({ dir, packageSpec: good, env });
     const before = fs.readFileSync(path.join(dir, 'package.json'), 'utf8');
-    await assert.rejects(installOnnxRuntime({ dir, packageSpec: broken, env }), /npm installed onnxruntime-node, but it does not load .*libonnxruntime\.so\.1: cannot open shared object file/);
+    await assert.rejects(
+      installOnnxRuntime({ dir, packageSpec: broken, env }),
+      /npm installed onnxruntime-node, but it does not load .*libonnxruntime\.so\.1: cannot open shared object file/,
+    );
     assert.equal(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'), before);
     assert.ok(!fs.readdirSync(root).some((f) => f.startsWith('kept.installing-')), 'the staging folder was left behind');
   });

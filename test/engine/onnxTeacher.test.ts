@@ -22,11 +22,20 @@ import { runEngine, smallConfig, tempDir } from './helpers';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'onnx');
 const CNN = path.join(FIXTURES, 'fashion-cnn.onnx');
-const reference = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'fashion-cnn.reference.json'), 'utf8')) as { testAccuracy: number; referenceRows: number; referenceAccuracy: number; params: number };
+const reference = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'fashion-cnn.reference.json'), 'utf8')) as {
+  testAccuracy: number;
+  referenceRows: number;
+  referenceAccuracy: number;
+  params: number;
+};
 const npy = (file: string) => parseNpy(fs.readFileSync(file), { file, field: 'test' });
 
 /** A model `Flatten → Gemm(W, b)` (and `after` nodes) on an input declared as `inputShape`, with seeded weights. */
-function gemmModel(file: string, inputShape: OnnxDim[], opts: { classes?: number; opset?: number; after?: OnnxNode[]; outShape?: OnnxDim[]; inputType?: number; seed?: number; features?: number } = {}) {
+function gemmModel(
+  file: string,
+  inputShape: OnnxDim[],
+  opts: { classes?: number; opset?: number; after?: OnnxNode[]; outShape?: OnnxDim[]; inputType?: number; seed?: number; features?: number } = {},
+) {
   const classes = opts.classes ?? 10;
   const features = opts.features ?? (inputShape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   const rng = createRng(opts.seed ?? 1);
@@ -34,20 +43,26 @@ function gemmModel(file: string, inputShape: OnnxDim[], opts: { classes?: number
   const b = Float32Array.from({ length: classes }, () => rng() - 0.5);
   const after = opts.after ?? [];
   const last = after.length ? after[after.length - 1].outputs[0] : 'logits';
-  fs.writeFileSync(file, encodeModel({
-    name: 'tiny',
-    opset: opts.opset ?? 13,
-    nodes: [
-      // A non-float input is cast first, so that the model itself is valid and only its input type is wrong for Distill.
-      ...(opts.inputType ? [{ op: 'Cast', inputs: ['x'], outputs: ['xf'], attributes: { to: 1 } }] : []),
-      { op: 'Flatten', inputs: [opts.inputType ? 'xf' : 'x'], outputs: ['flat'] },
-      { op: 'Gemm', inputs: ['flat', 'W', 'b'], outputs: ['logits'] },
-      ...after,
-    ],
-    initializers: [{ name: 'W', dims: [features, classes], data: W }, { name: 'b', dims: [classes], data: b }],
-    inputs: [{ name: 'x', shape: inputShape, elemType: opts.inputType }],
-    outputs: [{ name: last, shape: opts.outShape ?? ['N', classes] }],
-  }));
+  fs.writeFileSync(
+    file,
+    encodeModel({
+      name: 'tiny',
+      opset: opts.opset ?? 13,
+      nodes: [
+        // A non-float input is cast first, so that the model itself is valid and only its input type is wrong for Distill.
+        ...(opts.inputType ? [{ op: 'Cast', inputs: ['x'], outputs: ['xf'], attributes: { to: 1 } }] : []),
+        { op: 'Flatten', inputs: [opts.inputType ? 'xf' : 'x'], outputs: ['flat'] },
+        { op: 'Gemm', inputs: ['flat', 'W', 'b'], outputs: ['logits'] },
+        ...after,
+      ],
+      initializers: [
+        { name: 'W', dims: [features, classes], data: W },
+        { name: 'b', dims: [classes], data: b },
+      ],
+      inputs: [{ name: 'x', shape: inputShape, elemType: opts.inputType }],
+      outputs: [{ name: last, shape: opts.outShape ?? ['N', classes] }],
+    }),
+  );
   return { W, b, features, classes };
 }
 
@@ -118,7 +133,7 @@ describe('engine: ONNX teachers', function () {
     logs.length = 0;
   });
 
-  it('a PyTorch-exported CNN gives PyTorch\'s logits (≤ 1e-4) and accuracy on the Fashion-MNIST test rows', async () => {
+  it("a PyTorch-exported CNN gives PyTorch's logits (≤ 1e-4) and accuracy on the Fashion-MNIST test rows", async () => {
     const out = await testOutputs({ model: CNN });
     const expected = npy(path.join(FIXTURES, 'fashion-cnn.logits.npy'));
     assert.deepEqual(expected.shape, [rows, 10]);
@@ -137,7 +152,7 @@ describe('engine: ONNX teachers', function () {
     assert.ok(Math.abs(correct / rows - reference.referenceAccuracy) < 1e-6, `${correct / rows} vs ${reference.referenceAccuracy}`);
   });
 
-  it('distils from a config that names only the .onnx file; the report shows PyTorch\'s accuracy, params, bytes, latency and the runtime', async () => {
+  it("distils from a config that names only the .onnx file; the report shows PyTorch's accuracy, params, bytes, latency and the runtime", async () => {
     const config = configFor({ model: CNN }, { evaluation: { probeSize: 10, latency: true }, training: { epochs: 2, batchSize: 64, learningRate: 0.003 } });
     config.data.maxSamples = { train: 2000, test: rows };
     const run = await runEngine(config);
@@ -177,26 +192,51 @@ describe('engine: ONNX teachers', function () {
     x.dispose();
     const expect = (m: ReturnType<typeof gemmModel>, layout: 'NCHW' | 'NHWC', r: number, k: number) => {
       let sum = m.b[k];
-      for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) for (let ch = 0; ch < c; ch++) {
-        const feature = layout === 'NHWC' ? (y * w + xx) * c + ch : (ch * h + y) * w + xx;
-        sum += nhwc[r * h * w * c + (y * w + xx) * c + ch] * m.W[feature * m.classes + k];
-      }
+      for (let y = 0; y < h; y++)
+        for (let xx = 0; xx < w; xx++)
+          for (let ch = 0; ch < c; ch++) {
+            const feature = layout === 'NHWC' ? (y * w + xx) * c + ch : (ch * h + y) * w + xx;
+            sum += nhwc[r * h * w * c + (y * w + xx) * c + ch] * m.W[feature * m.classes + k];
+          }
       return sum;
     };
-    for (const [layout, shape, forced] of [['NCHW', ['N', 3, 28, 28], undefined], ['NHWC', ['N', 28, 28, 3], undefined], ['NHWC', ['N', 'h', 'w', 'c'], 'NHWC'], ['NCHW', ['N', 'c', 'h', 'w'], undefined]] as const) {
+    for (const [layout, shape, forced] of [
+      ['NCHW', ['N', 3, 28, 28], undefined],
+      ['NHWC', ['N', 28, 28, 3], undefined],
+      ['NHWC', ['N', 'h', 'w', 'c'], 'NHWC'],
+      ['NCHW', ['N', 'c', 'h', 'w'], undefined],
+    ] as const) {
       const file = path.join(dir, `layout-${layout}-${shape.join('')}.onnx`);
       const model = gemmModel(file, [...shape], { features: h * w * c });
       const out = await testOutputs({ model: file, preprocess, ...(forced ? { inputLayout: forced } : {}) });
       // float32 sums of 2352 products of magnitude ≲ 0.1 · 4: rounding ≲ 1e-5 either way; 1e-4 separates the layouts,
       // which differ by O(0.1).
-      for (const [r, k] of [[0, 0], [1, 3], [3, 9]]) assert.ok(Math.abs(out.test[r * 10 + k] - expect(model, layout, r, k)) < 1e-4, `${layout} ${shape.join(',')} row ${r} class ${k}`);
-      assert.ok(logs.some((l) => l.includes(`(${layout})`)), logs.join('\n'));
+      for (const [r, k] of [
+        [0, 0],
+        [1, 3],
+        [3, 9],
+      ])
+        assert.ok(Math.abs(out.test[r * 10 + k] - expect(model, layout, r, k)) < 1e-4, `${layout} ${shape.join(',')} row ${r} class ${k}`);
+      assert.ok(
+        logs.some((l) => l.includes(`(${layout})`)),
+        logs.join('\n'),
+      );
     }
   });
 
-  it('teacher.preprocess (channels 3, bilinear resize, mean/std) matches PyTorch\'s repeat + F.interpolate + Normalize', async () => {
+  it("teacher.preprocess (channels 3, bilinear resize, mean/std) matches PyTorch's repeat + F.interpolate + Normalize", async () => {
     const expected = npy(path.join(FIXTURES, 'preprocess-reference.npy'));
-    const x = tf.tidy(() => tf.transpose(applyPreprocess(tf.tensor(dataset.test.x.slice(0, 2 * 784), [2, 28, 28, 1]), { channels: 3, resize: [32, 32], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }), [0, 3, 1, 2]));
+    const x = tf.tidy(() =>
+      tf.transpose(
+        applyPreprocess(tf.tensor(dataset.test.x.slice(0, 2 * 784), [2, 28, 28, 1]), {
+          channels: 3,
+          resize: [32, 32],
+          mean: [0.485, 0.456, 0.406],
+          std: [0.229, 0.224, 0.225],
+        }),
+        [0, 3, 1, 2],
+      ),
+    );
     const got = (await x.data()) as Float32Array;
     x.dispose();
     assert.equal(got.length, expected.data.length);
@@ -220,7 +260,10 @@ describe('engine: ONNX teachers', function () {
   it('execution providers are tried in order; the report names the one that ran, and none that loads is a clear error', async () => {
     const out = await testOutputs({ model: CNN, executionProviders: ['cuda', 'cpu'] });
     assert.match((await out.teacher.facts(false)).runtime ?? '', /\(cpu\)$/);
-    assert.ok(logs.some((l) => /execution provider cuda unavailable/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /execution provider cuda unavailable/.test(l)),
+      logs.join('\n'),
+    );
     await refusal({ model: CNN, executionProviders: ['cuda'] }, /no execution provider of teacher\.executionProviders \[cuda\] loads here.*Add "cpu"/);
   });
 
@@ -228,7 +271,10 @@ describe('engine: ONNX teachers', function () {
     const file = path.join(dir, 'softmax.onnx');
     gemmModel(file, ['N', 1, 28, 28], { after: [{ op: 'Softmax', inputs: ['logits'], outputs: ['probs'], attributes: { axis: 1 } }] });
     const probs = await testOutputs({ model: file });
-    assert.ok(warnings.some((w) => /look like probabilities.*teacher\.outputs to "probabilities"/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /look like probabilities.*teacher\.outputs to "probabilities"/.test(w)),
+      warnings.join('\n'),
+    );
     warnings.length = 0;
     const logs_ = await testOutputs({ model: file, outputs: 'probabilities' });
     assert.equal(warnings.length, 0);
@@ -254,7 +300,10 @@ describe('engine: ONNX teachers', function () {
     it('no input of a usable shape: names the shapes and the preprocess that fixes it', async () => {
       const file = path.join(dir, 'imagenet-like.onnx');
       gemmModel(file, ['N', 3, 32, 32]);
-      await refusal({ model: file }, /input \[N, 3, 32, 32\] has no usable shape: Distill feeds it rows of shape \[28, 28, 1\].*teacher\.preprocess\.channels to 3.*teacher\.preprocess\.resize to \[32, 32\]/);
+      await refusal(
+        { model: file },
+        /input \[N, 3, 32, 32\] has no usable shape: Distill feeds it rows of shape \[28, 28, 1\].*teacher\.preprocess\.channels to 3.*teacher\.preprocess\.resize to \[32, 32\]/,
+      );
       // With exactly that preprocessing it runs.
       const out = await testOutputs({ model: file, preprocess: { channels: 3, resize: [32, 32] } });
       assert.equal(out.test.length, rows * 10);
@@ -268,8 +317,12 @@ describe('engine: ONNX teachers', function () {
       gemmModel(file, ['N', 1, 28, 28], { after: [{ op: 'Unsqueeze', inputs: ['logits', 'axes'], outputs: ['out'] }], outShape: ['N', 10, 1] });
       // Unsqueeze needs its axes as an initializer: rewrite with it.
       const bytes = encodeModel({
-        name: 'rank3', opset: 13,
-        nodes: [{ op: 'Flatten', inputs: ['x'], outputs: ['f'] }, { op: 'Unsqueeze', inputs: ['f', 'axes'], outputs: ['out'] }],
+        name: 'rank3',
+        opset: 13,
+        nodes: [
+          { op: 'Flatten', inputs: ['x'], outputs: ['f'] },
+          { op: 'Unsqueeze', inputs: ['f', 'axes'], outputs: ['out'] },
+        ],
         initializers: [{ name: 'axes', dims: [1], data: { int64: [2] } }],
         inputs: [{ name: 'x', shape: ['N', 1, 28, 28] }],
         outputs: [{ name: 'out', shape: ['N', 784, 1] }],
@@ -278,7 +331,7 @@ describe('engine: ONNX teachers', function () {
       await refusal({ model: file }, /output "out" has shape \[N, 784, 1\]; Distill needs logits of shape \[N, C\]/);
     });
 
-    it('a class count other than the data\'s', async () => {
+    it("a class count other than the data's", async () => {
       const file = path.join(dir, 'five-classes.onnx');
       gemmModel(file, ['N', 1, 28, 28], { classes: 5, outShape: ['N', 5] });
       await refusal({ model: file }, /outputs 5 classes .*but the data has 10/);

@@ -16,10 +16,21 @@ import { CLI } from './sweepCli';
 
 function run(config: string, runsDir: string, parallel: '0' | '1'): Promise<{ code: number | null; messages: EngineToHost[] }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', config, '--runs-dir', runsDir, '--json'], { env: { ...process.env, DISTILL_PARALLEL_STUDENTS: parallel }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [CLI, 'run', config, '--runs-dir', runsDir, '--json'], {
+      env: { ...process.env, DISTILL_PARALLEL_STUDENTS: parallel },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, messages: out.trim().split('\n').map((l) => JSON.parse(l) as EngineToHost) }));
+    child.on('exit', (code) =>
+      resolve({
+        code,
+        messages: out
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as EngineToHost),
+      }),
+    );
   });
 }
 
@@ -40,24 +51,30 @@ describe('compare.baseline: the scratch student in a second process', function (
     assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`npm run build\` first (npm test does).`);
     const dir = tempDir('distill-parallel-');
     const config = path.join(dir, 'p.distill.json');
-    fs.writeFileSync(config, JSON.stringify({
-      name: 'p',
-      seed: 11,
-      data: fashionMnistData({ train: 1500, test: 400 }),
-      teacher: { preset: 'mlp', hidden: [64], train: { epochs: 1, batchSize: 64 } },
-      student: { preset: 'mlp', hidden: [16], dropout: 0.2 },
-      distillation: { temperature: 4, alpha: 0.8 },
-      training: { epochs: 2, batchSize: 32 },
-      compare: { baseline: true },
-      evaluation: { probeSize: 8, latency: false },
-      engine: { backend: 'wasm' },
-    }));
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        name: 'p',
+        seed: 11,
+        data: fashionMnistData({ train: 1500, test: 400 }),
+        teacher: { preset: 'mlp', hidden: [64], train: { epochs: 1, batchSize: 64 } },
+        student: { preset: 'mlp', hidden: [16], dropout: 0.2 },
+        distillation: { temperature: 4, alpha: 0.8 },
+        training: { epochs: 2, batchSize: 32 },
+        compare: { baseline: true },
+        evaluation: { probeSize: 8, latency: false },
+        engine: { backend: 'wasm' },
+      }),
+    );
     const seq = await run(config, path.join(dir, 'seq'), '0');
     const par = await run(config, path.join(dir, 'par'), '1');
     assert.equal(seq.code, 0);
     assert.equal(par.code, 0);
     const logs = (r: typeof par) => r.messages.filter((m) => m.type === 'log').map((m) => (m as { message: string }).message);
-    assert.ok(logs(par).some((l) => l.startsWith('The KD and scratch students train at once, in two processes')), logs(par).join('\n'));
+    assert.ok(
+      logs(par).some((l) => l.startsWith('The KD and scratch students train at once, in two processes')),
+      logs(par).join('\n'),
+    );
     assert.ok(logs(seq).some((l) => l.startsWith('The KD and scratch students train one after the other')));
 
     const runDir = (r: typeof par) => (r.messages.find((m) => m.type === 'started') as { runDir: string }).runDir;
@@ -68,9 +85,11 @@ describe('compare.baseline: the scratch student in a second process', function (
     // Only the first run trains the preset teacher (the second finds it cached), so its teacher records are not compared.
     const students = (m: MetricsRecord[]) => m.filter((r) => r.student !== 'teacher').length;
     assert.equal(students(mb), students(ma));
-    const soft = (d: string) => readJsonLines<SoftLabelRecord>(path.join(d, 'softlabels.jsonl')).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+    const soft = (d: string) =>
+      readJsonLines<SoftLabelRecord>(path.join(d, 'softlabels.jsonl')).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
     assert.deepEqual(soft(b), soft(a));
     assert.deepEqual(report(readJson<Summary>(path.join(b, 'summary.json'))!), report(readJson<Summary>(path.join(a, 'summary.json'))!));
-    for (const model of ['student', 'baseline']) assert.deepEqual(fs.readFileSync(path.join(b, model, 'weights.bin')), fs.readFileSync(path.join(a, model, 'weights.bin')), `${model} weights`);
+    for (const model of ['student', 'baseline'])
+      assert.deepEqual(fs.readFileSync(path.join(b, model, 'weights.bin')), fs.readFileSync(path.join(a, model, 'weights.bin')), `${model} weights`);
   });
 });

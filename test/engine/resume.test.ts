@@ -40,16 +40,20 @@ describe('engine: resume is exact, for a stop in every phase', function () {
     assert.equal(full.finished.status, 'completed', full.finished.reason);
   });
 
-  it('the uninterrupted run records the teacher\'s training, and one run-wide progress that only moves forward', () => {
+  it("the uninterrupted run records the teacher's training, and one run-wide progress that only moves forward", () => {
     const teacherSteps = metricsOf(full.runDir).filter((r) => r.kind === 'step' && r.student === 'teacher');
     assert.equal(teacherSteps.length, 3 * 43);
     const teacherEpochs = metricsOf(full.runDir).filter((r) => r.kind === 'epoch' && r.student === 'teacher');
-    assert.deepEqual(teacherEpochs.map((r) => r.epoch), [1, 2, 3]);
-    const runs = full.messages.flatMap((m) => (m.type === 'steps' || m.type === 'epoch') && m.progress.run ? [m.progress.run] : []);
+    assert.deepEqual(
+      teacherEpochs.map((r) => r.epoch),
+      [1, 2, 3],
+    );
+    const runs = full.messages.flatMap((m) => ((m.type === 'steps' || m.type === 'epoch') && m.progress.run ? [m.progress.run] : []));
     assert.ok(runs.length > 10);
     assert.deepEqual([...new Set(runs.map((r) => r.phases))], [3]);
     assert.deepEqual([...new Set(runs.map((r) => r.phase))], [1, 2, 3]);
-    for (let i = 1; i < runs.length; i++) assert.ok(runs[i].fraction >= runs[i - 1].fraction, `fraction went back at message ${i}: ${runs[i - 1].fraction} → ${runs[i].fraction}`);
+    for (let i = 1; i < runs.length; i++)
+      assert.ok(runs[i].fraction >= runs[i - 1].fraction, `fraction went back at message ${i}: ${runs[i - 1].fraction} → ${runs[i].fraction}`);
     assert.equal(runs[runs.length - 1].fraction, 1);
     // The first run of the config in its runs directory is named after it (shared/runName.ts).
     assert.equal(readJson<{ runName?: string }>(path.join(full.runDir, 'config.json'))!.runName, 'test');

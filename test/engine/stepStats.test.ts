@@ -6,7 +6,19 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/engine/backends/ladder';
-import { composedStepStats, DKD_STAT_COUNT, hasFusedStepStats, isFusedDivergence, kdStepStats, KD_STEP_STATS, KD_STEP_STATS_GRAD, STAT, STAT_COUNT, stepStatsGradient, stepStatsValues } from '../../src/engine/kd/stepStats';
+import {
+  composedStepStats,
+  DKD_STAT_COUNT,
+  hasFusedStepStats,
+  isFusedDivergence,
+  kdStepStats,
+  KD_STEP_STATS,
+  KD_STEP_STATS_GRAD,
+  STAT,
+  STAT_COUNT,
+  stepStatsGradient,
+  stepStatsValues,
+} from '../../src/engine/kd/stepStats';
 import { DIVERGENCES, divergenceCode, type Divergence } from '../../src/shared/divergences';
 import { createRng } from '../../src/shared/random';
 
@@ -144,7 +156,11 @@ describe('fused KD step stats (one kernel forward, one backward)', function () {
         assert.equal(stats[STAT.kd], 0);
         const alphaOne = { ...c, alpha: 1 };
         const first = await evaluate(alphaOne, { ...data, weights: Float32Array.of(1, 0, 0, 0, 0) }, true);
-        const relabelled = await evaluate(alphaOne, { ...data, labels: data.labels.map((y) => (y + 1) % c.classes), weights: Float32Array.of(1, 0, 0, 0, 0) }, true);
+        const relabelled = await evaluate(
+          alphaOne,
+          { ...data, labels: data.labels.map((y) => (y + 1) % c.classes), weights: Float32Array.of(1, 0, 0, 0, 0) },
+          true,
+        );
         assert.deepEqual(relabelled.grad, first.grad);
         assert.equal(first.stats[STAT.loss], first.stats[STAT.kd]);
       });

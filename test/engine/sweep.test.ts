@@ -25,13 +25,16 @@ describe('distill sweep (real engine processes)', function () {
 
   it('runs a 2 × 2 grid × 2 repeats, stopped with Ctrl-C half way and resumed, each trial recorded once', async () => {
     writeBaseConfig(dir, { epochs: 2, batchSize: 16 });
-    fs.writeFileSync(path.join(dir, 'ta.sweep.json'), JSON.stringify({
-      name: 'ta',
-      base: 'base.distill.json',
-      grid: { 'distillation.temperature': [2, 8], 'distillation.alpha': [0.5, 0.9] },
-      repeats: 2,
-      concurrency: 2,
-    }));
+    fs.writeFileSync(
+      path.join(dir, 'ta.sweep.json'),
+      JSON.stringify({
+        name: 'ta',
+        base: 'base.distill.json',
+        grid: { 'distillation.temperature': [2, 8], 'distillation.alpha': [0.5, 0.9] },
+        repeats: 2,
+        concurrency: 2,
+      }),
+    );
 
     let finishedBeforeStop = 0;
     const first = await sweep(['ta.sweep.json'], dir, (e) => e.type === 'trialFinished' && ++finishedBeforeStop === 3);
@@ -40,7 +43,9 @@ describe('distill sweep (real engine processes)', function () {
     assert.equal(stopped.status, 'stopped');
     const recordedFirst = readResults(sweepDir);
     assert.ok(recordedFirst.length >= 3 && recordedFirst.length < 10, `recorded ${recordedFirst.length} of 10 before the stop`);
-    const stoppedRuns = first.events.filter((e): e is Extract<SweepEvent, { type: 'trialFinished' }> => e.type === 'trialFinished' && e.outcome.status === 'stopped');
+    const stoppedRuns = first.events.filter(
+      (e): e is Extract<SweepEvent, { type: 'trialFinished' }> => e.type === 'trialFinished' && e.outcome.status === 'stopped',
+    );
     assert.ok(stoppedRuns.length >= 1, 'a trial was running when Ctrl-C came');
     for (const s of stoppedRuns) assert.ok(fs.existsSync(path.join(sweepDir, 'trials', s.id, 'checkpoints', 'kd', 'state.json')), `${s.id} checkpointed`);
 
@@ -58,10 +63,18 @@ describe('distill sweep (real engine processes)', function () {
     assert.equal(lines.length, 10, '8 trials + 2 shared baselines (one per seed), one line each');
     assert.equal(new Set(results.map((r) => r.trial)).size, 10);
     assert.ok(results.every((r) => r.status === 'completed' && typeof r.objective === 'number'));
-    assert.deepEqual(results.filter((r) => r.kind === 'baseline').map((r) => r.seed).sort(), [5, 6]);
+    assert.deepEqual(
+      results
+        .filter((r) => r.kind === 'baseline')
+        .map((r) => r.seed)
+        .sort(),
+      [5, 6],
+    );
     // A resumed trial's history holds each epoch once.
     for (const s of stoppedRuns) {
-      const epochs = readJsonLines<MetricsRecord>(path.join(sweepDir, 'trials', s.id, 'metrics.jsonl')).filter((m) => m.kind === 'epoch').map((m) => m.epoch);
+      const epochs = readJsonLines<MetricsRecord>(path.join(sweepDir, 'trials', s.id, 'metrics.jsonl'))
+        .filter((m) => m.kind === 'epoch')
+        .map((m) => m.epoch);
       assert.deepEqual(epochs, [1, 2], s.id);
     }
     // The teacher was trained once, for every trial.
@@ -70,6 +83,9 @@ describe('distill sweep (real engine processes)', function () {
     assert.equal(done.status, 'completed');
     assert.ok(done.best && done.best.n === 2);
     const best = loadConfigFile(path.join(sweepDir, 'best.distill.json'));
-    assert.deepEqual([best.distillation.temperature, best.distillation.alpha], [done.best.params['distillation.temperature'], done.best.params['distillation.alpha']]);
+    assert.deepEqual(
+      [best.distillation.temperature, best.distillation.alpha],
+      [done.best.params['distillation.temperature'], done.best.params['distillation.alpha']],
+    );
   });
 });

@@ -8,7 +8,11 @@ import type { SweepEvent } from '../../src/sweep/coordinator';
 export const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
 /** Runs `distill sweep --json`; `onEvent` may return true to send SIGINT (once). */
-export function sweep(args: string[], cwd: string, onEvent: (e: SweepEvent) => boolean = () => false): Promise<{ code: number | null; events: SweepEvent[]; stderr: string }> {
+export function sweep(
+  args: string[],
+  cwd: string,
+  onEvent: (e: SweepEvent) => boolean = () => false,
+): Promise<{ code: number | null; events: SweepEvent[]; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, 'sweep', ...args, '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const events: SweepEvent[] = [];
@@ -32,9 +36,12 @@ export function sweep(args: string[], cwd: string, onEvent: (e: SweepEvent) => b
   });
 }
 
-
 /** `distill worker …`; its stderr lines go to `onLine` (and are kept). */
-export function worker(args: string[], cwd: string, onLine: (line: string) => void = () => undefined): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
+export function worker(
+  args: string[],
+  cwd: string,
+  onLine: (line: string) => void = () => undefined,
+): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [CLI, 'worker', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   const lines: string[] = [];
   let buffer = '';
@@ -51,14 +58,17 @@ export function worker(args: string[], cwd: string, onLine: (line: string) => vo
 
 /** `<dir>/base.distill.json`: a small real-data experiment (MLP teacher and student) the sweeps vary. */
 export function writeBaseConfig(dir: string, training: { epochs: number; batchSize: number }): void {
-  fs.writeFileSync(path.join(dir, 'base.distill.json'), JSON.stringify({
-    name: 'fashion',
-    seed: 5,
-    data: fashionMnistData({ train: 1200, test: 400 }),
-    teacher: { preset: 'mlp', hidden: [64], train: { epochs: 2, batchSize: 64 } },
-    student: { preset: 'mlp', hidden: [16] },
-    training: { ...training, learningRate: 0.003 },
-    evaluation: { probeSize: 8, latency: false },
-    engine: { backend: 'wasm' },
-  }));
+  fs.writeFileSync(
+    path.join(dir, 'base.distill.json'),
+    JSON.stringify({
+      name: 'fashion',
+      seed: 5,
+      data: fashionMnistData({ train: 1200, test: 400 }),
+      teacher: { preset: 'mlp', hidden: [64], train: { epochs: 2, batchSize: 64 } },
+      student: { preset: 'mlp', hidden: [16] },
+      training: { ...training, learningRate: 0.003 },
+      evaluation: { probeSize: 8, latency: false },
+      engine: { backend: 'wasm' },
+    }),
+  );
 }

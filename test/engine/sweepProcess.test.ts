@@ -26,7 +26,16 @@ describe('a sweep run the extension’s way (fork + IPC stop)', function () {
     // Four epochs of small batches: long enough (seconds) for the stop to land while the trials train.
     writeBaseConfig(dir, { epochs: 4, batchSize: 8 });
     const file = path.join(dir, 'ipc.sweep.json');
-    fs.writeFileSync(file, JSON.stringify({ name: 'ipc', base: 'base.distill.json', grid: { 'distillation.temperature': [2, 4], 'distillation.alpha': [0.7] }, baseline: false, concurrency: 2 }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'ipc',
+        base: 'base.distill.json',
+        grid: { 'distillation.temperature': [2, 4], 'distillation.alpha': [0.7] },
+        baseline: false,
+        concurrency: 2,
+      }),
+    );
 
     const events: SweepEvent[] = [];
     const progress = new SweepProgressModel();
@@ -46,11 +55,16 @@ describe('a sweep run the extension’s way (fork + IPC stop)', function () {
     assert.ok(stopping, `the sweep ended before a trial reached its second epoch: ${first.stderrTail.join(' | ')}`);
     assert.equal(first.code, 130, first.stderrTail.join('\n'));
     assert.equal(first.killedAfterTimeout, false);
-    assert.ok(events.some((e) => e.type === 'trialProgress'), 'progress events reach the extension in --json mode');
+    assert.ok(
+      events.some((e) => e.type === 'trialProgress'),
+      'progress events reach the extension in --json mode',
+    );
     const [{ dir: sweepDir, state }] = listSweeps(path.join(dir, 'sweeps'));
     assert.equal(state.status, 'stopped');
     const before = readResults(sweepDir).map((r) => r.trial);
-    const stopped = events.filter((e): e is Extract<SweepEvent, { type: 'trialFinished' }> => e.type === 'trialFinished' && e.outcome.status === 'stopped').map((e) => e.id);
+    const stopped = events
+      .filter((e): e is Extract<SweepEvent, { type: 'trialFinished' }> => e.type === 'trialFinished' && e.outcome.status === 'stopped')
+      .map((e) => e.id);
     assert.ok(stopped.length >= 1, `a trial was stopped: ${JSON.stringify(events.filter((e) => e.type === 'trialFinished'))}`);
     for (const id of stopped) assert.ok(fs.existsSync(path.join(sweepDir, 'trials', id, 'checkpoints')), `${id} has a checkpoint`);
     // The notification's model counts what results.jsonl has; the stopped trials are no longer running.
@@ -63,7 +77,10 @@ describe('a sweep run the extension’s way (fork + IPC stop)', function () {
     assert.deepEqual(resumed.sort(), stopped.sort(), 'the stopped trials resumed from their checkpoints');
     const results = readResults(sweepDir);
     assert.deepEqual(results.map((r) => r.trial).sort(), ['p00-r0', 'p01-r0']);
-    assert.ok(before.every((id) => !again.some((e) => e.type === 'trialStarted' && e.id === id)), 'no recorded trial ran again');
+    assert.ok(
+      before.every((id) => !again.some((e) => e.type === 'trialStarted' && e.id === id)),
+      'no recorded trial ran again',
+    );
     assert.ok(results.every((r) => r.status === 'completed' && typeof r.objective === 'number'));
   });
 });

@@ -38,11 +38,14 @@ describe('distill sweep --queue redis:// with distill worker', function () {
     const missingStudent = path.join(dir, 'elsewhere', 'student', 'model.json');
     const epochs = 5;
     writeBaseConfig(dir, { epochs, batchSize: 8 });
-    fs.writeFileSync(path.join(dir, 'q.sweep.json'), JSON.stringify({
-      name: 'q',
-      base: 'base.distill.json',
-      grid: { student: [{ preset: 'mlp', hidden: [16] }, { model: missingStudent }], 'distillation.temperature': [2, 8] },
-    }));
+    fs.writeFileSync(
+      path.join(dir, 'q.sweep.json'),
+      JSON.stringify({
+        name: 'q',
+        base: 'base.distill.json',
+        grid: { student: [{ preset: 'mlp', hidden: [16] }, { model: missingStudent }], 'distillation.temperature': [2, 8] },
+      }),
+    );
     const common = ['--queue', redis.url, '--concurrency', '1', '--no-shared', '--lock-ms', '3000'];
     const coordinator = sweep(['q.sweep.json', '--queue', redis.url], dir);
 
@@ -74,7 +77,10 @@ describe('distill sweep --queue redis:// with distill worker', function () {
     assert.equal(results.length, 6);
 
     const failed = results.filter((r) => r.status === 'failed');
-    assert.deepEqual(failed.map((r) => r.params.student), [{ model: missingStudent }, { model: missingStudent }, { model: missingStudent }]);
+    assert.deepEqual(
+      failed.map((r) => r.params.student),
+      [{ model: missingStudent }, { model: missingStudent }, { model: missingStudent }],
+    );
     for (const f of failed) {
       assert.ok(f.reason?.includes(missingStudent), f.reason);
       assert.ok(f.reason?.includes(`on host ${os.hostname()}`), f.reason);
@@ -85,13 +91,22 @@ describe('distill sweep --queue redis:// with distill worker', function () {
     assert.equal(killed.status, 'completed');
     const finishedEvent = events.find((e): e is Extract<SweepEvent, { type: 'trialFinished' }> => e.type === 'trialFinished' && e.id === killedTrial)!;
     assert.ok(finishedEvent.outcome.resumed, 'resumed from the checkpoint copied through Redis');
-    assert.ok(b.lines.some((l) => l.includes(`${killedTrial}: resuming from its checkpoint`)), b.lines.join('\n'));
+    assert.ok(
+      b.lines.some((l) => l.includes(`${killedTrial}: resuming from its checkpoint`)),
+      b.lines.join('\n'),
+    );
     for (const r of results.filter((x) => x.status === 'completed')) {
       const runDir = path.join(sweepDir, r.runDir);
       assert.ok(fs.existsSync(path.join(runDir, 'summary.json')), `${r.trial}: summary came back`);
       assert.ok(fs.existsSync(path.join(runDir, 'student', 'model.json')), `${r.trial}: the final student came back`);
-      const recorded = readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl')).filter((m) => m.kind === 'epoch').map((m) => m.epoch);
-      assert.deepEqual(recorded, Array.from({ length: epochs }, (_, i) => i + 1), `${r.trial}: epoch records`);
+      const recorded = readJsonLines<MetricsRecord>(path.join(runDir, 'metrics.jsonl'))
+        .filter((m) => m.kind === 'epoch')
+        .map((m) => m.epoch);
+      assert.deepEqual(
+        recorded,
+        Array.from({ length: epochs }, (_, i) => i + 1),
+        `${r.trial}: epoch records`,
+      );
     }
   });
 });

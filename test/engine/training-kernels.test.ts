@@ -23,7 +23,6 @@ interface HostTensor {
 
 const TOLERANCE = 1e-4;
 
-
 function randomTensor(shape: number[], random: () => number, quantize = 0): HostTensor {
   const size = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(size);
@@ -65,8 +64,16 @@ async function onBackend(backend: Backend, compute: () => tf.Tensor): Promise<Ho
 const input = (t: HostTensor) => tf.tensor(t.values, t.shape, 'float32');
 
 /** Runs one kernel on cpu and on `backend` (wasm unless named) with the same inputs and compares. */
-async function compareKernel(kernelName: string, inputs: Record<string, HostTensor>, attrs: Record<string, unknown>, what: string, reference?: () => tf.Tensor, backend: Backend = 'wasm'): Promise<void> {
-  const run = () => tf.engine().runKernel(kernelName, Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, input(v)])), kernelAttrs(attrs)) as tf.Tensor;
+async function compareKernel(
+  kernelName: string,
+  inputs: Record<string, HostTensor>,
+  attrs: Record<string, unknown>,
+  what: string,
+  reference?: () => tf.Tensor,
+  backend: Backend = 'wasm',
+): Promise<void> {
+  const run = () =>
+    tf.engine().runKernel(kernelName, Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, input(v)])), kernelAttrs(attrs)) as tf.Tensor;
   const expected = await onBackend('cpu', reference ?? run);
   const actual = await onBackend(backend, run);
   assertClose(actual, expected, `${kernelName} ${what}`);
@@ -84,10 +91,40 @@ const CONV_CASES: ConvCase[] = [
   { x: [3, 8, 6, 2], filter: [2, 3, 2, 5], strides: [2, 1], pad: 'same' },
   { x: [1, 9, 7, 4], filter: [3, 2, 4, 3], strides: 2, pad: 'valid' },
   { x: [2, 10, 11, 1], filter: [5, 5, 1, 2], strides: [3, 2], pad: 'valid' },
-  { x: [2, 6, 7, 3], filter: [3, 3, 3, 2], strides: 1, pad: [[0, 0], [1, 2], [0, 2], [0, 0]] },
-  { x: [2, 6, 7, 3], filter: [3, 3, 3, 2], strides: 2, pad: [[0, 0], [2, 0], [1, 1], [0, 0]] },
+  {
+    x: [2, 6, 7, 3],
+    filter: [3, 3, 3, 2],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 2],
+      [0, 0],
+    ],
+  },
+  {
+    x: [2, 6, 7, 3],
+    filter: [3, 3, 3, 2],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 1],
+      [0, 0],
+    ],
+  },
   // Padding wider than the filter: the stride-1 input gradient takes its general path.
-  { x: [1, 5, 4, 2], filter: [3, 3, 2, 3], strides: 1, pad: [[0, 0], [3, 3], [4, 3], [0, 0]] },
+  {
+    x: [1, 5, 4, 2],
+    filter: [3, 3, 2, 3],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [3, 3],
+      [4, 3],
+      [0, 0],
+    ],
+  },
   { x: [2, 5, 5, 2], filter: [1, 1, 2, 3], strides: 1, pad: 'valid' },
   { x: [1, 6, 6, 2], filter: [3, 3, 2, 2], strides: 1, pad: 1 },
   { x: [3, 12, 12, 8], filter: [3, 3, 8, 16], strides: 1, pad: 'same' },
@@ -118,9 +155,42 @@ const DEPTHWISE_CASES: DepthwiseCase[] = [
   { x: [2, 9, 9, 4], filter: [3, 3, 4, 1], strides: [2, 1], dilations: 1, pad: 'valid' },
   { x: [1, 9, 10, 2], filter: [3, 3, 2, 2], strides: 1, dilations: 2, pad: 'same' },
   { x: [2, 8, 9, 3], filter: [2, 3, 3, 1], strides: 1, dilations: [2, 3], pad: 'valid' },
-  { x: [1, 7, 7, 2], filter: [3, 3, 2, 1], strides: 1, dilations: 1, pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
-  { x: [1, 7, 7, 2], filter: [3, 3, 2, 2], strides: 2, dilations: 1, pad: [[0, 0], [0, 1], [1, 1], [0, 0]] },
-  { x: [1, 6, 6, 1], filter: [3, 3, 1, 1], strides: 1, dilations: 1, pad: [[0, 0], [3, 2], [2, 4], [0, 0]] },
+  {
+    x: [1, 7, 7, 2],
+    filter: [3, 3, 2, 1],
+    strides: 1,
+    dilations: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 3],
+      [0, 0],
+    ],
+  },
+  {
+    x: [1, 7, 7, 2],
+    filter: [3, 3, 2, 2],
+    strides: 2,
+    dilations: 1,
+    pad: [
+      [0, 0],
+      [0, 1],
+      [1, 1],
+      [0, 0],
+    ],
+  },
+  {
+    x: [1, 6, 6, 1],
+    filter: [3, 3, 1, 1],
+    strides: 1,
+    dilations: 1,
+    pad: [
+      [0, 0],
+      [3, 2],
+      [2, 4],
+      [0, 0],
+    ],
+  },
   { x: [1, 11, 11, 2], filter: [3, 3, 2, 2], strides: 2, dilations: 2, pad: 'same' },
 ];
 
@@ -187,7 +257,7 @@ describe('webgpu training kernels', function () {
     await tf.setBackend('cpu');
   });
 
-  it('replace tfjs\' Conv2DBackpropFilter, once', () => {
+  it("replace tfjs' Conv2DBackpropFilter, once", () => {
     registerBackendKernels('webgpu');
     assert.equal(tf.getKernel('Conv2DBackpropFilter', 'webgpu')?.kernelFunc, conv2DBackpropFilterConfig.kernelFunc);
   });
@@ -202,9 +272,18 @@ describe('webgpu training kernels', function () {
   });
 
   it('splits the positions into chunks that cover them exactly once', () => {
-    for (const [positions, weights] of [[200704, 144], [50176, 4608], [7, 3], [64, 1 << 21], [1000, 1]]) {
+    for (const [positions, weights] of [
+      [200704, 144],
+      [50176, 4608],
+      [7, 3],
+      [64, 1 << 21],
+      [1000, 1],
+    ]) {
       const { chunks, chunkLength } = splitPositions(positions, weights);
-      assert.ok(chunks * chunkLength >= positions && (chunks - 1) * chunkLength < positions, `${positions} positions, ${weights} weights: ${chunks} × ${chunkLength}`);
+      assert.ok(
+        chunks * chunkLength >= positions && (chunks - 1) * chunkLength < positions,
+        `${positions} positions, ${weights} weights: ${chunks} × ${chunkLength}`,
+      );
       assert.ok(chunkLength >= Math.min(64, positions), `chunks of at least 64 positions: ${chunkLength}`);
     }
     assert.deepEqual(splitPositions(200704, 144), { chunks: 3136, chunkLength: 64 });
@@ -244,7 +323,12 @@ describe('wasm training kernels', function () {
         const random = rng(200 + i);
         const dy = randomTensor(convOutputShape(c), random);
         const filter = randomTensor(c.filter, random);
-        await compareKernel('Conv2DBackpropInput', { dy, filter }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: rounding(c.pad), inputShape: c.x }, describeConv(c));
+        await compareKernel(
+          'Conv2DBackpropInput',
+          { dy, filter },
+          { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: rounding(c.pad), inputShape: c.x },
+          describeConv(c),
+        );
       });
     });
   });
@@ -253,8 +337,10 @@ describe('wasm training kernels', function () {
     await tf.setBackend('wasm');
     const x = tf.ones([1, 2, 5, 5]);
     const dy = tf.ones([1, 2, 5, 5]);
-    assert.throws(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] }),
-      /Conv2DBackpropFilter on the wasm backend supports dataFormat 'NHWC' only, got 'NCHW'/);
+    assert.throws(
+      () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] }),
+      /Conv2DBackpropFilter on the wasm backend supports dataFormat 'NHWC' only, got 'NCHW'/,
+    );
     tf.dispose([x, dy]);
   });
 
@@ -265,8 +351,17 @@ describe('wasm training kernels', function () {
         const x = randomTensor(c.x, random);
         const dy = randomTensor(depthwiseOutputShape(c), random);
         const attrs = { strides: c.strides, dilations: c.dilations, pad: c.pad, dimRoundingMode: rounding(c.pad), filterShape: c.filter };
-        const reference = () => gatherTaps(tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: input(x), dy: input(dy) },
-          kernelAttrs({ ...attrs, dilations: 1, filterShape: dilatedFilterShape(c) })) as tf.Tensor4D, c);
+        const reference = () =>
+          gatherTaps(
+            tf
+              .engine()
+              .runKernel(
+                'DepthwiseConv2dNativeBackpropFilter',
+                { x: input(x), dy: input(dy) },
+                kernelAttrs({ ...attrs, dilations: 1, filterShape: dilatedFilterShape(c) }),
+              ) as tf.Tensor4D,
+            c,
+          );
         await compareKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs, describeDepthwise(c), reference);
       });
     });
@@ -279,8 +374,14 @@ describe('wasm training kernels', function () {
         const dy = randomTensor(depthwiseOutputShape(c), random);
         const filter = randomTensor(c.filter, random);
         const attrs = { strides: c.strides, dilations: c.dilations, pad: c.pad, dimRoundingMode: rounding(c.pad), inputShape: c.x };
-        const reference = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: input(dy), filter: spreadTaps(input(filter) as tf.Tensor4D, c) },
-          kernelAttrs({ ...attrs, dilations: 1 })) as tf.Tensor;
+        const reference = () =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropInput',
+              { dy: input(dy), filter: spreadTaps(input(filter) as tf.Tensor4D, c) },
+              kernelAttrs({ ...attrs, dilations: 1 }),
+            ) as tf.Tensor;
         await compareKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, attrs, describeDepthwise(c), reference);
       });
     });
@@ -292,7 +393,17 @@ describe('wasm training kernels', function () {
       { x: [2, 9, 7, 2], filterSize: 3, strides: 2, pad: 'same' },
       { x: [1, 6, 6, 4], filterSize: 3, strides: 1, pad: 'same' },
       { x: [2, 7, 9, 2], filterSize: [2, 3], strides: [1, 2], pad: 'valid' },
-      { x: [1, 5, 8, 3], filterSize: 2, strides: 2, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
+      {
+        x: [1, 5, 8, 3],
+        filterSize: 2,
+        strides: 2,
+        pad: [
+          [0, 0],
+          [1, 0],
+          [0, 1],
+          [0, 0],
+        ],
+      },
       // Few distinct values, so most windows hold several maxima: the gradient must go to the first one.
       { x: [2, 8, 8, 3], filterSize: 2, strides: 2, pad: 'valid', ties: true },
       { x: [2, 7, 7, 2], filterSize: 3, strides: 1, pad: 'same', ties: true },
@@ -307,8 +418,13 @@ describe('wasm training kernels', function () {
         const run = () => {
           const xt = input(x) as tf.Tensor4D;
           const y = tf.maxPool(xt, c.filterSize, c.strides, c.pad, rounding(c.pad));
-          return tf.engine().runKernel('MaxPoolGrad', { dy: input(dy), input: xt, output: y },
-            kernelAttrs({ filterSize: c.filterSize, strides: c.strides, pad: c.pad, dimRoundingMode: rounding(c.pad) })) as tf.Tensor;
+          return tf
+            .engine()
+            .runKernel(
+              'MaxPoolGrad',
+              { dy: input(dy), input: xt, output: y },
+              kernelAttrs({ filterSize: c.filterSize, strides: c.strides, pad: c.pad, dimRoundingMode: rounding(c.pad) }),
+            ) as tf.Tensor;
         };
         const expected = await onBackend('cpu', run);
         const actual = await onBackend('wasm', run);
@@ -331,7 +447,12 @@ describe('wasm training kernels', function () {
       const what = `a ${c.a}${c.transposeA ? 'ᵀ' : ''} · b ${c.b}${c.transposeB ? 'ᵀ' : ''}`;
       it(what, async () => {
         const random = rng(600 + i);
-        await compareKernel('BatchMatMul', { a: randomTensor(c.a, random), b: randomTensor(c.b, random) }, { transposeA: c.transposeA, transposeB: c.transposeB }, what);
+        await compareKernel(
+          'BatchMatMul',
+          { a: randomTensor(c.a, random), b: randomTensor(c.b, random) },
+          { transposeA: c.transposeA, transposeB: c.transposeB },
+          what,
+        );
       });
     });
   });
@@ -382,7 +503,15 @@ describe('training Keras-style models on wasm', function () {
         tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 1, padding: 'same', useBias: false, depthwiseInitializer: init() }),
         tfl.layers.batchNormalization(),
         tfl.layers.activation({ activation: 'relu' }),
-        tfl.layers.separableConv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', depthwiseInitializer: init(), pointwiseInitializer: init() }),
+        tfl.layers.separableConv2d({
+          filters: 8,
+          kernelSize: 3,
+          strides: 2,
+          padding: 'same',
+          activation: 'relu',
+          depthwiseInitializer: init(),
+          pointwiseInitializer: init(),
+        }),
         tfl.layers.averagePooling2d({ poolSize: 2, padding: 'same' }),
         tfl.layers.conv2d({ filters: 8, kernelSize: 1, activation: 'relu', kernelInitializer: init() }),
         tfl.layers.globalAveragePooling2d({}),
@@ -497,7 +626,10 @@ describe('training Keras-style models on wasm', function () {
   it('trains (the loss falls) with adam and with sgd, without leaking tensors', async () => {
     assert.ok(await tf.setBackend('wasm'));
     // Plain SGD learns this task more slowly (on cpu just the same), hence its milder bar.
-    for (const [name, optimizer, bar] of [['adam', tf.train.adam(0.01), 0.7], ['sgd', tf.train.sgd(0.1), 0.9]] as const) {
+    for (const [name, optimizer, bar] of [
+      ['adam', tf.train.adam(0.01), 0.7],
+      ['sgd', tf.train.sgd(0.1), 0.9],
+    ] as const) {
       const model = buildModel(0.2);
       model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy' });
       const { x, labels } = batch(21);

@@ -12,7 +12,6 @@ import type { Divergence } from '../../src/shared/config';
 import { createRng } from '../../src/shared/random';
 import { centralDifference, type Matrix } from '../support/finiteDifferences';
 
-
 function logSoftmax(row: number[], temperature: number): number[] {
   const z = row.map((v) => v / temperature);
   const max = Math.max(...z);
@@ -65,7 +64,6 @@ function reference(s: Matrix, t: Matrix, labels: (number | null)[], temperature:
   });
   return { loss: loss / rows, kd: (temperature ** 2 * kdU) / rows, kdUnscaled: kdU / rows, ce: labeled ? ce / labeled : 0 };
 }
-
 
 describe('transfer-set loss: CE masked out on unlabelled rows', function () {
   this.timeout(300_000);

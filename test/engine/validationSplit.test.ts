@@ -15,10 +15,18 @@ describe('engine: data.validationSplit 0', function () {
     config.data.validationSplit = 0;
     const r = await runEngine(config);
     assert.equal(r.finished.status, 'completed', r.finished.reason);
-    const epochs = readJsonLines<MetricsRecord>(path.join(r.runDir, 'metrics.jsonl')).filter((m): m is EpochRecord => m.kind === 'epoch' && m.student !== 'teacher');
-    assert.ok(readJsonLines<MetricsRecord>(path.join(r.runDir, 'metrics.jsonl')).every((m) => m.kind !== 'epoch' || m.val === undefined), 'the teacher\'s epochs have no validation metrics either');
+    const epochs = readJsonLines<MetricsRecord>(path.join(r.runDir, 'metrics.jsonl')).filter(
+      (m): m is EpochRecord => m.kind === 'epoch' && m.student !== 'teacher',
+    );
+    assert.ok(
+      readJsonLines<MetricsRecord>(path.join(r.runDir, 'metrics.jsonl')).every((m) => m.kind !== 'epoch' || m.val === undefined),
+      "the teacher's epochs have no validation metrics either",
+    );
     assert.equal(epochs.length, 4, 'two epochs for each student');
-    assert.ok(epochs.every((e) => e.val === undefined && Number.isFinite(e.train.loss)), 'no validation metrics, train metrics present');
+    assert.ok(
+      epochs.every((e) => e.val === undefined && Number.isFinite(e.train.loss)),
+      'no validation metrics, train metrics present',
+    );
     // All 3000 training rows train: ceil(3000 / 64) steps an epoch.
     const steps = readJsonLines<MetricsRecord>(path.join(r.runDir, 'metrics.jsonl')).filter((m) => m.kind === 'step' && m.student === 'kd');
     assert.equal(steps.length, 2 * Math.ceil(3000 / 64));

@@ -35,26 +35,38 @@ function split(rows: number, seed: number): Split {
   const labels = Uint8Array.from({ length: rows }, (_, i) => i % CLASSES);
   const pixels = new Uint8Array(rows * SIDE * SIDE);
   // Each class brightens its own third of the image: learnable, so a valid run completes with a real report.
-  for (let r = 0; r < rows; r++) for (let p = 0; p < SIDE * SIDE; p++) pixels[r * SIDE * SIDE + p] = Math.floor(rng() * 120) + (Math.floor((p * CLASSES) / (SIDE * SIDE)) === labels[r] ? 120 : 0);
+  for (let r = 0; r < rows; r++)
+    for (let p = 0; p < SIDE * SIDE; p++)
+      pixels[r * SIDE * SIDE + p] = Math.floor(rng() * 120) + (Math.floor((p * CLASSES) / (SIDE * SIDE)) === labels[r] ? 120 : 0);
   const logits = new Float32Array(rows * CLASSES);
   for (let r = 0; r < rows; r++) for (let c = 0; c < CLASSES; c++) logits[r * CLASSES + c] = (c === labels[r] ? 3 : 0) + rng() - 0.5;
   return { pixels, labels, logits };
 }
 
 const csvText = (s: Split) =>
-  ['label,' + Array.from({ length: SIDE * SIDE }, (_, i) => `p${i}`).join(','), ...Array.from(s.labels, (l, r) => `${l},${Array.from(s.pixels.subarray(r * SIDE * SIDE, (r + 1) * SIDE * SIDE)).join(',')}`)].join('\n') + '\n';
+  [
+    'label,' + Array.from({ length: SIDE * SIDE }, (_, i) => `p${i}`).join(','),
+    ...Array.from(s.labels, (l, r) => `${l},${Array.from(s.pixels.subarray(r * SIDE * SIDE, (r + 1) * SIDE * SIDE)).join(',')}`),
+  ].join('\n') + '\n';
 
-const jsonl = (logits: Float32Array) => Array.from({ length: logits.length / CLASSES }, (_, r) => JSON.stringify(Array.from(logits.subarray(r * CLASSES, (r + 1) * CLASSES)))).join('\n') + '\n';
+const jsonl = (logits: Float32Array) =>
+  Array.from({ length: logits.length / CLASSES }, (_, r) => JSON.stringify(Array.from(logits.subarray(r * CLASSES, (r + 1) * CLASSES)))).join('\n') + '\n';
 
 /** Writes the base files into `dir` and returns them (for cases to mutate). */
 export async function writeBase(dir: string): Promise<FileSet> {
   const files: FileSet = {};
-  for (const [name, rows, seed] of [['train', ROWS.train, 1], ['test', ROWS.test, 2]] as const) {
+  for (const [name, rows, seed] of [
+    ['train', ROWS.train, 1],
+    ['test', ROWS.test, 2],
+  ] as const) {
     const s = split(rows, seed);
     files[`${name}-images.idx`] = idxBytes([rows, SIDE, SIDE], s.pixels);
     files[`${name}-labels.idx`] = idxBytes([rows], s.labels);
     files[`${name}.csv`] = Buffer.from(csvText(s));
-    files[`${name}-x.npy`] = encodeNpy(Float32Array.from(s.pixels, (v) => v / 255), [rows, SIDE * SIDE]);
+    files[`${name}-x.npy`] = encodeNpy(
+      Float32Array.from(s.pixels, (v) => v / 255),
+      [rows, SIDE * SIDE],
+    );
     files[`${name}-y.npy`] = encodeNpy(Int32Array.from(s.labels), [rows]);
     files[`${name}-logits.npy`] = encodeNpy(s.logits, [rows, CLASSES]);
     files[`${name}-logits.jsonl`] = Buffer.from(jsonl(s.logits));

@@ -89,12 +89,23 @@ function setAt(root: Json, path: (string | number)[], value: Json | undefined): 
   return copy;
 }
 
-const jsonPath = (p: (string | number)[]) => p.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').slice(1);
+const jsonPath = (p: (string | number)[]) =>
+  p
+    .map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`))
+    .join('')
+    .slice(1);
 const typeOf = (v: Json) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
 /** A value of another JSON type than `v`. */
 function wrongType(rng: Rng, v: Json): Json {
-  const options: Json[] = [pick(rng, ['', 'x', '12', 'true', 'null', '[]']), pick(rng, [0, -1, 3.5, 1e9]), pick(rng, [true, false]), null, pick(rng, [[], [1, 2], ['a']]), pick<Json>(rng, [{}, { a: 1 }])];
+  const options: Json[] = [
+    pick(rng, ['', 'x', '12', 'true', 'null', '[]']),
+    pick(rng, [0, -1, 3.5, 1e9]),
+    pick(rng, [true, false]),
+    null,
+    pick(rng, [[], [1, 2], ['a']]),
+    pick<Json>(rng, [{}, { a: 1 }]),
+  ];
   const others = options.filter((o) => typeOf(o) !== typeOf(v) && !(typeof v === 'number' && typeof o === 'number'));
   return pick(rng, others);
 }
@@ -112,7 +123,19 @@ function outOfRange(rng: Rng, leaf: Leaf): { value: Json; text?: string } | unde
   return candidates.length ? pick(rng, candidates) : undefined;
 }
 
-const REQUIRED: (string | number)[][] = [['name'], ['data'], ['teacher'], ['student'], ['data', 'format'], ['data', 'train'], ['data', 'test'], ['data', 'train', 'images'], ['data', 'test', 'labels'], ['teacher', 'model'], ['student', 'preset']];
+const REQUIRED: (string | number)[][] = [
+  ['name'],
+  ['data'],
+  ['teacher'],
+  ['student'],
+  ['data', 'format'],
+  ['data', 'train'],
+  ['data', 'test'],
+  ['data', 'train', 'images'],
+  ['data', 'test', 'labels'],
+  ['teacher', 'model'],
+  ['student', 'preset'],
+];
 
 function deepValue(depth: number, kind: 'array' | 'object'): string {
   return kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
@@ -120,21 +143,47 @@ function deepValue(depth: number, kind: 'array' | 'object'): string {
 
 function configCase(rng: Rng, index: number): FuzzCase {
   const base = baseConfigJson;
-  const op = pick(rng, ['wrong-type', 'wrong-type', 'out-of-range', 'out-of-range', 'missing', 'unknown', 'truncated', 'garbage', 'huge', 'deep', 'section-array', 'bom', 'shape-extreme'] as const);
+  const op = pick(rng, [
+    'wrong-type',
+    'wrong-type',
+    'out-of-range',
+    'out-of-range',
+    'missing',
+    'unknown',
+    'truncated',
+    'garbage',
+    'huge',
+    'deep',
+    'section-array',
+    'bom',
+    'shape-extreme',
+  ] as const);
   const text = (v: Json) => JSON.stringify(v, null, 2);
   const numberLeaves = configLeaves().filter((l) => typeof l.value === 'number' && outOfRange(() => 0, l));
   switch (op) {
     case 'wrong-type': {
       const leaf = pick(rng, configLeaves());
       const value = wrongType(rng, leaf.value);
-      return { index, what: `config: ${jsonPath(leaf.path)} = ${JSON.stringify(value)} (wrong type, was ${typeOf(leaf.value)})`, expect: 2, configText: text(setAt(base, leaf.path, value)), files: {} };
+      return {
+        index,
+        what: `config: ${jsonPath(leaf.path)} = ${JSON.stringify(value)} (wrong type, was ${typeOf(leaf.value)})`,
+        expect: 2,
+        configText: text(setAt(base, leaf.path, value)),
+        files: {},
+      };
     }
     case 'out-of-range': {
       const leaf = pick(rng, numberLeaves);
       const bad = outOfRange(rng, leaf)!;
       const marker = 987654321.125;
       const body = text(setAt(base, leaf.path, bad.text ? marker : bad.value)).replace(String(marker), bad.text ?? '');
-      return { index, what: `config: ${jsonPath(leaf.path)} = ${bad.text ?? (typeof bad.value === 'object' ? JSON.stringify(bad.value) : String(bad.value))} (out of range)`, expect: 2, configText: body, files: {} };
+      return {
+        index,
+        what: `config: ${jsonPath(leaf.path)} = ${bad.text ?? (typeof bad.value === 'object' ? JSON.stringify(bad.value) : String(bad.value))} (out of range)`,
+        expect: 2,
+        configText: body,
+        files: {},
+      };
     }
     case 'missing': {
       const path = pick(rng, REQUIRED);
@@ -157,13 +206,27 @@ function configCase(rng: Rng, index: number): FuzzCase {
       const n = int(rng, 0, 4096);
       const bytes = Buffer.from(Array.from({ length: n }, () => int(rng, 0, 255)));
       const prefix = rng() < 0.5 ? Buffer.from(text(base).slice(0, int(rng, 0, 200))) : Buffer.alloc(0);
-      return { index, what: `config: ${n} bytes of binary garbage${prefix.length ? ` after ${prefix.length} bytes of config` : ''}`, expect: 2, configText: Buffer.concat([prefix, bytes]), files: {} };
+      return {
+        index,
+        what: `config: ${n} bytes of binary garbage${prefix.length ? ` after ${prefix.length} bytes of config` : ''}`,
+        expect: 2,
+        configText: Buffer.concat([prefix, bytes]),
+        files: {},
+      };
     }
     case 'huge': {
       const kind = pick(rng, ['name', 'whitespace', 'array'] as const);
       const size = int(rng, 2, 12) << 20;
-      if (kind === 'name') return { index, what: `config: a name of ${size} characters`, expect: 2, configText: text(setAt(base, ['name'], 'n'.repeat(size))), files: {} };
-      if (kind === 'array') return { index, what: `config: student.hidden with ${size >> 3} entries`, expect: 2, configText: text(setAt(base, ['student', 'hidden'], [])).replace('"hidden": []', `"hidden": [${'4,'.repeat(size >> 3)}4]`), files: {} };
+      if (kind === 'name')
+        return { index, what: `config: a name of ${size} characters`, expect: 2, configText: text(setAt(base, ['name'], 'n'.repeat(size))), files: {} };
+      if (kind === 'array')
+        return {
+          index,
+          what: `config: student.hidden with ${size >> 3} entries`,
+          expect: 2,
+          configText: text(setAt(base, ['student', 'hidden'], [])).replace('"hidden": []', `"hidden": [${'4,'.repeat(size >> 3)}4]`),
+          files: {},
+        };
       return { index, what: `config: ${size} bytes of whitespace, then garbage`, expect: 2, configText: ' '.repeat(size) + '{"name": ' + 'x', files: {} };
     }
     case 'deep': {
@@ -174,13 +237,44 @@ function configCase(rng: Rng, index: number): FuzzCase {
       return { index, what: `config: ${jsonPath(leaf.path)} nested ${depth} deep`, expect: 2, configText: body, files: {} };
     }
     case 'section-array': {
-      const section = pick(rng, ['distillation', 'training', 'compare', 'evaluation', 'engine', 'output', 'data', 'teacher', 'student', 'data.train', 'distillation.schedule'] as const);
-      return { index, what: `config: ${section} = [] (an array where an object belongs)`, expect: 2, configText: text(setAt(base, section.split('.'), [])), files: {} };
+      const section = pick(rng, [
+        'distillation',
+        'training',
+        'compare',
+        'evaluation',
+        'engine',
+        'output',
+        'data',
+        'teacher',
+        'student',
+        'data.train',
+        'distillation.schedule',
+      ] as const);
+      return {
+        index,
+        what: `config: ${section} = [] (an array where an object belongs)`,
+        expect: 2,
+        configText: text(setAt(base, section.split('.'), [])),
+        files: {},
+      };
     }
     case 'bom':
-      return { index, what: 'config: a UTF-8 BOM before a valid config', expect: 0, configText: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text(base))]), files: {} };
+      return {
+        index,
+        what: 'config: a UTF-8 BOM before a valid config',
+        expect: 0,
+        configText: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text(base))]),
+        files: {},
+      };
     case 'shape-extreme': {
-      const path = pick(rng, [['student', 'hidden', 0], ['data', 'inputShape'], ['evaluation', 'probeSize'], ['training', 'batchSize'], ['training', 'epochs'], ['data', 'maxSamples', 'train']] as (string | number)[][]);
+      const path = pick(rng, [
+        ['student', 'hidden', 0],
+        ['data', 'inputShape'],
+        ['evaluation', 'probeSize'],
+        ['training', 'batchSize'],
+        ['training', 'epochs'],
+        ['data', 'maxSamples', 'train'],
+      ] as (string | number)[][]);
       const value = path[1] === 'maxSamples' ? pick(rng, [1e29, 2 ** 53, LIMITS.rows + 1]) : pick(rng, [1e29, 2 ** 31, 2 ** 53, LIMITS.width + 1, 1e6 + 1]);
       const v: Json = path[1] === 'inputShape' ? [value, 1, 1] : path[1] === 'maxSamples' ? { train: value } : value;
       const p = path[1] === 'maxSamples' ? ['data', 'maxSamples'] : path;
@@ -203,7 +297,11 @@ type DataFormat = 'idx' | 'csv' | 'npy';
 function dataConfig(format: DataFormat, overridden: Partial<Record<'train' | 'test', Record<string, string>>> = {}): (c: Record<string, Json>) => void {
   return (c) => {
     const names = (split: 'train' | 'test'): Record<string, Json> =>
-      format === 'idx' ? { images: `base/${split}-images.idx`, labels: `base/${split}-labels.idx` } : format === 'csv' ? { path: `base/${split}.csv` } : { x: `base/${split}-x.npy`, y: `base/${split}-y.npy` };
+      format === 'idx'
+        ? { images: `base/${split}-images.idx`, labels: `base/${split}-labels.idx` }
+        : format === 'csv'
+          ? { path: `base/${split}.csv` }
+          : { x: `base/${split}-x.npy`, y: `base/${split}-y.npy` };
     c.data = { format, train: { ...names('train'), ...overridden.train }, test: { ...names('test'), ...overridden.test }, validationSplit: 0.25 };
   };
 }
@@ -268,7 +366,10 @@ function idxCase(rng: Rng, index: number, base: FileSet): FuzzCase {
       if (which === 'labels') what += ' (labels only)';
       break;
     case 'count-mismatch':
-      bytes = which === 'images' ? idxBytes([rows - 1, SIDE, SIDE], original.subarray(16, 16 + (rows - 1) * SIDE * SIDE)) : idxBytes([rows + 1], Buffer.concat([original.subarray(8), Buffer.from([0])]));
+      bytes =
+        which === 'images'
+          ? idxBytes([rows - 1, SIDE, SIDE], original.subarray(16, 16 + (rows - 1) * SIDE * SIDE))
+          : idxBytes([rows + 1], Buffer.concat([original.subarray(8), Buffer.from([0])]));
       what = 'a row count that differs from its pair';
       break;
     case 'swapped':
@@ -293,7 +394,7 @@ function idxCase(rng: Rng, index: number, base: FileSet): FuzzCase {
         const body = Buffer.from(original.subarray(8));
         body[int(rng, 0, rows - 1)] = pick(rng, [3, 9, 200, 255]);
         bytes = idxBytes([rows], body);
-        what = 'a label beyond the teacher\'s classes';
+        what = "a label beyond the teacher's classes";
       }
       break;
     }
@@ -309,7 +410,18 @@ function npyCase(rng: Rng, index: number, base: FileSet): FuzzCase {
   const rows = ROWS[split];
   const original = base[name];
   const body = original.subarray(64 * Math.ceil(Math.min(original.length, 11 + original.readUInt16LE(8)) / 64));
-  const op = pick(rng, ['bytes', 'billion-rows', 'descr', 'fortran', 'nan', 'labels-float', 'labels-negative', 'labels-huge', 'header-garbage', 'rank'] as const);
+  const op = pick(rng, [
+    'bytes',
+    'billion-rows',
+    'descr',
+    'fortran',
+    'nan',
+    'labels-float',
+    'labels-negative',
+    'labels-huge',
+    'header-garbage',
+    'rank',
+  ] as const);
   let bytes: Buffer;
   let what: string;
   const shape = which === 'x' ? `(${rows}, ${SIDE * SIDE})` : `(${rows},)`;
@@ -319,7 +431,10 @@ function npyCase(rng: Rng, index: number, base: FileSet): FuzzCase {
       ({ bytes, what } = mutateBytes(rng, original));
       break;
     case 'billion-rows':
-      bytes = npyWithHeader(`{'descr': '${descr}', 'fortran_order': False, 'shape': (${pick(rng, [1e9, 4294967295, 2 ** 53])}, ${which === 'x' ? SIDE * SIDE : 1}), }`, body);
+      bytes = npyWithHeader(
+        `{'descr': '${descr}', 'fortran_order': False, 'shape': (${pick(rng, [1e9, 4294967295, 2 ** 53])}, ${which === 'x' ? SIDE * SIDE : 1}), }`,
+        body,
+      );
       what = 'header claims billions of rows';
       break;
     case 'descr':
@@ -335,21 +450,47 @@ function npyCase(rng: Rng, index: number, base: FileSet): FuzzCase {
       const bad = pick(rng, [NaN, Infinity, -Infinity]);
       const x = Float32Array.from({ length: rows * SIDE * SIDE }, (_, i) => (i === at ? bad : 0.5));
       const target = `${split}-x.npy`;
-      return { index, what: `npy ${target}: a non-finite feature`, expect: 1, configText: configWith(dataConfig('npy', { [split]: { x: `over/${target}` } })), files: { [`over/${target}`]: encodeNpy(x, [rows, SIDE * SIDE]) } };
+      return {
+        index,
+        what: `npy ${target}: a non-finite feature`,
+        expect: 1,
+        configText: configWith(dataConfig('npy', { [split]: { x: `over/${target}` } })),
+        files: { [`over/${target}`]: encodeNpy(x, [rows, SIDE * SIDE]) },
+      };
     }
     case 'labels-float': {
       const target = `${split}-y.npy`;
-      return { index, what: `npy ${target}: float labels 0.5`, expect: 1, configText: configWith(dataConfig('npy', { [split]: { y: `over/${target}` } })), files: { [`over/${target}`]: encodeNpy(Float32Array.from({ length: rows }, (_, i) => (i % CLASSES) + 0.5), [rows]) } };
+      return {
+        index,
+        what: `npy ${target}: float labels 0.5`,
+        expect: 1,
+        configText: configWith(dataConfig('npy', { [split]: { y: `over/${target}` } })),
+        files: {
+          [`over/${target}`]: encodeNpy(
+            Float32Array.from({ length: rows }, (_, i) => (i % CLASSES) + 0.5),
+            [rows],
+          ),
+        },
+      };
     }
     case 'labels-negative':
     case 'labels-huge': {
       const target = `${split}-y.npy`;
       const v = op === 'labels-negative' ? -1 : pick(rng, [2 ** 31 - 1, 1e6, 4, 100001]);
       const labels = Int32Array.from({ length: rows }, (_, i) => (i === 3 ? v : i % CLASSES));
-      return { index, what: `npy ${target}: label ${v}`, expect: 1, configText: configWith(dataConfig('npy', { [split]: { y: `over/${target}` } })), files: { [`over/${target}`]: encodeNpy(labels, [rows]) } };
+      return {
+        index,
+        what: `npy ${target}: label ${v}`,
+        expect: 1,
+        configText: configWith(dataConfig('npy', { [split]: { y: `over/${target}` } })),
+        files: { [`over/${target}`]: encodeNpy(labels, [rows]) },
+      };
     }
     case 'header-garbage':
-      bytes = npyWithHeader(pick(rng, ["{'descr': '<f4', 'shape': (3, 'a'), }", "{'descr': '<f4', 'fortran_order': False, 'shape': (-5, 2), }", 'garbage', '', "{'shape': (1,)}"]), body);
+      bytes = npyWithHeader(
+        pick(rng, ["{'descr': '<f4', 'shape': (3, 'a'), }", "{'descr': '<f4', 'fortran_order': False, 'shape': (-5, 2), }", 'garbage', '', "{'shape': (1,)}"]),
+        body,
+      );
       what = 'an unreadable header';
       break;
     case 'rank':
@@ -357,7 +498,13 @@ function npyCase(rng: Rng, index: number, base: FileSet): FuzzCase {
       what = which === 'x' ? 'features of rank 1' : 'labels of shape (N, 3)';
       break;
   }
-  return { index, what: `npy ${name}: ${what}`, expect: 1, configText: configWith(dataConfig('npy', { [split]: { [which]: file } })), files: { [file]: bytes } };
+  return {
+    index,
+    what: `npy ${name}: ${what}`,
+    expect: 1,
+    configText: configWith(dataConfig('npy', { [split]: { [which]: file } })),
+    files: { [file]: bytes },
+  };
 }
 
 function csvCase(rng: Rng, index: number, base: FileSet): FuzzCase {
@@ -437,15 +584,33 @@ function logitsCase(rng: Rng, index: number, base: FileSet): FuzzCase {
   let what: string;
   switch (op) {
     case 'rows':
-      bytes = kind === 'npy' ? encodeNpy(new Float32Array((rows + 1) * CLASSES), [rows + 1, CLASSES]) : Buffer.from(base[name].toString().split('\n').slice(0, rows - 1).join('\n'));
+      bytes =
+        kind === 'npy'
+          ? encodeNpy(new Float32Array((rows + 1) * CLASSES), [rows + 1, CLASSES])
+          : Buffer.from(
+              base[name]
+                .toString()
+                .split('\n')
+                .slice(0, rows - 1)
+                .join('\n'),
+            );
       what = 'a row count that differs from the data';
       break;
     case 'classes':
-      bytes = kind === 'npy' ? encodeNpy(new Float32Array(rows * (CLASSES + 1)), [rows, CLASSES + 1]) : Buffer.from(Array.from({ length: rows }, () => '[1, 2]').join('\n'));
+      bytes =
+        kind === 'npy'
+          ? encodeNpy(new Float32Array(rows * (CLASSES + 1)), [rows, CLASSES + 1])
+          : Buffer.from(Array.from({ length: rows }, () => '[1, 2]').join('\n'));
       what = 'a class count that differs from the data';
       break;
     case 'nan':
-      bytes = kind === 'npy' ? encodeNpy(Float32Array.from({ length: rows * CLASSES }, (_, i) => (i === 5 ? NaN : 0)), [rows, CLASSES]) : Buffer.from(base[name].toString().replace(/^\[[^\]]*\]/, pick(rng, ['[NaN, 1, 2]', '[1e999, 0, 0]', '[null, 0, 0]'])));
+      bytes =
+        kind === 'npy'
+          ? encodeNpy(
+              Float32Array.from({ length: rows * CLASSES }, (_, i) => (i === 5 ? NaN : 0)),
+              [rows, CLASSES],
+            )
+          : Buffer.from(base[name].toString().replace(/^\[[^\]]*\]/, pick(rng, ['[NaN, 1, 2]', '[1e999, 0, 0]', '[null, 0, 0]'])));
       what = 'a non-finite logit';
       break;
     case 'bytes':
@@ -457,7 +622,10 @@ function logitsCase(rng: Rng, index: number, base: FileSet): FuzzCase {
       }
       break;
     case 'line':
-      bytes = kind === 'jsonl' ? Buffer.from(base[name].toString().replace('\n', '\n[1, 2, \n')) : npyWithHeader(`{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${CLASSES}, 2), }`, Buffer.alloc(rows * CLASSES * 8));
+      bytes =
+        kind === 'jsonl'
+          ? Buffer.from(base[name].toString().replace('\n', '\n[1, 2, \n'))
+          : npyWithHeader(`{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${CLASSES}, 2), }`, Buffer.alloc(rows * CLASSES * 8));
       what = kind === 'jsonl' ? 'a truncated line' : 'logits of rank 3';
       break;
   }
@@ -471,7 +639,26 @@ function modelCase(rng: Rng, index: number, base: FileSet): FuzzCase {
   const json = JSON.parse(base['teacher/model.json'].toString()) as Record<string, Json>;
   const weights = base['teacher/weights.bin'];
   const role = pick(rng, ['teacher', 'student'] as const);
-  const op = pick(rng, ['null', 'not-object', 'topology-string', 'topology-missing', 'no-paths', 'weights-string', 'paths-numbers', 'huge-shape', 'dtype', 'shard-missing', 'shard-short', 'shard-trailing', 'unknown-layer', 'units-huge', 'deep', 'not-json', 'flat-mismatch', 'manifest-entry'] as const);
+  const op = pick(rng, [
+    'null',
+    'not-object',
+    'topology-string',
+    'topology-missing',
+    'no-paths',
+    'weights-string',
+    'paths-numbers',
+    'huge-shape',
+    'dtype',
+    'shard-missing',
+    'shard-short',
+    'shard-trailing',
+    'unknown-layer',
+    'units-huge',
+    'deep',
+    'not-json',
+    'flat-mismatch',
+    'manifest-entry',
+  ] as const);
   let modelJson: Buffer | undefined;
   let shard: Buffer | undefined = weights;
   let what: string;
@@ -536,7 +723,9 @@ function modelCase(rng: Rng, index: number, base: FileSet): FuzzCase {
       what = `a dense layer of ${JSON.stringify(layers[1].config.units)} units`;
       break;
     case 'deep':
-      modelJson = Buffer.from(JSON.stringify(json).replace('"modelTopology":', `"junk": ${deepValue(pick(rng, [300, 10000, 100000]), 'array')}, "modelTopology":`));
+      modelJson = Buffer.from(
+        JSON.stringify(json).replace('"modelTopology":', `"junk": ${deepValue(pick(rng, [300, 10000, 100000]), 'array')}, "modelTopology":`),
+      );
       what = 'nested far too deep';
       break;
     case 'not-json':
@@ -575,16 +764,43 @@ function validCase(rng: Rng, index: number, base: FileSet): FuzzCase {
       const layers = json.modelTopology.config.layers;
       layers.shift();
       layers[0].config.batch_input_shape = [null, SIDE * SIDE];
-      return { index, what: 'valid: a flat [16] teacher on [4, 4, 1] data', expect: 0, configText: configWith((c) => (c.teacher = { model: 'model/model.json' })), files: { 'model/model.json': Buffer.from(JSON.stringify(json)), 'model/weights.bin': base['teacher/weights.bin'] } };
+      return {
+        index,
+        what: 'valid: a flat [16] teacher on [4, 4, 1] data',
+        expect: 0,
+        configText: configWith((c) => (c.teacher = { model: 'model/model.json' })),
+        files: { 'model/model.json': Buffer.from(JSON.stringify(json)), 'model/weights.bin': base['teacher/weights.bin'] },
+      };
     }
     case 'split-zero':
-      return { index, what: 'valid: data.validationSplit 0', expect: 0, configText: configWith((c) => ((c.data as Record<string, Json>).validationSplit = 0)), files: {} };
+      return {
+        index,
+        what: 'valid: data.validationSplit 0',
+        expect: 0,
+        configText: configWith((c) => ((c.data as Record<string, Json>).validationSplit = 0)),
+        files: {},
+      };
     case 'csv':
       return { index, what: 'valid: CSV data', expect: 0, configText: configWith(dataConfig('csv')), files: {} };
     case 'npy':
-      return { index, what: 'valid: .npy data, teacher logits', expect: 0, configText: configWith((c) => { dataConfig('npy')(c); c.teacher = { logits: { train: 'base/train-logits.npy', test: 'base/test-logits.npy' } }; }), files: {} };
+      return {
+        index,
+        what: 'valid: .npy data, teacher logits',
+        expect: 0,
+        configText: configWith((c) => {
+          dataConfig('npy')(c);
+          c.teacher = { logits: { train: 'base/train-logits.npy', test: 'base/test-logits.npy' } };
+        }),
+        files: {},
+      };
     case 'jsonl-logits':
-      return { index, what: 'valid: JSON-lines teacher logits', expect: 0, configText: configWith((c) => (c.teacher = { logits: { train: 'base/train-logits.jsonl', test: 'base/test-logits.jsonl' } })), files: {} };
+      return {
+        index,
+        what: 'valid: JSON-lines teacher logits',
+        expect: 0,
+        configText: configWith((c) => (c.teacher = { logits: { train: 'base/train-logits.jsonl', test: 'base/test-logits.jsonl' } })),
+        files: {},
+      };
   }
 }
 

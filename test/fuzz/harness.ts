@@ -83,7 +83,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
           record(outcome);
           continue;
         }
-        record({ index, what: `(case ${index})`, outcome: outcome === 'hang' ? 'hang' : 'crash', detail: outcome === 'hang' ? `no answer within ${o.timeoutSeconds} s` : 'the worker process died (out of memory, or a native crash)' });
+        record({
+          index,
+          what: `(case ${index})`,
+          outcome: outcome === 'hang' ? 'hang' : 'crash',
+          detail: outcome === 'hang' ? `no answer within ${o.timeoutSeconds} s` : 'the worker process died (out of memory, or a native crash)',
+        });
         child.kill('SIGKILL');
         child = await spawnWorker();
       }

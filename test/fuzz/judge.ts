@@ -42,10 +42,21 @@ function statusOf(dir: string): string | undefined {
   }
 }
 
-export function judge(c: FuzzCase, out: { code: number; stdout: string; stderr: string }, dir: string, cost: { seconds: number; peakRssGrowthKb: number }): CaseResult {
+export function judge(
+  c: FuzzCase,
+  out: { code: number; stdout: string; stderr: string },
+  dir: string,
+  cost: { seconds: number; peakRssGrowthKb: number },
+): CaseResult {
   const text = out.stderr + out.stdout;
   const head = text.split('\n').slice(0, 6).join('\n').slice(0, 600);
-  const result = (outcome: Outcome, why?: string): CaseResult => ({ index: c.index, what: c.what, outcome, detail: why ? `${why}; exit ${out.code}; output: ${head}` : undefined, seconds: cost.seconds });
+  const result = (outcome: Outcome, why?: string): CaseResult => ({
+    index: c.index,
+    what: c.what,
+    outcome,
+    detail: why ? `${why}; exit ${out.code}; output: ${head}` : undefined,
+    seconds: cost.seconds,
+  });
   if (cost.peakRssGrowthKb > ALLOCATION_LIMIT_KB) return result('crash', `peak memory grew by ${Math.round(cost.peakRssGrowthKb / 1024)} MiB`);
   if (STACK_LINE.test(text) || /UNCAUGHT/.test(text)) return result('crash', 'a stack trace');
   if (/Internal error/i.test(text)) return result('crash', '"Internal error"');

@@ -45,7 +45,11 @@ async function start(): Promise<void> {
   process.on('message', (m: { seed: number; index: number }) => {
     void runCase(base, baseDir, m.seed, m.index).then(
       (result) => process.send!({ index: m.index, result }),
-      (e) => process.send!({ index: m.index, result: { index: m.index, what: '(the harness failed)', outcome: 'crash', detail: `harness: ${(e as Error)?.stack ?? e}` } satisfies CaseResult }),
+      (e) =>
+        process.send!({
+          index: m.index,
+          result: { index: m.index, what: '(the harness failed)', outcome: 'crash', detail: `harness: ${(e as Error)?.stack ?? e}` } satisfies CaseResult,
+        }),
     );
   });
   process.send!({ ready: true });

@@ -20,11 +20,30 @@ export const GRID = { [T]: [2, 4], [A]: [0.5, 0.9], [S]: STUDENTS };
 export function syntheticSweepState(dir: string, status: SweepState['status'] = 'running'): SweepState {
   const points: Record<string, unknown>[] = [];
   for (const t of GRID[T]) for (const a of GRID[A]) for (const s of STUDENTS) points.push({ [T]: t, [A]: a, [S]: s });
-  const baselines: SweepTrialEntry[] = [0, 1].flatMap((si) => [0, 1].map((r) => ({ id: `b0${si * 2 + r}`, kind: 'baseline' as const, point: -1, repeat: r, seed: 1 + r, params: { [S]: STUDENTS[si] }, runDir: path.join(SWEEP_FILES.trials, `b0${si * 2 + r}`) })));
+  const baselines: SweepTrialEntry[] = [0, 1].flatMap((si) =>
+    [0, 1].map((r) => ({
+      id: `b0${si * 2 + r}`,
+      kind: 'baseline' as const,
+      point: -1,
+      repeat: r,
+      seed: 1 + r,
+      params: { [S]: STUDENTS[si] },
+      runDir: path.join(SWEEP_FILES.trials, `b0${si * 2 + r}`),
+    })),
+  );
   const trials: SweepTrialEntry[] = points.flatMap((params, point) =>
     [0, 1].map((r) => {
       const id = `p${String(point).padStart(2, '0')}-r${r}`;
-      return { id, kind: 'trial' as const, point, repeat: r, seed: 1 + r, params, runDir: path.join(SWEEP_FILES.trials, id), baseline: `b0${(point % 2) * 2 + r}` };
+      return {
+        id,
+        kind: 'trial' as const,
+        point,
+        repeat: r,
+        seed: 1 + r,
+        params,
+        runDir: path.join(SWEEP_FILES.trials, id),
+        baseline: `b0${(point % 2) * 2 + r}`,
+      };
     }),
   );
   const now = new Date().toISOString();
@@ -40,7 +59,16 @@ export function syntheticSweepState(dir: string, status: SweepState['status'] = 
     pid: status === 'running' ? process.pid : undefined,
     host: os.hostname(),
     executor: 'local (2 processes)',
-    sweep: { name: 't-alpha', base: 'fashion.distill.json', grid: GRID, repeats: 2, objective: { metric: 'student.accuracy', goal: 'max' }, baseline: true, concurrency: 2, output: { sweepsDir: 'sweeps' } },
+    sweep: {
+      name: 't-alpha',
+      base: 'fashion.distill.json',
+      grid: GRID,
+      repeats: 2,
+      objective: { metric: 'student.accuracy', goal: 'max' },
+      baseline: true,
+      concurrency: 2,
+      output: { sweepsDir: 'sweeps' },
+    },
     base: {} as SweepState['base'],
     axes: [T, A, S],
     points,
@@ -58,8 +86,18 @@ export function writeSyntheticSweep(dir: string, status: SweepState['status'] = 
 export function recordTrial(dir: string, state: SweepState, id: string, objective: number | undefined, status: TrialResult['status'] = 'completed'): void {
   const t = state.trials.find((x) => x.id === id)!;
   appendResult(dir, {
-    trial: id, kind: t.kind, point: t.point, params: t.params, seed: t.seed, status, runDir: t.runDir, baseline: t.baseline,
-    objective, metrics: objective === undefined ? {} : { 'student.accuracy': objective, seconds: 12.5 }, host: 'here', finishedAt: new Date().toISOString(),
+    trial: id,
+    kind: t.kind,
+    point: t.point,
+    params: t.params,
+    seed: t.seed,
+    status,
+    runDir: t.runDir,
+    baseline: t.baseline,
+    objective,
+    metrics: objective === undefined ? {} : { 'student.accuracy': objective, seconds: 12.5 },
+    host: 'here',
+    finishedAt: new Date().toISOString(),
     reason: status === 'failed' ? 'The student model file does not exist.' : undefined,
   });
 }

@@ -7,7 +7,12 @@ import type { BackendSurveyEntry } from '../../src/shared/records';
 // The survey of a machine without a GPU, as `distill backends --json` printed it here (fixes shortened).
 const survey: BackendSurveyEntry[] = [
   { name: 'tensorflow-gpu', available: false, detail: 'package @tensorflow/tfjs-node-gpu is not installed', fix: 'Run "Distill: Install GPU Engine"…' },
-  { name: 'webgpu', available: false, detail: 'no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)', fix: 'Install or update the GPU driver…' },
+  {
+    name: 'webgpu',
+    available: false,
+    detail: 'no WebGPU adapter was found (no Vulkan, Metal or D3D12 GPU, or its driver is missing)',
+    fix: 'Install or update the GPU driver…',
+  },
   { name: 'tensorflow', available: false, detail: 'package @tensorflow/tfjs-node is not installed', fix: 'Install @tensorflow/tfjs-node…' },
   { name: 'wasm', available: true, detail: 'wasm (SIMD, 1 thread)' },
   { name: 'cpu', available: true, detail: 'cpu' },
@@ -15,7 +20,11 @@ const survey: BackendSurveyEntry[] = [
 
 describe('backend check before a run', () => {
   it('only backends that may be missing are surveyed', () => {
-    assert.deepEqual((['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const).filter(needsBackendCheck), ['tensorflow-gpu', 'webgpu', 'tensorflow']);
+    assert.deepEqual((['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const).filter(needsBackendCheck), [
+      'tensorflow-gpu',
+      'webgpu',
+      'tensorflow',
+    ]);
   });
 
   it('an unavailable backend is a problem, with what auto uses instead; an available one is not', () => {
@@ -42,7 +51,10 @@ describe('backend check before a run', () => {
   });
 
   it('a run that failed on its GPU backend (a resume: the check before a start does not see its config) offers the GPU engine', () => {
-    assert.equal(needsGpuEngine('engine.backend is "webgpu", but it cannot be used here: no WebGPU adapter was found (…). Install or update the GPU driver'), true);
+    assert.equal(
+      needsGpuEngine('engine.backend is "webgpu", but it cannot be used here: no WebGPU adapter was found (…). Install or update the GPU driver'),
+      true,
+    );
     assert.equal(needsGpuEngine('engine.backend is "tensorflow", but it cannot be used here: package @tensorflow/tfjs-node is not installed.'), false);
     assert.equal(needsGpuEngine(undefined), false);
   });

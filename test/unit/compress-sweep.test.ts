@@ -26,7 +26,12 @@ describe('sweeps over compress.* axes', () => {
 
   it('expands sparsity [0.5, 0.7, 0.9] × quantize into six trials with those compress blocks', () => {
     const r = planSweep(
-      { name: 'prune-q', base: 'fashion.distill.json', grid: { 'compress.prune.sparsity': [0.5, 0.7, 0.9], 'compress.quantize': [['uint8'], ['float16', 'uint8-per-channel']] }, objective: { metric: 'compression.prune.accuracy', goal: 'max' } },
+      {
+        name: 'prune-q',
+        base: 'fashion.distill.json',
+        grid: { 'compress.prune.sparsity': [0.5, 0.7, 0.9], 'compress.quantize': [['uint8'], ['float16', 'uint8-per-channel']] },
+        objective: { metric: 'compression.prune.accuracy', goal: 'max' },
+      },
       path.join(dir, 'prune-q.sweep.json'),
     );
     assert.ok(r.ok, JSON.stringify(!r.ok && r.issues));
@@ -35,7 +40,12 @@ describe('sweeps over compress.* axes', () => {
     assert.deepEqual(c[0], [0.5, ['uint8']]);
     assert.deepEqual(c[5], [0.9, ['float16', 'uint8-per-channel']]);
     // The objective reads a stage's row by its name.
-    const numbers = summaryNumbers({ compression: [{ stage: 'prune', accuracy: 0.8, sparsity: { overall: 0.5 } }, { stage: 'uint8', accuracy: 0.7 }] } as never);
+    const numbers = summaryNumbers({
+      compression: [
+        { stage: 'prune', accuracy: 0.8, sparsity: { overall: 0.5 } },
+        { stage: 'uint8', accuracy: 0.7 },
+      ],
+    } as never);
     assert.equal(numbers['compression.uint8.accuracy'], 0.7);
     assert.equal(numbers['compression.prune.sparsity.overall'], 0.5);
     // The schema defaults still fill the rest of the block.
@@ -50,7 +60,10 @@ describe('sweeps over compress.* axes', () => {
     assert.ok(r.ok, JSON.stringify(!r.ok && r.issues));
     // 2 × 2 points × 2 repeats; the baseline depends on the seed only, so one per repeat.
     assert.equal(r.plan.trials.length, 8);
-    assert.deepEqual(r.plan.baselines.map((b) => b.seed), [r.plan.base.seed, r.plan.base.seed + 1]);
+    assert.deepEqual(
+      r.plan.baselines.map((b) => b.seed),
+      [r.plan.base.seed, r.plan.base.seed + 1],
+    );
     for (const b of r.plan.baselines) {
       assert.equal(b.config.compress, undefined, `${b.id} has no compress block`);
       assert.deepEqual(b.params, {}, `${b.id} carries neither distillation nor compress axes`);
@@ -61,7 +74,10 @@ describe('sweeps over compress.* axes', () => {
   });
 
   it('rejects a sparsity of 1 and an energy of 0, naming the axis', () => {
-    const r = planSweep({ name: 'bad', base: 'fashion.distill.json', grid: { 'compress.prune.sparsity': [0.5, 1], 'compress.lowRank.energy': [0, 0.9] } }, path.join(dir, 'bad.sweep.json'));
+    const r = planSweep(
+      { name: 'bad', base: 'fashion.distill.json', grid: { 'compress.prune.sparsity': [0.5, 1], 'compress.lowRank.energy': [0, 0.9] } },
+      path.join(dir, 'bad.sweep.json'),
+    );
     assert.ok(!r.ok);
     const text = r.issues.map((i) => i.message).join('\n');
     assert.match(text, /compress\.prune\.sparsity/);

@@ -42,15 +42,23 @@ describe('config validation', () => {
   });
 
   it('suggests the intended enum value and field name', () => {
-    assert.match(issues({ ...minimal(), teacher: { preset: 'cnn-larg' } })[0], /teacher\.preset must be one of .* \(got "cnn-larg"\): did you mean "cnn-large"\?/);
+    assert.match(
+      issues({ ...minimal(), teacher: { preset: 'cnn-larg' } })[0],
+      /teacher\.preset must be one of .* \(got "cnn-larg"\): did you mean "cnn-large"\?/,
+    );
     assert.match(issues({ ...minimal(), trainng: {} })[0], /trainng is not a known field: did you mean "training"\?/);
   });
 
   it('picks the union branch the user meant', () => {
     assert.deepEqual(issues({ ...minimal(), teacher: { model: 5 } }), ['teacher.model must be of type string (got 5)']);
-    assert.deepEqual(issues({ ...minimal(), data: { format: 'idx', train: { images: 'a' }, test: { images: 'c', labels: 'd' } } }), ['data.train.labels is required']);
+    assert.deepEqual(issues({ ...minimal(), data: { format: 'idx', train: { images: 'a' }, test: { images: 'c', labels: 'd' } } }), [
+      'data.train.labels is required',
+    ]);
     assert.deepEqual(issues({ ...minimal(), data: { format: 'parquet' } }), ['data.format must be one of "idx", "csv", "npy", "images" (got "parquet")']);
-    assert.equal(issues({ ...minimal(), teacher: { weights: 'x' } })[0], 'teacher needs "model", "logits" or "preset" (one of "mlp", "cnn-small", "cnn-medium", "cnn-large"), or a list of these (got { "weights" })');
+    assert.equal(
+      issues({ ...minimal(), teacher: { weights: 'x' } })[0],
+      'teacher needs "model", "logits" or "preset" (one of "mlp", "cnn-small", "cnn-medium", "cnn-large"), or a list of these (got { "weights" })',
+    );
     assert.deepEqual(issues({ ...minimal(), distillation: { schedule: { type: 'stages', stages: [{ epochs: 1, temperature: 2, alpha: 3 }] } } }), [
       'distillation.schedule.stages[0].alpha must be between 0 and 1 (got 3)',
     ]);
@@ -59,15 +67,25 @@ describe('config validation', () => {
   it('compress: fills the stage defaults and rejects sparsity outside [0, 1), energy outside (0, 1] and unknown formats', () => {
     const r = validateConfig({ ...minimal(), compress: { prune: { sparsity: 0.8 }, lowRank: {}, quantize: ['float16', 'uint8'] } });
     assert.ok(r.ok);
-    assert.deepEqual(r.config.compress, { prune: { sparsity: 0.8, schedule: 'agp', epochs: 2, scope: 'global' }, lowRank: { energy: 0.9, epochs: 1 }, quantize: ['float16', 'uint8'] });
+    assert.deepEqual(r.config.compress, {
+      prune: { sparsity: 0.8, schedule: 'agp', epochs: 2, scope: 'global' },
+      lowRank: { energy: 0.9, epochs: 1 },
+      quantize: ['float16', 'uint8'],
+    });
     assert.equal(validateConfig(minimal()).ok && (validateConfig(minimal()) as { config: { compress?: unknown } }).config.compress, undefined);
     assert.deepEqual(issues({ ...minimal(), compress: { prune: { sparsity: 1 } } }), ['compress.prune.sparsity must be ≥ 0 and < 1 (got 1)']);
     assert.deepEqual(issues({ ...minimal(), compress: { prune: { sparsity: -0.1 } } }), ['compress.prune.sparsity must be ≥ 0 and < 1 (got -0.1)']);
     assert.deepEqual(issues({ ...minimal(), compress: { lowRank: { energy: 0 } } }), ['compress.lowRank.energy must be > 0 and ≤ 1 (got 0)']);
     assert.deepEqual(issues({ ...minimal(), compress: { lowRank: { energy: 1.2 } } }), ['compress.lowRank.energy must be > 0 and ≤ 1 (got 1.2)']);
-    assert.match(issues({ ...minimal(), compress: { quantize: ['int8'] } })[0], /^compress\.quantize\[0\] must be one of "float16", "uint8", "uint8-per-channel" \(got "int8"\)/);
+    assert.match(
+      issues({ ...minimal(), compress: { quantize: ['int8'] } })[0],
+      /^compress\.quantize\[0\] must be one of "float16", "uint8", "uint8-per-channel" \(got "int8"\)/,
+    );
     assert.deepEqual(issues({ ...minimal(), compress: { prune: {} } }), ['compress.prune.sparsity is required']);
-    assert.match(issues({ ...minimal(), compress: { prune: { sparsity: 0.5, scope: 'channel' } } })[0], /compress\.prune\.scope must be one of "global", "layer"/);
+    assert.match(
+      issues({ ...minimal(), compress: { prune: { sparsity: 0.5, scope: 'channel' } } })[0],
+      /compress\.prune\.scope must be one of "global", "layer"/,
+    );
   });
 
   it('reports a missing required field', () => {
@@ -89,7 +107,7 @@ describe('config files', () => {
     assert.equal(c.output.runsDir, path.join(dir, 'sub', 'runs'));
   });
 
-  it('resolves the transfer set\'s paths too: data.unlabeled in every format, teacher.logits.unlabeled', () => {
+  it("resolves the transfer set's paths too: data.unlabeled in every format, teacher.logits.unlabeled", () => {
     const base = minimal() as { data: object } & Record<string, unknown>;
     const at = (p: string) => path.join(dir, 'sub', p);
     const parse = (over: object) => parseConfigText(JSON.stringify({ ...base, ...over }), at('t.distill.json'));
@@ -119,7 +137,10 @@ describe('config files', () => {
 
   it('the committed example configs are valid', () => {
     const examples = path.join(__dirname, '..', '..', 'examples');
-    const files = fs.readdirSync(examples, { recursive: true }).map(String).filter((f) => f.endsWith('.distill.json'));
+    const files = fs
+      .readdirSync(examples, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.distill.json'));
     assert.ok(files.length > 0);
     for (const f of files) loadConfigFile(path.join(examples, f));
   });

@@ -36,7 +36,8 @@ describe('setModelInConfig', () => {
     const { text, edit } = setModelInConfig(CONFIG, 'teacher', { model: './teacher/model.json' });
     assert.equal(apply(CONFIG, edit), text, 'the single edit reproduces the new text');
     assert.deepEqual(parse(text).teacher, { model: './teacher/model.json' });
-    for (const kept of ['// My experiment: keep this comment.', '// trailing comment', '/* the teacher is trained first */', '"alpha": 0.7, },']) assert.ok(text.includes(kept), kept);
+    for (const kept of ['// My experiment: keep this comment.', '// trailing comment', '/* the teacher is trained first */', '"alpha": 0.7, },'])
+      assert.ok(text.includes(kept), kept);
     assert.match(text, /\n {8}"model": "\.\/teacher\/model\.json"/);
     // Only the teacher's part of the file changed.
     assert.ok(edit.offset > CONFIG.indexOf('"teacher"'));
@@ -61,7 +62,10 @@ describe('setModelInConfig', () => {
 
   it('refuses logits as a student, and text that is not a JSON object, with a message saying what to do', () => {
     assert.throws(() => setModelInConfig(CONFIG, 'student', { logits: { train: 'a', test: 'b' } }), /student cannot be a logits file/);
-    assert.throws(() => setModelInConfig('{ "name": ', 'teacher', { model: 'm.json' }, '/w/x.distill.json'), /\/w\/x\.distill\.json: the config is not a valid JSON object\. Fix the syntax errors/);
+    assert.throws(
+      () => setModelInConfig('{ "name": ', 'teacher', { model: 'm.json' }, '/w/x.distill.json'),
+      /\/w\/x\.distill\.json: the config is not a valid JSON object\. Fix the syntax errors/,
+    );
   });
 });
 
@@ -132,7 +136,10 @@ describe('diagnoseConfigText: problems at the right JSON position', () => {
     const text = CONFIG;
     const problems = diagnoseConfigText(text, config, exists);
     assert.equal(problems.length, 1);
-    assert.equal(problems[0].message, `data.test.labels: the test data (labels) file ${path.join(dir, 'exp', 'data', 't10k-labels-idx1-ubyte.gz')} does not exist. Fix the path (relative paths start at this config's folder), or use a Quick Fix (Ctrl+.).`);
+    assert.equal(
+      problems[0].message,
+      `data.test.labels: the test data (labels) file ${path.join(dir, 'exp', 'data', 't10k-labels-idx1-ubyte.gz')} does not exist. Fix the path (relative paths start at this config's folder), or use a Quick Fix (Ctrl+.).`,
+    );
     assert.equal(problems[0].code, 'missing-file');
     assert.equal(problems[0].file, path.join(dir, 'exp', 'data', 't10k-labels-idx1-ubyte.gz'));
     assert.equal(at(text, problems[0]), '"data/t10k-labels-idx1-ubyte.gz"');
@@ -145,14 +152,23 @@ describe('diagnoseConfigText: problems at the right JSON position', () => {
     raw.data.unlabeled = { images: 'pool-images.gz' };
     raw.teacher = { logits: { train: 'lt.npy', test: 'ls.npy', unlabeled: 'lu.npy' } };
     const problems = diagnoseConfigText(JSON.stringify(raw), config, (f) => !/pool-images|lu\.npy/.test(f));
-    assert.deepEqual(problems.map((p) => [p.code, p.path.join('.')]), [['missing-file', 'data.unlabeled.images'], ['missing-file', 'teacher.logits.unlabeled']]);
+    assert.deepEqual(
+      problems.map((p) => [p.code, p.path.join('.')]),
+      [
+        ['missing-file', 'data.unlabeled.images'],
+        ['missing-file', 'teacher.logits.unlabeled'],
+      ],
+    );
     assert.match(problems[0].message, /the unlabeled data \(images\) file .*pool-images\.gz does not exist/);
   });
 
   it('reports missing files while another field is invalid too: one problem each', () => {
     const text = CONFIG.replace('"alpha": 0.7', '"alpha": 1.5');
     const problems = diagnoseConfigText(text, path.join(dir, 'a.distill.json'), (f) => !f.endsWith('t10k-labels-idx1-ubyte.gz'));
-    assert.deepEqual(problems.map((p) => p.code), ['config', 'missing-file']);
+    assert.deepEqual(
+      problems.map((p) => p.code),
+      ['config', 'missing-file'],
+    );
   });
 
   it('names the meant choice: "kl" is forward-kl; an empty student needs a preset or a model, with the presets named', () => {
@@ -165,14 +181,21 @@ describe('diagnoseConfigText: problems at the right JSON position', () => {
   });
 
   it('warns when values disagree: stages against epochs, a student larger than its teacher', () => {
-    const staged = CONFIG.replace('"alpha": 0.7, }', '"alpha": 0.7, "schedule": { "type": "stages", "stages": [{ "epochs": 5, "temperature": 8, "alpha": 0.9 }, { "epochs": 5, "temperature": 2, "alpha": 0.5 }] } }').replace('"student": { "preset": "cnn-small" },', '"student": { "preset": "cnn-small" }, "training": { "epochs": 5 },');
+    const staged = CONFIG.replace(
+      '"alpha": 0.7, }',
+      '"alpha": 0.7, "schedule": { "type": "stages", "stages": [{ "epochs": 5, "temperature": 8, "alpha": 0.9 }, { "epochs": 5, "temperature": 2, "alpha": 0.5 }] } }',
+    ).replace('"student": { "preset": "cnn-small" },', '"student": { "preset": "cnn-small" }, "training": { "epochs": 5 },');
     const [stages, ...none] = diagnoseConfigText(staged, path.join(dir, 'a.distill.json'), allFiles);
     assert.equal(none.length, 0);
     assert.equal(stages.severity, 'warning');
     assert.match(stages.message, /^The stages add up to 10 epochs, but training\.epochs is 5: the stages after epoch 5 never run/);
     assert.equal(at(staged, stages), '"stages"');
     const withClasses = CONFIG.replace('"format": "idx",', '"format": "idx", "classNames": ["0","1","2","3","4","5","6","7","8","9"],');
-    const larger = diagnoseConfigText(withClasses.replace('"preset": "cnn-large"', '"preset": "mlp", "hidden": [16]'), path.join(dir, 'a.distill.json'), allFiles);
+    const larger = diagnoseConfigText(
+      withClasses.replace('"preset": "cnn-large"', '"preset": "mlp", "hidden": [16]'),
+      path.join(dir, 'a.distill.json'),
+      allFiles,
+    );
     assert.equal(larger.length, 1);
     // mlp [16] on 784 inputs: 784·16 + 16 + 16·10 + 10 = 12,730; cnn-small: 206,922 (as the engine builds them).
     assert.match(larger[0].message, /^The student \(206,922 parameters\) is not smaller than the teacher \(12,730\)/);
@@ -208,7 +231,11 @@ describe('configTemplate', () => {
   });
 
   it('pre-fills the picked teacher and student', () => {
-    const text = configTemplate({ name: 'x', teacher: { logits: { train: './l/teacher_train.npy', test: './l/teacher_test.npy' } }, student: { model: './s/model.json' } });
+    const text = configTemplate({
+      name: 'x',
+      teacher: { logits: { train: './l/teacher_train.npy', test: './l/teacher_test.npy' } },
+      student: { model: './s/model.json' },
+    });
     const config = parseConfigText(text, '/w/x.distill.json');
     assert.deepEqual(config.teacher, { logits: { train: '/w/l/teacher_train.npy', test: '/w/l/teacher_test.npy' } });
     assert.deepEqual(config.student, { model: '/w/s/model.json' });

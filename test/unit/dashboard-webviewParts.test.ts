@@ -15,7 +15,13 @@ describe('dashboard: page and Content-Security-Policy', () => {
     assert.match(csp, /^default-src 'none';/);
     assert.match(csp, new RegExp(`script-src 'nonce-${nonce}'`));
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|connect-src|\*/);
-    const html = dashboardHtml({ cspSource: 'https://x', nonce, scriptUri: 'https://x/dist/webview.js', styleUri: 'https://x/dist/webview.css', title: 'run <b>"1"</b>' });
+    const html = dashboardHtml({
+      cspSource: 'https://x',
+      nonce,
+      scriptUri: 'https://x/dist/webview.js',
+      styleUri: 'https://x/dist/webview.css',
+      title: 'run <b>"1"</b>',
+    });
     assert.match(html, /<title>run &#60;b&#62;&#34;1&#34;&#60;\/b&#62;<\/title>/);
     assert.equal(html.match(/<script/g)?.length, 1);
     assert.match(html, new RegExp(`<script nonce="${nonce}" src="https://x/dist/webview.js">`));
@@ -121,18 +127,28 @@ describe('dashboard: columns, pyramid and downsampling', () => {
     const d = downsample([line([1, 2, 3, 4], [10, 20, 30, 40]), line([2, 4, 6], [-1, 5, 7])], 2, 4, 100, true);
     assert.equal(d.mode, 'exact');
     assert.deepEqual(d.x, [1, 2, 3, 4, 6], 'one point beyond each edge is kept');
-    assert.deepEqual(d.ys, [
-      [10, 20, 30, 40, null],
-      [null, null, null, 5, 7],
-    ], 'the log scale drops values ≤ 0');
+    assert.deepEqual(
+      d.ys,
+      [
+        [10, 20, 30, 40, null],
+        [null, null, null, 5, 7],
+      ],
+      'the log scale drops values ≤ 0',
+    );
   });
 
   it('smooths like TensorBoard: debiased, so a constant stays constant from the first point', () => {
     const ema = new EmaSmoother(0.9);
-    assert.deepEqual([5, 5, 5].map((v) => ema.next(v)).map((v) => +v.toFixed(12)), [5, 5, 5]);
+    assert.deepEqual(
+      [5, 5, 5].map((v) => ema.next(v)).map((v) => +v.toFixed(12)),
+      [5, 5, 5],
+    );
     const e2 = new EmaSmoother(0.5);
     // last: 0.5·0 + 0.5·2 = 1 → /(1 − 0.5) = 2; then 0.5·1 + 0.5·4 = 2.5 → /(1 − 0.25) = 3.333…
-    assert.deepEqual([2, 4].map((v) => e2.next(v)), [2, 2.5 / 0.75]);
+    assert.deepEqual(
+      [2, 4].map((v) => e2.next(v)),
+      [2, 2.5 / 0.75],
+    );
     assert.ok(Number.isNaN(e2.next(NaN)));
   });
 });

@@ -10,7 +10,11 @@ describe('data detection in a picked folder', () => {
     const found = detectDataInFolder('/d', names, join);
     assert.ok('data' in found && found.data.format === 'idx');
     assert.deepEqual(found.data.test, { images: '/d/t10k-images-idx3-ubyte.gz', labels: '/d/t10k-labels-idx1-ubyte.gz' });
-    const raw = detectDataInFolder('/d', names.map((n) => n.replace('.gz', '')), join);
+    const raw = detectDataInFolder(
+      '/d',
+      names.map((n) => n.replace('.gz', '')),
+      join,
+    );
     assert.ok('data' in raw && raw.data.format === 'idx' && (raw.data.train as { images: string }).images === '/d/train-images-idx3-ubyte');
   });
 

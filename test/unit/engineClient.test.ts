@@ -43,7 +43,11 @@ interface Session {
   exit: Promise<EngineExit>;
 }
 
-function launch(request: { type: 'start'; config: DistillConfig; runDir: string } | { type: 'resume'; runDir: string }, onMessage?: (m: EngineToHost, s: Session) => void, nodePath?: string): Session {
+function launch(
+  request: { type: 'start'; config: DistillConfig; runDir: string } | { type: 'resume'; runDir: string },
+  onMessage?: (m: EngineToHost, s: Session) => void,
+  nodePath?: string,
+): Session {
   const stderr: string[] = [];
   const engine = EngineProcess.fork({ enginePath: ENGINE, nodePath, onOutput: (stream, line) => stream === 'stderr' && stderr.push(line) });
   const session: Session = { engine, messages: [], stderr, exit: engine.exited };
@@ -77,7 +81,10 @@ describe('EngineProcess with the real engine', () => {
     assert.equal(s.messages[0].type, 'started');
     const steps = s.messages.filter((m): m is Extract<EngineToHost, { type: 'steps' }> => m.type === 'steps');
     assert.ok(steps.length > 0);
-    assert.match(progressText(steps[steps.length - 1].progress), /^(teacher|KD student|scratch student)( \(\d of \d\))? · epoch 1\/1 · step \d+\/\d+ · loss \d+\.\d{3}/);
+    assert.match(
+      progressText(steps[steps.length - 1].progress),
+      /^(teacher|KD student|scratch student)( \(\d of \d\))? · epoch 1\/1 · step \d+\/\d+ · loss \d+\.\d{3}/,
+    );
     assert.equal(exit.code, 0);
     assert.equal(exit.signal, null);
     assert.equal(exit.finished?.status, 'completed');
@@ -88,14 +95,19 @@ describe('EngineProcess with the real engine', () => {
     assert.equal(run.status, 'completed');
     assert.equal(canResume(run), false);
     assert.match(runDescription(run), /^KD \d+\.\d% · teacher \d+\.\d% · scratch \d+\.\d% · T=4 α=0\.7$/);
-    assert.deepEqual(resultRows(run.summary!).map((r) => r.kind), ['teacher', 'kd', 'baseline']);
+    assert.deepEqual(
+      resultRows(run.summary!).map((r) => r.kind),
+      ['teacher', 'kd', 'baseline'],
+    );
 
     // Export Student writes a self-describing folder: the deployable model, what it expects, a README; it will not
     // overwrite without being asked.
     const target = await exportStudent(run, path.join(dir, 'export'));
     assert.equal(target, path.join(dir, 'export', `${run.runId}-student`));
     assert.deepEqual(fs.readdirSync(target).sort(), [...fs.readdirSync(path.join(run.dir, RUN_FILES.student)), 'README.md', 'distill-model.json'].sort());
-    const info = readJson<{ inputShape: number[]; classNames: string[]; normalization: { method: string }; test: { accuracy: number } }>(path.join(target, 'distill-model.json'))!;
+    const info = readJson<{ inputShape: number[]; classNames: string[]; normalization: { method: string }; test: { accuracy: number } }>(
+      path.join(target, 'distill-model.json'),
+    )!;
     assert.deepEqual(info.inputShape, [28, 28, 1]);
     assert.equal(info.classNames.length, 10);
     assert.equal(info.normalization.method, 'scale255');
@@ -181,7 +193,16 @@ describe('run directory after an engine exit', () => {
   const runningRun = (pid?: number) => {
     const runDir = path.join(dir, 'manual', newRunId('manual'));
     fs.mkdirSync(runDir, { recursive: true });
-    const status: StatusFile = { status: 'running', runId: path.basename(runDir), pid, startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), epoch: 2, student: 'kd', totalEpochs: 5 };
+    const status: StatusFile = {
+      status: 'running',
+      runId: path.basename(runDir),
+      pid,
+      startedAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      epoch: 2,
+      student: 'kd',
+      totalEpochs: 5,
+    };
     writeJsonAtomic(path.join(runDir, RUN_FILES.status), status);
     return runDir;
   };

@@ -156,7 +156,7 @@ describe('GPU engine installer: package table', () => {
     assert.equal(gpuTargetSpecs().webgpu.packages['@tensorflow/tfjs-backend-webgpu'], peer);
   });
 
-  it("knows the bundled tfjs version without loading tfjs (src/shared/backends.ts TFJS_VERSION)", () => {
+  it('knows the bundled tfjs version without loading tfjs (src/shared/backends.ts TFJS_VERSION)', () => {
     assert.equal(TFJS_VERSION, version_core);
   });
 });
@@ -177,7 +177,11 @@ describe('GPU engine installer: merging dependencies', () => {
 
   it('moves a kept package of our table to the bundled tfjs version', () => {
     const specs = gpuTargetSpecs('4.22.0');
-    const merged = mergeDependencies({ '@tensorflow/tfjs-backend-webgpu': '4.21.0', webgpu: '0.6.1' }, specs['tensorflow-gpu'].packages, managedPackages(specs));
+    const merged = mergeDependencies(
+      { '@tensorflow/tfjs-backend-webgpu': '4.21.0', webgpu: '0.6.1' },
+      specs['tensorflow-gpu'].packages,
+      managedPackages(specs),
+    );
     assert.deepEqual(merged, { '@tensorflow/tfjs-backend-webgpu': '4.22.0', '@tensorflow/tfjs-node-gpu': '4.22.0', webgpu: '0.6.2' });
   });
 });
@@ -209,25 +213,43 @@ describe('GPU engine installer: reading the folder', () => {
   it('refuses a non-empty folder without package.json, which replacing would lose', () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'mine');
-    assert.match(failure(() => readInstalledDependencies(dir)), new RegExp(`${dir.replace(/[\\/.]/g, '\\$&')} is not empty and has no package\\.json.*Choose another folder`));
+    assert.match(
+      failure(() => readInstalledDependencies(dir)),
+      new RegExp(`${dir.replace(/[\\/.]/g, '\\$&')} is not empty and has no package\\.json.*Choose another folder`),
+    );
   });
 
   it('names a broken package.json and the fix', () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'package.json'), '{ "dependencies": ');
-    assert.match(failure(() => readInstalledDependencies(dir)), /package\.json is not valid JSON .*remove the folder .* to install afresh/);
+    assert.match(
+      failure(() => readInstalledDependencies(dir)),
+      /package\.json is not valid JSON .*remove the folder .* to install afresh/,
+    );
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ dependencies: ['webgpu'] }));
-    assert.match(failure(() => readInstalledDependencies(dir)), /package\.json: "dependencies" must be an object of package names to version strings/);
+    assert.match(
+      failure(() => readInstalledDependencies(dir)),
+      /package\.json: "dependencies" must be an object of package names to version strings/,
+    );
   });
 });
 
 describe("GPU engine installer: reading npm's output", () => {
   it('turns fetch lines and install-script headers into progress messages', () => {
-    assert.equal(npmLineProgress('npm http fetch GET 200 https://registry.npmjs.org/@tensorflow/tfjs-node-gpu/-/tfjs-node-gpu-4.22.0.tgz 5005ms (cache miss)'), 'Downloading @tensorflow/tfjs-node-gpu 4.22.0');
-    assert.equal(npmLineProgress('npm http fetch GET 200 https://registry.npmjs.org/@tensorflow%2ftfjs-node-gpu 131ms (cache updated)'), 'Resolving @tensorflow/tfjs-node-gpu');
+    assert.equal(
+      npmLineProgress('npm http fetch GET 200 https://registry.npmjs.org/@tensorflow/tfjs-node-gpu/-/tfjs-node-gpu-4.22.0.tgz 5005ms (cache miss)'),
+      'Downloading @tensorflow/tfjs-node-gpu 4.22.0',
+    );
+    assert.equal(
+      npmLineProgress('npm http fetch GET 200 https://registry.npmjs.org/@tensorflow%2ftfjs-node-gpu 131ms (cache updated)'),
+      'Resolving @tensorflow/tfjs-node-gpu',
+    );
     assert.equal(npmLineProgress('npm http cache y18n@https://registry.npmjs.org/y18n/-/y18n-5.0.8.tgz 0ms (cache hit)'), 'Downloading y18n 5.0.8');
     assert.equal(npmLineProgress('npm http fetch GET 200 https://registry.npmjs.org/webgpu/-/webgpu-0.6.2.tgz 812ms (cache miss)'), 'Downloading webgpu 0.6.2');
-    assert.equal(npmLineProgress('> @tensorflow/tfjs-node-gpu@4.22.0 install'), 'Running the install script of @tensorflow/tfjs-node-gpu (it downloads libtensorflow, about 400 MB)');
+    assert.equal(
+      npmLineProgress('> @tensorflow/tfjs-node-gpu@4.22.0 install'),
+      'Running the install script of @tensorflow/tfjs-node-gpu (it downloads libtensorflow, about 400 MB)',
+    );
     assert.equal(npmLineProgress('> webgpu@0.6.2 postinstall'), 'Running the postinstall script of webgpu');
     assert.equal(npmLineProgress('> node scripts/install.js gpu download'), undefined);
     assert.equal(npmLineProgress('* Downloading libtensorflow'), undefined);
@@ -242,11 +264,17 @@ describe("GPU engine installer: reading npm's output", () => {
     ]);
   });
 
-  for (const [name, output] of [['npm error lines', TFJS_NODE_GPU_FAILURE], ['foreground script output', TFJS_NODE_GPU_FAILURE_FOREGROUND]] as const) {
+  for (const [name, output] of [
+    ['npm error lines', TFJS_NODE_GPU_FAILURE],
+    ['foreground script output', TFJS_NODE_GPU_FAILURE_FOREGROUND],
+  ] as const) {
     it(`says tfjs-node-gpu could not download libtensorflow from Google, and that WebGPU needs no such download (${name})`, () => {
       const message = explainNpmFailure(output, 1);
       assert.match(message, /^@tensorflow\/tfjs-node-gpu came from the npm registry, but its install script could not download libtensorflow/);
-      assert.match(message, /from https:\/\/storage\.googleapis\.com\/tensorflow\/libtensorflow\/libtensorflow-gpu-linux-x86_64-2\.9\.1\.tar\.gz: getaddrinfo ENOTFOUND storage\.googleapis\.com\./);
+      assert.match(
+        message,
+        /from https:\/\/storage\.googleapis\.com\/tensorflow\/libtensorflow\/libtensorflow-gpu-linux-x86_64-2\.9\.1\.tar\.gz: getaddrinfo ENOTFOUND storage\.googleapis\.com\./,
+      );
       assert.match(message, /storage\.googleapis\.com to be reachable .* not only the npm registry/);
       assert.match(message, /install the WebGPU engine instead: it needs no such download/);
       assert.match(message, /npm exited with code 1/);
@@ -262,15 +290,24 @@ describe("GPU engine installer: reading npm's output", () => {
   });
 
   it('says which version the registry does not have', () => {
-    assert.match(explainNpmFailure(NO_SUCH_VERSION, 1), /^npm cannot find a package or version: No matching version found for webgpu@99\.0\.0\. Check `npm config get registry`/);
+    assert.match(
+      explainNpmFailure(NO_SUCH_VERSION, 1),
+      /^npm cannot find a package or version: No matching version found for webgpu@99\.0\.0\. Check `npm config get registry`/,
+    );
   });
 
   it("names the package whose install script failed, with the script's own words", () => {
-    assert.equal(explainNpmFailure(SCRIPT_FAILURE, 1), 'The install script of distill-fixture-bad failed: fixture: cannot fetch the native library. (npm exited with code 1.)');
+    assert.equal(
+      explainNpmFailure(SCRIPT_FAILURE, 1),
+      'The install script of distill-fixture-bad failed: fixture: cannot fetch the native library. (npm exited with code 1.)',
+    );
   });
 
   it("falls back to npm's last error lines", () => {
-    const message = explainNpmFailure(['npm error code EWHATEVER', 'npm error something odd happened', 'npm error A complete log of this run can be found in: /x.log'], 1);
+    const message = explainNpmFailure(
+      ['npm error code EWHATEVER', 'npm error something odd happened', 'npm error A complete log of this run can be found in: /x.log'],
+      1,
+    );
     assert.equal(message, 'npm install failed: something odd happened. The full output is in the log. (npm exited with code 1.)');
   });
 });

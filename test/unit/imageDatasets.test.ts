@@ -14,33 +14,42 @@ describe('image datasets in the workspace (Models view, "Use as Data")', () => {
       ...images('data/train', ['cat', 'dog'], 3),
       ...images('data/test', ['cat', 'dog'], 2),
       ...images('one-class', ['only'], 4),
-      ...images('mixed', ['a', 'b'], 1), at('mixed', 'loose.jpg'),
+      ...images('mixed', ['a', 'b'], 1),
+      at('mixed', 'loose.jpg'),
       at('data', 'train', 'cat', 'notes.txt'),
     ];
-    assert.deepEqual(findImageFolders(files).map((f) => [path.relative('/w', f.dir), f.classes, f.images]), [
-      ['data/test', ['cat', 'dog'], 4],
-      ['data/train', ['cat', 'dog'], 6],
-    ]);
+    assert.deepEqual(
+      findImageFolders(files).map((f) => [path.relative('/w', f.dir), f.classes, f.images]),
+      [
+        ['data/test', ['cat', 'dog'], 4],
+        ['data/train', ['cat', 'dog'], 6],
+      ],
+    );
   });
 
   it('pairs train/ with a test/ or val/ sibling whose classes it has; others stand alone', () => {
     const files = [
-      ...images('fmnist/train', ['0', '1', '2'], 2), ...images('fmnist/val', ['0', '2'], 1),
-      ...images('pets/train', ['cat', 'dog'], 1), ...images('pets/test', ['cat', 'fox'], 1),
+      ...images('fmnist/train', ['0', '1', '2'], 2),
+      ...images('fmnist/val', ['0', '2'], 1),
+      ...images('pets/train', ['cat', 'dog'], 1),
+      ...images('pets/test', ['cat', 'fox'], 1),
       ...images('loose', ['x', 'y'], 1),
     ];
     const entries = imageDatasets(files);
-    assert.deepEqual(entries.map((e) => [path.relative('/w', e.train.dir), e.test && path.relative('/w', e.test.dir)]), [
-      ['fmnist/train', 'fmnist/val'],
-      ['loose', undefined],
-      ['pets/test', undefined],
-      ['pets/train', undefined],
-    ]);
+    assert.deepEqual(
+      entries.map((e) => [path.relative('/w', e.train.dir), e.test && path.relative('/w', e.test.dir)]),
+      [
+        ['fmnist/train', 'fmnist/val'],
+        ['loose', undefined],
+        ['pets/test', undefined],
+        ['pets/train', undefined],
+      ],
+    );
     assert.equal(describeImageDataset(entries[0]), '3 classes · 6 images + 2 in val/');
     assert.equal(describeImageDataset(entries[1]), '2 classes · 2 images');
   });
 
-  it('writes the folders into the config: keeps format-free keys and comments, drops the old format\'s own', () => {
+  it("writes the folders into the config: keeps format-free keys and comments, drops the old format's own", () => {
     const text = `{
   // my experiment
   "name": "x",
@@ -56,9 +65,19 @@ describe('image datasets in the workspace (Models view, "Use as Data")', () => {
     assert.ok(next.includes('// my experiment'));
     assert.equal(text.slice(0, edit.offset) + edit.content + text.slice(edit.offset + edit.length), next);
     const data = parse(next).data;
-    assert.deepEqual(data, { format: 'images', train: { dir: 'images/train' }, test: { dir: 'images/test' }, validationSplit: 0.2, maxSamples: { train: 100 } });
+    assert.deepEqual(data, {
+      format: 'images',
+      train: { dir: 'images/train' },
+      test: { dir: 'images/test' },
+      validationSplit: 0.2,
+      maxSamples: { train: 100 },
+    });
     assert.ok(validateConfig(parse(next)).ok);
     // A config with no data section gets one.
-    assert.deepEqual(parse(setImageDataInConfig('{ "name": "y" }', { train: 't', test: 'v' }).text).data, { format: 'images', train: { dir: 't' }, test: { dir: 'v' } });
+    assert.deepEqual(parse(setImageDataInConfig('{ "name": "y" }', { train: 't', test: 'v' }).text).data, {
+      format: 'images',
+      train: { dir: 't' },
+      test: { dir: 'v' },
+    });
   });
 });

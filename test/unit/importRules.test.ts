@@ -29,7 +29,11 @@ describe('import rules (eslint.config.mjs)', function () {
     ['src/engine/planted.ts', "import '../extension/runText';", /the engine never imports the extension/],
     ['src/engine/kd/planted.ts', "import '../../webview/dom';", /the engine never imports the webview/],
     ['src/extension/planted.ts', "import * as tf from '@tensorflow/tfjs-core'; void tf;", /tfjs loads only in the engine/],
-    ['src/extension/commands/planted.ts', "import { selectBackend } from '../../engine/backends/ladder'; void selectBackend;", /the extension never loads the engine/],
+    [
+      'src/extension/commands/planted.ts',
+      "import { selectBackend } from '../../engine/backends/ladder'; void selectBackend;",
+      /the extension never loads the engine/,
+    ],
     ['src/webview/planted.ts', "import '../engine/kd/losses';", /the webview never imports the engine/],
     ['src/webview/planted.ts', "import '../extension/runText';", /the webview never imports the extension/],
     ['src/webview/tabs/planted.ts', "import '../../engine/kd/losses';", /the webview never imports the engine/],
@@ -47,7 +51,10 @@ describe('import rules (eslint.config.mjs)', function () {
 
   it('allows the same imports where they belong', async () => {
     assert.deepEqual(await refused('src/engine/planted.ts', "import * as tf from '@tensorflow/tfjs-core'; import '../shared/config'; void tf;"), []);
-    assert.deepEqual(await refused('src/extension/planted.ts', "import * as vscode from 'vscode'; import '../shared/protocol'; import '../install/targets'; void vscode;"), []);
+    assert.deepEqual(
+      await refused('src/extension/planted.ts', "import * as vscode from 'vscode'; import '../shared/protocol'; import '../install/targets'; void vscode;"),
+      [],
+    );
     assert.deepEqual(await refused('src/webview/planted.ts', "import '../shared/format';"), []);
     assert.deepEqual(await refused('src/webview/tabs/planted.ts', "import '../charts/curves'; import '../store'; import '../../shared/format';"), []);
     assert.deepEqual(await refused('src/webview/charts/planted.ts', "import './theme'; import '../dom'; import '../../shared/format';"), []);

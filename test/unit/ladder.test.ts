@@ -26,14 +26,23 @@ describe('backend ladder', () => {
     const report = await selectBackend('auto', { log: (m) => lines.push(m), probe: convGradientProbe });
     assert.equal(report.name, 'wasm');
     assert.equal(tf.getBackend(), 'wasm');
-    assert.deepEqual(report.skipped.map((s) => s.name), ['tensorflow-gpu', 'webgpu', 'tensorflow']);
-    assert.deepEqual(report.skipped.map((s) => s.reason), [
-      'package @tensorflow/tfjs-node-gpu is not installed',
-      // The tests' WebGPU adapter is SwiftShader (test/support/softwareGpu.ts): real, but not worth picking.
-      'only a software WebGPU adapter was found (google swiftshader swiftshader-device-subzero- SwiftShader driver 5.0.0): it emulates a GPU on the CPU and trains slower than wasm',
-      'package @tensorflow/tfjs-node is not installed',
-    ]);
-    assert.match(report.reason, /^wasm \(SIMD, 1 thread\): first available; skipped tensorflow-gpu: package @tensorflow\/tfjs-node-gpu is not installed; webgpu: /);
+    assert.deepEqual(
+      report.skipped.map((s) => s.name),
+      ['tensorflow-gpu', 'webgpu', 'tensorflow'],
+    );
+    assert.deepEqual(
+      report.skipped.map((s) => s.reason),
+      [
+        'package @tensorflow/tfjs-node-gpu is not installed',
+        // The tests' WebGPU adapter is SwiftShader (test/support/softwareGpu.ts): real, but not worth picking.
+        'only a software WebGPU adapter was found (google swiftshader swiftshader-device-subzero- SwiftShader driver 5.0.0): it emulates a GPU on the CPU and trains slower than wasm',
+        'package @tensorflow/tfjs-node is not installed',
+      ],
+    );
+    assert.match(
+      report.reason,
+      /^wasm \(SIMD, 1 thread\): first available; skipped tensorflow-gpu: package @tensorflow\/tfjs-node-gpu is not installed; webgpu: /,
+    );
     assert.equal(lines.length, 3, lines.join('\n'));
   });
 
@@ -50,7 +59,10 @@ describe('backend ladder', () => {
       assert.ok(isDistillError(e));
       assert.equal(e.kind, 'runtime');
       assert.deepEqual(e.location.path, ['engine', 'backend']);
-      assert.match(e.message, /engine\.backend is "tensorflow", but it cannot be used here: package @tensorflow\/tfjs-node is not installed\. Install @tensorflow\/tfjs-node in the workspace, or with `npm install --prefix <folder>` and the setting distill\.engine\.optionalModules .*, or set engine\.backend to "auto"\./);
+      assert.match(
+        e.message,
+        /engine\.backend is "tensorflow", but it cannot be used here: package @tensorflow\/tfjs-node is not installed\. Install @tensorflow\/tfjs-node in the workspace, or with `npm install --prefix <folder>` and the setting distill\.engine\.optionalModules .*, or set engine\.backend to "auto"\./,
+      );
       return true;
     });
   });
@@ -70,7 +82,10 @@ describe('backend ladder', () => {
       const report = await selectBackend('auto', { probe });
       assert.equal(report.name, 'cpu');
       assert.deepEqual(report.skipped.at(-1), { name: 'wasm', reason: 'kernel Dilation2DBackpropFilter is not implemented on wasm' });
-      assert.match(report.reason, /^cpu \(pure JavaScript, tfjs [\d.]+\): first available; skipped .*wasm: kernel Dilation2DBackpropFilter is not implemented on wasm$/);
+      assert.match(
+        report.reason,
+        /^cpu \(pure JavaScript, tfjs [\d.]+\): first available; skipped .*wasm: kernel Dilation2DBackpropFilter is not implemented on wasm$/,
+      );
     } finally {
       if (wasmLacks) tf.registerKernel(wasmLacks);
     }
@@ -80,17 +95,36 @@ describe('backend ladder', () => {
     const probe = () => {
       if (tf.getBackend() === 'wasm') tf.engine().runKernel('NoSuchKernelAnywhere', {}, {});
     };
-    await assert.rejects(selectBackend('wasm', { probe }), /engine\.backend is "wasm", but it cannot be used here: kernel NoSuchKernelAnywhere is not implemented on wasm/);
+    await assert.rejects(
+      selectBackend('wasm', { probe }),
+      /engine\.backend is "wasm", but it cannot be used here: kernel NoSuchKernelAnywhere is not implemented on wasm/,
+    );
   });
 
   it('lets model errors from the probe through unchanged', async () => {
     const boom = new Error('Input 0 is incompatible with layer dense: expected axis -1 to have 784, got 10');
-    await assert.rejects(selectBackend('auto', { probe: () => { throw boom; } }), (e) => e === boom);
+    await assert.rejects(
+      selectBackend('auto', {
+        probe: () => {
+          throw boom;
+        },
+      }),
+      (e) => e === boom,
+    );
   });
 
   it('tells software WebGPU adapters from GPUs by their adapter info', () => {
     // As Dawn reports them: SwiftShader (chromium's), Mesa's llvmpipe/lavapipe, Windows' WARP, and real GPUs.
-    assert.equal(isSoftwareAdapter({ vendor: 'google', architecture: 'swiftshader', device: 'swiftshader-device-subzero-', description: 'SwiftShader driver 5.0.0', isFallbackAdapter: true }), true);
+    assert.equal(
+      isSoftwareAdapter({
+        vendor: 'google',
+        architecture: 'swiftshader',
+        device: 'swiftshader-device-subzero-',
+        description: 'SwiftShader driver 5.0.0',
+        isFallbackAdapter: true,
+      }),
+      true,
+    );
     assert.equal(isSoftwareAdapter({ vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }), true);
     assert.equal(isSoftwareAdapter({ vendor: 'microsoft', description: 'Microsoft Basic Render Driver' }), true);
     assert.equal(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' }), false);
@@ -158,7 +192,9 @@ describe('backend ladder: optional packages', () => {
     writePackage(
       modules,
       'webgpu',
-      { 'index.js': 'export const globals = { GPUBufferUsage: { MAP_READ: 1 } };\nexport function create() { return { requestAdapter: async () => null }; }\n' },
+      {
+        'index.js': 'export const globals = { GPUBufferUsage: { MAP_READ: 1 } };\nexport function create() { return { requestAdapter: async () => null }; }\n',
+      },
       { type: 'module' },
     );
     // Importing the tfjs backend without an adapter would be a bug: this one says so if it happens.
@@ -177,10 +213,16 @@ describe('backend ladder: optional packages', () => {
     fakeNodeGpu(explicitFolder(), 'libcudart.so.11.0');
     const report = await selectBackend('auto');
     assert.equal(report.name, 'wasm');
-    assert.equal(reasonFor(report, 'tensorflow-gpu'), '@tensorflow/tfjs-node-gpu failed to load: libcudart.so.11.0: cannot open shared object file: No such file or directory');
+    assert.equal(
+      reasonFor(report, 'tensorflow-gpu'),
+      '@tensorflow/tfjs-node-gpu failed to load: libcudart.so.11.0: cannot open shared object file: No such file or directory',
+    );
     await assert.rejects(selectBackend('tensorflow-gpu'), (e: unknown) => {
       assert.ok(isDistillError(e));
-      assert.match(e.message, /^engine\.backend is "tensorflow-gpu", but it cannot be used here: @tensorflow\/tfjs-node-gpu failed to load: libcudart\.so\.11\.0: cannot open shared object file/);
+      assert.match(
+        e.message,
+        /^engine\.backend is "tensorflow-gpu", but it cannot be used here: @tensorflow\/tfjs-node-gpu failed to load: libcudart\.so\.11\.0: cannot open shared object file/,
+      );
       return true;
     });
   });
@@ -194,7 +236,11 @@ describe('backend ladder: optional packages', () => {
   it('tries DISTILL_OPTIONAL_MODULES before the workspace, and the workspace when the folder lacks the package', async () => {
     fakeNodeGpu(workspace(), 'libcudart.so.11.0');
     const explicit = explicitFolder();
-    assert.match(reasonFor(await selectBackend('auto'), 'tensorflow-gpu') ?? '', /libcudart\.so\.11\.0/, 'an explicit folder without the package falls through');
+    assert.match(
+      reasonFor(await selectBackend('auto'), 'tensorflow-gpu') ?? '',
+      /libcudart\.so\.11\.0/,
+      'an explicit folder without the package falls through',
+    );
     fakeNodeGpu(explicit, 'libcudnn.so.8');
     assert.match(reasonFor(await selectBackend('auto'), 'tensorflow-gpu') ?? '', /failed to load: libcudnn\.so\.8:/, 'the explicit folder comes first');
   });
@@ -208,10 +254,16 @@ describe('backend ladder: optional packages', () => {
 
   it('says where it looked when a package is nowhere', async () => {
     const explicit = explicitFolder();
-    assert.equal(reasonFor(await selectBackend('auto'), 'tensorflow'), `package @tensorflow/tfjs-node is not installed (looked in ${OPTIONAL_MODULES_ENV}=${explicit} too)`);
+    assert.equal(
+      reasonFor(await selectBackend('auto'), 'tensorflow'),
+      `package @tensorflow/tfjs-node is not installed (looked in ${OPTIONAL_MODULES_ENV}=${explicit} too)`,
+    );
     const missing = path.join(tmp, 'no-such-folder');
     process.env[OPTIONAL_MODULES_ENV] = missing;
-    assert.equal(reasonFor(await selectBackend('auto'), 'tensorflow'), `package @tensorflow/tfjs-node is not installed, and ${OPTIONAL_MODULES_ENV}=${missing} names a folder that does not exist`);
+    assert.equal(
+      reasonFor(await selectBackend('auto'), 'tensorflow'),
+      `package @tensorflow/tfjs-node is not installed, and ${OPTIONAL_MODULES_ENV}=${missing} names a folder that does not exist`,
+    );
   });
 });
 

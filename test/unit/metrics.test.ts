@@ -1,11 +1,5 @@
 import { strict as assert } from 'node:assert';
-import {
-  agreement,
-  argmaxRows,
-  classificationMetrics,
-  expectedCalibrationError,
-  klToTeacher,
-} from '../../src/engine/eval/metrics';
+import { agreement, argmaxRows, classificationMetrics, expectedCalibrationError, klToTeacher } from '../../src/engine/eval/metrics';
 import { DistillError } from '../../src/shared/errors';
 
 /** Logits whose argmax is `predicted`, with a per-row offset so rows are not all identical. */
@@ -38,7 +32,11 @@ describe('eval/metrics', () => {
   describe('classificationMetrics', () => {
     it('matches the hand-worked confusion matrix, accuracy, per-class scores and macro-F1', () => {
       const m = classificationMetrics(logitsPredicting(predicted, 3), labels, 3);
-      assert.deepEqual(m.confusion, [[2, 1, 1], [0, 1, 1], [1, 0, 2]]);
+      assert.deepEqual(m.confusion, [
+        [2, 1, 1],
+        [0, 1, 1],
+        [1, 0, 2],
+      ]);
       assertClose(m.accuracy, 5 / 9, 'accuracy');
       assertAllClose(m.perClass.precision, [2 / 3, 1 / 2, 1 / 2], 'precision');
       assertAllClose(m.perClass.recall, [1 / 2, 1 / 2, 2 / 3], 'recall');
@@ -112,8 +110,7 @@ describe('eval/metrics', () => {
 
   describe('expectedCalibrationError', () => {
     // Two classes, logits (ln(c/(1−c)), 0) give confidence c for class 0.
-    const logitsWithConfidence = (confidences: number[]) =>
-      new Float32Array(confidences.flatMap((c) => [Math.log(c / (1 - c)), 0]));
+    const logitsWithConfidence = (confidences: number[]) => new Float32Array(confidences.flatMap((c) => [Math.log(c / (1 - c)), 0]));
 
     it('matches a constructed example', () => {
       // Four rows at confidence 0.9 with 3 correct (gap 0.15), two at 0.6 both correct (gap 0.4):

@@ -12,7 +12,11 @@ function runDir(root: string, input = true): string {
   fs.writeFileSync(path.join(dir, 'student', 'model.json'), '{"modelTopology":{},"weightsManifest":[]}');
   fs.writeFileSync(path.join(dir, 'student', 'weights.bin'), Buffer.alloc(8));
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ name: 'fashion-kd', runName: 'fashion-kd · T 8', data: {} }));
-  if (input) fs.writeFileSync(path.join(dir, 'input.json'), JSON.stringify({ inputShape: [4], classNames: ['a', 'b'], normalization: { method: 'standard', shift: [1, 2, 3, 4], scale: [1, 0.5, 0.25, 2] } }));
+  if (input)
+    fs.writeFileSync(
+      path.join(dir, 'input.json'),
+      JSON.stringify({ inputShape: [4], classNames: ['a', 'b'], normalization: { method: 'standard', shift: [1, 2, 3, 4], scale: [1, 0.5, 0.25, 2] } }),
+    );
   return dir;
 }
 
@@ -35,7 +39,10 @@ describe('model export folder', () => {
   it('names the scratch student as the product does, in its README and when it is missing', async () => {
     const root = tempDir('distill-export-');
     const dir = runDir(root);
-    await assert.rejects(exportModelFolder({ runDir: dir, role: 'baseline', targetParent: path.join(root, 'out') }), /has no scratch student \(.*baseline.*model\.json is missing\)/);
+    await assert.rejects(
+      exportModelFolder({ runDir: dir, role: 'baseline', targetParent: path.join(root, 'out') }),
+      /has no scratch student \(.*baseline.*model\.json is missing\)/,
+    );
     fs.cpSync(path.join(dir, 'student'), path.join(dir, 'baseline'), { recursive: true });
     const target = await exportModelFolder({ runDir: dir, role: 'baseline', targetParent: path.join(root, 'out') });
     assert.match(fs.readFileSync(path.join(target, 'README.md'), 'utf8'), /^# fashion-kd · T 8 — scratch student\n/);

@@ -138,13 +138,26 @@ describe('describeModelFile: tfjs GraphModel', () => {
           { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: dims(-1, 4) } } },
           { name: 'dense/kernel', op: 'Const', attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(4, 3) } } } },
           { name: 'dense/bias', op: 'Const', attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3) } } } },
-          { name: 'dense/MatMul', op: 'MatMul', input: ['x', 'dense/kernel'], attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } } },
+          {
+            name: 'dense/MatMul',
+            op: 'MatMul',
+            input: ['x', 'dense/kernel'],
+            attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } },
+          },
           { name: 'Identity', op: 'BiasAdd', input: ['dense/MatMul', 'dense/bias'], attr: { T: { type: 'DT_FLOAT' }, data_format: { s: 'TkhXQw==' } } },
         ],
         library: {},
         versions: { producer: 1482 },
       },
-      weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'dense/kernel', shape: [4, 3], dtype: 'float32' }, { name: 'dense/bias', shape: [3], dtype: 'float32' }] }],
+      weightsManifest: [
+        {
+          paths: ['group1-shard1of1.bin'],
+          weights: [
+            { name: 'dense/kernel', shape: [4, 3], dtype: 'float32' },
+            { name: 'dense/bias', shape: [3], dtype: 'float32' },
+          ],
+        },
+      ],
       signature: {
         inputs: { 'x:0': { name: 'x:0', dtype: 'DT_FLOAT', tensorShape: dims(-1, 4) } },
         outputs: { 'Identity:0': { name: 'Identity:0', dtype: 'DT_FLOAT', tensorShape: dims(-1, 3) } },
@@ -156,7 +169,12 @@ describe('describeModelFile: tfjs GraphModel', () => {
     // It is a real GraphModel: tfjs-converter loads it, and it computes x·W + b.
     const weightData = fs.readFileSync(path.join(folder, 'group1-shard1of1.bin'));
     const graph = await loadGraphModel(
-      tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0].weights as tf.io.WeightsManifestEntry[], weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length), format: 'graph-model' }),
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: modelJson.weightsManifest[0].weights as tf.io.WeightsManifestEntry[],
+        weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length),
+        format: 'graph-model',
+      }),
     );
     const y = graph.predict(tf.ones([1, 4])) as tf.Tensor;
     assert.deepEqual(y.shape, [1, 3]);
@@ -223,7 +241,13 @@ describe('teacher logits', () => {
     assert.ok(!looksLikeLogitsFile('/w/x_train.npy'));
     assert.ok(!looksLikeLogitsFile('/w/runs/r1/metrics.jsonl'));
     assert.ok(!looksLikeLogitsFile('/w/teacher/model.json'));
-    const { pairs, unpaired } = pairLogitsFiles(['/w/a/teacher_train.npy', '/w/a/teacher_test.npy', '/w/b/teacher_test.npy', '/w/c/logits_train.jsonl', '/w/a/Teacher_TRAIN_old.npy']);
+    const { pairs, unpaired } = pairLogitsFiles([
+      '/w/a/teacher_train.npy',
+      '/w/a/teacher_test.npy',
+      '/w/b/teacher_test.npy',
+      '/w/c/logits_train.jsonl',
+      '/w/a/Teacher_TRAIN_old.npy',
+    ]);
     assert.deepEqual(pairs, [{ train: '/w/a/teacher_train.npy', test: '/w/a/teacher_test.npy' }]);
     assert.deepEqual(unpaired.sort(), ['/w/a/Teacher_TRAIN_old.npy', '/w/b/teacher_test.npy', '/w/c/logits_train.jsonl']);
   });

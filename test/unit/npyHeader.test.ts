@@ -19,7 +19,10 @@ describe('.npy header', () => {
     const header = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 7), }\n";
     assert.deepEqual(readNpyHeader(npy(2, header)), { descr: '<f8', shape: [3, 7], fortranOrder: false, dataOffset: 12 + header.length });
     assert.deepEqual(readNpyHeader(npy(1, "{'descr': '|u1', 'fortran_order': True, 'shape': (5,), }\n")), {
-      descr: '|u1', shape: [5], fortranOrder: true, dataOffset: 10 + 57,
+      descr: '|u1',
+      shape: [5],
+      fortranOrder: true,
+      dataOffset: 10 + 57,
     });
   });
 

@@ -14,9 +14,14 @@ const FIXTURES = path.join(__dirname, '..', 'engine', 'fixtures', 'onnx');
 describe('ONNX files', () => {
   it('reads back the graph the writer wrote: opset, inputs and outputs with symbolic and fixed dims, params', () => {
     const bytes = encodeModel({
-      name: 'g', opset: 17,
+      name: 'g',
+      opset: 17,
       nodes: [{ op: 'Gemm', inputs: ['x', 'W', 'b'], outputs: ['y'], attributes: { alpha: { float: 1 }, transB: 0 } }],
-      initializers: [{ name: 'W', dims: [4, 3], data: new Float32Array(12) }, { name: 'b', dims: [3], data: new Float32Array(3) }, { name: 's', dims: [2], data: { int64: [-1, 3] } }],
+      initializers: [
+        { name: 'W', dims: [4, 3], data: new Float32Array(12) },
+        { name: 'b', dims: [3], data: new Float32Array(3) },
+        { name: 's', dims: [2], data: { int64: [-1, 3] } },
+      ],
       inputs: [{ name: 'x', shape: ['N', 4] }],
       outputs: [{ name: 'y', shape: [null, 3] }],
     });

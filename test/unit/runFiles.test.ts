@@ -41,7 +41,11 @@ describe('extension: Resume from an earlier notification', () => {
   it('says the run is running again when this window resumed it meanwhile', () => {
     setRun('running', { checkpoint: true, pid: process.pid });
     const decision = resumeFromNotification(runDir + path.sep, 'fashion', runDir);
-    assert.deepEqual(decision, { resume: false, runExists: true, message: '"fashion" is already running again: it was resumed after it stopped. There is nothing to resume.' });
+    assert.deepEqual(decision, {
+      resume: false,
+      runExists: true,
+      message: '"fashion" is already running again: it was resumed after it stopped. There is nothing to resume.',
+    });
   });
 
   it('says the run completed when it was resumed and finished meanwhile', () => {
@@ -65,6 +69,10 @@ describe('extension: Resume from an earlier notification', () => {
       message: '"fashion" has no checkpoint to resume from any more. Start a new run instead.',
     });
     fs.rmSync(runDir, { recursive: true });
-    assert.deepEqual(resumeFromNotification(runDir, 'fashion', undefined), { resume: false, runExists: false, message: `"fashion" cannot be resumed: its run folder ${runDir} is gone.` });
+    assert.deepEqual(resumeFromNotification(runDir, 'fashion', undefined), {
+      resume: false,
+      runExists: false,
+      message: `"fashion" cannot be resumed: its run folder ${runDir} is gone.`,
+    });
   });
 });

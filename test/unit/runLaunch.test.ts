@@ -33,7 +33,8 @@ describe('run launch', () => {
   it('refuses a backend setting that names no backend, and says which setting to fix', () => {
     const refused = planStart(config(), { backend: 'cuda' }, at);
     assert.deepEqual(refused, {
-      refused: 'the setting "distill.engine.backend" is "cuda", which is not a backend. Use one of auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu, or leave it empty to use the config\'s.',
+      refused:
+        'the setting "distill.engine.backend" is "cuda", which is not a backend. Use one of auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu, or leave it empty to use the config\'s.',
       setting: 'distill.engine.backend',
     });
   });

@@ -16,12 +16,15 @@ const config = (extra: Record<string, unknown> = {}) =>
   );
 
 describe('run names', () => {
-  it('the first run of a config is the config\'s name; a later one adds what differs from the newest earlier run', () => {
+  it("the first run of a config is the config's name; a later one adds what differs from the newest earlier run", () => {
     assert.equal(defaultRunName(config(), []), 'fashion-kd');
     const first = config();
     const hotter = config({ distillation: { temperature: 8, alpha: 0.9 } });
     assert.equal(defaultRunName(hotter, [first]), 'fashion-kd · T 8 · α 0.9');
-    assert.equal(defaultRunName(config({ distillation: { divergence: 'reverse-kl' }, student: { preset: 'mlp', hidden: [16] } }), [hotter, first]), 'fashion-kd · T 4 · α 0.7 · reverse-kl · student mlp [16]');
+    assert.equal(
+      defaultRunName(config({ distillation: { divergence: 'reverse-kl' }, student: { preset: 'mlp', hidden: [16] } }), [hotter, first]),
+      'fashion-kd · T 4 · α 0.7 · reverse-kl · student mlp [16]',
+    );
   });
 
   it('numbers a run that differs in nothing, and ignores runs of other configs', () => {

@@ -26,17 +26,27 @@ describe('dashboard: RunSource (a run directory as snapshot, then deltas)', () =
     assert.equal(run.status, 'completed');
     assert.equal(run.runId, readJson<{ runId: string }>(path.join(dir, RUN_FILES.status))?.runId, 'the id the engine gave the run, not its folder name');
     assert.notEqual(run.runId, path.basename(dir));
-    assert.deepEqual(run.steps.map((c) => c.student), ['kd', 'baseline']);
+    assert.deepEqual(
+      run.steps.map((c) => c.student),
+      ['kd', 'baseline'],
+    );
     for (const columns of run.steps) {
       const steps = records.filter((r): r is StepRecord => r.kind === 'step' && r.student === columns.student);
       assert.equal(columns.globalStep.length, steps.length);
-      assert.deepEqual([...columns.globalStep], steps.map((_, i) => i + 1), 'steps numbered across epochs');
+      assert.deepEqual(
+        [...columns.globalStep],
+        steps.map((_, i) => i + 1),
+        'steps numbered across epochs',
+      );
       steps.forEach((r, i) => {
         assert.equal(columns.epoch[i], r.epoch);
         for (const m of STEP_METRICS) assert.equal(columns[m][i], Math.fround(r[m] ?? NaN), `${columns.student} ${m} at ${i}`);
       });
     }
-    assert.deepEqual(run.epochs, records.filter((r): r is EpochRecord => r.kind === 'epoch'));
+    assert.deepEqual(
+      run.epochs,
+      records.filter((r): r is EpochRecord => r.kind === 'epoch'),
+    );
     assert.equal(run.softLabels.length, readJsonLines(path.join(dir, RUN_FILES.softLabels)).length);
     assert.equal(run.probe?.thumbnails?.pixels.length, run.probe?.indices.length);
     assert.ok(run.summary && run.config);
@@ -58,7 +68,10 @@ describe('dashboard: RunSource (a run directory as snapshot, then deltas)', () =
       w.appendMetrics(chunk);
       if (i === 0) w.appendSoftLabels(full.softLabels[0]);
       const delta = source.poll()!;
-      assert.equal(delta.steps?.reduce((n, c) => n + c.globalStep.length, 0), chunk.filter((r) => r.kind === 'step').length);
+      assert.equal(
+        delta.steps?.reduce((n, c) => n + c.globalStep.length, 0),
+        chunk.filter((r) => r.kind === 'step').length,
+      );
       data = applyDelta(data, delta);
     }
     w.writeSummary(full.summary!);
@@ -77,8 +90,17 @@ describe('dashboard: RunSource (a run directory as snapshot, then deltas)', () =
     new RunWriter(dir).truncateAfterCheckpoint((r) => r.epoch <= 1);
     const delta = source.poll()!;
     assert.ok(delta.reset, 'a reset');
-    assert.deepEqual(delta.reset.steps.map((c) => [c.student, c.globalStep.length]), [['kd', 10], ['baseline', 10]]);
-    assert.deepEqual(delta.reset.epochs.map((e) => `${e.student} ${e.epoch}`), ['kd 1', 'baseline 1']);
+    assert.deepEqual(
+      delta.reset.steps.map((c) => [c.student, c.globalStep.length]),
+      [
+        ['kd', 10],
+        ['baseline', 10],
+      ],
+    );
+    assert.deepEqual(
+      delta.reset.epochs.map((e) => `${e.student} ${e.epoch}`),
+      ['kd 1', 'baseline 1'],
+    );
   });
 
   it('reads a running status whose engine is gone as interrupted', () => {

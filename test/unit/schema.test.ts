@@ -9,13 +9,17 @@ describe('schemas/distill.schema.json', () => {
     assert.equal(fs.readFileSync(EDITOR_SCHEMA_FILE, 'utf8'), editorSchemaText());
   });
 
-  it('the editor\'s copy keeps documentation, completion values and snippets, and no constraint (ours report them, once)', () => {
+  it("the editor's copy keeps documentation, completion values and snippets, and no constraint (ours report them, once)", () => {
     const editor = JSON.parse(editorSchemaText()) as Record<string, unknown>;
     const text = JSON.stringify(editor);
-    for (const keyword of ['"minimum"', '"maximum"', '"exclusiveMinimum"', '"required"', '"additionalProperties"', '"minItems"']) assert.ok(!text.includes(keyword), `${keyword} is still in the editor schema`);
+    for (const keyword of ['"minimum"', '"maximum"', '"exclusiveMinimum"', '"required"', '"additionalProperties"', '"minItems"'])
+      assert.ok(!text.includes(keyword), `${keyword} is still in the editor schema`);
     assert.ok(text.includes('"forward-kl"') && text.includes('markdownEnumDescriptions'), 'enum values and their docs for completion');
     assert.ok(text.includes('"defaultSnippets"'));
-    assert.equal((JSON.parse(fs.readFileSync('package.json', 'utf8')) as { contributes: { jsonValidation: { url: string }[] } }).contributes.jsonValidation[0].url, './schemas/distill.editor.schema.json');
+    assert.equal(
+      (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { contributes: { jsonValidation: { url: string }[] } }).contributes.jsonValidation[0].url,
+      './schemas/distill.editor.schema.json',
+    );
   });
 
   it('schemas/sweep.schema.json equals the schema generated from src/shared/sweepSchema.ts', () => {

@@ -26,7 +26,10 @@ describe('sweeps in the extension host', () => {
     // A trial whose engine is gone (pid of no process) reads as interrupted, with no progress claimed beyond its epoch.
     const gone = path.join(dir, SWEEP_FILES.trials, 'p03-r0');
     fs.mkdirSync(gone, { recursive: true });
-    fs.writeFileSync(path.join(gone, RUN_FILES.status), JSON.stringify({ status: 'running', runId: 'p03-r0', pid: 2 ** 22 + 12345, startedAt: '', updatedAt: '', epoch: 1, totalEpochs: 2, student: 'kd' }));
+    fs.writeFileSync(
+      path.join(gone, RUN_FILES.status),
+      JSON.stringify({ status: 'running', runId: 'p03-r0', pid: 2 ** 22 + 12345, startedAt: '', updatedAt: '', epoch: 1, totalEpochs: 2, student: 'kd' }),
+    );
     const data = readSweepData(dir)!;
     const byId = new Map(data.trials.map((t) => [t.id, t]));
     assert.equal(byId.get('b00')!.status, 'completed');
@@ -39,14 +42,19 @@ describe('sweeps in the extension host', () => {
     assert.equal(byId.get('p03-r0')!.status, 'interrupted');
     assert.equal(byId.get('p00-r1')!.status, 'pending');
     assert.equal(byId.get('p00-r0')!.runDir, path.join(dir, 'trials', 'p00-r0'));
-    assert.deepEqual(data.axes.map((a) => a.path), [T, A, S]);
+    assert.deepEqual(
+      data.axes.map((a) => a.path),
+      [T, A, S],
+    );
     assert.equal(readSweepData(path.join(dir, 'nope')), undefined);
   });
 
   it('describes random axes as ranges or choices for the binning', () => {
     const axes = sweepAxes({
       axes: ['a', 'b', 'c', 'd'],
-      sweep: { random: { trials: 3, space: { a: { logUniform: [1, 20] }, b: { uniform: [0, 1] }, c: { intUniform: [1, 5] }, d: { choice: ['x', 'y'] } } } } as never,
+      sweep: {
+        random: { trials: 3, space: { a: { logUniform: [1, 20] }, b: { uniform: [0, 1] }, c: { intUniform: [1, 5] }, d: { choice: ['x', 'y'] } } },
+      } as never,
     });
     assert.deepEqual(axes, [
       { path: 'a', kind: 'range', min: 1, max: 20, log: true, integer: false },
@@ -62,11 +70,24 @@ describe('sweeps in the extension host', () => {
     recordTrial(dir, state, 'b00', 0.8);
     markRunning(dir, 'p01-r0', 1);
     const data = readSweepData(dir)!;
-    const best = { point: 0, mean: 0.862, std: 0, n: 1, values: [0.862], trials: ['p00-r0'], trial: 'p00-r0', runDir: 'trials/p00-r0', params: { [T]: 4, [A]: 0.9 } };
+    const best = {
+      point: 0,
+      mean: 0.862,
+      std: 0,
+      n: 1,
+      values: [0.862],
+      trials: ['p00-r0'],
+      trial: 'p00-r0',
+      runDir: 'trials/p00-r0',
+      params: { [T]: 4, [A]: 0.9 },
+    };
     assert.equal(sweepDescription(data, best), 'running · 2/20 trials, 1 running · best 86.20% (temperature 4, alpha 0.9)');
     assert.equal(sweepDescription({ ...data, status: 'stopped' }, undefined), 'stopped · 2/20 trials, 1 running');
     const listed = listedTrials(data);
-    assert.deepEqual(listed.map((t) => t.id), ['b00', 'p00-r0', 'p01-r0']);
+    assert.deepEqual(
+      listed.map((t) => t.id),
+      ['b00', 'p00-r0', 'p01-r0'],
+    );
     assert.equal(trialDescription(listed[0], 'student.accuracy'), 'scratch, student mlp [32] · seed 1 · 80.00%');
     assert.equal(trialDescription(listed[1], 'student.accuracy'), 'temperature 2, alpha 0.5, student mlp [32] · seed 1 · 84.00%');
     assert.equal(trialDescription(listed[2], 'student.accuracy'), 'temperature 2, alpha 0.5, student cnn-small · seed 1 · running 0%');

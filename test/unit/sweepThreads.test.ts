@@ -24,7 +24,10 @@ describe('sweep engine threads', () => {
   beforeEach(() => (dir = tempDir('distill-sweep-threads-')));
   afterEach(() => removeTempDir(dir));
 
-  for (const [cores, concurrency, expected] of [[8, 2, '4'], [2, 3, '1']] as const) {
+  for (const [cores, concurrency, expected] of [
+    [8, 2, '4'],
+    [2, 3, '1'],
+  ] as const) {
     it(`a trial child of a ${concurrency}-process executor on ${cores} cores sees DISTILL_THREADS=${expected}`, async () => {
       const engine = path.join(dir, 'fake-engine.js');
       fs.writeFileSync(

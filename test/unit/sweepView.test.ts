@@ -10,7 +10,10 @@ const A = 'distillation.alpha';
 const S = 'student';
 
 /** A 2 × 2 × 2 grid (T × α × student) with 2 repeats; the objective is written out per trial below. */
-function gridSweep(objectives: Record<string, number | undefined>, statuses: Record<string, SweepTrialRow['status']> = {}): Pick<SweepData, 'axes' | 'trials' | 'objective'> {
+function gridSweep(
+  objectives: Record<string, number | undefined>,
+  statuses: Record<string, SweepTrialRow['status']> = {},
+): Pick<SweepData, 'axes' | 'trials' | 'objective'> {
   const axes: SweepAxis[] = [
     { path: T, kind: 'values', values: [2, 4] },
     { path: A, kind: 'values', values: [0.5, 0.9] },
@@ -21,20 +24,40 @@ function gridSweep(objectives: Record<string, number | undefined>, statuses: Rec
   const baselines: Record<string, number> = { b00: 0.8, b01: 0.82, b02: 0.85, b03: 0.85 };
   for (const [id, v] of Object.entries(baselines)) {
     const student = id === 'b00' || id === 'b01' ? axes[2].kind === 'values' && axes[2].values[0] : axes[2].kind === 'values' && axes[2].values[1];
-    trials.push({ id, kind: 'baseline', point: -1, repeat: Number(id.at(-1)) % 2, seed: 1, params: { [S]: student }, runDir: `/s/trials/${id}`, status: 'completed', objective: v });
+    trials.push({
+      id,
+      kind: 'baseline',
+      point: -1,
+      repeat: Number(id.at(-1)) % 2,
+      seed: 1,
+      params: { [S]: student },
+      runDir: `/s/trials/${id}`,
+      status: 'completed',
+      objective: v,
+    });
   }
   let point = 0;
-  for (const t of [2, 4]) for (const a of [0.5, 0.9]) for (const [si, s] of [{ preset: 'mlp', hidden: [32] }, { preset: 'cnn-small' }].entries()) {
-    for (const r of [0, 1]) {
-      const id = `p${String(point).padStart(2, '0')}-r${r}`;
-      const objective = objectives[id];
-      trials.push({
-        id, kind: 'trial', point, repeat: r, seed: 1 + r, params: { [T]: t, [A]: a, [S]: s }, runDir: `/s/trials/${id}`,
-        status: statuses[id] ?? (objective === undefined ? 'pending' : 'completed'), objective, baseline: `b0${si * 2 + r}`,
-      });
-    }
-    point++;
-  }
+  for (const t of [2, 4])
+    for (const a of [0.5, 0.9])
+      for (const [si, s] of [{ preset: 'mlp', hidden: [32] }, { preset: 'cnn-small' }].entries()) {
+        for (const r of [0, 1]) {
+          const id = `p${String(point).padStart(2, '0')}-r${r}`;
+          const objective = objectives[id];
+          trials.push({
+            id,
+            kind: 'trial',
+            point,
+            repeat: r,
+            seed: 1 + r,
+            params: { [T]: t, [A]: a, [S]: s },
+            runDir: `/s/trials/${id}`,
+            status: statuses[id] ?? (objective === undefined ? 'pending' : 'completed'),
+            objective,
+            baseline: `b0${si * 2 + r}`,
+          });
+        }
+        point++;
+      }
   return { axes, trials, objective: { metric: 'student.accuracy', goal: 'max' } };
 }
 
@@ -57,7 +80,10 @@ describe('Sweep view: axis bins', () => {
     const b = axisBins({ path: T, kind: 'range', min: 1, max: 16, log: true, integer: false }, values, 4);
     // log2 edges 0,1,2,3,4: [1,2) [2,4) [4,8) [8,16], the last one including 16.
     assert.deepEqual(b.labels, ['1–2', '2–4', '4–8', '8–16']);
-    assert.deepEqual(values.map((v) => b.index(v)), [0, 0, 0, 1, 1, 2, 2, 3, 3, 3]);
+    assert.deepEqual(
+      values.map((v) => b.index(v)),
+      [0, 0, 0, 1, 1, 2, 2, 3, 3, 3],
+    );
   });
 
   it('bins a uniform axis linearly', () => {
@@ -65,7 +91,10 @@ describe('Sweep view: axis bins', () => {
     const b = axisBins({ path: A, kind: 'range', min: 0, max: 1, log: false, integer: false }, values, 2);
     assert.deepEqual(b.labels, ['0–0.5', '0.5–1']);
     // 0.5 sits on the edge and opens the upper bin.
-    assert.deepEqual(values.map((v) => b.index(v)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+    assert.deepEqual(
+      values.map((v) => b.index(v)),
+      [0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
+    );
   });
 });
 
@@ -77,7 +106,10 @@ describe('Sweep view: heatmap', () => {
     const map = buildHeatmap(gridSweep(objectives), T, A);
     assert.deepEqual(map.x.labels, ['2', '4']);
     assert.deepEqual(map.y!.labels, ['0.5', '0.9']);
-    assert.deepEqual(map.facets.map((f) => f.label), ['student = mlp [32]', 'student = cnn-small']);
+    assert.deepEqual(
+      map.facets.map((f) => f.label),
+      ['student = mlp [32]', 'student = cnn-small'],
+    );
     const [mlp, cnn] = map.facets;
     // Point 0 (T 2, α 0.5, mlp): repeats 0.84 and 0.86 → mean 0.85, sample std √((0.01² + 0.01²) / 1) = 0.01414.
     const c = mlp.cells[0][0];
@@ -109,7 +141,10 @@ describe('Sweep view: heatmap', () => {
     const map = buildHeatmap(gridSweep(objectives), S, undefined);
     assert.equal(map.y, undefined);
     assert.deepEqual(map.facetAxes, [T, A]);
-    assert.deepEqual(map.facets.map((f) => f.label), [`${T} = 2 · ${A} = 0.5`, `${T} = 2 · ${A} = 0.9`, `${T} = 4 · ${A} = 0.5`, `${T} = 4 · ${A} = 0.9`]);
+    assert.deepEqual(
+      map.facets.map((f) => f.label),
+      [`${T} = 2 · ${A} = 0.5`, `${T} = 2 · ${A} = 0.9`, `${T} = 4 · ${A} = 0.5`, `${T} = 4 · ${A} = 0.9`],
+    );
     const one = buildHeatmap({ ...gridSweep(objectives), axes: gridSweep(objectives).axes.filter((a) => a.path === S) }, S);
     assert.equal(one.facets.length, 1);
     assert.equal(one.facets[0].label, '');
@@ -169,11 +204,29 @@ describe('Sweep view: table and numbers', () => {
 
   it('sorts by Δ vs scratch, by status (running and failed first) and by an axis', () => {
     // p00-r0: 0.83 − b00 0.80 = +0.03; p00-r1: 0.86 − b01 0.82 = +0.04; p01-r0 (cnn): 0.90 − b02 0.85 = +0.05.
-    assert.deepEqual(sortTrials(data.trials, 'delta', true).slice(0, 3).map((t) => t.id), ['p01-r0', 'p00-r1', 'p00-r0']);
-    assert.deepEqual(sortTrials(data.trials, 'status', false).slice(0, 2).map((t) => t.id), ['p01-r1', 'p02-r0']);
-    const byT = sortTrials(data.trials.filter((t) => t.kind === 'trial'), `axis:${T}`, true);
+    assert.deepEqual(
+      sortTrials(data.trials, 'delta', true)
+        .slice(0, 3)
+        .map((t) => t.id),
+      ['p01-r0', 'p00-r1', 'p00-r0'],
+    );
+    assert.deepEqual(
+      sortTrials(data.trials, 'status', false)
+        .slice(0, 2)
+        .map((t) => t.id),
+      ['p01-r1', 'p02-r0'],
+    );
+    const byT = sortTrials(
+      data.trials.filter((t) => t.kind === 'trial'),
+      `axis:${T}`,
+      true,
+    );
     assert.ok(byT.slice(0, 8).every((t) => t.params[T] === 4));
-    const byStudent = sortTrials(data.trials.filter((t) => t.kind === 'trial'), `axis:${S}`, false);
+    const byStudent = sortTrials(
+      data.trials.filter((t) => t.kind === 'trial'),
+      `axis:${S}`,
+      false,
+    );
     assert.equal(formatValue(byStudent[0].params[S]), 'cnn-small');
   });
 

@@ -63,7 +63,13 @@ describe('teacher ensemble: combining the teachers\u2019 logits', () => {
   it('weights are relative: [1, 3, 0.5] and their normalised values give the same logits, bit for bit', () => {
     for (const mode of ['logits', 'probabilities'] as const) {
       const a = combineTeacherLogits(teachers, weights, C, mode, 4);
-      const b = combineTeacherLogits(teachers, weights.map((w) => w / W), C, mode, 4);
+      const b = combineTeacherLogits(
+        teachers,
+        weights.map((w) => w / W),
+        C,
+        mode,
+        4,
+      );
       // Normalising twice can change w_i by one ulp, and so the float64 result by ~1e-16 relative: far below float32's.
       assert.deepEqual(Array.from(a), Array.from(b));
     }
@@ -109,10 +115,17 @@ describe('config: a list of teachers', () => {
   };
 
   it('takes teachers of any kinds with weights, fills each one\u2019s defaults, and lists them with weight 1 by default', () => {
-    const r = validateConfig({ ...base, teacher: [{ preset: 'mlp', train: { epochs: 1 } }, { model: 't.onnx', weight: 2 }, { logits: { train: 'a.npy', test: 'b.npy', unlabeled: 'c.npy' } }], distillation: { teacherEnsemble: 'probabilities' } });
+    const r = validateConfig({
+      ...base,
+      teacher: [{ preset: 'mlp', train: { epochs: 1 } }, { model: 't.onnx', weight: 2 }, { logits: { train: 'a.npy', test: 'b.npy', unlabeled: 'c.npy' } }],
+      distillation: { teacherEnsemble: 'probabilities' },
+    });
     assert.ok(r.ok, JSON.stringify(!r.ok && r.issues));
     const list = teacherList(r.config.teacher);
-    assert.deepEqual(list.map((m) => m.weight), [1, 2, 1]);
+    assert.deepEqual(
+      list.map((m) => m.weight),
+      [1, 2, 1],
+    );
     assert.equal((list[0].teacher as { train: { learningRate: number } }).train.learningRate, 0.001);
     assert.ok(!('weight' in list[1].teacher), 'the member config handed to a teacher has no weight');
   });
@@ -143,11 +156,15 @@ describe('config: a list of teachers', () => {
   it('names a missing file of a member at its place in the list, in the editor\u2019s diagnostics and the engine\u2019s file list', () => {
     const text = JSON.stringify({ ...base, teacher: [{ preset: 'mlp' }, { model: 'gone/model.json', weight: 2 }] });
     const problems = diagnoseConfigText(text, '/cfg/x.distill.json', (f) => !f.endsWith('gone/model.json'));
-    assert.deepEqual(problems.filter((p) => p.code === 'missing-file').map((p) => [p.path, p.message.split(' does not')[0]]), [
-      [['teacher', 1, 'model'], 'teacher[1].model: the teacher model file /cfg/gone/model.json'],
-    ]);
+    assert.deepEqual(
+      problems.filter((p) => p.code === 'missing-file').map((p) => [p.path, p.message.split(' does not')[0]]),
+      [[['teacher', 1, 'model'], 'teacher[1].model: the teacher model file /cfg/gone/model.json']],
+    );
     const r = validateConfig(JSON.parse(text));
     assert.ok(r.ok);
-    assert.deepEqual(referencedFiles(resolveConfigPaths(r.config, '/cfg')).filter((f) => f.path[0] === 'teacher'), [{ path: ['teacher', 1, 'model'], file: '/cfg/gone/model.json', what: 'teacher model' }]);
+    assert.deepEqual(
+      referencedFiles(resolveConfigPaths(r.config, '/cfg')).filter((f) => f.path[0] === 'teacher'),
+      [{ path: ['teacher', 1, 'model'], file: '/cfg/gone/model.json', what: 'teacher model' }],
+    );
   });
 });

@@ -10,7 +10,7 @@ describe('engine.threads: how many threads a run trains on', () => {
     assert.deepEqual(resolveThreads(undefined, 'wasm', {}, 8), { threads: 8, reason: 'engine.threads not set: 8, the cores of this machine', filled: true });
   });
 
-  it('is the config\'s count when it names one, on wasm and cpu', () => {
+  it("is the config's count when it names one, on wasm and cpu", () => {
     assert.equal(resolveThreads(3, 'wasm', { DISTILL_THREADS: '1' }, 2).threads, 3);
     assert.equal(resolveThreads(1, 'cpu', {}, 16).threads, 1);
     assert.equal(resolveThreads(3, 'wasm', {}, 2).filled, false);
@@ -31,7 +31,10 @@ describe('engine.threads: how many threads a run trains on', () => {
 
   it('rejects a budget that is not a whole number of threads, naming the variable and the fix', () => {
     for (const bad of ['0', '1.5', 'two', '-2', '1000']) {
-      assert.throws(() => resolveThreads(undefined, 'wasm', { DISTILL_THREADS: bad }, 2), (e: unknown) => isDistillError(e) && /DISTILL_THREADS must be a whole number from 1 to 64, got "/.test(e.message) && /engine\.threads/.test(e.message));
+      assert.throws(
+        () => resolveThreads(undefined, 'wasm', { DISTILL_THREADS: bad }, 2),
+        (e: unknown) => isDistillError(e) && /DISTILL_THREADS must be a whole number from 1 to 64, got "/.test(e.message) && /engine\.threads/.test(e.message),
+      );
     }
   });
 

@@ -6,7 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-const suites = fs.readdirSync(path.join(here, 'suite')).filter((f) => f.endsWith('.ts')).map((f) => path.join(here, 'suite', f));
+const suites = fs
+  .readdirSync(path.join(here, 'suite'))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => path.join(here, 'suite', f));
 await esbuild.build({
   entryPoints: [path.join(here, 'runTest.ts'), ...suites],
   outbase: here,

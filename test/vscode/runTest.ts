@@ -9,7 +9,12 @@ import * as path from 'node:path';
 
 /** The one function used from @vscode/test-electron (a dev dependency resolved at run time). */
 interface TestElectron {
-  runTests(options: { extensionDevelopmentPath: string; extensionTestsPath: string; launchArgs?: string[]; extensionTestsEnv?: Record<string, string> }): Promise<number>;
+  runTests(options: {
+    extensionDevelopmentPath: string;
+    extensionTestsPath: string;
+    launchArgs?: string[];
+    extensionTestsEnv?: Record<string, string>;
+  }): Promise<number>;
 }
 
 async function main(): Promise<void> {

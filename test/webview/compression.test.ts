@@ -23,7 +23,15 @@ interface DrawnPoint {
 }
 
 /** A stage row derived from the real KD student's report, with the given size, accuracy change and latency. */
-function stageOf(kd: ModelReport, stage: CompressionResult['stage'], input: CompressionResult['input'], bytes: number, dAcc: number, latency: number, extra: Partial<CompressionResult> = {}): CompressionResult {
+function stageOf(
+  kd: ModelReport,
+  stage: CompressionResult['stage'],
+  input: CompressionResult['input'],
+  bytes: number,
+  dAcc: number,
+  latency: number,
+  extra: Partial<CompressionResult> = {},
+): CompressionResult {
   return {
     ...kd,
     stage,
@@ -47,7 +55,9 @@ const pointsOf = async (page: Page, id: string) => JSON.parse((await page.getAtt
 /** Pareto set, written out here: no other model at most as large and at least as accurate, better on one. */
 function expectedFrontier(models: { label: string; cost: number; accuracy: number }[]): Set<string> {
   return new Set(
-    models.filter((m) => !models.some((o) => o !== m && o.cost <= m.cost && o.accuracy >= m.accuracy && (o.cost < m.cost || o.accuracy > m.accuracy))).map((m) => m.label),
+    models
+      .filter((m) => !models.some((o) => o !== m && o.cost <= m.cost && o.accuracy >= m.accuracy && (o.cost < m.cost || o.accuracy > m.accuracy)))
+      .map((m) => m.label),
   );
 }
 
@@ -67,7 +77,10 @@ describe('dashboard webview: the Compression tab', function () {
     const bytes = kd.sizeBytes!;
     summary.teacher.sizeBytes = bytes * 40;
     const compression: CompressionEntry[] = [
-      stageOf(kd, 'prune', 'student', bytes, -0.004, 0.3, { sparsity: { target: 0.8, overall: 0.8, scope: 'global', layers: [] }, nonZeroParams: Math.round(kd.params! * 0.2) }),
+      stageOf(kd, 'prune', 'student', bytes, -0.004, 0.3, {
+        sparsity: { target: 0.8, overall: 0.8, scope: 'global', layers: [] },
+        nonZeroParams: Math.round(kd.params! * 0.2),
+      }),
       { stage: 'low-rank', kind: 'low-rank', input: 'prune', skipped: 'The model has no Dense or 1×1 Conv2D layer to factorize.' },
       stageOf(kd, 'float16', 'prune', bytes / 2, -0.0041, 0.31),
       stageOf(kd, 'uint8', 'prune', bytes / 4, -0.009, 0.33),
@@ -96,7 +109,11 @@ describe('dashboard webview: the Compression tab', function () {
       { label: 'prune → uint8', r: summary.compression![3] as CompressionResult },
       { label: 'prune → uint8-per-channel', r: summary.compression![4] as CompressionResult },
     ];
-    assert.deepEqual(pts.map((p) => p.label), models.map((m) => m.label), 'one point per model; the skipped stage has none');
+    assert.deepEqual(
+      pts.map((p) => p.label),
+      models.map((m) => m.label),
+      'one point per model; the skipped stage has none',
+    );
 
     // Log x: pixels per decade are the same between any two sizes; y: pixels per accuracy point the same.
     const byLabel = new Map(pts.map((p) => [p.label, p]));
@@ -106,7 +123,10 @@ describe('dashboard webview: the Compression tab', function () {
     for (const m of models) {
       const p = byLabel.get(m.label)!;
       // Float rounding only: positions are computed in double and stored unrounded.
-      assert.ok(Math.abs(p.x - ref[1].x - perDecade * Math.log10(m.r.sizeBytes! / (summary.compression![3] as CompressionResult).sizeBytes!)) < 1e-6, `${m.label} x`);
+      assert.ok(
+        Math.abs(p.x - ref[1].x - perDecade * Math.log10(m.r.sizeBytes! / (summary.compression![3] as CompressionResult).sizeBytes!)) < 1e-6,
+        `${m.label} x`,
+      );
     }
     const perAcc = (ref[1].y - ref[0].y) / (summary.teacher.accuracy - models[5].r.accuracy);
     for (const m of models) assert.ok(Math.abs(byLabel.get(m.label)!.y - ref[0].y - perAcc * (summary.teacher.accuracy - m.r.accuracy)) < 1e-6, `${m.label} y`);
@@ -153,7 +173,10 @@ describe('dashboard webview: the Compression tab', function () {
     assert.ok(report.includes('prune → uint8'));
     assert.deepEqual(await call(page, 'cspViolations'), []);
     assert.deepEqual(await call(page, 'errors'), []);
-    assert.deepEqual(((await call(page, 'posted')) as WebviewToHost[]).filter((m) => m.type === 'error'), []);
+    assert.deepEqual(
+      ((await call(page, 'posted')) as WebviewToHost[]).filter((m) => m.type === 'error'),
+      [],
+    );
     await page.close();
   });
 });

@@ -35,7 +35,10 @@ const expectedDifferenceColor = (theme: ThemeName, d: number) => {
   return bg.map((b, i) => Math.round(b + (end[i] - b) * Math.pow(Math.abs(d), 1 / root)));
 };
 const assertColorNear = (actual: number[], expected: number[], what: string) =>
-  assert.ok(expected.every((v, i) => Math.abs(v - actual[i]) <= 2), `${what}: expected rgb(${expected}) but the canvas has rgb(${actual.slice(0, 3)})`);
+  assert.ok(
+    expected.every((v, i) => Math.abs(v - actual[i]) <= 2),
+    `${what}: expected rgb(${expected}) but the canvas has rgb(${actual.slice(0, 3)})`,
+  );
 
 const seriesCount = (page: Page, chart: string) => page.locator(`[data-chart="${chart}"] .u-legend .u-series`).count();
 const teacherLogits = (dir: string) => readJsonLines<SoftLabelRecord>(path.join(dir, RUN_FILES.softLabels)).find((r) => r.kind === 'teacher')!.logits;
@@ -66,15 +69,23 @@ async function assertScheduleDrawn(page: Page, theme: ThemeName): Promise<void> 
   const tRows = await rows('--vscode-charts-blue');
   const alphaAt = plot.y - frame.y + (1 - alpha) * plot.height;
   assert.ok(alphaRows.length > 0, 'the α line is drawn in its own colour');
-  assert.ok(alphaRows.every((y) => Math.abs(y - alphaAt) <= 2), `α = ${alpha} on a 0–1 axis belongs at y ≈ ${alphaAt.toFixed(1)}; its line is at ${alphaRows.join(', ')}`);
+  assert.ok(
+    alphaRows.every((y) => Math.abs(y - alphaAt) <= 2),
+    `α = ${alpha} on a 0–1 axis belongs at y ≈ ${alphaAt.toFixed(1)}; its line is at ${alphaRows.join(', ')}`,
+  );
   assert.ok(tRows.length > 0, 'the T line is drawn');
-  assert.ok(tRows.every((y) => Math.abs(y - alphaAt) > 2), `T (rows ${tRows.join(', ')}) does not hide α`);
+  assert.ok(
+    tRows.every((y) => Math.abs(y - alphaAt) > 2),
+    `T (rows ${tRows.join(', ')}) does not hide α`,
+  );
 }
 
 /** Answers the webview's "listRuns" requests with the runs beside `runDir`, as the host does (the webview ignores a
  *  second answer to a request it already has one for). */
 async function answerListRuns(page: Page, runDir: string): Promise<void> {
-  await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'listRuns'));
+  await page.waitForFunction(() =>
+    (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'listRuns'),
+  );
   for (const m of (await call(page, 'posted')) as WebviewToHost[]) {
     if (m.type !== 'request' || m.method !== 'listRuns') continue;
     await call(page, 'deliver', { type: 'reply', id: m.id, ok: true, result: listSiblingRuns(runDir) } satisfies HostToWebview);
@@ -149,10 +160,20 @@ describe('dashboard webview in chromium', function () {
     const y = over.y + over.height / 2;
     await page.mouse.move(over.x + over.width * 0.5, y);
     const readout = await page.locator('[data-chart="loss"] .u-legend .u-series .u-value').allTextContents();
-    assert.ok(readout.every((v) => /^\d/.test(v)), `hover read-out: ${readout.join(' | ')}`);
+    assert.ok(
+      readout.every((v) => /^\d/.test(v)),
+      `hover read-out: ${readout.join(' | ')}`,
+    );
     const lastStep = new RunSource(realDir).snapshot().steps[0].globalStep.length;
-    assert.ok(Number(readout[0]) > 0.3 * lastStep && Number(readout[0]) < 0.7 * lastStep, `the step under the cursor, half-way along ${lastStep} steps: ${readout[0]}`);
-    assert.match(await page.locator('[data-chart="ce"] .u-legend .u-series .u-value').first().innerText(), /^\d/, 'the cursor is synced to the other step charts');
+    assert.ok(
+      Number(readout[0]) > 0.3 * lastStep && Number(readout[0]) < 0.7 * lastStep,
+      `the step under the cursor, half-way along ${lastStep} steps: ${readout[0]}`,
+    );
+    assert.match(
+      await page.locator('[data-chart="ce"] .u-legend .u-series .u-value').first().innerText(),
+      /^\d/,
+      'the cursor is synced to the other step charts',
+    );
 
     const ce = page.locator('[data-chart="ce"] canvas');
     await page.mouse.move(0, 0); // the synced cursor's crosshair would be in the picture
@@ -226,7 +247,8 @@ describe('dashboard webview in chromium', function () {
     const metrics = fs.readFileSync(file('metrics'), 'utf8').split('\n').filter(Boolean);
     const softLabels = fs.readFileSync(file('softLabels'), 'utf8').split('\n').filter(Boolean);
     const summaryText = fs.readFileSync(file('summary'), 'utf8');
-    const writeStatus = (patch: Partial<StatusFile>) => fs.writeFileSync(file('status'), JSON.stringify({ ...status, status: 'running', pid: process.pid, student: 'kd', ...patch }));
+    const writeStatus = (patch: Partial<StatusFile>) =>
+      fs.writeFileSync(file('status'), JSON.stringify({ ...status, status: 'running', pid: process.pid, student: 'kd', ...patch }));
     const firstEpochEnd = metrics.findIndex((l) => l.includes('"kind":"epoch"')) + 1;
     const softLabelsOf = (student: string, epoch: number) => softLabels.find((l) => l.includes(`"student":"${student}","epoch":${epoch},`))!;
     writeStatus({ epoch: 1 });
@@ -251,7 +273,8 @@ describe('dashboard webview in chromium', function () {
     type Tagged = { dataset: Record<string, string | undefined> };
     const tag = (selector: string, name: string) =>
       page.locator(selector).evaluateAll((nodes, n) => nodes.forEach((node, i) => ((node as unknown as Tagged).dataset.kept = `${n}-${i}`)), name);
-    const stillTagged = (selector: string) => page.locator(selector).evaluateAll((nodes) => nodes.map((node) => (node as unknown as Tagged).dataset.kept ?? 'rebuilt'));
+    const stillTagged = (selector: string) =>
+      page.locator(selector).evaluateAll((nodes) => nodes.map((node) => (node as unknown as Tagged).dataset.kept ?? 'rebuilt'));
     const focused = () => page.evaluate<string | undefined>(`document.activeElement?.dataset.kept ?? document.activeElement?.tagName`);
 
     // The header and tabs while the KD student trains: a status change patches them, it does not rebuild them.
@@ -341,7 +364,11 @@ describe('dashboard webview in chromium', function () {
       const p = Array.from(softmaxRow(logits[row], T));
       const order = p.map((v, c) => [v, c] as const).sort((a, b) => b[0] - a[0]);
       for (const [prob, col] of [order[0], order[3], order[order.length - 1]]) {
-        assertColorNear(await call(page, 'cellPixel', '#heatmap-teacher', row, col), expectedProbabilityColor('dark', prob), `teacher cell (${row}, ${col}) with p = ${prob.toFixed(4)}`);
+        assertColorNear(
+          await call(page, 'cellPixel', '#heatmap-teacher', row, col),
+          expectedProbabilityColor('dark', prob),
+          `teacher cell (${row}, ${col}) with p = ${prob.toFixed(4)}`,
+        );
       }
     }
     // The student and difference maps: the last KD epoch's logits at the same T.
@@ -351,7 +378,11 @@ describe('dashboard webview in chromium', function () {
     const pt = Array.from(softmaxRow(logits[2], T));
     const col = ps.map((v, c) => Math.abs(v - pt[c])).indexOf(Math.max(...ps.map((v, c) => Math.abs(v - pt[c]))));
     assertColorNear(await call(page, 'cellPixel', '#heatmap-student', 2, col), expectedProbabilityColor('dark', ps[col]), 'student cell');
-    assertColorNear(await call(page, 'cellPixel', '#heatmap-diff', 2, col), expectedDifferenceColor('dark', ps[col] - pt[col]), `difference cell (${(ps[col] - pt[col]).toFixed(3)})`);
+    assertColorNear(
+      await call(page, 'cellPixel', '#heatmap-diff', 2, col),
+      expectedDifferenceColor('dark', ps[col] - pt[col]),
+      `difference cell (${(ps[col] - pt[col]).toFixed(3)})`,
+    );
     await screenshot(page, 'soft-labels-dark');
 
     // Entropy at the run's T, then higher at a high T and lower at a low one: computed here from the same logits.
@@ -392,7 +423,10 @@ describe('dashboard webview in chromium', function () {
     await snapshotOf(page, 'run', realDir);
     await page.waitForSelector('[data-chart="loss"] .uplot');
     // Evaluated in the page (strings: the test's own tsconfig has no DOM types).
-    const selected = () => page.evaluate<string[]>(`[...document.querySelectorAll('[role=tab]')].filter((t) => t.getAttribute('aria-selected') === 'true').map((t) => t.dataset.tab)`);
+    const selected = () =>
+      page.evaluate<string[]>(
+        `[...document.querySelectorAll('[role=tab]')].filter((t) => t.getAttribute('aria-selected') === 'true').map((t) => t.dataset.tab)`,
+      );
     const tabbable = () => page.evaluate<string[]>(`[...document.querySelectorAll('[role=tab]')].filter((t) => t.tabIndex === 0).map((t) => t.dataset.tab)`);
     assert.deepEqual(await tabbable(), ['curves'], 'only the selected tab is in the Tab order');
     await page.focus('#tab-curves');
@@ -465,7 +499,12 @@ describe('dashboard webview in chromium', function () {
     const lastEpoch = studentRecords[studentRecords.length - 1] as Extract<SoftLabelRecord, { kind: 'student' }>;
     const ps = Array.from(softmaxRow(lastEpoch.logits[0], T));
     const pt = Array.from(softmaxRow(teacherLogits(realDir)[0], T));
-    for (const col of [0, 4, 9]) assertColorNear(await call(page, 'cellPixel', '#heatmap-diff', 0, col), expectedDifferenceColor('high-contrast', ps[col] - pt[col]), `high-contrast difference cell (0, ${col})`);
+    for (const col of [0, 4, 9])
+      assertColorNear(
+        await call(page, 'cellPixel', '#heatmap-diff', 0, col),
+        expectedDifferenceColor('high-contrast', ps[col] - pt[col]),
+        `high-contrast difference cell (0, ${col})`,
+      );
     await screenshot(page, 'soft-labels-800-high-contrast');
     await assertClean(page);
     await page.close();
@@ -530,11 +569,21 @@ describe('dashboard webview in chromium', function () {
     const dir = copyRealRun(runsDir, 'report-spread');
     const s = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.summary), 'utf8')) as Summary;
     const spread = (min: number, median: number, max: number) => ({ rounds: 7, min, q1: (min + median) / 2, median, q3: (median + max) / 2, max });
-    const latency = (b1: ReturnType<typeof spread>, b256: ReturnType<typeof spread>) => ({ batch1: b1.median, batch256: b256.median, spread: { batch1: b1, batch256: b256 } });
+    const latency = (b1: ReturnType<typeof spread>, b256: ReturnType<typeof spread>) => ({
+      batch1: b1.median,
+      batch256: b256.median,
+      spread: { batch1: b1, batch256: b256 },
+    });
     // The issue's case: two identical students measured 0.139 vs 0.036 ms at batch 1, their ranges overlapping.
     s.baseline!.latencyMs = latency(spread(0.03, 0.139, 0.2), spread(0.01, 0.011, 0.012));
     s.student.latencyMs = latency(spread(0.031, 0.036, 0.16), spread(0.002, 0.003, 0.004));
-    s.teacher = { ...s.teacher, sizeBytes: 407_560, diskBytes: 409_000, gzipBytes: 370_000, latencyMs: latency(spread(0.2, 0.25, 0.3), spread(0.05, 0.06, 0.07)) };
+    s.teacher = {
+      ...s.teacher,
+      sizeBytes: 407_560,
+      diskBytes: 409_000,
+      gzipBytes: 370_000,
+      latencyMs: latency(spread(0.2, 0.25, 0.3), spread(0.05, 0.06, 0.07)),
+    };
     fs.writeFileSync(path.join(dir, RUN_FILES.summary), JSON.stringify(s));
     const page = await harness.open();
     await snapshotOf(page, 'run', dir);
@@ -550,7 +599,11 @@ describe('dashboard webview in chromium', function () {
     const verdict = (await page.textContent('.verdict')) ?? '';
     assert.match(verdict, /KD hurt/);
     // The teacher's batch-1 range (0.2–0.3 ms) is clear of the KD student's (0.031–0.16): a speed-up, median over median.
-    assert.match(verdict, /16× smaller than the teacher \(12,730 vs 203,530 parameters\) and 6\.9× faster at batch 1, keeping 74\.2% of its accuracy\./, verdict);
+    assert.match(
+      verdict,
+      /16× smaller than the teacher \(12,730 vs 203,530 parameters\) and 6\.9× faster at batch 1, keeping 74\.2% of its accuracy\./,
+      verdict,
+    );
     await page.setViewportSize({ width: 1000, height: 800 });
     await screenshot(page, 'report-spread-dark');
     await call(page, 'applyTheme', 'high-contrast');
@@ -573,7 +626,8 @@ describe('dashboard webview in chromium', function () {
     assert.ok(!diffKeys.includes('data.format'), 'equal values are not listed');
 
     // The add-run list comes from the host: answer the webview's request as the host does.
-    const requests = async () => ((await call(page, 'posted')) as WebviewToHost[]).filter((m): m is Extract<WebviewToHost, { type: 'request' }> => m.type === 'request');
+    const requests = async () =>
+      ((await call(page, 'posted')) as WebviewToHost[]).filter((m): m is Extract<WebviewToHost, { type: 'request' }> => m.type === 'request');
     await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { type: string }[] } }).__test.posted().some((m) => m.type === 'request'));
     const answered = new Set<number>();
     const answerListRuns = async () => {
@@ -604,7 +658,9 @@ describe('dashboard webview in chromium', function () {
     await page.fill('#run-filter', 'synthetic');
     assert.equal(await page.locator('.run-row:not([hidden])').count(), 2);
     await row(third).locator('input').check();
-    await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'addRun'));
+    await page.waitForFunction(() =>
+      (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'addRun'),
+    );
     const add = (await requests()).find((r) => r.method === 'addRun')!;
     assert.deepEqual(add.params, { runDir: third });
     await call(page, 'deliver', { type: 'reply', id: add.id, ok: true, result: RunSource.read(third) } satisfies HostToWebview);
@@ -615,7 +671,9 @@ describe('dashboard webview in chromium', function () {
     await screenshot(page, 'compare-dark');
     // Unchecking removes a run from the comparison (and asks the host to stop tailing it).
     await row(other).locator('input').uncheck();
-    await page.waitForFunction(() => (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'removeRun'));
+    await page.waitForFunction(() =>
+      (globalThis as unknown as { __test: { posted(): { method?: string }[] } }).__test.posted().some((m) => m.method === 'removeRun'),
+    );
     const remove = (await requests()).find((r) => r.method === 'removeRun')!;
     assert.deepEqual(remove.params, { runDir: other });
     await call(page, 'deliver', { type: 'reply', id: remove.id, ok: true, result: null } satisfies HostToWebview);

@@ -48,17 +48,29 @@ describe('dashboard: the report card of a teacher ensemble', function () {
     await page.click('button[data-tab="report"]');
     await page.waitForSelector('table.report');
     const heads = await page.$$eval('table.report thead th', (ths) => ths.map((th) => [th.textContent ?? '', th.getAttribute('title') ?? '']));
-    assert.deepEqual(heads.map((h) => h[0]), ['', 'Teacher ensemble', 'Teacher 1 (w 0.25)', 'Teacher 2 (w 0.75)', 'Scratch student', 'KD student']);
+    assert.deepEqual(
+      heads.map((h) => h[0]),
+      ['', 'Teacher ensemble', 'Teacher 1 (w 0.25)', 'Teacher 2 (w 0.75)', 'Scratch student', 'KD student'],
+    );
     assert.match(heads[2][1], /^preset mlp \(cache\/teachers\/a\/model\.json\)\. KL to teacher and agreement: to the ensemble\.$/);
     const accuracyRow = await page.$$eval('table.report tbody tr:first-child td', (tds) => tds.map((td) => [td.textContent ?? '', td.className]));
     const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
-    assert.deepEqual(accuracyRow.map((c) => c[0]), [summary.teacher, ...summary.teachers!, summary.baseline!, summary.student].map((m) => pct(m.accuracy)));
+    assert.deepEqual(
+      accuracyRow.map((c) => c[0]),
+      [summary.teacher, ...summary.teachers!, summary.baseline!, summary.student].map((m) => pct(m.accuracy)),
+    );
     // Bold marks the best student; the teachers' columns are never bolded.
-    assert.deepEqual(accuracyRow.slice(0, 3).map((c) => c[1]), ['', '', '']);
+    assert.deepEqual(
+      accuracyRow.slice(0, 3).map((c) => c[1]),
+      ['', '', ''],
+    );
     await screenshot(page, 'report-ensemble');
     assert.deepEqual(await call(page, 'cspViolations'), []);
     assert.deepEqual(await call(page, 'errors'), []);
-    assert.deepEqual(((await call(page, 'posted')) as WebviewToHost[]).filter((m) => m.type === 'error'), []);
+    assert.deepEqual(
+      ((await call(page, 'posted')) as WebviewToHost[]).filter((m) => m.type === 'error'),
+      [],
+    );
     await page.close();
   });
 });

@@ -27,7 +27,9 @@ describe('dashboard: the feature term of feature distillation', function () {
     plainDir = copyRealRun(runsDir);
     featureDir = copyRealRun(runsDir, 'with-features');
     const file = path.join(featureDir, RUN_FILES.metrics);
-    const records = readJsonLines<MetricsRecord>(file).map((r, i) => (r.kind === 'step' && r.student === 'kd' ? { ...r, feature: 2 / (1 + i / 50), featureParts: [1 / (1 + i / 50), 0.002 / (1 + i / 50)] } : r));
+    const records = readJsonLines<MetricsRecord>(file).map((r, i) =>
+      r.kind === 'step' && r.student === 'kd' ? { ...r, feature: 2 / (1 + i / 50), featureParts: [1 / (1 + i / 50), 0.002 / (1 + i / 50)] } : r,
+    );
     fs.writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   });
 

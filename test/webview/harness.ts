@@ -23,8 +23,14 @@ export function assertFreshBundle(): void {
   if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run \`npm run build\` first (npm test does).`);
   const built = fs.statSync(bundle).mtimeMs;
   const newest = (dir: string): number =>
-    fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs), 0);
-  const sources = Math.max(newest(path.join(ROOT, 'src', 'webview')), newest(path.join(ROOT, 'media')), fs.statSync(path.join(ROOT, 'src', 'shared', 'webviewProtocol.ts')).mtimeMs);
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .reduce((m, e) => Math.max(m, e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs), 0);
+  const sources = Math.max(
+    newest(path.join(ROOT, 'src', 'webview')),
+    newest(path.join(ROOT, 'media')),
+    fs.statSync(path.join(ROOT, 'src', 'shared', 'webviewProtocol.ts')).mtimeMs,
+  );
   if (sources > built) throw new Error(`dist/webview.js is older than src/webview or media/: run \`npm run build\` first (npm test does).`);
 }
 
@@ -51,7 +57,8 @@ export interface DashboardHarness {
 }
 
 export async function startHarness(): Promise<DashboardHarness> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`The webview tests drive Debian's chromium at ${CHROMIUM}, which is missing: install it with \`apt-get install chromium\`.`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`The webview tests drive Debian's chromium at ${CHROMIUM}, which is missing: install it with \`apt-get install chromium\`.`);
   assertFreshBundle();
   const files: Record<string, [string, string]> = {
     '/dist/webview.js': [path.join(ROOT, 'dist', 'webview.js'), 'text/javascript'],
@@ -63,7 +70,16 @@ export async function startHarness(): Promise<DashboardHarness> {
       const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       const app = url.searchParams.get('app') === 'sweep' ? 'sweep' : undefined;
-      res.end(dashboardHtml({ cspSource: origin, nonce: newNonce(), scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/dist/webview.css`, title: 'Distill dashboard (test)', app }));
+      res.end(
+        dashboardHtml({
+          cspSource: origin,
+          nonce: newNonce(),
+          scriptUri: `${origin}/dist/webview.js`,
+          styleUri: `${origin}/dist/webview.css`,
+          title: 'Distill dashboard (test)',
+          app,
+        }),
+      );
       return;
     }
     const file = files[url.pathname];
@@ -81,7 +97,15 @@ export async function startHarness(): Promise<DashboardHarness> {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-precise-memory-info'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--enable-precise-memory-info',
+    ],
     viewport: { width: 1280, height: 900 },
     deviceScaleFactor: 1,
   });
@@ -116,10 +140,10 @@ type Api = PageTestApi;
 
 /** A typed call into the page's `__test` API. */
 export async function call<K extends keyof Api>(page: Page, name: K, ...args: Parameters<Api[K]>): Promise<Awaited<ReturnType<Api[K]>>> {
-  return (await page.evaluate(
-    ([n, a]) => ((globalThis as unknown as { __test: Record<string, (...x: unknown[]) => unknown> }).__test[n])(...a),
-    [name, args] as [string, unknown[]],
-  )) as Awaited<ReturnType<Api[K]>>;
+  return (await page.evaluate(([n, a]) => (globalThis as unknown as { __test: Record<string, (...x: unknown[]) => unknown> }).__test[n](...a), [name, args] as [
+    string,
+    unknown[],
+  ])) as Awaited<ReturnType<Api[K]>>;
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

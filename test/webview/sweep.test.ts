@@ -27,14 +27,18 @@ const assertCellColor = async (page: Page, theme: ThemeName, facet: number, x: n
   const css = await background(page, facet, x, y);
   const actual = /rgb\((\d+), (\d+), (\d+)\)/.exec(css)!.slice(1).map(Number);
   const expected = expectedCell(theme, tone);
-  assert.ok(actual.every((v, i) => Math.abs(v - expected[i]) <= 1), `cell (${facet}: ${x}, ${y}) should be rgb(${expected.map((v) => v.toFixed(1))}) in ${theme}; it is ${css}`);
+  assert.ok(
+    actual.every((v, i) => Math.abs(v - expected[i]) <= 1),
+    `cell (${facet}: ${x}, ${y}) should be rgb(${expected.map((v) => v.toFixed(1))}) in ${theme}; it is ${css}`,
+  );
 };
 
 const posted = async (page: Page) => (await call(page, 'posted')) as SweepViewToHost[];
 const cell = (page: Page, facet: number, x: number, y: number) => page.locator(`table.sweep-heatmap[data-facet="${facet}"] td[data-x="${x}"][data-y="${y}"]`);
 /** The page's globals, typed for the few calls made here (this file is compiled without the DOM library). */
 type PageGlobals = { getComputedStyle(e: unknown): { backgroundColor: string }; document: { activeElement: { dataset: Record<string, string> } } };
-const background = (page: Page, facet: number, x: number, y: number) => cell(page, facet, x, y).evaluate((el) => (globalThis as unknown as PageGlobals).getComputedStyle(el).backgroundColor);
+const background = (page: Page, facet: number, x: number, y: number) =>
+  cell(page, facet, x, y).evaluate((el) => (globalThis as unknown as PageGlobals).getComputedStyle(el).backgroundColor);
 const focusedKey = (page: Page) => page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement.dataset.key);
 
 describe('Sweep view (chromium)', function () {
@@ -49,7 +53,8 @@ describe('Sweep view (chromium)', function () {
     state = writeSyntheticSweep(dir);
     // Scratch: mlp 0.80 / 0.82 (seeds 1, 2), cnn 0.85 / 0.85. Points: p00 (T 2, α 0.5, mlp) 0.84 and 0.86 (mean 0.85,
     // Δ +0.04); p02 (T 2, α 0.9, mlp) 0.90 (Δ +0.10, the largest); p03 (T 2, α 0.9, cnn) 0.80 (Δ −0.05).
-    for (const [id, v] of Object.entries({ b00: 0.8, b01: 0.82, b02: 0.85, b03: 0.85, 'p00-r0': 0.84, 'p00-r1': 0.86, 'p02-r0': 0.9, 'p03-r0': 0.8 })) recordTrial(dir, state, id, v);
+    for (const [id, v] of Object.entries({ b00: 0.8, b01: 0.82, b02: 0.85, b03: 0.85, 'p00-r0': 0.84, 'p00-r1': 0.86, 'p02-r0': 0.9, 'p03-r0': 0.8 }))
+      recordTrial(dir, state, id, v);
     recordTrial(dir, state, 'p04-r0', undefined, 'failed');
     markRunning(dir, 'p01-r0');
   });
@@ -94,7 +99,10 @@ describe('Sweep view (chromium)', function () {
     // Clicking a cell opens its best repeat; a row opens its own trial.
     await cell(page, 0, 0, 0).click();
     await page.locator('tr.sweep-trial[data-trial="b02"]').click();
-    assert.deepEqual((await posted(page)).slice(1), [{ type: 'openTrial', trial: 'p00-r1' }, { type: 'openTrial', trial: 'b02' }]);
+    assert.deepEqual((await posted(page)).slice(1), [
+      { type: 'openTrial', trial: 'p00-r1' },
+      { type: 'openTrial', trial: 'b02' },
+    ]);
     assert.deepEqual(await call(page, 'errors'), []);
     assert.deepEqual(await call(page, 'cspViolations'), []);
     await page.close();
@@ -123,7 +131,8 @@ describe('Sweep view (chromium)', function () {
   it('sorts the table by a column, both ways, unfinished trials last; Enter on a row opens it', async () => {
     const page = await harness.open({ app: 'sweep' });
     await deliver(page);
-    const ids = () => page.locator('tr.sweep-trial').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: Record<string, string> }).dataset.trial));
+    const ids = () =>
+      page.locator('tr.sweep-trial').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: Record<string, string> }).dataset.trial));
     assert.equal((await ids()).length, 20);
     // Default: the objective, best first.
     assert.deepEqual((await ids()).slice(0, 3), ['p02-r0', 'p06-r0', 'p00-r1']);

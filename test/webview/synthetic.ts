@@ -10,7 +10,17 @@ import type { DistillConfig } from '../../src/shared/config';
 import { createRng as rng } from '../../src/shared/random';
 
 export { rng };
-import type { EpochRecord, MetricsRecord, ModelReport, ProbeInfo, SoftLabelRecord, StatusFile, StepRecord, StudentKind, Summary } from '../../src/shared/records';
+import type {
+  EpochRecord,
+  MetricsRecord,
+  ModelReport,
+  ProbeInfo,
+  SoftLabelRecord,
+  StatusFile,
+  StepRecord,
+  StudentKind,
+  Summary,
+} from '../../src/shared/records';
 import { STEP_METRICS, type StepColumns } from '../../src/shared/webviewProtocol';
 
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -54,13 +64,18 @@ export interface SyntheticRun {
   summary?: Summary;
 }
 
-
 const gaussian = (r: () => number) => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 
 const cosineRamp = ([from, to]: [number, number], u: number) => to + (from - to) * 0.5 * (1 + Math.cos(Math.PI * u));
 
 /** One step's values for a student at global step `t` (1-based) of `total`. */
-export function stepValues(student: StudentKind, t: number, total: number, o: Pick<SyntheticOptions, 'temperature' | 'alpha'>, r: () => number): Omit<StepRecord, 'kind' | 'student' | 'epoch' | 'step'> {
+export function stepValues(
+  student: StudentKind,
+  t: number,
+  total: number,
+  o: Pick<SyntheticOptions, 'temperature' | 'alpha'>,
+  r: () => number,
+): Omit<StepRecord, 'kind' | 'student' | 'epoch' | 'step'> {
   const u = (t - 1) / Math.max(1, total - 1);
   const kdStudent = student === 'kd';
   const temperature = cosineRamp(o.temperature, u);
@@ -94,7 +109,8 @@ export function toBase64(bytes: Uint8Array): string {
   let out = '';
   for (let i = 0; i < bytes.length; i += 3) {
     const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += BASE64[(n >> 18) & 63] + BASE64[(n >> 12) & 63] + (i + 1 < bytes.length ? BASE64[(n >> 6) & 63] : '=') + (i + 2 < bytes.length ? BASE64[n & 63] : '=');
+    out +=
+      BASE64[(n >> 18) & 63] + BASE64[(n >> 12) & 63] + (i + 1 < bytes.length ? BASE64[(n >> 6) & 63] : '=') + (i + 2 < bytes.length ? BASE64[n & 63] : '=');
   }
   return out;
 }
@@ -214,13 +230,23 @@ export function syntheticRun(options: Partial<SyntheticOptions> = {}): Synthetic
         kind: 'epoch',
         student,
         epoch: e,
-        val: { accuracy: valAccuracy, macroF1: valAccuracy - 0.01, klToTeacher: (student === 'kd' ? 0.08 : 0.2) + 0.6 * Math.exp(-3 * u), agreement: (student === 'kd' ? 0.93 : 0.89) - 0.3 * Math.exp(-4 * u) },
+        val: {
+          accuracy: valAccuracy,
+          macroF1: valAccuracy - 0.01,
+          klToTeacher: (student === 'kd' ? 0.08 : 0.2) + 0.6 * Math.exp(-3 * u),
+          agreement: (student === 'kd' ? 0.93 : 0.89) - 0.3 * Math.exp(-4 * u),
+        },
         train: { loss: lossSum / o.stepsPerEpoch, accuracy: accSum / o.stepsPerEpoch },
         seconds: 3 + r(),
       };
       metrics.push(epoch);
       const w = Math.min(1, u * 1.1);
-      softLabels.push({ kind: 'student', student, epoch: e, logits: teacher.map((row) => row.map((z) => z * w * (student === 'kd' ? 0.9 : 1.3) + gaussian(r) * (1 - w) * 1.5)) });
+      softLabels.push({
+        kind: 'student',
+        student,
+        epoch: e,
+        logits: teacher.map((row) => row.map((z) => z * w * (student === 'kd' ? 0.9 : 1.3) + gaussian(r) * (1 - w) * 1.5)),
+      });
     }
   }
   const now = '2026-01-01T00:00:00.000Z';
@@ -241,13 +267,19 @@ export function syntheticRun(options: Partial<SyntheticOptions> = {}): Synthetic
     summary = {
       runId: o.runId,
       status: 'completed',
-      backend: { name: 'wasm', reason: 'WebAssembly with SIMD (synthetic)', skipped: [{ name: 'tensorflow-gpu', reason: '@tensorflow/tfjs-node-gpu is not installed' }] },
+      backend: {
+        name: 'wasm',
+        reason: 'WebAssembly with SIMD (synthetic)',
+        skipped: [{ name: 'tensorflow-gpu', reason: '@tensorflow/tfjs-node-gpu is not installed' }],
+      },
       classNames: FASHION_CLASSES,
       testSamples: 1000,
       seconds: 42.5,
       teacher: teacherReport,
       student: report(0.86, 25_450, r, teacherReport.accuracy, { latencyMs: { batch1: 0.3, batch256: 0.004 }, ece: 0.02, klToTeacher: 0.11, agreement: 0.92 }),
-      baseline: o.baseline ? report(0.84, 25_450, r, teacherReport.accuracy, { latencyMs: { batch1: 0.3, batch256: 0.004 }, ece: 0.05, klToTeacher: 0.25, agreement: 0.88 }) : undefined,
+      baseline: o.baseline
+        ? report(0.84, 25_450, r, teacherReport.accuracy, { latencyMs: { batch1: 0.3, batch256: 0.004 }, ece: 0.05, klToTeacher: 0.25, agreement: 0.88 })
+        : undefined,
     };
   }
   return { config: syntheticConfig(o), status, metrics, softLabels, probe, summary };

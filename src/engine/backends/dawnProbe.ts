@@ -72,7 +72,8 @@ export function probeDawn(entry: string, timeoutMs = DAWN_PROBE_TIMEOUT_MS): Pro
       const chatter = (marker >= 0 ? stdout.slice(0, marker) : stdout) + stderr;
       const output = chatter.trim();
       if (failure) return resolve({ adapter: null, failure, output });
-      if (marker < 0) return resolve({ adapter: null, failure: 'the WebGPU probe ended without an answer (Dawn crashed while looking for an adapter)', output });
+      if (marker < 0)
+        return resolve({ adapter: null, failure: 'the WebGPU probe ended without an answer (Dawn crashed while looking for an adapter)', output });
       try {
         const answer = JSON.parse(stdout.slice(marker + '\n@@dawn-probe '.length).split('\n')[0]) as { adapter?: DawnAdapterInfo | null; failure?: string };
         resolve({ adapter: answer.adapter ?? null, failure: answer.failure, output });

@@ -44,7 +44,11 @@ type LoadMode = 'auto' | 'explicit';
 
 /** Why a backend cannot be used here, and what the user can do about it. */
 class Unavailable extends Error {
-  constructor(readonly reason: string, readonly fix: string, readonly output?: string) {
+  constructor(
+    readonly reason: string,
+    readonly fix: string,
+    readonly output?: string,
+  ) {
     super(reason);
   }
 }
@@ -54,7 +58,8 @@ class SkippedByAuto extends Unavailable {}
 
 /** What a backend's native code printed while it was looked at, for the log. */
 let probeOutput: Partial<Record<ConcreteBackend, string>> = {};
-const nativeOutputLine = (name: ConcreteBackend, output: string) => `What ${name === 'webgpu' ? 'Dawn and the Vulkan loader' : name} printed while probing:\n${output}`;
+const nativeOutputLine = (name: ConcreteBackend, output: string) =>
+  `What ${name === 'webgpu' ? 'Dawn and the Vulkan loader' : name} printed while probing:\n${output}`;
 
 const FIXES: Record<ConcreteBackend, string> = Object.fromEntries(LADDER.map((b) => [b, BACKEND_INFO[b].fix])) as Record<ConcreteBackend, string>;
 
@@ -139,7 +144,7 @@ async function activate(name: ConcreteBackend, mode: LoadMode): Promise<string> 
   } catch (e) {
     throw new Unavailable(`it failed to initialise (${firstLine(e)})`, FIXES[name]);
   }
-  if (!ok || tf.getBackend() !== loaded.tfName) throw new Unavailable('it failed to initialise (see the log for the backend\'s own message)', FIXES[name]);
+  if (!ok || tf.getBackend() !== loaded.tfName) throw new Unavailable("it failed to initialise (see the log for the backend's own message)", FIXES[name]);
   // Our kernels go in once the backend is chosen and up, before any probe runs on it.
   registerBackendKernels(loaded.tfName);
   return loaded.describe();
@@ -230,7 +235,8 @@ async function loadWebGpu(mode: LoadMode): Promise<Loaded> {
       probe.output,
     );
   if (!probe.adapter) throw noAdapter();
-  const describeDevice = (info: DawnAdapterInfo) => [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter without a name';
+  const describeDevice = (info: DawnAdapterInfo) =>
+    [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter without a name';
   if (isSoftwareAdapter(probe.adapter) && mode === 'auto') {
     throw new SkippedByAuto(
       `only a software WebGPU adapter was found (${describeDevice(probe.adapter)}): it emulates a GPU on the CPU and trains slower than wasm`,

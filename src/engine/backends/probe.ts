@@ -26,8 +26,13 @@ export async function probeTraining(config: DistillConfig): Promise<void> {
       const x = tf.randomUniform([2, ...shape]);
       const y = tf.tensor1d([0, 1 % classes], 'int32');
       const t = tf.randomNormal([2, classes]) as tf.Tensor2D;
-      const loss = () => kdLoss(model.apply(x, { training: true }) as tf.Tensor2D, t, y, { temperature: 2, alpha: 0.5, divergence: config.distillation.divergence }).loss;
-      optimizer.minimize(loss, false, model.trainableWeights.map((w) => w.read() as tf.Variable));
+      const loss = () =>
+        kdLoss(model.apply(x, { training: true }) as tf.Tensor2D, t, y, { temperature: 2, alpha: 0.5, divergence: config.distillation.divergence }).loss;
+      optimizer.minimize(
+        loss,
+        false,
+        model.trainableWeights.map((w) => w.read() as tf.Variable),
+      );
     });
   } finally {
     optimizer.dispose();

@@ -87,12 +87,18 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}".`);
     return n;
   };
-  const listOf = <T extends string>(name: string, allowed: readonly T[]) => (value: string) => {
-    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
-    const unknown = items.filter((s) => !(allowed as readonly string[]).includes(s));
-    if (unknown.length || !items.length) throw new InvalidArgumentError(`${name}: unknown "${unknown.join(', ')}"; use a comma-separated list of ${allowed.join(', ')}.`);
-    return items as T[];
-  };
+  const listOf =
+    <T extends string>(name: string, allowed: readonly T[]) =>
+    (value: string) => {
+      const items = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const unknown = items.filter((s) => !(allowed as readonly string[]).includes(s));
+      if (unknown.length || !items.length)
+        throw new InvalidArgumentError(`${name}: unknown "${unknown.join(', ')}"; use a comma-separated list of ${allowed.join(', ')}.`);
+      return items as T[];
+    };
   const opts = new Command('bench')
     .description('Distill training and inference speed on this machine, side by side with PyTorch when it is installed.')
     .option('--json', 'print only JSON lines, one per measurement, then a ratios line', false)
@@ -106,7 +112,11 @@ function parseOptions(argv: string[]): Options {
     .option('--torch-script <file>', 'the PyTorch peer script (default: shared/bench/torch_kd_student.py beside the repository)')
     .option('--fashion-mnist <dir>', 'folder with the four Fashion-MNIST IDX .gz files for the epoch case', FASHION_MNIST)
     .option('--epoch-rows <n>', `training rows the epoch case reads at most (default: all, or ${QUICK.epochTrainRows} with --quick)`, integer('--epoch-rows'))
-    .option('--threads <list>', `engine.threads values for kd-train and the epoch on wasm and cpu (default: 1,${os.availableParallelism()}, i.e. 1 and every core)`, threadList)
+    .option(
+      '--threads <list>',
+      `engine.threads values for kd-train and the epoch on wasm and cpu (default: 1,${os.availableParallelism()}, i.e. 1 and every core)`,
+      threadList,
+    )
     .parse(argv)
     .opts<{
       json: boolean;
@@ -139,7 +149,10 @@ function parseOptions(argv: string[]): Options {
 }
 
 function threadList(value: string): number[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const counts = items.map(Number);
   if (!items.length || counts.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_THREADS)) {
     throw new InvalidArgumentError(`--threads: use a comma-separated list of whole numbers from 1 to ${MAX_THREADS}, e.g. 1,2; got "${value}".`);
@@ -174,7 +187,15 @@ class Bench {
   }
 
   /** Runs one distill measurement, turning a failure (a missing kernel, say) into a skipped line. */
-  async measure(c: CaseName, model: ModelName, backend: ConcreteBackend, batch: number, run: () => Promise<Throughput>, note?: string, threads = 1): Promise<void> {
+  async measure(
+    c: CaseName,
+    model: ModelName,
+    backend: ConcreteBackend,
+    batch: number,
+    run: () => Promise<Throughput>,
+    note?: string,
+    threads = 1,
+  ): Promise<void> {
     this.progress(`${c} ${model} on ${backend}, batch ${batch}${threads > 1 ? `, ${threads} threads` : ''}…`);
     try {
       const t = await run();
@@ -233,12 +254,21 @@ async function measureBackend(bench: Bench, backend: ConcreteBackend, opts: Opti
   const threadCounts = DATA_PARALLEL_BACKENDS.includes(backend) ? opts.threads : [1];
   for (const { name, spec } of STUDENTS) {
     for (const threads of threadCounts) {
-      if (bench.wants('kd-train')) await bench.measure('kd-train', name, backend, batchFor(name), () => kdTrain(spec, batchFor(name), threads), noteFor(name), threads);
+      if (bench.wants('kd-train'))
+        await bench.measure('kd-train', name, backend, batchFor(name), () => kdTrain(spec, batchFor(name), threads), noteFor(name), threads);
     }
     if (bench.wants('kd-composed') && hasFusedStepStats()) {
-      await bench.measure('kd-composed', name, backend, batchFor(name), () => withComposedStepStats(() => kdTrain(spec, batchFor(name))), noteFor(name) ?? 'KD loss composed from tfjs ops');
+      await bench.measure(
+        'kd-composed',
+        name,
+        backend,
+        batchFor(name),
+        () => withComposedStepStats(() => kdTrain(spec, batchFor(name))),
+        noteFor(name) ?? 'KD loss composed from tfjs ops',
+      );
     }
-    if (bench.wants('ce-train')) await bench.measure('ce-train', name, backend, batchFor(name), () => measureCeFit(spec, batchFor(name), budget), noteFor(name));
+    if (bench.wants('ce-train'))
+      await bench.measure('ce-train', name, backend, batchFor(name), () => measureCeFit(spec, batchFor(name), budget), noteFor(name));
   }
   if (bench.wants('teacher-infer')) {
     await bench.measure('teacher-infer', TEACHER.name, backend, cnnBatch, () => measureInference(TEACHER.spec, cnnBatch, budget), cnnNote);
@@ -250,7 +280,8 @@ function measureTorch(bench: Bench, opts: Options): void {
   if (!script) return bench.skip({ case: 'torch', reason: 'shared/bench/torch_kd_student.py not found next to the repository; name it with --torch-script' });
   if (!fs.existsSync(script)) return bench.skip({ case: 'torch', reason: `--torch-script ${script} does not exist` });
   const python = findTorchPython();
-  if (!python) return bench.skip({ case: 'torch', reason: 'no python3 with torch (tried python3 and /usr/bin/python3); on Debian: apt-get install python3-torch' });
+  if (!python)
+    return bench.skip({ case: 'torch', reason: 'no python3 with torch (tried python3 and /usr/bin/python3); on Debian: apt-get install python3-torch' });
   const seconds = opts.quick ? QUICK.torchSeconds : TORCH_SECONDS;
   // All cores: what a PyTorch user gets on this machine.
   const threads = os.availableParallelism();
@@ -272,7 +303,9 @@ async function measureEpochs(bench: Bench, available: ConcreteBackend[], opts: O
   for (const backend of available) {
     if (backend === 'cpu') {
       const cpuKd = bench.measurements.find((m) => m.case === 'kd-train' && m.model === 'cnn-small' && m.backend === 'cpu' && m.engine === 'distill');
-      const estimate = cpuKd ? `; at the measured ${cpuKd.samplesPerSec} samples/s an epoch takes ~${Math.round(FULL_EPOCH_TRAIN_ROWS / cpuKd.samplesPerSec / 60)} min` : '';
+      const estimate = cpuKd
+        ? `; at the measured ${cpuKd.samplesPerSec} samples/s an epoch takes ~${Math.round(FULL_EPOCH_TRAIN_ROWS / cpuKd.samplesPerSec / 60)} min`
+        : '';
       bench.skip({ case: 'epoch', model: 'cnn-small', backend, reason: `too slow on the pure-JS backend${estimate}` });
       continue;
     }
@@ -282,7 +315,9 @@ async function measureEpochs(bench: Bench, available: ConcreteBackend[], opts: O
 
 async function measureEpochOn(bench: Bench, backend: ConcreteBackend, opts: Options, workDir: string, threads: number): Promise<void> {
   const rows = opts.epochRows;
-  bench.progress(`epoch of Fashion-MNIST (${rows ?? 'all'} train rows), cnn-small on ${backend}, ${threads} thread${threads === 1 ? '' : 's'}, the whole engine…`);
+  bench.progress(
+    `epoch of Fashion-MNIST (${rows ?? 'all'} train rows), cnn-small on ${backend}, ${threads} thread${threads === 1 ? '' : 's'}, the whole engine…`,
+  );
   try {
     const r = await measureEpoch(backend, opts.batch, workDir, rows, opts.fashionMnist, threads);
     bench.record({
@@ -332,7 +367,10 @@ async function main(): Promise<void> {
   const workDir = path.join(os.tmpdir(), 'distill-bench');
   fs.mkdirSync(workDir, { recursive: true });
 
-  const autoChoice = await selectBackend('auto').then((r) => r.name, (e: unknown) => `none (${firstLine(errorMessage(e))})`);
+  const autoChoice = await selectBackend('auto').then(
+    (r) => r.name,
+    (e: unknown) => `none (${firstLine(errorMessage(e))})`,
+  );
   const available: ConcreteBackend[] = [];
   const gpuBackends: Record<string, string> = {};
   for (const backend of opts.backends) {
@@ -342,7 +380,11 @@ async function main(): Promise<void> {
     if ('detail' in result && GPU_BACKENDS.includes(backend)) gpuBackends[backend] = result.detail;
   }
   // Header facts are read once the backends are up (wasm's SIMD and thread count are known only then).
-  const machine: MachineInfo = { ...(await machineInfo(available.includes('wasm'))), autoBackend: autoChoice, ...(Object.keys(gpuBackends).length ? { gpuBackends } : {}) };
+  const machine: MachineInfo = {
+    ...(await machineInfo(available.includes('wasm'))),
+    autoBackend: autoChoice,
+    ...(Object.keys(gpuBackends).length ? { gpuBackends } : {}),
+  };
   if (!opts.json) process.stderr.write(headerLine(machine, opts.batch, opts.seconds) + '\n');
 
   // Fastest backends first; PyTorch right after them, while this process is idle, and the long epoch last.

@@ -82,7 +82,14 @@ function gaussian(seed: number, sd: number): () => number {
 }
 
 /** `maxTrainRows` cuts the training file (for --quick); undefined uses all its rows. `dataDir` holds the dataset. */
-export async function measureEpoch(backend: ConcreteBackend, batch: number, workDir: string, maxTrainRows?: number, dataDir = FASHION_MNIST, threads = 1): Promise<EpochResult> {
+export async function measureEpoch(
+  backend: ConcreteBackend,
+  batch: number,
+  workDir: string,
+  maxTrainRows?: number,
+  dataDir = FASHION_MNIST,
+  threads = 1,
+): Promise<EpochResult> {
   const files = fashionMnistFiles(dataDir);
   const { files: logits, trainFileRows } = teacherLogitFiles(files, path.join(workDir, 'cache'));
   const rows = Math.min(trainFileRows, maxTrainRows ?? Infinity);

@@ -66,7 +66,11 @@ export async function measureKdTrain(spec: PresetSpec, batch: number, budget: Bu
   return withKdTrainer(spec, batch, async (run) => {
     // A warm-up run of one step allocates Adam's slots and compiles the wasm code, outside the tensor count.
     let warm = 0;
-    await run(() => warm++ >= 1, () => undefined, threads);
+    await run(
+      () => warm++ >= 1,
+      () => undefined,
+      threads,
+    );
     const tensorsBefore = tf.memory().numTensors;
     let elapsed: (() => { seconds: number; cpuSeconds: number }) | undefined;
     let time: { seconds: number; cpuSeconds: number } | undefined;
@@ -74,13 +78,17 @@ export async function measureKdTrain(spec: PresetSpec, batch: number, budget: Bu
     // Polled before each step, once the previous one has finished: the poll after the first step starts the clock
     // (the training threads are up by then), and each later poll counts one measured step.
     let polls = 0;
-    await run(() => {
-      if (polls++ === 1) elapsed = stopwatch();
-      else if (elapsed) measured++;
-      if (!elapsed || measured < budget.minSteps || elapsed().seconds < budget.seconds) return false;
-      time = elapsed();
-      return true;
-    }, () => undefined, threads);
+    await run(
+      () => {
+        if (polls++ === 1) elapsed = stopwatch();
+        else if (elapsed) measured++;
+        if (!elapsed || measured < budget.minSteps || elapsed().seconds < budget.seconds) return false;
+        time = elapsed();
+        return true;
+      },
+      () => undefined,
+      threads,
+    );
     return { samples: measured * batch, ...time!, tensorDelta: tf.memory().numTensors - tensorsBefore };
   });
 }
@@ -89,10 +97,18 @@ export async function measureKdTrain(spec: PresetSpec, batch: number, budget: Bu
 export async function countKdStepKernels(spec: PresetSpec, batch: number): Promise<number> {
   return withKdTrainer(spec, batch, async (run) => {
     let started = 0;
-    await run(() => started++ >= 1, () => 0);
+    await run(
+      () => started++ >= 1,
+      () => 0,
+    );
     const steps = 2;
     started = 0;
-    const profile = await tf.profile(() => run(() => started++ >= steps, () => 0).then(() => []));
+    const profile = await tf.profile(() =>
+      run(
+        () => started++ >= steps,
+        () => 0,
+      ).then(() => []),
+    );
     return Math.round(profile.kernels.length / steps);
   });
 }

@@ -111,8 +111,17 @@ export interface Ratios {
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
 /** A measurement; of distill's, the one at `threads` (engine.threads). */
-function find(ms: Measurement[], c: CaseName, model: ModelName, backend: string, engine: Measurement['engine'] = 'distill', threads = 1): Measurement | undefined {
-  return ms.find((m) => m.case === c && m.model === model && m.backend === backend && m.engine === engine && (engine === 'torch' || (m.threads ?? 1) === threads));
+function find(
+  ms: Measurement[],
+  c: CaseName,
+  model: ModelName,
+  backend: string,
+  engine: Measurement['engine'] = 'distill',
+  threads = 1,
+): Measurement | undefined {
+  return ms.find(
+    (m) => m.case === c && m.model === model && m.backend === backend && m.engine === engine && (engine === 'torch' || (m.threads ?? 1) === threads),
+  );
 }
 
 /** Scaling targets: N threads should give at least 85 % of N times one thread's samples/s (1.7× at 2). */
@@ -165,7 +174,10 @@ export function computeRatios(ms: Measurement[], skipped: Skipped[], machine: Ma
     const r = ratio(m, find(ms, m.case, m.model, m.backend));
     if (r !== null) threadScaling[`${m.case} ${m.model}/${m.backend}/${n}`] = r;
   }
-  const mostThreads = Math.max(1, ...ms.filter((m) => m.case === 'kd-train' && m.model === 'cnn-small' && m.backend === 'wasm' && m.engine === 'distill').map((m) => m.threads ?? 1));
+  const mostThreads = Math.max(
+    1,
+    ...ms.filter((m) => m.case === 'kd-train' && m.model === 'cnn-small' && m.backend === 'wasm' && m.engine === 'distill').map((m) => m.threads ?? 1),
+  );
   const ratios: Omit<Ratios, 'targetsMet'> = {
     case: 'ratios',
     kdWasmOverCpu: ratio(kdWasm, kdCpu),
@@ -213,7 +225,9 @@ const met = (t: Target) => (t.kind === 'min' ? t.value! >= t.bound : t.value! <=
 export function headerLine(machine: MachineInfo, batch: number, secondsPerCase: number): string {
   const wasm = machine.wasm ? ` · wasm ${machine.wasm}` : '';
   const auto = machine.autoBackend ? ` · auto picks ${machine.autoBackend}` : '';
-  const gpus = Object.values(machine.gpuBackends ?? {}).map((detail) => `\nGPU backend: ${detail}`).join('');
+  const gpus = Object.values(machine.gpuBackends ?? {})
+    .map((detail) => `\nGPU backend: ${detail}`)
+    .join('');
   const header =
     `Distill benchmark · ${machine.cores} cores (${machine.cpu}), load ${machine.loadAverage.toFixed(1)} · node ${machine.node} · ` +
     `tfjs ${machine.tfjs}${wasm}${auto} · batch ${batch} · ~${secondsPerCase} s per case${gpus}`;
@@ -250,7 +264,10 @@ export function formatTable(ms: Measurement[], skipped: Skipped[], ratios: Ratio
   const numeric = new Set([4, 5, 6, 7]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
 
   const out = [line(head), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line), ''];
   out.push('Targets');
@@ -289,7 +306,9 @@ export function formatTable(ms: Measurement[], skipped: Skipped[], ratios: Ratio
 function describe(m: Measurement): string {
   const parts: string[] = [];
   if (m.case === 'epoch' && m.trainRows !== undefined) {
-    parts.push(`${m.trainRows} rows in ${m.seconds?.toFixed(1)} s (load ${m.loadSeconds?.toFixed(1)}, train ${m.trainSeconds?.toFixed(1)}, eval ${m.evalSeconds?.toFixed(1)})`);
+    parts.push(
+      `${m.trainRows} rows in ${m.seconds?.toFixed(1)} s (load ${m.loadSeconds?.toFixed(1)}, train ${m.trainSeconds?.toFixed(1)}, eval ${m.evalSeconds?.toFixed(1)})`,
+    );
     if (m.testAccuracy !== undefined) parts.push(`test accuracy ${(100 * m.testAccuracy).toFixed(1)} %`);
   } else if (m.samples !== undefined && m.seconds !== undefined) {
     parts.push(`${m.samples} samples in ${m.seconds.toFixed(1)} s`);

@@ -51,7 +51,9 @@ export function runTorchPeer(
   const run = spawnSync(python.python, args, { encoding: 'utf8', timeout: (opts.seconds * 3 + 120) * 1000 });
   const lastLine = run.stdout?.trim().split('\n').pop() ?? '';
   if (run.status !== 0) {
-    throw new Error(`${python.python} ${args.join(' ')} exited with ${run.status ?? run.signal}: ${(run.stderr || run.error?.message || '').trim().split('\n').pop()}`);
+    throw new Error(
+      `${python.python} ${args.join(' ')} exited with ${run.status ?? run.signal}: ${(run.stderr || run.error?.message || '').trim().split('\n').pop()}`,
+    );
   }
   let parsed: { kd_train_samples_per_s?: unknown; teacher_infer_samples_per_s?: unknown };
   try {

@@ -42,7 +42,8 @@ export function plannedStages(c: CompressConfig | undefined): PlannedStage[] {
 }
 
 export const stageDir = (runDir: string, stage: CompressionStageName) => path.join(runDir, COMPRESSED_DIR, stage);
-const readStage = (runDir: string, stage: CompressionStageName) => readJson<CompressionStageInfo | CompressionSkipped>(path.join(stageDir(runDir, stage), STAGE_FILE));
+const readStage = (runDir: string, stage: CompressionStageName) =>
+  readJson<CompressionStageInfo | CompressionSkipped>(path.join(stageDir(runDir, stage), STAGE_FILE));
 
 export interface CompressContext {
   config: DistillConfig;
@@ -84,7 +85,11 @@ function writeStageFile(runDir: string, stage: CompressionStageName, info: Compr
 const inputModelFile = (runDir: string, input: 'student' | CompressionStageName) =>
   input === 'student' ? path.join(runDir, RUN_FILES.student, 'model.json') : path.join(stageDir(runDir, input), 'model.json');
 
-async function runStage(ctx: CompressContext, planned: PlannedStage, input: 'student' | CompressionStageName): Promise<CompressionStageInfo | CompressionSkipped | 'stopped'> {
+async function runStage(
+  ctx: CompressContext,
+  planned: PlannedStage,
+  input: 'student' | CompressionStageName,
+): Promise<CompressionStageInfo | CompressionSkipped | 'stopped'> {
   const c = ctx.config.compress!;
   const base = { stage: planned.stage, kind: planned.kind, input };
   const dir = stageDir(ctx.runDir, planned.stage);
@@ -104,25 +109,38 @@ async function runStage(ctx: CompressContext, planned: PlannedStage, input: 'stu
 
 type Base = Pick<CompressionStageInfo, 'stage' | 'kind' | 'input'>;
 
-async function prune(ctx: CompressContext, p: NonNullable<CompressConfig['prune']>, base: Base, dir: string, rel: string): Promise<CompressionStageInfo | CompressionSkipped | 'stopped'> {
+async function prune(
+  ctx: CompressContext,
+  p: NonNullable<CompressConfig['prune']>,
+  base: Base,
+  dir: string,
+  rel: string,
+): Promise<CompressionStageInfo | CompressionSkipped | 'stopped'> {
   const settings = fineTuneSettings(ctx.config, p.epochs, p.learningRate);
   const totalSteps = stepsPerEpoch(ctx.train.count, batchSizeOf(settings)) * settings.epochs;
   const agp = agpFor(p.sparsity, totalSteps);
-  const tuned = await fineTune(ctx, 'compress-prune', settings, () => loadStudentModel(inputModelFile(ctx.runDir, base.input)), (model) => {
-    const pruner = new MagnitudePruner(model, { scope: p.scope, sparsityAt: (step) => (p.schedule === 'agp' ? agpSparsity(step, agp) : p.sparsity) });
-    if (pruner.prunable === 0) {
-      pruner.dispose();
-      return { skip: 'The model has no kernel (Dense or convolution) to prune.' };
-    }
-    return { hook: pruner };
-  });
+  const tuned = await fineTune(
+    ctx,
+    'compress-prune',
+    settings,
+    () => loadStudentModel(inputModelFile(ctx.runDir, base.input)),
+    (model) => {
+      const pruner = new MagnitudePruner(model, { scope: p.scope, sparsityAt: (step) => (p.schedule === 'agp' ? agpSparsity(step, agp) : p.sparsity) });
+      if (pruner.prunable === 0) {
+        pruner.dispose();
+        return { skip: 'The model has no kernel (Dense or convolution) to prune.' };
+      }
+      return { hook: pruner };
+    },
+  );
   if (tuned === 'stopped' || 'skip' in tuned) return tuned === 'stopped' ? 'stopped' : { ...base, skipped: tuned.skip };
   try {
     const layers = tuned.model.trainableWeights.filter((w) => isKernelName(w.originalName)).map((w) => layerSparsity(w.originalName, w.read().dataSync()));
     const zeros = layers.reduce((s, l) => s + l.zeros, 0);
     const params = layers.reduce((s, l) => s + l.params, 0);
     await saveLayersModel(tuned.model, dir);
-    const schedule = p.schedule === 'agp' ? `AGP over ${agp.rampSteps} of ${totalSteps} steps, masks updated every ${agp.frequency}` : 'one-shot, then fine-tuned';
+    const schedule =
+      p.schedule === 'agp' ? `AGP over ${agp.rampSteps} of ${totalSteps} steps, masks updated every ${agp.frequency}` : 'one-shot, then fine-tuned';
     return {
       ...base,
       dir: rel,
@@ -135,7 +153,13 @@ async function prune(ctx: CompressContext, p: NonNullable<CompressConfig['prune'
   }
 }
 
-async function lowRank(ctx: CompressContext, l: NonNullable<CompressConfig['lowRank']>, base: Base, dir: string, rel: string): Promise<CompressionStageInfo | CompressionSkipped | 'stopped'> {
+async function lowRank(
+  ctx: CompressContext,
+  l: NonNullable<CompressConfig['lowRank']>,
+  base: Base,
+  dir: string,
+  rel: string,
+): Promise<CompressionStageInfo | CompressionSkipped | 'stopped'> {
   const settings = fineTuneSettings(ctx.config, Math.max(1, l.epochs), l.learningRate);
   let ranks: CompressionStageInfo['ranks'] = readJson<CompressionStageInfo['ranks']>(path.join(ctx.runDir, 'checkpoints', 'compress-low-rank.ranks.json'));
   let skip: string | undefined;

@@ -72,17 +72,19 @@ export function factorize(w: ArrayLike<number>, m: number, n: number, want: { en
   const small = Math.min(m, n);
   const gram = new Float64Array(small * small);
   if (n <= m) {
-    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) {
-      let sum = 0;
-      for (let k = 0; k < m; k++) sum += w[k * n + i] * w[k * n + j];
-      gram[i * n + j] = gram[j * n + i] = sum;
-    }
+    for (let i = 0; i < n; i++)
+      for (let j = i; j < n; j++) {
+        let sum = 0;
+        for (let k = 0; k < m; k++) sum += w[k * n + i] * w[k * n + j];
+        gram[i * n + j] = gram[j * n + i] = sum;
+      }
   } else {
-    for (let i = 0; i < m; i++) for (let j = i; j < m; j++) {
-      let sum = 0;
-      for (let k = 0; k < n; k++) sum += w[i * n + k] * w[j * n + k];
-      gram[i * m + j] = gram[j * m + i] = sum;
-    }
+    for (let i = 0; i < m; i++)
+      for (let j = i; j < m; j++) {
+        let sum = 0;
+        for (let k = 0; k < n; k++) sum += w[i * n + k] * w[j * n + k];
+        gram[i * m + j] = gram[j * m + i] = sum;
+      }
   }
   const { values, vectors } = symmetricEigen(gram, small);
   const total = values.reduce((s, x) => s + x, 0);
@@ -106,20 +108,22 @@ export function factorize(w: ArrayLike<number>, m: number, n: number, want: { en
   const b = new Float32Array(rank * n);
   if (n <= m) {
     // A = W·V_r, B = V_rᵀ.
-    for (let i = 0; i < m; i++) for (let r = 0; r < rank; r++) {
-      let sum = 0;
-      for (let k = 0; k < n; k++) sum += w[i * n + k] * vectors[k * n + r];
-      a[i * rank + r] = sum;
-    }
+    for (let i = 0; i < m; i++)
+      for (let r = 0; r < rank; r++) {
+        let sum = 0;
+        for (let k = 0; k < n; k++) sum += w[i * n + k] * vectors[k * n + r];
+        a[i * rank + r] = sum;
+      }
     for (let r = 0; r < rank; r++) for (let j = 0; j < n; j++) b[r * n + j] = vectors[j * n + r];
   } else {
     // A = U_r, B = U_rᵀ·W.
     for (let i = 0; i < m; i++) for (let r = 0; r < rank; r++) a[i * rank + r] = vectors[i * m + r];
-    for (let r = 0; r < rank; r++) for (let j = 0; j < n; j++) {
-      let sum = 0;
-      for (let k = 0; k < m; k++) sum += vectors[k * m + r] * w[k * n + j];
-      b[r * n + j] = sum;
-    }
+    for (let r = 0; r < rank; r++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let k = 0; k < m; k++) sum += vectors[k * m + r] * w[k * n + j];
+        b[r * n + j] = sum;
+      }
   }
   return { rank, fullRank: small, energy: total > 0 ? kept / total : 1, a, b };
 }
@@ -131,7 +135,11 @@ const isPointwiseConv = (className: string, config: Record<string, unknown>) =>
  * The model with each Dense and 1×1 Conv2D kernel factorized where it saves parameters. `force` factorizes every
  * such layer (for tests at full rank). Undefined `model` when nothing was factorized, with the reason per layer.
  */
-export async function lowRankModel(model: tfl.LayersModel, want: { energy: number } | { rank: number }, force = false): Promise<{ model?: tfl.LayersModel; ranks: LayerRank[]; reason?: string }> {
+export async function lowRankModel(
+  model: tfl.LayersModel,
+  want: { energy: number } | { rank: number },
+  force = false,
+): Promise<{ model?: tfl.LayersModel; ranks: LayerRank[]; reason?: string }> {
   if (!isSequential(model)) return { ranks: [], reason: 'Low-rank factorization rewrites Sequential models only; this student is a functional model.' };
   const ranks: LayerRank[] = [];
   const created: tf.Tensor[] = [];
@@ -161,9 +169,7 @@ export async function lowRankModel(model: tfl.LayersModel, want: { energy: numbe
       const first = dense
         ? withConfig(json, { name: `${name}_lr`, units: f.rank, activation: 'linear', use_bias: false })
         : withConfig(json, { name: `${name}_lr`, filters: f.rank, activation: 'linear', use_bias: false });
-      const second = dense
-        ? withConfig(json, {})
-        : withConfig(json, { strides: [1, 1], padding: 'valid', dilation_rate: [1, 1] });
+      const second = dense ? withConfig(json, {}) : withConfig(json, { strides: [1, 1], padding: 'valid', dilation_rate: [1, 1] });
       const out: Replacement = [
         { json: first, weights: [ta] },
         { json: second, weights: bias ? [tb, bias] : [tb] },

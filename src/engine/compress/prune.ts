@@ -56,7 +56,10 @@ export class MagnitudePruner {
   private masks: tf.Tensor[] = [];
   private sparsity = -1;
 
-  constructor(model: tfl.LayersModel, private readonly options: PrunerOptions) {
+  constructor(
+    model: tfl.LayersModel,
+    private readonly options: PrunerOptions,
+  ) {
     this.weights = model.trainableWeights.filter((w) => isKernelName(w.originalName)).map((w) => ({ name: w.originalName, variable: w.read() as tf.Variable }));
   }
 

@@ -94,7 +94,9 @@ const CHANNEL_LAYERS = new Set(['Dense', 'Conv2D']);
  * bias, then the activation. Returns the model and which weights are the integer kernels and the fixed BN
  * statistics, so the encoder stores them exactly.
  */
-export async function perChannelModel(model: tfl.LayersModel): Promise<{ model: tfl.LayersModel; integerKernels: Set<string>; constants: Map<string, number>; layers: number }> {
+export async function perChannelModel(
+  model: tfl.LayersModel,
+): Promise<{ model: tfl.LayersModel; integerKernels: Set<string>; constants: Map<string, number>; layers: number }> {
   const integerKernels = new Set<string>();
   const constants = new Map<string, number>();
   const created: tf.Tensor[] = [];
@@ -127,7 +129,8 @@ export async function perChannelModel(model: tfl.LayersModel): Promise<{ model: 
         { json: withConfig(json, { use_bias: false, activation: 'linear' }), weights: [qKernel] },
         { json: bn, weights: [gamma, beta, mean, variance] },
       ];
-      if (activation !== 'linear') parts.push({ json: { class_name: 'Activation', config: { name: `${name}_act`, trainable: true, activation } }, weights: [] });
+      if (activation !== 'linear')
+        parts.push({ json: { class_name: 'Activation', config: { name: `${name}_act`, trainable: true, activation } }, weights: [] });
       return parts;
     });
     return { model: rewritten, integerKernels, constants, layers };
@@ -146,10 +149,15 @@ export async function writeQuantizedModel(model: tfl.LayersModel, dir: string, f
   const storage: Record<string, string> = {};
   const notes: string[] = [];
   if (format === 'float16') {
-    await saveLayersModel(model, dir, encoder(() => ({ dtype: 'float16' }), storage));
+    await saveLayersModel(
+      model,
+      dir,
+      encoder(() => ({ dtype: 'float16' }), storage),
+    );
     return { storage, notes };
   }
-  const perTensor = (spec: tf.io.WeightsManifestEntry, values: Float32Array): Encoding => (isKernelName(spec.name) ? { dtype: 'uint8', ...uint8Params(values) } : { dtype: 'float32' });
+  const perTensor = (spec: tf.io.WeightsManifestEntry, values: Float32Array): Encoding =>
+    isKernelName(spec.name) ? { dtype: 'uint8', ...uint8Params(values) } : { dtype: 'float32' };
   if (format === 'uint8') {
     await saveLayersModel(model, dir, encoder(perTensor, storage));
     return { storage, notes };

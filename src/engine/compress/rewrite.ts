@@ -26,7 +26,10 @@ function sequentialJson(model: tfl.LayersModel): { topology: { class_name: strin
  * A new Sequential model where `replace` may swap each layer for others. Layers not replaced keep their weights.
  * The caller owns the replacement tensors (they are copied into the new model) and the returned model.
  */
-export async function rewriteSequential(model: tfl.LayersModel, replace: (layer: tfl.layers.Layer, json: LayerJson) => Replacement | undefined): Promise<tfl.LayersModel> {
+export async function rewriteSequential(
+  model: tfl.LayersModel,
+  replace: (layer: tfl.layers.Layer, json: LayerJson) => Replacement | undefined,
+): Promise<tfl.LayersModel> {
   if (!isSequential(model)) throw new Error('rewriteSequential needs a Sequential model');
   const { topology } = sequentialJson(model);
   const layersJson = topology.config.layers;

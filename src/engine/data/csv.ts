@@ -53,7 +53,10 @@ const NON_FINITE = /^\s*[+-]?(nan|inf|infinity)\s*$/i;
 const MAX_NAMES_SHOWN = 30;
 
 function listNames(names: string[]): string {
-  const shown = names.slice(0, MAX_NAMES_SHOWN).map((n) => JSON.stringify(n)).join(', ');
+  const shown = names
+    .slice(0, MAX_NAMES_SHOWN)
+    .map((n) => JSON.stringify(n))
+    .join(', ');
   return names.length > MAX_NAMES_SHOWN ? `${shown}, … (${names.length} columns)` : shown;
 }
 
@@ -73,11 +76,23 @@ export function parseNumericCsv(text: string, role: FileRole, options: CsvOption
   if (options.labelColumn === null) labelIndex = -1;
   else if (typeof options.labelColumn === 'number') {
     labelIndex = options.labelColumn;
-    if (labelIndex >= columns) throw dataError(role, `has ${columns} columns, so data.labelColumn ${labelIndex} (0-based) does not exist. Set data.labelColumn to a column index below ${columns} or to a header name.`);
+    if (labelIndex >= columns)
+      throw dataError(
+        role,
+        `has ${columns} columns, so data.labelColumn ${labelIndex} (0-based) does not exist. Set data.labelColumn to a column index below ${columns} or to a header name.`,
+      );
   } else {
-    if (!options.header) throw dataError(role, `data.labelColumn is the name "${options.labelColumn}" but data.header is false, so columns have no names. Set data.labelColumn to a 0-based column index.`);
+    if (!options.header)
+      throw dataError(
+        role,
+        `data.labelColumn is the name "${options.labelColumn}" but data.header is false, so columns have no names. Set data.labelColumn to a 0-based column index.`,
+      );
     labelIndex = names.indexOf(options.labelColumn);
-    if (labelIndex < 0) throw dataError(role, `has no label column "${options.labelColumn}". The header is: ${listNames(names)}. Set data.labelColumn to one of these names or to a 0-based index.`);
+    if (labelIndex < 0)
+      throw dataError(
+        role,
+        `has no label column "${options.labelColumn}". The header is: ${listNames(names)}. Set data.labelColumn to one of these names or to a 0-based index.`,
+      );
   }
   const features = labelIndex < 0 ? columns : columns - 1;
   if (features < 1) throw dataError(role, `has only the label column; at least one feature column is needed.`);
@@ -96,7 +111,10 @@ export function parseNumericCsv(text: string, role: FileRole, options: CsvOption
     const lineNo = li + 1;
     const cells = splitLine(line);
     if (cells.length !== columns) {
-      throw dataError(role, `line ${lineNo} has ${cells.length} fields but the ${options.header ? 'header' : 'first row'} has ${columns}. Every row needs the same number of comma-separated fields.`);
+      throw dataError(
+        role,
+        `line ${lineNo} has ${cells.length} fields but the ${options.header ? 'header' : 'first row'} has ${columns}. Every row needs the same number of comma-separated fields.`,
+      );
     }
     const keep = rows < options.keepRows;
     let out = rows * features;
@@ -104,16 +122,28 @@ export function parseNumericCsv(text: string, role: FileRole, options: CsvOption
       const cell = cells[j];
       const value = Number(cell);
       if (Number.isNaN(value) || cell.trim() === '') {
-        if (NON_FINITE.test(cell)) throw dataError(role, `line ${lineNo}, ${describeColumn(j)}: the value ${cell.trim()} is not finite. Remove or fill in missing values before training.`);
+        if (NON_FINITE.test(cell))
+          throw dataError(
+            role,
+            `line ${lineNo}, ${describeColumn(j)}: the value ${cell.trim()} is not finite. Remove or fill in missing values before training.`,
+          );
         const shown = cell.trim() === '' ? 'is empty' : `"${cell.trim()}" is not a number`;
-        const fix = j === labelIndex ? 'Labels must be integer class indices 0, 1, 2, …; map class names to numbers first.' : 'Features must be numeric; encode text columns as numbers first, or fill in missing values.';
+        const fix =
+          j === labelIndex
+            ? 'Labels must be integer class indices 0, 1, 2, …; map class names to numbers first.'
+            : 'Features must be numeric; encode text columns as numbers first, or fill in missing values.';
         throw dataError(role, `line ${lineNo}, ${describeColumn(j)}: ${shown}. ${fix}`);
       }
-      if (!Number.isFinite(value)) throw dataError(role, `line ${lineNo}, ${describeColumn(j)}: the value ${cell.trim()} is not finite. Remove or fill in missing values before training.`);
+      if (!Number.isFinite(value))
+        throw dataError(
+          role,
+          `line ${lineNo}, ${describeColumn(j)}: the value ${cell.trim()} is not finite. Remove or fill in missing values before training.`,
+        );
       if (j === labelIndex) continue;
       if (keep) {
         x[out] = value;
-        if (!Number.isFinite(x[out])) throw dataError(role, `line ${lineNo}, ${describeColumn(j)}: the value ${cell.trim()} is outside the float32 range. Rescale this feature.`);
+        if (!Number.isFinite(x[out]))
+          throw dataError(role, `line ${lineNo}, ${describeColumn(j)}: the value ${cell.trim()} is outside the float32 range. Rescale this feature.`);
       }
       out++;
     }

@@ -28,13 +28,18 @@ function describeMagic(magic: number): string {
 
 function readHeader(bytes: Buffer, role: FileRole, what: 'images' | 'labels'): IdxHeader {
   const expected = what === 'images' ? `${hex(IMAGES_MAGIC)} (unsigned-byte images [N, rows, cols])` : `${hex(LABELS_MAGIC)} (unsigned-byte labels [N])`;
-  if (bytes.length < 4) throw dataError(role, `is ${bytes.length} bytes long, too short for an IDX header; expected magic number ${expected}. Check ${role.field}.`);
+  if (bytes.length < 4)
+    throw dataError(role, `is ${bytes.length} bytes long, too short for an IDX header; expected magic number ${expected}. Check ${role.field}.`);
   const magic = bytes.readUInt32BE(0);
   const ndims = bytes[3];
   const wantedDims = what === 'images' ? [3, 4] : [1];
   if (bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== UNSIGNED_BYTE || !wantedDims.includes(ndims)) {
-    const swapped = what === 'images' && magic === LABELS_MAGIC ? ' Are the images and labels files swapped?'
-      : what === 'labels' && (magic === IMAGES_MAGIC || magic === 0x00000804) ? ' Are the images and labels files swapped?' : '';
+    const swapped =
+      what === 'images' && magic === LABELS_MAGIC
+        ? ' Are the images and labels files swapped?'
+        : what === 'labels' && (magic === IMAGES_MAGIC || magic === 0x00000804)
+          ? ' Are the images and labels files swapped?'
+          : '';
     throw dataError(role, `bad magic number ${hex(magic)} (${describeMagic(magic)}); expected ${expected}.${swapped} Check ${role.field}.`);
   }
   const bodyOffset = 4 + 4 * ndims;
@@ -46,7 +51,10 @@ function readHeader(bytes: Buffer, role: FileRole, what: 'images' | 'labels'): I
   if (actualBody !== expectedBody) {
     const shape = dims.join(' × ');
     const problem = actualBody < expectedBody ? 'is truncated' : 'has trailing bytes';
-    throw dataError(role, `${problem}: its header says ${shape} = ${expectedBody} bytes of ${what}, but the file has ${actualBody} bytes after the header. Download the file again.`);
+    throw dataError(
+      role,
+      `${problem}: its header says ${shape} = ${expectedBody} bytes of ${what}, but the file has ${actualBody} bytes after the header. Download the file again.`,
+    );
   }
   return { dims, bodyOffset };
 }

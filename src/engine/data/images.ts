@@ -58,19 +58,39 @@ function listClassFolders(role: FileRole): { classes: string[]; files: string[][
     entries = fs.readdirSync(role.file, { withFileTypes: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DistillError('data', `Image folder not found: ${role.file}. Fix ${role.field} in the config (relative paths resolve against the config file's folder).`, { file: role.file, path: role.field.split('.') });
-    if (code === 'ENOTDIR') throw dataError(role, `is a file, not a folder. ${role.field} names a folder with one subfolder per class; for a list of images use data.${role.field.split('.')[1]}.manifest.`);
+    if (code === 'ENOENT')
+      throw new DistillError(
+        'data',
+        `Image folder not found: ${role.file}. Fix ${role.field} in the config (relative paths resolve against the config file's folder).`,
+        { file: role.file, path: role.field.split('.') },
+      );
+    if (code === 'ENOTDIR')
+      throw dataError(
+        role,
+        `is a file, not a folder. ${role.field} names a folder with one subfolder per class; for a list of images use data.${role.field.split('.')[1]}.manifest.`,
+      );
     throw dataError(role, `cannot be read (${(e as Error).message}).`);
   }
-  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const classes = entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
   if (classes.length === 0) {
     const loose = entries.filter((e) => e.isFile() && IMAGE_EXT.test(e.name)).length;
-    throw dataError(role, `has no class subfolders${loose ? ` (it holds ${loose} images directly)` : ''}. Put each class's images in a subfolder named after the class (${path.join(role.file, 'cat', '1.png')}), or list them in a manifest (data.${role.field.split('.')[1]}.manifest).`);
+    throw dataError(
+      role,
+      `has no class subfolders${loose ? ` (it holds ${loose} images directly)` : ''}. Put each class's images in a subfolder named after the class (${path.join(role.file, 'cat', '1.png')}), or list them in a manifest (data.${role.field.split('.')[1]}.manifest).`,
+    );
   }
   const files = classes.map((c) => {
     const folder = path.join(role.file, c);
-    const images = fs.readdirSync(folder).filter((f) => IMAGE_EXT.test(f) && !f.startsWith('.')).sort().map((f) => path.join(folder, f));
-    if (images.length === 0) throw dataError({ file: folder, field: role.field }, `class folder "${c}" has no PNG or JPEG images. Add images, or remove the folder.`);
+    const images = fs
+      .readdirSync(folder)
+      .filter((f) => IMAGE_EXT.test(f) && !f.startsWith('.'))
+      .sort()
+      .map((f) => path.join(folder, f));
+    if (images.length === 0)
+      throw dataError({ file: folder, field: role.field }, `class folder "${c}" has no PNG or JPEG images. Add images, or remove the folder.`);
     return images;
   });
   return { classes, files };
@@ -82,7 +102,11 @@ function readManifest(role: FileRole, withLabels = true): { file: string; label:
   try {
     text = fs.readFileSync(role.file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DistillError('data', `Image manifest not found: ${role.file}. Fix ${role.field} in the config.`, { file: role.file, path: role.field.split('.') });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new DistillError('data', `Image manifest not found: ${role.file}. Fix ${role.field} in the config.`, {
+        file: role.file,
+        path: role.field.split('.'),
+      });
     throw dataError(role, `cannot be read (${(e as Error).message}).`);
   }
   const base = path.dirname(role.file);
@@ -106,7 +130,11 @@ function readManifest(role: FileRole, withLabels = true): { file: string; label:
     const header = (lines[0] ?? '').split(',').map((h) => h.trim().replace(/^"|"$/g, '').toLowerCase());
     const pi = header.indexOf('path');
     const li = header.indexOf('label');
-    if (pi < 0 || (withLabels && li < 0)) throw dataError(role, `needs a header row naming the columns ${withLabels ? '"path" and "label"' : '"path"'} (it has ${JSON.stringify(lines[0] ?? '')}).`);
+    if (pi < 0 || (withLabels && li < 0))
+      throw dataError(
+        role,
+        `needs a header row naming the columns ${withLabels ? '"path" and "label"' : '"path"'} (it has ${JSON.stringify(lines[0] ?? '')}).`,
+      );
     lines.slice(1).forEach((l, i) => {
       if (!l.trim()) return;
       const cells = l.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
@@ -131,11 +159,20 @@ function listImageTree(role: FileRole): string[] {
     names = fs.readdirSync(role.file, { recursive: true, encoding: 'utf8' });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DistillError('data', `Image folder not found: ${role.file}. Fix ${role.field} in the config (relative paths resolve against the config file's folder).`, { file: role.file, path: role.field.split('.') });
-    if (code === 'ENOTDIR') throw dataError(role, `is a file, not a folder. ${role.field} names a folder of images; for a list of images use data.unlabeled.manifest.`);
+    if (code === 'ENOENT')
+      throw new DistillError(
+        'data',
+        `Image folder not found: ${role.file}. Fix ${role.field} in the config (relative paths resolve against the config file's folder).`,
+        { file: role.file, path: role.field.split('.') },
+      );
+    if (code === 'ENOTDIR')
+      throw dataError(role, `is a file, not a folder. ${role.field} names a folder of images; for a list of images use data.unlabeled.manifest.`);
     throw dataError(role, `cannot be read (${(e as Error).message}).`);
   }
-  const files = names.filter((n) => IMAGE_EXT.test(n) && !n.split(path.sep).some((part) => part.startsWith('.'))).sort().map((n) => path.join(role.file, n));
+  const files = names
+    .filter((n) => IMAGE_EXT.test(n) && !n.split(path.sep).some((part) => part.startsWith('.')))
+    .sort()
+    .map((n) => path.join(role.file, n));
   if (files.length === 0) throw dataError(role, `holds no PNG or JPEG images (subfolders included). Point ${role.field} at the folder of unlabelled images.`);
   return files;
 }
@@ -163,7 +200,8 @@ export interface ImageListing {
 export function listImages(cfg: ImagesDataConfig): ImageListing {
   const trainRole = splitRole('train', cfg);
   const testRole = splitRole('test', cfg);
-  const list = (role: FileRole, s: ImagesDataConfig['train']) => ('dir' in s ? { kind: 'dir' as const, ...listClassFolders(role) } : { kind: 'manifest' as const, rows: readManifest(role) });
+  const list = (role: FileRole, s: ImagesDataConfig['train']) =>
+    'dir' in s ? { kind: 'dir' as const, ...listClassFolders(role) } : { kind: 'manifest' as const, rows: readManifest(role) };
   const train = list(trainRole, cfg.train);
   const test = list(testRole, cfg.test);
 
@@ -174,12 +212,18 @@ export function listImages(cfg: ImagesDataConfig): ImageListing {
     const named = train.rows.filter((r) => typeof r.label === 'string');
     if (named.length) classNames = [...new Set(named.map((r) => String(r.label)))].sort();
   }
-  for (const [split, listing, role] of [['train', train, trainRole], ['test', test, testRole]] as const) {
+  for (const [split, listing, role] of [
+    ['train', train, trainRole],
+    ['test', test, testRole],
+  ] as const) {
     if (listing.kind === 'dir') {
       listing.classes.forEach((c, i) => {
         const label = classNames ? classNames.indexOf(c) : -1;
         if (label < 0) {
-          throw dataError(role, `has a class folder "${c}" that the training data (${trainRole.file}) lacks${classNames ? `; its classes are ${classNames.map((n) => `"${n}"`).join(', ')}` : ''}. The test classes must be among the training classes: rename or remove the folder.`);
+          throw dataError(
+            role,
+            `has a class folder "${c}" that the training data (${trainRole.file}) lacks${classNames ? `; its classes are ${classNames.map((n) => `"${n}"`).join(', ')}` : ''}. The test classes must be among the training classes: rename or remove the folder.`,
+          );
         }
         for (const file of listing.files[i]) entries[split].push({ file, label });
       });
@@ -189,7 +233,11 @@ export function listImages(cfg: ImagesDataConfig): ImageListing {
         if (typeof r.label === 'number') label = r.label;
         else {
           label = classNames ? classNames.indexOf(r.label) : -1;
-          if (label < 0) throw dataError(role, `line ${r.line}: class "${r.label}" is not among the training classes (${(classNames ?? []).join(', ')}). Fix the label or add the class to the training data.`);
+          if (label < 0)
+            throw dataError(
+              role,
+              `line ${r.line}: class "${r.label}" is not among the training classes (${(classNames ?? []).join(', ')}). Fix the label or add the class to the training data.`,
+            );
         }
         entries[split].push({ file: r.file, label });
       }
@@ -255,7 +303,17 @@ function toChannels(img: Decoded, channels: number): Float32Array[] {
 }
 
 /** Resizes (after an optional centre crop) into `out` at `[h, w, C]` interleaved, rounding to bytes. */
-function resizeInto(planes: Float32Array[], srcW: number, srcH: number, h: number, w: number, mode: 'bilinear' | 'nearest', fit: 'stretch' | 'crop', out: Uint8Array, offset: number): void {
+function resizeInto(
+  planes: Float32Array[],
+  srcW: number,
+  srcH: number,
+  h: number,
+  w: number,
+  mode: 'bilinear' | 'nearest',
+  fit: 'stretch' | 'crop',
+  out: Uint8Array,
+  offset: number,
+): void {
   // The source window: the whole image, or its centre at the target's aspect ratio.
   let [x0, y0, cw, ch] = [0, 0, srcW, srcH];
   if (fit === 'crop' && srcW * h !== srcH * w) {
@@ -302,7 +360,11 @@ function resizeInto(planes: Float32Array[], srcW: number, srcH: number, h: numbe
 export function imageSampleShape(cfg: ImagesDataConfig, first: ImageEntry): number[] {
   if (cfg.inputShape) {
     if (cfg.inputShape.length !== 3 || ![1, 3].includes(cfg.inputShape[2])) {
-      throw new DistillError('config', `data.inputShape for images must be [height, width, 1] (grayscale) or [height, width, 3] (RGB), not [${cfg.inputShape.join(', ')}].`, { path: ['data', 'inputShape'] });
+      throw new DistillError(
+        'config',
+        `data.inputShape for images must be [height, width, 1] (grayscale) or [height, width, 3] (RGB), not [${cfg.inputShape.join(', ')}].`,
+        { path: ['data', 'inputShape'] },
+      );
     }
     return [...cfg.inputShape];
   }
@@ -310,7 +372,11 @@ export function imageSampleShape(cfg: ImagesDataConfig, first: ImageEntry): numb
   try {
     img = decodeImage(fs.readFileSync(first.file));
   } catch (e) {
-    throw new DistillError('data', `${first.file}: ${(e as Error).message}; it is the first training image, whose size sets the input shape. Fix or remove it, or set data.inputShape.`, { file: first.file });
+    throw new DistillError(
+      'data',
+      `${first.file}: ${(e as Error).message}; it is the first training image, whose size sets the input shape. Fix or remove it, or set data.inputShape.`,
+      { file: first.file },
+    );
   }
   return [img.height, img.width, img.color ? 3 : 1];
 }
@@ -321,10 +387,12 @@ export function checkMemory(cfg: ImagesDataConfig, counts: number[], shape: numb
   const bytes = values * 5;
   const limit = (cfg.memoryLimitMB ?? DEFAULT_MEMORY_LIMIT_MIB) * 1024 * 1024;
   if (bytes > limit) {
-    throw new DistillError('data',
+    throw new DistillError(
+      'data',
       `The images would take ${formatBytes(bytes)} of memory once decoded (${counts.join(' + ')} images of [${shape.join(', ')}], as bytes and float32), over the limit of ${formatBytes(limit)}. ` +
-      `Use fewer images (data.maxSamples), a smaller data.inputShape, or raise data.memoryLimitMB (in MiB).`,
-      { path: ['data', 'memoryLimitMB'] });
+        `Use fewer images (data.maxSamples), a smaller data.inputShape, or raise data.memoryLimitMB (in MiB).`,
+      { path: ['data', 'memoryLimitMB'] },
+    );
   }
 }
 
@@ -354,7 +422,9 @@ export async function decodeSplit(
       bytes = err as Error;
     }
     contents.push(bytes);
-    hash.update(`${e.label}\0`).update(bytes instanceof Error ? `unreadable:${(bytes as NodeJS.ErrnoException).code}` : createHash('sha256').update(bytes).digest('hex'));
+    hash
+      .update(`${e.label}\0`)
+      .update(bytes instanceof Error ? `unreadable:${(bytes as NodeJS.ErrnoException).code}` : createHash('sha256').update(bytes).digest('hex'));
   }
   const key = hash.digest('hex');
   const cacheFile = cacheDir ? path.join(cacheDir, 'images', `${key.slice(0, 40)}.bin`) : undefined;
@@ -385,12 +455,19 @@ export async function decodeSplit(
         skipped.push({ file: e.file, reason: err.message });
         continue;
       }
-      throw new DistillError('data', `${e.file}: ${err.message}. Fix or remove the image, or set data.onBadImage to "skip" to leave bad images out.`, { file: e.file, path: ['data', 'onBadImage'] });
+      throw new DistillError('data', `${e.file}: ${err.message}. Fix or remove the image, or set data.onBadImage to "skip" to leave bad images out.`, {
+        file: e.file,
+        path: ['data', 'onBadImage'],
+      });
     }
     if (img.color) colorSeen ??= e.file;
     else graySeen ??= e.file;
     if (!cfg.inputShape && colorSeen && graySeen) {
-      throw new DistillError('data', `The images mix channel counts: ${colorSeen} is colour (RGB) but ${graySeen} is grayscale. Set data.inputShape to [${h}, ${w}, 3] to read every image as RGB, or [${h}, ${w}, 1] for grayscale.`, { path: ['data', 'inputShape'] });
+      throw new DistillError(
+        'data',
+        `The images mix channel counts: ${colorSeen} is colour (RGB) but ${graySeen} is grayscale. Set data.inputShape to [${h}, ${w}, 3] to read every image as RGB, or [${h}, ${w}, 1] for grayscale.`,
+        { path: ['data', 'inputShape'] },
+      );
     }
     resizeInto(toChannels(img, channels), img.width, img.height, h, w, mode, fit, pixels, count * size);
     labels[count] = e.label;
@@ -403,10 +480,24 @@ export async function decodeSplit(
     }
   }
   if (skipped.length) {
-    progress.warn(`Skipped ${skipped.length} bad ${split} image${skipped.length === 1 ? '' : 's'} (data.onBadImage "skip"): ${skipped.slice(0, 5).map((s) => `${s.file} (${s.reason})`).join('; ')}${skipped.length > 5 ? `; and ${skipped.length - 5} more` : ''}.`);
+    progress.warn(
+      `Skipped ${skipped.length} bad ${split} image${skipped.length === 1 ? '' : 's'} (data.onBadImage "skip"): ${skipped
+        .slice(0, 5)
+        .map((s) => `${s.file} (${s.reason})`)
+        .join('; ')}${skipped.length > 5 ? `; and ${skipped.length - 5} more` : ''}.`,
+    );
   }
-  if (count === 0) throw new DistillError('data', `No ${split} image could be decoded (${skipped.length} skipped as bad). Check data.${split}.`, { path: ['data', split] });
-  const out: ImageSplit = { pixels: pixels.subarray(0, count * size), labels: labels.subarray(0, count), count, sourceRows: entries.length, files, skipped, fromCache: false };
+  if (count === 0)
+    throw new DistillError('data', `No ${split} image could be decoded (${skipped.length} skipped as bad). Check data.${split}.`, { path: ['data', split] });
+  const out: ImageSplit = {
+    pixels: pixels.subarray(0, count * size),
+    labels: labels.subarray(0, count),
+    count,
+    sourceRows: entries.length,
+    files,
+    skipped,
+    fromCache: false,
+  };
   if (cacheFile) writeCache(cacheFile, out);
   return out;
 }
@@ -423,10 +514,17 @@ function readCache(file: string, entries: ImageEntry[], shape: number[]): ImageS
   try {
     const buf = fs.readFileSync(file);
     const nl = buf.indexOf(0x0a);
-    const header = JSON.parse(buf.subarray(0, nl).toString('utf8')) as { version: number; count: number; sourceRows: number; skipped: ImageSplit['skipped']; files: string[] };
+    const header = JSON.parse(buf.subarray(0, nl).toString('utf8')) as {
+      version: number;
+      count: number;
+      sourceRows: number;
+      skipped: ImageSplit['skipped'];
+      files: string[];
+    };
     const size = shape.reduce((a, b) => a * b, 1);
     const start = nl + 1;
-    if (header.version !== CACHE_VERSION || header.sourceRows !== entries.length || buf.length !== start + header.count * size + header.count * 4) return undefined;
+    if (header.version !== CACHE_VERSION || header.sourceRows !== entries.length || buf.length !== start + header.count * size + header.count * 4)
+      return undefined;
     const pixels = new Uint8Array(buf.subarray(start, start + header.count * size));
     const labelBytes = buf.subarray(start + header.count * size);
     const labels = new Int32Array(header.count);

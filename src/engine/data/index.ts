@@ -62,11 +62,19 @@ export interface LoadOptions {
 }
 
 export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => {}, options: LoadOptions = {}): Promise<Dataset> {
-  const { train, test, classNames: layoutClasses, unlabeled: unlabeledImages } = cfg.format === 'images'
+  const {
+    train,
+    test,
+    classNames: layoutClasses,
+    unlabeled: unlabeledImages,
+  } = cfg.format === 'images'
     ? await loadImages(cfg, onProgress, options)
     : { train: await loadSplit(cfg, 'train', onProgress), test: await loadSplit(cfg, 'test', onProgress), classNames: undefined, unlabeled: undefined };
   if (product(test.sampleShape) !== product(train.sampleShape) || test.sampleShape.join() !== train.sampleShape.join()) {
-    throw dataError(test.features, `has samples of shape [${test.sampleShape.join(', ')}] but the training data (${train.features.file}) has [${train.sampleShape.join(', ')}]. Train and test need the same features.`);
+    throw dataError(
+      test.features,
+      `has samples of shape [${test.sampleShape.join(', ')}] but the training data (${train.features.file}) has [${train.sampleShape.join(', ')}]. Train and test need the same features.`,
+    );
   }
   const inputShape = resolveInputShape(cfg.inputShape, train);
   if (cfg.format !== 'images' && cfg.unlabeled) onProgress('Reading the unlabelled rows (data.unlabeled)…');
@@ -75,7 +83,11 @@ export async function loadDataset(cfg: DataConfig, onProgress: Progress = () => 
   if (unlabeled) checkUnlabeledShape(unlabeled, train.sampleShape, train.features.file);
   const { numClasses, classNames } = resolveClasses(cfg.classNames ?? layoutClasses, [train, test]);
   if (cfg.classNames && layoutClasses && cfg.classNames.length !== layoutClasses.length) {
-    throw new DistillError('config', `data.classNames lists ${cfg.classNames.length} classes, but the training images have ${layoutClasses.length} (${layoutClasses.join(', ')}). Give one name per class, in that (sorted) order, or remove data.classNames to use the folder names.`, { path: ['data', 'classNames'] });
+    throw new DistillError(
+      'config',
+      `data.classNames lists ${cfg.classNames.length} classes, but the training images have ${layoutClasses.length} (${layoutClasses.join(', ')}). Give one name per class, in that (sorted) order, or remove data.classNames to use the folder names.`,
+      { path: ['data', 'classNames'] },
+    );
   }
 
   const method: NormalizationMethod = cfg.normalize === 'auto' ? (cfg.format === 'idx' || cfg.format === 'images' ? 'scale255' : 'none') : cfg.normalize;
@@ -138,7 +150,11 @@ async function loadSplit(cfg: Exclude<DataConfig, ImagesDataConfig>, split: Spli
 }
 
 /** Both splits of an image dataset: listed, checked against the memory limit, then decoded (or read from the cache). */
-async function loadImages(cfg: ImagesDataConfig, onProgress: Progress, options: LoadOptions): Promise<{ train: RawSplit; test: RawSplit; classNames?: string[]; unlabeled?: RawUnlabeled }> {
+async function loadImages(
+  cfg: ImagesDataConfig,
+  onProgress: Progress,
+  options: LoadOptions,
+): Promise<{ train: RawSplit; test: RawSplit; classNames?: string[]; unlabeled?: RawUnlabeled }> {
   onProgress('Listing images…');
   const listing = listImages(cfg);
   const transfer = listUnlabeledImages(cfg);
@@ -149,7 +165,10 @@ async function loadImages(cfg: ImagesDataConfig, onProgress: Progress, options: 
   checkMemory(cfg, [entries.train.length, entries.test.length, ...(transferEntries ? [transferEntries.length] : [])], shape);
   const splits: RawSplit[] = [];
   for (const split of ['train', 'test'] as const) {
-    const role: FileRole = 'dir' in cfg[split] ? { file: (cfg[split] as { dir: string }).dir, field: `data.${split}.dir` } : { file: (cfg[split] as { manifest: string }).manifest, field: `data.${split}.manifest` };
+    const role: FileRole =
+      'dir' in cfg[split]
+        ? { file: (cfg[split] as { dir: string }).dir, field: `data.${split}.dir` }
+        : { file: (cfg[split] as { manifest: string }).manifest, field: `data.${split}.manifest` };
     onProgress(`Reading ${entries[split].length} ${split} images from ${role.file}…`);
     const decoded = await decodeSplit(split, entries[split], shape, cfg, options.cacheDir, { log: onProgress, warn: options.warn ?? onProgress });
     if (decoded.fromCache) onProgress(`${split} images: decoded once before, read from the cache.`);
@@ -158,8 +177,14 @@ async function loadImages(cfg: ImagesDataConfig, onProgress: Progress, options: 
     // Labels of every listed image go into the class checks, as for the other formats.
     const labels = new Int32Array([...decoded.labels, ...listing[split].slice(entries[split].length).map((e) => e.label)]);
     splits.push({
-      x, count: decoded.count, labels, sourceRows: decoded.count + (listing[split].length - entries[split].length),
-      sampleShape: shape, features: role, labelFile: role, locate: (row) => decoded.files[row] ?? `image ${row} (0-based)`,
+      x,
+      count: decoded.count,
+      labels,
+      sourceRows: decoded.count + (listing[split].length - entries[split].length),
+      sampleShape: shape,
+      features: role,
+      labelFile: role,
+      locate: (row) => decoded.files[row] ?? `image ${row} (0-based)`,
     });
   }
   let unlabeled: RawUnlabeled | undefined;
@@ -178,15 +203,24 @@ function readIdxSplit(imagesRole: FileRole, labelsRole: FileRole, keep: number):
   const images = parseIdxImages(readMaybeGzipped(imagesRole), imagesRole);
   const labelBytes = parseIdxLabels(readMaybeGzipped(labelsRole), labelsRole);
   if (labelBytes.length !== images.count) {
-    throw dataError(labelsRole, `has ${labelBytes.length} labels but ${imagesRole.file} has ${images.count} images. Both files of a split must have the same rows; check ${imagesRole.field} and ${labelsRole.field}.`);
+    throw dataError(
+      labelsRole,
+      `has ${labelBytes.length} labels but ${imagesRole.file} has ${images.count} images. Both files of a split must have the same rows; check ${imagesRole.field} and ${labelsRole.field}.`,
+    );
   }
   const count = Math.min(keep, images.count);
   const features = product(images.sampleShape);
   const x = new Float32Array(count * features);
   x.set(images.pixels.subarray(0, count * features));
   return {
-    x, count, labels: new Int32Array(labelBytes), sourceRows: images.count, sampleShape: images.sampleShape,
-    features: imagesRole, labelFile: labelsRole, locate: (row) => `row ${row} (0-based)`,
+    x,
+    count,
+    labels: new Int32Array(labelBytes),
+    sourceRows: images.count,
+    sampleShape: images.sampleShape,
+    features: imagesRole,
+    labelFile: labelsRole,
+    locate: (row) => `row ${row} (0-based)`,
   };
 }
 
@@ -194,15 +228,24 @@ function readCsvSplit(role: FileRole, header: boolean, labelColumn: string | num
   const table = parseNumericCsv(readMaybeGzipped(role).toString('utf8'), role, { header, labelColumn, keepRows: keep });
   const locate = (row: number) => `line ${table.lineOfRow[row]}, ${table.labelName}`;
   return {
-    x: table.x, count: Math.min(keep, table.rows), labels: toLabels(table.labels, role, locate), sourceRows: table.rows,
-    sampleShape: [table.features], features: role, labelFile: role, locate,
+    x: table.x,
+    count: Math.min(keep, table.rows),
+    labels: toLabels(table.labels, role, locate),
+    sourceRows: table.rows,
+    sampleShape: [table.features],
+    features: role,
+    labelFile: role,
+    locate,
   };
 }
 
 function readNpySplit(xRole: FileRole, yRole: FileRole, keep: number): RawSplit {
   const xs = parseNpy(readMaybeGzipped(xRole), xRole);
   if (xs.shape.length < 2) {
-    throw dataError(xRole, `has shape (${xs.shape.join(', ')}); expected features of shape (N, F) or (N, …) with one row per sample. Reshape it with x.reshape(len(x), -1).`);
+    throw dataError(
+      xRole,
+      `has shape (${xs.shape.join(', ')}); expected features of shape (N, F) or (N, …) with one row per sample. Reshape it with x.reshape(len(x), -1).`,
+    );
   }
   const ys = parseNpy(readMaybeGzipped(yRole), yRole);
   if (ys.kind === 'bool') throw dataError(yRole, `has dtype '${ys.dtype}'; expected integer class labels (e.g. '<i8'). Save them with y.astype(numpy.int64).`);
@@ -213,7 +256,10 @@ function readNpySplit(xRole: FileRole, yRole: FileRole, keep: number): RawSplit 
   }
   const sourceRows = xs.shape[0];
   if (ys.shape[0] !== sourceRows) {
-    throw dataError(yRole, `has ${ys.shape[0]} labels but ${xRole.file} has ${sourceRows} rows. Both arrays of a split must have the same rows; check ${xRole.field} and ${yRole.field}.`);
+    throw dataError(
+      yRole,
+      `has ${ys.shape[0]} labels but ${xRole.file} has ${sourceRows} rows. Both arrays of a split must have the same rows; check ${xRole.field} and ${yRole.field}.`,
+    );
   }
   const locate = (row: number) => `row ${row} (0-based)`;
   const labels = toLabels(ys.data, yRole, locate);
@@ -225,7 +271,9 @@ function readNpySplit(xRole: FileRole, yRole: FileRole, keep: number): RawSplit 
     const bad = findNonFinite(x);
     if (bad >= 0) {
       const original = Number(xs.data[bad]);
-      const problem = Number.isFinite(original) ? `the value ${original} is outside the float32 range. Rescale this feature.` : `the value ${original} is not finite. Remove or fill in missing values before saving.`;
+      const problem = Number.isFinite(original)
+        ? `the value ${original} is outside the float32 range. Rescale this feature.`
+        : `the value ${original} is not finite. Remove or fill in missing values before saving.`;
       throw dataError(xRole, `row ${Math.floor(bad / features)} (0-based), feature ${bad % features} (0-based, row-major): ${problem}`);
     }
   }
@@ -237,8 +285,11 @@ function resolveInputShape(configured: number[] | undefined, train: RawSplit): n
   const role: FileRole = { file: train.features.file, field: 'data.inputShape' };
   if (configured) {
     if (product(configured) !== features) {
-      throw dataError(role, `has ${features} features per sample (shape [${train.sampleShape.join(', ')}]), but data.inputShape [${configured.join(', ')}] ` +
-        `has ${product(configured)}. Give data.inputShape dimensions that multiply to ${features}, or remove it.`);
+      throw dataError(
+        role,
+        `has ${features} features per sample (shape [${train.sampleShape.join(', ')}]), but data.inputShape [${configured.join(', ')}] ` +
+          `has ${product(configured)}. Give data.inputShape dimensions that multiply to ${features}, or remove it.`,
+      );
     }
     return [...configured];
   }
@@ -254,8 +305,11 @@ function resolveClasses(configured: string[] | undefined, splits: RawSplit[]): {
       const labels = split.labels;
       for (let i = 0; i < labels.length; i++) {
         if (labels[i] >= configured.length) {
-          throw dataError(split.labelFile, `${split.locate(i)}: label ${labels[i]} has no class name; data.classNames lists ${configured.length} classes (labels 0 to ${configured.length - 1}). ` +
-            `Add the missing names to data.classNames, or fix the labels.`);
+          throw dataError(
+            split.labelFile,
+            `${split.locate(i)}: label ${labels[i]} has no class name; data.classNames lists ${configured.length} classes (labels 0 to ${configured.length - 1}). ` +
+              `Add the missing names to data.classNames, or fix the labels.`,
+          );
         }
       }
     }
@@ -264,12 +318,18 @@ function resolveClasses(configured: string[] | undefined, splits: RawSplit[]): {
   let maxLabel = 0;
   for (const { labels } of splits) for (let i = 0; i < labels.length; i++) if (labels[i] > maxLabel) maxLabel = labels[i];
   if (maxLabel < 1) {
-    throw dataError(splits[0].labelFile, `every label in the train and test data is 0: a classifier needs at least 2 classes. Check ${splits[0].labelFile.field}${splits[0].labelFile.field.endsWith('path') ? ' and data.labelColumn' : ''}.`);
+    throw dataError(
+      splits[0].labelFile,
+      `every label in the train and test data is 0: a classifier needs at least 2 classes. Check ${splits[0].labelFile.field}${splits[0].labelFile.field.endsWith('path') ? ' and data.labelColumn' : ''}.`,
+    );
   }
   const numClasses = maxLabel + 1;
   if (numClasses > LIMITS.classes) {
     const at = splits.map((s) => ({ s, i: s.labels.indexOf(maxLabel) })).find(({ i }) => i >= 0)!;
-    throw dataError(at.s.labelFile, `${at.s.locate(at.i)}: label ${maxLabel} would mean ${numClasses} classes, more than the ${LIMITS.classes} a run supports. Labels must be class indices 0, 1, 2, …; check ${at.s.labelFile.field}.`);
+    throw dataError(
+      at.s.labelFile,
+      `${at.s.locate(at.i)}: label ${maxLabel} would mean ${numClasses} classes, more than the ${LIMITS.classes} a run supports. Labels must be class indices 0, 1, 2, …; check ${at.s.labelFile.field}.`,
+    );
   }
   return { numClasses, classNames: Array.from({ length: numClasses }, (_, c) => String(c)) };
 }

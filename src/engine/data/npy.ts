@@ -9,9 +9,7 @@ import { dataError, type FileRole } from './sourceFile';
 export { isNpy } from '../../shared/npyHeader';
 
 export type NpyData =
-  | Float32Array | Float64Array
-  | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | BigInt64Array | BigUint64Array;
+  Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
 export type NpyKind = 'float' | 'int' | 'uint' | 'bool';
 
@@ -50,25 +48,32 @@ export function parseNpy(bytes: Buffer, role: FileRole): NpyArray {
   const head = readNpyHeader(bytes);
   if (isNpyProblem(head)) throw dataError(role, npyProblemText(head, role));
   const { descr, shape, dataOffset } = head;
-  if (head.fortranOrder) throw dataError(role, 'is stored in Fortran (column-major) order; only C order is read. Save it with numpy.save(file, numpy.ascontiguousarray(array)).');
+  if (head.fortranOrder)
+    throw dataError(role, 'is stored in Fortran (column-major) order; only C order is read. Save it with numpy.save(file, numpy.ascontiguousarray(array)).');
 
   const order = descr[0];
   const info = DTYPES[descr.slice(1)];
-  if (!info || !'<>|='.includes(order)) throw dataError(role, `has dtype '${descr}', which is not supported; expected a numeric dtype such as ${SUPPORTED}. Convert it with array.astype(numpy.float32) (features) or array.astype(numpy.int64) (labels).`);
-  if (order === '>' && info.bytes > 1) throw dataError(role, `has big-endian dtype '${descr}'; only little-endian is read. Convert it with array.astype('<${descr.slice(1)}').`);
+  if (!info || !'<>|='.includes(order))
+    throw dataError(
+      role,
+      `has dtype '${descr}', which is not supported; expected a numeric dtype such as ${SUPPORTED}. Convert it with array.astype(numpy.float32) (features) or array.astype(numpy.int64) (labels).`,
+    );
+  if (order === '>' && info.bytes > 1)
+    throw dataError(role, `has big-endian dtype '${descr}'; only little-endian is read. Convert it with array.astype('<${descr.slice(1)}').`);
 
   const length = shape.reduce((a, b) => a * b, 1);
   const expectedBytes = length * info.bytes;
   const actualBytes = bytes.length - dataOffset;
   if (actualBytes !== expectedBytes) {
-    throw dataError(role, `${actualBytes < expectedBytes ? 'is truncated' : 'has trailing bytes'}: shape (${shape.join(', ')}) of '${descr}' needs ${expectedBytes} bytes of data, but the file has ${actualBytes}. Save it again with numpy.save().`);
+    throw dataError(
+      role,
+      `${actualBytes < expectedBytes ? 'is truncated' : 'has trailing bytes'}: shape (${shape.join(', ')}) of '${descr}' needs ${expectedBytes} bytes of data, but the file has ${actualBytes}. Save it again with numpy.save().`,
+    );
   }
   // Typed arrays need their offset aligned to the element size; numpy pads headers to 64 bytes, but a Buffer may
   // start anywhere inside its ArrayBuffer, so copy when it does not line up.
   const start = bytes.byteOffset + dataOffset;
-  const data = start % info.bytes === 0
-    ? info.view(bytes.buffer, start, length)
-    : info.view(new Uint8Array(bytes.subarray(dataOffset)).buffer, 0, length);
+  const data = start % info.bytes === 0 ? info.view(bytes.buffer, start, length) : info.view(new Uint8Array(bytes.subarray(dataOffset)).buffer, 0, length);
   return { dtype: descr, kind: info.kind, shape, data };
 }
 
@@ -95,10 +100,23 @@ export type EncodableArray = Float32Array | Float64Array | Int8Array | Uint8Arra
 /** Encode a C-order array as .npy version 1.0, e.g. for the teacher-logit cache. */
 export function encodeNpy(data: EncodableArray, shape: number[]): Buffer {
   const descr =
-    data instanceof Float32Array ? '<f4' : data instanceof Float64Array ? '<f8'
-    : data instanceof Int8Array ? '|i1' : data instanceof Uint8Array ? '|u1'
-    : data instanceof Int16Array ? '<i2' : data instanceof Uint16Array ? '<u2'
-    : data instanceof Int32Array ? '<i4' : data instanceof Uint32Array ? '<u4' : '<i8';
+    data instanceof Float32Array
+      ? '<f4'
+      : data instanceof Float64Array
+        ? '<f8'
+        : data instanceof Int8Array
+          ? '|i1'
+          : data instanceof Uint8Array
+            ? '|u1'
+            : data instanceof Int16Array
+              ? '<i2'
+              : data instanceof Uint16Array
+                ? '<u2'
+                : data instanceof Int32Array
+                  ? '<i4'
+                  : data instanceof Uint32Array
+                    ? '<u4'
+                    : '<i8';
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   // numpy pads magic + version + length + header + newline to a multiple of 64 bytes.

@@ -49,7 +49,7 @@ export function stratifiedSplit(labels: Int32Array, numClasses: number, fraction
   const exact = byClass.map((rows) => rows.length * fraction);
   const quota = exact.map(Math.floor);
   let remaining = Math.round(labels.length * fraction) - quota.reduce((a, b) => a + b, 0);
-  const byRemainder = exact.map((_, c) => c).sort((a, b) => (exact[b] - quota[b]) - (exact[a] - quota[a]) || a - b);
+  const byRemainder = exact.map((_, c) => c).sort((a, b) => exact[b] - quota[b] - (exact[a] - quota[a]) || a - b);
   for (const c of byRemainder) {
     if (remaining <= 0) break;
     if (quota[c] < byClass[c].length) {

@@ -28,9 +28,11 @@ export function statDataFile(role: FileRole): number {
     if (e instanceof DistillError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new DistillError('data',
+      throw new DistillError(
+        'data',
         `Data file not found: ${role.file}. Fix ${role.field} in the config (relative paths resolve against the config file's folder).`,
-        { file: role.file, path: role.field.split('.') });
+        { file: role.file, path: role.field.split('.') },
+      );
     }
     throw dataError(role, `cannot be read (${(e as Error).message}). Check the file's permissions or ${role.field}.`);
   }
@@ -61,13 +63,17 @@ export function readMaybeGzipped(role: FileRole, maxBytes = MAX_GUNZIPPED_BYTES)
     return gunzipSync(raw, { maxOutputLength: maxBytes });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw dataError(role,
+      throw dataError(
+        role,
         `decompresses to more than ${formatBytes(maxBytes)} (it is ${formatBytes(raw.length)} compressed), more than Distill reads from one gzip file. ` +
-        `If the data really is that large, decompress it (gunzip) and point ${role.field} at the uncompressed file, whose size can be checked before reading; otherwise the file is damaged.`);
+          `If the data really is that large, decompress it (gunzip) and point ${role.field} at the uncompressed file, whose size can be checked before reading; otherwise the file is damaged.`,
+      );
     }
-    throw dataError(role,
+    throw dataError(
+      role,
       `is gzip-compressed (starts with 1f 8b) but does not decompress: ${(e as Error).message}. The file is probably ` +
-      `incomplete or damaged; download it again.`);
+        `incomplete or damaged; download it again.`,
+    );
   }
 }
 

@@ -6,22 +6,38 @@ import { isNpy, parseNpy } from './npy';
 import { dataError, readDataFile, type FileRole } from './sourceFile';
 import { findNonFinite, toFloat32 } from './values';
 
-export function loadTeacherLogits(file: string, expectedRows: number, expectedClasses: number, role: 'train' | 'test' | 'unlabeled', keepRows?: number): Float32Array {
+export function loadTeacherLogits(
+  file: string,
+  expectedRows: number,
+  expectedClasses: number,
+  role: 'train' | 'test' | 'unlabeled',
+  keepRows?: number,
+): Float32Array {
   const source: FileRole = { file, field: `teacher.logits.${role}` };
   const bytes = readDataFile(source);
   // A file named .npy that lacks the magic gets the .npy reader's error, not a confusing JSON one.
   const asNpy = isNpy(bytes) || file.toLowerCase().endsWith('.npy');
   const { logits, rows, classes } = asNpy ? readNpyLogits(bytes, source) : readJsonLines(bytes, source);
   if (rows !== expectedRows) {
-    throw dataError(source, `has ${rows} rows of teacher logits but the ${role} data file has ${expectedRows} rows. The logits must align with ` +
-      `the data row by row, one row per sample in file order (all rows, before data.maxSamples); regenerate them for the ${role} data or fix ${source.field}.`);
+    throw dataError(
+      source,
+      `has ${rows} rows of teacher logits but the ${role} data file has ${expectedRows} rows. The logits must align with ` +
+        `the data row by row, one row per sample in file order (all rows, before data.maxSamples); regenerate them for the ${role} data or fix ${source.field}.`,
+    );
   }
   if (classes !== expectedClasses) {
-    throw dataError(source, `has ${classes} logits per row but the data has ${expectedClasses} classes. Give one logit per class, in label order, ` +
-      `or set data.classNames to the teacher's ${classes} classes if the data's labels are a subset of them.`);
+    throw dataError(
+      source,
+      `has ${classes} logits per row but the data has ${expectedClasses} classes. Give one logit per class, in label order, ` +
+        `or set data.classNames to the teacher's ${classes} classes if the data's labels are a subset of them.`,
+    );
   }
   const bad = findNonFinite(logits);
-  if (bad >= 0) throw dataError(source, `row ${Math.floor(bad / classes)} (0-based), class ${bad % classes}: the logit ${logits[bad]} is not finite. Regenerate the teacher logits.`);
+  if (bad >= 0)
+    throw dataError(
+      source,
+      `row ${Math.floor(bad / classes)} (0-based), class ${bad % classes}: the logit ${logits[bad]} is not finite. Regenerate the teacher logits.`,
+    );
   const keep = keepRows === undefined ? rows : Math.min(keepRows, rows);
   return keep === rows ? logits : logits.slice(0, keep * classes);
 }
@@ -29,8 +45,11 @@ export function loadTeacherLogits(file: string, expectedRows: number, expectedCl
 function readNpyLogits(bytes: Buffer, source: FileRole): { logits: Float32Array; rows: number; classes: number } {
   const npy = parseNpy(bytes, source);
   if (npy.kind !== 'float' || npy.shape.length !== 2) {
-    throw dataError(source, `holds dtype '${npy.dtype}' with shape (${npy.shape.join(', ')}); expected float32 (or float64) logits of shape (N, C), ` +
-      `one row per sample and one column per class. Save them with numpy.save(file, logits.astype(numpy.float32).reshape(N, C)).`);
+    throw dataError(
+      source,
+      `holds dtype '${npy.dtype}' with shape (${npy.shape.join(', ')}); expected float32 (or float64) logits of shape (N, C), ` +
+        `one row per sample and one column per class. Save them with numpy.save(file, logits.astype(numpy.float32).reshape(N, C)).`,
+    );
   }
   const [rows, classes] = npy.shape;
   return { logits: toFloat32(npy.data, 0, npy.data.length), rows, classes };

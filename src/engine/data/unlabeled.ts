@@ -41,14 +41,21 @@ export function readUnlabeled(cfg: DataConfig): RawUnlabeled | undefined {
   const role: FileRole = { file: cfg.unlabeled.x, field: 'data.unlabeled.x' };
   const xs = parseNpy(readMaybeGzipped(role), role);
   if (xs.shape.length < 2) {
-    throw dataError(role, `has shape (${xs.shape.join(', ')}); expected features of shape (N, F) or (N, …) with one row per sample. Reshape it with x.reshape(len(x), -1).`);
+    throw dataError(
+      role,
+      `has shape (${xs.shape.join(', ')}); expected features of shape (N, F) or (N, …) with one row per sample. Reshape it with x.reshape(len(x), -1).`,
+    );
   }
   const sampleShape = xs.shape.slice(1);
   const count = Math.min(keep, xs.shape[0]);
   const x = toFloat32(xs.data, 0, count * product(sampleShape));
   if (xs.kind === 'float') {
     const bad = findNonFinite(x);
-    if (bad >= 0) throw dataError(role, `row ${Math.floor(bad / product(sampleShape))} (0-based): the value ${Number(xs.data[bad])} is not finite or outside the float32 range. Remove or rescale it before saving.`);
+    if (bad >= 0)
+      throw dataError(
+        role,
+        `row ${Math.floor(bad / product(sampleShape))} (0-based): the value ${Number(xs.data[bad])} is not finite or outside the float32 range. Remove or rescale it before saving.`,
+      );
   }
   return { x, count, sourceRows: xs.shape[0], sampleShape, role };
 }
@@ -57,6 +64,9 @@ export function readUnlabeled(cfg: DataConfig): RawUnlabeled | undefined {
 export function checkUnlabeledShape(raw: RawUnlabeled, trainShape: number[], trainFile: string): void {
   if (product(raw.sampleShape) !== product(trainShape) || (raw.sampleShape.length > 1 && raw.sampleShape.join() !== trainShape.join())) {
     const csvHint = raw.role.field === 'data.unlabeled.path' ? ' A CSV of unlabelled rows has the training columns without the label column.' : '';
-    throw dataError(raw.role, `has samples of shape [${raw.sampleShape.join(', ')}] but the training data (${trainFile}) has [${trainShape.join(', ')}]. The unlabelled rows (${raw.role.field}) need the same features.${csvHint}`);
+    throw dataError(
+      raw.role,
+      `has samples of shape [${raw.sampleShape.join(', ')}] but the training data (${trainFile}) has [${trainShape.join(', ')}]. The unlabelled rows (${raw.role.field}) need the same features.${csvHint}`,
+    );
   }
 }

@@ -22,7 +22,15 @@ export function modelReport(
   logits: Float32Array,
   labels: Int32Array,
   numClasses: number,
-  extra: { teacher?: Float32Array; teacherAccuracy?: number; params: number | null; sizeBytes?: number; diskBytes?: number; gzipBytes?: number; latencyMs?: ModelReport['latencyMs'] },
+  extra: {
+    teacher?: Float32Array;
+    teacherAccuracy?: number;
+    params: number | null;
+    sizeBytes?: number;
+    diskBytes?: number;
+    gzipBytes?: number;
+    latencyMs?: ModelReport['latencyMs'];
+  },
 ): ModelReport {
   const m = classificationMetrics(logits, labels, numClasses);
   return {
@@ -49,11 +57,15 @@ export async function measureLatency(model: LoadedModel, sampleShape: number[]):
   const perSample = async (batch: number, plan: RoundPlan) => {
     const x = tf.randomUniform([batch, ...(model.feedShape ?? sampleShape)]);
     try {
-      return await timeRounds(async () => {
-        const y = model.model.predict(x) as tf.Tensor;
-        await y.data();
-        y.dispose();
-      }, batch, plan);
+      return await timeRounds(
+        async () => {
+          const y = model.model.predict(x) as tf.Tensor;
+          await y.data();
+          y.dispose();
+        },
+        batch,
+        plan,
+      );
     } finally {
       x.dispose();
     }
@@ -68,6 +80,11 @@ export function countParams(model: LoadedModel): number {
 
 /** Weight bytes of a loaded model as held in memory (4 per float32 or int32 value, 1 per bool or uint8). */
 export function loadedWeightBytes(model: LoadedModel): number {
-  const weights = model.kind === 'layers' ? model.model.weights.map((w) => ({ size: tf.util.sizeFromShape(w.shape as number[]), dtype: w.dtype })) : Object.values(model.model.weights).flat().map((t) => ({ size: t.size, dtype: t.dtype }));
+  const weights =
+    model.kind === 'layers'
+      ? model.model.weights.map((w) => ({ size: tf.util.sizeFromShape(w.shape as number[]), dtype: w.dtype }))
+      : Object.values(model.model.weights)
+          .flat()
+          .map((t) => ({ size: t.size, dtype: t.dtype }));
   return weights.reduce((sum, w) => sum + w.size * (w.dtype === 'bool' || (w.dtype as string) === 'uint8' ? 1 : 4), 0);
 }

@@ -49,7 +49,11 @@ export async function exportStudent(runDir: string, options: ExportOptions): Pro
   const log = options.log ?? (() => undefined);
   const modelFile = path.join(runDir, RUN_FILES.student, 'model.json');
   if (!fs.existsSync(modelFile)) {
-    throw new DistillError('usage', `${runDir} has no trained student (${modelFile} is missing). Only a completed run exports a student; check the run directory.`, { file: runDir });
+    throw new DistillError(
+      'usage',
+      `${runDir} has no trained student (${modelFile} is missing). Only a completed run exports a student; check the run directory.`,
+      { file: runDir },
+    );
   }
   const out = path.resolve(options.out);
   if (fs.existsSync(out) && !options.overwrite) {
@@ -66,7 +70,10 @@ export async function exportStudent(runDir: string, options: ExportOptions): Pro
   }
 
   const config = readJson<DistillConfig>(path.join(runDir, RUN_FILES.config));
-  if (!config) throw new DistillError('usage', `${runDir} has no ${RUN_FILES.config}; the parity check needs the run's data. Is it a Distill run directory?`, { file: runDir });
+  if (!config)
+    throw new DistillError('usage', `${runDir} has no ${RUN_FILES.config}; the parity check needs the run's data. Is it a Distill run directory?`, {
+      file: runDir,
+    });
   const ort = loadOnnxRuntime();
   await selectBackend('wasm').catch(() => selectBackend('cpu'));
   const student = await loadStudentModel(modelFile);
@@ -99,11 +106,21 @@ export async function exportStudent(runDir: string, options: ExportOptions): Pro
     }
     const runtime = onnxRuntimeVersion(ort);
     if (!(maxAbsDiff <= PARITY_TOLERANCE)) {
-      throw new DistillError('model', `The ONNX student does not match the tfjs student: its logits differ by up to ${maxAbsDiff.toExponential(2)} on the ${dataset.test.count} test rows (${runtime}), over the ${PARITY_TOLERANCE} allowed. Nothing was written; export as tfjs (--format tfjs), and please report this with the run's student/model.json.`, { file: modelFile });
+      throw new DistillError(
+        'model',
+        `The ONNX student does not match the tfjs student: its logits differ by up to ${maxAbsDiff.toExponential(2)} on the ${dataset.test.count} test rows (${runtime}), over the ${PARITY_TOLERANCE} allowed. Nothing was written; export as tfjs (--format tfjs), and please report this with the run's student/model.json.`,
+        { file: modelFile },
+      );
     }
     fs.mkdirSync(path.dirname(out), { recursive: true });
     writeFileAtomic(out, Buffer.from(bytes));
-    return { format: 'onnx', out, bytes: bytes.length, opset: EXPORT_OPSET, parity: { rows: dataset.test.count, maxAbsDiff, tolerance: PARITY_TOLERANCE, runtime } };
+    return {
+      format: 'onnx',
+      out,
+      bytes: bytes.length,
+      opset: EXPORT_OPSET,
+      parity: { rows: dataset.test.count, maxAbsDiff, tolerance: PARITY_TOLERANCE, runtime },
+    };
   } finally {
     xTest?.dispose();
     student.dispose();

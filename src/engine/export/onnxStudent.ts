@@ -12,9 +12,24 @@ export const EXPORT_OPSET = 13;
 
 /** The layer class names this exporter converts (tfjs' names, as in model.json). */
 export const SUPPORTED_LAYERS = [
-  'InputLayer', 'Dense', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'MaxPooling2D', 'AveragePooling2D',
-  'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'Flatten', 'Reshape', 'Dropout',
-  'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax',
+  'InputLayer',
+  'Dense',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'BatchNormalization',
+  'Flatten',
+  'Reshape',
+  'Dropout',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'Softmax',
 ] as const;
 
 type Layout = 'NHWC' | 'NCHW' | 'flat';
@@ -49,15 +64,21 @@ class GraphBuilder {
 }
 
 const unsupported = (layer: LayerLike, what: string) =>
-  new DistillError('model', `The student's layer "${layer.name}" (${layer.getClassName()}) ${what}, which the ONNX exporter does not convert. Export as tfjs instead (--format tfjs), or use a student built from ${SUPPORTED_LAYERS.filter((l) => l !== 'InputLayer').join(', ')}.`);
+  new DistillError(
+    'model',
+    `The student's layer "${layer.name}" (${layer.getClassName()}) ${what}, which the ONNX exporter does not convert. Export as tfjs instead (--format tfjs), or use a student built from ${SUPPORTED_LAYERS.filter((l) => l !== 'InputLayer').join(', ')}.`,
+  );
 
 /** tfjs kernel [kh, kw, in, out] → ONNX weight [out, in, kh, kw]. */
 function convWeight(shape: number[], data: ArrayLike<number>): Float32Array {
   const [kh, kw, cin, cout] = shape;
   const out = new Float32Array(data.length);
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cin; c++) for (let o = 0; o < cout; o++) {
-    out[((o * cin + c) * kh + i) * kw + j] = data[((i * kw + j) * cin + c) * cout + o];
-  }
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let c = 0; c < cin; c++)
+        for (let o = 0; o < cout; o++) {
+          out[((o * cin + c) * kh + i) * kw + j] = data[((i * kw + j) * cin + c) * cout + o];
+        }
   return out;
 }
 
@@ -65,9 +86,12 @@ function convWeight(shape: number[], data: ArrayLike<number>): Float32Array {
 function depthwiseWeight(shape: number[], data: ArrayLike<number>): Float32Array {
   const [kh, kw, cin, mult] = shape;
   const out = new Float32Array(data.length);
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cin; c++) for (let m = 0; m < mult; m++) {
-    out[((c * mult + m) * kh + i) * kw + j] = data[((i * kw + j) * cin + c) * mult + m];
-  }
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let c = 0; c < cin; c++)
+        for (let m = 0; m < mult; m++) {
+          out[((c * mult + m) * kh + i) * kw + j] = data[((i * kw + j) * cin + c) * mult + m];
+        }
   return out;
 }
 
@@ -99,23 +123,45 @@ export function studentToOnnx(model: tfl.LayersModel, opts: { name?: string; pro
   const activation = (name: unknown, layer: LayerLike) => {
     const a = name == null ? 'linear' : typeof name === 'string' ? name : JSON.stringify(name);
     switch (a) {
-      case 'linear': return;
-      case 'relu': x = g.node('Relu', [x]); return;
-      case 'sigmoid': x = g.node('Sigmoid', [x]); return;
-      case 'tanh': x = g.node('Tanh', [x]); return;
-      case 'elu': x = g.node('Elu', [x], { alpha: { float: 1 } }); return;
-      case 'selu': x = g.node('Selu', [x]); return;
-      case 'softplus': x = g.node('Softplus', [x]); return;
-      case 'softsign': x = g.node('Softsign', [x]); return;
-      case 'hardSigmoid': x = g.node('HardSigmoid', [x], { alpha: { float: 0.2 }, beta: { float: 0.5 } }); return;
-      case 'relu6': x = g.node('Clip', [x, g.constant('zero', [], new Float32Array([0])), g.constant('six', [], new Float32Array([6]))]); return;
-      case 'swish': x = g.node('Mul', [x, g.node('Sigmoid', [x])]); return;
+      case 'linear':
+        return;
+      case 'relu':
+        x = g.node('Relu', [x]);
+        return;
+      case 'sigmoid':
+        x = g.node('Sigmoid', [x]);
+        return;
+      case 'tanh':
+        x = g.node('Tanh', [x]);
+        return;
+      case 'elu':
+        x = g.node('Elu', [x], { alpha: { float: 1 } });
+        return;
+      case 'selu':
+        x = g.node('Selu', [x]);
+        return;
+      case 'softplus':
+        x = g.node('Softplus', [x]);
+        return;
+      case 'softsign':
+        x = g.node('Softsign', [x]);
+        return;
+      case 'hardSigmoid':
+        x = g.node('HardSigmoid', [x], { alpha: { float: 0.2 }, beta: { float: 0.5 } });
+        return;
+      case 'relu6':
+        x = g.node('Clip', [x, g.constant('zero', [], new Float32Array([0])), g.constant('six', [], new Float32Array([6]))]);
+        return;
+      case 'swish':
+        x = g.node('Mul', [x, g.node('Sigmoid', [x])]);
+        return;
       case 'softmax':
         // Softmax over the last axis in Keras' layout.
         toNhwc();
         x = g.node('Softmax', [x], { axis: -1 });
         return;
-      default: throw unsupported(layer, `uses the activation "${a}"`);
+      default:
+        throw unsupported(layer, `uses the activation "${a}"`);
     }
   };
 
@@ -224,7 +270,10 @@ export function studentToOnnx(model: tfl.LayersModel, opts: { name?: string; pro
         break;
       case 'ReLU': {
         const max = cfg.maxValue as number | null | undefined;
-        x = max === null || max === undefined ? g.node('Relu', [x]) : g.node('Clip', [x, g.constant('zero', [], new Float32Array([0])), g.constant('max', [], new Float32Array([max]))]);
+        x =
+          max === null || max === undefined
+            ? g.node('Relu', [x])
+            : g.node('Clip', [x, g.constant('zero', [], new Float32Array([0])), g.constant('max', [], new Float32Array([max]))]);
         break;
       }
       case 'LeakyReLU':
@@ -262,12 +311,18 @@ export function studentToOnnx(model: tfl.LayersModel, opts: { name?: string; pro
 /** The layers must form one chain (a Sequential model, or a functional model without branches). */
 function checkChain(model: tfl.LayersModel): void {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new DistillError('model', `The student has ${model.inputs.length} inputs and ${model.outputs.length} outputs; the ONNX exporter converts a model with one of each. Export as tfjs instead (--format tfjs).`);
+    throw new DistillError(
+      'model',
+      `The student has ${model.inputs.length} inputs and ${model.outputs.length} outputs; the ONNX exporter converts a model with one of each. Export as tfjs instead (--format tfjs).`,
+    );
   }
   for (const layer of model.layers) {
     const inbound = (layer as unknown as { inboundNodes: { inboundLayers: unknown[] }[] }).inboundNodes;
     if (inbound.some((n) => n.inboundLayers.length > 1)) {
-      throw new DistillError('model', `The student's layer "${layer.name}" (${layer.getClassName()}) joins branches, which the ONNX exporter does not convert (it converts a chain of layers). Export as tfjs instead (--format tfjs).`);
+      throw new DistillError(
+        'model',
+        `The student's layer "${layer.name}" (${layer.getClassName()}) joins branches, which the ONNX exporter does not convert (it converts a chain of layers). Export as tfjs instead (--format tfjs).`,
+      );
     }
   }
 }

@@ -45,12 +45,7 @@ export interface KdLossOptions {
  * `loss` is `ce` itself; with α = 1 `loss` is `kd` itself, so the labels cannot reach the gradient.
  * The returned parts may share tensors (e.g. `loss === ce` when α = 0); disposing a tensor twice is harmless.
  */
-export function kdLoss(
-  studentLogits: tf.Tensor2D,
-  teacherLogits: tf.Tensor2D,
-  labels: tf.Tensor1D,
-  opts: KdLossOptions,
-): KdLossParts {
+export function kdLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, labels: tf.Tensor1D, opts: KdLossOptions): KdLossParts {
   validateKdInputs(studentLogits, teacherLogits, labels, opts);
   const { temperature, alpha, divergence } = opts;
   const [batchSize, numClasses] = studentLogits.shape;
@@ -71,7 +66,11 @@ export function kdLoss(
     const soften = (logits: tf.Tensor2D): tf.Tensor2D => (temperature === 1 ? logits : tf.mul(logits, tf.scalar(1 / temperature)));
     let logQ: tf.Tensor2D | undefined = temperature === 1 ? studentLogProbs : undefined;
     let logP: tf.Tensor2D | undefined;
-    const { terms, factor = 1, parts } = kernels.composed({
+    const {
+      terms,
+      factor = 1,
+      parts,
+    } = kernels.composed({
       student: studentLogits,
       teacher: teacherLogits,
       labels,

@@ -130,11 +130,25 @@ function rowAt(row: Row, index: number, y: ArrayLike<number>): Row {
   return row;
 }
 
-const firstRow = (s: ArrayLike<number>, t: ArrayLike<number>, classes: number, invT: number): Row =>
-  ({ s, t, off: 0, classes, invT, label: 0, stats: undefined as unknown as RowStats });
+const firstRow = (s: ArrayLike<number>, t: ArrayLike<number>, classes: number, invT: number): Row => ({
+  s,
+  t,
+  off: 0,
+  classes,
+  invT,
+  label: 0,
+  stats: undefined as unknown as RowStats,
+});
 
 /** Batch means from the rows: the forward kernel. */
-export function stepStatsValues(s: ArrayLike<number>, t: ArrayLike<number>, y: ArrayLike<number>, rows: number, classes: number, attrs: KdStepAttrs): Float32Array {
+export function stepStatsValues(
+  s: ArrayLike<number>,
+  t: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows: number,
+  classes: number,
+  attrs: KdStepAttrs,
+): Float32Array {
   const { temperature, alpha } = attrs;
   const divergence = divergenceKernels(attrs.divergence);
   const { js } = fusedKernels(attrs.divergence);
@@ -157,7 +171,13 @@ export function stepStatsValues(s: ArrayLike<number>, t: ArrayLike<number>, y: A
 
 /** d(dy · stats)/d(z_s): the backward kernel. */
 export function stepStatsGradient(
-  s: ArrayLike<number>, t: ArrayLike<number>, y: ArrayLike<number>, dy: ArrayLike<number>, rows: number, classes: number, attrs: KdStepAttrs,
+  s: ArrayLike<number>,
+  t: ArrayLike<number>,
+  y: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  rows: number,
+  classes: number,
+  attrs: KdStepAttrs,
 ): Float32Array {
   const { temperature, alpha } = attrs;
   const divergence = divergenceKernels(attrs.divergence);
@@ -200,13 +220,28 @@ export function jsStepStatsKernels(backendName: string, io: TensorIo): [forward:
   const forward = ({ inputs, backend, attrs }: KernelArgs) => {
     const { student, teacher, labels } = inputs as Inputs;
     const [rows, classes] = student.shape;
-    const values = stepStatsValues(io.read(backend, student), io.read(backend, teacher), io.read(backend, labels), rows, classes, attrs as unknown as KdStepAttrs);
+    const values = stepStatsValues(
+      io.read(backend, student),
+      io.read(backend, teacher),
+      io.read(backend, labels),
+      rows,
+      classes,
+      attrs as unknown as KdStepAttrs,
+    );
     return io.write(backend, [STAT_COUNT], values);
   };
   const backward = ({ inputs, backend, attrs }: KernelArgs) => {
     const { student, teacher, labels, dy } = inputs as Required<Inputs>;
     const [rows, classes] = student.shape;
-    const grad = stepStatsGradient(io.read(backend, student), io.read(backend, teacher), io.read(backend, labels), io.read(backend, dy), rows, classes, attrs as unknown as KdStepAttrs);
+    const grad = stepStatsGradient(
+      io.read(backend, student),
+      io.read(backend, teacher),
+      io.read(backend, labels),
+      io.read(backend, dy),
+      rows,
+      classes,
+      attrs as unknown as KdStepAttrs,
+    );
     return io.write(backend, [rows, classes], grad);
   };
   return [

@@ -29,7 +29,13 @@ export function labeledFirst(batchIdx: ArrayLike<number>, unlabeled: Uint8Array)
  * The step's stats vector for a batch whose first `labeled` rows have labels (`labels` holds those rows' labels
  * only). Differentiable with respect to `studentLogits`.
  */
-export function transferStepStats(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, labels: tf.Tensor1D | undefined, labeled: number, opts: KdLossOptions): tf.Tensor1D {
+export function transferStepStats(
+  studentLogits: tf.Tensor2D,
+  teacherLogits: tf.Tensor2D,
+  labels: tf.Tensor1D | undefined,
+  labeled: number,
+  opts: KdLossOptions,
+): tf.Tensor1D {
   const [rows, classes] = studentLogits.shape;
   const unlabeledRows = rows - labeled;
   if (unlabeledRows === 0) return kdStepStats(studentLogits, teacherLogits, labels!, opts);
@@ -38,7 +44,8 @@ export function transferStepStats(studentLogits: tf.Tensor2D, teacherLogits: tf.
     const teacherPart = part(labeled, unlabeledRows, teacherLogits);
     // At α = 1 no CE term reaches the loss, so labels matter only to DKD, which splits by a target class: there the
     // teacher's top-1 stands in for the missing label. Elsewhere zeros keep the kernels' label reads in range.
-    const targets = opts.divergence === 'dkd' ? (tf.cast(tf.argMax(teacherPart, 1), 'int32') as tf.Tensor1D) : tf.zeros([unlabeledRows], 'int32') as tf.Tensor1D;
+    const targets =
+      opts.divergence === 'dkd' ? (tf.cast(tf.argMax(teacherPart, 1), 'int32') as tf.Tensor1D) : (tf.zeros([unlabeledRows], 'int32') as tf.Tensor1D);
     const distilled = kdStepStats(part(labeled, unlabeledRows, studentLogits), teacherPart, targets, { ...opts, alpha: 1 });
     // loss, kd, kdUnscaled (and DKD's parts) are row means over the whole batch; ce and accuracy come from the
     // labelled rows only.

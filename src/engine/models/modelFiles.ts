@@ -26,23 +26,39 @@ export type LoadedModel = ({ kind: 'layers'; model: tfl.LayersModel } | { kind: 
 
 function readModelJson(file: string, role: string): ModelJson {
   if (!fs.existsSync(file)) {
-    throw new DistillError('model', `${role} model file not found: ${file}. Check the path in the config (relative paths start at the config's folder).`, { file });
+    throw new DistillError('model', `${role} model file not found: ${file}. Check the path in the config (relative paths start at the config's folder).`, {
+      file,
+    });
   }
   let json: unknown;
   try {
     const stat = fs.statSync(file);
     if (!stat.isFile()) throw new DistillError('model', `${role} model ${file} is not a file. Point the config at a TensorFlow.js model.json.`, { file });
-    if (stat.size > MAX_MODEL_JSON_BYTES) throw new DistillError('model', `${file} is ${stat.size} bytes, too large for a model.json (its weights belong in shards). Expected a TensorFlow.js model.json.`, { file });
+    if (stat.size > MAX_MODEL_JSON_BYTES)
+      throw new DistillError(
+        'model',
+        `${file} is ${stat.size} bytes, too large for a model.json (its weights belong in shards). Expected a TensorFlow.js model.json.`,
+        { file },
+      );
     const text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
     const depth = jsonDepth(text);
-    if (depth > MAX_MODEL_JSON_DEPTH) throw new DistillError('model', `${file} is nested ${depth} levels deep, deeper than any model.json (${MAX_MODEL_JSON_DEPTH}). Expected a TensorFlow.js model.json.`, { file });
+    if (depth > MAX_MODEL_JSON_DEPTH)
+      throw new DistillError(
+        'model',
+        `${file} is nested ${depth} levels deep, deeper than any model.json (${MAX_MODEL_JSON_DEPTH}). Expected a TensorFlow.js model.json.`,
+        { file },
+      );
     json = JSON.parse(text);
   } catch (e) {
     if (e instanceof DistillError) throw e;
     throw new DistillError('model', `${file} is not valid JSON (${(e as Error).message}). Expected a TensorFlow.js model.json.`, { file });
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
-    throw new DistillError('model', `${file} holds ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`}, not a TensorFlow.js model.json object. Convert the model with tensorflowjs_converter.`, { file });
+    throw new DistillError(
+      'model',
+      `${file} holds ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`}, not a TensorFlow.js model.json object. Convert the model with tensorflowjs_converter.`,
+      { file },
+    );
   }
   return json as ModelJson;
 }
@@ -76,14 +92,16 @@ const QUANTIZED_BYTES: Record<string, number> = { uint8: 1, uint16: 2, float16: 
 
 /** The weightsManifest, checked entry by entry: what tfjs would otherwise trip over with a TypeError. */
 function checkManifest(file: string, manifest: unknown[]): { paths: string[]; weights: tf.io.WeightsManifestEntry[]; bytes: number } {
-  const bad = (where: string, what: string) => new DistillError('model', `${file}: weightsManifest${where} ${what}. Re-export the model with tensorflowjs_converter.`, { file });
+  const bad = (where: string, what: string) =>
+    new DistillError('model', `${file}: weightsManifest${where} ${what}. Re-export the model with tensorflowjs_converter.`, { file });
   const paths: string[] = [];
   const weights: tf.io.WeightsManifestEntry[] = [];
   let bytes = 0;
   manifest.forEach((group, g) => {
     if (!group || typeof group !== 'object' || Array.isArray(group)) throw bad(`[${g}]`, 'is not an object { "paths": [...], "weights": [...] }');
     const { paths: groupPaths, weights: groupWeights } = group as { paths?: unknown; weights?: unknown };
-    if (!Array.isArray(groupPaths) || !groupPaths.every((p) => typeof p === 'string' && p.length > 0)) throw bad(`[${g}].paths`, 'is missing or not a list of shard file names');
+    if (!Array.isArray(groupPaths) || !groupPaths.every((p) => typeof p === 'string' && p.length > 0))
+      throw bad(`[${g}].paths`, 'is missing or not a list of shard file names');
     if (!Array.isArray(groupWeights)) throw bad(`[${g}].weights`, 'is missing or not a list');
     paths.push(...(groupPaths as string[]));
     groupWeights.forEach((w, i) => {
@@ -91,12 +109,15 @@ function checkManifest(file: string, manifest: unknown[]): { paths: string[]; we
       if (!w || typeof w !== 'object') throw bad(where, 'is not an object { "name", "shape", "dtype" }');
       const { name, shape, dtype, quantization } = w as { name?: unknown; shape?: unknown; dtype?: unknown; quantization?: { dtype?: unknown } };
       if (typeof name !== 'string') throw bad(`${where}.name`, 'is not a string');
-      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIMENSION)) throw bad(`${where}.shape`, `(${JSON.stringify(shape)?.slice(0, 60)}) is not a list of sizes from 0 to ${MAX_DIMENSION}`);
-      if (typeof dtype !== 'string' || !(dtype in WEIGHT_DTYPES)) throw bad(`${where}.dtype`, `(${JSON.stringify(dtype)?.slice(0, 30)}) is not one of float32, int32, bool`);
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIMENSION))
+        throw bad(`${where}.shape`, `(${JSON.stringify(shape)?.slice(0, 60)}) is not a list of sizes from 0 to ${MAX_DIMENSION}`);
+      if (typeof dtype !== 'string' || !(dtype in WEIGHT_DTYPES))
+        throw bad(`${where}.dtype`, `(${JSON.stringify(dtype)?.slice(0, 30)}) is not one of float32, int32, bool`);
       const size = (shape as number[]).reduce((a, b) => a * b, 1);
       if (quantization !== undefined) {
         const q = quantization?.dtype;
-        if (typeof q !== 'string' || !(q in QUANTIZED_BYTES)) throw bad(`${where}.quantization.dtype`, `(${JSON.stringify(q)?.slice(0, 30)}) is not one of uint8, uint16, float16`);
+        if (typeof q !== 'string' || !(q in QUANTIZED_BYTES))
+          throw bad(`${where}.quantization.dtype`, `(${JSON.stringify(q)?.slice(0, 30)}) is not one of uint8, uint16, float16`);
         bytes += size * QUANTIZED_BYTES[q];
       } else {
         bytes += size * WEIGHT_DTYPES[dtype];
@@ -110,14 +131,26 @@ function checkManifest(file: string, manifest: unknown[]): { paths: string[]; we
 /** Model artifacts with every weight shard read and checked, so tfjs never meets a missing or short file. */
 function readArtifacts(file: string, json: ModelJson): tf.io.ModelArtifacts {
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new DistillError('model', `${file} has no modelTopology or weightsManifest: it is not a TensorFlow.js model.json. Convert the model with tensorflowjs_converter.`, { file });
+    throw new DistillError(
+      'model',
+      `${file} has no modelTopology or weightsManifest: it is not a TensorFlow.js model.json. Convert the model with tensorflowjs_converter.`,
+      { file },
+    );
   }
   if (typeof json.modelTopology !== 'object' || Array.isArray(json.modelTopology)) {
-    throw new DistillError('model', `${file}: modelTopology is ${Array.isArray(json.modelTopology) ? 'an array' : `a ${typeof json.modelTopology}`}, not the model's layer graph (an object). Re-export the model with tensorflowjs_converter.`, { file });
+    throw new DistillError(
+      'model',
+      `${file}: modelTopology is ${Array.isArray(json.modelTopology) ? 'an array' : `a ${typeof json.modelTopology}`}, not the model's layer graph (an object). Re-export the model with tensorflowjs_converter.`,
+      { file },
+    );
   }
   const huge = largestNumber(json.modelTopology);
   if (huge > MAX_DIMENSION) {
-    throw new DistillError('model', `${file}: modelTopology holds the size ${huge}, beyond any layer that fits in memory (at most ${MAX_DIMENSION}). Check the layer widths and shapes, or re-export the model.`, { file });
+    throw new DistillError(
+      'model',
+      `${file}: modelTopology holds the size ${huge}, beyond any layer that fits in memory (at most ${MAX_DIMENSION}). Check the layer widths and shapes, or re-export the model.`,
+      { file },
+    );
   }
   const { paths, weights: weightSpecs, bytes: expected } = checkManifest(file, json.weightsManifest);
   const dir = path.dirname(file);
@@ -140,8 +173,11 @@ function readArtifacts(file: string, json: ModelJson): tf.io.ModelArtifacts {
   });
   const total = shardFiles.reduce((s, f) => s + f.size, 0);
   if (total !== expected) {
-    const problem = total < expected ? 'A shard is truncated' : 'The shards hold bytes the manifest does not describe (a shard from another model, or a damaged file)';
-    throw new DistillError('model', `${file}: weight shards hold ${total} bytes but the manifest needs ${expected}. ${problem}; re-export the model.`, { file });
+    const problem =
+      total < expected ? 'A shard is truncated' : 'The shards hold bytes the manifest does not describe (a shard from another model, or a damaged file)';
+    throw new DistillError('model', `${file}: weight shards hold ${total} bytes but the manifest needs ${expected}. ${problem}; re-export the model.`, {
+      file,
+    });
   }
   const weightData = Buffer.concat(shardFiles.map((f) => fs.readFileSync(f.shardFile)));
   const { modelTopology, format, generatedBy, convertedBy, signature, userDefinedMetadata, modelInitializer } = json as Record<string, never>;
@@ -159,7 +195,21 @@ function readArtifacts(file: string, json: ModelJson): tf.io.ModelArtifacts {
 }
 
 /** Keras layer-config keys that size an allocation when tfjs builds the layer (before any weight is read). */
-const SIZE_KEYS = new Set(['units', 'filters', 'output_dim', 'input_dim', 'batch_input_shape', 'batch_shape', 'input_shape', 'target_shape', 'kernel_size', 'pool_size', 'depth_multiplier', 'n', 'dims']);
+const SIZE_KEYS = new Set([
+  'units',
+  'filters',
+  'output_dim',
+  'input_dim',
+  'batch_input_shape',
+  'batch_shape',
+  'input_shape',
+  'target_shape',
+  'kernel_size',
+  'pool_size',
+  'depth_multiplier',
+  'n',
+  'dims',
+]);
 
 /** The largest size under a SIZE_KEYS key anywhere in a topology; iterative, so any nesting depth is fine. */
 function largestNumber(value: unknown): number {
@@ -188,7 +238,11 @@ export async function loadModelFile(file: string, role: 'teacher' | 'student'): 
     if (isGraphModel(json)) return { kind: 'graph', model: await loadGraphModel(handler) };
     return { kind: 'layers', model: await tfl.loadLayersModel(handler) };
   } catch (e) {
-    throw new DistillError('model', `${file} could not be loaded as a TensorFlow.js ${isGraphModel(json) ? 'GraphModel' : 'LayersModel'}: ${(e as Error).message}`, { file });
+    throw new DistillError(
+      'model',
+      `${file} could not be loaded as a TensorFlow.js ${isGraphModel(json) ? 'GraphModel' : 'LayersModel'}: ${(e as Error).message}`,
+      { file },
+    );
   }
 }
 
@@ -196,7 +250,11 @@ export async function loadModelFile(file: string, role: 'teacher' | 'student'): 
 export async function loadStudentModel(file: string): Promise<tfl.LayersModel> {
   const loaded = await loadModelFile(file, 'student');
   if (loaded.kind !== 'layers') {
-    throw new DistillError('model', `${file} is a GraphModel, which cannot be trained. Give the student as a Keras/Layers model (tfjs LayersModel) or use a preset.`, { file });
+    throw new DistillError(
+      'model',
+      `${file} is a GraphModel, which cannot be trained. Give the student as a Keras/Layers model (tfjs LayersModel) or use a preset.`,
+      { file },
+    );
   }
   return loaded.model;
 }
@@ -226,7 +284,9 @@ export async function saveLayersModel(model: tfl.LayersModel, dir: string, encod
   fs.mkdirSync(tmp, { recursive: true });
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
-      const raw = artifacts.weightData ? Buffer.from(tf.io.concatenateArrayBuffers(([] as ArrayBuffer[]).concat(artifacts.weightData as ArrayBuffer))) : Buffer.alloc(0);
+      const raw = artifacts.weightData
+        ? Buffer.from(tf.io.concatenateArrayBuffers(([] as ArrayBuffer[]).concat(artifacts.weightData as ArrayBuffer)))
+        : Buffer.alloc(0);
       const encoded = encode ? encode(artifacts.weightSpecs ?? [], raw) : { weightSpecs: artifacts.weightSpecs, weightData: raw };
       const weightData = encoded.weightData;
       fs.writeFileSync(path.join(tmp, 'weights.bin'), weightData);

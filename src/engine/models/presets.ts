@@ -13,7 +13,6 @@ export interface PresetSpec {
   dropout?: number;
 }
 
-
 export function buildPreset(spec: PresetSpec, inputShape: number[], numClasses: number, seed: number, role: 'teacher' | 'student'): tfl.LayersModel {
   let layerSeed = seed * 7919;
   // Stable layer names (`student_conv1`, `teacher_dense1`, …): distillation.features names them.
@@ -30,7 +29,17 @@ export function buildPreset(spec: PresetSpec, inputShape: number[], numClasses: 
     const hidden = spec.hidden ?? DEFAULT_MLP_HIDDEN;
     // Flatten needs rank ≥ 3 with the batch axis; flat features go straight into the first dense layer.
     if (inputShape.length > 1) model.add(tfl.layers.flatten({ inputShape, name: `${role}_flatten` }));
-    hidden.forEach((units, i) => model.add(tfl.layers.dense({ units, activation: 'relu', ...(i === 0 && inputShape.length === 1 ? { inputShape } : {}), ...init(), name: `${role}_dense${i + 1}` })));
+    hidden.forEach((units, i) =>
+      model.add(
+        tfl.layers.dense({
+          units,
+          activation: 'relu',
+          ...(i === 0 && inputShape.length === 1 ? { inputShape } : {}),
+          ...init(),
+          name: `${role}_dense${i + 1}`,
+        }),
+      ),
+    );
     dropout();
   } else {
     if (inputShape.length !== 3) {

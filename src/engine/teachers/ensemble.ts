@@ -93,9 +93,13 @@ export function ensembleDescription(config: DistillConfig): string {
 export async function ensembleTeacherLogits(ctx: TeacherContext, single: (ctx: TeacherContext) => Promise<TeacherOutputs>): Promise<TeacherOutputs> {
   const { config, dataset } = ctx;
   const list = teacherList(config.teacher);
-  if (list.length === 0) throw new DistillError('config', 'teacher is an empty list. Give at least one teacher, or a single teacher object.', { path: ['teacher'] });
+  if (list.length === 0)
+    throw new DistillError('config', 'teacher is an empty list. Give at least one teacher, or a single teacher object.', { path: ['teacher'] });
   const bad = list.findIndex((m) => !(m.weight > 0 && Number.isFinite(m.weight)));
-  if (bad >= 0) throw new DistillError('config', `teacher[${bad}].weight is ${list[bad].weight}; weights must be positive. Give it a weight > 0, or remove that teacher.`, { path: ['teacher', bad, 'weight'] });
+  if (bad >= 0)
+    throw new DistillError('config', `teacher[${bad}].weight is ${list[bad].weight}; weights must be positive. Give it a weight > 0, or remove that teacher.`, {
+      path: ['teacher', bad, 'weight'],
+    });
   const mode = config.distillation.teacherEnsemble ?? 'logits';
   const outputs: TeacherOutputs[] = [];
   try {
@@ -116,7 +120,12 @@ export async function ensembleTeacherLogits(ctx: TeacherContext, single: (ctx: T
       if (parts.some((p) => !p)) return undefined;
       return combineTeacherLogits(parts as Float32Array[], weights, classes, mode, config.distillation.temperature);
     };
-    const members: EnsembleMember[] = outputs.map((o, i) => ({ describe: o.teacher.describe, weight: list[i].weight / total, test: o.test, teacher: memoFacts(o.teacher) }));
+    const members: EnsembleMember[] = outputs.map((o, i) => ({
+      describe: o.teacher.describe,
+      weight: list[i].weight / total,
+      test: o.test,
+      teacher: memoFacts(o.teacher),
+    }));
     const teacher = new EnsembleTeacher(members, (parts) => combineTeacherLogits(parts, weights, classes, mode, config.distillation.temperature));
     ctx.log(`Teacher ensemble of ${list.length} (${ensembleDescription(config)}), weights ${members.map((m) => m.weight.toFixed(3)).join(', ')}.`);
     return {
@@ -135,12 +144,21 @@ export async function ensembleTeacherLogits(ctx: TeacherContext, single: (ctx: T
 
 /** Each member's report on the test rows (KL and agreement to the ensemble), and how they were combined. */
 export async function ensembleReports(
-  config: DistillConfig, members: EnsembleMember[], test: { labels: Int32Array; teacher: Float32Array }, classes: number, latency: boolean,
+  config: DistillConfig,
+  members: EnsembleMember[],
+  test: { labels: Int32Array; teacher: Float32Array },
+  classes: number,
+  latency: boolean,
 ): Promise<Pick<Summary, 'teachers' | 'ensemble'>> {
   const teachers: TeacherMemberReport[] = [];
   for (const m of members) {
     const facts = await m.teacher.facts(latency);
-    teachers.push({ name: m.describe, weight: m.weight, ...modelReport(m.test, test.labels, classes, { ...facts, teacher: test.teacher }), ...(facts.runtime ? { runtime: facts.runtime } : {}) });
+    teachers.push({
+      name: m.describe,
+      weight: m.weight,
+      ...modelReport(m.test, test.labels, classes, { ...facts, teacher: test.teacher }),
+      ...(facts.runtime ? { runtime: facts.runtime } : {}),
+    });
   }
   const mode = config.distillation.teacherEnsemble ?? 'logits';
   return { teachers, ensemble: mode === 'logits' ? { mode } : { mode, temperature: config.distillation.temperature } };
@@ -185,7 +203,8 @@ class EnsembleTeacher implements Teacher {
   async facts(latency: boolean): Promise<TeacherFacts> {
     const all: TeacherFacts[] = [];
     for (const m of this.members) all.push(await m.teacher.facts(latency));
-    const sum = (values: (number | null | undefined)[]) => (values.every((v) => typeof v === 'number') ? (values as number[]).reduce((a, b) => a + b, 0) : undefined);
+    const sum = (values: (number | null | undefined)[]) =>
+      values.every((v) => typeof v === 'number') ? (values as number[]).reduce((a, b) => a + b, 0) : undefined;
     const lat = all.map((f) => f.latencyMs);
     const runtimes = [...new Set(all.flatMap((f) => (f.runtime ? [f.runtime] : [])))];
     return {

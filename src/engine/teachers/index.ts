@@ -123,14 +123,23 @@ async function singleTeacherLogits(ctx: TeacherContext): Promise<TeacherOutputs>
       const raw = await teacher.outputs(split, split === 'train' ? ctx.xTrainAll : split === 'test' ? () => ctx.xTest : ctx.xUnlabeled);
       out[split] = mode === 'probabilities' ? logOfProbabilities(raw) : raw;
       if (mode === 'logits' && split === 'test' && looksLikeProbabilities(raw, classes)) {
-        ctx.warn(`The teacher's outputs look like probabilities, not logits: every row is non-negative and sums to 1. KD needs logits; set teacher.outputs to "probabilities" and Distill takes their log, or export the model without its final softmax.`);
+        ctx.warn(
+          `The teacher's outputs look like probabilities, not logits: every row is non-negative and sums to 1. KD needs logits; set teacher.outputs to "probabilities" and Distill takes their log, or export the model without its final softmax.`,
+        );
       }
       if (file) {
         fs.mkdirSync(path.dirname(file), { recursive: true });
         writeFileAtomic(file, encodeNpy(out[split]!, [rows, classes]));
       }
     }
-    return { train: out.train!, test: out.test!, unlabeled: out.unlabeled, teacher, modelFile: presetFile, source: `${teacher.describe}${reused === splits.length ? ' (logits from cache)' : ''}` };
+    return {
+      train: out.train!,
+      test: out.test!,
+      unlabeled: out.unlabeled,
+      teacher,
+      modelFile: presetFile,
+      source: `${teacher.describe}${reused === splits.length ? ' (logits from cache)' : ''}`,
+    };
   } catch (e) {
     teacher.dispose();
     throw e;

@@ -8,8 +8,12 @@ type LogitsConfig = Extract<DistillConfig['teacher'], { logits: unknown }>;
 
 export function openLogitsTeacher(cfg: LogitsConfig, dataset: Pick<Dataset, 'sourceRows' | 'numClasses' | 'train' | 'test' | 'unlabeled'>): Teacher {
   if (dataset.unlabeled && !cfg.logits.unlabeled) {
-    throw new DistillError('config', `data.unlabeled gives ${dataset.unlabeled.count} rows without labels, but the teacher is precomputed logits without teacher.logits.unlabeled. ` +
-      'Add teacher.logits.unlabeled: the teacher\u2019s logits for those rows, in file order.', { path: ['teacher', 'logits', 'unlabeled'] });
+    throw new DistillError(
+      'config',
+      `data.unlabeled gives ${dataset.unlabeled.count} rows without labels, but the teacher is precomputed logits without teacher.logits.unlabeled. ` +
+        'Add teacher.logits.unlabeled: the teacher\u2019s logits for those rows, in file order.',
+      { path: ['teacher', 'logits', 'unlabeled'] },
+    );
   }
   return {
     describe: `precomputed logits (${cfg.logits.train})`,

@@ -39,7 +39,13 @@ export async function openOnnxTeacher(cfg: TeacherModelConfig, opts: OnnxTeacher
     bytes = fs.readFileSync(file);
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new DistillError('model', missing ? `teacher model file not found: ${file}. Check teacher.model in the config (relative paths start at the config's folder).` : `${file} cannot be read: ${errorMessage(e)}.`, { file, path: ['teacher', 'model'] });
+    throw new DistillError(
+      'model',
+      missing
+        ? `teacher model file not found: ${file}. Check teacher.model in the config (relative paths start at the config's folder).`
+        : `${file} cannot be read: ${errorMessage(e)}.`,
+      { file, path: ['teacher', 'model'] },
+    );
   }
   let info: OnnxModelInfo;
   try {
@@ -47,14 +53,19 @@ export async function openOnnxTeacher(cfg: TeacherModelConfig, opts: OnnxTeacher
   } catch (e) {
     if (!(e instanceof OnnxFormatError)) throw e;
     const looksJson = bytes.subarray(0, 64).toString('utf8').trimStart().startsWith('{');
-    throw modelError(file, `is not an ONNX file (it does not parse as an ONNX ModelProto: ${e.message}).${looksJson ? ' It looks like JSON: a TensorFlow.js model must be named model.json.' : ''} Export the model with torch.onnx.export (see the README, "Teachers from PyTorch"), or check teacher.model.`);
+    throw modelError(
+      file,
+      `is not an ONNX file (it does not parse as an ONNX ModelProto: ${e.message}).${looksJson ? ' It looks like JSON: a TensorFlow.js model must be named model.json.' : ''} Export the model with torch.onnx.export (see the README, "Teachers from PyTorch"), or check teacher.model.`,
+    );
   }
   const ort = loadOnnxRuntime();
   const { session, provider, skipped } = await createSession(ort, file, info, cfg.executionProviders ?? ['cpu']);
   for (const s of skipped) opts.log(`ONNX Runtime: execution provider ${s.provider} unavailable (${s.reason}); trying the next.`);
   try {
     const io = resolveIo(session, cfg, opts, file);
-    opts.log(`ONNX teacher: input "${io.input}" ${formatOnnxShape(io.inputDims)} (${io.layout}), output "${io.output}" ${formatOnnxShape(io.outputDims)}, opset ${info.opset ?? '?'}, ${onnxRuntimeVersion(ort)} on ${provider}.`);
+    opts.log(
+      `ONNX teacher: input "${io.input}" ${formatOnnxShape(io.inputDims)} (${io.layout}), output "${io.output}" ${formatOnnxShape(io.outputDims)}, opset ${info.opset ?? '?'}, ${onnxRuntimeVersion(ort)} on ${provider}.`,
+    );
     return new OnnxTeacher(ort, session, cfg, info, io, provider, opts, crypto.createHash('sha256').update(bytes).digest('hex'));
   } catch (e) {
     await session.release();
@@ -72,20 +83,36 @@ async function createSession(ort: OnnxRuntime, file: string, info: OnnxModelInfo
       const message = errorMessage(e);
       if (/opset/i.test(message) || /Protobuf parsing failed|ir_version|IR version/i.test(message)) throw loadError(file, info, message, ort);
       // A model whose operators the runtime lacks fails on every provider: say so once, not as an EP problem.
-      if (/Could not find an implementation|not a registered function|Unrecognized attribute|Type Error|ShapeInferenceError/i.test(message)) throw loadError(file, info, message, ort);
+      if (/Could not find an implementation|not a registered function|Unrecognized attribute|Type Error|ShapeInferenceError/i.test(message))
+        throw loadError(file, info, message, ort);
       skipped.push({ provider, reason: message.split('\n')[0].slice(0, 300) });
     }
   }
   const tried = skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ');
-  throw new DistillError('runtime', `ONNX teacher ${file}: no execution provider of teacher.executionProviders [${providers.join(', ')}] loads here (${tried}). Add "cpu" to teacher.executionProviders, or install ONNX Runtime with that provider (distill install onnx --cuda for CUDA).`, { file, path: ['teacher', 'executionProviders'] });
+  throw new DistillError(
+    'runtime',
+    `ONNX teacher ${file}: no execution provider of teacher.executionProviders [${providers.join(', ')}] loads here (${tried}). Add "cpu" to teacher.executionProviders, or install ONNX Runtime with that provider (distill install onnx --cuda for CUDA).`,
+    { file, path: ['teacher', 'executionProviders'] },
+  );
 }
 
 function loadError(file: string, info: OnnxModelInfo, message: string, ort: OnnxRuntime): DistillError {
-  const first = message.replace(/^Error: /, '').split('\n')[0].replace(/^Load model from \S+ failed:/, '').replace(/\/onnxruntime_src\S+ [^)]*\)\s*/, '').slice(0, 300);
+  const first = message
+    .replace(/^Error: /, '')
+    .split('\n')[0]
+    .replace(/^Load model from \S+ failed:/, '')
+    .replace(/\/onnxruntime_src\S+ [^)]*\)\s*/, '')
+    .slice(0, 300);
   if (/opset/i.test(message)) {
-    return modelError(file, `declares opset ${info.opset ?? '?'}${info.opsets.length > 1 ? ` (${info.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')})` : ''}, which ${onnxRuntimeVersion(ort)} cannot load: ${first}. Export it again with an opset the runtime supports (torch.onnx.export(..., opset_version=13..21)), or install a newer ONNX Runtime.`);
+    return modelError(
+      file,
+      `declares opset ${info.opset ?? '?'}${info.opsets.length > 1 ? ` (${info.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')})` : ''}, which ${onnxRuntimeVersion(ort)} cannot load: ${first}. Export it again with an opset the runtime supports (torch.onnx.export(..., opset_version=13..21)), or install a newer ONNX Runtime.`,
+    );
   }
-  return modelError(file, `${onnxRuntimeVersion(ort)} cannot load it: ${first}. Export the model again (torch.onnx.export with opset_version=13 or newer), or check that the file is complete.`);
+  return modelError(
+    file,
+    `${onnxRuntimeVersion(ort)} cannot load it: ${first}. Export the model again (torch.onnx.export with opset_version=13 or newer), or check that the file is complete.`,
+  );
 }
 
 interface Io {
@@ -113,37 +140,71 @@ function resolveIo(session: Ort.InferenceSession, cfg: TeacherModelConfig, opts:
     throw modelError(file, `has no input named "${cfg.input}"; its inputs are ${inputs.map((i) => `"${i.name}"`).join(', ')}. Fix teacher.input.`, 'input');
   }
   if (inputs.length > 1) {
-    throw modelError(file, `has ${inputs.length} inputs (${inputs.map((i) => `"${i.name}" ${formatOnnxShape(dimsOf(i))}`).join(', ')}); Distill feeds one, the images. Export the model with a single image input.`, 'input');
+    throw modelError(
+      file,
+      `has ${inputs.length} inputs (${inputs.map((i) => `"${i.name}" ${formatOnnxShape(dimsOf(i))}`).join(', ')}); Distill feeds one, the images. Export the model with a single image input.`,
+      'input',
+    );
   }
   const sample = preprocessedShape(opts.inputShape, cfg.preprocess);
   const dims = dimsOf(inputMeta);
   const usable = `Distill feeds it rows of shape [${sample.join(', ')}] per sample${cfg.preprocess ? ' (after teacher.preprocess)' : ''}`;
-  if (!inputMeta.isTensor || !dims || (inputMeta.type !== 'float32')) {
-    throw modelError(file, `input "${inputMeta.name}" is ${inputMeta.isTensor ? `a ${inputMeta.type} tensor` : 'not a tensor'}, not float32 images or features: no input of a usable shape. ${usable}.`, 'input');
+  if (!inputMeta.isTensor || !dims || inputMeta.type !== 'float32') {
+    throw modelError(
+      file,
+      `input "${inputMeta.name}" is ${inputMeta.isTensor ? `a ${inputMeta.type} tensor` : 'not a tensor'}, not float32 images or features: no input of a usable shape. ${usable}.`,
+      'input',
+    );
   }
   const { layout, feedShape } = chooseLayout(dims, sample, cfg.inputLayout ?? 'auto', file, usable);
   const outputMeta = cfg.output ? outputs.find((o) => o.name === cfg.output) : outputs[0];
   if (!outputMeta) {
-    throw modelError(file, `has no output named "${cfg.output}"; its outputs are ${outputs.map((o) => `"${o.name}"`).join(', ')}. Fix teacher.output.`, 'output');
+    throw modelError(
+      file,
+      `has no output named "${cfg.output}"; its outputs are ${outputs.map((o) => `"${o.name}"`).join(', ')}. Fix teacher.output.`,
+      'output',
+    );
   }
   const outputDims = dimsOf(outputMeta);
   if (outputDims) checkOutputDims(outputDims, outputMeta.name, opts.numClasses, file);
-  return { input: inputMeta.name, output: outputMeta.name, layout, inputDims: dims, outputDims, feedShape, fixedBatch: typeof dims[0] === 'number' && dims[0] > 0 ? dims[0] : undefined };
+  return {
+    input: inputMeta.name,
+    output: outputMeta.name,
+    layout,
+    inputDims: dims,
+    outputDims,
+    feedShape,
+    fixedBatch: typeof dims[0] === 'number' && dims[0] > 0 ? dims[0] : undefined,
+  };
 }
 
 function checkOutputDims(dims: readonly (number | string | null)[], name: string, classes: number, file: string): void {
   const shape = `[${dims.map((d) => d ?? '?').join(', ')}]`;
   if (dims.length !== 2) {
-    throw modelError(file, `output "${name}" has shape ${shape}; Distill needs logits of shape [N, C] (one row of C class scores per sample). Choose another output with teacher.output, or export the model with a flat classifier output.`, 'output');
+    throw modelError(
+      file,
+      `output "${name}" has shape ${shape}; Distill needs logits of shape [N, C] (one row of C class scores per sample). Choose another output with teacher.output, or export the model with a flat classifier output.`,
+      'output',
+    );
   }
   const c = dims[1];
   if (typeof c === 'number' && c !== classes) {
-    throw modelError(file, `outputs ${c} classes (output "${name}" ${shape}), but the data has ${classes}. Use a teacher trained on these classes, or fix data.classNames.`, 'output');
+    throw modelError(
+      file,
+      `outputs ${c} classes (output "${name}" ${shape}), but the data has ${classes}. Use a teacher trained on these classes, or fix data.classNames.`,
+      'output',
+    );
   }
 }
 
 /** How Distill's NHWC sample `[H, W, C]` (or `[F]`) is fed to an input declared as `dims` (batch first). */
-function chooseLayout(dims: OnnxDim[], sample: number[], wanted: 'auto' | 'NCHW' | 'NHWC', file: string, usable: string): { layout: Layout; feedShape: number[] } {
+function chooseLayout(
+  dims: OnnxDim[],
+  sample: number[],
+  wanted: 'auto' | 'NCHW' | 'NHWC',
+  file: string,
+  usable: string,
+): { layout: Layout; feedShape: number[] } {
   const declared = formatOnnxShape(dims);
   const rest = dims.slice(1);
   const features = sample.reduce((a, b) => a * b, 1);
@@ -177,7 +238,8 @@ function chooseLayout(dims: OnnxDim[], sample: number[], wanted: 'auto' | 'NCHW'
 
 function hintFor(mc: OnnxDim, mh: OnnxDim, mw: OnnxDim, h: number, w: number, c: number): string {
   const hints: string[] = [];
-  if (typeof mc === 'number' && mc !== c) hints.push(mc === 3 && c === 1 ? 'set teacher.preprocess.channels to 3 (repeats the grayscale channel)' : `give data with ${mc} channels`);
+  if (typeof mc === 'number' && mc !== c)
+    hints.push(mc === 3 && c === 1 ? 'set teacher.preprocess.channels to 3 (repeats the grayscale channel)' : `give data with ${mc} channels`);
   if ((typeof mh === 'number' && mh !== h) || (typeof mw === 'number' && mw !== w)) hints.push(`set teacher.preprocess.resize to [${mh}, ${mw}]`);
   return hints.length ? ` To fix: ${hints.join(', and ')}.` : '';
 }
@@ -235,7 +297,10 @@ class OnnxTeacher implements Teacher {
     try {
       result = await this.session.run({ [this.io.input]: tensor }, [this.io.output]);
     } catch (e) {
-      throw modelError(this.cfg.model, `failed on a batch of ${batch} rows of shape [${this.io.feedShape.join(', ')}] (${this.io.layout}): ${errorMessage(e).split('\n')[0].slice(0, 300)}. Check teacher.inputLayout and teacher.preprocess.`);
+      throw modelError(
+        this.cfg.model,
+        `failed on a batch of ${batch} rows of shape [${this.io.feedShape.join(', ')}] (${this.io.layout}): ${errorMessage(e).split('\n')[0].slice(0, 300)}. Check teacher.inputLayout and teacher.preprocess.`,
+      );
     } finally {
       tensor.dispose();
     }
@@ -243,7 +308,12 @@ class OnnxTeacher implements Teacher {
     try {
       const dims = y.dims.map(Number);
       checkOutputDims(dims, this.io.output, this.opts.numClasses, this.cfg.model);
-      if (dims[0] !== batch) throw modelError(this.cfg.model, `output "${this.io.output}" has ${dims[0]} rows for a batch of ${batch}. Export the model with the batch as the first output dimension.`, 'output');
+      if (dims[0] !== batch)
+        throw modelError(
+          this.cfg.model,
+          `output "${this.io.output}" has ${dims[0]} rows for a batch of ${batch}. Export the model with the batch as the first output dimension.`,
+          'output',
+        );
       if (y.type !== 'float32') throw modelError(this.cfg.model, `output "${this.io.output}" is ${y.type}; Distill needs float32 logits.`, 'output');
       return (y.data as Float32Array).slice(0, count * this.opts.numClasses);
     } finally {
@@ -261,7 +331,11 @@ class OnnxTeacher implements Teacher {
     const available = [...this.session.outputNames];
     names.forEach((n, i) => {
       if (!available.includes(n)) {
-        throw new DistillError('config', `${unknownLayerMessage('teacher', pairs[i], n, available, `ONNX model ${file}`)} ONNX Runtime returns graph outputs only: export the feature as an extra output of the model.`, { file, path: ['distillation', 'features', String(pairs[i]), 'teacher'] });
+        throw new DistillError(
+          'config',
+          `${unknownLayerMessage('teacher', pairs[i], n, available, `ONNX model ${file}`)} ONNX Runtime returns graph outputs only: export the feature as an extra output of the model.`,
+          { file, path: ['distillation', 'features', String(pairs[i]), 'teacher'] },
+        );
       }
     });
     const unique = [...new Set(names)];
@@ -306,7 +380,10 @@ class OnnxTeacher implements Teacher {
     try {
       result = await this.session.run({ [this.io.input]: tensor }, names);
     } catch (e) {
-      throw modelError(file, `failed computing the outputs ${names.map((n) => `"${n}"`).join(', ')} for distillation.features: ${errorMessage(e).split('\n')[0].slice(0, 300)}.`);
+      throw modelError(
+        file,
+        `failed computing the outputs ${names.map((n) => `"${n}"`).join(', ')} for distillation.features: ${errorMessage(e).split('\n')[0].slice(0, 300)}.`,
+      );
     } finally {
       tensor.dispose();
     }
@@ -316,12 +393,18 @@ class OnnxTeacher implements Teacher {
         const y = result[name] as Ort.Tensor;
         const dims = y.dims.map(Number);
         if (y.type !== 'float32') throw modelError(file, `output "${name}" is ${y.type}; distillation.features needs float32 features.`);
-        if (dims[0] !== batch) throw modelError(file, `output "${name}" has ${dims[0]} rows for a batch of ${batch}. Export the model with the batch as the first dimension of every output.`);
-        out.push(tf.tidy(() => {
-          const all = tf.tensor(y.data as Float32Array, dims);
-          const rows = batch === count ? all : tf.slice(all, 0, count);
-          return rows.rank === 4 && this.io.layout === 'NCHW' ? tf.transpose(rows, [0, 2, 3, 1]) : rows.clone();
-        }));
+        if (dims[0] !== batch)
+          throw modelError(
+            file,
+            `output "${name}" has ${dims[0]} rows for a batch of ${batch}. Export the model with the batch as the first dimension of every output.`,
+          );
+        out.push(
+          tf.tidy(() => {
+            const all = tf.tensor(y.data as Float32Array, dims);
+            const rows = batch === count ? all : tf.slice(all, 0, count);
+            return rows.rank === 4 && this.io.layout === 'NCHW' ? tf.transpose(rows, [0, 2, 3, 1]) : rows.clone();
+          }),
+        );
       }
       return out;
     } catch (e) {
@@ -349,10 +432,14 @@ class OnnxTeacher implements Teacher {
       const data = new Float32Array(rows * per).fill(0.5);
       const tensor = new this.ort.Tensor('float32', data, [rows, ...this.io.feedShape]);
       try {
-        return await timeRounds(async () => {
-          const r = await this.session.run({ [this.io.input]: tensor }, [this.io.output]);
-          r[this.io.output].dispose();
-        }, rows, plan);
+        return await timeRounds(
+          async () => {
+            const r = await this.session.run({ [this.io.input]: tensor }, [this.io.output]);
+            r[this.io.output].dispose();
+          },
+          rows,
+          plan,
+        );
       } finally {
         tensor.dispose();
       }

@@ -11,7 +11,8 @@ import { isModuleNotFound, optionalModuleRequirers } from '../backends/ladder';
 export type OnnxRuntime = typeof Ort;
 
 export const ONNX_PACKAGE = 'onnxruntime-node';
-export const ONNX_INSTALL_FIX = 'Run "Distill: Install ONNX Runtime" from the command palette, or `distill install onnx` from a terminal, or `npm install onnxruntime-node` in the workspace';
+export const ONNX_INSTALL_FIX =
+  'Run "Distill: Install ONNX Runtime" from the command palette, or `distill install onnx` from a terminal, or `npm install onnxruntime-node` in the workspace';
 
 let cached: OnnxRuntime | undefined;
 
@@ -27,7 +28,9 @@ export function loadOnnxRuntime(): OnnxRuntime {
       if (!isModuleNotFound(e, ONNX_PACKAGE)) failure ??= errorMessage(e).split('\n')[0];
     }
   }
-  const where = process.env[OPTIONAL_MODULES_ENV] ? ` (looked in ${OPTIONAL_MODULES_ENV}=${process.env[OPTIONAL_MODULES_ENV]}, next to the engine and in the workspace)` : '';
+  const where = process.env[OPTIONAL_MODULES_ENV]
+    ? ` (looked in ${OPTIONAL_MODULES_ENV}=${process.env[OPTIONAL_MODULES_ENV]}, next to the engine and in the workspace)`
+    : '';
   throw new DistillError(
     'runtime',
     failure

@@ -14,12 +14,20 @@ export function preprocessedShape(inputShape: readonly number[], pre: TeacherPre
   if (!pre) return [...inputShape];
   const image = inputShape.length === 3;
   if ((pre.resize || pre.channels) && !image) {
-    throw new DistillError('config', `teacher.preprocess.${pre.resize ? 'resize' : 'channels'} needs image data of shape [height, width, channels], but the data gives [${inputShape.join(', ')}]. Set data.inputShape (e.g. [28, 28, 1]) or remove it.`, { path: PATH });
+    throw new DistillError(
+      'config',
+      `teacher.preprocess.${pre.resize ? 'resize' : 'channels'} needs image data of shape [height, width, channels], but the data gives [${inputShape.join(', ')}]. Set data.inputShape (e.g. [28, 28, 1]) or remove it.`,
+      { path: PATH },
+    );
   }
   let shape = [...inputShape];
   if (pre.channels) {
     if (shape[2] !== 1 && shape[2] !== pre.channels) {
-      throw new DistillError('config', `teacher.preprocess.channels: ${pre.channels} repeats a grayscale channel, but the data has ${shape[2]} channels. Remove it.`, { path: [...PATH, 'channels'] });
+      throw new DistillError(
+        'config',
+        `teacher.preprocess.channels: ${pre.channels} repeats a grayscale channel, but the data has ${shape[2]} channels. Remove it.`,
+        { path: [...PATH, 'channels'] },
+      );
     }
     shape = [shape[0], shape[1], pre.channels];
   }
@@ -28,7 +36,11 @@ export function preprocessedShape(inputShape: readonly number[], pre: TeacherPre
   for (const key of ['mean', 'std'] as const) {
     const v = pre[key];
     if (v && v.length !== 1 && v.length !== channels) {
-      throw new DistillError('config', `teacher.preprocess.${key} has ${v.length} values, but the teacher's input has ${channels} channel${channels === 1 ? '' : 's'}. Give one value per channel, or one for all.`, { path: [...PATH, key] });
+      throw new DistillError(
+        'config',
+        `teacher.preprocess.${key} has ${v.length} values, but the teacher's input has ${channels} channel${channels === 1 ? '' : 's'}. Give one value per channel, or one for all.`,
+        { path: [...PATH, key] },
+      );
     }
   }
   return shape;
@@ -42,7 +54,10 @@ export function applyPreprocess(x: tf.Tensor, pre: TeacherPreprocess | undefined
   if (pre.resize) {
     const size: [number, number] = [pre.resize[0], pre.resize[1]];
     // Half-pixel centres: PyTorch's F.interpolate(align_corners=False) and torchvision's Resize (without antialias).
-    out = pre.resizeMode === 'nearest' ? tf.image.resizeNearestNeighbor(out as tf.Tensor4D, size, false, true) : tf.image.resizeBilinear(out as tf.Tensor4D, size, false, true);
+    out =
+      pre.resizeMode === 'nearest'
+        ? tf.image.resizeNearestNeighbor(out as tf.Tensor4D, size, false, true)
+        : tf.image.resizeBilinear(out as tf.Tensor4D, size, false, true);
   }
   const scale = pre.scale ?? 1;
   if (scale !== 1) out = tf.mul(out, scale);

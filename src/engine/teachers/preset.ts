@@ -28,7 +28,13 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
   const offset = ctx.presetSeedOffset ?? 0;
   // Not keyed by the thread count, which changes the trained weights by rounding only: a sweep prepares its teacher
   // once, in a process that may have more threads than each trial's.
-  const key = sha256(JSON.stringify(teacher), String(config.seed), dataset.fingerprint.train, String(ctx.trainRows.count), ...(offset ? [`seed+${offset}`] : []));
+  const key = sha256(
+    JSON.stringify(teacher),
+    String(config.seed),
+    dataset.fingerprint.train,
+    String(ctx.trainRows.count),
+    ...(offset ? [`seed+${offset}`] : []),
+  );
   const dir = path.join(config.output.cacheDir, 'teachers', key.slice(0, 24));
   const file = path.join(dir, 'model.json');
   if (fs.existsSync(file)) {
@@ -75,7 +81,14 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
       shouldStop: () => ctx.shouldStop(),
     });
     if (outcome.kind === 'stopped') {
-      if (runDir) await writeCheckpoint(runDir, model, optimizer, { student: 'teacher', position: outcome.position, done: false, savedAt: new Date().toISOString(), key });
+      if (runDir)
+        await writeCheckpoint(runDir, model, optimizer, {
+          student: 'teacher',
+          position: outcome.position,
+          done: false,
+          savedAt: new Date().toISOString(),
+          key,
+        });
       throw new TeacherTrainingStopped(outcome.position, settings.epochs, !!runDir);
     }
     await saveLayersModel(model, dir);
@@ -96,7 +109,11 @@ export class TeacherTrainingStopped extends Error {
     checkpointed = true,
   ) {
     const where = `the teacher (epoch ${position.epoch + 1} of ${totalEpochs}, step ${position.stepInEpoch})`;
-    super(checkpointed ? `Stopped while training ${where}; its checkpoint is kept, and resume continues it.` : `Stopped while training ${where}; it was not cached.`);
+    super(
+      checkpointed
+        ? `Stopped while training ${where}; its checkpoint is kept, and resume continues it.`
+        : `Stopped while training ${where}; it was not cached.`,
+    );
     this.epoch = position.epoch + 1;
   }
 }

@@ -11,11 +11,18 @@ import { unknownLayerMessage, type Teacher, type TeacherFacts, type TeacherFeatu
 
 const ONNX_ONLY = ['input', 'output', 'executionProviders'] as const;
 
-export async function openTfjsTeacher(cfg: Pick<TeacherModelConfig, 'model' | 'preprocess'> & Partial<TeacherModelConfig>, data: { inputShape: number[]; numClasses: number }, inferenceBatch: number): Promise<Teacher> {
+export async function openTfjsTeacher(
+  cfg: Pick<TeacherModelConfig, 'model' | 'preprocess'> & Partial<TeacherModelConfig>,
+  data: { inputShape: number[]; numClasses: number },
+  inferenceBatch: number,
+): Promise<Teacher> {
   const file = cfg.model;
   const onnxOnly = ONNX_ONLY.find((k) => cfg[k] !== undefined) ?? (cfg.inputLayout && cfg.inputLayout !== 'auto' ? 'inputLayout' : undefined);
   if (onnxOnly) {
-    throw new DistillError('config', `teacher.${onnxOnly} applies to ONNX teachers only, but ${file} is a TensorFlow.js model. Remove it.`, { file, path: ['teacher', onnxOnly] });
+    throw new DistillError('config', `teacher.${onnxOnly} applies to ONNX teachers only, but ${file} is a TensorFlow.js model. Remove it.`, {
+      file,
+      path: ['teacher', onnxOnly],
+    });
   }
   const model = await loadModelFile(file, 'teacher');
   const sample = preprocessedShape(data.inputShape, cfg.preprocess);
@@ -31,7 +38,11 @@ export async function openTfjsTeacher(cfg: Pick<TeacherModelConfig, 'model' | 'p
 function checkSignature(model: LoadedModel, file: string, want: number[], classes: number, preprocessed: boolean): void {
   const sig = modelSignature(model);
   if (sig.outputs !== null && sig.outputs !== classes) {
-    throw new DistillError('model', `Class counts disagree: the teacher ${file} outputs ${sig.outputs} classes, but the data has ${classes}. Use a teacher trained on these classes, or fix data.classNames.`, { file });
+    throw new DistillError(
+      'model',
+      `Class counts disagree: the teacher ${file} outputs ${sig.outputs} classes, but the data has ${classes}. Use a teacher trained on these classes, or fix data.classNames.`,
+      { file },
+    );
   }
   const feed = teacherFeedShape(sig.input, want);
   if (feed === 'mismatch') {
@@ -64,7 +75,11 @@ async function predictTeacher(model: LoadedModel, file: string, x: tf.Tensor, ba
     return await predictLogits(model, x, batch);
   } catch (e) {
     const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    throw new DistillError('model', `The teacher ${file} failed on the data (samples of shape [${x.shape.slice(1).join(', ')}]): ${message}. Check that it was built for this data, or re-export it.`, { file, path: ['teacher', 'model'] });
+    throw new DistillError(
+      'model',
+      `The teacher ${file} failed on the data (samples of shape [${x.shape.slice(1).join(', ')}]): ${message}. Check that it was built for this data, or re-export it.`,
+      { file, path: ['teacher', 'model'] },
+    );
   }
 }
 
@@ -101,38 +116,56 @@ class TfjsTeacher implements Teacher {
 
   features(names: string[], pairs: number[] = names.map((_, k) => k)): TeacherFeatures {
     if (this.model.kind !== 'layers') {
-      throw new DistillError('config', `distillation.features: the teacher ${this.file} is a TensorFlow.js GraphModel, whose intermediate tensors are not named layers. Export the teacher as a LayersModel (Keras), or as ONNX and name its outputs.`, { file: this.file, path: ['distillation', 'features'] });
+      throw new DistillError(
+        'config',
+        `distillation.features: the teacher ${this.file} is a TensorFlow.js GraphModel, whose intermediate tensors are not named layers. Export the teacher as a LayersModel (Keras), or as ONNX and name its outputs.`,
+        { file: this.file, path: ['distillation', 'features'] },
+      );
     }
     const model = this.model.model;
     const available = model.layers.map((l) => l.name);
     const unique = [...new Set(names)];
     names.forEach((n, i) => {
-      if (!available.includes(n)) throw new DistillError('config', unknownLayerMessage('teacher', pairs[i], n, available, this.file), { file: this.file, path: ['distillation', 'features', String(pairs[i]), 'teacher'] });
+      if (!available.includes(n))
+        throw new DistillError('config', unknownLayerMessage('teacher', pairs[i], n, available, this.file), {
+          file: this.file,
+          path: ['distillation', 'features', String(pairs[i]), 'teacher'],
+        });
     });
     let outputs: tfl.SymbolicTensor[];
     try {
       outputs = unique.map((n) => model.getLayer(n).output as tfl.SymbolicTensor);
     } catch (e) {
-      throw new DistillError('config', `distillation.features: a teacher layer of ${this.file} is used more than once in the model, so it has no single output: ${errorText(e)}. Name another layer.`, { file: this.file, path: ['distillation', 'features'] });
+      throw new DistillError(
+        'config',
+        `distillation.features: a teacher layer of ${this.file} is used more than once in the model, so it has no single output: ${errorText(e)}. Name another layer.`,
+        { file: this.file, path: ['distillation', 'features'] },
+      );
     }
     // A second model over the same layers (no weights of its own): the teacher's outputs at those layers.
     const featureModel = tfl.model({ inputs: model.inputs, outputs });
     const feedShape = this.model.feedShape;
     return {
-      compute: async (x) => tf.tidy(() => {
-        const pre = applyPreprocess(x, this.preprocess);
-        const fed = feedShape ? tf.reshape(pre, [pre.shape[0], ...feedShape]) : pre;
-        const out = featureModel.predict(fed);
-        const list = Array.isArray(out) ? out : [out];
-        return names.map((n) => list[unique.indexOf(n)].clone());
-      }),
+      compute: async (x) =>
+        tf.tidy(() => {
+          const pre = applyPreprocess(x, this.preprocess);
+          const fed = feedShape ? tf.reshape(pre, [pre.shape[0], ...feedShape]) : pre;
+          const out = featureModel.predict(fed);
+          const list = Array.isArray(out) ? out : [out];
+          return names.map((n) => list[unique.indexOf(n)].clone());
+        }),
       // The feature model shares the teacher's layers: disposing it would dispose their weights. Nothing to free.
       dispose: () => {},
     };
   }
 
   async facts(latency: boolean): Promise<TeacherFacts> {
-    return { params: countParams(this.model), sizeBytes: loadedWeightBytes(this.model), ...modelFileBytes(this.file), latencyMs: latency ? await measureLatency(this.model, this.sample) : undefined };
+    return {
+      params: countParams(this.model),
+      sizeBytes: loadedWeightBytes(this.model),
+      ...modelFileBytes(this.file),
+      latencyMs: latency ? await measureLatency(this.model, this.sample) : undefined,
+    };
   }
 
   dispose(): void {

@@ -69,7 +69,13 @@ export type ExtraTensors = { name: string; tensor: tf.Tensor }[];
 const EXTRA_FILE = 'extra.bin';
 const EXTRA_SPEC = 'extra.json';
 
-export async function writeCheckpoint(runDir: string, model: tfl.LayersModel, optimizer: tf.Optimizer, state: CheckpointState, extra?: ExtraTensors): Promise<void> {
+export async function writeCheckpoint(
+  runDir: string,
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  state: CheckpointState,
+  extra?: ExtraTensors,
+): Promise<void> {
   const dir = checkpointDir(runDir, state.student);
   const tmp = `${dir}.writing`;
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -116,7 +122,11 @@ export function readCheckpointState(runDir: string, student: CheckpointName): Ch
   return readJson<CheckpointState>(path.join(checkpointDir(runDir, student), STATE_FILE));
 }
 
-export async function restoreCheckpoint(runDir: string, student: CheckpointName, optimizer: tf.Optimizer): Promise<{ model: tfl.LayersModel; state: CheckpointState }> {
+export async function restoreCheckpoint(
+  runDir: string,
+  student: CheckpointName,
+  optimizer: tf.Optimizer,
+): Promise<{ model: tfl.LayersModel; state: CheckpointState }> {
   const dir = checkpointDir(runDir, student);
   const state = readCheckpointState(runDir, student);
   if (!state) throw new Error(`No checkpoint for the ${student} student in ${dir}`);
@@ -146,7 +156,8 @@ export function readCheckpointExtras(runDir: string, student: CheckpointName): M
   const out = new Map<string, tf.Tensor>();
   if (!specs) return out;
   const bytes = fs.readFileSync(path.join(dir, EXTRA_FILE));
-  for (const s of specs) out.set(s.name, tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset + s.offset, bytes.byteOffset + s.offset + s.length)), s.shape));
+  for (const s of specs)
+    out.set(s.name, tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset + s.offset, bytes.byteOffset + s.offset + s.length)), s.shape));
   return out;
 }
 

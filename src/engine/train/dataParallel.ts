@@ -137,7 +137,15 @@ export class DataParallel {
    * Starts `threads − 1` workers, each with a replica of `model` on `backend`, and resolves once all are ready.
    * `vars` are the variables this thread trains (the model's trainable weights, in order).
    */
-  static async start(opts: { model: tfl.LayersModel; vars: tf.Variable[]; threads: number; maxRows: number; inputShape: number[]; classes: number; backend?: string }): Promise<DataParallel> {
+  static async start(opts: {
+    model: tfl.LayersModel;
+    vars: tf.Variable[];
+    threads: number;
+    maxRows: number;
+    inputShape: number[];
+    classes: number;
+    backend?: string;
+  }): Promise<DataParallel> {
     const { model, vars, threads, maxRows, inputShape, classes } = opts;
     const backend = opts.backend ?? tf.getBackend();
     const trainable = new Set(model.trainableWeights.map((w) => w.id));
@@ -154,7 +162,9 @@ export class DataParallel {
     try {
       modelTopology = model.toJSON(null, false) as object;
     } catch (e) {
-      throw new DistillError('model', `engine.threads: the student cannot be copied to the training threads (${errorMessage(e)}). Set engine.threads to 1.`, { path: ['engine', 'threads'] });
+      throw new DistillError('model', `engine.threads: the student cannot be copied to the training threads (${errorMessage(e)}). Set engine.threads to 1.`, {
+        path: ['engine', 'threads'],
+      });
     }
     const replicas: Replica[] = [];
     const started: Promise<void>[] = [];
@@ -179,7 +189,13 @@ export class DataParallel {
         worker,
         failed,
         exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())),
-        slot: { x: new Float32Array(slot.x), y: new Int32Array(slot.y), teacher: new Float32Array(slot.teacher), grads: new Float32Array(slot.grads), stats: new Float32Array(slot.stats) },
+        slot: {
+          x: new Float32Array(slot.x),
+          y: new Int32Array(slot.y),
+          teacher: new Float32Array(slot.teacher),
+          grads: new Float32Array(slot.grads),
+          stats: new Float32Array(slot.stats),
+        },
       };
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'ready') ready();
@@ -283,7 +299,9 @@ export class DataParallel {
     this.disposed = true;
     // Asked to exit, a worker leaves its event loop by itself; terminate() only if it does not within a second.
     for (const r of this.replicas) r.worker.postMessage({ type: 'exit' } satisfies ToWorker);
-    await Promise.all(this.replicas.map((r) => Promise.race([r.exited, new Promise((resolve) => setTimeout(resolve, 1000).unref())]).then(() => r.worker.terminate())));
+    await Promise.all(
+      this.replicas.map((r) => Promise.race([r.exited, new Promise((resolve) => setTimeout(resolve, 1000).unref())]).then(() => r.worker.terminate())),
+    );
   }
 
   private writeWeights(): void {

@@ -43,7 +43,8 @@ async function main(setup: WorkerSetup): Promise<void> {
   const port = parentPort!;
   const step = (gen: number) => {
     // Orders the main thread's writes (weights, rows, parameters) before the reads below.
-    if (Atomics.load(control, CTRL.command) !== gen) throw new Error(`step ${gen} was asked for, but the shared block says ${Atomics.load(control, CTRL.command)}`);
+    if (Atomics.load(control, CTRL.command) !== gen)
+      throw new Error(`step ${gen} was asked for, but the shared block says ${Atomics.load(control, CTRL.command)}`);
     const rows = params[PARAM.rows(setup.worker)];
     tf.tidy(() => {
       // Copies out of shared memory (`slice`): the cpu backend would keep a view, which the next step overwrites.
@@ -89,4 +90,6 @@ async function main(setup: WorkerSetup): Promise<void> {
   port.postMessage({ type: 'ready' } satisfies FromWorker);
 }
 
-main(workerData as WorkerSetup).catch((e: unknown) => parentPort!.postMessage({ type: 'error', message: errorMessage(e), stack: (e as Error)?.stack } satisfies FromWorker));
+main(workerData as WorkerSetup).catch((e: unknown) =>
+  parentPort!.postMessage({ type: 'error', message: errorMessage(e), stack: (e as Error)?.stack } satisfies FromWorker),
+);

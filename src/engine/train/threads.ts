@@ -24,9 +24,17 @@ export interface ThreadChoice {
  * The thread count for a run on `backend`: the config's when it names one, else the budget a parent process set in
  * DISTILL_THREADS (a sweep running N engines on C cores gives each C / N), else every core this process may use.
  */
-export function resolveThreads(requested: number | undefined, backend: ConcreteBackend, env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism()): ThreadChoice {
+export function resolveThreads(
+  requested: number | undefined,
+  backend: ConcreteBackend,
+  env: NodeJS.ProcessEnv = process.env,
+  cores = os.availableParallelism(),
+): ThreadChoice {
   if (!DATA_PARALLEL_BACKENDS.includes(backend)) {
-    const reason = requested !== undefined && requested > 1 ? `engine.threads (${requested}) applies to wasm and cpu only; ${backend} uses the machine by itself` : `${backend} uses the machine by itself`;
+    const reason =
+      requested !== undefined && requested > 1
+        ? `engine.threads (${requested}) applies to wasm and cpu only; ${backend} uses the machine by itself`
+        : `${backend} uses the machine by itself`;
     return { threads: 1, reason, filled: false };
   }
   if (requested !== undefined) return { threads: requested, reason: `engine.threads is ${requested}`, filled: false };
@@ -34,7 +42,10 @@ export function resolveThreads(requested: number | undefined, backend: ConcreteB
   if (budget !== undefined && budget !== '') {
     const n = Number(budget);
     if (Number.isInteger(n) && n >= 1 && n <= MAX_THREADS) return { threads: n, reason: `engine.threads not set: ${n}, from ${THREADS_ENV}`, filled: true };
-    throw new DistillError('config', `${THREADS_ENV} must be a whole number from 1 to ${MAX_THREADS}, got "${budget}". Unset it, or set engine.threads in the config.`);
+    throw new DistillError(
+      'config',
+      `${THREADS_ENV} must be a whole number from 1 to ${MAX_THREADS}, got "${budget}". Unset it, or set engine.threads in the config.`,
+    );
   }
   const threads = Math.max(1, Math.min(MAX_THREADS, cores));
   return { threads, reason: `engine.threads not set: ${threads}, the cores of this machine`, filled: true };
@@ -57,5 +68,8 @@ export function threadsForModel(threads: number, model: tfl.LayersModel, what: s
   const macs = forwardMacs(model);
   const perWeight = macs / Math.max(1, model.countParams());
   if (perWeight >= MIN_MACS_PER_WEIGHT) return { threads };
-  return { threads: 1, note: `The ${what} trains on 1 thread, not ${threads}: it computes ${perWeight.toFixed(1)} multiply-adds per weight per row (dense layers), too few for training threads to gain (they pay from ${MIN_MACS_PER_WEIGHT}, e.g. convolutions).` };
+  return {
+    threads: 1,
+    note: `The ${what} trains on 1 thread, not ${threads}: it computes ${perWeight.toFixed(1)} multiply-adds per weight per row (dense layers), too few for training threads to gain (they pay from ${MIN_MACS_PER_WEIGHT}, e.g. convolutions).`,
+  };
 }

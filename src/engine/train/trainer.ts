@@ -105,10 +105,13 @@ export function singleThreadReason(config: Pick<DistillConfig, 'data' | 'distill
   const data = config.data as { unlabeled?: unknown; labeled?: unknown };
   const transfer = !!data.unlabeled || !!data.labeled;
   const divergence = config.distillation?.divergence ?? 'forward-kl';
-  if (config.distillation?.features?.length) return 'feature distillation (distillation.features) trains on one thread for now: the threads do not run the teacher nor the adapters';
+  if (config.distillation?.features?.length)
+    return 'feature distillation (distillation.features) trains on one thread for now: the threads do not run the teacher nor the adapters';
   if (transfer || divergence === 'dkd') return 'transfer sets / DKD train on one thread for now';
   // `never` today (dkd is the one composed-only divergence, answered above), hence String(): the line is for the next.
-  return isFusedDivergence(divergence) ? undefined : `the ${String(divergence)} divergence has no fused kernels, which training threads need: it trains on one thread`;
+  return isFusedDivergence(divergence)
+    ? undefined
+    : `the ${String(divergence)} divergence has no fused kernels, which training threads need: it trains on one thread`;
 }
 
 export async function train(job: TrainJob): Promise<TrainOutcome> {
@@ -222,7 +225,9 @@ async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<Train
       }
       const from = pos.stepInEpoch * batchSize;
       const batchIdx = order.subarray(from, Math.min(from + batchSize, rowsPerEpoch));
-      const sched = job.distillation ? scheduleAt(job.distillation, { epoch: pos.epoch, step: pos.globalStep, totalSteps, stepsPerEpoch: perEpoch }) : { temperature: 1, alpha: 0 };
+      const sched = job.distillation
+        ? scheduleAt(job.distillation, { epoch: pos.epoch, step: pos.globalStep, totalSteps, stepsPerEpoch: perEpoch })
+        : { temperature: 1, alpha: 0 };
       const alpha = job.alphaOverride ?? (data.teacherLogits ? sched.alpha : 0);
       const temperature = sched.temperature;
 
@@ -237,41 +242,51 @@ async function trainSteps(job: TrainJob, parallel?: DataParallel): Promise<Train
           rows.dispose();
         }
       }
-      const stats = parallel ? await parallel.step(data, batchIdx, { temperature, alpha, divergence: fused! } satisfies StepSettings, optimizer) : tf.tidy(() => {
-        const idx = tf.tensor1d(split ? split.order : batchIdx, 'int32');
-        const xb = tf.gather(data.x, idx);
-        const yIdx = split ? (split.labeled > 0 ? tf.slice(idx, [0], [split.labeled]) : undefined) : idx;
-        const yb = yIdx ? (tf.gather(data.y, yIdx) as tf.Tensor1D) : undefined;
-        const tb = data.teacherLogits ? (tf.gather(data.teacherLogits, idx) as tf.Tensor2D) : undefined;
-        let stepStats: tf.Tensor1D | undefined;
-        optimizer.minimize(
-          () => {
-            // With features, one pass of the student gives its logits and its feature layers' outputs.
-            const outs = features ? (features.studentModel.apply(xb, { training: true }) as tf.Tensor[]) : [model.apply(xb, { training: true }) as tf.Tensor];
-            const logits = outs[0] as tf.Tensor2D;
-            const divergence = job.distillation?.divergence ?? 'forward-kl';
-            const opts = { temperature, alpha, divergence, dkd: job.distillation?.dkd };
-            let s = split ? transferStepStats(logits, tb!, yb, split.labeled, opts) : kdStepStats(logits, tb, yb!, opts);
-            if (features) {
-              // loss += Σ wᵢ·featureᵢ; the vector gains that term and each pair's loss after the divergence's entries.
-              const parts = features.losses(outs.slice(1), targets!);
-              const term = tf.reshape(tf.sum(tf.mul(parts, tf.tensor1d(features.weights))), [1]);
-              s = tf.concat([tf.add(tf.slice(s, [0], [1]), term), tf.slice(s, [1], [s.shape[0] - 1]), term, parts]) as tf.Tensor1D;
-            }
-            // Kept to outlive minimize()'s own tidy; the loss it minimizes is the vector's first entry.
-            stepStats = tf.keep(s);
-            return tf.reshape(tf.slice(stepStats, [STAT.loss], [1]), []) as tf.Scalar;
-          },
-          false,
-          vars,
-        );
-        return stepStats!;
-      });
+      const stats = parallel
+        ? await parallel.step(data, batchIdx, { temperature, alpha, divergence: fused! } satisfies StepSettings, optimizer)
+        : tf.tidy(() => {
+            const idx = tf.tensor1d(split ? split.order : batchIdx, 'int32');
+            const xb = tf.gather(data.x, idx);
+            const yIdx = split ? (split.labeled > 0 ? tf.slice(idx, [0], [split.labeled]) : undefined) : idx;
+            const yb = yIdx ? (tf.gather(data.y, yIdx) as tf.Tensor1D) : undefined;
+            const tb = data.teacherLogits ? (tf.gather(data.teacherLogits, idx) as tf.Tensor2D) : undefined;
+            let stepStats: tf.Tensor1D | undefined;
+            optimizer.minimize(
+              () => {
+                // With features, one pass of the student gives its logits and its feature layers' outputs.
+                const outs = features
+                  ? (features.studentModel.apply(xb, { training: true }) as tf.Tensor[])
+                  : [model.apply(xb, { training: true }) as tf.Tensor];
+                const logits = outs[0] as tf.Tensor2D;
+                const divergence = job.distillation?.divergence ?? 'forward-kl';
+                const opts = { temperature, alpha, divergence, dkd: job.distillation?.dkd };
+                let s = split ? transferStepStats(logits, tb!, yb, split.labeled, opts) : kdStepStats(logits, tb, yb!, opts);
+                if (features) {
+                  // loss += Σ wᵢ·featureᵢ; the vector gains that term and each pair's loss after the divergence's entries.
+                  const parts = features.losses(outs.slice(1), targets!);
+                  const term = tf.reshape(tf.sum(tf.mul(parts, tf.tensor1d(features.weights))), [1]);
+                  s = tf.concat([tf.add(tf.slice(s, [0], [1]), term), tf.slice(s, [1], [s.shape[0] - 1]), term, parts]) as tf.Tensor1D;
+                }
+                // Kept to outlive minimize()'s own tidy; the loss it minimizes is the vector's first entry.
+                stepStats = tf.keep(s);
+                return tf.reshape(tf.slice(stepStats, [STAT.loss], [1]), []) as tf.Scalar;
+              },
+              false,
+              vars,
+            );
+            return stepStats!;
+          });
       if (targets) tf.dispose(targets);
       pending.push({
         stats,
         meta: {
-          kind: 'step', student: role === 'compress' ? 'kd' : role, epoch: pos.epoch + 1, step: pos.stepInEpoch + 1, temperature, alpha, lr: settings.learningRate,
+          kind: 'step',
+          student: role === 'compress' ? 'kd' : role,
+          epoch: pos.epoch + 1,
+          step: pos.stepInEpoch + 1,
+          temperature,
+          alpha,
+          lr: settings.learningRate,
           ...(split ? { labeled: split.labeled } : {}),
         },
       });

@@ -33,10 +33,16 @@ export function registerGpuEngineCommands(deps: { extensionUri: vscode.Uri; glob
 
   const install = async (): Promise<GpuInstallResult | undefined> => {
     if (installing) {
-      void vscode.window.showWarningMessage(`Distill is already installing the GPU engine (${installing}). Wait for it to finish, or cancel it from its notification.`);
+      void vscode.window.showWarningMessage(
+        `Distill is already installing the GPU engine (${installing}). Wait for it to finish, or cancel it from its notification.`,
+      );
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(TARGET_ITEMS, { title: 'Distill: Install GPU Engine', placeHolder: 'Which GPU backend should the engine use?', matchOnDetail: true });
+    const picked = await vscode.window.showQuickPick(TARGET_ITEMS, {
+      title: 'Distill: Install GPU Engine',
+      placeHolder: 'Which GPU backend should the engine use?',
+      matchOnDetail: true,
+    });
     // Checked again: another invocation may have started while this quick pick was open.
     if (!picked || installing) return undefined;
 
@@ -70,7 +76,9 @@ export function registerGpuEngineCommands(deps: { extensionUri: vscode.Uri; glob
         void vscode.window.showWarningMessage(`Distill: ${result.warning}`, OPEN_LOG).then(showLogOn);
       } else {
         log.info(`GPU engine installed: ${result.backend.detail}`);
-        void vscode.window.showInformationMessage(`GPU engine installed: ${result.backend.detail}. Runs with engine.backend "auto" now use it.`, OPEN_LOG).then(showLogOn);
+        void vscode.window
+          .showInformationMessage(`GPU engine installed: ${result.backend.detail}. Runs with engine.backend "auto" now use it.`, OPEN_LOG)
+          .then(showLogOn);
       }
       return result;
     } catch (e) {

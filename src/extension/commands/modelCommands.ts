@@ -42,7 +42,8 @@ export function registerModelCommands(deps: { configs: ConfigLocator; catalog: M
     }
     if (arg.type === 'entry') {
       const e = arg.entry;
-      if (e.kind === 'logits-pair') return role === 'teacher' ? { logits: { train: e.train.file, test: e.test.file } } : choiceForFile(role, e.train.file, catalog);
+      if (e.kind === 'logits-pair')
+        return role === 'teacher' ? { logits: { train: e.train.file, test: e.test.file } } : choiceForFile(role, e.train.file, catalog);
       if (e.kind === 'image-folders') {
         void vscode.window.showErrorMessage(`Distill: ${e.train.dir} is an image dataset, not a model. Use "Use as Data" on it.`);
         return undefined;

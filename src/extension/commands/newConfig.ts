@@ -39,9 +39,21 @@ export async function newConfig(configs: ConfigLocator, catalog: ModelCatalog, p
   const items: StartItem[] = [
     ...found.map((f): StartItem => ({ label: `$(database) ${f.label}`, detail: f.detail, start: 'data', found: f })),
     { label: '$(folder-opened) A data folder or file…', detail: 'IDX images and labels, a train and a test .csv, or x/y .npy arrays', start: 'pick-data' },
-    ...(prefill.teacher ? [] : [{ label: '$(mortar-board) An existing teacher model…', detail: 'A tfjs model.json or precomputed logits; the data comes next', start: 'teacher' } as StartItem]),
+    ...(prefill.teacher
+      ? []
+      : [
+          {
+            label: '$(mortar-board) An existing teacher model…',
+            detail: 'A tfjs model.json or precomputed logits; the data comes next',
+            start: 'teacher',
+          } as StartItem,
+        ]),
   ];
-  const start = await vscode.window.showQuickPick(items, { title: 'Distill: New Config', placeHolder: 'What should the experiment start from?', ignoreFocusOut: true });
+  const start = await vscode.window.showQuickPick(items, {
+    title: 'Distill: New Config',
+    placeHolder: 'What should the experiment start from?',
+    ignoreFocusOut: true,
+  });
   if (!start) return undefined;
   let teacher = prefill.teacher;
   if (start.start === 'teacher') {
@@ -135,7 +147,12 @@ export async function pickData(): Promise<FoundData | undefined> {
     const dir = fs.statSync(picked.fsPath).isDirectory() ? picked.fsPath : path.dirname(picked.fsPath);
     const detected = detectDataInFolder(dir, fs.readdirSync(dir), (d, f) => path.join(d, f));
     if ('data' in detected) {
-      return { data: detected.data, label: `${detected.what} in ${dir}`, detail: dir, source: `the ${detected.what} in ${vscode.workspace.asRelativePath(dir)}` };
+      return {
+        data: detected.data,
+        label: `${detected.what} in ${dir}`,
+        detail: dir,
+        source: `the ${detected.what} in ${vscode.workspace.asRelativePath(dir)}`,
+      };
     }
     const again = 'Pick Again';
     if ((await vscode.window.showErrorMessage(`Distill: ${detected.error}`, again)) !== again) return undefined;

@@ -19,8 +19,18 @@ interface Choice extends vscode.QuickPickItem {
 }
 
 const CHOICES: Choice[] = [
-  { cuda: false, label: 'CPU', description: 'recommended · from the npm registry alone', detail: 'onnxruntime-node: about 113 MB to download, 300 MB on disk. Runs ONNX teachers on the CPU (and WebGPU where it ships).' },
-  { cuda: true, label: 'CPU + CUDA 12', description: 'NVIDIA GPU with CUDA 12 and cuDNN 9', detail: 'Also downloads the CUDA execution provider from NuGet (outside the npm registry) during the install.' },
+  {
+    cuda: false,
+    label: 'CPU',
+    description: 'recommended · from the npm registry alone',
+    detail: 'onnxruntime-node: about 113 MB to download, 300 MB on disk. Runs ONNX teachers on the CPU (and WebGPU where it ships).',
+  },
+  {
+    cuda: true,
+    label: 'CPU + CUDA 12',
+    description: 'NVIDIA GPU with CUDA 12 and cuDNN 9',
+    detail: 'Also downloads the CUDA execution provider from NuGet (outside the npm registry) during the install.',
+  },
 ];
 
 export function registerOnnxRuntimeCommands(deps: { globalStorageUri: vscode.Uri; log: vscode.LogOutputChannel }): vscode.Disposable {
@@ -35,7 +45,11 @@ export function registerOnnxRuntimeCommands(deps: { globalStorageUri: vscode.Uri
       void vscode.window.showWarningMessage('Distill is already installing ONNX Runtime. Wait for it to finish, or cancel it from its notification.');
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(CHOICES, { title: 'Distill: Install ONNX Runtime', placeHolder: 'Which ONNX Runtime should run ONNX teachers?', matchOnDetail: true });
+    const picked = await vscode.window.showQuickPick(CHOICES, {
+      title: 'Distill: Install ONNX Runtime',
+      placeHolder: 'Which ONNX Runtime should run ONNX teachers?',
+      matchOnDetail: true,
+    });
     if (!picked || installing) return undefined;
     const { nodePath, optionalModules } = readSettings();
     const dir = optionalModules || vscode.Uri.joinPath(globalStorageUri, 'gpu-engine').fsPath;
@@ -48,7 +62,14 @@ export function registerOnnxRuntimeCommands(deps: { globalStorageUri: vscode.Uri
         (progress, token) => {
           const abort = new AbortController();
           token.onCancellationRequested(() => abort.abort());
-          return installOnnxRuntime({ dir, cuda: picked.cuda, nodePath, signal: abort.signal, onLog: (line) => log.info(`[install] ${line}`), onProgress: (p) => progress.report(p) });
+          return installOnnxRuntime({
+            dir,
+            cuda: picked.cuda,
+            nodePath,
+            signal: abort.signal,
+            onLog: (line) => log.info(`[install] ${line}`),
+            onProgress: (p) => progress.report(p),
+          });
         },
       );
       await vscode.workspace.getConfiguration('distill').update('engine.optionalModules', result.dir, vscode.ConfigurationTarget.Global);

@@ -53,11 +53,20 @@ export function registerRunCommands(deps: {
     if (!target) return undefined;
     const { nodePath, optionalModules } = readSettings();
     try {
-      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Distill: exporting ${run.runId} as ONNX` }, (progress) =>
-        runOnnxExport({ cliPath: path.join(extensionPath, 'dist', 'cli.js'), runDir: run.dir, out: target.fsPath, nodePath, optionalModules, onLine: (line) => {
-          log.info(`[export] ${line}`);
-          progress.report({ message: line });
-        } }),
+      const result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Distill: exporting ${run.runId} as ONNX` },
+        (progress) =>
+          runOnnxExport({
+            cliPath: path.join(extensionPath, 'dist', 'cli.js'),
+            runDir: run.dir,
+            out: target.fsPath,
+            nodePath,
+            optionalModules,
+            onLine: (line) => {
+              log.info(`[export] ${line}`);
+              progress.report({ message: line });
+            },
+          }),
       );
       const text = `exported the student to ${result.out}: it gives the tfjs student's logits on ${result.parity.rows} test rows within ${result.parity.maxAbsDiff.toExponential(1)} (${result.parity.runtime}).`;
       log.info(`Distill: ${text}`);
@@ -146,27 +155,50 @@ export function registerRunCommands(deps: {
       const models = exportableModels(run.dir);
       const model =
         models.length > 1
-          ? (await vscode.window.showQuickPick(models.map((m) => ({ label: m.label, description: path.relative(run.dir, m.dir), id: m.id })), { placeHolder: 'Which model to export?' }))?.id
+          ? (
+              await vscode.window.showQuickPick(
+                models.map((m) => ({ label: m.label, description: path.relative(run.dir, m.dir), id: m.id })),
+                { placeHolder: 'Which model to export?' },
+              )
+            )?.id
           : 'student';
       if (!model) return undefined;
       // The ONNX exporter converts the float32 student; compression stages export as tfjs.
-      const picked = model !== 'student' ? 'tfjs' : format ?? (await vscode.window.showQuickPick(
-        [
-          { label: 'ONNX', description: 'one .onnx file for ONNX Runtime, PyTorch tooling, TensorRT…', detail: 'Converted from the tfjs student and checked against it on the test split (logits within 1e-4) before it is written. Needs ONNX Runtime (Distill: Install ONNX Runtime).', format: 'onnx' as const },
-          { label: 'TensorFlow.js', description: 'model.json + weights, as trained', detail: 'A copy of the run\'s student folder, for tfjs in Node or the browser.', format: 'tfjs' as const },
-        ],
-        { title: `Export the student of ${run.runId}`, placeHolder: 'Which format?' },
-      ))?.format;
+      const picked =
+        model !== 'student'
+          ? 'tfjs'
+          : (format ??
+            (
+              await vscode.window.showQuickPick(
+                [
+                  {
+                    label: 'ONNX',
+                    description: 'one .onnx file for ONNX Runtime, PyTorch tooling, TensorRT…',
+                    detail:
+                      'Converted from the tfjs student and checked against it on the test split (logits within 1e-4) before it is written. Needs ONNX Runtime (Distill: Install ONNX Runtime).',
+                    format: 'onnx' as const,
+                  },
+                  {
+                    label: 'TensorFlow.js',
+                    description: 'model.json + weights, as trained',
+                    detail: "A copy of the run's student folder, for tfjs in Node or the browser.",
+                    format: 'tfjs' as const,
+                  },
+                ],
+                { title: `Export the student of ${run.runId}`, placeHolder: 'Which format?' },
+              )
+            )?.format);
       if (!picked) return undefined;
       if (picked === 'onnx') return exportOnnx(run);
-      const [folder] = (await vscode.window.showOpenDialog({
-        canSelectFiles: false,
-        canSelectFolders: true,
-        canSelectMany: false,
-        openLabel: 'Export Here',
-        title: `Export the student of ${run.runId} (a TensorFlow.js model, T = 1)`,
-        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
-      })) ?? [];
+      const [folder] =
+        (await vscode.window.showOpenDialog({
+          canSelectFiles: false,
+          canSelectFolders: true,
+          canSelectMany: false,
+          openLabel: 'Export Here',
+          title: `Export the student of ${run.runId} (a TensorFlow.js model, T = 1)`,
+          defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+        })) ?? [];
       if (!folder) return undefined;
       let target: string;
       try {
@@ -183,13 +215,18 @@ export function registerRunCommands(deps: {
       log.info(`Exported the student of ${run.runId} to ${target}`);
       const inWorkspace = !!vscode.workspace.getWorkspaceFolder(vscode.Uri.file(target));
       const reveal = inWorkspace ? 'Show in Explorer' : 'Reveal';
-      void vscode.window.showInformationMessage(`Distill: exported the student to ${target}: the model, distill-model.json (classes, input shape, scaling) and a README on loading it.`, reveal).then((c) => {
-        if (c !== reveal) return;
-        // A folder inside the workspace is shown in VS Code's Explorer; one outside in the system's file manager
-        // (which a remote window such as code-server does not have).
-        if (inWorkspace) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(path.join(target, 'README.md')));
-        else void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(target, 'model.json')));
-      });
+      void vscode.window
+        .showInformationMessage(
+          `Distill: exported the student to ${target}: the model, distill-model.json (classes, input shape, scaling) and a README on loading it.`,
+          reveal,
+        )
+        .then((c) => {
+          if (c !== reveal) return;
+          // A folder inside the workspace is shown in VS Code's Explorer; one outside in the system's file manager
+          // (which a remote window such as code-server does not have).
+          if (inWorkspace) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(path.join(target, 'README.md')));
+          else void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(target, 'model.json')));
+        });
       return target;
     }),
 
@@ -265,5 +302,7 @@ export function registerRunCommands(deps: {
 
 /** The file service's reason, without its remote-authority prefix (vscode-remote://host:port) or final full stop. */
 function trashFailure(e: unknown): string {
-  return errorMessage(e).replace(/vscode-remote:\/\/[^/]+/g, '').replace(/\.\s*$/, '');
+  return errorMessage(e)
+    .replace(/vscode-remote:\/\/[^/]+/g, '')
+    .replace(/\.\s*$/, '');
 }

@@ -15,7 +15,12 @@ import { panelOpeningOf } from '../panelOpening';
 
 export type SweepArgument = SweepNode | string | vscode.Uri | undefined;
 
-export function registerSweepCommands(deps: { sweeps: SweepController; locator: SweepLocator; sweepView: SweepViewController; runsView: RunsTreeProvider }): vscode.Disposable {
+export function registerSweepCommands(deps: {
+  sweeps: SweepController;
+  locator: SweepLocator;
+  sweepView: SweepViewController;
+  runsView: RunsTreeProvider;
+}): vscode.Disposable {
   const { sweeps, locator, sweepView, runsView } = deps;
 
   const allSweeps = async () => readSweepNodes(await locator.sweepsDirectories()).sort((a, b) => b.state.createdAt.localeCompare(a.state.createdAt));

@@ -39,7 +39,9 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
 
 /** The tab title: the run's name (its run name, else its config's), never its id. */
 export const dashboardTitle = (view: DashboardView, runDirs: readonly string[]) =>
-  view === 'compare' && runDirs.length > 1 ? `Distill: compare ${runDirs.length} runs` : `Distill: ${runDisplayName({ runId: path.basename(runDirs[0]), config: readJson<DistillConfig>(path.join(runDirs[0], RUN_FILES.config)) })}`;
+  view === 'compare' && runDirs.length > 1
+    ? `Distill: compare ${runDirs.length} runs`
+    : `Distill: ${runDisplayName({ runId: path.basename(runDirs[0]), config: readJson<DistillConfig>(path.join(runDirs[0], RUN_FILES.config)) })}`;
 
 export class DashboardPanel implements vscode.Disposable {
   private readonly sources = new Map<string, RunSource>();
@@ -90,7 +92,13 @@ export class DashboardPanel implements vscode.Disposable {
   private html(): string {
     const webview = this.panel.webview;
     const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', file)).toString();
-    return dashboardHtml({ cspSource: webview.cspSource, nonce: newNonce(), scriptUri: asset('webview.js'), styleUri: asset('webview.css'), title: this.panel.title });
+    return dashboardHtml({
+      cspSource: webview.cspSource,
+      nonce: newNonce(),
+      scriptUri: asset('webview.js'),
+      styleUri: asset('webview.css'),
+      title: this.panel.title,
+    });
   }
 
   private onMessage(message: WebviewToHost): void {

@@ -29,7 +29,12 @@ export function registerDashboard(context: vscode.ExtensionContext, log?: vscode
       existing.panel.reveal(viewColumn, preserveFocus);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, dashboardTitle(view, runDirs), { viewColumn, preserveFocus }, webviewOptions(context.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      DASHBOARD_VIEW_TYPE,
+      dashboardTitle(view, runDirs),
+      { viewColumn, preserveFocus },
+      webviewOptions(context.extensionUri),
+    );
     panels.add(new DashboardPanel(panel, context.extensionUri, view, runDirs, log, forget));
   };
 

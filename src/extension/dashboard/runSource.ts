@@ -63,7 +63,11 @@ export function appendStepColumns(a: readonly StepColumns[], b: readonly StepCol
       continue;
     }
     const base = out[i];
-    const joined = { student: base.student, globalStep: concatTyped(base.globalStep, more.globalStep), epoch: concatTyped(base.epoch, more.epoch) } as StepColumns;
+    const joined = {
+      student: base.student,
+      globalStep: concatTyped(base.globalStep, more.globalStep),
+      epoch: concatTyped(base.epoch, more.epoch),
+    } as StepColumns;
     for (const m of STEP_METRICS) joined[m] = concatTyped(base[m], more[m]);
     out[i] = joined;
   }
@@ -97,8 +101,7 @@ export function mergeDeltas(a: RunDelta, b: RunDelta): RunDelta {
   return merged;
 }
 
-const definedFields = <T extends object>(o: T): Partial<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+const definedFields = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 /** Size and modification time: enough to notice that a small, atomically rewritten JSON file changed. */
 function fileStamp(file: string): string | undefined {
@@ -133,7 +136,15 @@ export class RunSource {
   snapshot(): RunData {
     this.restart();
     // Without a status.json (deleted, or never a run) nothing is running there; the webview says so.
-    const run: RunData = { runId: path.basename(this.runDir), runDir: this.runDir, status: 'interrupted', steps: [], epochs: [], softLabels: [], skippedLines: 0 };
+    const run: RunData = {
+      runId: path.basename(this.runDir),
+      runDir: this.runDir,
+      status: 'interrupted',
+      steps: [],
+      epochs: [],
+      softLabels: [],
+      skippedLines: 0,
+    };
     const data = applyDelta(run, this.readChanges());
     return { ...data, runId: data.statusFile?.runId ?? data.runId, skippedLines: this.skippedLines };
   }

@@ -43,7 +43,10 @@ class SweepPanel implements vscode.Disposable {
     private readonly onDisposed: (p: SweepPanel) => void,
   ) {
     panel.webview.options = webviewOptions(extensionUri);
-    panel.iconPath = { light: vscode.Uri.joinPath(extensionUri, 'media', 'dashboard-light.svg'), dark: vscode.Uri.joinPath(extensionUri, 'media', 'dashboard-dark.svg') };
+    panel.iconPath = {
+      light: vscode.Uri.joinPath(extensionUri, 'media', 'dashboard-light.svg'),
+      dark: vscode.Uri.joinPath(extensionUri, 'media', 'dashboard-dark.svg'),
+    };
     panel.title = sweepTitle(sweepDir);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: SweepViewToHost) => this.onMessage(m)),
@@ -54,7 +57,14 @@ class SweepPanel implements vscode.Disposable {
     );
     const webview = panel.webview;
     const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', file)).toString();
-    webview.html = dashboardHtml({ cspSource: webview.cspSource, nonce: newNonce(), scriptUri: asset('webview.js'), styleUri: asset('webview.css'), title: panel.title, app: 'sweep' });
+    webview.html = dashboardHtml({
+      cspSource: webview.cspSource,
+      nonce: newNonce(),
+      scriptUri: asset('webview.js'),
+      styleUri: asset('webview.css'),
+      title: panel.title,
+      app: 'sweep',
+    });
   }
 
   private onMessage(m: SweepViewToHost): void {
@@ -171,7 +181,12 @@ export function registerSweepView(context: vscode.ExtensionContext, log?: vscode
         existing.panel.reveal(viewColumn, preserveFocus);
         return;
       }
-      const panel = vscode.window.createWebviewPanel(SWEEP_VIEW_TYPE, sweepTitle(sweepDir), { viewColumn, preserveFocus }, webviewOptions(context.extensionUri));
+      const panel = vscode.window.createWebviewPanel(
+        SWEEP_VIEW_TYPE,
+        sweepTitle(sweepDir),
+        { viewColumn, preserveFocus },
+        webviewOptions(context.extensionUri),
+      );
       panels.add(new SweepPanel(panel, context.extensionUri, sweepDir, log, forget));
     },
   };

@@ -29,7 +29,17 @@ export function readSweepData(sweepDir: string): SweepData | undefined {
   const results = new Map(readResults(sweepDir).map((r) => [r.trial, r]));
   const trials = state.trials.map((t): SweepTrialRow => {
     const runDir = path.resolve(sweepDir, t.runDir);
-    const row: SweepTrialRow = { id: t.id, kind: t.kind, point: t.point, repeat: t.repeat, seed: t.seed, params: t.params, runDir, baseline: t.baseline, status: 'pending' };
+    const row: SweepTrialRow = {
+      id: t.id,
+      kind: t.kind,
+      point: t.point,
+      repeat: t.repeat,
+      seed: t.seed,
+      params: t.params,
+      runDir,
+      baseline: t.baseline,
+      status: 'pending',
+    };
     const r = results.get(t.id);
     if (r) return { ...row, status: r.status, objective: r.objective, reason: r.reason, host: r.host, seconds: r.metrics.seconds };
     const s = readJson<StatusFile>(path.join(runDir, RUN_FILES.status));
@@ -37,7 +47,10 @@ export function readSweepData(sweepDir: string): SweepData | undefined {
     // A running status whose engine is gone: the sweep was interrupted (VS Code or the coordinator went away).
     const status = s.status === 'running' && !isProcessAlive(s.pid) ? 'interrupted' : s.status;
     // Not in results.jsonl yet: a completed run is being recorded (or will be, when the sweep runs again).
-    const progress = s.totalEpochs && s.epoch !== undefined && s.student !== 'teacher' ? Math.min(1, Math.max(0, (s.epoch - (status === 'running' ? 1 : 0)) / s.totalEpochs)) : undefined;
+    const progress =
+      s.totalEpochs && s.epoch !== undefined && s.student !== 'teacher'
+        ? Math.min(1, Math.max(0, (s.epoch - (status === 'running' ? 1 : 0)) / s.totalEpochs))
+        : undefined;
     return { ...row, status: status === 'completed' ? 'running' : status, reason: s.reason, progress };
   });
   return {

@@ -38,7 +38,10 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
   private readonly filesNode: FilesNode = { type: 'files' };
   readonly view: vscode.TreeView<ModelsNode>;
 
-  constructor(private readonly configs: ConfigLocator, private readonly catalog: ModelCatalog) {
+  constructor(
+    private readonly configs: ConfigLocator,
+    private readonly catalog: ModelCatalog,
+  ) {
     this.view = vscode.window.createTreeView('distill.models', { treeDataProvider: this, showCollapseAll: false });
     this.disposables.push(
       this.view,
@@ -60,7 +63,10 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
       // offers New Config) only once a read has found nothing. An ungated welcome would show while the view loads,
       // saying "no config" about a workspace that has one. VS Code shows a welcome only while the message is empty.
       void vscode.commands.executeCommand('setContext', 'distill.modelsView', empty ? 'empty' : 'filled');
-      this.view.message = roles.length || empty ? undefined : 'No *.distill.json in this workspace yet. Create one with "Distill: New Config"; the models below can then be picked as teacher or student.';
+      this.view.message =
+        roles.length || empty
+          ? undefined
+          : 'No *.distill.json in this workspace yet. Create one with "Distill: New Config"; the models below can then be picked as teacher or student.';
       return empty ? [] : [...roles, this.filesNode];
     }
     if (node.type === 'files') return (await this.catalog.list()).map((entry): EntryNode => ({ type: 'entry', entry }));
@@ -81,7 +87,12 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
     return Promise.all(
       (['teacher', 'student'] as const).map(async (role): Promise<RoleNode> => {
         const spec = config[role];
-        const file = isRecord(spec) && typeof spec.model === 'string' ? spec.model : isRecord(spec) && isRecord(spec.logits) && typeof spec.logits.train === 'string' ? spec.logits.train : undefined;
+        const file =
+          isRecord(spec) && typeof spec.model === 'string'
+            ? spec.model
+            : isRecord(spec) && isRecord(spec.logits) && typeof spec.logits.train === 'string'
+              ? spec.logits.train
+              : undefined;
         const info = file ? await this.catalog.describe(path.resolve(path.dirname(configUri.fsPath), file)) : undefined;
         return { type: 'role', role, configUri, spec, info };
       }),
@@ -97,7 +108,8 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
       const item = new vscode.TreeItem('Model files in the workspace', vscode.TreeItemCollapsibleState.Expanded);
       item.id = 'distill.models/files';
       item.contextValue = 'distill:modelFiles';
-      item.tooltip = 'TensorFlow.js model.json files (Layers or Graph), ONNX models (teachers, e.g. from PyTorch), teacher-logit files (.npy, .jsonl whose name says "logits" or "teacher") and image datasets (a folder per class). Run folders are not listed here: their models show under each run.';
+      item.tooltip =
+        'TensorFlow.js model.json files (Layers or Graph), ONNX models (teachers, e.g. from PyTorch), teacher-logit files (.npy, .jsonl whose name says "logits" or "teacher") and image datasets (a folder per class). Run folders are not listed here: their models show under each run.';
       return item;
     }
     if (node.type === 'role') return roleItem(node);
@@ -152,9 +164,11 @@ function imageDatasetItem(entry: ImageDatasetEntry): vscode.TreeItem {
   const classes = entry.train.classes;
   item.tooltip = new vscode.MarkdownString(
     `\`${vscode.workspace.asRelativePath(entry.train.dir)}\`: images in one folder per class (torchvision's ImageFolder layout)\n\n` +
-    `Classes: ${classes.slice(0, 12).join(', ')}${classes.length > 12 ? `, … (${classes.length})` : ''}\n\n` +
-    (entry.test ? `Test split: \`${vscode.workspace.asRelativePath(entry.test.dir)}\` (${entry.test.images.toLocaleString('en-US')} images)\n\n` : 'No test/ or val/ folder beside it: "Use as Data" asks for one.\n\n') +
-    '"Use as Data" points the config\'s `data` at these folders (`format: "images"`).',
+      `Classes: ${classes.slice(0, 12).join(', ')}${classes.length > 12 ? `, … (${classes.length})` : ''}\n\n` +
+      (entry.test
+        ? `Test split: \`${vscode.workspace.asRelativePath(entry.test.dir)}\` (${entry.test.images.toLocaleString('en-US')} images)\n\n`
+        : 'No test/ or val/ folder beside it: "Use as Data" asks for one.\n\n') +
+      '"Use as Data" points the config\'s `data` at these folders (`format: "images"`).',
   );
   return item;
 }
@@ -164,7 +178,10 @@ function entryItem(entry: CatalogEntry): vscode.TreeItem {
   const file = entryFile(entry);
   const rel = vscode.workspace.asRelativePath(file);
   // A model is named by its folder (the file is always model.json); a logits pair by its train file.
-  const label = entry.kind === 'tfjs-model' || (entry.kind === 'invalid' && path.basename(file) === 'model.json') ? vscode.workspace.asRelativePath(path.dirname(file)) : rel;
+  const label =
+    entry.kind === 'tfjs-model' || (entry.kind === 'invalid' && path.basename(file) === 'model.json')
+      ? vscode.workspace.asRelativePath(path.dirname(file))
+      : rel;
   const item = new vscode.TreeItem(label);
   item.id = `distill.models/file/${file}`;
   item.resourceUri = vscode.Uri.file(file);

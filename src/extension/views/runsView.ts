@@ -87,17 +87,33 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const base = vscode.Uri.file(dir);
         const folders = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '*'), false, true, false);
         const files = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, `*/{${SWEEP_FILES.sweep},${SWEEP_FILES.results}}`));
-        return [folders, files, folders.onDidCreate(() => this.refresh()), folders.onDidDelete(() => this.refresh()),
-          files.onDidCreate(() => this.refresh()), files.onDidChange(() => this.refresh()), files.onDidDelete(() => this.refresh())];
+        return [
+          folders,
+          files,
+          folders.onDidCreate(() => this.refresh()),
+          folders.onDidDelete(() => this.refresh()),
+          files.onDidCreate(() => this.refresh()),
+          files.onDidChange(() => this.refresh()),
+          files.onDidDelete(() => this.refresh()),
+        ];
       });
-      this.watchers.push(...dirs.flatMap((dir) => {
-        const base = vscode.Uri.file(dir);
-        // Run folders appearing or vanishing, and the two files that change a run's row.
-        const folders = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '*'), false, true, false);
-        const files = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, `*/{${RUN_FILES.status},${RUN_FILES.summary}}`));
-        return [folders, files, folders.onDidCreate(() => this.refresh()), folders.onDidDelete(() => this.refresh()),
-          files.onDidCreate(() => this.refresh()), files.onDidChange(() => this.refresh()), files.onDidDelete(() => this.refresh())];
-      }));
+      this.watchers.push(
+        ...dirs.flatMap((dir) => {
+          const base = vscode.Uri.file(dir);
+          // Run folders appearing or vanishing, and the two files that change a run's row.
+          const folders = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '*'), false, true, false);
+          const files = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, `*/{${RUN_FILES.status},${RUN_FILES.summary}}`));
+          return [
+            folders,
+            files,
+            folders.onDidCreate(() => this.refresh()),
+            folders.onDidDelete(() => this.refresh()),
+            files.onDidCreate(() => this.refresh()),
+            files.onDidChange(() => this.refresh()),
+            files.onDidDelete(() => this.refresh()),
+          ];
+        }),
+      );
     }
     this.refresh();
   }
@@ -132,7 +148,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       this.nodes = new Map(runs.map((run) => [run.dir, { type: 'run', run }]));
       this.sweepNodes = new Map(sweeps.map((s) => [s.dir, s]));
       // Sweeps and runs together, newest first.
-      const started = (n: RunNode | SweepNode) => (n.type === 'sweep' ? n.state.createdAt : n.run.statusFile?.startedAt ?? '');
+      const started = (n: RunNode | SweepNode) => (n.type === 'sweep' ? n.state.createdAt : (n.run.statusFile?.startedAt ?? ''));
       return [...sweeps, ...this.nodes.values()].sort((a, b) => started(b).localeCompare(started(a)));
     }
     if (node.type === 'sweep') {
@@ -187,13 +203,22 @@ function runTooltip(run: RunSnapshot): vscode.MarkdownString {
   md.appendMarkdown(`**${run.runId}** — ${run.status}\n\n`);
   const c = run.config;
   if (c) {
-    const teacher = Array.isArray(c.teacher) ? `an ensemble of ${c.teacher.length}` : 'preset' in c.teacher ? `preset ${c.teacher.preset}` : 'model' in c.teacher ? path.basename(path.dirname(c.teacher.model)) + '/model.json' : 'precomputed logits';
+    const teacher = Array.isArray(c.teacher)
+      ? `an ensemble of ${c.teacher.length}`
+      : 'preset' in c.teacher
+        ? `preset ${c.teacher.preset}`
+        : 'model' in c.teacher
+          ? path.basename(path.dirname(c.teacher.model)) + '/model.json'
+          : 'precomputed logits';
     const student = 'preset' in c.student ? `preset ${c.student.preset}` : path.basename(path.dirname(c.student.model)) + '/model.json';
     md.appendMarkdown(`Teacher: ${teacher} · Student: ${student}\n\n`);
-    md.appendMarkdown(`T = ${c.distillation.temperature} · α = ${c.distillation.alpha} · ${c.distillation.divergence} · schedule ${c.distillation.schedule.type} · ${c.training.epochs} epochs\n\n`);
+    md.appendMarkdown(
+      `T = ${c.distillation.temperature} · α = ${c.distillation.alpha} · ${c.distillation.divergence} · schedule ${c.distillation.schedule.type} · ${c.training.epochs} epochs\n\n`,
+    );
   }
   const s = run.statusFile;
-  if (s?.startedAt) md.appendMarkdown(`Started ${new Date(s.startedAt).toLocaleString()}${run.summary ? ` · took ${formatDuration(run.summary.seconds)}` : ''}\n\n`);
+  if (s?.startedAt)
+    md.appendMarkdown(`Started ${new Date(s.startedAt).toLocaleString()}${run.summary ? ` · took ${formatDuration(run.summary.seconds)}` : ''}\n\n`);
   if (run.summary) md.appendMarkdown(`Backend: ${run.summary.backend.name} (${run.summary.backend.reason})\n\n`);
   if (s?.reason && run.status !== 'completed') md.appendMarkdown(`Reason: ${s.reason}\n\n`);
   if (run.status === 'interrupted' && !s?.reason) md.appendMarkdown('The engine ended without finishing (VS Code closed, or the process was killed).\n\n');
@@ -215,7 +240,8 @@ function resultItem(node: ResultNode): vscode.TreeItem {
   if (r.params !== null) md.appendMarkdown(`${r.params.toLocaleString('en-US')} params${r.sizeBytes ? ` · ${formatBytes(r.sizeBytes)}` : ''}\n\n`);
   else md.appendMarkdown('Given as precomputed logits\n\n');
   if (r.latencyMs) md.appendMarkdown(`Latency ${r.latencyMs.batch1.toFixed(2)} ms (batch 1) · ${r.latencyMs.batch256.toFixed(2)} ms (batch 256)\n\n`);
-  if (r.klToTeacher !== undefined) md.appendMarkdown(`KL to teacher ${r.klToTeacher.toFixed(4)}${r.agreement !== undefined ? ` · agreement ${(r.agreement * 100).toFixed(1)}%` : ''}\n\n`);
+  if (r.klToTeacher !== undefined)
+    md.appendMarkdown(`KL to teacher ${r.klToTeacher.toFixed(4)}${r.agreement !== undefined ? ` · agreement ${(r.agreement * 100).toFixed(1)}%` : ''}\n\n`);
   if (r.ece !== undefined) md.appendMarkdown(`ECE ${r.ece.toFixed(4)}\n\n`);
   if (node.modelFile) md.appendMarkdown(`Model: \`${node.modelFile}\``);
   item.tooltip = md;

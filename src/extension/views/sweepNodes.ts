@@ -58,8 +58,11 @@ export function sweepItem(node: SweepNode, active: boolean): vscode.TreeItem {
   item.contextValue = `distill:sweep+${[data.status, ...(active ? ['active'] : []), ...(stoppable ? ['stoppable'] : [])].join('+')}`;
   const md = new vscode.MarkdownString('', true);
   md.appendMarkdown(`**Sweep ${data.name}** — ${data.status}\n\n`);
-  md.appendMarkdown(`Objective: ${data.objective.metric} (${data.objective.goal === 'max' ? 'higher' : 'lower'} is better) · axes: ${data.axes.map((a) => a.path).join(' × ')} · ${data.repeats} repeat${data.repeats === 1 ? '' : 's'} · ${data.executor}\n\n`);
-  if (state.best) md.appendMarkdown(`Best: ${formatParams(state.best.params)} → ${formatObjective(state.best.mean, data.objective.metric)} (n = ${state.best.n})\n\n`);
+  md.appendMarkdown(
+    `Objective: ${data.objective.metric} (${data.objective.goal === 'max' ? 'higher' : 'lower'} is better) · axes: ${data.axes.map((a) => a.path).join(' × ')} · ${data.repeats} repeat${data.repeats === 1 ? '' : 's'} · ${data.executor}\n\n`,
+  );
+  if (state.best)
+    md.appendMarkdown(`Best: ${formatParams(state.best.params)} → ${formatObjective(state.best.mean, data.objective.metric)} (n = ${state.best.n})\n\n`);
   if (data.reason) md.appendMarkdown(`${data.reason}\n\n`);
   md.appendMarkdown(`\`${node.dir}\``);
   item.tooltip = md;

@@ -246,7 +246,11 @@ export function rowAt(canvas: HTMLCanvasElement, e: MouseEvent): number | undefi
 }
 
 /** A horizontal colour bar with tick labels, for a heatmap's scale. */
-export function drawColorLegend(canvas: HTMLCanvasElement, theme: Theme, o: { width: number; label: string; ticks: { at: number; text: string }[]; color(t: number): Rgb }): void {
+export function drawColorLegend(
+  canvas: HTMLCanvasElement,
+  theme: Theme,
+  o: { width: number; label: string; ticks: { at: number; text: string }[]; color(t: number): Rgb },
+): void {
   const height = 38;
   const ctx = sizeCanvas(canvas, o.width, height);
   ctx.clearRect(0, 0, o.width, height);

@@ -55,7 +55,8 @@ export function differenceColor(c: HeatmapColors, d: number): Rgb {
 }
 
 /** Where |d| sits on the difference scale, 0 to 1 (see `differenceRoot`). */
-export const differencePosition = (c: HeatmapColors, magnitude: number): number => Math.pow(Math.min(1, Math.max(0, Number.isFinite(magnitude) ? magnitude : 0)), 1 / (c.differenceRoot ?? 2));
+export const differencePosition = (c: HeatmapColors, magnitude: number): number =>
+  Math.pow(Math.min(1, Math.max(0, Number.isFinite(magnitude) ? magnitude : 0)), 1 / (c.differenceRoot ?? 2));
 
 /** Colour of a fraction (row-normalised confusion counts), linear. */
 export const fractionColor = (c: HeatmapColors, f: number): Rgb => mix(c.zero, c.high, f);

@@ -184,7 +184,10 @@ export class CurveChart {
         : { distr: 1 };
     const scales: uPlot.Scales = { x: { time: false }, y: yScale };
     // Steps and epochs are counts: ticks on whole numbers only.
-    const integerTicks: Partial<uPlot.Axis> = { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6], values: (_u, splits) => splits.map((v) => v.toLocaleString('en-US')) };
+    const integerTicks: Partial<uPlot.Axis> = {
+      incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6],
+      values: (_u, splits) => splits.map((v) => v.toLocaleString('en-US')),
+    };
     const axes = [axis(this.spec.xLabel, integerTicks), axis(this.spec.yLabel, { ...percent, ...this.axisColor('y') })];
     if (this.spec.y2Label) {
       // Each scale fits its own data, so two flat lines (a constant T and a constant α) would land on the same
@@ -259,7 +262,15 @@ export class CurveChart {
     const u = this.plot;
     const log = Number(u.scales.y.distr) === 3;
     const pixels = Math.max(16, Math.floor(u.bbox.width / (window.devicePixelRatio || 1)) || u.width);
-    const data = range ? downsample(this.lines.map((l) => l.line), range[0], range[1], pixels, log) : { x: [], ys: this.lines.map(() => []), mode: 'exact' as const };
+    const data = range
+      ? downsample(
+          this.lines.map((l) => l.line),
+          range[0],
+          range[1],
+          pixels,
+          log,
+        )
+      : { x: [], ys: this.lines.map(() => []), mode: 'exact' as const };
     this.lastData = data;
     this.drawing = true;
     try {

@@ -23,10 +23,54 @@ export interface Theme {
 }
 
 const FALLBACK: Record<ThemeKind, Record<string, string>> = {
-  light: { bg: '#ffffff', fg: '#3b3b3b', muted: '#717171', grid: '#e5e5e5', blue: '#1a85ff', orange: '#d18616', green: '#388a34', purple: '#652d90', red: '#e51400', yellow: '#bf8803' },
-  dark: { bg: '#1e1e1e', fg: '#cccccc', muted: '#9d9d9d', grid: '#3c3c3c', blue: '#3794ff', orange: '#d18616', green: '#89d185', purple: '#b180d7', red: '#f14c4c', yellow: '#cca700' },
-  'high-contrast': { bg: '#000000', fg: '#ffffff', muted: '#ffffff', grid: '#6fc3df', blue: '#3794ff', orange: '#d18616', green: '#89d185', purple: '#b180d7', red: '#f48771', yellow: '#ffd700' },
-  'high-contrast-light': { bg: '#ffffff', fg: '#292929', muted: '#292929', grid: '#0f4a85', blue: '#0f4a85', orange: '#b5200d', green: '#374e06', purple: '#652d90', red: '#b5200d', yellow: '#895503' },
+  light: {
+    bg: '#ffffff',
+    fg: '#3b3b3b',
+    muted: '#717171',
+    grid: '#e5e5e5',
+    blue: '#1a85ff',
+    orange: '#d18616',
+    green: '#388a34',
+    purple: '#652d90',
+    red: '#e51400',
+    yellow: '#bf8803',
+  },
+  dark: {
+    bg: '#1e1e1e',
+    fg: '#cccccc',
+    muted: '#9d9d9d',
+    grid: '#3c3c3c',
+    blue: '#3794ff',
+    orange: '#d18616',
+    green: '#89d185',
+    purple: '#b180d7',
+    red: '#f14c4c',
+    yellow: '#cca700',
+  },
+  'high-contrast': {
+    bg: '#000000',
+    fg: '#ffffff',
+    muted: '#ffffff',
+    grid: '#6fc3df',
+    blue: '#3794ff',
+    orange: '#d18616',
+    green: '#89d185',
+    purple: '#b180d7',
+    red: '#f48771',
+    yellow: '#ffd700',
+  },
+  'high-contrast-light': {
+    bg: '#ffffff',
+    fg: '#292929',
+    muted: '#292929',
+    grid: '#0f4a85',
+    blue: '#0f4a85',
+    orange: '#b5200d',
+    green: '#374e06',
+    purple: '#652d90',
+    red: '#b5200d',
+    yellow: '#895503',
+  },
 };
 
 export function themeKind(body: HTMLElement = document.body): ThemeKind {

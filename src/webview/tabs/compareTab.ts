@@ -18,11 +18,20 @@ import type { StepMetric } from '../../shared/webviewProtocol';
 
 const STEP_OVERLAYS: { spec: CurveChartSpec; metric: StepMetric }[] = [
   { spec: { id: 'cmp-loss', title: 'Total loss (KD student)', xLabel: 'step', yLabel: 'loss', logAllowed: true }, metric: 'loss' },
-  { spec: { id: 'cmp-kd-unscaled', title: 'Distillation term without T² (comparable across T)', xLabel: 'step', yLabel: 'kd/T²', logAllowed: true }, metric: 'kdUnscaled' },
+  {
+    spec: { id: 'cmp-kd-unscaled', title: 'Distillation term without T² (comparable across T)', xLabel: 'step', yLabel: 'kd/T²', logAllowed: true },
+    metric: 'kdUnscaled',
+  },
 ];
 const EPOCH_OVERLAYS: { spec: CurveChartSpec; metric: EpochMetric }[] = [
-  { spec: { id: 'cmp-val-accuracy', title: 'Validation accuracy (KD student)', xLabel: 'epoch', yLabel: 'accuracy', percent: true, points: true }, metric: 'valAccuracy' },
-  { spec: { id: 'cmp-kl', title: 'KL to the teacher (validation)', xLabel: 'epoch', yLabel: 'KL (nats)', logAllowed: true, points: true }, metric: 'klToTeacher' },
+  {
+    spec: { id: 'cmp-val-accuracy', title: 'Validation accuracy (KD student)', xLabel: 'epoch', yLabel: 'accuracy', percent: true, points: true },
+    metric: 'valAccuracy',
+  },
+  {
+    spec: { id: 'cmp-kl', title: 'KL to the teacher (validation)', xLabel: 'epoch', yLabel: 'KL (nats)', logAllowed: true, points: true },
+    metric: 'klToTeacher',
+  },
 ];
 
 export class CompareTab implements TabView {
@@ -138,7 +147,9 @@ export class CompareTab implements TabView {
       const r = live.get(l.runDir);
       return { ...l, ...(r ? { status: r.status, name: runDisplayName(r) } : {}) };
     });
-    for (const r of runs) if (!listed.some((l) => l.runDir === r.runDir)) listed.push({ runDir: r.runDir, runId: r.runId, name: runDisplayName(r), status: r.status, startedAt: r.statusFile?.startedAt });
+    for (const r of runs)
+      if (!listed.some((l) => l.runDir === r.runDir))
+        listed.push({ runDir: r.runDir, runId: r.runId, name: runDisplayName(r), status: r.status, startedAt: r.statusFile?.startedAt });
     this.picker.update(listed, shown, runs[0]?.runDir ?? '');
   }
 
@@ -173,7 +184,10 @@ export class CompareTab implements TabView {
       ['KD test accuracy', (r) => formatPercent(r.summary?.student.accuracy, 2)],
       ['Scratch test accuracy', (r) => formatPercent(r.summary?.baseline?.accuracy, 2)],
       ['Teacher test accuracy', (r) => formatPercent(r.summary?.teacher.accuracy, 2)],
-      ['Teacher accuracy kept', (r) => (r.summary?.student.teacherAccuracyKeptPct === undefined ? '—' : `${r.summary.student.teacherAccuracyKeptPct.toFixed(1)}%`)],
+      [
+        'Teacher accuracy kept',
+        (r) => (r.summary?.student.teacherAccuracyKeptPct === undefined ? '—' : `${r.summary.student.teacherAccuracyKeptPct.toFixed(1)}%`),
+      ],
       ['KD ECE', (r) => formatNumber(r.summary?.student.ece)],
       ['KD macro-F1', (r) => formatPercent(r.summary?.student.macroF1, 2)],
       ['Best val accuracy (KD)', (r) => formatPercent(maxOf(r.epochs.get('kd')?.records.flatMap((e) => (e.val ? [e.val.accuracy] : []))), 2)],
@@ -196,7 +210,13 @@ export class CompareTab implements TabView {
       'table.config-diff',
       {},
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'key'), ...runs.map((r) => h('th', { scope: 'col', title: r.runId }, runDisplayName(r))))),
-      h('tbody', {}, ...keys.map((k) => h('tr', { 'data-key': k }, h('th', { scope: 'row' }, h('code', {}, k)), ...flat.map((f) => h('td', {}, h('code', {}, f[k] ?? '—')))))),
+      h(
+        'tbody',
+        {},
+        ...keys.map((k) =>
+          h('tr', { 'data-key': k }, h('th', { scope: 'row' }, h('code', {}, k)), ...flat.map((f) => h('td', {}, h('code', {}, f[k] ?? '—')))),
+        ),
+      ),
     );
   }
 

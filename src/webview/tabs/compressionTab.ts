@@ -232,7 +232,12 @@ export class CompressionTab extends SummaryTab {
       this.hover(canvas, points, tooltip);
       return canvas;
     };
-    const latencySelect = h('select#compression-latency-batch', { 'aria-label': 'Latency batch size' }, h('option', { value: 'latency1' }, 'batch 1'), h('option', { value: 'latency256' }, 'batch 256'));
+    const latencySelect = h(
+      'select#compression-latency-batch',
+      { 'aria-label': 'Latency batch size' },
+      h('option', { value: 'latency1' }, 'batch 1'),
+      h('option', { value: 'latency256' }, 'batch 256'),
+    );
     latencySelect.value = this.latencyAxis;
     const hasLatency = points.some((p) => p.report.latencyMs);
     const latencyCanvas = hasLatency ? figure('compression-latency', this.latencyAxis) : undefined;
@@ -244,12 +249,22 @@ export class CompressionTab extends SummaryTab {
     append(
       this.element,
       h('h2', {}, 'Compression'),
-      stages.length ? null : h('p.hint', {}, 'This run has no compress stages. Add a "compress" block to the config (prune, lowRank, quantize) to see the compressed students here.'),
+      stages.length
+        ? null
+        : h(
+            'p.hint',
+            {},
+            'This run has no compress stages. Add a "compress" block to the config (prune, lowRank, quantize) to see the compressed students here.',
+          ),
       h('div.compression-chart', {}, figure('compression-bytes', 'bytes'), tooltip),
       hasLatency
         ? h('div.compression-chart', {}, h('label', {}, 'Latency at ', latencySelect), latencyCanvas!)
         : h('p.hint', {}, 'No latency figures: evaluation.latency is off for this run.'),
-      h('p.hint', {}, 'Dashed: the Pareto frontier (no other model is both smaller, or faster, and more accurate). Outlined points lie on it. Hover a point for its numbers.'),
+      h(
+        'p.hint',
+        {},
+        'Dashed: the Pareto frontier (no other model is both smaller, or faster, and more accurate). Outlined points lie on it. Hover a point for its numbers.',
+      ),
       stages.length ? this.stageTable(summary) : null,
     );
   }

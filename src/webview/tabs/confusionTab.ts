@@ -59,14 +59,29 @@ export class ConfusionTab extends SummaryTab {
       });
       grid.append(h('figure.matrix', {}, h('figcaption', {}, 'KD − scratch (counts): more on the diagonal is better'), canvas));
     }
-    this.element.append(h('h2', {}, `Confusion matrices on ${summary.testSamples.toLocaleString('en-US')} test samples`), h('p.hint', {}, 'Rows: true class · columns: predicted class · colour: share of the row.'), grid);
-    if (!summary.baseline) this.element.append(h('p.hint', {}, 'Turn on compare.baseline in the config to train a scratch student beside the KD student and see what distillation changed.'));
+    this.element.append(
+      h('h2', {}, `Confusion matrices on ${summary.testSamples.toLocaleString('en-US')} test samples`),
+      h('p.hint', {}, 'Rows: true class · columns: predicted class · colour: share of the row.'),
+      grid,
+    );
+    if (!summary.baseline)
+      this.element.append(
+        h('p.hint', {}, 'Turn on compare.baseline in the config to train a scratch student beside the KD student and see what distillation changed.'),
+      );
 
     const f1 = h('canvas#f1-bars', { role: 'img', 'aria-label': 'Per-class F1 of teacher, scratch and KD student' });
     const groups = [{ label: 'teacher', color: theme.palette[2], values: summary.teacher.perClass.f1 }];
     if (summary.baseline) groups.push({ label: 'scratch', color: theme.palette[1], values: summary.baseline.perClass.f1 });
     groups.push({ label: 'KD', color: theme.palette[0], values: summary.student.perClass.f1 });
-    drawGroupedBars(f1, theme, { width: Math.min(this.width - 8, 140 + classes * 80), height: 240, categories: names, groups, yMax: 1, percent: true, title: 'Per-class F1 (test)' });
+    drawGroupedBars(f1, theme, {
+      width: Math.min(this.width - 8, 140 + classes * 80),
+      height: 240,
+      categories: names,
+      groups,
+      yMax: 1,
+      percent: true,
+      title: 'Per-class F1 (test)',
+    });
     this.element.append(f1);
   }
 }

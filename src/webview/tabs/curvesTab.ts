@@ -49,7 +49,10 @@ const STEP_CHARTS: StepChartDef[] = [
   {
     // Decoupled KD only (the chart is left out when no step has these values).
     spec: { id: 'dkd', title: 'DKD parts before T² and weights: TCKD (solid) and NCKD (dashed)', xLabel: 'step', yLabel: 'KL', logAllowed: true },
-    lines: [{ metric: 'tckd', label: 'TCKD' }, { metric: 'nckd', label: 'NCKD', dash: [5, 4] }],
+    lines: [
+      { metric: 'tckd', label: 'TCKD' },
+      { metric: 'nckd', label: 'NCKD', dash: [5, 4] },
+    ],
   },
   {
     // Feature (hint) distillation only (left out when no step has the value).
@@ -76,12 +79,29 @@ const VALIDATION_METRICS = new Set<EpochMetric>(['valAccuracy', 'valMacroF1', 'k
 const EPOCH_CHARTS: EpochChartDef[] = [
   {
     spec: { id: 'epoch-accuracy', title: 'Accuracy: validation (solid) and train (dashed)', xLabel: 'epoch', yLabel: 'accuracy', percent: true, points: true },
-    lines: [{ metric: 'valAccuracy', label: 'val' }, { metric: 'trainAccuracy', label: 'train', dash: [5, 4] }],
+    lines: [
+      { metric: 'valAccuracy', label: 'val' },
+      { metric: 'trainAccuracy', label: 'train', dash: [5, 4] },
+    ],
   },
-  { spec: { id: 'kl-to-teacher', title: 'KL(teacher ‖ student) on validation, T = 1', xLabel: 'epoch', yLabel: 'KL (nats)', logAllowed: true, points: true }, lines: [{ metric: 'klToTeacher' }], models: STUDENTS },
-  { spec: { id: 'agreement', title: 'Agreement with the teacher’s top-1 (validation)', xLabel: 'epoch', yLabel: 'agreement', percent: true, points: true }, lines: [{ metric: 'agreement' }], models: STUDENTS },
-  { spec: { id: 'macro-f1', title: 'Macro-F1 (validation)', xLabel: 'epoch', yLabel: 'macro-F1', percent: true, points: true }, lines: [{ metric: 'valMacroF1' }] },
-  { spec: { id: 'train-loss', title: 'Train loss (epoch mean)', xLabel: 'epoch', yLabel: 'loss', logAllowed: true, points: true }, lines: [{ metric: 'trainLoss' }] },
+  {
+    spec: { id: 'kl-to-teacher', title: 'KL(teacher ‖ student) on validation, T = 1', xLabel: 'epoch', yLabel: 'KL (nats)', logAllowed: true, points: true },
+    lines: [{ metric: 'klToTeacher' }],
+    models: STUDENTS,
+  },
+  {
+    spec: { id: 'agreement', title: 'Agreement with the teacher’s top-1 (validation)', xLabel: 'epoch', yLabel: 'agreement', percent: true, points: true },
+    lines: [{ metric: 'agreement' }],
+    models: STUDENTS,
+  },
+  {
+    spec: { id: 'macro-f1', title: 'Macro-F1 (validation)', xLabel: 'epoch', yLabel: 'macro-F1', percent: true, points: true },
+    lines: [{ metric: 'valMacroF1' }],
+  },
+  {
+    spec: { id: 'train-loss', title: 'Train loss (epoch mean)', xLabel: 'epoch', yLabel: 'loss', logAllowed: true, points: true },
+    lines: [{ metric: 'trainLoss' }],
+  },
 ];
 
 /** Chart width for a container: two columns when there is room. */
@@ -231,7 +251,11 @@ export class CurvesTab implements TabView {
     if (!run.epochs.size) this.epochGrid.append(h('p.placeholder', {}, 'Per-epoch curves appear when the first epoch ends.'));
     if (withoutValidation) {
       this.epochGrid.prepend(
-        h('p.placeholder.no-validation', {}, 'No validation curves: this run holds out no validation rows (data.validationSplit is 0), so every training row trains. The test-split report comes at the end; the soft-label heatmaps show training rows.'),
+        h(
+          'p.placeholder.no-validation',
+          {},
+          'No validation curves: this run holds out no validation rows (data.validationSplit is 0), so every training row trains. The test-split report comes at the end; the soft-label heatmaps show training rows.',
+        ),
       );
     }
     this.refresh(true);

@@ -129,7 +129,11 @@ export class SoftLabelsTab implements TabView {
           this.barsCaption,
           this.bars,
           h('div.legends', {}, this.probLegend, this.diffLegend),
-          h('p.hint', {}, 'Raise T to see how the teacher spreads probability over similar classes: that is what the student learns beyond the label. Click a row, or use ↑/↓, to compare the two distributions.'),
+          h(
+            'p.hint',
+            {},
+            'Raise T to see how the teacher spreads probability over similar classes: that is what the student learns beyond the label. Click a row, or use ↑/↓, to compare the two distributions.',
+          ),
         ),
       ),
     );
@@ -218,7 +222,8 @@ export class SoftLabelsTab implements TabView {
     // Probabilities at T, re-softened from the cached logits.
     const pt = softmaxRows(teacher.flat, classes, T);
     const studentLogits: LogitMatrix | undefined = epoch !== undefined ? run.studentLogits.get(this.student)?.get(epoch) : undefined;
-    const ps = studentLogits && studentLogits.classes === classes && studentLogits.rows === teacher.rows ? softmaxRows(studentLogits.flat, classes, T) : undefined;
+    const ps =
+      studentLogits && studentLogits.classes === classes && studentLogits.rows === teacher.rows ? softmaxRows(studentLogits.flat, classes, T) : undefined;
     this.current = { teacher: pt, student: ps, classes, rows: teacher.rows };
     const hMax = Math.log(classes);
     setText(this.teacherEntropy, `${meanEntropy(pt, classes).toFixed(3)} nats`);

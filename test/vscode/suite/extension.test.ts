@@ -58,7 +58,10 @@ function writeLayersModel(dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
   const topology = {
     class_name: 'Sequential',
-    config: { name: 'teacher', layers: [{ class_name: 'Dense', config: { name: 'logits', units: 10, activation: 'linear', use_bias: true, batch_input_shape: [null, 784] } }] },
+    config: {
+      name: 'teacher',
+      layers: [{ class_name: 'Dense', config: { name: 'logits', units: 10, activation: 'linear', use_bias: true, batch_input_shape: [null, 784] } }],
+    },
     keras_version: 'tfjs-layers 4.22.0',
     backend: 'tensor_flow.js',
   };
@@ -67,7 +70,10 @@ function writeLayersModel(dir: string): string {
     { name: 'logits/bias', shape: [10], dtype: 'float32' },
   ];
   fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.alloc((784 * 10 + 10) * 4));
-  fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: topology, weightsManifest: [{ paths: ['weights.bin'], weights }] }));
+  fs.writeFileSync(
+    path.join(dir, 'model.json'),
+    JSON.stringify({ format: 'layers-model', modelTopology: topology, weightsManifest: [{ paths: ['weights.bin'], weights }] }),
+  );
   return path.join(dir, 'model.json');
 }
 
@@ -89,7 +95,7 @@ suite('Distill extension', () => {
     const extension = vscode.extensions.getExtension(EXTENSION_ID);
     assert.ok(extension, `${EXTENSION_ID} is installed`);
     assert.equal(extension.isActive, true);
-    const contributed = (extension.packageJSON.contributes.commands as { command: string; category: string }[]);
+    const contributed = extension.packageJSON.contributes.commands as { command: string; category: string }[];
     const registered = new Set(await vscode.commands.getCommands(true));
     for (const c of contributed) {
       assert.equal(c.category, 'Distill', c.command);

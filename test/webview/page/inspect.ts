@@ -176,7 +176,10 @@ window.__test = {
       statusFile: { ...small.status, status: 'running' },
       config: small.config,
       probe: small.probe,
-      steps: [syntheticStepColumns('kd', perStudent, stepsPerEpoch, 1, perStudent * 2), syntheticStepColumns('baseline', perStudent, stepsPerEpoch, 1, perStudent * 2)],
+      steps: [
+        syntheticStepColumns('kd', perStudent, stepsPerEpoch, 1, perStudent * 2),
+        syntheticStepColumns('baseline', perStudent, stepsPerEpoch, 1, perStudent * 2),
+      ],
       epochs: small.metrics.filter((r): r is EpochRecord => r.kind === 'epoch'),
       softLabels: small.softLabels,
       skippedLines: 0,
@@ -201,7 +204,10 @@ window.__test = {
         const total = Math.max(scaleSteps * 2, first + stepsPerDelta);
         const delta: RunDelta = {
           runDir: SCALE_RUN_DIR,
-          steps: [syntheticStepColumns('kd', stepsPerDelta, scaleStepsPerEpoch, first, total), syntheticStepColumns('baseline', stepsPerDelta, scaleStepsPerEpoch, first, total)],
+          steps: [
+            syntheticStepColumns('kd', stepsPerDelta, scaleStepsPerEpoch, first, total),
+            syntheticStepColumns('baseline', stepsPerDelta, scaleStepsPerEpoch, first, total),
+          ],
         };
         scaleSteps += stepsPerDelta;
         deltas++;
@@ -221,10 +227,23 @@ window.__test = {
     for (let i = 0; i < times; i++) {
       // Zoom in for the first half, out for the second: each wheel event redraws every step chart synchronously.
       const t = performance.now();
-      over.dispatchEvent(new WheelEvent('wheel', { deltaY: i < times / 2 ? -100 : 100, clientX: rect.left + rect.width * 0.7, clientY: rect.top + rect.height / 2, bubbles: true, cancelable: true }));
+      over.dispatchEvent(
+        new WheelEvent('wheel', {
+          deltaY: i < times / 2 ? -100 : 100,
+          clientX: rect.left + rect.width * 0.7,
+          clientY: rect.top + rect.height / 2,
+          bubbles: true,
+          cancelable: true,
+        }),
+      );
       durations.push(performance.now() - t);
     }
-    const points = Number(document.querySelector('.readout')?.textContent?.match(/([\d,]+) points drawn/)?.[1]?.replace(/,/g, '') ?? NaN);
+    const points = Number(
+      document
+        .querySelector('.readout')
+        ?.textContent?.match(/([\d,]+) points drawn/)?.[1]
+        ?.replace(/,/g, '') ?? NaN,
+    );
     return { meanMs: durations.reduce((a, b) => a + b, 0) / durations.length, maxMs: Math.max(...durations), pointsDrawn: points };
   },
 

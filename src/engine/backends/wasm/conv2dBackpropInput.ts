@@ -8,7 +8,17 @@
 import { backend_util, Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { col2imAccumulate } from './im2col';
 import { matMul, transpose2d } from './matMul';
-import { allocate, assertChannelsLast, heapF32, release, reshapeView, runWasmKernel, type BackendWasm, type Conv2DInfo, type ExplicitPadding } from './wasmKernelUtil';
+import {
+  allocate,
+  assertChannelsLast,
+  heapF32,
+  release,
+  reshapeView,
+  runWasmKernel,
+  type BackendWasm,
+  type Conv2DInfo,
+  type ExplicitPadding,
+} from './wasmKernelUtil';
 
 /** W'[kh, kw, o, c] = W[KH−1−kh, KW−1−kw, c, o]: the filter that maps dy back onto x. */
 function flipAndSwapFilter(filter: Float32Array, kh: number, kw: number, inChannels: number, outChannels: number, out: Float32Array): void {
@@ -28,7 +38,12 @@ function transposedPadding(info: Conv2DInfo): ExplicitPadding | null {
   const { top, bottom, left, right } = info.padInfo;
   const pads = [info.filterHeight - 1 - top, info.filterHeight - 1 - bottom, info.filterWidth - 1 - left, info.filterWidth - 1 - right];
   if (pads.some((p) => p < 0)) return null;
-  return [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]];
+  return [
+    [0, 0],
+    [pads[0], pads[1]],
+    [pads[2], pads[3]],
+    [0, 0],
+  ];
 }
 
 function viaConvolution(wasm: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo, pad: ExplicitPadding): TensorInfo {
@@ -61,7 +76,16 @@ function conv2DBackpropInput({ inputs, backend, attrs }: Parameters<KernelFunc>[
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
   assertChannelsLast(Conv2DBackpropInput, dataFormat);
   const wasm = backend as BackendWasm;
-  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const fullPad = info.strideHeight === 1 && info.strideWidth === 1 ? transposedPadding(info) : null;
   return fullPad ? viaConvolution(wasm, dy, filter, info, fullPad) : viaCol2im(wasm, dy, filter, info);
 }

@@ -8,8 +8,15 @@
  *    run by XNNPACK; with larger strides, a scatter loop.
  */
 import {
-  backend_util, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput, Sum,
-  type DepthwiseConv2dNativeBackpropFilterAttrs, type DepthwiseConv2dNativeBackpropInputAttrs, type KernelConfig, type KernelFunc, type TensorInfo,
+  backend_util,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
+  Sum,
+  type DepthwiseConv2dNativeBackpropFilterAttrs,
+  type DepthwiseConv2dNativeBackpropInputAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { validOutputRange } from './im2col';
 import { allocate, heapF32, release, reshapeView, runWasmKernel, type BackendWasm, type Conv2DInfo } from './wasmKernelUtil';
@@ -102,12 +109,22 @@ function inputGradientByConvolution(wasm: BackendWasm, dy: TensorInfo, filter: T
   const { batchSize, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth } = info;
   const flipped = allocate(wasm, [filterHeight, filterWidth, outChannels, 1]);
   flipDepthwiseFilter(heapF32(wasm, filter), filterHeight, filterWidth, outChannels, heapF32(wasm, flipped));
-  const perOutputChannel = runWasmKernel('DepthwiseConv2dNative', wasm, { x: dy, filter: flipped }, {
-    strides: 1,
-    dilations: [info.dilationHeight, info.dilationWidth],
-    pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
-    dataFormat: 'NHWC',
-  });
+  const perOutputChannel = runWasmKernel(
+    'DepthwiseConv2dNative',
+    wasm,
+    { x: dy, filter: flipped },
+    {
+      strides: 1,
+      dilations: [info.dilationHeight, info.dilationWidth],
+      pad: [
+        [0, 0],
+        [pads[0], pads[1]],
+        [pads[2], pads[3]],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+    },
+  );
   release(wasm, flipped);
   if (outChannels === inChannels) return perOutputChannel;
   const grouped = reshapeView(wasm, perOutputChannel, [batchSize, inHeight, inWidth, inChannels, outChannels / inChannels]);
@@ -121,7 +138,16 @@ function backpropFilter({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): 
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
   const wasm = backend as BackendWasm;
-  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, dilations ?? 1, pad, dimRoundingMode, true, 'channelsLast');
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    true,
+    'channelsLast',
+  );
   const dw = allocate(wasm, [...filterShape]);
   depthwiseFilterGradient(heapF32(wasm, x), heapF32(wasm, dy), info, heapF32(wasm, dw));
   return dw;
@@ -131,7 +157,16 @@ function backpropInput({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): T
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
   const wasm = backend as BackendWasm;
-  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, dilations ?? 1, pad, dimRoundingMode, true, 'channelsLast');
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    true,
+    'channelsLast',
+  );
   if (info.strideHeight === 1 && info.strideWidth === 1) {
     const dx = inputGradientByConvolution(wasm, dy, filter, info);
     if (dx) return dx;

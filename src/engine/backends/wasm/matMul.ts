@@ -46,8 +46,10 @@ function batchMatMulKernel({ inputs, backend, attrs }: Parameters<KernelFunc>[0]
   if (inner !== innerB) {
     release(wasm, left);
     release(wasm, right);
-    throw new Error(`Error in matMul: inner shapes (${inner}) and (${innerB}) of Tensors with shapes ${a.shape} and ${b.shape} ` +
-      `and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+    throw new Error(
+      `Error in matMul: inner shapes (${inner}) and (${innerB}) of Tensors with shapes ${a.shape} and ${b.shape} ` +
+        `and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+    );
   }
   const out = matMul(wasm, left, right, rows, inner, cols);
   release(wasm, left);

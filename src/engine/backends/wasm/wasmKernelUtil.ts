@@ -52,7 +52,9 @@ export function reshapeView(backend: BackendWasm, info: TensorInfo, shape: numbe
 /** The wasm conv kernels (stock and ours) work on NHWC only; say so instead of computing garbage. */
 export function assertChannelsLast(kernelName: string, dataFormat: string | undefined): void {
   if (dataFormat !== undefined && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
-    throw new Error(`${kernelName} on the wasm backend supports dataFormat 'NHWC' only, got '${dataFormat}'. ` +
-      'Use channels-last tensors (the tf.layers default), or the cpu backend.');
+    throw new Error(
+      `${kernelName} on the wasm backend supports dataFormat 'NHWC' only, got '${dataFormat}'. ` +
+        'Use channels-last tensors (the tf.layers default), or the cpu backend.',
+    );
   }
 }

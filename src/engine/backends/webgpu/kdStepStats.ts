@@ -193,14 +193,24 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 function stepStats({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { student, teacher, labels } = inputs as Record<string, tf.TensorInfo>;
   fusedKernels((attrs as unknown as KdStepAttrs).divergence); // throws for a code the shader has no case for
-  return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(statsProgram(), [student, teacher, labels], 'float32', uniformData(attrs as unknown as KdStepAttrs));
+  return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(
+    statsProgram(),
+    [student, teacher, labels],
+    'float32',
+    uniformData(attrs as unknown as KdStepAttrs),
+  );
 }
 
 function stepStatsGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { student, teacher, labels, dy } = inputs as Record<string, tf.TensorInfo>;
   fusedKernels((attrs as unknown as KdStepAttrs).divergence);
   const [rows, classes] = student.shape;
-  return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(gradientProgram(rows, classes), [student, teacher, labels, dy], 'float32', uniformData(attrs as unknown as KdStepAttrs));
+  return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(
+    gradientProgram(rows, classes),
+    [student, teacher, labels, dy],
+    'float32',
+    uniformData(attrs as unknown as KdStepAttrs),
+  );
 }
 
 export const kdStepStatsConfig: tf.KernelConfig = { kernelName: KD_STEP_STATS, backendName: 'webgpu', kernelFunc: stepStats };

@@ -56,10 +56,7 @@ function dkdSums(student: tf.Tensor2D, teacher: tf.Tensor2D, labels: tf.Tensor1D
   };
   const s = split(zs as tf.Tensor2D);
   const t = split(zt as tf.Tensor2D);
-  const tckdRows = tf.add(
-    tf.mul(tf.exp(t.logTarget), tf.sub(t.logTarget, s.logTarget)),
-    tf.mul(tf.exp(t.logOther), tf.sub(t.logOther, s.logOther)),
-  );
+  const tckdRows = tf.add(tf.mul(tf.exp(t.logTarget), tf.sub(t.logTarget, s.logTarget)), tf.mul(tf.exp(t.logOther), tf.sub(t.logOther, s.logOther)));
   // The target's entry has probability exp(−1e4) = 0 in float32 and finite logs, so it adds exactly 0.
   const nckdTerms = tf.mul(tf.exp(t.logNonTarget), tf.sub(t.logNonTarget, s.logNonTarget));
   return { tckdSum: tf.sum(tckdRows) as tf.Scalar, nckdSum: tf.sum(nckdTerms) as tf.Scalar };

@@ -56,8 +56,9 @@ export function divergenceKernels(divergence: Divergence | number): DivergenceKe
 /** The WGSL that dispatches on the `divergence` uniform: one function per divergence and part, and a switch each. */
 export function wgslDivergences(): string {
   const parts: string[] = [];
-  const codes = DIVERGENCES.map((d, code) => ({ code, kernels: divergenceKernels(d) }))
-    .flatMap(({ code, kernels }) => (kernels.fused === 'composed-only' ? [] : [{ code, kernels, k: kernels.fused }]));
+  const codes = DIVERGENCES.map((d, code) => ({ code, kernels: divergenceKernels(d) })).flatMap(({ code, kernels }) =>
+    kernels.fused === 'composed-only' ? [] : [{ code, kernels, k: kernels.fused }],
+  );
   const rowArgs = 'off : i32, classes : i32, invT : f32, label : i32, r : RowStats';
   const gradArgs = 'i : i32, c : i32, invT : f32, label : i32, r : RowStats, prepared : vec4<f32>';
   for (const { code, k } of codes) {
@@ -76,7 +77,10 @@ export function wgslDivergences(): string {
   parts.push(dispatch('divergencePrepare', rowArgs, 'off, classes, invT, label, r', 'vec4<f32>', 'vec4<f32>(0.0)'));
   parts.push(dispatch('divergenceGradient', gradArgs, 'i, c, invT, label, r, prepared', 'f32', zero));
   const where = (pick: (k: DivergenceKernels) => boolean) =>
-    codes.filter(({ kernels }) => pick(kernels)).map(({ code }) => `divergence == ${code}`).join(' || ') || 'false';
+    codes
+      .filter(({ kernels }) => pick(kernels))
+      .map(({ code }) => `divergence == ${code}`)
+      .join(' || ') || 'false';
   parts.push(`  fn divergenceMeanOverElements(divergence : i32) -> bool {\n    return ${where((k) => k.mean === 'elements')};\n  }`);
   parts.push(`  fn divergenceTemperatureSquared(divergence : i32) -> bool {\n    return ${where((k) => k.temperatureSquared)};\n  }`);
   return parts.join('\n\n');
