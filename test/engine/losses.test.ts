@@ -4,8 +4,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { DIVERGENCES, type Divergence } from '../../src/shared/config';
 import { kdLoss, type KdLossOptions } from '../../src/engine/kd/losses';
+import { centralDifference, type Matrix } from '../support/finiteDifferences';
 
-type Matrix = number[][];
 interface ReferenceParts {
   loss: number;
   kd: number;
@@ -62,18 +62,6 @@ function referenceParts(student: Matrix, teacher: Matrix, labels: number[], opts
   const kdUnscaled = student.reduce((s, row, r) => s + referenceDivergence(opts.divergence, row, teacher[r], opts.temperature, labels[r]), 0) / batch;
   const kd = opts.divergence === 'mse-logits' ? kdUnscaled : opts.temperature ** 2 * kdUnscaled;
   return { loss: opts.alpha * kd + (1 - opts.alpha) * ce, kd, kdUnscaled, ce };
-}
-
-function centralDifferenceGradient(f: (x: Matrix) => number, x: Matrix, h = 1e-5): Matrix {
-  return x.map((row, r) =>
-    row.map((_, c) => {
-      const plus = x.map((rr) => [...rr]);
-      const minus = x.map((rr) => [...rr]);
-      plus[r][c] += h;
-      minus[r][c] -= h;
-      return (f(plus) - f(minus)) / (2 * h);
-    }),
-  );
 }
 
 // ------------------------------------------------------------------ helpers
@@ -167,7 +155,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
           it(`has the finite-difference gradient at T = ${temperature}, α = ${alpha}`, () => {
             const opts = { temperature, alpha, divergence };
             const analytic = gradientOf(STUDENT, TEACHER, LABELS, opts);
-            const numeric = centralDifferenceGradient((s) => referenceParts(s, TEACHER, LABELS, opts).loss, STUDENT).flat();
+            const numeric = centralDifference((s) => referenceParts(s, TEACHER, LABELS, opts).loss, STUDENT).flat();
             const error = relativeError(analytic, numeric);
             // The float64 central difference at h = 1e-5 is exact to h² · f''' ≈ 1e-10, far below float32 rounding of
             // the analytic gradient (≈ 1e-6 relative, 1e-4 on the smallest entries at T = 0.5, whose softmax saturates).
