@@ -82,40 +82,30 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (key !== this.watchedDirs) {
       this.watchedDirs = key;
       for (const w of this.watchers) w.dispose();
-      this.watchers = sweepDirs.flatMap((dir) => {
-        // Sweep folders appearing or vanishing, and the files that change a sweep's line.
-        const base = vscode.Uri.file(dir);
-        const folders = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '*'), false, true, false);
-        const files = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, `*/{${SWEEP_FILES.sweep},${SWEEP_FILES.results}}`));
-        return [
-          folders,
-          files,
-          folders.onDidCreate(() => this.refresh()),
-          folders.onDidDelete(() => this.refresh()),
-          files.onDidCreate(() => this.refresh()),
-          files.onDidChange(() => this.refresh()),
-          files.onDidDelete(() => this.refresh()),
-        ];
-      });
-      this.watchers.push(
-        ...dirs.flatMap((dir) => {
-          const base = vscode.Uri.file(dir);
-          // Run folders appearing or vanishing, and the two files that change a run's row.
-          const folders = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '*'), false, true, false);
-          const files = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, `*/{${RUN_FILES.status},${RUN_FILES.summary}}`));
-          return [
-            folders,
-            files,
-            folders.onDidCreate(() => this.refresh()),
-            folders.onDidDelete(() => this.refresh()),
-            files.onDidCreate(() => this.refresh()),
-            files.onDidChange(() => this.refresh()),
-            files.onDidDelete(() => this.refresh()),
-          ];
-        }),
-      );
+      // Run and sweep folders appearing or vanishing, and the files that change a run's row or a sweep's line.
+      this.watchers = [
+        ...dirs.flatMap((dir) => this.watchEntries(dir, [RUN_FILES.status, RUN_FILES.summary])),
+        ...sweepDirs.flatMap((dir) => this.watchEntries(dir, [SWEEP_FILES.sweep, SWEEP_FILES.results])),
+      ];
     }
     this.refresh();
+  }
+
+  /** Refreshes when a folder appears in or vanishes from `dir`, or one of `files` changes in any of its folders. */
+  private watchEntries(dir: string, files: string[]): vscode.Disposable[] {
+    const base = vscode.Uri.file(dir);
+    const folders = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '*'), false, true, false);
+    const entries = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, `*/{${files.join(',')}}`));
+    const refresh = () => this.refresh();
+    return [
+      folders,
+      entries,
+      folders.onDidCreate(refresh),
+      folders.onDidDelete(refresh),
+      entries.onDidCreate(refresh),
+      entries.onDidChange(refresh),
+      entries.onDidDelete(refresh),
+    ];
   }
 
   /** Mark the run this window is training and show its latest progress on its row (`undefined`: none is). */
