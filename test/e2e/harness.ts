@@ -314,19 +314,16 @@ export class VSCodeSession {
     await this.page.keyboard.press('Escape');
     await this.page.keyboard.press('Control+Shift+P');
     const input = this.quickInput.locator('input.input');
-    // A focused webview (a dashboard clicked in the step before) can keep the keys from the workbench: then move
-    // the focus to the workbench's status bar, as a user clicking beside the webview would, and ask again.
+    // A focused webview (a dashboard opened from another webview in the step before) can keep the keys from the
+    // workbench. Then open the palette with the mouse, as a user would: the title bar's command center opens Quick
+    // Open, and the ">" typed below turns it into the command palette.
     if (
       !(await input.waitFor({ state: 'visible', timeout: 3000 }).then(
         () => true,
         () => false,
       ))
     ) {
-      await this.page
-        .locator('.part.statusbar')
-        .click({ position: { x: 5, y: 5 }, timeout: TIMEOUTS.ui })
-        .catch(() => undefined);
-      await this.page.keyboard.press('Control+Shift+P');
+      await this.page.locator('.command-center .command-center-center').first().click({ timeout: TIMEOUTS.ui });
     }
     await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
     await input.fill(`>${text}`);
