@@ -37,7 +37,7 @@ export interface Prepared {
   val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array; count: number };
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
   /** Probe rows for the heatmaps: from the validation rows, or the training rows when there are none. */
-  probe: { x: tf.Tensor; indices: number[]; labels: number[]; teacher: Float32Array; split: 'validation' | 'train' };
+  probe: { x: tf.Tensor; indices: number[]; labels: number[]; teacher: Float32Array; split: 'validation' | 'train'; members?: Float32Array[] };
   /** The open teacher, for its params, bytes and latency in the report. */
   teacher: Teacher;
   /** A preset teacher's cached model.json: what a sweep's trials use instead of training it again. */
@@ -142,6 +142,10 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
     const probeIdx = selectProbe(probeFrom.rows.y, numClasses, Math.min(config.evaluation.probeSize, probeFrom.rows.count), config.seed);
     const probeRows = gatherSamples(probeFrom.rows, probeIdx, sample);
     const probeTeacher = gatherRows(probeFrom.teacher, probeIdx, numClasses);
+    // Each member of a list on the same rows: the ensemble's logits combine these row by row.
+    const probeMembers = teacher.members?.map((m) =>
+      gatherRows(gatherRows(m.train, valRows.count ? split.valIdx : split.trainIdx, numClasses), probeIdx, numClasses),
+    );
     const note = valRows.count
       ? undefined
       : 'data.validationSplit is 0: every training row trains, epochs have no validation metrics, and the soft-label heatmaps show training rows.';
@@ -168,7 +172,14 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
       ...transfer,
       val: { x: xVal, labels: valRows.y, teacher: valTeacher, count: valRows.count },
       test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
-      probe: { x: toX(probeRows), indices: probeIdx, labels: Array.from(probeRows.y), teacher: probeTeacher, split: probeSplit },
+      probe: {
+        x: toX(probeRows),
+        indices: probeIdx,
+        labels: Array.from(probeRows.y),
+        teacher: probeTeacher,
+        split: probeSplit,
+        ...(probeMembers ? { members: probeMembers } : {}),
+      },
       teacher: teacher.teacher,
       teacherFile: teacher.modelFile,
       teacherSource: teacher.source,
