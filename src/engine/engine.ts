@@ -489,8 +489,8 @@ export class DistillEngine {
     const { info, teacher, inputSpec } = await probeFiles(p);
     this.writer.writeProbe(info);
     this.writer.writeInputSpec(inputSpec);
-    this.writer.appendSoftLabels(teacher);
-    this.send({ type: 'softLabels', record: teacher });
+    this.writer.writeTeacherSoftLabels(teacher);
+    for (const record of teacher) this.send({ type: 'softLabels', record });
   }
 
   /** Step records go to metrics.jsonl and to the host, with where the whole run stands. */
@@ -651,6 +651,7 @@ class SentOnlyWriter extends RunWriter {
   override writeConfig(): void {}
   override appendMetrics(): void {}
   override appendSoftLabels(): void {}
+  override writeTeacherSoftLabels(): void {}
   override writeProbe(): void {}
   override writeStatus(): void {}
   override writeSummary(): void {}

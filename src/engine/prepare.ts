@@ -36,8 +36,11 @@ export interface Prepared {
   /** The held-out rows; `count` 0 when data.validationSplit is 0. */
   val: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array; count: number };
   test: { x: tf.Tensor; labels: Int32Array; teacher: Float32Array };
-  /** Probe rows for the heatmaps: from the validation rows, or the training rows when there are none. */
-  probe: { x: tf.Tensor; indices: number[]; labels: number[]; teacher: Float32Array; split: 'validation' | 'train' };
+  /**
+   * Probe rows for the heatmaps: from the validation rows, or the training rows when there are none. `members`: a
+   * list of teachers' own logits on them, in list order (`teacher` is the ensemble's).
+   */
+  probe: { x: tf.Tensor; indices: number[]; labels: number[]; teacher: Float32Array; split: 'validation' | 'train'; members?: Float32Array[] };
   /** The open teacher, for its params, bytes and latency in the report. */
   teacher: Teacher;
   /** A preset teacher's cached model.json: what a sweep's trials use instead of training it again. */
@@ -138,10 +141,14 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
     const trainTeacherRows = gatherRows(teacher.train, split.trainIdx, numClasses);
     // Without validation rows, the heatmaps follow training rows: what the student fits, not what it generalises.
     const probeSplit = valRows.count ? 'validation' : 'train';
-    const probeFrom = valRows.count ? { rows: valRows, teacher: valTeacher } : { rows: trainRows, teacher: trainTeacherRows };
+    const probeFrom = valRows.count
+      ? { rows: valRows, teacher: valTeacher, idx: split.valIdx }
+      : { rows: trainRows, teacher: trainTeacherRows, idx: split.trainIdx };
     const probeIdx = selectProbe(probeFrom.rows.y, numClasses, Math.min(config.evaluation.probeSize, probeFrom.rows.count), config.seed);
     const probeRows = gatherSamples(probeFrom.rows, probeIdx, sample);
     const probeTeacher = gatherRows(probeFrom.teacher, probeIdx, numClasses);
+    // Each member of a list on the same rows: the ensemble's logits combine these row by row.
+    const probeMembers = teacher.members?.map((m) => gatherRows(gatherRows(m.train, probeFrom.idx, numClasses), probeIdx, numClasses));
     const note = valRows.count
       ? undefined
       : 'data.validationSplit is 0: every training row trains, epochs have no validation metrics, and the soft-label heatmaps show training rows.';
@@ -168,7 +175,14 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
       ...transfer,
       val: { x: xVal, labels: valRows.y, teacher: valTeacher, count: valRows.count },
       test: { x: xTest, labels: dataset.test.y, teacher: teacher.test },
-      probe: { x: toX(probeRows), indices: probeIdx, labels: Array.from(probeRows.y), teacher: probeTeacher, split: probeSplit },
+      probe: {
+        x: toX(probeRows),
+        indices: probeIdx,
+        labels: Array.from(probeRows.y),
+        teacher: probeTeacher,
+        split: probeSplit,
+        ...(probeMembers ? { members: probeMembers } : {}),
+      },
       teacher: teacher.teacher,
       teacherFile: teacher.modelFile,
       teacherSource: teacher.source,

@@ -1,14 +1,17 @@
 /**
  * The files a run writes once its data is prepared: probe.json (which validation rows, or training rows when there
  * are none; their labels, the class names and 8-bit thumbnails of image-like samples), the teacher's soft labels on
- * those rows (the first softlabels.jsonl record; students' records follow, one per epoch), and the input spec that
+ * those rows (the first softlabels.jsonl records; students' records follow, one per epoch), and the input spec that
  * an exported student's user needs (shape, classes, normalization).
  */
 import type { InputSpec, ProbeInfo, SoftLabelRecord } from '../shared/records';
 import type { Prepared } from './prepare';
 
-/** probe.json, the teacher's soft-label record and the input spec, from the prepared data. */
-export async function probeFiles(p: Prepared): Promise<{ info: ProbeInfo; teacher: SoftLabelRecord; inputSpec: InputSpec }> {
+/**
+ * probe.json, the teacher's soft-label records and the input spec, from the prepared data. The teacher's records are
+ * one, or for a list of teachers the ensemble's followed by each member's (labelled as the report names them).
+ */
+export async function probeFiles(p: Prepared): Promise<{ info: ProbeInfo; teacher: SoftLabelRecord[]; inputSpec: InputSpec }> {
   const info: ProbeInfo = {
     indices: p.probe.indices,
     ...(p.probe.split === 'train' ? { split: 'train' as const } : {}),
@@ -24,7 +27,17 @@ export async function probeFiles(p: Prepared): Promise<{ info: ProbeInfo; teache
     classNames: p.dataset.classNames,
     normalization: { method: norm.method, ...(perFeature ? { shift: Array.from(norm.shift), scale: Array.from(norm.scale) } : {}) },
   };
-  const teacher: SoftLabelRecord = { kind: 'teacher', logits: softLabelRows(p.probe.teacher, p.numClasses) };
+  const teacher: SoftLabelRecord[] = [{ kind: 'teacher', logits: softLabelRows(p.probe.teacher, p.numClasses) }];
+  p.probe.members?.forEach((logits, i) => {
+    const m = p.teacherMembers![i];
+    teacher.push({
+      kind: 'teacher',
+      member: i,
+      label: `Teacher ${i + 1} (w ${m.weight.toFixed(2)})`,
+      name: m.describe,
+      logits: softLabelRows(logits, p.numClasses),
+    });
+  });
   return { info, teacher, inputSpec };
 }
 

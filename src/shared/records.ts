@@ -64,8 +64,27 @@ export interface EpochRecord {
 
 export type MetricsRecord = StepRecord | EpochRecord;
 
-/** `softlabels.jsonl`: the probe set's raw logits, so any temperature can be applied later without retraining. */
-export type SoftLabelRecord = { kind: 'teacher'; logits: number[][] } | { kind: 'student'; student: StudentKind; epoch: number; logits: number[][] };
+/**
+ * `softlabels.jsonl`: the probe set's raw logits, so any temperature can be applied later without retraining. The
+ * teacher's record comes first; for a list of teachers it is the ensemble's, and one record per member follows it,
+ * in list order (runs written before members were recorded have none). Students' records follow, one per epoch.
+ */
+export type SoftLabelRecord =
+  | { kind: 'teacher'; member?: undefined; logits: number[][] }
+  | TeacherMemberSoftLabels
+  | { kind: 'student'; student: StudentKind; epoch: number; logits: number[][] };
+
+/** One teacher of an ensemble on the probe rows. */
+export interface TeacherMemberSoftLabels {
+  kind: 'teacher';
+  /** Its index in the config's `teacher` list. */
+  member: number;
+  /** What the report calls it: `Teacher 1 (w 0.25)`. */
+  label: string;
+  /** The teacher itself (its model file, logits files or preset), as the report's `teachers[i].name`. */
+  name: string;
+  logits: number[][];
+}
 
 /** `probe.json`: which validation rows the probe set is, and their pictures for the heatmap rows. */
 export interface ProbeInfo {

@@ -125,6 +125,14 @@ export class RunWriter {
     fs.appendFileSync(this.file('softLabels'), JSON.stringify(record) + '\n');
   }
 
+  /**
+   * The teacher's records, as the whole of softlabels.jsonl: written once, before any student's, so a run that
+   * restarts before its students began writes them again rather than twice.
+   */
+  writeTeacherSoftLabels(records: readonly SoftLabelRecord[]): void {
+    writeFileAtomic(this.file('softLabels'), records.map((r) => JSON.stringify(r) + '\n').join(''));
+  }
+
   writeProbe(probe: ProbeInfo): void {
     writeJsonAtomic(this.file('probe'), probe);
   }

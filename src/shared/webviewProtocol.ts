@@ -130,6 +130,8 @@ export interface DashboardUiState {
   student: StudentKind;
   /** Softening temperature of the heatmaps; undefined follows the run's configured T. */
   temperature?: number;
+  /** Which teacher of a list the heatmaps show, by its index in the list; undefined shows the ensemble. */
+  teacher?: number;
   /** Epoch shown by the heatmaps; undefined follows the latest. */
   epoch?: number;
   /** Probe row whose distributions are shown as bars. */

@@ -102,7 +102,10 @@ export class RunModel {
   skippedLines: number;
   readonly steps = new Map<TrainedRole, StepTable>();
   readonly epochs = new Map<TrainedRole, EpochTable>();
+  /** The teacher's probe logits: for a list of teachers, the ensemble's. */
   teacherLogits?: LogitMatrix;
+  /** A list of teachers: each member's probe logits, by its index in the list (empty for a single teacher). */
+  readonly teacherMembers: { label: string; name: string; logits: LogitMatrix }[] = [];
   readonly studentLogits = new Map<StudentKind, Map<number, LogitMatrix>>();
 
   constructor(data: RunData) {
@@ -155,7 +158,8 @@ export class RunModel {
   private appendSoftLabels(records: readonly SoftLabelRecord[]): boolean {
     for (const r of records) {
       if (r.kind === 'teacher') {
-        this.teacherLogits = toMatrix(r.logits);
+        if (r.member === undefined) this.teacherLogits = toMatrix(r.logits);
+        else this.teacherMembers[r.member] = { label: r.label, name: r.name, logits: toMatrix(r.logits) };
         continue;
       }
       let byEpoch = this.studentLogits.get(r.student);

@@ -174,6 +174,42 @@ describe('engine: a list of teachers (an ensemble)', function () {
     });
   });
 
+  it('each teacher\u2019s own probe soft labels follow the ensemble\u2019s, in list order, as the report names them', () => {
+    const probe = readJson<ProbeInfo>(path.join(logitsRun.runDir, 'probe.json'))!;
+    const records = readJsonLines<SoftLabelRecord>(path.join(logitsRun.runDir, 'softlabels.jsonl'));
+    const s = readJson<Summary>(path.join(logitsRun.runDir, 'summary.json'))!;
+    // The ensemble's record, then one per member, then the student's (one epoch, no scratch baseline here).
+    assert.deepEqual(
+      records.map((r) => (r.kind === 'teacher' ? (r.member ?? 'ensemble') : r.student)),
+      ['ensemble', 0, 1, 'kd'],
+    );
+    const members = records.slice(1, 3) as Extract<SoftLabelRecord, { member: number }>[];
+    assert.deepEqual(
+      members.map((m) => m.label),
+      ['Teacher 1 (w 0.25)', 'Teacher 2 (w 0.75)'],
+    );
+    assert.deepEqual(
+      members.map((m) => m.name),
+      s.teachers!.map((t) => t.name),
+    );
+    const { valIdx } = stratifiedSplit(trainLabels, C, 0.1, 7);
+    for (const [i, own] of [a.train, b.train].entries()) {
+      assert.equal(members[i].logits.length, probe.indices.length);
+      probe.indices.forEach((vi, k) => {
+        const row = valIdx[vi];
+        // The member's cached float32 logits, gathered unchanged: only softlabels.jsonl's rounding to 1e-4
+        // (±5e-5, plus ~1e-12 of float64 arithmetic in the rounding) separates them.
+        for (let c = 0; c < C; c++)
+          assert.ok(
+            Math.abs(members[i].logits[k][c] - own[row * C + c]) <= 5e-5 + 1e-9,
+            `teacher ${i}, probe ${k}, class ${c}: ${members[i].logits[k][c]} vs ${own[row * C + c]}`,
+          );
+      });
+    }
+    // The two teachers differ on the probe rows, so the check above tells them apart.
+    assert.ok(members[0].logits.some((row, k) => row.some((v, c) => Math.abs(v - members[1].logits[k][c]) > 0.01)));
+  });
+
   it('probabilities: the ensemble is T·log of the mean soft labels at T; the teachers\u2019 logits all come from the cache', async () => {
     const run = await runEngine(config([teacherA, { ...teacherB, weight: 3 }], { teacherEnsemble: 'probabilities' }));
     assert.equal(run.finished.status, 'completed', run.finished.reason);
@@ -256,6 +292,12 @@ describe('engine: a list of teachers (an ensemble)', function () {
       full.teachers!.map((t) => t.accuracy),
     );
     assert.equal(s.teacher.accuracy, full.teacher.accuracy);
+    // The probe files were written once, when the students began: the ensemble's record and each member's, no more.
+    const teacherRecords = readJsonLines<SoftLabelRecord>(path.join(resumed.runDir, 'softlabels.jsonl')).filter((r) => r.kind === 'teacher');
+    assert.deepEqual(
+      teacherRecords.map((r) => r.member),
+      [undefined, 0, 1],
+    );
   });
 
   it('a teacher whose class count differs fails the run, naming it: teacher[0] and its logits file', async () => {

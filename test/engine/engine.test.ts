@@ -98,6 +98,9 @@ describe('engine: distillation on real Fashion-MNIST', function () {
     const soft = readJsonLines<SoftLabelRecord>(path.join(baselineRun.runDir, 'softlabels.jsonl'));
     assert.equal(soft[0].kind, 'teacher');
     assert.equal(soft[0].logits.length, 20);
+    // A single teacher has one record, as before lists of teachers wrote one per member.
+    assert.deepEqual(Object.keys(soft[0]), ['kind', 'logits']);
+    assert.equal(soft.filter((r) => r.kind === 'teacher').length, 1);
     assert.equal(soft.filter((r) => r.kind === 'student').length, 4);
   });
 

@@ -11,38 +11,18 @@ import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { DeltaBatcher } from '../../src/extension/dashboard/deltaBatcher';
 import { listSiblingRuns, RunSource } from '../../src/extension/dashboard/runSource';
-import { entropy, softmaxRow } from '../../src/shared/math';
+import { softmaxRow } from '../../src/shared/math';
 import type { DistillConfig } from '../../src/shared/config';
 import type { MetricsRecord, SoftLabelRecord, StatusFile, Summary } from '../../src/shared/records';
 import { readJsonLines, RUN_FILES } from '../../src/shared/runDir';
 import type { DashboardState, HostToWebview, WebviewToHost } from '../../src/shared/webviewProtocol';
 import { call, screenshot, startHarness, type DashboardHarness } from './harness';
+import { assertColorNear, expectedDifferenceColor, expectedProbabilityColor, meanEntropy } from './heatColors';
 import { THEME_VARIABLES, type ThemeName } from './page/api';
 import { copyRealRun, REAL_RUN_FIXTURE, tempRunsDir, writeSyntheticRunDir } from './runDirs';
 
-const hex = (s: string) => [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16));
-/** The heatmap scale, written out independently of the webview's code: background → charts-blue on √p. */
-const expectedProbabilityColor = (theme: ThemeName, p: number) => {
-  const bg = hex(THEME_VARIABLES[theme]['--vscode-editor-background']);
-  const hi = hex(THEME_VARIABLES[theme]['--vscode-charts-blue']);
-  return bg.map((b, i) => Math.round(b + (hi[i] - b) * Math.sqrt(p)));
-};
-/** The difference scale: background → orange (below) or purple (above) on √|d|, or the 4th root in high contrast. */
-const expectedDifferenceColor = (theme: ThemeName, d: number) => {
-  const bg = hex(THEME_VARIABLES[theme]['--vscode-editor-background']);
-  const end = hex(THEME_VARIABLES[theme][d < 0 ? '--vscode-charts-orange' : '--vscode-charts-purple']);
-  const root = theme === 'high-contrast' ? 4 : 2;
-  return bg.map((b, i) => Math.round(b + (end[i] - b) * Math.pow(Math.abs(d), 1 / root)));
-};
-const assertColorNear = (actual: number[], expected: number[], what: string) =>
-  assert.ok(
-    expected.every((v, i) => Math.abs(v - actual[i]) <= 2),
-    `${what}: expected rgb(${expected}) but the canvas has rgb(${actual.slice(0, 3)})`,
-  );
-
 const seriesCount = (page: Page, chart: string) => page.locator(`[data-chart="${chart}"] .u-legend .u-series`).count();
 const teacherLogits = (dir: string) => readJsonLines<SoftLabelRecord>(path.join(dir, RUN_FILES.softLabels)).find((r) => r.kind === 'teacher')!.logits;
-const meanEntropy = (logits: number[][], T: number) => logits.reduce((s, row) => s + entropy(softmaxRow(row, T)), 0) / logits.length;
 
 async function assertClean(page: Page): Promise<void> {
   assert.deepEqual(await call(page, 'cspViolations'), [], 'Content-Security-Policy violations');

@@ -29,6 +29,8 @@ export interface EnsembleMember {
   /** Normalised: the members' weights sum to 1. */
   weight: number;
   test: Float32Array;
+  /** Its logits on every training row: the probe rows' (the soft-label heatmaps show each teacher) are taken from them. */
+  train: Float32Array;
   teacher: Teacher;
 }
 
@@ -124,6 +126,7 @@ export async function ensembleTeacherLogits(ctx: TeacherContext, single: (ctx: T
       describe: o.teacher.describe,
       weight: list[i].weight / total,
       test: o.test,
+      train: o.train,
       teacher: memoFacts(o.teacher),
     }));
     const teacher = new EnsembleTeacher(members, (parts) => combineTeacherLogits(parts, weights, classes, mode, config.distillation.temperature));

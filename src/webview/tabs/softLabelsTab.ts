@@ -33,6 +33,10 @@ function meanEntropy(p: Float32Array, classes: number): number {
 export class SoftLabelsTab implements TabView {
   readonly element: HTMLElement;
   private readonly studentSelect = h('select#soft-student', { 'aria-label': 'Student' });
+  /** A list of teachers: which one the teacher heatmap, the difference, the entropy and the bars show. */
+  private readonly teacherSelect = h('select#soft-teacher', { 'aria-label': 'Teacher' });
+  private readonly teacherPicker = h('label', { hidden: true }, 'Teacher ', this.teacherSelect);
+  private readonly teacherCaption = h('figcaption', {}, 'Teacher p_t at T');
   private readonly epochSlider = h('input#epoch-scrubber', { type: 'range', min: 1, max: 1, step: 1, value: 1, 'aria-label': 'Epoch' });
   private readonly epochLabel = h('output#epoch-label');
   private readonly playButton = h('button.secondary#epoch-play', { type: 'button', title: 'Replay the epochs' }, '▶ Replay');
@@ -56,7 +60,7 @@ export class SoftLabelsTab implements TabView {
   private playTimer: ReturnType<typeof setInterval> | undefined;
   private width: number;
   /** Probabilities at the current T, kept for the tooltip and the bars. */
-  private current: { teacher: Float32Array; student?: Float32Array; classes: number; rows: number } | undefined;
+  private current: { teacher: Float32Array; teacherLabel: string; student?: Float32Array; classes: number; rows: number } | undefined;
   private thumbnailSheet: HTMLCanvasElement | undefined;
   /** Width of the panel beside the heatmaps (bars, legends). */
   private sideWidth = 400;
@@ -69,6 +73,11 @@ export class SoftLabelsTab implements TabView {
     this.width = width;
     this.studentSelect.addEventListener('change', () => {
       ctx.setUi({ student: this.studentSelect.value as StudentKind, epoch: undefined });
+      this.render();
+    });
+    this.teacherSelect.addEventListener('change', () => {
+      const v = this.teacherSelect.value;
+      ctx.setUi({ teacher: v === 'ensemble' ? undefined : Number(v) });
       this.render();
     });
     this.epochSlider.addEventListener('input', () => {
@@ -102,6 +111,7 @@ export class SoftLabelsTab implements TabView {
       h(
         'div.toolbar',
         {},
+        this.teacherPicker,
         h('label', {}, 'Student ', this.studentSelect),
         h('label', {}, 'Epoch ', this.epochSlider, ' ', this.epochLabel),
         this.playButton,
@@ -118,7 +128,7 @@ export class SoftLabelsTab implements TabView {
           'div.heatmaps',
           {},
           h('figure.heatmap', {}, h('figcaption', {}, 'Sample'), this.thumbs),
-          h('figure.heatmap', {}, h('figcaption', {}, 'Teacher p_t at T'), this.teacherCanvas),
+          h('figure.heatmap', {}, this.teacherCaption, this.teacherCanvas),
           h('figure.heatmap', {}, h('figcaption', {}, 'Student p_s at T'), this.studentCanvas),
           h('figure.heatmap', {}, h('figcaption', {}, 'Difference p_s − p_t'), this.diffCanvas),
           this.tooltip,
@@ -178,14 +188,26 @@ export class SoftLabelsTab implements TabView {
     return run?.studentLogits.has('kd') || !run?.studentLogits.size ? 'kd' : 'baseline';
   }
 
+  /** The teacher shown: the run's (an ensemble's combined logits), or the member the picker chose. */
+  private teacherShown(run: RunModel): { logits: LogitMatrix; label: string; title?: string; member?: number } | undefined {
+    const ensemble = run.teacherLogits;
+    if (!ensemble) return undefined;
+    const index = this.ctx.ui().teacher;
+    const member = index === undefined ? undefined : run.teacherMembers[index];
+    if (member && member.logits.rows === ensemble.rows && member.logits.classes === ensemble.classes)
+      return { logits: member.logits, label: member.label, title: member.name, member: index };
+    return { logits: ensemble, label: run.teacherMembers.length ? 'Ensemble' : 'Teacher' };
+  }
+
   private get temperature(): number {
     return this.ctx.ui().temperature ?? this.run?.temperature ?? 4;
   }
 
   render(): void {
     const run = this.run;
-    const teacher = run?.teacherLogits;
-    if (!run || !teacher || !teacher.rows) {
+    const shown = run && this.teacherShown(run);
+    const teacher = shown?.logits;
+    if (!run || !shown || !teacher || !teacher.rows) {
       this.body.hidden = true;
       this.placeholder.hidden = false;
       this.placeholder.textContent = 'Soft labels appear once the engine has written the probe set’s teacher logits (softlabels.jsonl).';
@@ -206,6 +228,19 @@ export class SoftLabelsTab implements TabView {
     }
     if (students.length && this.studentSelect.value !== this.student) this.studentSelect.value = this.student;
     this.studentSelect.disabled = students.length < 2;
+    // A list of teachers: the ensemble, then each member as the report names it (the picker is absent for one).
+    const members = run.teacherMembers.flatMap((m, i) => (m ? [{ value: String(i), label: m.label, title: m.name }] : []));
+    const teacherOptions = members.length
+      ? [{ value: 'ensemble', label: 'Ensemble', title: 'The teachers combined, as the students learn from them' }, ...members]
+      : [];
+    if ([...this.teacherSelect.options].map((o) => o.value).join() !== teacherOptions.map((o) => o.value).join()) {
+      this.teacherSelect.replaceChildren(...teacherOptions.map((o) => h('option', { value: o.value, title: o.title }, o.label)));
+    }
+    this.teacherPicker.hidden = !members.length;
+    const teacherValue = shown.member === undefined ? 'ensemble' : String(shown.member);
+    if (members.length && this.teacherSelect.value !== teacherValue) this.teacherSelect.value = teacherValue;
+    setText(this.teacherCaption, `${shown.label} p_t at T`);
+    this.teacherCaption.title = shown.title ?? '';
     const epochs = this.epochsOf(this.student);
     const wantedEpoch = this.ctx.ui().epoch;
     const epoch = epochs.length ? (wantedEpoch !== undefined && epochs.includes(wantedEpoch) ? wantedEpoch : epochs[epochs.length - 1]) : undefined;
@@ -224,7 +259,7 @@ export class SoftLabelsTab implements TabView {
     const studentLogits: LogitMatrix | undefined = epoch !== undefined ? run.studentLogits.get(this.student)?.get(epoch) : undefined;
     const ps =
       studentLogits && studentLogits.classes === classes && studentLogits.rows === teacher.rows ? softmaxRows(studentLogits.flat, classes, T) : undefined;
-    this.current = { teacher: pt, student: ps, classes, rows: teacher.rows };
+    this.current = { teacher: pt, teacherLabel: shown.member === undefined ? 'teacher' : shown.label, student: ps, classes, rows: teacher.rows };
     const hMax = Math.log(classes);
     setText(this.teacherEntropy, `${meanEntropy(pt, classes).toFixed(3)} nats`);
     this.teacherEntropy.dataset.value = String(meanEntropy(pt, classes));
@@ -251,7 +286,7 @@ export class SoftLabelsTab implements TabView {
     } else {
       for (const c of [this.studentCanvas, this.diffCanvas]) drawMatrix(c, theme, { ...common, rows: 0, color: () => theme.heat.zero, selectedRow: undefined });
     }
-    this.teacherCanvas.setAttribute('aria-label', `Teacher probabilities at T = ${T.toFixed(2)} for ${rows} probe samples`);
+    this.teacherCanvas.setAttribute('aria-label', `${shown.label} probabilities at T = ${T.toFixed(2)} for ${rows} probe samples`);
     this.drawThumbnails(cell, header, rows, selected);
 
     const legendW = Math.min(320, Math.max(160, Math.floor((sideWidth - 24) / 2)));
@@ -330,9 +365,9 @@ export class SoftLabelsTab implements TabView {
     const label = run.probe?.labels[row];
     const truth = label !== undefined ? ` · true class: ${run.classNames[label] ?? label}` : '';
     const hs = studentRow ? `, student ${entropy(studentRow).toFixed(3)}` : '';
-    const caption = `Probe row ${row + 1}${truth} · entropy at T = ${this.temperature.toFixed(2)}: teacher ${entropy(teacherRow).toFixed(3)}${hs} nats`;
+    const caption = `Probe row ${row + 1}${truth} · entropy at T = ${this.temperature.toFixed(2)}: ${cur.teacherLabel} ${entropy(teacherRow).toFixed(3)}${hs} nats`;
     setText(this.barsCaption, caption);
-    const groups = [{ label: 'teacher p_t', color: theme.palette[2], values: teacherRow }];
+    const groups = [{ label: `${cur.teacherLabel} p_t`, color: theme.palette[2], values: teacherRow }];
     if (studentRow) groups.push({ label: `${studentLabel(this.student)} student p_s`, color: studentColor(this.ctx, this.student), values: studentRow });
     drawGroupedBars(this.bars, theme, { width: this.sideWidth, height: this.barsHeight, categories: run.classNames, groups, yMax: 1, percent: true });
     this.bars.setAttribute('aria-label', caption);
