@@ -323,6 +323,7 @@ export class VSCodeSession {
         () => false,
       ))
     ) {
+      process.stderr.write('[e2e] Ctrl+Shift+P did not open the palette (a webview has the keys): opening it from the command center\n');
       await this.page.locator('.command-center .command-center-center').first().click({ timeout: TIMEOUTS.ui });
     }
     await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
