@@ -51,11 +51,11 @@ const splitRole = (split: LabeledSplit, cfg: ImagesDataConfig): FileRole => {
   return 'dir' in s ? { file: s.dir, field: `data.${split}.dir` } : { file: s.manifest, field: `data.${split}.manifest` };
 };
 
-/** The class folders of `dir`, sorted, each with its images, sorted by name. */
-function listClassFolders(role: FileRole): { classes: string[]; files: string[][] } {
-  let entries: fs.Dirent[];
+/** `read()` of the folder `role` names, its failures as data errors: missing, a file (then `whatItNames` says what
+ *  belongs there), or unreadable. */
+function readFolder<T>(role: FileRole, read: () => T, whatItNames: string): T {
   try {
-    entries = fs.readdirSync(role.file, { withFileTypes: true });
+    return read();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT')
@@ -64,13 +64,18 @@ function listClassFolders(role: FileRole): { classes: string[]; files: string[][
         `Image folder not found: ${role.file}. Fix ${role.field} in the config (relative paths resolve against the config file's folder).`,
         { file: role.file, path: role.field.split('.') },
       );
-    if (code === 'ENOTDIR')
-      throw dataError(
-        role,
-        `is a file, not a folder. ${role.field} names a folder with one subfolder per class; for a list of images use data.${role.field.split('.')[1]}.manifest.`,
-      );
+    if (code === 'ENOTDIR') throw dataError(role, `is a file, not a folder. ${whatItNames}`);
     throw dataError(role, `cannot be read (${(e as Error).message}).`);
   }
+}
+
+/** The class folders of `dir`, sorted, each with its images, sorted by name. */
+function listClassFolders(role: FileRole): { classes: string[]; files: string[][] } {
+  const entries = readFolder(
+    role,
+    () => fs.readdirSync(role.file, { withFileTypes: true }),
+    `${role.field} names a folder with one subfolder per class; for a list of images use data.${role.field.split('.')[1]}.manifest.`,
+  );
   const classes = entries
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
@@ -154,21 +159,11 @@ function readManifest(role: FileRole, withLabels = true): { file: string; label:
 
 /** Every PNG and JPEG under `dir`, at any depth, sorted by path: a transfer set needs no classes. */
 function listImageTree(role: FileRole): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(role.file, { recursive: true, encoding: 'utf8' });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT')
-      throw new DistillError(
-        'data',
-        `Image folder not found: ${role.file}. Fix ${role.field} in the config (relative paths resolve against the config file's folder).`,
-        { file: role.file, path: role.field.split('.') },
-      );
-    if (code === 'ENOTDIR')
-      throw dataError(role, `is a file, not a folder. ${role.field} names a folder of images; for a list of images use data.unlabeled.manifest.`);
-    throw dataError(role, `cannot be read (${(e as Error).message}).`);
-  }
+  const names = readFolder(
+    role,
+    () => fs.readdirSync(role.file, { recursive: true, encoding: 'utf8' }),
+    `${role.field} names a folder of images; for a list of images use data.unlabeled.manifest.`,
+  );
   const files = names
     .filter((n) => IMAGE_EXT.test(n) && !n.split(path.sep).some((part) => part.startsWith('.')))
     .sort()
