@@ -1,16 +1,7 @@
 // The report card's noise rules and verdict (src/shared/reportVerdict.ts).
 import { strict as assert } from 'node:assert';
-import type { ModelReport } from '../../src/shared/records';
 import { accuracyDiffers, accuracyNoise, clearlyBest, latencyDiffers, latencySpread, reportVerdict } from '../../src/shared/reportVerdict';
-
-const report = (accuracy: number, params: number | null, extra: Partial<ModelReport> = {}): ModelReport => ({
-  accuracy,
-  macroF1: accuracy,
-  params,
-  perClass: { precision: [], recall: [], f1: [] },
-  confusion: [],
-  ...extra,
-});
+import { report } from '../support/modelReport';
 
 describe('report card: noise and verdict', () => {
   it('latencySpread: median, quartiles (linear between order statistics) and range, in any input order', () => {

@@ -1,17 +1,9 @@
 // The words and figures the Runs view, the progress notification and the status bar show.
 import { strict as assert } from 'node:assert';
 import { completionText, formatDuration, progressPercent, progressText, resultRows, runDescription, runLabel } from '../../src/extension/runText';
-import type { ModelReport, Summary } from '../../src/shared/records';
+import type { Summary } from '../../src/shared/records';
 import type { RunSnapshot } from '../../src/shared/runDir';
-
-const report = (accuracy: number, params: number | null, extra: Partial<ModelReport> = {}): ModelReport => ({
-  accuracy,
-  macroF1: accuracy,
-  params,
-  perClass: { precision: [], recall: [], f1: [] },
-  confusion: [],
-  ...extra,
-});
+import { report } from '../support/modelReport';
 
 const summary: Summary = {
   runId: 'fashion-20261129-224901-a1b2',
