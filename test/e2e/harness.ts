@@ -326,7 +326,9 @@ export class VSCodeSession {
       process.stderr.write('[e2e] Ctrl+Shift+P did not open the palette (a webview has the keys): opening it from the command center\n');
       await this.page.locator('.command-center .command-center-center').first().click({ timeout: TIMEOUTS.ui });
     }
-    await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+    // Briefly: a palette that closed again (a webview finishing its load takes the focus) is asked for anew by the
+    // caller's retry, which a long wait here would use up.
+    await input.waitFor({ state: 'visible', timeout: 5000 });
     await input.fill(`>${text}`);
     // The list filters asynchronously (and adds "similar commands" rows), so wait until it stops changing.
     let previous: string | undefined;
