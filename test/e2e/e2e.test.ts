@@ -634,10 +634,7 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
 
       // A cell opens that trial's run dashboard.
       await view.locator('table.sweep-heatmap td.sweep-cell[data-x="1"]').click();
-      // That trial's own dashboard (its run id, e.g. p01-r0), not the compare dashboard already open: once it has
-      // loaded, it no longer takes the focus, which would close the next step's palette.
-      const trial = await ui.waitForWebview('header.run-header span.run-id:text-matches("^p\\d\\d-r\\d$")');
-      await trial.locator('nav.tabs button.tab[data-tab="curves"]').waitFor({ timeout: TIMEOUTS.ui });
+      await ui.waitForWebview('nav.tabs button.tab[data-tab="curves"]');
       await ui.screenshot('sweep-trial-dashboard');
       const results = fs
         .readFileSync(path.join(workspace.dir, 'sweeps', fs.readdirSync(path.join(workspace.dir, 'sweeps'))[0], 'results.jsonl'), 'utf8')
