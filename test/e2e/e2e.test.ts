@@ -634,7 +634,11 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
 
       // A cell opens that trial's run dashboard.
       await view.locator('table.sweep-heatmap td.sweep-cell[data-x="1"]').click();
-      await ui.waitForWebview('nav.tabs button.tab[data-tab="curves"]');
+      // Wait for that trial's own dashboard (its run id, e.g. p01-r0), not the compare dashboard already open: a
+      // webview still loading takes the focus when it is ready, which closed the next step's palette. No backslashes
+      // in the pattern: the selector is a CSS string, where "\d" is an escape for a control character, not a digit.
+      const trial = await ui.waitForWebview('header.run-header span.run-id:text-matches("^p[0-9]{2}-r[0-9]$")', RUN_TIMEOUT);
+      await trial.locator('nav.tabs button.tab[data-tab="curves"]').waitFor({ timeout: TIMEOUTS.ui });
       await ui.screenshot('sweep-trial-dashboard');
       const results = fs
         .readFileSync(path.join(workspace.dir, 'sweeps', fs.readdirSync(path.join(workspace.dir, 'sweeps'))[0], 'results.jsonl'), 'utf8')
