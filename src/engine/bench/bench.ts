@@ -18,10 +18,15 @@
  * Usage: node dist/bench.js [--json] [--quick] [--seconds N] [--batch N] [--cpu-batch N]
  *                           [--backends wasm,cpu] [--cases kd-train,kd-composed,ce-train,teacher-infer,epoch,torch]
  *                           [--torch-device cpu|cuda] [--torch-script FILE] [--fashion-mnist DIR] [--epoch-rows N]
- *                           [--threads 1,2]
+ *                           [--threads 1,2] [--rounds N]
  *
  * `--threads` is the engine.threads axis (default: 1 and every core): kd-train and the epoch run once per count on
  * the CPU backends, and the ratios line gives the scaling (N threads ÷ 1) beside PyTorch on all cores.
+ *
+ * `--rounds N` measures the non-pure-JS backends and PyTorch N times, alternating (the thread counts in reverse order
+ * every other round), and the table and targets use each case's median: on a shared machine one round's figures move
+ * by a third with the neighbours' load. The JSON lines keep every round's measurement; the pure-JS cpu backend and
+ * the epoch run once.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -74,6 +79,8 @@ interface Options {
   epochRows?: number;
   /** engine.threads values to measure kd-train and the epoch at, on the CPU backends; ascending, 1 first. */
   threads: number[];
+  /** Times the non-pure-JS backends and PyTorch are measured, alternating; the targets use the medians. */
+  rounds: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -117,6 +124,7 @@ function parseOptions(argv: string[]): Options {
       `engine.threads values for kd-train and the epoch on wasm and cpu (default: 1,${os.availableParallelism()}, i.e. 1 and every core)`,
       threadList,
     )
+    .option('--rounds <n>', 'measure the backends and PyTorch this many times, alternating, and report the medians', integer('--rounds'), 1)
     .parse(argv)
     .opts<{
       json: boolean;
@@ -131,6 +139,7 @@ function parseOptions(argv: string[]): Options {
       fashionMnist: string;
       epochRows?: number;
       threads?: number[];
+      rounds: number;
     }>();
   return {
     json: opts.json,
@@ -145,6 +154,7 @@ function parseOptions(argv: string[]): Options {
     fashionMnist: path.resolve(opts.fashionMnist),
     epochRows: opts.epochRows ?? (opts.quick ? QUICK.epochTrainRows : undefined),
     threads: opts.threads ?? [...new Set([1, Math.min(MAX_THREADS, os.availableParallelism())])],
+    rounds: opts.rounds,
   };
 }
 
@@ -163,6 +173,8 @@ function threadList(value: string): number[] {
 class Bench {
   readonly measurements: Measurement[] = [];
   readonly skipped: Skipped[] = [];
+  /** The round being measured, when there are several. */
+  round?: number;
 
   constructor(private readonly opts: Options) {}
 
@@ -170,7 +182,8 @@ class Bench {
     if (!this.opts.json) process.stderr.write(`· ${message}\n`);
   }
 
-  record(m: Measurement): void {
+  record(measured: Measurement): void {
+    const m = this.round === undefined ? measured : { ...measured, round: this.round };
     this.measurements.push(m);
     if (this.opts.json) process.stdout.write(JSON.stringify(m) + '\n');
     // The table comes only at the end: a run cut short (the GPU check's time limit) still logs each figure.
@@ -178,6 +191,8 @@ class Bench {
   }
 
   skip(s: Skipped): void {
+    // The same skip comes once per round; list it once.
+    if (this.skipped.some((k) => k.case === s.case && k.model === s.model && k.backend === s.backend)) return;
     this.skipped.push(s);
     this.progress(`skipped ${[s.case, s.model, s.backend].filter(Boolean).join(' ')}: ${s.reason}`);
   }
@@ -235,7 +250,7 @@ async function activate(backend: ConcreteBackend): Promise<{ detail: string } | 
   }
 }
 
-async function measureBackend(bench: Bench, backend: ConcreteBackend, opts: Options): Promise<void> {
+async function measureBackend(bench: Bench, backend: ConcreteBackend, opts: Options, reverseThreads = false): Promise<void> {
   const slow = backend === 'cpu';
   const budget: Budget = { seconds: slow ? Math.min(opts.seconds, CPU_SECONDS_CAP) : opts.seconds, minSteps: slow ? 1 : 3 };
   const cnnBatch = slow ? opts.cpuBatch : opts.batch;
@@ -251,7 +266,7 @@ async function measureBackend(bench: Bench, backend: ConcreteBackend, opts: Opti
     kernelsPerStep: threads === 1 ? await countKdStepKernels(spec, batch) : undefined,
   });
   // One thread only where the step is not split: tfjs-node and the GPU backends use the machine by themselves.
-  const threadCounts = DATA_PARALLEL_BACKENDS.includes(backend) ? opts.threads : [1];
+  const threadCounts = DATA_PARALLEL_BACKENDS.includes(backend) ? (reverseThreads ? [...opts.threads].reverse() : opts.threads) : [1];
   for (const { name, spec } of STUDENTS) {
     for (const threads of threadCounts) {
       if (bench.wants('kd-train'))
@@ -388,11 +403,18 @@ async function main(): Promise<void> {
   if (!opts.json) process.stderr.write(headerLine(machine, opts.batch, opts.seconds) + '\n');
 
   // Fastest backends first; PyTorch right after them, while this process is idle, and the long epoch last.
-  for (const backend of available.filter((b) => b !== 'cpu')) {
-    await activate(backend);
-    await measureBackend(bench, backend, opts);
+  for (let round = 0; round < opts.rounds; round++) {
+    if (opts.rounds > 1) {
+      bench.round = round;
+      bench.progress(`round ${round + 1} of ${opts.rounds}`);
+    }
+    for (const backend of available.filter((b) => b !== 'cpu')) {
+      await activate(backend);
+      await measureBackend(bench, backend, opts, round % 2 === 1);
+    }
+    if (bench.wants('torch')) measureTorch(bench, opts);
   }
-  if (bench.wants('torch')) measureTorch(bench, opts);
+  bench.round = undefined;
   if (available.includes('cpu')) {
     await activate('cpu');
     await measureBackend(bench, 'cpu', opts);

@@ -38,6 +38,11 @@ export interface Measurement {
   /** torch: its version. */
   version?: string;
   note?: string;
+  /** With `--rounds`: which round (0-based) measured this. */
+  round?: number;
+  /** A median over rounds (`mediansOf`): how many rounds, and the lowest and highest samples/s among them. */
+  rounds?: number;
+  range?: [number, number];
 }
 
 /** A case that did not run, and why. Kept out of the JSON measurement lines; listed in the ratios line. */
@@ -102,6 +107,9 @@ export interface Ratios {
   kdGpuOverTorchCuda: Record<string, number>;
   /** teacher-infer cnn-large: each GPU backend ÷ PyTorch on CUDA, keyed by backend (target ≥ 0.5). */
   teacherInferGpuOverTorchCuda: Record<string, number>;
+  /** With several rounds, the two headline ratios of each round alone (the same round's 1 and N threads and
+   *  PyTorch), so the spread shows beside the medians the targets use. */
+  byRound: { round: number; threadScaling: number | null; kdWasmOverTorch: number | null }[];
   peakRssMB: number;
   targetsMet: Record<string, boolean | null>;
   machine: MachineInfo;
@@ -135,7 +143,59 @@ function cpuTimeRatio(a: Measurement | undefined, b: Measurement | undefined): n
   return a?.samplesPerCpuSec && b?.samplesPerCpuSec ? round2(a.samplesPerCpuSec / b.samplesPerCpuSec) : null;
 }
 
-export function computeRatios(ms: Measurement[], skipped: Skipped[], machine: MachineInfo, peakRssMB: number): Ratios {
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/**
+ * One measurement per case, model, backend, engine, threads and batch: with several rounds, the median samples/s (and
+ * samples per CPU-second) over them, with the round count and range. The rounds alternate, so a load that comes
+ * and goes on a shared machine lands on every case alike, and the median drops the round it hit hardest.
+ */
+export function mediansOf(ms: Measurement[]): Measurement[] {
+  const groups = new Map<string, Measurement[]>();
+  for (const m of ms) {
+    const key = [m.case, m.model, m.backend, m.engine, m.threads ?? 1, m.batch].join('|');
+    groups.set(key, [...(groups.get(key) ?? []), m]);
+  }
+  return [...groups.values()].map((group) => {
+    if (group.length === 1) return group[0];
+    const rates = group.map((m) => m.samplesPerSec);
+    const perCpu = group.map((m) => m.samplesPerCpuSec).filter((v): v is number => v !== undefined);
+    const { round: _round, samples: _samples, seconds: _seconds, ...first } = group[0];
+    return {
+      ...first,
+      samplesPerSec: round1(median(rates)),
+      samplesPerCpuSec: perCpu.length === group.length ? round1(median(perCpu)) : undefined,
+      rounds: group.length,
+      range: [Math.min(...rates), Math.max(...rates)],
+    };
+  });
+}
+
+const round1 = (v: number) => (v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
+
+/** The targets' two CPU ratios in each round alone; empty when the bench ran one round. */
+function ratiosByRound(ms: Measurement[]): Ratios['byRound'] {
+  const rounds = [...new Set(ms.map((m) => m.round).filter((r): r is number => r !== undefined))].sort((a, b) => a - b);
+  if (rounds.length < 2) return [];
+  return rounds.map((r) => {
+    const mine = ms.filter((m) => m.round === r);
+    const wasm = mine.filter((m) => m.case === 'kd-train' && m.model === 'cnn-small' && m.backend === 'wasm' && m.engine === 'distill');
+    const most = Math.max(1, ...wasm.map((m) => m.threads ?? 1));
+    const at = (n: number) => wasm.find((m) => (m.threads ?? 1) === n);
+    return {
+      round: r,
+      threadScaling: most > 1 ? ratio(at(most), at(1)) : null,
+      kdWasmOverTorch: ratio(at(most), find(mine, 'kd-train', 'cnn-small', 'cpu', 'torch')),
+    };
+  });
+}
+
+export function computeRatios(measured: Measurement[], skipped: Skipped[], machine: MachineInfo, peakRssMB: number): Ratios {
+  const ms = mediansOf(measured);
   const kdOverheadBy: Record<string, number> = {};
   const kdOverheadByCpuTime: Record<string, number> = {};
   for (const kd of ms.filter((m) => m.case === 'kd-train' && m.engine === 'distill')) {
@@ -192,6 +252,7 @@ export function computeRatios(ms: Measurement[], skipped: Skipped[], machine: Ma
     fusedKdSpeedup,
     kdGpuOverTorchCuda,
     teacherInferGpuOverTorchCuda,
+    byRound: ratiosByRound(measured),
     peakRssMB,
     machine,
     skipped,
@@ -246,7 +307,8 @@ function firstSentence(text: string): string {
 
 const formatRate = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
 
-export function formatTable(ms: Measurement[], skipped: Skipped[], ratios: Ratios): string {
+export function formatTable(measured: Measurement[], skipped: Skipped[], ratios: Ratios): string {
+  const ms = mediansOf(measured);
   const head = ['case', 'model', 'backend', 'engine', 'threads', 'batch', 'samples/s', 'per CPU-s', 'note'];
   const rows = ms.map((m) => [
     m.case,
@@ -299,6 +361,12 @@ export function formatTable(ms: Measurement[], skipped: Skipped[], ratios: Ratio
   for (const [key, v] of Object.entries(ratios.fusedKdSpeedup)) {
     out.push(`  ${`fused ÷ composed KD loss ${key.replace('/', ' ')}`.padEnd(width)} ${`${v.toFixed(2)}×`.padStart(8)}`);
   }
+  if (ratios.byRound.length) {
+    const list = (pick: (r: Ratios['byRound'][number]) => number | null) =>
+      ratios.byRound.map((r) => (pick(r) === null ? 'n/a' : `${pick(r)!.toFixed(2)}×`)).join(', ');
+    out.push(`  ${'each round: kd-train cnn-small wasm N ÷ 1'.padEnd(width)} ${list((r) => r.threadScaling)}`);
+    out.push(`  ${'each round: kd-train cnn-small wasm ÷ PyTorch'.padEnd(width)} ${list((r) => r.kdWasmOverTorch)}`);
+  }
   out.push(`  ${'peak RSS'.padEnd(width)} ${`${ratios.peakRssMB} MB`.padStart(8)}`);
   return out.join('\n');
 }
@@ -313,6 +381,7 @@ function describe(m: Measurement): string {
   } else if (m.samples !== undefined && m.seconds !== undefined) {
     parts.push(`${m.samples} samples in ${m.seconds.toFixed(1)} s`);
   }
+  if (m.rounds !== undefined && m.range) parts.push(`median of ${m.rounds} rounds, ${formatRate(m.range[0])}–${formatRate(m.range[1])}`);
   if (m.kernelsPerStep !== undefined) parts.push(`${m.kernelsPerStep} kernels per step`);
   if (m.tensorDelta) parts.push(`${m.tensorDelta} tensors leaked`);
   if (m.engine === 'torch') parts.push(`PyTorch ${m.version ?? ''}, ${m.threads} threads`.replace('  ', ' '));
