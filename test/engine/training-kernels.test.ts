@@ -475,6 +475,37 @@ describe('wasm training kernels', function () {
     });
   });
 
+  describe('GatherV2', () => {
+    // Whole rows (axis 0) take the row-copy path; the others go to the stock kernel. Indices repeat and run backwards.
+    const cases: { x: number[]; indices: number[]; indexShape?: number[]; axis: number }[] = [
+      { x: [9, 4, 3, 2], indices: [8, 0, 3, 3, 1], axis: 0 },
+      { x: [6], indices: [5, 4, 0, 0], axis: 0 },
+      { x: [7, 3], indices: [6, 2, 4, 1, 0, 2], indexShape: [2, 3], axis: 0 },
+      { x: [7, 3], indices: [], axis: 0 },
+      { x: [5, 6, 2], indices: [5, 0, 2], axis: 1 },
+      { x: [5, 6, 2], indices: [1, 1, 0], axis: -1 },
+    ];
+    cases.forEach((c, i) => {
+      const what = `x ${c.x}, indices [${c.indices}]${c.indexShape ? ` as ${c.indexShape}` : ''}, axis ${c.axis}`;
+      it(what, async () => {
+        const run = () => tf.gather(input(randomTensor(c.x, rng(800 + i))), tf.tensor(c.indices, c.indexShape ?? [c.indices.length], 'int32'), c.axis);
+        // A copy: exact, whatever the values.
+        assert.deepEqual(await onBackend('wasm', run), await onBackend('cpu', run));
+      });
+    });
+
+    it('copies int32 rows exactly, and refuses an index outside the rows as the stock kernel does', async () => {
+      await tf.setBackend('wasm');
+      const labels = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
+      const picked = tf.gather(labels, tf.tensor1d([2, 0], 'int32'));
+      assert.equal(picked.dtype, 'int32');
+      assert.deepEqual(Array.from(picked.dataSync()), [5, 6, 1, 2]);
+      assert.throws(() => tf.gather(labels, tf.tensor1d([3], 'int32')), /GatherV2: the index value 3 is not in \[0, 2\]/);
+      assert.throws(() => tf.gather(labels, tf.tensor1d([-1], 'int32')), /the index value -1 is not in/);
+      tf.dispose([labels, picked]);
+    });
+  });
+
   it('Identity shares data, and the copy outlives the original', async () => {
     await tf.setBackend('wasm');
     const original = tf.tensor([1, 2, 3]);

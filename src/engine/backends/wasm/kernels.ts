@@ -8,6 +8,7 @@ import type { BackendKernels } from '../registry';
 import { conv2DBackpropFilterConfig } from './conv2dBackpropFilter';
 import { conv2DBackpropInputConfig } from './conv2dBackpropInput';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwiseBackprop';
+import { gatherV2Config } from './gather';
 import { identityConfig } from './identity';
 import { kdStepStatsConfig, kdStepStatsGradConfig } from './kdStepStats';
 import { batchMatMulConfig } from './matMul';
@@ -18,5 +19,5 @@ export const WASM_KERNELS: BackendKernels = {
   /** Kernels the stock wasm backend does not have at all. */
   added: [conv2DBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig, kdStepStatsConfig, kdStepStatsGradConfig],
   /** Stock kernels we replace because a training step spent most of its time in them. */
-  replaced: [batchMatMulConfig, conv2DBackpropInputConfig, maxPoolGradConfig, sumConfig, identityConfig],
+  replaced: [batchMatMulConfig, conv2DBackpropInputConfig, gatherV2Config, maxPoolGradConfig, sumConfig, identityConfig],
 };
