@@ -8,6 +8,13 @@ import type { BackendReport, EpochRecord, RunStatus, SoftLabelRecord, StepRecord
 
 // ---------------------------------------------------------------- host → engine
 
+/**
+ * Set to `1` in an engine child's environment by a parent that keeps it for several tasks (a sweep's process pool):
+ * after a task's `finished`, the child waits for the next `start`/`resume` instead of exiting, so a trial does not
+ * pay for loading the engine and starting its backend again.
+ */
+export const ENGINE_REUSE_ENV = 'DISTILL_ENGINE_REUSE';
+
 export type HostToEngine =
   /** Start a new run in `runDir` with an already-validated config whose paths are absolute. */
   | { type: 'start'; config: DistillConfig; runDir: string }
@@ -73,6 +80,8 @@ export type EngineToHost =
   /** The answer to `teacher`: the teacher's model.json (absent for precomputed logits), its logits now cached. */
   | { type: 'teacherReady'; modelFile?: string; source: string }
   /** The run ended. `summary` is present when it completed. */
-  | { type: 'finished'; status: Exclude<RunStatus, 'running'>; reason?: string; summary?: Summary };
+  | { type: 'finished'; status: Exclude<RunStatus, 'running'>; reason?: string; summary?: Summary }
+  /** A kept child (`ENGINE_REUSE_ENV`) is done with its task, after `finished`, and takes the next one. */
+  | { type: 'idle' };
 
 export type EngineMessageType = EngineToHost['type'];

@@ -9,7 +9,17 @@ import * as path from 'node:path';
 import { THREADS_ENV, type DistillConfig } from '../shared/config';
 import type { Summary } from '../shared/records';
 import { readJson, readRun, RUN_FILES } from '../shared/runDir';
-import { defaultEnginePath, progressFraction, startEngineTask, threadsPerProcess, type EngineTask } from './engineTask';
+import {
+  defaultEnginePath,
+  EnginePool,
+  engineNodeFlags,
+  progressFraction,
+  startEngineTask,
+  threadsPerProcess,
+  type EngineTask,
+  type EngineTaskHooks,
+} from './engineTask';
+import type { HostToEngine } from '../shared/protocol';
 
 export interface TrialTask {
   sweepId: string;
@@ -54,9 +64,13 @@ export function trialStart(runDir: string): 'completed' | 'resume' | 'start' {
   return fs.existsSync(path.join(runDir, RUN_FILES.checkpoints)) ? 'resume' : 'start';
 }
 
+/** Starts an engine task for a trial: in a pool's child (`EnginePool.start`), or a child of its own. */
+export type EngineLauncher = (message: HostToEngine, hooks: Omit<EngineTaskHooks, 'env'>) => EngineTask;
+
 /**
- * Runs each task in an engine child process on this machine. Each child gets `DISTILL_THREADS` = the cores divided
- * by the concurrency (at least 1), so that `concurrency` multi-threaded engines do not oversubscribe the cores.
+ * Runs each task in an engine child process on this machine, from a pool of at most `concurrency` children kept
+ * from trial to trial. Each child gets `DISTILL_THREADS` = the cores divided by the concurrency (at least 1), so
+ * that `concurrency` multi-threaded engines do not oversubscribe the cores.
  */
 export class LocalExecutor implements Executor {
   private readonly running = new Set<EngineTask>();
@@ -64,6 +78,7 @@ export class LocalExecutor implements Executor {
   readonly description: string;
   /** What every engine child of this executor gets in its environment. */
   readonly childEnv: NodeJS.ProcessEnv;
+  private readonly pool: EnginePool;
 
   constructor(
     readonly concurrency: number,
@@ -71,7 +86,9 @@ export class LocalExecutor implements Executor {
     cores = os.availableParallelism(),
   ) {
     this.description = `local (${concurrency} process${concurrency === 1 ? '' : 'es'})`;
-    this.childEnv = { [THREADS_ENV]: String(threadsPerProcess(cores, concurrency)) };
+    const threads = threadsPerProcess(cores, concurrency);
+    this.childEnv = { [THREADS_ENV]: String(threads) };
+    this.pool = new EnginePool(enginePath, this.childEnv, engineNodeFlags(threads));
   }
 
   async prepareTeacher(config: DistillConfig): Promise<TeacherOutcome | undefined> {
@@ -84,12 +101,11 @@ export class LocalExecutor implements Executor {
   async runTrial(task: TrialTask, onProgress: (fraction: number) => void, onLog?: (line: string) => void): Promise<TrialOutcome> {
     return runTrialHere(
       task,
-      this.enginePath,
+      (message, hooks) => this.pool.start(message, hooks),
       onProgress,
       onLog,
       (t) => this.track(t),
       () => this.stopped,
-      this.childEnv,
     );
   }
 
@@ -110,18 +126,18 @@ export class LocalExecutor implements Executor {
 
   async close(): Promise<void> {
     await Promise.all([...this.running].map((t) => t.done));
+    this.pool.close();
   }
 }
 
 /** A trial in an engine child here: started fresh, resumed from its checkpoint, or read back when already done. */
 export async function runTrialHere(
   task: TrialTask,
-  enginePath: string,
+  launch: EngineLauncher,
   onProgress: (fraction: number) => void,
   onLog: ((line: string) => void) | undefined,
   track: <T>(t: EngineTask & { done: Promise<T> }) => Promise<T>,
   isStopped: () => boolean,
-  env?: NodeJS.ProcessEnv,
 ): Promise<TrialOutcome> {
   const host = os.hostname();
   const how = trialStart(task.runDir);
@@ -130,8 +146,7 @@ export async function runTrialHere(
   if (how === 'start') fs.rmSync(task.runDir, { recursive: true, force: true });
   const message =
     how === 'resume' ? ({ type: 'resume', runDir: task.runDir } as const) : ({ type: 'start', config: task.config, runDir: task.runDir } as const);
-  const engine = startEngineTask(enginePath, message, {
-    env,
+  const engine = launch(message, {
     onMessage: (m) => {
       if (m.type === 'steps' || m.type === 'epoch') {
         const f = progressFraction(m.progress);

@@ -28,7 +28,7 @@ import type { Summary } from '../shared/records';
 import { RUN_FILES } from '../shared/runDir';
 import { sha256 } from '../shared/sweepPlan';
 import { LocalExecutor, runTrialHere, type Executor, type TeacherOutcome, type TrialOutcome, type TrialTask } from './executor';
-import { defaultEnginePath, threadsPerProcess, type EngineTask } from './engineTask';
+import { defaultEnginePath, EnginePool, engineNodeFlags, threadsPerProcess, type EngineTask } from './engineTask';
 
 export const QUEUE_NAME = 'distill-trials';
 /** Stalls a trial may survive (worker lost, Ctrl-C of a worker) before BullMQ fails it. */
@@ -219,7 +219,9 @@ export interface WorkerOptions {
 export async function runWorker(opts: WorkerOptions): Promise<{ close(): Promise<void> }> {
   const host = os.hostname();
   const redis = connect(opts.url);
-  const enginePath = opts.enginePath ?? defaultEnginePath();
+  // As the local executor: engines kept from trial to trial, the worker's cores divided among its trials at once.
+  const threads = threadsPerProcess(os.availableParallelism(), opts.concurrency);
+  const pool = new EnginePool(opts.enginePath ?? defaultEnginePath(), { [THREADS_ENV]: String(threads) }, engineNodeFlags(threads));
   const running = new Set<EngineTask>();
   let closing = false;
 
@@ -274,7 +276,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ close(): Promise
     try {
       const outcome = await runTrialHere(
         { sweepId: d.sweepId, id: d.trialId, config, runDir },
-        enginePath,
+        (message, hooks) => pool.start(message, hooks),
         (f) => {
           if (Date.now() - lastProgress > 500) {
             lastProgress = Date.now();
@@ -294,8 +296,6 @@ export async function runWorker(opts: WorkerOptions): Promise<{ close(): Promise
           }
         },
         () => false,
-        // As the local executor: the worker's cores divided among its trials at once.
-        { [THREADS_ENV]: String(threadsPerProcess(os.availableParallelism(), opts.concurrency)) },
       );
       if (closing) {
         // This worker is leaving: the trial stays active, its lock lapses, and another worker resumes it.
@@ -329,6 +329,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ close(): Promise
       // Give the last checkpoint copies a moment to reach Redis.
       await new Promise((r) => setTimeout(r, 1200));
       await worker.close(true);
+      pool.close();
       redis.disconnect();
     },
   };
