@@ -485,8 +485,7 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
     it('exports the student as a self-describing TensorFlow.js folder and shows it in the Explorer', async function () {
       const ui = session();
       const [, newer] = completedRuns();
-      await ui.runCommand('Distill: Export Student');
-      await ui.acceptQuickItemTyped(newer.runId);
+      await ui.runCommandAndPick('Distill: Export Student', newer.runId);
       await ui.acceptQuickItemTyped('TensorFlow.js');
       await ui.answerFolderDialog(workspace.dir, 'Export Here');
       const target = path.join(workspace.dir, `${newer.runId}-student`);
@@ -881,8 +880,15 @@ describe('The first hour: an empty folder, New Config, a run stopped while the t
     const ui = session();
     await ui.runCommand('Distill: Stop Run');
     const stopped = /stopped while training the teacher \(epoch \d of 8, step \d+\); Resume continues from its checkpoint/;
-    await ui.waitForNotification(stopped, RUN_TIMEOUT);
+    const message = await ui.waitForNotification(stopped, RUN_TIMEOUT);
     await ui.waitForToastShown(stopped);
+    // The dashboard still open says the same once it has read the run's status (its safety poll is 2 s).
+    const dashboard = await ui.waitForWebview('header.run-header span.status[data-status="stopped"]');
+    assert.equal(
+      await dashboard.locator('header.run-header span.progress').textContent(),
+      `teacher · epoch ${/epoch (\d) of 8/.exec(message)![1]} of 8`,
+      'the dashboard header and the message name the same epoch',
+    );
     await ui.screenshot('stopped-during-the-teacher');
     const [run] = runDirs();
     assert.ok(run && fs.existsSync(path.join(run, 'checkpoints', 'teacher', 'state.json')), 'no teacher checkpoint');
