@@ -5,12 +5,14 @@
  * printed with the figures, since on a shared machine they say as much about the neighbours as about Distill.
  * Not a test: it reports.
  *
- * Usage: node dist/sweepBench.js [--workers 1,2] [--trials 8] [--rounds 1] [--rows 12000] [--epochs 3] [--json]
+ * Usage: node dist/sweepBench.js [--workers 1,2] [--trials 24] [--rounds 1] [--rows 12000] [--epochs 3] [--json]
  *
  * The default trial (12,000 rows, 3 epochs, about 2 s on one core) is small for a real sweep but long enough that
  * what is measured is training. Each measured sweep starts its own engine processes, which are then kept from trial
  * to trial (src/sweep/engineTask.ts), so the first trial of each process pays for loading the engine and
- * decompressing the IDX files (about 1 s) and the others do not.
+ * decompressing the IDX files (about 1 s) and the others do not. The default 24 trials are the size of a 4 × 3 grid
+ * with 2 repeats; with 8, that first trial of each process weighed on the 2-process figure (1.3-1.5× against
+ * 1.5-1.8× with 24, measured here).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,7 +36,7 @@ interface Row {
 async function main(): Promise<void> {
   const opts = new Command()
     .option('--workers <list>', 'process counts to compare', '1,2')
-    .option('--trials <n>', 'trials per sweep', '8')
+    .option('--trials <n>', 'trials per sweep', '24')
     .option('--rounds <n>', 'times each process count is measured, alternating', '1')
     .option('--rows <n>', 'training rows per trial', '12000')
     .option('--epochs <n>', 'epochs per trial', '3')
