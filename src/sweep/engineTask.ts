@@ -79,6 +79,8 @@ function runOn(child: ChildProcess, message: HostToEngine, hooks: EngineTaskHook
     }
   };
   let settle!: () => void;
+  // Once settled, a pool's child may be running someone else's task: this task's stop and kill no longer reach it.
+  let settled = false;
   const onMessage = (m: EngineToHost) => {
     if (m.type === 'finished') finished = m;
     if (m.type === 'teacherReady') teacher = m;
@@ -95,6 +97,7 @@ function runOn(child: ChildProcess, message: HostToEngine, hooks: EngineTaskHook
       settle();
     };
     settle = () => {
+      settled = true;
       child.stderr?.off('data', onStderr);
       child.off('message', onMessage);
       child.off('exit', onExit);
@@ -109,10 +112,10 @@ function runOn(child: ChildProcess, message: HostToEngine, hooks: EngineTaskHook
     pid: child.pid,
     done,
     stop: () => {
-      if (child.connected) child.send({ type: 'stop' } satisfies HostToEngine, () => undefined);
+      if (!settled && child.connected) child.send({ type: 'stop' } satisfies HostToEngine, () => undefined);
     },
     kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (!settled && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
 }

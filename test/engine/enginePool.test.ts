@@ -72,6 +72,9 @@ describe('engine pool (children kept from trial to trial)', function () {
     // The child goes back to the pool once it says it is idle, just after `finished`.
     await until('the child to be idle', () => pool.idleCount === 1);
     const second = pool.start({ type: 'start', config: b, runDir: path.join(dir, 'pool-b') });
+    // The first task is over: its stop no longer reaches the child, which now runs the second.
+    first.stop();
+    first.kill();
     kept.push(await finish(second));
     assert.equal(second.pid, first.pid, 'the second trial ran in the first one’s child');
     assert.deepEqual(kept.map(outcome), alone.map(outcome));
