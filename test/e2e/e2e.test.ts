@@ -438,8 +438,7 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
     it('the report card says what the numbers mean: a verdict line, and sizes of every model', async function () {
       const ui = session();
       const [older] = completedRuns();
-      await ui.runCommand('Distill: Open Dashboard');
-      await ui.pickQuickItem(older.runId);
+      await ui.runCommandAndPick('Distill: Open Dashboard', older.runId);
       const dashboard = await dashboardOf(ui, older.runId);
       await showDashboardTab(dashboard, 'report');
       const verdict = (await dashboard.locator('.verdict').textContent({ timeout: TIMEOUTS.ui })) ?? '';
@@ -655,8 +654,7 @@ describe('Distill in a real VS Code (code-server + Chromium)', function () {
     it('installs WebGPU into global storage with a progress notification, warns it cannot run here, and sets the setting', async function () {
       const ui = session();
       await ui.clearNotifications();
-      await ui.runCommand('Distill: Install GPU Engine');
-      await ui.pickQuickItem('WebGPU');
+      await ui.runCommandAndPick('Distill: Install GPU Engine', 'WebGPU');
       await ui.waitForNotification(/installing the GPU engine \(WebGPU\)/);
       const toast = ui.notificationToast(/installing the GPU engine \(WebGPU\)/);
       await toast.getByRole('button', { name: 'Cancel' }).waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
