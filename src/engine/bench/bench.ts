@@ -43,7 +43,18 @@ import type { PresetSpec } from '../models/presets';
 import { epochUnavailable, FASHION_MNIST, measureEpoch } from './epoch';
 import { hasFusedStepStats, withComposedStepStats } from '../kd/stepStats';
 import { countKdStepKernels, measureCeFit, measureInference, measureKdTrain, type Budget, type Throughput } from './measure';
-import { CASES, computeRatios, formatTable, headerLine, type CaseName, type MachineInfo, type Measurement, type ModelName, type Skipped } from './report';
+import {
+  CASES,
+  computeRatios,
+  formatTable,
+  headerLine,
+  roundRate as round,
+  type CaseName,
+  type MachineInfo,
+  type Measurement,
+  type ModelName,
+  type Skipped,
+} from './report';
 import { findTorchPython, runTorchPeer, TORCH_DEVICES, torchScript, type TorchDevice } from './torch';
 
 const SELECTABLE_CASES = [...CASES, 'torch'] as const;
@@ -235,7 +246,6 @@ class Bench {
   }
 }
 
-const round = (v: number) => (v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
 const firstLine = (s: string) => s.split('\n')[0];
 
 /** Makes `backend` the active one through the ladder: what it says of itself, or why it is not available here. */

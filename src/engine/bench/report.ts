@@ -118,6 +118,9 @@ export interface Ratios {
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
+/** How measurements are stored: whole numbers from 100 up, one decimal below. */
+export const roundRate = (v: number) => (v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
+
 /** A measurement; of distill's, the one at `threads` (engine.threads). */
 function find(
   ms: Measurement[],
@@ -167,15 +170,13 @@ export function mediansOf(ms: Measurement[]): Measurement[] {
     const { round: _round, samples: _samples, seconds: _seconds, ...first } = group[0];
     return {
       ...first,
-      samplesPerSec: round1(median(rates)),
-      samplesPerCpuSec: perCpu.length === group.length ? round1(median(perCpu)) : undefined,
+      samplesPerSec: roundRate(median(rates)),
+      samplesPerCpuSec: perCpu.length === group.length ? roundRate(median(perCpu)) : undefined,
       rounds: group.length,
       range: [Math.min(...rates), Math.max(...rates)],
     };
   });
 }
-
-const round1 = (v: number) => (v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
 
 /** The targets' two CPU ratios in each round alone; empty when the bench ran one round. */
 function ratiosByRound(ms: Measurement[]): Ratios['byRound'] {
