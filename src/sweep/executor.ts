@@ -9,16 +9,7 @@ import * as path from 'node:path';
 import { THREADS_ENV, type DistillConfig } from '../shared/config';
 import type { Summary } from '../shared/records';
 import { readJson, readRun, RUN_FILES } from '../shared/runDir';
-import {
-  defaultEnginePath,
-  EnginePool,
-  engineNodeFlags,
-  progressFraction,
-  startEngineTask,
-  threadsPerProcess,
-  type EngineTask,
-  type EngineTaskHooks,
-} from './engineTask';
+import { defaultEnginePath, EnginePool, engineNodeFlags, progressFraction, threadsPerProcess, type EngineTask, type EngineTaskHooks } from './engineTask';
 import type { HostToEngine } from '../shared/protocol';
 
 export interface TrialTask {
@@ -82,8 +73,8 @@ export class LocalExecutor implements Executor {
 
   constructor(
     readonly concurrency: number,
-    private readonly enginePath = defaultEnginePath(),
-    cores = os.availableParallelism(),
+    enginePath = defaultEnginePath(),
+    private readonly cores = os.availableParallelism(),
   ) {
     this.description = `local (${concurrency} process${concurrency === 1 ? '' : 'es'})`;
     const threads = threadsPerProcess(cores, concurrency);
@@ -92,8 +83,13 @@ export class LocalExecutor implements Executor {
   }
 
   async prepareTeacher(config: DistillConfig): Promise<TeacherOutcome | undefined> {
-    // The teacher is prepared alone, before any trial: it may use every core.
-    const { finished, teacher } = await this.track(startEngineTask(this.enginePath, { type: 'teacher', config }));
+    // In one of the pool's children, which then runs a trial with its code, backend and data loaded, while the
+    // others load theirs: with the teacher cached, a fresh child just for it took a second before the first trial.
+    this.pool.prestart(this.concurrency);
+    // The teacher is prepared alone, before any trial: it may use every core, not a trial's share (the pool's
+    // DISTILL_THREADS), which an explicit engine.threads overrides.
+    const threads = config.engine.threads ?? threadsPerProcess(this.cores, 1);
+    const { finished, teacher } = await this.track(this.pool.start({ type: 'teacher', config: { ...config, engine: { ...config.engine, threads } } }));
     if (finished.status === 'failed') throw new Error(finished.reason ?? 'the teacher could not be prepared');
     return teacher && { modelFile: teacher.modelFile, source: teacher.source };
   }

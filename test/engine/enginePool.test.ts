@@ -92,4 +92,24 @@ describe('engine pool (children kept from trial to trial)', function () {
     pool.close();
     await until('the idle child to exit on close', processGone(third.pid!));
   });
+
+  it('starts children ahead of the first task; the task after a teacher runs in the child that prepared it', async () => {
+    const dir = tempDir();
+    const config = smallConfig(dir, { seed: 3, data: { ...smallConfig(dir).data, maxSamples: { train: 1500, test: 500 } } });
+    const pool = new EnginePool(ENGINE);
+    pool.prestart(2);
+    assert.equal(pool.idleCount, 2);
+    const teacher = pool.start({ type: 'teacher', config });
+    assert.equal(pool.idleCount, 1, 'the teacher took one of the children started ahead');
+    assert.equal((await teacher.done).finished.status, 'completed');
+    await until('the teacher’s child to be idle', () => pool.idleCount === 2);
+    pool.prestart(2);
+    assert.equal(pool.idleCount, 2, 'no child beyond the two asked for');
+    const trial = pool.start({ type: 'start', config, runDir: path.join(dir, 'run') });
+    assert.equal(trial.pid, teacher.pid, 'the trial went to the child that has the data loaded');
+    await finish(trial);
+    await until('the child to be idle', () => pool.idleCount === 2);
+    pool.close();
+    await until('the idle children to exit on close', () => processGone(trial.pid!)() && pool.idleCount === 0);
+  });
 });
