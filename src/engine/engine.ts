@@ -48,6 +48,7 @@ import {
   writeCheckpoint,
   type TrainPosition,
 } from './train/checkpoint';
+import { makeOptimizer } from './train/optimizer';
 import { resolveThreads, threadsForModel, type ThreadChoice } from './train/threads';
 import { NonFiniteLossError, singleThreadReason, stepsPerEpoch, train, type EpochTrainStats } from './train/trainer';
 import { forwardMacs, RunPlan, type PlannedPhase } from './runPlan';
@@ -364,7 +365,7 @@ export class DistillEngine {
 
   private async trainOne(config: DistillConfig, runDir: string, p: Prepared, student: StudentKind): Promise<'completed' | StopReason> {
     const settings = config.training;
-    const optimizer = settings.optimizer === 'sgd' ? tf.train.sgd(settings.learningRate) : tf.train.adam(settings.learningRate);
+    const optimizer = makeOptimizer(settings);
     const checkpoint = readCheckpointState(runDir, student);
     if (checkpoint?.done) {
       optimizer.dispose();

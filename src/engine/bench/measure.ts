@@ -14,6 +14,7 @@ import type { DistillConfig } from '../../shared/config';
 import { predictLogits } from '../models/modelFiles';
 import { buildPreset, type PresetSpec } from '../models/presets';
 import { train, type TrainJob } from '../train/trainer';
+import { makeOptimizer } from '../train/optimizer';
 
 export interface Budget {
   seconds: number;
@@ -120,7 +121,7 @@ async function withKdTrainer<T>(spec: PresetSpec, batch: number, use: (run: Trai
   const rows = batch * BATCHES_OF_DATA;
   const data = syntheticData(rows);
   const model = buildPreset(spec, INPUT_SHAPE, NUM_CLASSES, SEED, 'student');
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = makeOptimizer({ optimizer: 'adam', learningRate: 1e-3 });
   const run: TrainerRun = (shouldStop, onSteps, threads = 1) => {
     const job: TrainJob = {
       role: 'kd',

@@ -8,7 +8,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchSizeOf, type CompressConfig, type DistillConfig } from '../../shared/config';
 import type { Progress } from '../../shared/protocol';
@@ -17,6 +16,7 @@ import { RUN_FILES, readJson } from '../../shared/runDir';
 import { scheduleAt } from '../kd/schedule';
 import { loadStudentModel, saveLayersModel } from '../models/modelFiles';
 import { readCheckpointState, restoreCheckpoint, writeCheckpoint, type CheckpointName } from '../train/checkpoint';
+import { makeOptimizer } from '../train/optimizer';
 import { stepsPerEpoch, train, type TrainingData } from '../train/trainer';
 import { lowRankModel } from './lowRank';
 import { agpFor, agpSparsity, layerSparsity, MagnitudePruner } from './prune';
@@ -235,7 +235,7 @@ async function fineTune(
   build: () => Promise<tfl.LayersModel | undefined>,
   attach: (model: tfl.LayersModel) => { hook?: Hook; skip?: string },
 ): Promise<{ model: tfl.LayersModel } | { skip: string; model?: undefined } | 'stopped'> {
-  const optimizer = settings.optimizer === 'sgd' ? tf.train.sgd(settings.learningRate) : tf.train.adam(settings.learningRate);
+  const optimizer = makeOptimizer(settings);
   const checkpoint = readCheckpointState(ctx.runDir, name);
   let model: tfl.LayersModel | undefined;
   let hook: Hook | undefined;

@@ -6,11 +6,11 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { batchSizeOf, type SingleTeacherConfig } from '../../shared/config';
 import { saveLayersModel } from '../models/modelFiles';
 import { buildPreset } from '../models/presets';
 import { readCheckpointState, removeCheckpoint, restoreCheckpoint, writeCheckpoint, type TrainPosition } from '../train/checkpoint';
+import { makeOptimizer } from '../train/optimizer';
 import { stepsPerEpoch, train } from '../train/trainer';
 import { threadsForModel } from '../train/threads';
 import type { TeacherContext } from './index';
@@ -44,7 +44,7 @@ export async function presetTeacherFile(ctx: TeacherContext): Promise<string> {
     return file;
   }
   const settings = teacher.train;
-  const optimizer = settings.optimizer === 'sgd' ? tf.train.sgd(settings.learningRate) : tf.train.adam(settings.learningRate);
+  const optimizer = makeOptimizer(settings);
   const runDir = ctx.runDir;
   const saved = runDir ? readCheckpointState(runDir, 'teacher') : undefined;
   const resume = runDir && saved && saved.key === key && !saved.done ? await restoreCheckpoint(runDir, 'teacher', optimizer) : undefined;
