@@ -7,12 +7,16 @@
  *
  * Usage: node dist/sweepBench.js [--workers 1,2] [--trials 24] [--rounds 1] [--rows 12000] [--epochs 3] [--json]
  *
- * The default trial (12,000 rows, 3 epochs, about 2 s on one core) is small for a real sweep but long enough that
- * what is measured is training. Each measured sweep starts its own engine processes, which are then kept from trial
- * to trial (src/sweep/engineTask.ts), so the first trial of each process pays for loading the engine and
- * decompressing the IDX files (about 1 s) and the others do not. The default 24 trials are the size of a 4 × 3 grid
- * with 2 repeats; with 8, that first trial of each process weighed on the 2-process figure (1.3-1.5× against
- * 1.5-1.8× with 24, measured here).
+ * The default trial (12,000 rows, 3 epochs, about 2 s on one core) is small for a real sweep. Each measured sweep
+ * starts its own engine processes, which are then kept from trial to trial (src/sweep/engineTask.ts), so the first
+ * trial of each process pays for loading the engine and decompressing the IDX files (about 1 s) and the others do
+ * not. The default 24 trials are the size of a 4 × 3 grid with 2 repeats; with 8, that first trial of each process
+ * weighed on the 2-process figure (1.3-1.5× against 1.5-1.8× with 24, measured here).
+ *
+ * Why 2 processes give less than 2× on 2 cores, measured here on this trial: one engine alone keeps about 1.24 cores
+ * busy (1.85 s of wall time, 2.29 s of CPU a trial), V8's garbage collector working on the idle core; two engines
+ * side by side have a core each and collect on it (2.17 s of wall time, 2.14 s of CPU a trial, each epoch 18% longer),
+ * so the ceiling is about 2 × 1.85 / 2.14 ≈ 1.73×. Longer trials (`--rows 36000`, `--rows 60000`) gave 1.78× and 1.69×.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
