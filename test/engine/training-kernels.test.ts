@@ -442,6 +442,10 @@ describe('wasm training kernels', function () {
       { a: [1, 40, 33], b: [1, 40, 17], transposeA: true, transposeB: false },
       { a: [1, 40, 33], b: [17, 33], transposeA: false, transposeB: true },
       { a: [3, 4, 5], b: [3, 6, 5], transposeA: false, transposeB: true },
+      // Fewer rows than cols: computed as (B·Aᵀ)ᵀ, so that the small operand is the one packed.
+      { a: [3, 7], b: [11, 7], transposeA: false, transposeB: true },
+      { a: [1, 6, 20], b: [1, 45, 20], transposeA: false, transposeB: true },
+      { a: [16, 128], b: [1568, 128], transposeA: false, transposeB: true },
     ];
     cases.forEach((c, i) => {
       const what = `a ${c.a}${c.transposeA ? 'ᵀ' : ''} · b ${c.b}${c.transposeB ? 'ᵀ' : ''}`;
