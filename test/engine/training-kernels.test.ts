@@ -510,6 +510,39 @@ describe('wasm training kernels', function () {
     });
   });
 
+  describe('Slice', () => {
+    // Contiguous parts (whole rows: what predict's batches take) are one block; the others run along the last axis.
+    const cases: { x: number[]; begin: number[]; size: number[] }[] = [
+      { x: [10, 3, 3, 2], begin: [4, 0, 0, 0], size: [5, 3, 3, 2] },
+      { x: [7, 5], begin: [2, 1], size: [3, 3] },
+      { x: [4, 5, 6], begin: [1, 2, 0], size: [2, -1, 4] },
+      { x: [3, 4, 2, 3, 2], begin: [0, 1, 1, 0, 1], size: [3, 2, 1, 3, 1] },
+      { x: [6], begin: [2], size: [3] },
+      { x: [5, 4], begin: [1, 0], size: [0, 4] },
+    ];
+    cases.forEach((c, i) => {
+      const what = `x ${c.x}, begin [${c.begin}], size [${c.size}]`;
+      it(what, async () => {
+        const run = () => tf.slice(input(randomTensor(c.x, rng(900 + i))), c.begin, c.size);
+        // A copy: exact, whatever the values.
+        assert.deepEqual(await onBackend('wasm', run), await onBackend('cpu', run));
+      });
+    });
+
+    it('copies int32 and bool parts exactly', async () => {
+      await tf.setBackend('wasm');
+      const ints = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
+      const flags = tf.tensor2d([true, false, false, true, true, true], [2, 3], 'bool');
+      const part = tf.slice(ints, [1, 1], [2, 1]);
+      const flagPart = tf.slice(flags, [0, 1], [2, 2]);
+      assert.equal(part.dtype, 'int32');
+      assert.deepEqual(Array.from(part.dataSync()), [4, 6]);
+      assert.equal(flagPart.dtype, 'bool');
+      assert.deepEqual(Array.from(flagPart.dataSync()), [0, 0, 1, 1]);
+      tf.dispose([ints, flags, part, flagPart]);
+    });
+  });
+
   it('Identity shares data, and the copy outlives the original', async () => {
     await tf.setBackend('wasm');
     const original = tf.tensor([1, 2, 3]);

@@ -13,11 +13,12 @@ import { identityConfig } from './identity';
 import { kdStepStatsConfig, kdStepStatsGradConfig } from './kdStepStats';
 import { batchMatMulConfig } from './matMul';
 import { maxPoolGradConfig } from './maxPoolGrad';
+import { sliceConfig } from './slice';
 import { sumConfig } from './sum';
 
 export const WASM_KERNELS: BackendKernels = {
   /** Kernels the stock wasm backend does not have at all. */
   added: [conv2DBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig, kdStepStatsConfig, kdStepStatsGradConfig],
-  /** Stock kernels we replace because a training step spent most of its time in them. */
-  replaced: [batchMatMulConfig, conv2DBackpropInputConfig, gatherV2Config, maxPoolGradConfig, sumConfig, identityConfig],
+  /** Stock kernels we replace because a training step, or evaluation (slice), spent most of its time in them. */
+  replaced: [batchMatMulConfig, conv2DBackpropInputConfig, gatherV2Config, maxPoolGradConfig, sumConfig, identityConfig, sliceConfig],
 };
