@@ -6,12 +6,16 @@
  */
 import { errorMessage, isDistillError } from '../shared/errors';
 import { ENGINE_REUSE_ENV, type EngineToHost, type HostToEngine } from '../shared/protocol';
+import { keepLoadedDataset } from './data';
 import { keepDecompressedFiles } from './data/sourceFile';
 import { DistillEngine } from './engine';
 
 const REUSED = process.env[ENGINE_REUSE_ENV] === '1';
 // The trials of a sweep read the same data files, one after another.
-if (REUSED) keepDecompressedFiles();
+if (REUSED) {
+  keepDecompressedFiles();
+  keepLoadedDataset();
+}
 
 const send = (message: EngineToHost) => {
   // The channel can close between the check and the write (VS Code quitting): with a callback, that EPIPE is

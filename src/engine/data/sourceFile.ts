@@ -40,6 +40,7 @@ export function statDataFile(role: FileRole): number {
 
 export function readDataFile(role: FileRole): Buffer {
   statDataFile(role);
+  noteRead(role.file);
   try {
     return fs.readFileSync(role.file);
   } catch (e) {
@@ -64,6 +65,29 @@ export const MAX_GUNZIPPED_BYTES = 2 * 1024 ** 3;
 let decompressed: { files: Map<string, Buffer>; bytes: number } | undefined;
 const KEPT_BYTES = 1024 ** 3;
 
+/** What identifies a file's version without reading it: its path, size and modification time; undefined if absent. */
+export function fileStamp(file: string): string | undefined {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  return stat && `${path.resolve(file)}\0${stat.size}\0${stat.mtimeMs}`;
+}
+
+/** The files read while `recordReads` runs, with their stamps as they were read. */
+let reads: Map<string, string | undefined> | undefined;
+
+function noteRead(file: string): void {
+  if (reads && !reads.has(file)) reads.set(file, fileStamp(file));
+}
+
+/** Runs `load`, and tells which data files it read (through this module) and their stamps. Not reentrant. */
+export async function recordReads<T>(load: () => Promise<T>): Promise<{ value: T; files: Map<string, string | undefined> }> {
+  const files = (reads = new Map());
+  try {
+    return { value: await load(), files };
+  } finally {
+    reads = undefined;
+  }
+}
+
 export function keepDecompressedFiles(on = true): void {
   decompressed = on ? (decompressed ?? { files: new Map(), bytes: 0 }) : undefined;
 }
@@ -84,10 +108,13 @@ function keep(key: string, contents: Buffer): Buffer {
 export function readMaybeGzipped(role: FileRole, maxBytes = MAX_GUNZIPPED_BYTES): Buffer {
   let key: string | undefined;
   if (decompressed) {
-    const stat = fs.statSync(role.file, { throwIfNoEntry: false });
-    key = stat && `${path.resolve(role.file)}\0${stat.size}\0${stat.mtimeMs}\0${maxBytes}`;
+    const stamp = fileStamp(role.file);
+    key = stamp && `${stamp}\0${maxBytes}`;
     const kept = key && decompressed.files.get(key);
-    if (kept) return kept;
+    if (kept) {
+      noteRead(role.file);
+      return kept;
+    }
   }
   const raw = readDataFile(role);
   if (!isGzip(raw)) return raw;
