@@ -7,16 +7,18 @@
  *
  * Usage: node dist/sweepBench.js [--workers 1,2] [--trials 24] [--rounds 1] [--rows 12000] [--epochs 3] [--json]
  *
- * The default trial (12,000 rows, 3 epochs, about 2 s on one core) is small for a real sweep. Each measured sweep
+ * The default trial (12,000 rows, 3 epochs, about 1.3 s in one engine) is small for a real sweep. Each measured sweep
  * starts its own engine processes, which are then kept from trial to trial (src/sweep/engineTask.ts), so the first
  * trial of each process pays for loading the engine and decompressing the IDX files (about 1 s) and the others do
  * not. The default 24 trials are the size of a 4 × 3 grid with 2 repeats; with 8, that first trial of each process
  * weighed on the 2-process figure (1.3-1.5× against 1.5-1.8× with 24, measured here).
  *
- * Why 2 processes give less than 2× on 2 cores, measured here on this trial: one engine alone keeps about 1.24 cores
- * busy (1.85 s of wall time, 2.29 s of CPU a trial), V8's garbage collector working on the idle core; two engines
- * side by side have a core each and collect on it (2.17 s of wall time, 2.14 s of CPU a trial, each epoch 18% longer),
- * so the ceiling is about 2 × 1.85 / 2.14 ≈ 1.73×. Longer trials (`--rows 36000`, `--rows 60000`) gave 1.78× and 1.69×.
+ * Why 2 processes give less than 2× on 2 cores, measured here from each thread's CPU time (/proc, 20 trials of this
+ * kind): a trial costs about 1.7 s of CPU either way, but one engine alone runs about 0.3 s of it on the idle core
+ * (V8's concurrent garbage collector, and its optimizing compiler, which in a kept engine still compiles ~40 functions
+ * a trial), so a trial ends every ~1.38 s; two engines have no idle core for that work, and with both cores ~98% busy
+ * a trial ends every ~0.89 s. The ceiling is about 2 × 1.38 / 1.7 ≈ 1.6×. The figures move by ±15% from run to run
+ * with the machine's neighbours: with 60,000 rows a trial, 1.56× in one run of two rounds, 2.09× in another.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
