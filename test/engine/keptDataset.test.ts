@@ -44,7 +44,10 @@ describe('data: the dataset kept between runs of one engine', () => {
     const first = await loadDataset(csvConfig());
     const again = await loadDataset(csvConfig(), (m) => messages.push(m));
     assert.equal(again, first, 'the kept dataset itself');
-    assert.ok(messages.some((m) => m.startsWith('Loaded 3 train and 1 unlabelled and 1 test samples') && m.includes('kept')), messages.join('\n'));
+    assert.ok(
+      messages.some((m) => m.startsWith('Loaded 3 train and 1 unlabelled and 1 test samples') && m.includes('kept')),
+      messages.join('\n'),
+    );
 
     write('pool.csv', 'a\n8\n9\n', 2_000_000);
     const changed = await loadDataset(csvConfig());
