@@ -13,6 +13,9 @@
  * not. The default 24 trials are the size of a 4 × 3 grid with 2 repeats; with 8, that first trial of each process
  * weighed on the 2-process figure (1.3-1.5× against 1.5-1.8× with 24, measured here).
  *
+ * On Linux it also prints the CPU time of the engine processes per trial, all their threads (/proc/self/stat's
+ * reaped-children times), and the ratio the cores allow at that CPU a trial: min(N, cores) cores kept busy.
+ *
  * Why 2 processes give less than 2× on 2 cores, measured here from each thread's CPU time (/proc, 20 trials of this
  * kind): a trial costs about 1.7 s of CPU either way, but one engine alone runs about 0.3 s of it on the idle core
  * (V8's concurrent garbage collector, and its optimizing compiler, which in a kept engine still compiles ~40 functions
@@ -36,7 +39,38 @@ interface Row {
   trials: number;
   seconds: number;
   trialsPerMinute: number;
+  /** CPU time of the sweep's engine processes per trial, all their threads; absent where /proc is not. */
+  cpuSecondsPerTrial?: number;
   loadAvg1: number;
+}
+
+/**
+ * CPU seconds used by this process's children that have exited and been reaped: /proc/self/stat's cutime + cstime
+ * (fields 16 and 17), in the kernel's fixed USER_HZ of 100 ticks a second. Undefined off Linux.
+ */
+function reapedChildrenCpuSeconds(): number | undefined {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until no child of this process is left (an engine exits shortly after its pool closes), at most `ms`. */
+async function childrenGone(ms: number): Promise<void> {
+  const ours = () =>
+    fs.readdirSync('/proc').some((entry) => {
+      if (!/^\d+$/.test(entry)) return false;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      } catch {
+        return false; // gone while we looked
+      }
+    });
+  for (const end = Date.now() + ms; Date.now() < end && ours();) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 async function main(): Promise<void> {
@@ -91,17 +125,25 @@ async function main(): Promise<void> {
         const plan = planSweepText(sweepText(`${workers}-${round}`), file);
         // A fresh executor, so each sweep starts its engine processes as `distill sweep` does.
         const executor = new LocalExecutor(workers);
+        const cpuBefore = reapedChildrenCpuSeconds();
         const started = Date.now();
         const { results } = await new SweepCoordinator(plan, { executor }).run();
         const seconds = (Date.now() - started) / 1000;
         await executor.close();
+        if (cpuBefore !== undefined) await childrenGone(5000);
+        const cpuAfter = reapedChildrenCpuSeconds();
         const done = results.filter((r) => r.status === 'completed').length;
-        const row = { workers, round, trials: done, seconds, trialsPerMinute: (done / seconds) * 60, loadAvg1: os.loadavg()[0] };
+        const cpuSecondsPerTrial = cpuBefore !== undefined && cpuAfter !== undefined && done ? (cpuAfter - cpuBefore) / done : undefined;
+        const row: Row = { workers, round, trials: done, seconds, trialsPerMinute: (done / seconds) * 60, cpuSecondsPerTrial, loadAvg1: os.loadavg()[0] };
         rows.push(row);
         process.stdout.write(JSON.stringify({ case: 'sweep', ...row }) + '\n');
         const perTrial = results.filter((r) => r.status === 'completed').reduce((a, r) => a + (r.metrics?.seconds ?? 0), 0) / Math.max(1, done);
+        const cpu =
+          cpuSecondsPerTrial === undefined
+            ? ''
+            : `, ${cpuSecondsPerTrial.toFixed(2)} CPU-s each (${((cpuSecondsPerTrial * done) / seconds).toFixed(2)} cores busy)`;
         say(
-          `  ${workers} process${workers === 1 ? '' : 'es'}: ${done} trials in ${seconds.toFixed(1)} s = ${row.trialsPerMinute.toFixed(2)} trials/min, ${perTrial.toFixed(1)} s in the engine each (load average ${row.loadAvg1.toFixed(2)})`,
+          `  ${workers} process${workers === 1 ? '' : 'es'}: ${done} trials in ${seconds.toFixed(1)} s = ${row.trialsPerMinute.toFixed(2)} trials/min, ${perTrial.toFixed(1)} s in the engine each${cpu} (load average ${row.loadAvg1.toFixed(2)})`,
         );
       }
     }
@@ -110,11 +152,26 @@ async function main(): Promise<void> {
       return mine.reduce((a, r) => a + r.trialsPerMinute, 0) / mine.length;
     };
     const ratios = Object.fromEntries(counts.slice(1).map((w) => [`${w}v${counts[0]}`, rate(w) / rate(counts[0])]));
-    process.stdout.write(JSON.stringify({ case: 'sweep-ratios', ratios, cores: os.availableParallelism(), loadAvg: os.loadavg() }) + '\n');
-    for (const [k, v] of Object.entries(ratios))
+    // What the cores allow: w processes keep at most min(w, cores) cores busy, each trial needing its CPU seconds,
+    // against the trials per minute of the first count as measured.
+    const cores = os.availableParallelism();
+    const cpuPerTrial = (w: number) => {
+      const mine = rows.filter((r) => r.workers === w && r.cpuSecondsPerTrial !== undefined);
+      return mine.length ? mine.reduce((a, r) => a + r.cpuSecondsPerTrial!, 0) / mine.length : undefined;
+    };
+    const ceilings = Object.fromEntries(
+      counts.slice(1).flatMap((w) => {
+        const cpu = cpuPerTrial(w);
+        return cpu ? [[`${w}v${counts[0]}`, (Math.min(w, cores) * 60) / cpu / rate(counts[0])]] : [];
+      }),
+    );
+    process.stdout.write(JSON.stringify({ case: 'sweep-ratios', ratios, ceilings, cores, loadAvg: os.loadavg() }) + '\n');
+    for (const [k, v] of Object.entries(ratios)) {
+      const ceiling = ceilings[k] === undefined ? '' : `; the cores allow ${ceilings[k].toFixed(2)}× at the CPU a trial took`;
       say(
-        `trials/min ratio ${k.replace('v', ' vs ')} processes: ${v.toFixed(2)}× (target ≥ 1.8× for 2 vs 1 on 2 free cores; ${os.availableParallelism()} cores here, load average ${os.loadavg()[0].toFixed(2)})`,
+        `trials/min ratio ${k.replace('v', ' vs ')} processes: ${v.toFixed(2)}× (target ≥ 1.8× for 2 vs 1 on 2 free cores${ceiling}; ${cores} cores here, load average ${os.loadavg()[0].toFixed(2)})`,
       );
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
