@@ -45,31 +45,31 @@ interface Row {
 }
 
 /**
- * CPU seconds used by this process's children that have exited and been reaped: /proc/self/stat's cutime + cstime
- * (fields 16 and 17), in the kernel's fixed USER_HZ of 100 ticks a second. Undefined off Linux.
+ * The fields of /proc/<pid>/stat after the command name (which may hold spaces), so that index 0 is field 3, the
+ * state; undefined where there is no such file (off Linux, or the process is gone).
  */
-function reapedChildrenCpuSeconds(): number | undefined {
+function procStat(pid: string): string[] | undefined {
   try {
-    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[13]) + Number(fields[14])) / 100;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
+/**
+ * CPU seconds used by this process's children that have exited and been reaped: cutime + cstime (fields 16 and 17),
+ * in the kernel's fixed USER_HZ of 100 ticks a second. Undefined off Linux.
+ */
+function reapedChildrenCpuSeconds(): number | undefined {
+  const fields = procStat('self');
+  return fields && (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
 /** Waits until no child of this process is left (an engine exits shortly after its pool closes), at most `ms`. */
 async function childrenGone(ms: number): Promise<void> {
-  const ours = () =>
-    fs.readdirSync('/proc').some((entry) => {
-      if (!/^\d+$/.test(entry)) return false;
-      try {
-        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
-      } catch {
-        return false; // gone while we looked
-      }
-    });
+  // Field 4, the parent's pid.
+  const ours = () => fs.readdirSync('/proc').some((entry) => /^\d+$/.test(entry) && Number(procStat(entry)?.[1]) === process.pid);
   for (const end = Date.now() + ms; Date.now() < end && ours();) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
@@ -147,21 +147,19 @@ async function main(): Promise<void> {
         );
       }
     }
-    const rate = (w: number) => {
-      const mine = rows.filter((r) => r.workers === w);
-      return mine.reduce((a, r) => a + r.trialsPerMinute, 0) / mine.length;
+    /** The mean of a figure over the rounds with `w` processes that have it. */
+    const meanOver = (w: number, figure: (r: Row) => number | undefined) => {
+      const values = rows.filter((r) => r.workers === w).flatMap((r) => figure(r) ?? []);
+      return values.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined;
     };
+    const rate = (w: number) => meanOver(w, (r) => r.trialsPerMinute)!;
     const ratios = Object.fromEntries(counts.slice(1).map((w) => [`${w}v${counts[0]}`, rate(w) / rate(counts[0])]));
     // What the cores allow: w processes keep at most min(w, cores) cores busy, each trial needing its CPU seconds,
     // against the trials per minute of the first count as measured.
     const cores = os.availableParallelism();
-    const cpuPerTrial = (w: number) => {
-      const mine = rows.filter((r) => r.workers === w && r.cpuSecondsPerTrial !== undefined);
-      return mine.length ? mine.reduce((a, r) => a + r.cpuSecondsPerTrial!, 0) / mine.length : undefined;
-    };
     const ceilings = Object.fromEntries(
       counts.slice(1).flatMap((w) => {
-        const cpu = cpuPerTrial(w);
+        const cpu = meanOver(w, (r) => r.cpuSecondsPerTrial);
         return cpu ? [[`${w}v${counts[0]}`, (Math.min(w, cores) * 60) / cpu / rate(counts[0])]] : [];
       }),
     );
