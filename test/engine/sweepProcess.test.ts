@@ -1,7 +1,7 @@
 /**
  * How the extension runs a sweep (src/extension/sweepProcess.ts, no vscode): `distill sweep --json` forked with IPC,
  * its events parsed, and Stop sent over IPC (the notification's Cancel). A real 2 × 1 grid on a Fashion-MNIST slice:
- * stopped once a trial is in its second of four epochs (so it has a checkpoint), the CLI exits 130 with the sweep stopped;
+ * stopped once a trial is past the first of twelve epochs (so it has a checkpoint), the CLI exits 130 with the sweep stopped;
  * started again, the sweep resumes the stopped trials from their checkpoints and completes, each trial recorded once.
  */
 import { strict as assert } from 'node:assert';
@@ -23,8 +23,10 @@ describe('a sweep run the extension’s way (fork + IPC stop)', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('stops at a step boundary on an IPC stop, and the next start resumes to completion', async () => {
-    // Four epochs of small batches: long enough (seconds) for the stop to land while the trials train.
-    writeBaseConfig(dir, { epochs: 4, batchSize: 8 });
+    // Twelve epochs of small batches: the CLI's JSON progress comes at most once a second per trial, so a trial
+    // must train for seconds for the stop to land while it does (with four, ~1 s on a fast machine, it could finish
+    // before its second progress event).
+    writeBaseConfig(dir, { epochs: 12, batchSize: 8 });
     const file = path.join(dir, 'ipc.sweep.json');
     fs.writeFileSync(
       file,
@@ -47,8 +49,8 @@ describe('a sweep run the extension’s way (fork + IPC stop)', function () {
       onEvent: (e) => {
         events.push(e);
         progress.handle(e);
-        // Past the first of 4 epochs: that epoch's checkpoint is written.
-        if (!stopping && e.type === 'trialProgress' && e.fraction > 0.3) stopping = proc.stop(120_000);
+        // Past the first of 12 epochs (1/12 ≈ 0.083): that epoch's checkpoint is written.
+        if (!stopping && e.type === 'trialProgress' && e.fraction > 0.1) stopping = proc.stop(120_000);
       },
     });
     const first = await proc.exited;
