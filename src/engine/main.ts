@@ -9,12 +9,14 @@ import { ENGINE_REUSE_ENV, type EngineToHost, type HostToEngine } from '../share
 import { keepLoadedDataset } from './data';
 import { keepDecompressedFiles } from './data/sourceFile';
 import { DistillEngine } from './engine';
+import { keepPreparedData } from './prepare';
 
 const REUSED = process.env[ENGINE_REUSE_ENV] === '1';
-// The trials of a sweep read the same data files, one after another.
+// The trials of a sweep read the same data files, one after another, and most prepare the same data from them.
 if (REUSED) {
   keepDecompressedFiles();
   keepLoadedDataset();
+  keepPreparedData();
 }
 
 const send = (message: EngineToHost) => {

@@ -10,14 +10,9 @@ import * as zlib from 'node:zlib';
  */
 export function modelFileBytes(file: string): { diskBytes: number; gzipBytes: number } | undefined {
   try {
-    const files = [file];
-    if (file.toLowerCase().endsWith('.json')) {
-      const manifest = (JSON.parse(fs.readFileSync(file, 'utf8')) as { weightsManifest?: { paths?: string[] }[] }).weightsManifest ?? [];
-      for (const group of manifest) for (const p of group.paths ?? []) files.push(path.join(path.dirname(file), p));
-    }
     let diskBytes = 0;
     let gzipBytes = 0;
-    for (const f of files) {
+    for (const f of modelFiles(file)) {
       const data = fs.readFileSync(f);
       diskBytes += data.length;
       gzipBytes += zlib.gzipSync(data, { level: 9 }).length;
@@ -26,4 +21,11 @@ export function modelFileBytes(file: string): { diskBytes: number; gzipBytes: nu
   } catch {
     return undefined;
   }
+}
+
+/** A model's files: a tfjs model.json and the weight shards its manifest names, or any other model file alone. Throws when model.json cannot be read. */
+export function modelFiles(file: string): string[] {
+  if (!file.toLowerCase().endsWith('.json')) return [file];
+  const manifest = (JSON.parse(fs.readFileSync(file, 'utf8')) as { weightsManifest?: { paths?: string[] }[] }).weightsManifest ?? [];
+  return [file, ...manifest.flatMap((group) => (group.paths ?? []).map((p) => path.join(path.dirname(file), p)))];
 }
