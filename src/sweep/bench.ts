@@ -23,6 +23,7 @@
  * a trial ends every ~0.89 s. The ceiling is about 2 × 1.38 / 1.7 ≈ 1.6×. The figures move by ±15% from run to run
  * with the machine's neighbours: with 60,000 rows a trial, 1.56× in one run of two rounds, 2.09× in another.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -73,6 +74,33 @@ async function childrenGone(ms: number): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end && ours();) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+/**
+ * What the machine's shared memory system gives `n` processes at once: each copies a 64 MB buffer into another for
+ * `seconds`; the mean GB/s a process. A trial misses the caches often enough (V8's young generation, the tensors) to
+ * need more CPU beside a neighbour that does nothing but copy memory (measured here: +21-31% CPU a trial, against
+ * none beside one that only computes), so this, more than the number of cores, bounds what a second engine adds.
+ */
+async function copyBandwidth(n: number, seconds: number): Promise<number> {
+  const script = `const a = new Float64Array(8 << 20).fill(1), b = new Float64Array(8 << 20);
+    const start = Date.now(); let bytes = 0;
+    while (Date.now() - start < ${seconds * 1000}) { b.set(a); bytes += 2 * a.byteLength; }
+    process.stdout.write(String(bytes / ((Date.now() - start) / 1000) / 1e9));`;
+  const rates = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          child.stdout.on('data', (d) => (out += d));
+          child.on('error', reject);
+          child.on('exit', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`the memory-copy probe exited with ${code}`))));
+        }),
+    ),
+  );
+  return rates.reduce((a, b) => a + b, 0) / n;
+}
+
 async function main(): Promise<void> {
   const opts = new Command()
     .option('--workers <list>', 'process counts to compare', '1,2')
@@ -118,6 +146,8 @@ async function main(): Promise<void> {
       executor: warm,
     }).run();
     await warm.close();
+    // Its engine's CPU time is reaped children's time too: it must not count towards the first measured sweep.
+    await childrenGone(5000);
 
     const rows: Row[] = [];
     for (let round = 0; round < Number(opts.rounds); round++) {
@@ -163,7 +193,18 @@ async function main(): Promise<void> {
         return cpu ? [[`${w}v${counts[0]}`, (Math.min(w, cores) * 60) / cpu / rate(counts[0])]] : [];
       }),
     );
-    process.stdout.write(JSON.stringify({ case: 'sweep-ratios', ratios, ceilings, cores, loadAvg: os.loadavg() }) + '\n');
+    // The same process counts copying memory, one count after another, after the sweeps so as not to disturb them.
+    const bandwidth: Record<number, number> = {};
+    for (const w of counts) bandwidth[w] = await copyBandwidth(w, 1.5);
+    const copyRatio = (w: number) => (w * bandwidth[w]) / (counts[0] * bandwidth[counts[0]]);
+    const memoryCopyRatios = Object.fromEntries(counts.slice(1).map((w) => [`${w}v${counts[0]}`, copyRatio(w)]));
+    process.stdout.write(
+      JSON.stringify({ case: 'sweep-ratios', ratios, ceilings, memoryCopyGBps: bandwidth, memoryCopyRatios, cores, loadAvg: os.loadavg() }) + '\n',
+    );
+    for (const w of counts) {
+      const vs = w === counts[0] ? '' : `, together ${copyRatio(w).toFixed(2)}× what ${counts[0]} copied`;
+      say(`memory copy, ${w} process${w === 1 ? '' : 'es'} at once: ${bandwidth[w].toFixed(1)} GB/s each${vs}`);
+    }
     for (const [k, v] of Object.entries(ratios)) {
       const ceiling = ceilings[k] === undefined ? '' : `; the cores allow ${ceilings[k].toFixed(2)}× at the CPU a trial took`;
       say(
