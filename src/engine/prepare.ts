@@ -16,7 +16,7 @@ import { modelFiles } from './eval/modelBytes';
 import { validationMetrics } from './eval/report';
 import { predictLogits } from './models/modelFiles';
 import { teacherLogits, type Teacher } from './teachers';
-import type { EnsembleMember } from './teachers/ensemble';
+import { memoFacts, type EnsembleMember } from './teachers/ensemble';
 import type { TrainPosition } from './train/checkpoint';
 
 export interface Prepared {
@@ -182,8 +182,10 @@ export async function prepareData(config: DistillConfig, inferenceBatch: number,
     validationRows: (count, note) => (told.push((h) => h.validationRows(count, note)), hooks.validationRows(count, note)),
     teacherTrainingStarts: (...args) => ((teacherTrained = true), hooks.teacherTrainingStarts(...args)),
   });
-  if (!teacherTrained) keptPreparation = { key, dataset, teacherFiles, prepared, told };
-  return prepared;
+  if (teacherTrained) return prepared;
+  const keep = { ...prepared, teacher: memoFacts(prepared.teacher) };
+  keptPreparation = { key, dataset, teacherFiles, prepared: keep, told };
+  return keep;
 }
 
 async function prepareFrom(dataset: Dataset, config: DistillConfig, inferenceBatch: number, threads: number, hooks: PrepareHooks): Promise<Prepared> {

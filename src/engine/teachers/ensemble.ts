@@ -167,8 +167,11 @@ export async function ensembleReports(
   return { teachers, ensemble: mode === 'logits' ? { mode } : { mode, temperature: config.distillation.temperature } };
 }
 
-/** The teacher with its facts measured once: the report asks for each member's and for the ensemble's. */
-function memoFacts(teacher: Teacher): Teacher {
+/**
+ * The teacher with its facts measured once: the report asks for each member's and for the ensemble's, and every run
+ * that reuses a kept preparation (prepare.ts) for its teacher's (gzipping a large model file each time took seconds).
+ */
+export function memoFacts(teacher: Teacher): Teacher {
   const memo = new Map<boolean, Promise<TeacherFacts>>();
   return {
     describe: teacher.describe,
