@@ -7,7 +7,7 @@
  *
  * Usage: node dist/sweepBench.js [--workers 1,2] [--trials 24] [--rounds 1] [--rows 12000] [--epochs 3] [--json]
  *
- * The default trial (12,000 rows, 3 epochs, about 1.3 s in one engine) is small for a real sweep. Each measured sweep
+ * The default trial (12,000 rows, 3 epochs, 0.5-1.3 s in one engine by machine) is small for a real sweep. Each measured sweep
  * starts its own engine processes, which are then kept from trial to trial (src/sweep/engineTask.ts), so the first
  * trial of each process pays for loading the engine and decompressing the IDX files (about 1 s) and the others do
  * not. The default 24 trials are the size of a 4 × 3 grid with 2 repeats; with 8, that first trial of each process
@@ -16,12 +16,16 @@
  * On Linux it also prints the CPU time of the engine processes per trial, all their threads (/proc/self/stat's
  * reaped-children times), and the ratio the cores allow at that CPU a trial: min(N, cores) cores kept busy.
  *
- * Why 2 processes give less than 2× on 2 cores, measured here from each thread's CPU time (/proc, 20 trials of this
- * kind): a trial costs about 1.7 s of CPU either way, but one engine alone runs about 0.3 s of it on the idle core
- * (V8's concurrent garbage collector, and its optimizing compiler, which in a kept engine still compiles ~40 functions
- * a trial), so a trial ends every ~1.38 s; two engines have no idle core for that work, and with both cores ~98% busy
- * a trial ends every ~0.89 s. The ceiling is about 2 × 1.38 / 1.7 ≈ 1.6×. The figures move by ±15% from run to run
- * with the machine's neighbours: with 60,000 rows a trial, 1.56× in one run of two rounds, 2.09× in another.
+ * Why 2 processes give less than 2× on 2 cores, measured here from each process's and thread's CPU time (/proc):
+ * - one engine alone runs part of a trial on the idle core: V8's optimizing compiler and garbage collector, ~0.1 of
+ *   a core since a kept engine keeps its prepared data (0.3 before: each trial's full collections discarded optimized
+ *   code that V8 then compiled again);
+ * - the same trial takes 15-40% more CPU beside a second engine (0.57-0.70 → 0.68-0.81 CPU-s). It takes 21-31% more
+ *   beside a process that only copies memory, and none more beside one that only computes: the cores share the L3
+ *   cache and the memory bandwidth, of which two processes copying memory got 1.1-1.7× what one got, by the minute.
+ *   Hence the memory-copy figure printed last.
+ * With both, the 2-process figure was 1.2-1.5× on a 2-core VM (December 2026); with 60,000 rows a trial it was lower
+ * (1.2× in one run), the rows a step gathers coming from a larger tensor.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
