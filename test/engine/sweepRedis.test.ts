@@ -36,7 +36,7 @@ describe('distill sweep --queue redis:// with distill worker', function () {
 
   it('survives a worker killed with kill -9 mid-trial, and records every trial once', async () => {
     const missingStudent = path.join(dir, 'elsewhere', 'student', 'model.json');
-    const epochs = 5;
+    const epochs = 12;
     writeBaseConfig(dir, { epochs, batchSize: 8 });
     fs.writeFileSync(
       path.join(dir, 'q.sweep.json'),
@@ -51,7 +51,8 @@ describe('distill sweep --queue redis:// with distill worker', function () {
 
     // Worker A is killed once its trial has a checkpoint in Redis before its last epoch; B then takes that trial
     // over. The worker copies checkpoints on a 1 s poll, so which epoch's copy comes first depends on the machine's
-    // speed (an epoch here takes about a second): any epoch before the last will do, and five leave room.
+    // speed (an epoch here takes 0.2-1 s, by machine): any epoch before the last will do. Twelve leave room on a fast
+    // machine; with five, 4 runs in 10 saw no copy before the last epoch there.
     let killedTrial: string | undefined;
     const a = worker([...common, '--work-dir', path.join(dir, 'worker-a')], dir, (line) => {
       const m = /(\S+): checkpoint copied to Redis \(epoch (\d+) done\)/.exec(line);
