@@ -27,7 +27,6 @@
  * With both, the 2-process figure was 1.2-1.5× on a 2-core VM (December 2026); with 60,000 rows a trial it was lower
  * (1.2× in one run), the rows a step gathers coming from a larger tensor.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -35,6 +34,7 @@ import { Command } from 'commander';
 import { planSweepText } from '../shared/sweepPlan';
 import { SweepCoordinator } from './coordinator';
 import { LocalExecutor } from './executor';
+import { memoryCopyGBps } from './memoryCopy';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
 
@@ -76,33 +76,6 @@ async function childrenGone(ms: number): Promise<void> {
   // Field 4, the parent's pid.
   const ours = () => fs.readdirSync('/proc').some((entry) => /^\d+$/.test(entry) && Number(procStat(entry)?.[1]) === process.pid);
   for (const end = Date.now() + ms; Date.now() < end && ours();) await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
-/**
- * What the machine's shared memory system gives `n` processes at once: each copies a 64 MB buffer into another for
- * `seconds`; the mean GB/s a process. A trial misses the caches often enough (V8's young generation, the tensors) to
- * need more CPU beside a neighbour that does nothing but copy memory (measured here: +21-31% CPU a trial, against
- * none beside one that only computes), so this, more than the number of cores, bounds what a second engine adds.
- */
-async function copyBandwidth(n: number, seconds: number): Promise<number> {
-  const script = `const a = new Float64Array(8 << 20).fill(1), b = new Float64Array(8 << 20);
-    const start = Date.now(); let bytes = 0;
-    while (Date.now() - start < ${seconds * 1000}) { b.set(a); bytes += 2 * a.byteLength; }
-    process.stdout.write(String(bytes / ((Date.now() - start) / 1000) / 1e9));`;
-  const rates = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<number>((resolve, reject) => {
-          const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-          let out = '';
-          child.stdout.on('data', (d) => (out += d));
-          child.on('error', reject);
-          child.on('exit', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`the memory-copy probe exited with ${code}`))));
-        }),
-    ),
-  );
-  return rates.reduce((a, b) => a + b, 0) / n;
 }
 
 async function main(): Promise<void> {
@@ -199,7 +172,7 @@ async function main(): Promise<void> {
     );
     // The same process counts copying memory, one count after another, after the sweeps so as not to disturb them.
     const bandwidth: Record<number, number> = {};
-    for (const w of counts) bandwidth[w] = await copyBandwidth(w, 1.5);
+    for (const w of counts) bandwidth[w] = await memoryCopyGBps(w, 1.5);
     const copyRatio = (w: number) => (w * bandwidth[w]) / (counts[0] * bandwidth[counts[0]]);
     const memoryCopyRatios = Object.fromEntries(counts.slice(1).map((w) => [`${w}v${counts[0]}`, copyRatio(w)]));
     process.stdout.write(

@@ -38,6 +38,7 @@ import { GPU_BACKENDS, LADDER, type ConcreteBackend } from '../../shared/backend
 import { MAX_THREADS } from '../../shared/config';
 import { errorMessage } from '../../shared/errors';
 import { selectBackend } from '../backends/ladder';
+import { memoryCopyScaling } from '../../sweep/memoryCopy';
 import { DATA_PARALLEL_BACKENDS } from '../train/threads';
 import type { PresetSpec } from '../models/presets';
 import { epochUnavailable, FASHION_MNIST, measureEpoch } from './epoch';
@@ -432,7 +433,10 @@ async function main(): Promise<void> {
   if (bench.wants('epoch')) await measureEpochs(bench, available, opts, workDir);
 
   const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
-  const ratios = computeRatios(bench.measurements, bench.skipped, machine, peakRssMB);
+  // After the cases, so as not to disturb them: what the memory system gives as many processes as the most threads.
+  const most = Math.max(...opts.threads);
+  const memoryCopy = most > 1 && bench.wants('kd-train') ? await memoryCopyScaling(most, 1.5) : undefined;
+  const ratios = { ...computeRatios(bench.measurements, bench.skipped, machine, peakRssMB), ...(memoryCopy ? { memoryCopy } : {}) };
   if (opts.json) {
     process.stdout.write(JSON.stringify(ratios) + '\n');
     return;

@@ -110,6 +110,11 @@ export interface Ratios {
   /** With several rounds, the two headline ratios of each round alone (the same round's 1 and N threads and
    *  PyTorch), so the spread shows beside the medians the targets use. */
   byRound: { round: number; threadScaling: number | null; kdWasmOverTorch: number | null }[];
+  /**
+   * The most threads' count of processes copying memory at once against one alone (sweep/memoryCopy.ts): the share
+   * of the N ÷ 1 threads figure that the machine's memory system, not Distill, decides.
+   */
+  memoryCopy?: { processes: number; aloneGBps: number; eachGBps: number; together: number };
   peakRssMB: number;
   targetsMet: Record<string, boolean | null>;
   machine: MachineInfo;
@@ -342,6 +347,11 @@ export function formatTable(measured: Measurement[], skipped: Skipped[], ratios:
     const target = `target ${t.kind === 'min' ? '≥' : '≤'} ${t.bound}×`;
     const byCpu = typeof t.byCpuTime === 'number' ? `   (by CPU time ${t.byCpuTime.toFixed(2)}×)` : '';
     out.push(`  ${t.label.padEnd(width)} ${value.padStart(8)}   ${target.padEnd(15)} ${verdict}${byCpu}`);
+  }
+  if (ratios.memoryCopy) {
+    const m = ratios.memoryCopy;
+    const label = `memory copy, ${m.processes} processes ÷ 1`;
+    out.push(`  ${label.padEnd(width)} ${`${m.together.toFixed(2)}×`.padStart(8)}   ${m.aloneGBps.toFixed(1)} GB/s alone, ${m.eachGBps.toFixed(1)} each`);
   }
   for (const [key, v] of Object.entries(ratios.kdOverheadBy)) {
     if (key === 'cnn-small/wasm') continue;
