@@ -22,7 +22,7 @@
  *   code that V8 then compiled again);
  * - the same trial takes 15-40% more CPU beside a second engine (0.57-0.70 → 0.68-0.81 CPU-s). It takes 21-31% more
  *   beside a process that only copies memory, and none more beside one that only computes: the cores share the L3
- *   cache and the memory bandwidth, of which two processes copying memory got 1.1-1.7× what one got, by the minute.
+ *   cache and the memory bandwidth, of which two processes copying memory got 1.0-1.9× what one got, by the minute.
  *   Hence the memory-copy figure printed last.
  * With both, the 2-process figure was 1.2-1.5× on a 2-core VM (December 2026); with 60,000 rows a trial it was lower
  * (1.2× in one run), the rows a step gathers coming from a larger tensor.
