@@ -34,7 +34,7 @@ import { Command } from 'commander';
 import { planSweepText } from '../shared/sweepPlan';
 import { SweepCoordinator } from './coordinator';
 import { LocalExecutor } from './executor';
-import { memoryCopyGBps } from './memoryCopy';
+import { memoryCopyScaling } from './memoryCopy';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
 
@@ -170,18 +170,14 @@ async function main(): Promise<void> {
         return cpu ? [[`${w}v${counts[0]}`, (Math.min(w, cores) * 60) / cpu / rate(counts[0])]] : [];
       }),
     );
-    // The same process counts copying memory, one count after another, after the sweeps so as not to disturb them.
-    const bandwidth: Record<number, number> = {};
-    for (const w of counts) bandwidth[w] = await memoryCopyGBps(w, 1.5);
-    const copyRatio = (w: number) => (w * bandwidth[w]) / (counts[0] * bandwidth[counts[0]]);
-    const memoryCopyRatios = Object.fromEntries(counts.slice(1).map((w) => [`${w}v${counts[0]}`, copyRatio(w)]));
-    process.stdout.write(
-      JSON.stringify({ case: 'sweep-ratios', ratios, ceilings, memoryCopyGBps: bandwidth, memoryCopyRatios, cores, loadAvg: os.loadavg() }) + '\n',
-    );
-    for (const w of counts) {
-      const vs = w === counts[0] ? '' : `, together ${copyRatio(w).toFixed(2)}× what ${counts[0]} copied`;
-      say(`memory copy, ${w} process${w === 1 ? '' : 'es'} at once: ${bandwidth[w].toFixed(1)} GB/s each${vs}`);
-    }
+    // Each process count above 1 copying memory against 1 alone, one after another, after the sweeps so as not to disturb them.
+    const memoryCopy = [];
+    for (const w of counts.filter((n) => n > 1)) memoryCopy.push(await memoryCopyScaling(w, 1.5));
+    process.stdout.write(JSON.stringify({ case: 'sweep-ratios', ratios, ceilings, memoryCopy, cores, loadAvg: os.loadavg() }) + '\n');
+    for (const m of memoryCopy)
+      say(
+        `memory copy: 1 process ${m.aloneGBps.toFixed(1)} GB/s, ${m.processes} at once ${m.eachGBps.toFixed(1)} GB/s each, together ${m.together.toFixed(2)}× the bytes`,
+      );
     for (const [k, v] of Object.entries(ratios)) {
       const ceiling = ceilings[k] === undefined ? '' : `; the cores allow ${ceilings[k].toFixed(2)}× at the CPU a trial took`;
       say(

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 
-export async function memoryCopyGBps(n: number, seconds: number): Promise<number> {
+async function memoryCopyGBps(n: number, seconds: number): Promise<number> {
   const script = `const a = new Float64Array(8 << 20).fill(1), b = new Float64Array(8 << 20);
     const start = Date.now(); let bytes = 0;
     while (Date.now() - start < ${seconds * 1000}) { b.set(a); bytes += 2 * a.byteLength; }
