@@ -17,10 +17,10 @@
  * Non-trainable weights (batch-norm statistics) are this thread's and broadcast every step, as DDP broadcasts
  * rank 0's buffers.
  *
- * Where a 2-thread step goes (cnn-small, batch 256, wasm, on the 2-core machine; one thread: ~250 ms): each half
- * takes ~155 ms, where a 128-row step alone takes ~125 (the two computing at once slow each other; ~14 ms of every
- * pass is fixed cost, paid by each thread), then ~15 ms on average waiting for the slower half (spikes: the median is
- * 2-7 ms) and ~8 ms here alone (writing the weights, combining, Adam). Hence about 1.4-1.6× over one thread.
+ * Where a 2-thread step goes (cnn-small, batch 256, wasm, on the 2-core machine; one thread: ~120 ms): each half
+ * takes ~57-68 ms, both at once; then ~3 ms on average waiting for the slower half, and ~4 ms here alone (writing
+ * the weights and rows, combining, Adam). Hence about 1.7× over one thread. The wait was 10-18 ms while the worker
+ * read its row count as a double (see CTRL.rows).
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -38,16 +38,22 @@ export function shardRows(rows: number, threads: number): number[] {
   return Array.from({ length: threads }, (_, k) => base + (k < extra ? 1 : 0));
 }
 
-/** Layout of the control block shared with the workers (Int32 slots). */
+/** Layout of the control block shared with the workers (Int32 slots, 2 × threads of them). */
 export const CTRL = {
   /** The step generation this thread asks for, written before it posts the step. */
   command: 0,
-  /** Slot 1 + k: the generation worker k (1-based) has finished. */
+  /** Slot k: the generation worker k (1-based) has finished. */
   done: (worker: number) => worker,
+  /**
+   * Slot threads + k: the rows of worker k's shard. A count read from a Float64Array is a double, and a double in a
+   * tensor's shape makes V8 compile every JavaScript kernel loop over that tensor with float arithmetic: a worker's
+   * MaxPoolGrad ran 60% slower than the main thread's, and every step waited for it.
+   */
+  rows: (worker: number, threads: number) => threads + worker,
 } as const;
 
-/** Step parameters shared as float64: temperature, alpha, divergence code, teacher present, then rows per shard. */
-export const PARAM = { temperature: 0, alpha: 1, divergence: 2, hasTeacher: 3, rows: (worker: number) => 4 + worker } as const;
+/** Step parameters shared as float64: temperature, alpha, divergence code, teacher present. */
+export const PARAM = { temperature: 0, alpha: 1, divergence: 2, hasTeacher: 3 } as const;
 
 /** What a worker needs to build its replica and find its buffers. Plain data: it crosses to the worker by copy. */
 export interface WorkerSetup {
@@ -159,8 +165,8 @@ export class DataParallel {
     const trainableFloats = vars.reduce((a, v) => a + v.size, 0);
     const sampleSize = sizeOf(inputShape);
     const buffers: SharedBuffers = {
-      control: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (1 + threads)),
-      params: new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * (4 + threads)),
+      control: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * 2 * threads),
+      params: new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * 4),
       weights: new SharedArrayBuffer(F32 * weightFloats),
     };
     let modelTopology: object;
@@ -237,7 +243,7 @@ export class DataParallel {
     this.params[PARAM.hasTeacher] = data.teacherLogits ? 1 : 0;
     let from = counts[0];
     for (let k = 1; k < this.threads; k++) {
-      this.params[PARAM.rows(k)] = counts[k];
+      this.control[CTRL.rows(k, this.threads)] = counts[k];
       if (counts[k] > 0) this.writeRows(this.replicas[k - 1], data, batchIdx.subarray(from, from + counts[k]));
       from += counts[k];
     }

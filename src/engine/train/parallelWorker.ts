@@ -45,7 +45,7 @@ async function main(setup: WorkerSetup): Promise<void> {
     // Orders the main thread's writes (weights, rows, parameters) before the reads below.
     if (Atomics.load(control, CTRL.command) !== gen)
       throw new Error(`step ${gen} was asked for, but the shared block says ${Atomics.load(control, CTRL.command)}`);
-    const rows = params[PARAM.rows(setup.worker)];
+    const rows = control[CTRL.rows(setup.worker, setup.threads)];
     tf.tidy(() => {
       // Copies out of shared memory (`slice`): the cpu backend would keep a view, which the next step overwrites.
       let offset = 0;
