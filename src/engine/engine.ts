@@ -70,6 +70,16 @@ type Finished = Extract<EngineToHost, { type: 'finished' }>;
 /** Why training ends early: the user's stop, or the parent process going away. */
 export type StopReason = 'stopped' | 'interrupted';
 
+/** The threads a student of the run in `runDir` trains on out of `threads`: its architecture decides (threadsForModel). */
+async function studentThreads(runDir: string, threads: number): Promise<number> {
+  const initial = await loadInitialModel(runDir);
+  try {
+    return threadsForModel(threads, initial, 'student').threads;
+  } finally {
+    initial.dispose();
+  }
+}
+
 export class DistillEngine {
   private stopReason: StopReason | undefined;
   private writer!: RunWriter;
@@ -259,10 +269,16 @@ export class DistillEngine {
       initial.dispose();
     }
     this.plan ??= await this.makePlan(config, p.dataset.inputShape, p.numClasses, p.train.count);
-    // A run on several threads (engine.threads) already uses the cores; a second process only when forced.
-    const threaded =
-      p.threads > 1 && process.env[PARALLEL_ENV] !== '1' ? { parallel: false, why: `each trains on ${p.threads} threads (engine.threads)` } : undefined;
-    const decision = students.length === 2 ? (threaded ?? parallelStudentsDecision(this.backendName)) : undefined;
+    let decision: { parallel: boolean; why: string } | undefined;
+    if (students.length === 2) {
+      // A student on several threads (engine.threads) already uses the cores; a second process only when forced.
+      // A dense-only one trains on 1 thread whatever engine.threads says (threadsForModel), which leaves a core free.
+      const threads = p.threads > 1 ? await studentThreads(runDir, p.threads) : 1;
+      decision =
+        threads > 1 && process.env[PARALLEL_ENV] !== '1'
+          ? { parallel: false, why: `each trains on ${threads} threads (engine.threads)` }
+          : await parallelStudentsDecision(this.backendName);
+    }
     if (decision?.parallel) return this.trainBesideBaseline(config, runDir, p, decision.why);
     if (decision) this.log('info', `The KD and scratch students train one after the other: ${decision.why}.`);
     for (const student of students) {

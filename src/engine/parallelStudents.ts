@@ -26,8 +26,27 @@ export const engineBundle = (): string | undefined => {
   return fs.existsSync(file) ? file : undefined;
 };
 
+/** How long `freeCores` watches the machine. */
+const FREE_CORE_SAMPLE_MS = 300;
+
+/**
+ * Cores not busy with other processes' work right now: all cores, less what every process but this one used over a
+ * short window. Not the load average: it trails by a minute, so right after this process's own previous run (a
+ * demo's first scenario, a sweep's last trial) it reports a core as taken that is idle.
+ */
+export async function freeCores(sampleMs = FREE_CORE_SAMPLE_MS): Promise<number> {
+  const busy = () => os.cpus().reduce((sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
+  const cores = os.availableParallelism();
+  const start = { at: performance.now(), busy: busy(), own: process.cpuUsage() };
+  await new Promise((resolve) => setTimeout(resolve, sampleMs));
+  const wallMs = performance.now() - start.at;
+  const own = process.cpuUsage(start.own);
+  const othersMs = Math.max(0, busy() - start.busy - (own.user + own.system) / 1000);
+  return Math.max(0, cores - othersMs / wallMs);
+}
+
 /** Whether to train the scratch student in a second process; a reason for the log either way. */
-export function parallelStudentsDecision(backend: ConcreteBackend): { parallel: boolean; why: string } {
+export async function parallelStudentsDecision(backend: ConcreteBackend): Promise<{ parallel: boolean; why: string }> {
   const setting = process.env[PARALLEL_ENV];
   if (setting === '0') return { parallel: false, why: `${PARALLEL_ENV}=0` };
   if (!engineBundle()) return { parallel: false, why: 'no engine bundle next to this one' };
@@ -35,11 +54,12 @@ export function parallelStudentsDecision(backend: ConcreteBackend): { parallel: 
   const singleThreaded = backend === 'cpu' || (backend === 'wasm' && getThreadsCount() === 1);
   if (!singleThreaded) return { parallel: false, why: `the ${backend} backend already uses several cores` };
   const cores = os.availableParallelism();
-  const load = os.loadavg()[0];
   if (cores < 2) return { parallel: false, why: 'one core' };
-  // This process is one core's load; another core is free when the rest of the machine leaves one idle.
-  if (load > cores - 1 + 0.25) return { parallel: false, why: `no free core (load average ${load.toFixed(2)} on ${cores} cores)` };
-  return { parallel: true, why: `${backend} is single-threaded and a core is free (load average ${load.toFixed(2)} on ${cores} cores)` };
+  // One core for this process, and most of another one for the helper.
+  const free = await freeCores();
+  const seen = `${free.toFixed(1)} of ${cores} cores free`;
+  if (free < 1.75) return { parallel: false, why: `no free core for the second (${seen})` };
+  return { parallel: true, why: `${backend} is single-threaded and a core is free (${seen})` };
 }
 
 export interface HelperSink {
