@@ -6,7 +6,9 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { freeCores } from '../../src/engine/parallelStudents';
 import type { EngineToHost } from '../../src/shared/protocol';
 import type { MetricsRecord, SoftLabelRecord, Summary } from '../../src/shared/records';
 import { readJson, readJsonLines } from '../../src/shared/runDir';
@@ -91,5 +93,22 @@ describe('compare.baseline: the scratch student in a second process', function (
     assert.deepEqual(report(readJson<Summary>(path.join(b, 'summary.json'))!), report(readJson<Summary>(path.join(a, 'summary.json'))!));
     for (const model of ['student', 'baseline'])
       assert.deepEqual(fs.readFileSync(path.join(b, model, 'weights.bin')), fs.readFileSync(path.join(a, model, 'weights.bin')), `${model} weights`);
+  });
+});
+
+describe('freeCores: what other processes leave idle now', function () {
+  this.timeout(30_000);
+
+  it('counts a core that another process keeps busy as taken', async () => {
+    // A child that spins for 3 s: over the 0.3 s look it takes a whole core (or, on a loaded machine, less, while the
+    // load takes the rest), so at most cores − 0.5 are free whatever else runs.
+    const spinner = spawn(process.execPath, ['-e', 'const end = Date.now() + 3000; while (Date.now() < end);'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const free = await freeCores();
+      assert.ok(free <= os.availableParallelism() - 0.5, `${free.toFixed(2)} of ${os.availableParallelism()} cores free beside a spinning process`);
+    } finally {
+      spinner.kill();
+    }
   });
 });
