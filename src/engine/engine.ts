@@ -33,6 +33,7 @@ import { loadStudentModel, predictLogits, saveLayersModel, type LoadedModel } fr
 import { buildPreset, weightBytes } from './models/presets';
 import { PARALLEL_ENV, parallelStudentsDecision, startStudentHelper, type StudentHelper } from './parallelStudents';
 import { disposePrepared, prepareData, type Prepared } from './prepare';
+import { loadDataset } from './data';
 import { probeFiles, softLabelRows } from './probeFiles';
 import { TeacherTrainingStopped } from './teachers';
 import { ensembleReports } from './teachers/ensemble';
@@ -143,6 +144,15 @@ export class DistillEngine {
     } finally {
       if (prepared) disposePrepared(prepared);
     }
+  }
+
+  /**
+   * What a trial's preparation reads first, done ahead in a sweep's pool child: the backend started and the dataset
+   * read into the engine's kept one (data/index.ts), where the trial's `loadDataset` finds it.
+   */
+  async loadData(config: DistillConfig): Promise<void> {
+    await selectBackend(config.engine.backend, { log: (m: string) => this.log('info', m) });
+    await loadDataset(config.data, (m) => this.log('info', m), { cacheDir: config.output.cacheDir, warn: (m) => this.log('warn', m) });
   }
 
   async resume(runDir: string): Promise<Finished> {

@@ -72,6 +72,14 @@ process.on('message', (message: HostToEngine) => {
         return done;
       });
       break;
+    case 'loadData':
+      void run(async (e) => {
+        await e.loadData(message.config);
+        const done = { type: 'finished', status: 'completed' } as const;
+        send(done);
+        return done;
+      });
+      break;
     case 'stop':
       if (engine) engine.requestStop('stopped');
       else process.exit(0);

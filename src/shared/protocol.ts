@@ -28,6 +28,12 @@ export type HostToEngine =
    */
   | { type: 'teacher'; config: DistillConfig }
   /**
+   * For a sweep's other pool children while one prepares the teacher: start the backend and read the config's data
+   * into the engine's kept dataset, so that the first trial there starts as the teacher's child does; answers
+   * `finished`. No run directory is written.
+   */
+  | { type: 'loadData'; config: DistillConfig }
+  /**
    * A helper process of a run (parallelStudents.ts): train only `student` of the run in `runDir` on `backend`,
    * writing its checkpoints and final model there; every record is sent, not written (the run's process writes).
    */

@@ -112,4 +112,32 @@ describe('engine pool (children kept from trial to trial)', function () {
     pool.close();
     await until('the trial’s child to exit on close', processGone(trial.pid!));
   });
+
+  it('reads the data ahead with loadData, so that the next trial in that child does not read it again', async () => {
+    const dir = tempDir();
+    const config = smallConfig(dir, { seed: 5, data: { ...smallConfig(dir).data, maxSamples: { train: 1500, test: 500 } } });
+    assert.equal((await startEngineTask(ENGINE, { type: 'teacher', config }).done).finished.status, 'completed');
+    const readAgain = (logs: string[]) => !logs.some((m) => m.includes('(kept from the previous run in this engine; the files are unchanged)'));
+    const trialLogs = async (pool: EnginePool, name: string) => {
+      const logs: string[] = [];
+      const task = pool.start({ type: 'start', config, runDir: path.join(dir, name) }, { onMessage: (m) => m.type === 'log' && logs.push(m.message) });
+      await finish(task);
+      return { logs, pid: task.pid };
+    };
+
+    const cold = new EnginePool(ENGINE);
+    assert.ok(readAgain((await trialLogs(cold, 'cold')).logs), 'a fresh child reads the data in its first trial');
+    cold.close();
+
+    const warm = new EnginePool(ENGINE);
+    const loading = warm.start({ type: 'loadData', config });
+    assert.equal((await loading.done).finished.status, 'completed');
+    await until('the child to be idle', () => warm.idleCount === 1);
+    const trial = await trialLogs(warm, 'warm');
+    assert.equal(trial.pid, loading.pid);
+    assert.ok(!readAgain(trial.logs), `the trial after loadData found the data read: ${trial.logs.join(' | ')}`);
+    await until('the child to be idle', () => warm.idleCount === 1);
+    warm.close();
+    await until('the child to exit on close', processGone(trial.pid!));
+  });
 });
