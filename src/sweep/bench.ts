@@ -5,27 +5,25 @@
  * printed with the figures, since on a shared machine they say as much about the neighbours as about Distill.
  * Not a test: it reports.
  *
- * Usage: node dist/sweepBench.js [--workers 1,2] [--trials 24] [--rounds 1] [--rows 12000] [--epochs 3] [--json]
+ * Usage: node dist/sweepBench.js [--workers 1,2] [--trials 24] [--rounds 1] [--rows 60000] [--epochs 3] [--json]
  *
- * The default trial (12,000 rows, 3 epochs, 0.5-1.3 s in one engine by machine) is small for a real sweep. Each measured sweep
- * starts its own engine processes, which are then kept from trial to trial (src/sweep/engineTask.ts), so the first
- * trial of each process pays for loading the engine and decompressing the IDX files (about 1 s) and the others do
- * not. The default 24 trials are the size of a 4 × 3 grid with 2 repeats; with 8, that first trial of each process
- * weighed on the 2-process figure (1.3-1.5× against 1.5-1.8× with 24, measured here).
+ * The default sweep is a 4 × 3 grid with 2 repeats (24 trials), each trial the demo's student on the whole training
+ * file (60,000 rows, 3 epochs: about 6 s in one engine here). Each measured sweep starts its own engine processes,
+ * which are then kept from trial to trial (src/sweep/engineTask.ts).
  *
  * On Linux it also prints the CPU time of the engine processes per trial, all their threads (/proc/self/stat's
  * reaped-children times), and the ratio the cores allow at that CPU a trial: min(N, cores) cores kept busy.
  *
- * Why 2 processes give less than 2× on 2 cores, measured here from each process's and thread's CPU time (/proc):
- * - one engine alone runs part of a trial on the idle core: V8's optimizing compiler and garbage collector, ~0.1 of
- *   a core since a kept engine keeps its prepared data (0.3 before: each trial's full collections discarded optimized
- *   code that V8 then compiled again);
- * - the same trial takes 15-40% more CPU beside a second engine (0.57-0.70 → 0.68-0.81 CPU-s). It takes 21-31% more
- *   beside a process that only copies memory, and none more beside one that only computes: the cores share the L3
- *   cache and the memory bandwidth, of which two processes copying memory got 1.0-1.9× what one got, by the minute.
- *   Hence the memory-copy figure printed last.
- * With both, the 2-process figure was 1.2-1.5× on a 2-core VM (December 2026); with 60,000 rows a trial it was lower
- * (1.2× in one run), the rows a step gathers coming from a larger tensor.
+ * What keeps 2 processes under 2× on 2 cores, measured here (December 2026, a 2-core VM), is what each engine process
+ * pays once, not what a trial costs beside a neighbour: after its first trials, a trial takes the same CPU with one
+ * engine or two (72 trials of 12,000 rows: 1.36 and 1.31 CPU-s each).
+ * - V8 compiles the engine's hot code afresh in every process: 170, 80, 40, 26, 16 … functions in its first trials,
+ *   about 4 CPU-s in all. A lone engine does it on the idle core; two engines on the cores their trials need.
+ * - one engine alone keeps ~1.04 cores busy (its compiler and garbage collector on the other core);
+ * - the last trial of one engine runs while the other has none left.
+ * So short sweeps gain least: 24 trials of 12,000 rows (1.2 s each) gave 1.46-1.51×, 72 of them 1.92×. The
+ * memory-copy figure printed last says what the machine's shared memory system allows two processes that copy
+ * memory, for comparison.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -83,7 +81,7 @@ async function main(): Promise<void> {
     .option('--workers <list>', 'process counts to compare', '1,2')
     .option('--trials <n>', 'trials per sweep', '24')
     .option('--rounds <n>', 'times each process count is measured, alternating', '1')
-    .option('--rows <n>', 'training rows per trial', '12000')
+    .option('--rows <n>', 'training rows per trial (at most the 60,000 of the file)', '60000')
     .option('--epochs <n>', 'epochs per trial', '3')
     .option('--json', 'JSON lines only')
     .parse(process.argv)
