@@ -14,16 +14,18 @@
  * On Linux it also prints the CPU time of the engine processes per trial, all their threads (/proc/self/stat's
  * reaped-children times), and the ratio the cores allow at that CPU a trial: min(N, cores) cores kept busy.
  *
- * What keeps 2 processes under 2× on 2 cores, measured here (December 2026, a 2-core VM), is what each engine process
- * pays once, not what a trial costs beside a neighbour: after its first trials, a trial takes the same CPU with one
- * engine or two (72 trials of 12,000 rows: 1.36 and 1.31 CPU-s each).
- * - V8 compiles the engine's hot code afresh in every process: 170, 80, 40, 26, 16 … functions in its first trials,
- *   about 4 CPU-s in all. A lone engine does it on the idle core; two engines on the cores their trials need.
+ * What keeps 2 processes under 2× on 2 cores, measured here (December 2026, a 2-core VM) with each engine's CPU time by
+ * task (/proc):
+ * - V8 compiles the engine's hot code afresh in every process: 170, 80, 40, 26, 16 … functions in its first trials
+ *   (--trace-opt), about 4 CPU-s in all. A lone engine does it on the idle core; two engines on the cores their trials
+ *   need. Short sweeps weigh it most: 24 trials of 12,000 rows (1.2 s each) gave 1.46-1.51×, 72 of them 1.92×.
+ * - a sweep's CPU a trial with two engines: from the same as with one (72 trials of 12,000 rows: 1.31 against 1.36
+ *   CPU-s) to 17% more (24 trials of 60,000 rows: 6.71 against 5.73, of which the second engine's compiling is ~0.2),
+ *   from one round to the next. The cores share the memory system with each other and with the VM's neighbours; the
+ *   memory-copy figure printed last says what it allowed two processes that only copy memory during the run.
  * - one engine alone keeps ~1.04 cores busy (its compiler and garbage collector on the other core);
  * - the last trial of one engine runs while the other has none left.
- * So short sweeps gain least: 24 trials of 12,000 rows (1.2 s each) gave 1.46-1.51×, 72 of them 1.92×. The
- * memory-copy figure printed last says what the machine's shared memory system allows two processes that copy
- * memory, for comparison.
+ * On the default trials, 2 ÷ 1 was 1.59-1.97× over seven rounds.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
