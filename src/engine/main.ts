@@ -25,6 +25,13 @@ const send = (message: EngineToHost) => {
   if (process.connected) process.send?.(message, undefined, undefined, () => {});
 };
 
+/** Ends a task that writes no run directory (a run's engine sends its own `finished`). */
+function sendFinished(status: 'completed' | 'stopped') {
+  const done = { type: 'finished', status } as const;
+  send(done);
+  return done;
+}
+
 /** The task in progress; a fresh engine per task, so nothing of one run's state reaches the next. */
 let engine: DistillEngine | undefined;
 
@@ -67,17 +74,13 @@ process.on('message', (message: HostToEngine) => {
       void run(async (e) => {
         const teacher = await e.prepareTeacher(message.config);
         if (teacher) send({ type: 'teacherReady', ...teacher });
-        const done = { type: 'finished', status: teacher ? 'completed' : 'stopped' } as const;
-        send(done);
-        return done;
+        return sendFinished(teacher ? 'completed' : 'stopped');
       });
       break;
     case 'loadData':
       void run(async (e) => {
         await e.loadData(message.config);
-        const done = { type: 'finished', status: 'completed' } as const;
-        send(done);
-        return done;
+        return sendFinished('completed');
       });
       break;
     case 'stop':

@@ -24,7 +24,7 @@ export type HostToEngine =
   | { type: 'stop' }
   /**
    * For a sweep, before its trials: train (or find cached) the teacher and cache its logits, answer `teacherReady`
-   * and exit. No run directory is written.
+   * and `finished`. No run directory is written.
    */
   | { type: 'teacher'; config: DistillConfig }
   /**
